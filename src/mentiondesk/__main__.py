@@ -1,0 +1,3 @@
+from mentiondesk.cli import main
+
+raise SystemExit(main())

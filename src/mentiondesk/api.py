@@ -1,0 +1,98 @@
+"""The REST API: one NinjaAPI under /api/v1/, mounting each app's router.
+
+Every error is JSON `{"detail": str, "code": str, "field": str | null}` with a 4xx status:
+domain errors, validation errors (the field is named), bad JSON, unknown routes."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.http import HttpRequest, HttpResponse
+from ninja import NinjaAPI
+from ninja.errors import AuthenticationError, HttpError, ValidationError
+from ninja.security import HttpBearer
+
+from mentiondesk.accounts import selectors as account_selectors
+from mentiondesk.core.errors import DomainError
+
+
+class BearerToken(HttpBearer):
+    def authenticate(self, request: HttpRequest, token: str) -> Any:
+        user = account_selectors.user_get_by_token(raw=token)
+        if user is not None:
+            request.user = user
+        return user
+
+
+api = NinjaAPI(
+    title="mentiondesk API",
+    version="1",
+    description="Tickets, play mode and replies. Authenticate with `Authorization: Bearer <token>`"
+    " (`mentiondesk token create NAME`).",
+    auth=BearerToken(),
+    urls_namespace="api",
+)
+
+
+def error(
+    request: HttpRequest,
+    status: int,
+    detail: str,
+    *,
+    code: str,
+    field: str | None = None,
+    **extra: Any,
+) -> HttpResponse:
+    return api.create_response(
+        request, {"detail": detail, "code": code, "field": field, **extra}, status=status
+    )
+
+
+@api.exception_handler(DomainError)
+def on_domain_error(request: HttpRequest, exc: DomainError) -> HttpResponse:
+    return error(request, exc.status_code, exc.message, code=exc.code, field=exc.field)
+
+
+@api.exception_handler(ValidationError)
+def on_validation_error(request: HttpRequest, exc: ValidationError) -> HttpResponse:
+    first = exc.errors[0] if exc.errors else {}
+    loc = [
+        str(part)
+        for part in first.get("loc", ())
+        if part not in ("body", "query", "path", "payload")
+    ]
+    field = ".".join(loc) or None
+    message = first.get("msg", "invalid request")
+    detail = f"{field}: {message}" if field else message
+    return error(request, 422, detail, code="invalid", field=field, errors=_plain(exc.errors))
+
+
+@api.exception_handler(AuthenticationError)
+def on_auth_error(request: HttpRequest, exc: AuthenticationError) -> HttpResponse:
+    return error(request, 401, "missing or invalid bearer token", code="unauthorized")
+
+
+@api.exception_handler(HttpError)
+def on_http_error(request: HttpRequest, exc: HttpError) -> HttpResponse:
+    return error(request, exc.status_code, str(exc), code="error")
+
+
+def _plain(errors: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Validation errors with only JSON-safe parts (pydantic may attach exceptions in ctx)."""
+    return [
+        {
+            "loc": [str(p) for p in e.get("loc", ())],
+            "msg": str(e.get("msg", "")),
+            "type": str(e.get("type", "")),
+        }
+        for e in errors
+    ]
+
+
+def _mount() -> None:
+    from mentiondesk.tickets.api import router as tickets_router
+
+    api.add_router("/", tickets_router)
+
+
+_mount()

@@ -1,0 +1,83 @@
+"""What every network connector returns and raises. Connectors do vendor I/O only: no Django,
+no database. Services decide what a result means for tickets and replies."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+
+@dataclass(frozen=True)
+class RemoteUser:
+    remote_id: str
+    username: str
+    name: str = ""
+
+
+@dataclass(frozen=True)
+class RemotePost:
+    """One post as the network reported it, normalised; `raw` keeps the item as received."""
+
+    remote_id: str
+    author_id: str
+    author_username: str
+    text: str
+    created_at: datetime
+    conversation_id: str
+    in_reply_to_id: str | None = None  # the post this one replies to (referenced replied_to)
+    in_reply_to_user_id: str | None = None
+    mentions: tuple[str, ...] = ()  # usernames as written, without "@"
+    urls: tuple[dict[str, str], ...] = ()  # {"url", "expanded_url", "display_url"}
+    raw: dict[str, Any] = field(default_factory=dict, compare=False)
+
+
+@dataclass(frozen=True)
+class PayloadProblem:
+    """An item the connector could not use; kept whole so nothing is lost."""
+
+    reason: str
+    raw: Any
+
+
+@dataclass(frozen=True)
+class PostPage:
+    """One page of posts (mentions, a user's posts, a lookup)."""
+
+    posts: list[RemotePost]
+    newest_id: str | None = None
+    next_token: str | None = None
+    problems: list[PayloadProblem] = field(default_factory=list)
+    # Referenced posts delivered in `includes.tweets`, by id (the parents being replied to).
+    included: dict[str, RemotePost] = field(default_factory=dict)
+
+
+class ConnectorError(Exception):
+    """Base class. `detail` is safe to show to an agent."""
+
+    def __init__(self, detail: str, *, status: int | None = None, body: Any = None) -> None:
+        super().__init__(detail)
+        self.detail = detail
+        self.status = status
+        self.body = body
+
+
+class Unreachable(ConnectorError):
+    """The request never reached the network (DNS, refused connection): nothing happened there."""
+
+
+class RateLimited(ConnectorError):
+    """429, or a call refused locally because the endpoint's window has not reset yet."""
+
+    def __init__(self, detail: str, *, reset_at: datetime, **kwargs: Any) -> None:
+        super().__init__(detail, **kwargs)
+        self.reset_at = reset_at
+
+
+class Rejected(ConnectorError):
+    """The network refused the request for certain (4xx): nothing was created."""
+
+
+class OutcomeUnknown(ConnectorError):
+    """The request may have taken effect: timeout after sending, 5xx, or 403 duplicate content.
+    Never retry a write blindly after this; reconcile first."""

@@ -1,0 +1,116 @@
+from __future__ import annotations
+
+from django.db import models
+from django.db.models.functions import Lower
+
+
+class Network(models.TextChoices):
+    X = "x", "X"
+    MASTODON = "mastodon", "Mastodon"
+
+
+class Handle(models.Model):
+    """One of our accounts on a network. Credentials never live here: `credentials_env` names
+    the environment variable holding the token."""
+
+    class Role(models.TextChoices):
+        MAIN = "main", "Main"
+        STATUS = "status", "Status"
+        CAMPAIGN = "campaign", "Campaign"
+
+    class RespondFrom(models.TextChoices):
+        DESK = "desk", "Desk"
+        STREAM = "stream", "Stream"
+
+    network = models.CharField(max_length=20, choices=Network.choices, default=Network.X)
+    username = models.CharField(max_length=50)
+    remote_id = models.CharField(max_length=40, blank=True)
+    role = models.CharField(max_length=20, choices=Role.choices, default=Role.MAIN)
+    respond_from = models.CharField(
+        max_length=10, choices=RespondFrom.choices, default=RespondFrom.DESK
+    )
+    auto_ticket = models.BooleanField(default=True)
+    credentials_env = models.CharField(max_length=100, blank=True)
+    is_active = models.BooleanField(default=True)
+    # Ingest checkpoint: the newest mention id stored. Written in the same transaction as the
+    # posts it covers, so a crash re-reads at most one page and never skips one.
+    since_id = models.CharField(max_length=40, blank=True)
+    last_polled_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                "network", Lower("username"), name="handle_unique_username_per_network"
+            ),
+        ]
+        ordering = ["network", "username"]
+
+    def __str__(self) -> str:
+        return f"@{self.username}"
+
+
+class Post(models.Model):
+    """One post on a network, ours (outbound) or theirs (inbound), with its raw payload."""
+
+    class Direction(models.TextChoices):
+        INBOUND = "in", "Inbound"
+        OUTBOUND = "out", "Outbound"
+
+    network = models.CharField(max_length=20, choices=Network.choices, default=Network.X)
+    remote_id = models.CharField(max_length=40)
+    handle = models.ForeignKey(
+        Handle, null=True, blank=True, on_delete=models.SET_NULL, related_name="posts"
+    )
+    ticket = models.ForeignKey(
+        "tickets.Ticket", null=True, blank=True, on_delete=models.SET_NULL, related_name="posts"
+    )
+    direction = models.CharField(max_length=3, choices=Direction.choices)
+    author_remote_id = models.CharField(max_length=40)
+    author_username = models.CharField(max_length=50)
+    text = models.TextField()
+    created_at = models.DateTimeField()
+    conversation_id = models.CharField(max_length=40)
+    in_reply_to_remote_id = models.CharField(max_length=40, blank=True)
+    mentions = models.JSONField(default=list, blank=True)
+    urls = models.JSONField(default=list, blank=True)
+    raw = models.JSONField(default=dict, blank=True)
+    deleted_at = models.DateTimeField(null=True, blank=True)
+    stored_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["network", "remote_id"], name="post_unique_remote_id_per_network"
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["network", "conversation_id", "created_at"]),
+            models.Index(fields=["ticket", "created_at"]),
+        ]
+        ordering = ["created_at", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.direction} {self.remote_id} @{self.author_username}"
+
+    @property
+    def url(self) -> str:
+        return f"https://x.com/{self.author_username}/status/{self.remote_id}"
+
+
+class IngestProblem(models.Model):
+    """An item or page the connector could not use. The raw payload is kept for later."""
+
+    handle = models.ForeignKey(
+        Handle, null=True, blank=True, on_delete=models.SET_NULL, related_name="problems"
+    )
+    endpoint = models.CharField(max_length=200)
+    reason = models.TextField()
+    raw = models.JSONField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"{self.endpoint}: {self.reason[:60]}"

@@ -1,0 +1,305 @@
+"""Our handles and the ingest of their mentions."""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+
+from mentiondesk.core.errors import DomainError
+from mentiondesk.policy import rules
+from mentiondesk.tickets.models import ACTIVE_STATUSES, Ticket, TicketEvent
+
+from .connectors.base import ConnectorError, PayloadProblem, RemotePost
+from .connectors.x import XConnector
+from .models import Handle, IngestProblem, Post
+
+logger = logging.getLogger(__name__)
+
+MENTIONS_ENDPOINT = "GET /2/users/:id/mentions"
+
+
+def handle_connector(*, handle: Handle) -> XConnector:
+    """A connector speaking as `handle`, with the token from its `credentials_env` variable.
+
+    Raises DomainError naming the variable when it is unset."""
+    if not handle.credentials_env:
+        raise DomainError(f"@{handle.username} has no credentials_env in the policy file")
+    token = os.environ.get(handle.credentials_env, "")
+    if not token:
+        raise DomainError(
+            f"@{handle.username}: environment variable {handle.credentials_env} is not set"
+        )
+    return XConnector(base_url=settings.X_API_URL, token=token, timeout=settings.X_TIMEOUT_SECONDS)
+
+
+def handle_resolve_remote_id(*, handle: Handle, connector: XConnector | None = None) -> Handle:
+    """Fill in `handle.remote_id` by looking the username up on the network, once."""
+    if handle.remote_id:
+        return handle
+    connector = connector or handle_connector(handle=handle)
+    user = connector.user_by_username(handle.username)
+    handle.remote_id = user.remote_id
+    handle.save(update_fields=["remote_id"])
+    return handle
+
+
+@dataclass
+class IngestResult:
+    """What one pass stored for one handle, for `mentiondesk poll` and the logs."""
+
+    handle: str
+    stored: int = 0
+    duplicates: int = 0
+    tickets_created: int = 0
+    follow_ups: int = 0
+    outbound: int = 0
+    problems: int = 0
+    error: str = ""
+    ticket_ids: list[int] = field(default_factory=list)
+
+    def merge(self, other: IngestResult) -> None:
+        self.stored += other.stored
+        self.duplicates += other.duplicates
+        self.tickets_created += other.tickets_created
+        self.follow_ups += other.follow_ups
+        self.outbound += other.outbound
+        self.problems += other.problems
+        self.ticket_ids.extend(other.ticket_ids)
+
+
+def handle_poll(*, handle: Handle, connector: XConnector | None = None) -> IngestResult:
+    """One ingestion pass for `handle`: every mention newer than its checkpoint.
+
+    Pages come newest first. Each page is stored in its own transaction; the checkpoint moves
+    to the newest id only in the transaction of the last page, so a crash part-way re-reads
+    the pass and the unique remote ids absorb what was already stored. Connector errors end
+    the pass with `error` set; nothing stored so far is lost."""
+    result = IngestResult(handle=handle.username)
+    try:
+        connector = connector or handle_connector(handle=handle)
+        handle_resolve_remote_id(handle=handle, connector=connector)
+        newest_id: str | None = None
+        token: str | None = None
+        while True:
+            page = connector.mentions(
+                handle.remote_id, since_id=handle.since_id or None, pagination_token=token
+            )
+            newest_id = newest_id or page.newest_id
+            token = page.next_token
+            is_last = not token
+            result.merge(
+                mentions_store(
+                    handle=handle,
+                    posts=page.posts,
+                    context=page.included.values(),
+                    problems=page.problems,
+                    checkpoint=newest_id if is_last else None,
+                )
+            )
+            if is_last:
+                break
+    except (ConnectorError, DomainError) as exc:
+        result.error = str(exc)
+        logger.warning("poll @%s stopped: %s", handle.username, exc)
+    return result
+
+
+def mentions_poll_all() -> list[IngestResult]:
+    """One pass over every active handle that creates tickets."""
+    handles = Handle.objects.filter(is_active=True, auto_ticket=True).order_by("pk")
+    return [handle_poll(handle=handle) for handle in handles]
+
+
+@transaction.atomic
+def mentions_store(
+    *,
+    handle: Handle,
+    posts: Iterable[RemotePost],
+    context: Iterable[RemotePost] = (),
+    problems: Iterable[PayloadProblem] = (),
+    checkpoint: str | None = None,
+) -> IngestResult:
+    """Store one page of mentions found by `handle` and turn them into tickets.
+
+    Idempotent: posts already stored (same network and remote id) are skipped. Inbound posts
+    join the active ticket of their requester's conversation (reopening a solved one) or open
+    a new ticket; our own posts never open tickets. `context` posts (the parents the page
+    replies to) are stored on the ticket of their conversation without opening one. Items the
+    connector could not parse are kept as IngestProblem rows. Writes `checkpoint` to the
+    handle in the same transaction."""
+    result = IngestResult(handle=handle.username)
+    network = handle.network
+    now = timezone.now()
+
+    problem_rows = [
+        IngestProblem(handle=handle, endpoint=MENTIONS_ENDPOINT, reason=p.reason, raw=p.raw)
+        for p in problems
+    ]
+    if problem_rows:
+        IngestProblem.objects.bulk_create(problem_rows)
+        result.problems = len(problem_rows)
+
+    unique = {p.remote_id: p for p in sorted(posts, key=lambda p: (p.created_at, p.remote_id))}
+    seen = set(
+        Post.objects.filter(network=network, remote_id__in=list(unique)).values_list(
+            "remote_id", flat=True
+        )
+    )
+    result.duplicates = len(seen)
+    fresh = [p for rid, p in unique.items() if rid not in seen]
+
+    ours = our_handles_by_id(network=network)
+    by_username = {h.username.lower(): h for h in ours.values()}
+    inbound = [p for p in fresh if p.author_id not in ours]
+    outbound = [p for p in fresh if p.author_id in ours]
+
+    tickets = _tickets_for(network=network, posts=inbound + outbound)
+    new_tickets: list[Ticket] = []
+    events: list[TicketEvent] = []
+    touched: dict[int, Ticket] = {}
+    post_rows: list[Post] = []
+
+    for remote in inbound:
+        key = (remote.conversation_id, remote.author_id)
+        ticket = tickets.get(key)
+        if ticket is None:
+            mentioned = [
+                by_username[m.lower()] for m in remote.mentions if m.lower() in by_username
+            ]
+            ticket = Ticket(
+                network=network,
+                handle=rules.ticket_handle_for_mention(mentioned=mentioned, polled_by=handle),
+                conversation_id=remote.conversation_id,
+                requester_remote_id=remote.author_id,
+                requester_username=remote.author_username,
+                subject=remote.text[:140],
+                status=Ticket.Status.NEW,
+                created_at=remote.created_at,
+                last_inbound_at=remote.created_at,
+            )
+            tickets[key] = ticket
+            new_tickets.append(ticket)
+        else:
+            if ticket.pk is not None:
+                touched[ticket.pk] = ticket
+                kind = TicketEvent.Kind.FOLLOW_UP
+                if ticket.status == Ticket.Status.SOLVED:
+                    ticket.status, ticket.solved_at = Ticket.Status.OPEN, None
+                    kind = TicketEvent.Kind.REOPENED
+                elif ticket.status == Ticket.Status.PENDING:
+                    ticket.status = Ticket.Status.OPEN
+                events.append(
+                    TicketEvent(ticket=ticket, kind=kind, data={"post": remote.remote_id})
+                )
+                result.follow_ups += 1
+            ticket.last_inbound_at = max(ticket.last_inbound_at, remote.created_at)
+        post_rows.append(_post_row(remote, handle=handle, ticket=ticket, inbound=True))
+
+    Ticket.objects.bulk_create(new_tickets)
+    result.tickets_created = len(new_tickets)
+    result.ticket_ids = [t.pk for t in new_tickets]
+    events.extend(
+        TicketEvent(ticket=t, kind=TicketEvent.Kind.CREATED, created_at=now) for t in new_tickets
+    )
+
+    # Our own posts, sent from outside the desk, attach to the conversation's ticket.
+    for remote in outbound:
+        ticket = _conversation_ticket(tickets, remote.conversation_id)
+        post_rows.append(
+            _post_row(remote, handle=ours[remote.author_id], ticket=ticket, inbound=False)
+        )
+        if ticket is not None and ticket.pk is not None and ticket.first_response_at is None:
+            ticket.first_response_at = remote.created_at
+            touched[ticket.pk] = ticket
+    result.outbound = len(outbound)
+
+    # Parents of this page's posts, stored for context when we do not have them yet.
+    parents = {p.remote_id: p for p in context if p.remote_id not in unique}
+    known_parents = set(
+        Post.objects.filter(network=network, remote_id__in=list(parents)).values_list(
+            "remote_id", flat=True
+        )
+    )
+    for remote in parents.values():
+        if remote.remote_id in known_parents:
+            continue
+        is_ours = remote.author_id in ours
+        ticket = tickets.get((remote.conversation_id, remote.author_id)) or (
+            _conversation_ticket(tickets, remote.conversation_id)
+        )
+        post_rows.append(
+            _post_row(
+                remote,
+                handle=ours.get(remote.author_id, handle),
+                ticket=ticket,
+                inbound=not is_ours,
+            )
+        )
+
+    Post.objects.bulk_create(post_rows, ignore_conflicts=True)
+    result.stored = len(inbound) + len(outbound)
+    if touched:
+        Ticket.objects.bulk_update(
+            list(touched.values()),
+            ["status", "solved_at", "last_inbound_at", "first_response_at", "updated_at"],
+        )
+    TicketEvent.objects.bulk_create(events)
+
+    if checkpoint and _id_newer(checkpoint, handle.since_id):
+        handle.since_id = checkpoint
+    handle.last_polled_at = now
+    handle.save(update_fields=["since_id", "last_polled_at"])
+    return result
+
+
+def our_handles_by_id(*, network: str) -> dict[str, Handle]:
+    return {h.remote_id: h for h in Handle.objects.filter(network=network).exclude(remote_id="")}
+
+
+def _tickets_for(*, network: str, posts: list[RemotePost]) -> dict[tuple[str, str], Ticket]:
+    conversations = {p.conversation_id for p in posts}
+    if not conversations:
+        return {}
+    active = Ticket.objects.filter(
+        network=network, conversation_id__in=conversations, status__in=ACTIVE_STATUSES
+    )
+    return {(t.conversation_id, t.requester_remote_id): t for t in active}
+
+
+def _conversation_ticket(
+    tickets: dict[tuple[str, str], Ticket], conversation_id: str
+) -> Ticket | None:
+    matches = [t for (conv, _), t in tickets.items() if conv == conversation_id]
+    return min(matches, key=lambda t: t.created_at) if matches else None
+
+
+def _post_row(remote: RemotePost, *, handle: Handle, ticket: Ticket | None, inbound: bool) -> Post:
+    return Post(
+        network=handle.network,
+        remote_id=remote.remote_id,
+        handle=handle,
+        ticket=ticket,
+        direction=Post.Direction.INBOUND if inbound else Post.Direction.OUTBOUND,
+        author_remote_id=remote.author_id,
+        author_username=remote.author_username,
+        text=remote.text,
+        created_at=remote.created_at,
+        conversation_id=remote.conversation_id,
+        in_reply_to_remote_id=remote.in_reply_to_id or "",
+        mentions=list(remote.mentions),
+        urls=list(remote.urls),
+        raw=remote.raw,
+    )
+
+
+def _id_newer(candidate: str, current: str) -> bool:
+    """X ids are snowflakes: a longer id is newer, equal lengths compare as strings."""
+    if not current:
+        return True
+    return (len(candidate), candidate) > (len(current), current)

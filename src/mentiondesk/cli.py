@@ -1,0 +1,56 @@
+"""The `mentiondesk` command. Product verbs are Django management commands; anything else falls
+through to Django's own (`mentiondesk migrate`, `mentiondesk createsuperuser`, ...)."""
+
+from __future__ import annotations
+
+import os
+import sys
+
+from mentiondesk import __version__
+
+HELP = f"""mentiondesk {__version__}: a desk for answering everyone who mentions your social accounts.
+
+usage: mentiondesk <command> [options]
+
+commands:
+  demo [--port N]              the whole desk on SQLite with a sandbox network, no credentials
+  serve [--host H] [--port N]  run the web server (default 127.0.0.1:8000)
+  worker [--once]              run background work: ingest, outbox (--once: drain and exit)
+  poll                         one ingestion pass over every handle that creates tickets
+  policy apply FILE.toml       load handles and users from a policy file, all or nothing
+  policy show                  print the policy in force
+  user add NAME --role ROLE    create a user (advocate|lead|infrastructure|light_agent|admin)
+  token create NAME            print a new API token for user NAME (last line)
+  sandbox [--port N]           run the X-API-compatible sandbox network on its own
+  migrate                      create or update the database schema
+  version                      print the version
+
+Any other Django management command works too (`mentiondesk help` lists them).
+Configuration comes from MENTIONDESK_* environment variables; see the README.
+"""
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = list(sys.argv[1:] if argv is None else argv)
+    if not args or args[0] in {"-h", "--help"}:
+        print(HELP, end="")
+        return 0
+    if args[0] in {"version", "--version"}:
+        print(__version__)
+        return 0
+    if args[0] == "demo" and "MENTIONDESK_DATABASE_URL" not in os.environ:
+        # The demo keeps its own database so it never mixes with real data under ./var/.
+        data_dir = os.environ.get("MENTIONDESK_DATA_DIR", os.path.join(os.getcwd(), "var"))
+        os.makedirs(data_dir, exist_ok=True)
+        os.environ["MENTIONDESK_DATABASE_URL"] = (
+            f"sqlite:///{os.path.abspath(os.path.join(data_dir, 'demo.db'))}"
+        )
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "mentiondesk.settings")
+    from django.core.management import execute_from_command_line
+
+    execute_from_command_line(["mentiondesk", *args])
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,76 @@
+from __future__ import annotations
+
+import uuid
+
+from django.conf import settings
+from django.db import models
+
+from mentiondesk.channels.models import Handle, Post
+from mentiondesk.tickets.models import Ticket
+
+
+class Reply(models.Model):
+    """An outbound post in the outbox. Written first, sent by a worker, at most once."""
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", "Queued"
+        SENDING = "sending", "Sending"
+        SENT = "sent", "Sent"
+        NEEDS_ATTENTION = "needs_attention", "Needs attention"
+
+    ticket = models.ForeignKey(Ticket, on_delete=models.CASCADE, related_name="replies")
+    handle = models.ForeignKey(Handle, on_delete=models.PROTECT, related_name="replies")
+    handle_reason = models.CharField(max_length=300, blank=True)
+    author = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="replies"
+    )
+    text = models.TextField()
+    status = models.CharField(max_length=20, choices=Status.choices, default=Status.QUEUED)
+    idempotency_key = models.CharField(max_length=100, unique=True, default=uuid.uuid4)
+    # Chosen when the send starts, so a follow-up that arrived in the meantime is answered.
+    in_reply_to_remote_id = models.CharField(max_length=40, blank=True)
+    post = models.OneToOneField(
+        Post, null=True, blank=True, on_delete=models.SET_NULL, related_name="reply"
+    )
+    reason = models.TextField(blank=True)
+    not_before = models.DateTimeField(null=True, blank=True)
+    lease_until = models.DateTimeField(null=True, blank=True)
+    attempts = models.PositiveIntegerField(default=0)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    sent_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        indexes = [models.Index(fields=["status", "not_before"])]
+        verbose_name_plural = "replies"
+
+    def __str__(self) -> str:
+        return f"reply {self.pk} ({self.status})"
+
+
+class DeliveryAttempt(models.Model):
+    """One try at sending a reply, recorded before the request leaves and closed after."""
+
+    class Outcome(models.TextChoices):
+        PENDING = "pending", "Pending"
+        SENT = "sent", "Sent"
+        UNREACHABLE = "unreachable", "Network unreachable"
+        RATE_LIMITED = "rate_limited", "Rate limited"
+        REJECTED = "rejected", "Rejected"
+        UNKNOWN = "unknown", "Outcome unknown"
+        RECONCILED_FOUND = "reconciled_found", "Found on the network"
+        RECONCILED_MISSING = "reconciled_missing", "Not found on the network"
+
+    reply = models.ForeignKey(Reply, on_delete=models.CASCADE, related_name="attempts_log")
+    in_reply_to_remote_id = models.CharField(max_length=40, blank=True)
+    outcome = models.CharField(max_length=20, choices=Outcome.choices, default=Outcome.PENDING)
+    detail = models.TextField(blank=True)
+    started_at = models.DateTimeField(auto_now_add=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["started_at", "id"]
+
+    def __str__(self) -> str:
+        return f"attempt {self.pk} of reply {self.reply_id}: {self.outcome}"

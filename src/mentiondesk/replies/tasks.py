@@ -1,0 +1,15 @@
+from __future__ import annotations
+
+from django_tasks import task
+
+from . import services
+
+
+@task(queue_name="outbox")
+def reply_deliver(*, reply_id: int) -> None:
+    services.reply_deliver(reply_id=reply_id)
+
+
+@task(queue_name="outbox")
+def outbox_drain() -> None:
+    services.outbox_drain()

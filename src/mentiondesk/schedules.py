@@ -1,0 +1,32 @@
+"""Every periodic job, in one list. `mentiondesk worker` enqueues each when it is due."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from django.conf import settings
+
+
+@dataclass(frozen=True)
+class Schedule:
+    name: str
+    every_seconds: float
+    enqueue: Callable[[], object]
+
+
+def schedules() -> list[Schedule]:
+    from mentiondesk.channels import tasks as channel_tasks
+    from mentiondesk.replies import tasks as reply_tasks
+
+    return [
+        # Mentions: X's mentions endpoint allows 300-450 calls per 15 minutes; once a minute
+        # per handle stays far below that and keeps first-response times honest.
+        Schedule(
+            "mentions_poll_all",
+            settings.POLL_INTERVAL_SECONDS,
+            channel_tasks.mentions_poll_all.enqueue,
+        ),
+        # Outbox sweep: picks up replies whose retry time came or whose sender died.
+        Schedule("outbox_drain", 15, reply_tasks.outbox_drain.enqueue),
+    ]

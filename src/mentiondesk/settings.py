@@ -1,0 +1,175 @@
+"""The only settings module. Everything that differs between a laptop and production comes from
+`MENTIONDESK_*` environment variables; the defaults suit a laptop (SQLite under ./var/)."""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+from typing import Any
+
+import dj_database_url
+from django.core.exceptions import ImproperlyConfigured
+
+BASE_DIR = Path(__file__).resolve().parent
+
+
+def env(name: str, default: str = "") -> str:
+    return os.environ.get(f"MENTIONDESK_{name}", default)
+
+
+def env_bool(name: str, default: bool = False) -> bool:
+    value = env(name, "1" if default else "0").strip().lower()
+    if value in {"1", "true", "yes", "on"}:
+        return True
+    if value in {"0", "false", "no", "off", ""}:
+        return False
+    raise ImproperlyConfigured(f"MENTIONDESK_{name}={value!r} is not a boolean (use 1 or 0)")
+
+
+DATA_DIR = Path(env("DATA_DIR", str(Path.cwd() / "var"))).resolve()
+DEBUG = env_bool("DEBUG")
+TESTING = "pytest" in sys.modules
+
+# A fixed key is only acceptable on a laptop: `manage.py check --deploy` flags it, and
+# `mentiondesk serve` warns while it is in use.
+INSECURE_SECRET_KEY = "insecure-mentiondesk-dev-key-set-MENTIONDESK_SECRET_KEY"  # noqa: S105
+SECRET_KEY = env("SECRET_KEY") or INSECURE_SECRET_KEY
+
+ALLOWED_HOSTS = [h.strip() for h in env("ALLOWED_HOSTS", "localhost,127.0.0.1,[::1]").split(",")]
+CSRF_TRUSTED_ORIGINS = [o for o in env("CSRF_TRUSTED_ORIGINS").split(",") if o]
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "template_partials",
+    "django_tasks",
+    "django_tasks_db",
+    "mentiondesk.core",
+    "mentiondesk.accounts",
+    "mentiondesk.channels",
+    "mentiondesk.tickets",
+    "mentiondesk.replies",
+    "mentiondesk.policy",
+    "mentiondesk.sandbox",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+ROOT_URLCONF = "mentiondesk.urls"
+WSGI_APPLICATION = "mentiondesk.wsgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+
+
+def database_from_url(url: str) -> dict[str, Any]:
+    """Parse a MENTIONDESK_DATABASE_URL (`sqlite:////abs/path.db`, `postgres://user@host/db`)."""
+    try:
+        config: dict[str, Any] = dict(dj_database_url.parse(url, conn_max_age=60))
+    except ValueError as exc:
+        raise ImproperlyConfigured(f"MENTIONDESK_DATABASE_URL={url!r}: {exc}") from exc
+    if config["ENGINE"] == "django.db.backends.sqlite3":
+        # WAL lets readers work while the worker writes; IMMEDIATE makes every atomic block
+        # take the write lock up front, which is what makes play mode atomic on SQLite.
+        config["CONN_MAX_AGE"] = 0
+        config["OPTIONS"] = {
+            "transaction_mode": "IMMEDIATE",
+            "timeout": 30,
+            "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+        }
+    return config
+
+
+DATABASE_URL = env("DATABASE_URL", f"sqlite:///{DATA_DIR / 'mentiondesk.db'}")
+DATABASES = {"default": database_from_url(DATABASE_URL)}
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3" and not TESTING:
+    DATA_DIR.mkdir(parents=True, exist_ok=True)
+
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+AUTH_USER_MODEL = "accounts.User"
+LOGIN_URL = "accounts:login"
+LOGIN_REDIRECT_URL = "tickets:queue"
+LOGOUT_REDIRECT_URL = "accounts:login"
+
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+]
+if TESTING:
+    PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+LANGUAGE_CODE = "en-us"
+TIME_ZONE = "UTC"
+USE_I18N = False
+USE_TZ = True
+
+STATIC_URL = "/static/"
+STATIC_ROOT = DATA_DIR / "static"
+# Serve straight from the apps' static folders: no collectstatic step before the demo runs.
+WHITENOISE_USE_FINDERS = True
+WHITENOISE_AUTOREFRESH = DEBUG
+
+SESSION_COOKIE_HTTPONLY = True
+SESSION_COOKIE_SAMESITE = "Lax"
+CSRF_COOKIE_SAMESITE = "Lax"
+X_FRAME_OPTIONS = "DENY"
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+
+# Background work: the database backend everywhere, so a reply queued by the web process is
+# delivered by whichever worker is running. Tests switch to the immediate backend.
+TASKS = {
+    "default": {
+        "BACKEND": env(
+            "TASKS_BACKEND",
+            "django_tasks.backends.immediate.ImmediateBackend"
+            if TESTING
+            else "django_tasks_db.DatabaseBackend",
+        ),
+        "QUEUES": ["default", "outbox", "ingest"],
+    }
+}
+
+# Networks and integrations.
+X_API_URL = env("X_API_URL", "https://api.x.com").rstrip("/")
+X_TIMEOUT_SECONDS = float(env("X_TIMEOUT_SECONDS", "10"))
+# How often `mentiondesk worker` polls mentions (seconds).
+POLL_INTERVAL_SECONDS = float(env("POLL_INTERVAL_SECONDS", "60"))
+# A reply whose send started this long ago without a recorded outcome is reconciled.
+OUTBOX_LEASE_SECONDS = float(env("OUTBOX_LEASE_SECONDS", "60"))
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "loggers": {
+        "mentiondesk": {"handlers": ["console"], "level": env("LOG_LEVEL", "INFO")},
+        "django_tasks": {"handlers": ["console"], "level": "WARNING"},
+    },
+}

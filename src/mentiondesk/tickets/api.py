@@ -1,0 +1,197 @@
+from __future__ import annotations
+
+from django.http import HttpRequest
+from ninja import Query, Router
+from pydantic import Field
+
+from mentiondesk.accounts.models import User
+from mentiondesk.channels.models import Post
+from mentiondesk.core.errors import DomainError, NotFound
+from mentiondesk.replies import selectors as reply_selectors
+from mentiondesk.replies import services as reply_services
+from mentiondesk.replies.models import Reply
+from mentiondesk.tickets import selectors, services
+from mentiondesk.tickets.constants import DEFAULT_VIEW
+from mentiondesk.tickets.models import Ticket, TicketEvent
+
+from .schemas import (
+    AssignIn,
+    EventOut,
+    NoteIn,
+    QueueNextIn,
+    ReplyCreateIn,
+    ReplyOut,
+    StatusIn,
+    TicketDetailOut,
+    TicketListOut,
+    TicketOut,
+)
+
+router = Router(tags=["tickets"])
+
+
+def ticket_out(ticket: Ticket) -> dict[str, object]:
+    return {
+        "id": ticket.pk,
+        "status": ticket.status,
+        "assignee": ticket.assignee.username if ticket.assignee else None,
+        "handle": ticket.handle.username,
+        "network": ticket.network,
+        "requester": ticket.requester_username,
+        "requester_id": ticket.requester_remote_id,
+        "conversation_id": ticket.conversation_id,
+        "subject": ticket.subject,
+        "created_at": ticket.created_at,
+        "last_inbound_at": ticket.last_inbound_at,
+        "first_response_at": ticket.first_response_at,
+        "solved_at": ticket.solved_at,
+    }
+
+
+def post_out(post: Post) -> dict[str, object]:
+    return {
+        "remote_id": post.remote_id,
+        "direction": post.direction,
+        "author": post.author_username,
+        "author_id": post.author_remote_id,
+        "text": post.text,
+        "created_at": post.created_at,
+        "in_reply_to": post.in_reply_to_remote_id or None,
+        "url": post.url,
+    }
+
+
+def reply_out(reply: Reply) -> dict[str, object]:
+    return {
+        "id": reply.pk,
+        "ticket": reply.ticket_id,
+        "status": reply.status,
+        "handle": reply.handle.username,
+        "handle_reason": reply.handle_reason,
+        "in_reply_to": reply.in_reply_to_remote_id or None,
+        "text": reply.text,
+        "remote_id": reply.post.remote_id if reply.post else None,
+        "url": reply.post.url if reply.post else None,
+        "reason": reply.reason,
+        "idempotency_key": reply.idempotency_key,
+        "created_at": reply.created_at,
+        "sent_at": reply.sent_at,
+    }
+
+
+class TicketFilters(QueueNextIn):
+    status: str | None = None
+    limit: int = Field(default=50, ge=1, le=500)
+    offset: int = Field(default=0, ge=0)
+
+
+@router.get("/tickets", response=TicketListOut, summary="List tickets, oldest created first")
+def ticket_list(request: HttpRequest, filters: Query[TicketFilters]) -> dict[str, object]:
+    qs = selectors.ticket_list(view=filters.view, status=filters.status)
+    items = qs[filters.offset : filters.offset + filters.limit]
+    return {"count": qs.count(), "items": [ticket_out(t) for t in items]}
+
+
+@router.get(
+    "/tickets/{ticket_id}", response=TicketDetailOut, summary="A ticket and its conversation"
+)
+def ticket_detail(request: HttpRequest, ticket_id: int) -> dict[str, object]:
+    ticket = selectors.ticket_get(ticket_id=ticket_id)
+    return {**ticket_out(ticket), "posts": [post_out(p) for p in ticket.posts.all()]}
+
+
+@router.get("/tickets/{ticket_id}/events", response=list[EventOut], summary="A ticket's event log")
+def ticket_events(request: HttpRequest, ticket_id: int) -> list[dict[str, object]]:
+    ticket = selectors.ticket_get(ticket_id=ticket_id)
+    return [event_out(e) for e in selectors.ticket_events(ticket=ticket)]
+
+
+def event_out(event: TicketEvent) -> dict[str, object]:
+    return {
+        "id": event.pk,
+        "kind": event.kind,
+        "actor": event.actor.username if event.actor else None,
+        "message": event.message,
+        "data": event.data,
+        "created_at": event.created_at,
+    }
+
+
+@router.post(
+    "/queue/next",
+    response={200: TicketOut, 204: None},
+    summary="Play mode: assign the next ticket of a view to me",
+)
+def queue_next(
+    request: HttpRequest, filters: Query[QueueNextIn], payload: QueueNextIn | None = None
+) -> object:
+    view = (payload.view if payload else None) or filters.view or DEFAULT_VIEW
+    ticket = services.ticket_next(user=_user(request), view=view)
+    if ticket is None:
+        return 204, None
+    return ticket_out(selectors.ticket_get(ticket_id=ticket.pk))
+
+
+@router.post(
+    "/tickets/{ticket_id}/replies",
+    response={201: ReplyOut},
+    summary="Queue a reply; it is sent once, threaded to the requester's latest post",
+)
+def reply_create(request: HttpRequest, ticket_id: int, payload: ReplyCreateIn) -> object:
+    ticket = selectors.ticket_get(ticket_id=ticket_id)
+    key = payload.idempotency_key or request.headers.get("Idempotency-Key") or None
+    reply = reply_services.reply_create(
+        ticket=ticket,
+        author=_user(request),
+        text=payload.text,
+        idempotency_key=key,
+        status_after=payload.status_after,
+    )
+    return 201, reply_out(reply_selectors.reply_get(reply_id=reply.pk))
+
+
+@router.get("/tickets/{ticket_id}/replies", response=list[ReplyOut], summary="A ticket's replies")
+def reply_list(request: HttpRequest, ticket_id: int) -> list[dict[str, object]]:
+    ticket = selectors.ticket_get(ticket_id=ticket_id)
+    return [reply_out(r) for r in reply_selectors.reply_list(ticket=ticket)]
+
+
+@router.get("/replies/{reply_id}", response=ReplyOut, summary="One reply and its delivery status")
+def reply_detail(request: HttpRequest, reply_id: int) -> dict[str, object]:
+    return reply_out(reply_selectors.reply_get(reply_id=reply_id))
+
+
+@router.post("/tickets/{ticket_id}/notes", response={201: EventOut}, summary="Add an internal note")
+def note_add(request: HttpRequest, ticket_id: int, payload: NoteIn) -> object:
+    ticket = selectors.ticket_get(ticket_id=ticket_id)
+    return 201, event_out(
+        services.ticket_note_add(ticket=ticket, by=_user(request), text=payload.text)
+    )
+
+
+@router.post("/tickets/{ticket_id}/status", response=TicketOut, summary="Change a ticket's status")
+def status_set(request: HttpRequest, ticket_id: int, payload: StatusIn) -> dict[str, object]:
+    ticket = selectors.ticket_get(ticket_id=ticket_id)
+    ticket = services.ticket_status_set(ticket=ticket, status=payload.status, by=_user(request))
+    return ticket_out(selectors.ticket_get(ticket_id=ticket.pk))
+
+
+@router.post(
+    "/tickets/{ticket_id}/assign", response=TicketOut, summary="Assign (leads) or take a ticket"
+)
+def assign(request: HttpRequest, ticket_id: int, payload: AssignIn) -> dict[str, object]:
+    ticket = selectors.ticket_get(ticket_id=ticket_id)
+    assignee = None
+    if payload.assignee is not None:
+        assignee = User.objects.filter(username__iexact=payload.assignee, is_active=True).first()
+        if assignee is None:
+            raise NotFound(f"no active user named {payload.assignee!r}", field="assignee")
+    ticket = services.ticket_assign(ticket=ticket, assignee=assignee, by=_user(request))
+    return ticket_out(selectors.ticket_get(ticket_id=ticket.pk))
+
+
+def _user(request: HttpRequest) -> User:
+    user = request.auth  # type: ignore[attr-defined]
+    if not isinstance(user, User):
+        raise DomainError("not authenticated")
+    return user

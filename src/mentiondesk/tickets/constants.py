@@ -1,0 +1,29 @@
+"""The queues ("views") a team works from. The default is the seed's Twitter view: open X
+tickets, oldest created first."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from django.db.models import Q
+
+
+@dataclass(frozen=True)
+class View:
+    slug: str
+    name: str
+    filter: Q
+    playable: bool = True
+
+
+DEFAULT_VIEW = "twitter"
+
+VIEWS: dict[str, View] = {
+    v.slug: v
+    for v in (
+        View("twitter", "Twitter", Q(network="x", status__in=("new", "open"))),
+        View("pending", "Pending", Q(status="pending"), playable=False),
+        View("solved", "Solved", Q(status="solved"), playable=False),
+        View("all", "All tickets", Q(), playable=False),
+    )
+}

@@ -1,0 +1,99 @@
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+
+from mentiondesk.channels.models import Handle, Network
+
+ACTIVE_STATUSES = ("new", "open", "pending", "solved")
+QUEUE_STATUSES = ("new", "open")
+
+
+class Ticket(models.Model):
+    """One requester's conversation with us, open until solved. A follow-up from the same
+    requester in the same conversation joins the ticket instead of opening another."""
+
+    class Status(models.TextChoices):
+        NEW = "new", "New"
+        OPEN = "open", "Open"
+        PENDING = "pending", "Pending"
+        SOLVED = "solved", "Solved"
+        CLOSED = "closed", "Closed"
+
+    network = models.CharField(max_length=20, choices=Network.choices, default=Network.X)
+    handle = models.ForeignKey(Handle, on_delete=models.PROTECT, related_name="tickets")
+    conversation_id = models.CharField(max_length=40)
+    requester_remote_id = models.CharField(max_length=40)
+    requester_username = models.CharField(max_length=50)
+    subject = models.CharField(max_length=140, blank=True)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.NEW)
+    assignee = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="assigned_tickets",
+    )
+    # When the requester first wrote (the mention's own time), not when we stored it: the
+    # queue and the SLA both count from the mention.
+    created_at = models.DateTimeField()
+    updated_at = models.DateTimeField(auto_now=True)
+    last_inbound_at = models.DateTimeField()
+    first_response_at = models.DateTimeField(null=True, blank=True)
+    solved_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["network", "conversation_id", "requester_remote_id"],
+                condition=Q(status__in=ACTIVE_STATUSES),
+                name="ticket_one_active_per_requester_conversation",
+            ),
+        ]
+        indexes = [
+            # Play mode: the oldest unassigned ticket of the queue.
+            models.Index(
+                fields=["created_at", "id"],
+                condition=Q(assignee__isnull=True, status__in=QUEUE_STATUSES),
+                name="ticket_unassigned_queue",
+            ),
+            models.Index(fields=["status", "created_at"]),
+            models.Index(fields=["assignee", "status"]),
+        ]
+        ordering = ["created_at", "id"]
+
+    def __str__(self) -> str:
+        return f"#{self.pk} @{self.requester_username}"
+
+
+class TicketEvent(models.Model):
+    """Append-only log of what happened to a ticket, who did it and when."""
+
+    class Kind(models.TextChoices):
+        CREATED = "created", "Created"
+        FOLLOW_UP = "follow_up", "Follow-up received"
+        REOPENED = "reopened", "Reopened"
+        ASSIGNED = "assigned", "Assigned"
+        UNASSIGNED = "unassigned", "Unassigned"
+        REPLY_QUEUED = "reply_queued", "Reply queued"
+        REPLY_SENT = "reply_sent", "Reply sent"
+        REPLY_NEEDS_ATTENTION = "reply_needs_attention", "Reply needs attention"
+        NOTE = "note", "Internal note"
+        STATUS_CHANGED = "status_changed", "Status changed"
+
+    ticket = models.ForeignKey(Ticket, on_delete=models.CASCADE, related_name="events")
+    kind = models.CharField(max_length=30, choices=Kind.choices)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL
+    )
+    message = models.TextField(blank=True)
+    data = models.JSONField(default=dict, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        indexes = [models.Index(fields=["ticket", "created_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.kind} on #{self.ticket_id}"

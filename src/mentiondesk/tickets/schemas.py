@@ -1,0 +1,90 @@
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Literal
+
+from ninja import Schema
+from pydantic import Field
+
+
+class TicketOut(Schema):
+    id: int
+    status: str
+    assignee: str | None
+    handle: str
+    network: str
+    requester: str
+    requester_id: str
+    conversation_id: str
+    subject: str
+    created_at: datetime
+    last_inbound_at: datetime
+    first_response_at: datetime | None
+    solved_at: datetime | None
+
+
+class PostOut(Schema):
+    remote_id: str
+    direction: Literal["in", "out"]
+    author: str
+    author_id: str
+    text: str
+    created_at: datetime
+    in_reply_to: str | None
+    url: str
+
+
+class TicketDetailOut(TicketOut):
+    posts: list[PostOut]
+
+
+class TicketListOut(Schema):
+    count: int
+    items: list[TicketOut]
+
+
+class EventOut(Schema):
+    id: int
+    kind: str
+    actor: str | None
+    message: str
+    data: dict[str, object]
+    created_at: datetime
+
+
+class QueueNextIn(Schema):
+    view: str | None = None
+
+
+class ReplyCreateIn(Schema):
+    text: str = Field(min_length=1, max_length=10_000)
+    idempotency_key: str | None = Field(default=None, max_length=100)
+    status_after: Literal["open", "pending", "solved"] = "pending"
+
+
+class ReplyOut(Schema):
+    id: int
+    ticket: int
+    status: str
+    handle: str
+    handle_reason: str
+    in_reply_to: str | None
+    text: str
+    remote_id: str | None
+    url: str | None
+    reason: str
+    idempotency_key: str
+    created_at: datetime
+    sent_at: datetime | None
+
+
+class NoteIn(Schema):
+    text: str = Field(min_length=1, max_length=10_000)
+
+
+class StatusIn(Schema):
+    status: Literal["open", "pending", "solved", "closed"]
+
+
+class AssignIn(Schema):
+    assignee: str | None

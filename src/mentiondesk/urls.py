@@ -1,0 +1,11 @@
+from django.contrib import admin
+from django.urls import include, path
+
+from mentiondesk.api import api
+
+urlpatterns = [
+    path("", include("mentiondesk.tickets.urls")),
+    path("accounts/", include("mentiondesk.accounts.urls")),
+    path("api/v1/", api.urls),
+    path("admin/", admin.site.urls),
+]

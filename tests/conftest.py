@@ -1,0 +1,117 @@
+"""Shared fixtures: the sandbox network, a desk configured against it, and users by role.
+
+Only the network edge is replaced: the connector talks HTTP to the product's own sandbox."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from django.conf import settings
+from mentiondesk.sandbox.server import SandboxServer
+
+from mentiondesk.accounts import services as account_services
+from mentiondesk.accounts.models import User
+from mentiondesk.channels.models import Handle
+from mentiondesk.policy import services as policy_services
+
+SHARED = Path(__file__).resolve().parents[1].parent / "shared"
+PASSWORD = "correct-horse-battery"
+
+DESK_POLICY = """
+[[handle]]
+network = "x"
+username = "Driftwood"
+role = "main"
+respond_from = "desk"
+auto_ticket = true
+credentials_env = "MENTIONDESK_X_TOKEN_DRIFTWOOD"
+
+[[handle]]
+network = "x"
+username = "DriftwoodStatus"
+role = "status"
+respond_from = "desk"
+auto_ticket = true
+credentials_env = "MENTIONDESK_X_TOKEN_DRIFTWOODSTATUS"
+
+[[handle]]
+network = "x"
+username = "MovingToDriftwood"
+role = "campaign"
+respond_from = "stream"
+auto_ticket = false
+credentials_env = "MENTIONDESK_X_TOKEN_MOVINGTODRIFTWOOD"
+"""
+
+
+@pytest.fixture
+def sandbox() -> Iterator[SandboxServer]:
+    """A fresh sandbox X network on a free localhost port, with our three handles."""
+    server = SandboxServer().start()
+    for username in ("Driftwood", "DriftwoodStatus", "MovingToDriftwood"):
+        server.store.user_add(username, name=username)
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+def desk(sandbox: SandboxServer, db: None, monkeypatch: pytest.MonkeyPatch) -> SandboxServer:
+    """The desk's handles applied from a policy file and pointed at the sandbox."""
+    monkeypatch.setattr(settings, "X_API_URL", sandbox.url)
+    monkeypatch.setattr(settings, "X_TIMEOUT_SECONDS", 2.0)
+    for username in ("Driftwood", "DriftwoodStatus", "MovingToDriftwood"):
+        monkeypatch.setenv(
+            f"MENTIONDESK_X_TOKEN_{username.upper()}", sandbox.store.token_for(username)
+        )
+    policy_services.policy_apply_text(text=DESK_POLICY, source="desk.toml")
+    return sandbox
+
+
+def _user(username: str, role: str) -> User:
+    return account_services.user_create(username=username, role=role, password=PASSWORD)
+
+
+@pytest.fixture
+def advocate(db: None) -> User:
+    return _user("ana", User.Role.ADVOCATE)
+
+
+@pytest.fixture
+def advocate2(db: None) -> User:
+    return _user("ben", User.Role.ADVOCATE)
+
+
+@pytest.fixture
+def lead(db: None) -> User:
+    return _user("lee", User.Role.LEAD)
+
+
+@pytest.fixture
+def infrastructure(db: None) -> User:
+    return _user("ivan", User.Role.INFRASTRUCTURE)
+
+
+@pytest.fixture
+def light_agent(db: None) -> User:
+    return _user("lisa", User.Role.LIGHT_AGENT)
+
+
+@pytest.fixture
+def main_handle(desk: SandboxServer) -> Handle:
+    return Handle.objects.get(username="Driftwood")
+
+
+@pytest.fixture
+def shared_fixtures() -> Path:
+    if not SHARED.is_dir():
+        pytest.skip(f"the shared fixtures folder {SHARED} is not beside the checkout")
+    return SHARED / "fixtures"
+
+
+def in_ci() -> bool:
+    return os.environ.get("CI", "").lower() in {"1", "true", "yes"}
