@@ -7,15 +7,18 @@ from __future__ import annotations
 import os
 from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 from django.conf import settings
-from mentiondesk.sandbox.server import SandboxServer
 
 from mentiondesk.accounts import services as account_services
 from mentiondesk.accounts.models import User
 from mentiondesk.channels.models import Handle
 from mentiondesk.policy import services as policy_services
+
+if TYPE_CHECKING:
+    from mentiondesk.sandbox.server import SandboxServer
 
 SHARED = Path(__file__).resolve().parents[1].parent / "shared"
 PASSWORD = "correct-horse-battery"
@@ -50,6 +53,8 @@ credentials_env = "MENTIONDESK_X_TOKEN_MOVINGTODRIFTWOOD"
 @pytest.fixture
 def sandbox() -> Iterator[SandboxServer]:
     """A fresh sandbox X network on a free localhost port, with our three handles."""
+    from mentiondesk.sandbox.server import SandboxServer
+
     server = SandboxServer().start()
     for username in ("Driftwood", "DriftwoodStatus", "MovingToDriftwood"):
         server.store.user_add(username, name=username)
