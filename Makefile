@@ -1,0 +1,46 @@
+# mentiondesk: `make help` lists the targets.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.DEFAULT_GOAL := help
+.PHONY: help setup demo test lint format check bench openapi clean
+
+help: ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e ".[dev]"
+	touch $(STAMP)
+
+setup: $(STAMP) ## create .venv and install mentiondesk with its dev tools
+
+demo: $(STAMP) ## run the whole desk with the sandbox network (http://127.0.0.1:8000)
+	$(BIN)/mentiondesk demo
+
+test: $(STAMP) ## run the whole test suite: SQLite, then PostgreSQL, browser tests included
+	bin/test
+
+lint: $(STAMP) ## ruff, format check, Django checks, migrations up to date
+	$(BIN)/ruff check src tests bench
+	$(BIN)/ruff format --check src tests bench
+	MENTIONDESK_DATA_DIR=$$(mktemp -d) $(BIN)/mentiondesk check
+	MENTIONDESK_DATA_DIR=$$(mktemp -d) $(BIN)/mentiondesk makemigrations --check --dry-run
+
+format: $(STAMP) ## apply ruff's fixes and formatting
+	$(BIN)/ruff check --fix src tests bench
+	$(BIN)/ruff format src tests bench
+
+check: lint test ## everything CI runs
+
+bench: $(STAMP) ## run the benchmarks; results go in bench/RESULTS.md by hand
+	$(BIN)/python bench/run.py
+
+openapi: $(STAMP) ## refresh the committed OpenAPI snapshot after an intended API change
+	$(BIN)/python -m tests.api.snapshot
+
+clean: ## remove the virtualenv and local data
+	rm -rf $(VENV) var

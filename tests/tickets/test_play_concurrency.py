@@ -1,0 +1,57 @@
+"""Many agents pressing Play at the same moment on PostgreSQL: no ticket is handed out twice."""
+
+from __future__ import annotations
+
+import threading
+from collections import Counter
+
+import pytest
+from django.db import connection, connections
+
+from mentiondesk.accounts import services as account_services
+from mentiondesk.channels.models import Handle
+from mentiondesk.tickets import services
+from mentiondesk.tickets.models import Ticket
+from tests.factories import remote_post, tickets_from
+
+AGENTS = 16
+TICKETS = 60
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_concurrent_play_never_hands_out_a_ticket_twice() -> None:
+    if connection.vendor != "postgresql":
+        pytest.skip("runs on PostgreSQL (set MENTIONDESK_DATABASE_URL); SQLite serialises writers")
+    handle = Handle.objects.create(username="Driftwood", remote_id="100")
+    tickets_from(handle, *(remote_post(author=f"user{i}", minutes=i) for i in range(TICKETS)))
+    agents = [
+        account_services.user_create(username=f"agent{i}", role="advocate") for i in range(AGENTS)
+    ]
+    handed: list[int] = []
+    errors: list[BaseException] = []
+    lock = threading.Lock()
+    start = threading.Barrier(AGENTS)
+
+    def play(agent_index: int) -> None:
+        try:
+            start.wait()
+            while (ticket := services.ticket_next(user=agents[agent_index])) is not None:
+                with lock:
+                    handed.append(ticket.pk)
+        except BaseException as exc:  # reported below; a thread must not swallow failures
+            errors.append(exc)
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=play, args=(i,)) for i in range(AGENTS)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=60)
+
+    assert not errors, errors
+    duplicates = [pk for pk, n in Counter(handed).items() if n > 1]
+    assert duplicates == []
+    assert len(handed) == TICKETS
+    assert not Ticket.objects.filter(assignee__isnull=True).exists()
