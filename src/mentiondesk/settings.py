@@ -129,7 +129,8 @@ USE_I18N = False
 USE_TZ = True
 
 STATIC_URL = "/static/"
-STATIC_ROOT = DATA_DIR / "static"
+# Only for `collectstatic` behind another web server; whitenoise serves from the apps otherwise.
+STATIC_ROOT = env("STATIC_ROOT") or None
 # Serve straight from the apps' static folders: no collectstatic step before the demo runs.
 WHITENOISE_USE_FINDERS = True
 WHITENOISE_AUTOREFRESH = DEBUG

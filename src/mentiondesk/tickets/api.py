@@ -1,7 +1,9 @@
 from __future__ import annotations
 
+import json
+
 from django.http import HttpRequest
-from ninja import Query, Router
+from ninja import Query, Router, Status
 from pydantic import Field
 
 from mentiondesk.accounts.models import User
@@ -122,13 +124,13 @@ def event_out(event: TicketEvent) -> dict[str, object]:
     response={200: TicketOut, 204: None},
     summary="Play mode: assign the next ticket of a view to me",
 )
-def queue_next(
-    request: HttpRequest, filters: Query[QueueNextIn], payload: QueueNextIn | None = None
-) -> object:
-    view = (payload.view if payload else None) or filters.view or DEFAULT_VIEW
+def queue_next(request: HttpRequest, filters: Query[QueueNextIn]) -> object:
+    # The view may come as ?view= or as an optional JSON body {"view": ...}.
+    body = QueueNextIn.model_validate(_optional_json(request))
+    view = body.view or filters.view or DEFAULT_VIEW
     ticket = services.ticket_next(user=_user(request), view=view)
     if ticket is None:
-        return 204, None
+        return Status(204, None)
     return ticket_out(selectors.ticket_get(ticket_id=ticket.pk))
 
 
@@ -147,7 +149,7 @@ def reply_create(request: HttpRequest, ticket_id: int, payload: ReplyCreateIn) -
         idempotency_key=key,
         status_after=payload.status_after,
     )
-    return 201, reply_out(reply_selectors.reply_get(reply_id=reply.pk))
+    return Status(201, reply_out(reply_selectors.reply_get(reply_id=reply.pk)))
 
 
 @router.get("/tickets/{ticket_id}/replies", response=list[ReplyOut], summary="A ticket's replies")
@@ -164,9 +166,8 @@ def reply_detail(request: HttpRequest, reply_id: int) -> dict[str, object]:
 @router.post("/tickets/{ticket_id}/notes", response={201: EventOut}, summary="Add an internal note")
 def note_add(request: HttpRequest, ticket_id: int, payload: NoteIn) -> object:
     ticket = selectors.ticket_get(ticket_id=ticket_id)
-    return 201, event_out(
-        services.ticket_note_add(ticket=ticket, by=_user(request), text=payload.text)
-    )
+    event = services.ticket_note_add(ticket=ticket, by=_user(request), text=payload.text)
+    return Status(201, event_out(event))
 
 
 @router.post("/tickets/{ticket_id}/status", response=TicketOut, summary="Change a ticket's status")
@@ -188,6 +189,18 @@ def assign(request: HttpRequest, ticket_id: int, payload: AssignIn) -> dict[str,
             raise NotFound(f"no active user named {payload.assignee!r}", field="assignee")
     ticket = services.ticket_assign(ticket=ticket, assignee=assignee, by=_user(request))
     return ticket_out(selectors.ticket_get(ticket_id=ticket.pk))
+
+
+def _optional_json(request: HttpRequest) -> dict[str, object]:
+    if request.content_type != "application/json" or not request.body.strip():
+        return {}
+    try:
+        data = json.loads(request.body)
+    except ValueError:
+        raise DomainError("the request body is not valid JSON") from None
+    if not isinstance(data, dict):
+        raise DomainError("the request body must be a JSON object")
+    return data
 
 
 def _user(request: HttpRequest) -> User:
