@@ -42,9 +42,12 @@ def main(argv: list[str] | None = None) -> int:
         # The demo keeps its own database so it never mixes with real data under ./var/.
         data_dir = os.environ.get("MENTIONDESK_DATA_DIR", os.path.join(os.getcwd(), "var"))
         os.makedirs(data_dir, exist_ok=True)
-        os.environ["MENTIONDESK_DATABASE_URL"] = (
-            f"sqlite:///{os.path.abspath(os.path.join(data_dir, 'demo.db'))}"
-        )
+        demo_db = os.path.abspath(os.path.join(data_dir, "demo.db"))
+        # The sandbox network starts empty every time, so the demo's data does too.
+        for suffix in ("", "-wal", "-shm"):
+            if os.path.exists(demo_db + suffix):
+                os.remove(demo_db + suffix)
+        os.environ["MENTIONDESK_DATABASE_URL"] = f"sqlite:///{demo_db}"
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "mentiondesk.settings")
     from django.core.management import execute_from_command_line
 

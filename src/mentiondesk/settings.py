@@ -82,6 +82,7 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                "mentiondesk.core.context_processors.desk",
             ],
         },
     },
@@ -108,7 +109,10 @@ def database_from_url(url: str) -> dict[str, Any]:
 
 DATABASE_URL = env("DATABASE_URL", f"sqlite:///{DATA_DIR / 'mentiondesk.db'}")
 DATABASES = {"default": database_from_url(DATABASE_URL)}
-if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3" and not TESTING:
+if TESTING and DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    # A file, not memory: crash tests run real worker processes against the test database.
+    DATABASES["default"]["TEST"] = {"NAME": str(DATA_DIR / "test.db")}
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     DATA_DIR.mkdir(parents=True, exist_ok=True)
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
@@ -163,6 +167,11 @@ X_TIMEOUT_SECONDS = float(env("X_TIMEOUT_SECONDS", "10"))
 POLL_INTERVAL_SECONDS = float(env("POLL_INTERVAL_SECONDS", "60"))
 # A reply whose send started this long ago without a recorded outcome is reconciled.
 OUTBOX_LEASE_SECONDS = float(env("OUTBOX_LEASE_SECONDS", "60"))
+if OUTBOX_LEASE_SECONDS <= X_TIMEOUT_SECONDS:
+    # Otherwise a second worker could take over a send that is still waiting for X's answer.
+    raise ImproperlyConfigured(
+        "MENTIONDESK_OUTBOX_LEASE_SECONDS must be longer than MENTIONDESK_X_TIMEOUT_SECONDS"
+    )
 
 LOGGING = {
     "version": 1,
