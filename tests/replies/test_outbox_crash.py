@@ -3,14 +3,12 @@ The restarted worker must find the post and record it: exactly one post on the n
 
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
 import time
 from typing import Any
 
 import pytest
-from django.db import connection
 from django.utils import timezone
 
 from mentiondesk.accounts.models import User
@@ -19,6 +17,7 @@ from mentiondesk.replies import services
 from mentiondesk.replies.models import DeliveryAttempt, Reply
 from mentiondesk.sandbox.server import SandboxServer
 from mentiondesk.tickets.models import Ticket
+from tests.processes import command_env
 
 DB_TASKS = {
     "default": {
@@ -26,31 +25,9 @@ DB_TASKS = {
         "QUEUES": ["default", "outbox", "ingest"],
     }
 }
-
-
-def database_url() -> str:
-    db = connection.settings_dict
-    if connection.vendor == "sqlite":
-        return f"sqlite:///{db['NAME']}"
-    auth = db["USER"] + (f":{db['PASSWORD']}" if db["PASSWORD"] else "")
-    return f"postgres://{auth}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
-
-
-def worker_env(desk: SandboxServer, **extra: str) -> dict[str, str]:
-    env = {
-        **os.environ,
-        "MENTIONDESK_DATABASE_URL": database_url(),
-        "MENTIONDESK_X_API_URL": desk.url,
-        "MENTIONDESK_TASKS_BACKEND": "django_tasks_db.DatabaseBackend",
-        # Short, so the test does not wait a minute for the lease; the lease stays above the
-        # request timeout, as settings require.
-        "MENTIONDESK_X_TIMEOUT_SECONDS": "2",
-        "MENTIONDESK_OUTBOX_LEASE_SECONDS": "3",
-        **extra,
-    }
-    for name in ("Driftwood", "DriftwoodStatus", "MovingToDriftwood"):
-        env[f"MENTIONDESK_X_TOKEN_{name.upper()}"] = desk.store.token_for(name)
-    return env
+# Short, so the test does not wait a minute for the lease; the lease stays above the request
+# timeout, as settings require.
+FAST = {"MENTIONDESK_X_TIMEOUT_SECONDS": "2", "MENTIONDESK_OUTBOX_LEASE_SECONDS": "3"}
 
 
 def wait_for(predicate: Any, seconds: float = 30) -> None:
@@ -75,7 +52,7 @@ def test_worker_killed_between_sending_and_recording_posts_exactly_once(
     desk.store.fault_add("POST", "/2/tweets", kind="timeout_after_accept", delay=60)
     worker = subprocess.Popen(
         [sys.executable, "-m", "mentiondesk", "worker", "--once"],
-        env=worker_env(desk),
+        env=command_env(desk, **FAST),
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
@@ -91,7 +68,7 @@ def test_worker_killed_between_sending_and_recording_posts_exactly_once(
 
     restarted = subprocess.run(
         [sys.executable, "-m", "mentiondesk", "worker", "--once"],
-        env=worker_env(desk),
+        env=command_env(desk, **FAST),
         capture_output=True,
         text=True,
         timeout=120,
