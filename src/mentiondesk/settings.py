@@ -111,7 +111,8 @@ DATABASE_URL = env("DATABASE_URL", f"sqlite:///{DATA_DIR / 'mentiondesk.db'}")
 DATABASES = {"default": database_from_url(DATABASE_URL)}
 if TESTING and DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # A file, not memory: crash tests run real worker processes against the test database.
-    DATABASES["default"]["TEST"] = {"NAME": str(DATA_DIR / "test.db")}
+    # One per test run, so two runs side by side never share it.
+    DATABASES["default"]["TEST"] = {"NAME": str(DATA_DIR / f"test-{os.getpid()}.db")}
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     DATA_DIR.mkdir(parents=True, exist_ok=True)
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import os
 from collections.abc import Iterable
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
 
 from django.conf import settings
@@ -36,6 +37,13 @@ def handle_connector(*, handle: Handle) -> XConnector:
             f"@{handle.username}: environment variable {handle.credentials_env} is not set"
         )
     return XConnector(base_url=settings.X_API_URL, token=token, timeout=settings.X_TIMEOUT_SECONDS)
+
+
+def handle_connection(
+    *, handle: Handle, connector: XConnector | None = None
+) -> AbstractContextManager[XConnector]:
+    """`connector` as is (the caller closes it), or a new one for `handle`, closed on exit."""
+    return nullcontext(connector) if connector else handle_connector(handle=handle)
 
 
 def handle_resolve_remote_id(*, handle: Handle, connector: XConnector | None = None) -> Handle:
@@ -82,28 +90,27 @@ def handle_poll(*, handle: Handle, connector: XConnector | None = None) -> Inges
     the pass with `error` set; nothing stored so far is lost."""
     result = IngestResult(handle=handle.username)
     try:
-        connector = connector or handle_connector(handle=handle)
-        handle_resolve_remote_id(handle=handle, connector=connector)
-        newest_id: str | None = None
-        token: str | None = None
-        while True:
-            page = connector.mentions(
-                handle.remote_id, since_id=handle.since_id or None, pagination_token=token
-            )
-            newest_id = newest_id or page.newest_id
-            token = page.next_token
-            is_last = not token
-            result.merge(
-                mentions_store(
-                    handle=handle,
-                    posts=page.posts,
-                    context=page.included.values(),
-                    problems=page.problems,
-                    checkpoint=newest_id if is_last else None,
+        with handle_connection(handle=handle, connector=connector) as x:
+            handle_resolve_remote_id(handle=handle, connector=x)
+            newest_id: str | None = None
+            token: str | None = None
+            while True:
+                page = x.mentions(
+                    handle.remote_id, since_id=handle.since_id or None, pagination_token=token
                 )
-            )
-            if is_last:
-                break
+                newest_id = newest_id or page.newest_id
+                token = page.next_token
+                result.merge(
+                    mentions_store(
+                        handle=handle,
+                        posts=page.posts,
+                        context=page.included.values(),
+                        problems=page.problems,
+                        checkpoint=None if token else newest_id,
+                    )
+                )
+                if not token:
+                    break
     except (ConnectorError, DomainError) as exc:
         result.error = str(exc)
         logger.warning("poll @%s stopped: %s", handle.username, exc)

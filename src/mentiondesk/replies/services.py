@@ -30,7 +30,6 @@ from mentiondesk.channels.connectors.base import (
     ConnectorError,
     OutcomeUnknown,
     RateLimited,
-    Rejected,
     RemotePost,
     Unreachable,
 )
@@ -149,20 +148,21 @@ def reply_deliver(*, reply_id: int, connector: XConnector | None = None) -> Repl
         return Reply.objects.get(pk=reply_id)
     reply, attempt, reconcile_first = claim
     try:
-        connector = connector or channel_services.handle_connector(handle=reply.handle)
-        if not reply.handle.remote_id:
-            channel_services.handle_resolve_remote_id(handle=reply.handle, connector=connector)
+        with channel_services.handle_connection(handle=reply.handle, connector=connector) as x:
+            return _reply_send(reply, attempt, x, reconcile_first=reconcile_first)
     except (ConnectorError, DomainError) as exc:
+        # No connector (token unset) or the handle's id could not be looked up: nothing sent.
         return _reply_retry_later(reply, attempt, DeliveryAttempt.Outcome.UNREACHABLE, str(exc))
 
+
+def _reply_send(
+    reply: Reply, attempt: DeliveryAttempt, x: XConnector, *, reconcile_first: bool
+) -> Reply:
+    channel_services.handle_resolve_remote_id(handle=reply.handle, connector=x)
     if reconcile_first:
-        return _reply_reconcile(
-            reply, attempt, connector, "the previous send's outcome was never recorded"
-        )
+        return _reply_reconcile(reply, attempt, x, "the previous send's outcome was never recorded")
     try:
-        remote = connector.post_create(
-            reply.text, in_reply_to_id=reply.in_reply_to_remote_id or None
-        )
+        remote = x.post_create(reply.text, in_reply_to_id=reply.in_reply_to_remote_id or None)
     except RateLimited as exc:
         return _reply_retry_later(
             reply, attempt, DeliveryAttempt.Outcome.RATE_LIMITED, str(exc), not_before=exc.reset_at
@@ -170,8 +170,8 @@ def reply_deliver(*, reply_id: int, connector: XConnector | None = None) -> Repl
     except Unreachable as exc:
         return _reply_retry_later(reply, attempt, DeliveryAttempt.Outcome.UNREACHABLE, str(exc))
     except OutcomeUnknown as exc:
-        return _reply_reconcile(reply, attempt, connector, exc.detail)
-    except (Rejected, ConnectorError) as exc:
+        return _reply_reconcile(reply, attempt, x, exc.detail)
+    except ConnectorError as exc:  # Rejected, or an answer we cannot read: X said no
         return _reply_park(reply, attempt, DeliveryAttempt.Outcome.REJECTED, f"X refused: {exc}")
     return _reply_record_sent(reply, attempt, remote, DeliveryAttempt.Outcome.SENT)
 
