@@ -18,9 +18,7 @@ pytestmark = pytest.mark.django_db
 def handles() -> dict[str, Handle]:
     return {
         "main": Handle.objects.create(username="Driftwood", remote_id="100", role="main"),
-        "status": Handle.objects.create(
-            username="DriftwoodStatus", remote_id="101", role="status"
-        ),
+        "status": Handle.objects.create(username="DriftwoodStatus", remote_id="101", role="status"),
     }
 
 
@@ -130,10 +128,17 @@ def test_unusable_items_are_kept_and_the_rest_of_the_page_is_stored(
                 {"id": "1800000000000000002", "author_id": "7"},  # no text
                 {"text": "no id"},
             ],
-            "errors": [{"value": "9", "detail": "Could not find tweet with ids: [9].",
-                        "title": "Not Found Error", "resource_type": "tweet",
-                        "parameter": "ids", "resource_id": "9",
-                        "type": "https://api.twitter.com/2/problems/resource-not-found"}],
+            "errors": [
+                {
+                    "value": "9",
+                    "detail": "Could not find tweet with ids: [9].",
+                    "title": "Not Found Error",
+                    "resource_type": "tweet",
+                    "parameter": "ids",
+                    "resource_id": "9",
+                    "type": "https://api.twitter.com/2/problems/resource-not-found",
+                }
+            ],
         }
     )
     result = services.mentions_store(
@@ -161,7 +166,9 @@ def test_real_reply_page_rebuilds_threads(shared_fixtures, handles: dict[str, Ha
     }
     page = parse_page(body)
     result = services.mentions_store(
-        handle=handles["main"], posts=page.posts, context=page.included.values(),
+        handle=handles["main"],
+        posts=page.posts,
+        context=page.included.values(),
         problems=page.problems,
     )
     assert result.stored == 500
@@ -172,3 +179,17 @@ def test_real_reply_page_rebuilds_threads(shared_fixtures, handles: dict[str, Ha
     assert not [p for p in page.problems if not isinstance(p, PayloadProblem)]
     again = services.mentions_store(handle=handles["main"], posts=page.posts)
     assert again.stored == 0
+
+
+def test_poll_fetches_a_missing_parent_for_context(desk, advocate) -> None:  # type: ignore[no-untyped-def]
+    # The requester's first tweet does not mention us; their reply to it does.
+    first = desk.store.mention_add("rosa", "my runner keeps timing out since this morning")
+    desk.store.mention_add("rosa", "@Driftwood any idea? see above", in_reply_to=first)
+    (result, *_) = services.mentions_poll_all()
+    assert (result.stored, result.tickets_created) == (1, 1)
+    ticket = Ticket.objects.get()
+    texts = list(ticket.posts.values_list("text", flat=True))  # timeline order
+    assert texts == [
+        "my runner keeps timing out since this morning",
+        "@Driftwood any idea? see above",
+    ]

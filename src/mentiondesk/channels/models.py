@@ -50,6 +50,12 @@ class Handle(models.Model):
         return f"@{self.username}"
 
 
+# Timeline order. X gives times to the second, so two posts often share one; their snowflake
+# ids (same length within a conversation) break the tie in the order they were written.
+TIMELINE = ("created_at", "remote_id")
+TIMELINE_NEWEST_FIRST = ("-created_at", "-remote_id")
+
+
 class Post(models.Model):
     """One post on a network, ours (outbound) or theirs (inbound), with its raw payload."""
 
@@ -88,7 +94,7 @@ class Post(models.Model):
             models.Index(fields=["network", "conversation_id", "created_at"]),
             models.Index(fields=["ticket", "created_at"]),
         ]
-        ordering = ["created_at", "id"]
+        ordering = list(TIMELINE)
 
     def __str__(self) -> str:
         return f"{self.direction} {self.remote_id} @{self.author_username}"

@@ -16,7 +16,7 @@ from mentiondesk.core.errors import DomainError
 from mentiondesk.policy import rules
 from mentiondesk.tickets.models import ACTIVE_STATUSES, Ticket, TicketEvent
 
-from .connectors.base import ConnectorError, PayloadProblem, RemotePost
+from .connectors.base import ConnectorError, PayloadProblem, PostPage, RemotePost
 from .connectors.x import XConnector
 from .models import Handle, IngestProblem, Post
 
@@ -104,7 +104,7 @@ def handle_poll(*, handle: Handle, connector: XConnector | None = None) -> Inges
                     mentions_store(
                         handle=handle,
                         posts=page.posts,
-                        context=page.included.values(),
+                        context=_parents(handle=handle, page=page, connector=x),
                         problems=page.problems,
                         checkpoint=None if token else newest_id,
                     )
@@ -115,6 +115,28 @@ def handle_poll(*, handle: Handle, connector: XConnector | None = None) -> Inges
         result.error = str(exc)
         logger.warning("poll @%s stopped: %s", handle.username, exc)
     return result
+
+
+def _parents(*, handle: Handle, page: PostPage, connector: XConnector) -> list[RemotePost]:
+    """The posts this page replies to, for context on the ticket: from `includes.tweets`, and
+    through GET /2/tweets for those X left out and we do not have yet."""
+    parents = dict(page.included)
+    wanted = {p.in_reply_to_id for p in page.posts if p.in_reply_to_id} - set(parents)
+    wanted -= {p.remote_id for p in page.posts}
+    if wanted:
+        wanted -= set(
+            Post.objects.filter(network=handle.network, remote_id__in=wanted).values_list(
+                "remote_id", flat=True
+            )
+        )
+    if wanted:
+        try:
+            # Deleted or protected parents come back as errors[]: they are simply not there.
+            found = connector.posts_lookup(sorted(wanted)[:100])
+            parents.update((p.remote_id, p) for p in found.posts)
+        except ConnectorError as exc:
+            logger.info("parents of @%s's mentions not fetched: %s", handle.username, exc)
+    return list(parents.values())
 
 
 def mentions_poll_all() -> list[IngestResult]:

@@ -34,7 +34,7 @@ from mentiondesk.channels.connectors.base import (
     Unreachable,
 )
 from mentiondesk.channels.connectors.x import XConnector
-from mentiondesk.channels.models import Handle, Post
+from mentiondesk.channels.models import TIMELINE, Handle, Post
 from mentiondesk.core.errors import Conflict, DomainError, Forbidden
 from mentiondesk.policy import rules
 from mentiondesk.tickets import selectors as ticket_selectors
@@ -52,7 +52,7 @@ def reply_handle_choice(*, ticket: Ticket, user: User) -> rules.HandleChoice:
     """The handle a reply by `user` on `ticket` goes out from, with the reason to show."""
     first = (
         Post.objects.filter(ticket=ticket, direction=Post.Direction.INBOUND)
-        .order_by("created_at", "id")
+        .order_by(*TIMELINE)
         .only("mentions")
         .first()
     )

@@ -6,70 +6,136 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
-    dependencies = [
-    ]
+    dependencies = []
 
     operations = [
         migrations.CreateModel(
-            name='Handle',
+            name="Handle",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('network', models.CharField(choices=[('x', 'X'), ('mastodon', 'Mastodon')], default='x', max_length=20)),
-                ('username', models.CharField(max_length=50)),
-                ('remote_id', models.CharField(blank=True, max_length=40)),
-                ('role', models.CharField(choices=[('main', 'Main'), ('status', 'Status'), ('campaign', 'Campaign')], default='main', max_length=20)),
-                ('respond_from', models.CharField(choices=[('desk', 'Desk'), ('stream', 'Stream')], default='desk', max_length=10)),
-                ('auto_ticket', models.BooleanField(default=True)),
-                ('credentials_env', models.CharField(blank=True, max_length=100)),
-                ('is_active', models.BooleanField(default=True)),
-                ('since_id', models.CharField(blank=True, max_length=40)),
-                ('last_polled_at', models.DateTimeField(blank=True, null=True)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "network",
+                    models.CharField(
+                        choices=[("x", "X"), ("mastodon", "Mastodon")], default="x", max_length=20
+                    ),
+                ),
+                ("username", models.CharField(max_length=50)),
+                ("remote_id", models.CharField(blank=True, max_length=40)),
+                (
+                    "role",
+                    models.CharField(
+                        choices=[("main", "Main"), ("status", "Status"), ("campaign", "Campaign")],
+                        default="main",
+                        max_length=20,
+                    ),
+                ),
+                (
+                    "respond_from",
+                    models.CharField(
+                        choices=[("desk", "Desk"), ("stream", "Stream")],
+                        default="desk",
+                        max_length=10,
+                    ),
+                ),
+                ("auto_ticket", models.BooleanField(default=True)),
+                ("credentials_env", models.CharField(blank=True, max_length=100)),
+                ("is_active", models.BooleanField(default=True)),
+                ("since_id", models.CharField(blank=True, max_length=40)),
+                ("last_polled_at", models.DateTimeField(blank=True, null=True)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
             ],
             options={
-                'ordering': ['network', 'username'],
-                'constraints': [models.UniqueConstraint(models.F('network'), django.db.models.functions.text.Lower('username'), name='handle_unique_username_per_network')],
+                "ordering": ["network", "username"],
+                "constraints": [
+                    models.UniqueConstraint(
+                        models.F("network"),
+                        django.db.models.functions.text.Lower("username"),
+                        name="handle_unique_username_per_network",
+                    )
+                ],
             },
         ),
         migrations.CreateModel(
-            name='IngestProblem',
+            name="IngestProblem",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('endpoint', models.CharField(max_length=200)),
-                ('reason', models.TextField()),
-                ('raw', models.JSONField(blank=True, null=True)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('handle', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='problems', to='channels.handle')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("endpoint", models.CharField(max_length=200)),
+                ("reason", models.TextField()),
+                ("raw", models.JSONField(blank=True, null=True)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                (
+                    "handle",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="problems",
+                        to="channels.handle",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-created_at'],
+                "ordering": ["-created_at"],
             },
         ),
         migrations.CreateModel(
-            name='Post',
+            name="Post",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('network', models.CharField(choices=[('x', 'X'), ('mastodon', 'Mastodon')], default='x', max_length=20)),
-                ('remote_id', models.CharField(max_length=40)),
-                ('direction', models.CharField(choices=[('in', 'Inbound'), ('out', 'Outbound')], max_length=3)),
-                ('author_remote_id', models.CharField(max_length=40)),
-                ('author_username', models.CharField(max_length=50)),
-                ('text', models.TextField()),
-                ('created_at', models.DateTimeField()),
-                ('conversation_id', models.CharField(max_length=40)),
-                ('in_reply_to_remote_id', models.CharField(blank=True, max_length=40)),
-                ('mentions', models.JSONField(blank=True, default=list)),
-                ('urls', models.JSONField(blank=True, default=list)),
-                ('raw', models.JSONField(blank=True, default=dict)),
-                ('deleted_at', models.DateTimeField(blank=True, null=True)),
-                ('stored_at', models.DateTimeField(auto_now_add=True)),
-                ('handle', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='posts', to='channels.handle')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "network",
+                    models.CharField(
+                        choices=[("x", "X"), ("mastodon", "Mastodon")], default="x", max_length=20
+                    ),
+                ),
+                ("remote_id", models.CharField(max_length=40)),
+                (
+                    "direction",
+                    models.CharField(
+                        choices=[("in", "Inbound"), ("out", "Outbound")], max_length=3
+                    ),
+                ),
+                ("author_remote_id", models.CharField(max_length=40)),
+                ("author_username", models.CharField(max_length=50)),
+                ("text", models.TextField()),
+                ("created_at", models.DateTimeField()),
+                ("conversation_id", models.CharField(max_length=40)),
+                ("in_reply_to_remote_id", models.CharField(blank=True, max_length=40)),
+                ("mentions", models.JSONField(blank=True, default=list)),
+                ("urls", models.JSONField(blank=True, default=list)),
+                ("raw", models.JSONField(blank=True, default=dict)),
+                ("deleted_at", models.DateTimeField(blank=True, null=True)),
+                ("stored_at", models.DateTimeField(auto_now_add=True)),
+                (
+                    "handle",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="posts",
+                        to="channels.handle",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['created_at', 'id'],
+                "ordering": ["created_at", "id"],
             },
         ),
     ]

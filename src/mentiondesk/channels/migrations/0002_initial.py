@@ -5,30 +5,42 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('channels', '0001_initial'),
-        ('tickets', '0001_initial'),
+        ("channels", "0001_initial"),
+        ("tickets", "0001_initial"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='post',
-            name='ticket',
-            field=models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='posts', to='tickets.ticket'),
+            model_name="post",
+            name="ticket",
+            field=models.ForeignKey(
+                blank=True,
+                null=True,
+                on_delete=django.db.models.deletion.SET_NULL,
+                related_name="posts",
+                to="tickets.ticket",
+            ),
         ),
         migrations.AddIndex(
-            model_name='post',
-            index=models.Index(fields=['network', 'conversation_id', 'created_at'], name='channels_po_network_39fbf7_idx'),
+            model_name="post",
+            index=models.Index(
+                fields=["network", "conversation_id", "created_at"],
+                name="channels_po_network_39fbf7_idx",
+            ),
         ),
         migrations.AddIndex(
-            model_name='post',
-            index=models.Index(fields=['ticket', 'created_at'], name='channels_po_ticket__7cc5d6_idx'),
+            model_name="post",
+            index=models.Index(
+                fields=["ticket", "created_at"], name="channels_po_ticket__7cc5d6_idx"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='post',
-            constraint=models.UniqueConstraint(fields=('network', 'remote_id'), name='post_unique_remote_id_per_network'),
+            model_name="post",
+            constraint=models.UniqueConstraint(
+                fields=("network", "remote_id"), name="post_unique_remote_id_per_network"
+            ),
         ),
     ]
