@@ -14,6 +14,7 @@ from django.conf import settings
 
 from mentiondesk.accounts import services as account_services
 from mentiondesk.accounts.models import User
+from mentiondesk.channels.connectors.x import rate_limits_clear
 from mentiondesk.channels.models import Handle
 from mentiondesk.policy import services as policy_services
 
@@ -48,6 +49,15 @@ respond_from = "stream"
 auto_ticket = false
 credentials_env = "MENTIONDESK_X_TOKEN_MOVINGTODRIFTWOOD"
 """
+
+
+@pytest.fixture(autouse=True)
+def _fresh_rate_limits() -> Iterator[None]:
+    # The connector remembers rate-limit windows process-wide by design; each test starts
+    # from none.
+    rate_limits_clear()
+    yield
+    rate_limits_clear()
 
 
 @pytest.fixture

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import os
+import socket
 import subprocess
 import sys
 from pathlib import Path
 
+import httpx
 import pytest
 
 from mentiondesk.channels.models import Handle
@@ -21,7 +23,11 @@ def test_help_and_version_work_before_any_configuration(tmp_path: Path) -> None:
     for args in (["--help"], []):
         result = subprocess.run(
             [sys.executable, "-m", "mentiondesk", *args],
-            env=bare, cwd=tmp_path, capture_output=True, text=True, check=False,
+            env=bare,
+            cwd=tmp_path,
+            capture_output=True,
+            text=True,
+            check=False,
         )
         assert result.returncode == 0
         assert "policy apply FILE.toml" in result.stdout
@@ -87,3 +93,26 @@ def test_poll_says_which_variable_is_missing(desk: SandboxServer) -> None:
     result = mentiondesk("poll", env=env)
     assert "MENTIONDESK_X_TOKEN_DRIFTWOOD is not set" in result.stdout
     assert "@DriftwoodStatus: stored" in result.stdout, "other handles are still polled"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_serve_answers_once_it_says_so() -> None:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    server = subprocess.Popen(
+        [sys.executable, "-m", "mentiondesk", "serve", "--port", str(port)],
+        env=command_env(),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert server.stdout is not None
+        assert server.stdout.readline().strip() == f"mentiondesk on http://127.0.0.1:{port}/"
+        assert httpx.get(f"http://127.0.0.1:{port}/accounts/login/").status_code == 200
+        spec = httpx.get(f"http://127.0.0.1:{port}/api/v1/openapi.json")
+        assert spec.json()["info"]["title"] == "mentiondesk API"
+    finally:
+        server.terminate()
+        server.wait(timeout=30)

@@ -8,7 +8,7 @@ import sys
 
 from mentiondesk import __version__
 
-HELP = f"""mentiondesk {__version__}: a desk for answering everyone who mentions your social accounts.
+HELP = f"""mentiondesk {__version__}: answer everyone who mentions your social accounts.
 
 usage: mentiondesk <command> [options]
 

@@ -29,14 +29,24 @@ def test_requests_without_a_valid_token_get_401_json(client: Client) -> None:
         assert response.json()["code"] == "unauthorized"
 
 
-def test_list_tickets_oldest_first_with_paging(client: Client, handle: Handle, advocate: User) -> None:
+def test_list_tickets_oldest_first_with_paging(
+    client: Client, handle: Handle, advocate: User
+) -> None:
     tickets_from(handle, *(remote_post(author=f"u{i}", minutes=-i) for i in range(3)))
     auth = bearer(advocate)
     body = client.get("/api/v1/tickets?status=new&limit=2", **auth).json()
     assert body["count"] == 3
     assert [t["requester"] for t in body["items"]] == ["u2", "u1"]
     item = body["items"][0]
-    for key in ("id", "status", "assignee", "handle", "requester", "created_at", "first_response_at"):
+    for key in (
+        "id",
+        "status",
+        "assignee",
+        "handle",
+        "requester",
+        "created_at",
+        "first_response_at",
+    ):
         assert key in item
     assert item["handle"] == "Driftwood" and item["assignee"] is None
     rest = client.get("/api/v1/tickets?status=new&limit=2&offset=2", **auth).json()
@@ -47,8 +57,12 @@ def test_list_tickets_oldest_first_with_paging(client: Client, handle: Handle, a
 def test_ticket_detail_has_the_conversation(client: Client, handle: Handle, advocate: User) -> None:
     first = remote_post(author="maya", text="@Driftwood login loops")
     follow = remote_post(
-        author="maya", author_id=first.author_id, text="@Driftwood still",
-        conversation_id=first.conversation_id, in_reply_to_id=first.remote_id, minutes=2,
+        author="maya",
+        author_id=first.author_id,
+        text="@Driftwood still",
+        conversation_id=first.conversation_id,
+        in_reply_to_id=first.remote_id,
+        minutes=2,
     )
     (ticket,) = tickets_from(handle, first, follow)
     body = client.get(f"/api/v1/tickets/{ticket.pk}", **bearer(advocate)).json()
@@ -58,7 +72,9 @@ def test_ticket_detail_has_the_conversation(client: Client, handle: Handle, advo
     assert post["in_reply_to"] == first.remote_id and post["created_at"]
 
 
-def test_queue_next_assigns_then_204_when_empty(client: Client, handle: Handle, advocate: User) -> None:
+def test_queue_next_assigns_then_204_when_empty(
+    client: Client, handle: Handle, advocate: User
+) -> None:
     tickets_from(handle, remote_post(author="a"))
     auth = bearer(advocate)
     response = client.post("/api/v1/queue/next", **auth)
@@ -106,8 +122,11 @@ def test_reply_with_the_same_idempotency_key_is_queued_once(
     url = f"/api/v1/tickets/{ticket.pk}/replies"
     ids = {
         client.post(
-            url, data={"text": "On it"}, content_type="application/json",
-            HTTP_IDEMPOTENCY_KEY="k-1", **auth,
+            url,
+            data={"text": "On it"},
+            content_type="application/json",
+            HTTP_IDEMPOTENCY_KEY="k-1",
+            **auth,
         ).json()["id"]
         for _ in range(3)
     }
@@ -116,15 +135,21 @@ def test_reply_with_the_same_idempotency_key_is_queued_once(
 
 @pytest.mark.parametrize(
     ("body", "field"),
-    [({}, "text"), ({"text": ""}, "text"), ({"text": "x" * 300}, "text"),
-     ({"text": "ok", "status_after": "closed"}, "status_after")],
+    [
+        ({}, "text"),
+        ({"text": ""}, "text"),
+        ({"text": "x" * 300}, "text"),
+        ({"text": "ok", "status_after": "closed"}, "status_after"),
+    ],
 )
 def test_bad_reply_input_is_a_4xx_naming_the_field(
     client: Client, handle: Handle, advocate: User, body: dict[str, object], field: str
 ) -> None:
     (ticket,) = tickets_from(handle, remote_post())
     response = client.post(
-        f"/api/v1/tickets/{ticket.pk}/replies", data=body, content_type="application/json",
+        f"/api/v1/tickets/{ticket.pk}/replies",
+        data=body,
+        content_type="application/json",
         **bearer(advocate),
     )
     assert 400 <= response.status_code < 500
@@ -148,13 +173,17 @@ def test_light_agents_cannot_reply_through_the_api(
 ) -> None:
     (ticket,) = tickets_from(handle, remote_post())
     response = client.post(
-        f"/api/v1/tickets/{ticket.pk}/replies", data={"text": "hi"},
-        content_type="application/json", **bearer(light_agent),
+        f"/api/v1/tickets/{ticket.pk}/replies",
+        data={"text": "hi"},
+        content_type="application/json",
+        **bearer(light_agent),
     )
     assert response.status_code == 403
     notes = client.post(
-        f"/api/v1/tickets/{ticket.pk}/notes", data={"text": "self-managed user"},
-        content_type="application/json", **bearer(light_agent),
+        f"/api/v1/tickets/{ticket.pk}/notes",
+        data={"text": "self-managed user"},
+        content_type="application/json",
+        **bearer(light_agent),
     )
     assert notes.status_code == 201
     events = client.get(f"/api/v1/tickets/{ticket.pk}/events", **bearer(light_agent)).json()
@@ -173,6 +202,10 @@ def test_revoked_tokens_stop_working(client: Client, advocate: User) -> None:
 def test_openapi_document_is_served(client: Client) -> None:
     doc = client.get("/api/v1/openapi.json").json()
     assert doc["info"]["title"] == "mentiondesk API"
-    for path in ("/api/v1/tickets", "/api/v1/tickets/{ticket_id}", "/api/v1/queue/next",
-                 "/api/v1/tickets/{ticket_id}/replies"):
+    for path in (
+        "/api/v1/tickets",
+        "/api/v1/tickets/{ticket_id}",
+        "/api/v1/queue/next",
+        "/api/v1/tickets/{ticket_id}/replies",
+    ):
         assert path in doc["paths"]

@@ -23,7 +23,7 @@ credentials_env = "MENTIONDESK_X_TOKEN_GITLAB"  # env var with the OAuth 2.0 use
 
 [[user]]
 username = "ana"
-role = "advocate"                               # advocate | lead | infrastructure | light_agent | admin
+role = "advocate"  # advocate | lead | infrastructure | light_agent | admin
 """
 
 
@@ -37,7 +37,10 @@ def test_minimal_design_file_applies(tmp_path: Path) -> None:
     services.policy_apply(path=write(tmp_path, MINIMAL))
     handle = Handle.objects.get()
     assert (handle.username, handle.role, handle.respond_from, handle.auto_ticket) == (
-        "GitLab", "main", "desk", True
+        "GitLab",
+        "main",
+        "desk",
+        True,
     )
     assert handle.credentials_env == "MENTIONDESK_X_TOKEN_GITLAB"
     assert User.objects.get(username="ana").role == "advocate"
@@ -54,8 +57,14 @@ def test_show_prints_what_is_in_force_and_applies_back(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("text", "expected"),
     [
-        ("[[handle]]\nusername = 'GitLab'\nrole = 'boss'\n", "handle[1].role: 'boss' is not one of"),
-        ("[[handle]]\nusername = 'GitLab'\nauto_ticket = 'yes'\n", "handle[1].auto_ticket: expected bool"),
+        (
+            "[[handle]]\nusername = 'GitLab'\nrole = 'boss'\n",
+            "handle[1].role: 'boss' is not one of",
+        ),
+        (
+            "[[handle]]\nusername = 'GitLab'\nauto_ticket = 'yes'\n",
+            "handle[1].auto_ticket: expected bool",
+        ),
         ("[[handle]]\nusername = 'GitLab'\ncolour = 'red'\n", "handle[1]: unknown key 'colour'"),
         ("[[user]]\nrole = 'lead'\n", "user[1]: missing required key 'username'"),
         ("[[handle]]\nusername = 'GitLab'\ncredentials_env = 'sk-live-123'\n", "credentials_env"),

@@ -35,7 +35,9 @@ def replied_to(post: dict[str, object]) -> str:
 def conversation(desk: SandboxServer) -> tuple[Ticket, str]:
     """A ticket whose requester wrote twice; returns it and the id of the latest post."""
     first = desk.store.mention_add("maya", "@Driftwood pushing to main fails with a 502")
-    latest = desk.store.mention_add("maya", "@Driftwood still failing, any news?", in_reply_to=first)
+    latest = desk.store.mention_add(
+        "maya", "@Driftwood still failing, any news?", in_reply_to=first
+    )
     ingest()
     return Ticket.objects.get(), latest
 

@@ -76,11 +76,11 @@ def test_status_changes_are_logged_and_solve_stamps_time(handle: Handle, advocat
         services.ticket_status_set(ticket=ticket, status="bogus", by=advocate)
 
 
-def test_light_agents_add_notes_but_cannot_change_status(
-    handle: Handle, light_agent: User
-) -> None:
+def test_light_agents_add_notes_but_cannot_change_status(handle: Handle, light_agent: User) -> None:
     (ticket,) = tickets_from(handle, remote_post())
-    note = services.ticket_note_add(ticket=ticket, by=light_agent, text="customer is on self-managed")
+    note = services.ticket_note_add(
+        ticket=ticket, by=light_agent, text="customer is on self-managed"
+    )
     assert note.kind == TicketEvent.Kind.NOTE
     with pytest.raises(Forbidden):
         services.ticket_status_set(ticket=ticket, status="solved", by=light_agent)

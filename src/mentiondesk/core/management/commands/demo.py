@@ -18,15 +18,17 @@ class Command(BaseCommand):
 
     def handle(self, *args: Any, **options: Any) -> None:
         demo = demo_start(sandbox_port=options["sandbox_port"])
-        url = f"http://{options['host']}:{options['port']}/"
-        self.stdout.write(f"mentiondesk demo: {url}")
-        self.stdout.write(f"sandbox X network: {demo.sandbox_url}")
-        self.stdout.write(f"logins (password {PASSWORD!r}):")
-        for username, role in demo.logins:
-            self.stdout.write(f"  {username:<8} {role}")
-        self.stdout.write("press Ctrl+C to stop", ending="\n")
-        self.stdout.flush()
+
+        def ready() -> None:
+            self.stdout.write(f"mentiondesk demo: http://{options['host']}:{options['port']}/")
+            self.stdout.write(f"sandbox X network: {demo.sandbox_url}")
+            self.stdout.write(f"logins (password {PASSWORD!r}):")
+            for username, role in demo.logins:
+                self.stdout.write(f"  {username:<8} {role}")
+            self.stdout.write("press Ctrl+C to stop")
+            self.stdout.flush()
+
         try:
-            serve(host=options["host"], port=options["port"])
+            serve(host=options["host"], port=options["port"], ready=ready)
         finally:
             demo.stop.set()

@@ -21,5 +21,9 @@ class Command(BaseCommand):
             self.stderr.write(
                 "warning: MENTIONDESK_SECRET_KEY is not set; using an insecure development key"
             )
-        self.stdout.write(f"mentiondesk on http://{options['host']}:{options['port']}/")
-        serve(host=options["host"], port=options["port"], threads=options["threads"])
+
+        def ready() -> None:
+            self.stdout.write(f"mentiondesk on http://{options['host']}:{options['port']}/")
+            self.stdout.flush()
+
+        serve(host=options["host"], port=options["port"], threads=options["threads"], ready=ready)

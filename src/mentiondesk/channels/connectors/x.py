@@ -1,0 +1,579 @@
+"""X API v2 connector: vendor I/O only, over httpx.
+
+Every method returns the dataclasses of `base.py` and raises only `base.py` errors. The base URL
+is configurable, so the same code talks to api.x.com, to a gateway, or to the local sandbox
+(`mentiondesk.sandbox`). Facts cited as "API-FACTS §n" are in
+`shared/fixtures/x-api-v2/API-FACTS.md`; "README" is the fixtures README beside it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import threading
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from types import TracebackType
+from typing import Any
+from urllib.parse import quote
+
+import httpx
+
+from mentiondesk import __version__
+from mentiondesk.channels.connectors.base import (
+    ConnectorError,
+    OutcomeUnknown,
+    PayloadProblem,
+    PostPage,
+    RateLimited,
+    Rejected,
+    RemotePost,
+    RemoteUser,
+    Unreachable,
+)
+
+# Recorded traffic and spec 2.159 name the parameter `tweet.fields` (README, "Naming difference").
+POST_FIELDS = "conversation_id,created_at,in_reply_to_user_id,referenced_tweets,entities,author_id"
+EXPANSIONS = "author_id,referenced_tweets.id"
+USER_FIELDS = "username,name"
+MAX_LOOKUP_IDS = 100
+# X sends no Retry-After; without a reset header, wait one standard window (API-FACTS §2).
+DEFAULT_RESET_WAIT = timedelta(minutes=15)
+# Snowflake ids carry their creation time: milliseconds since this epoch, shifted left by 22.
+_SNOWFLAKE_EPOCH_MS = 1288834974657
+
+
+# --- Rate limits, shared by every connector instance in the process ----------------------------
+
+
+@dataclass(frozen=True)
+class RateLimitStatus:
+    """What the last response of one endpoint said about its window (any field may be unknown)."""
+
+    limit: int | None
+    remaining: int | None
+    reset_at: datetime | None
+
+    def blocked_until(self, now: datetime) -> datetime | None:
+        """The reset time while the window is spent (a call now would only earn another 429),
+        else None."""
+        if self.remaining == 0 and self.reset_at is not None and now < self.reset_at:
+            return self.reset_at
+        return None
+
+
+class _RateLimitBook:
+    """Thread-safe map (base_url, token digest, "METHOD /route/:template") -> RateLimitStatus."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._entries: dict[tuple[str, str, str], RateLimitStatus] = {}
+        self._me: dict[tuple[str, str], RemoteUser] = {}
+
+    def get(self, key: tuple[str, str, str]) -> RateLimitStatus | None:
+        with self._lock:
+            return self._entries.get(key)
+
+    def put(self, key: tuple[str, str, str], status: RateLimitStatus) -> None:
+        with self._lock:
+            self._entries[key] = status
+
+    def me_get(self, key: tuple[str, str]) -> RemoteUser | None:
+        with self._lock:
+            return self._me.get(key)
+
+    def me_put(self, key: tuple[str, str], user: RemoteUser) -> None:
+        with self._lock:
+            self._me[key] = user
+
+    def clear(self) -> None:
+        with self._lock:
+            self._entries.clear()
+            self._me.clear()
+
+
+_BOOK = _RateLimitBook()
+
+
+def _token_digest(token: str) -> str:
+    # Never keep the token itself as a key: metrics and reprs may print keys.
+    return hashlib.sha256(token.encode()).hexdigest()[:16]
+
+
+def rate_limit_status(*, base_url: str, token: str, endpoint: str) -> RateLimitStatus | None:
+    """The remembered window of `endpoint` (e.g. "GET /2/users/:id/mentions") for this token,
+    or None before the first response."""
+    return _BOOK.get((base_url.rstrip("/"), _token_digest(token), endpoint))
+
+
+def rate_limits_clear() -> None:
+    """Forget every remembered window and cached `me()` (tests only)."""
+    _BOOK.clear()
+
+
+# --- Parsing ------------------------------------------------------------------------------------
+
+
+def _as_list(value: Any) -> list[Any]:
+    """A JSON list, or [] for anything else: R's jsonlite writes an empty list as `{}` (README)."""
+    return value if isinstance(value, list) else []
+
+
+def _as_dict(value: Any) -> dict[str, Any]:
+    return value if isinstance(value, dict) else {}
+
+
+def _id(value: Any) -> str | None:
+    """IDs are JSON strings of digits (README); anything else is unusable."""
+    if isinstance(value, str) and value.isdigit():
+        return value
+    return None
+
+
+def _parse_time(value: str) -> datetime | None:
+    try:
+        moment = datetime.fromisoformat(value)
+    except ValueError:
+        return None
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+
+
+def _snowflake_time(post_id: str) -> datetime:
+    return datetime.fromtimestamp(((int(post_id) >> 22) + _SNOWFLAKE_EPOCH_MS) / 1000, UTC)
+
+
+def _problem_text(body: Any) -> str:
+    """The human part of a problem (`detail`/`title`) and of any `errors[]` entries."""
+    if not isinstance(body, dict):
+        return str(body)[:200] if body else ""
+    parts = [body.get("detail") or body.get("title") or body.get("message")]
+    parts.extend(
+        error.get("detail") or error.get("message") or error.get("title")
+        for error in _as_list(body.get("errors"))
+        if isinstance(error, dict)
+    )
+    return "; ".join(str(part) for part in parts if part)
+
+
+def parse_post(item: Any, users: dict[str, dict[str, Any]]) -> RemotePost | PayloadProblem:
+    """Normalise one post object; `users` maps author ids to `includes.users` entries.
+
+    Accepts both spellings of the spec (`referenced_tweets`/`referenced_posts`; the edit history
+    is only kept in `raw`). A missing `conversation_id` means the post starts its own
+    conversation; a missing `created_at` is read from the snowflake id. Returns a PayloadProblem,
+    never raises, when `id`, `text` or `author_id` is missing or `created_at` is unreadable.
+    """
+    if not isinstance(item, dict):
+        return PayloadProblem("item is not an object", raw=item)
+    post_id = _id(item.get("id"))
+    if post_id is None:
+        return PayloadProblem("missing or invalid id", raw=item)
+    text = item.get("text")
+    if not isinstance(text, str):
+        return PayloadProblem(f"post {post_id}: missing text", raw=item)
+    author_id = _id(item.get("author_id"))
+    if author_id is None:
+        return PayloadProblem(f"post {post_id}: missing author_id", raw=item)
+    created_raw = item.get("created_at")
+    if created_raw is None:
+        created_at: datetime | None = _snowflake_time(post_id)
+    else:
+        created_at = _parse_time(created_raw) if isinstance(created_raw, str) else None
+    if created_at is None:
+        return PayloadProblem(f"post {post_id}: bad created_at {created_raw!r}", raw=item)
+
+    references = _as_list(item.get("referenced_tweets")) or _as_list(item.get("referenced_posts"))
+    in_reply_to_id = next(
+        (
+            _id(ref.get("id"))
+            for ref in references
+            if isinstance(ref, dict) and ref.get("type") == "replied_to" and _id(ref.get("id"))
+        ),
+        None,
+    )
+    entities = _as_dict(item.get("entities"))
+    mentions = tuple(
+        m["username"]
+        for m in _as_list(entities.get("mentions"))
+        if isinstance(m, dict) and isinstance(m.get("username"), str)
+    )
+    urls = tuple(
+        {
+            "url": u["url"],
+            "expanded_url": str(u.get("expanded_url") or u["url"]),
+            "display_url": str(u.get("display_url") or ""),
+        }
+        for u in _as_list(entities.get("urls"))
+        if isinstance(u, dict) and isinstance(u.get("url"), str)
+    )
+    author = users.get(author_id, {})
+    return RemotePost(
+        remote_id=post_id,
+        author_id=author_id,
+        author_username=str(author.get("username") or ""),
+        text=text,
+        created_at=created_at,
+        conversation_id=_id(item.get("conversation_id")) or post_id,
+        in_reply_to_id=in_reply_to_id,
+        in_reply_to_user_id=_id(item.get("in_reply_to_user_id")),
+        mentions=mentions,
+        urls=urls,
+        raw=item,
+    )
+
+
+def parse_page(body: Any) -> PostPage:
+    """Parse any v2 response carrying posts: a timeline page, a lookup, or a single post.
+
+    Item by item: an unusable post becomes a PayloadProblem and the rest is kept. Each entry of a
+    top-level `errors[]` (a 200 can carry them for missing ids, API-FACTS §3) is a problem too.
+    `includes` may be absent; `data` may be absent (an empty page is `{"meta":{"result_count":0}}`,
+    README), a list, or one object. Raises ConnectorError if `body` is not a JSON object.
+    """
+    if not isinstance(body, dict):
+        raise ConnectorError("X answered with something that is not a JSON object", body=body)
+    includes = _as_dict(body.get("includes"))
+    users = {
+        user["id"]: user
+        for user in _as_list(includes.get("users"))
+        if isinstance(user, dict) and isinstance(user.get("id"), str)
+    }
+    data = body.get("data")
+    items = data if isinstance(data, list) else [data] if isinstance(data, dict) and data else []
+
+    posts: list[RemotePost] = []
+    problems: list[PayloadProblem] = []
+    for item in items:
+        parsed = parse_post(item, users)
+        if isinstance(parsed, RemotePost):
+            posts.append(parsed)
+        else:
+            problems.append(parsed)
+    included: dict[str, RemotePost] = {}
+    for item in _as_list(includes.get("tweets")) or _as_list(includes.get("posts")):
+        parsed = parse_post(item, users)
+        if isinstance(parsed, RemotePost):
+            included[parsed.remote_id] = parsed
+        else:
+            problems.append(PayloadProblem(f"includes: {parsed.reason}", raw=parsed.raw))
+    problems.extend(
+        PayloadProblem(_problem_text(error) or "error without detail", raw=error)
+        for error in _as_list(body.get("errors"))
+    )
+
+    meta = _as_dict(body.get("meta"))
+    newest_id = _id(meta.get("newest_id"))
+    if newest_id is None and posts:
+        newest_id = max((p.remote_id for p in posts), key=int)
+    next_token = meta.get("next_token")
+    return PostPage(
+        posts=posts,
+        newest_id=newest_id,
+        next_token=next_token if isinstance(next_token, str) and next_token else None,
+        problems=problems,
+        included=included,
+    )
+
+
+# --- The connector ------------------------------------------------------------------------------
+
+_NOT_JSON = object()
+
+
+class XConnector:
+    """One OAuth 2.0 user access token against one X API v2 base URL.
+
+    Before each call, an endpoint whose window is spent (after a 429, or `remaining` 0) raises
+    RateLimited without a request until its reset; that memory is shared process-wide. Errors:
+    Unreachable (nothing sent), RateLimited, Rejected (4xx, nothing happened), OutcomeUnknown
+    (a write may have happened: timeout after sending, 5xx, 403 duplicate content), and
+    ConnectorError for anything else (a read's timeout or 5xx, a body that is not JSON).
+    """
+
+    def __init__(
+        self,
+        *,
+        base_url: str,
+        token: str,
+        timeout: float = 10.0,
+        transport: httpx.BaseTransport | None = None,
+    ) -> None:
+        self.base_url = base_url.rstrip("/")
+        self._token_key = _token_digest(token)
+        self._client = httpx.Client(
+            base_url=self.base_url,
+            headers={
+                "Authorization": f"Bearer {token}",
+                "User-Agent": f"mentiondesk/{__version__}",
+            },
+            timeout=timeout,
+            transport=transport,
+            follow_redirects=False,
+        )
+
+    def close(self) -> None:
+        self._client.close()
+
+    def __enter__(self) -> XConnector:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    # Users
+
+    def me(self) -> RemoteUser:
+        """The token's own user (GET /2/users/me)."""
+        user = self._user(self._call("GET", "/2/users/me"), "GET /2/users/me")
+        _BOOK.me_put((self.base_url, self._token_key), user)
+        return user
+
+    def user_by_username(self, username: str) -> RemoteUser:
+        """GET /2/users/by/username/:username. An unknown user is a 200 with `errors[]`
+        (API-FACTS §3): raised as Rejected."""
+        body = self._call("GET", "/2/users/by/username/:username", path={"username": username})
+        return self._user(body, "GET /2/users/by/username/:username")
+
+    # Reads
+
+    def mentions(
+        self,
+        user_id: str,
+        *,
+        since_id: str | None = None,
+        pagination_token: str | None = None,
+        max_results: int = 100,
+    ) -> PostPage:
+        """ONE page of GET /2/users/:id/mentions, newest first; loop on `next_token`."""
+        params = self._post_params(max_results=max_results, since_id=since_id)
+        if pagination_token:
+            params["pagination_token"] = pagination_token
+        body = self._call("GET", "/2/users/:id/mentions", path={"id": user_id}, params=params)
+        return parse_page(body)
+
+    def user_posts(
+        self, user_id: str, *, since_id: str | None = None, max_results: int = 100
+    ) -> PostPage:
+        """The newest page of GET /2/users/:id/tweets: what we really posted, to reconcile a
+        send whose outcome is unknown."""
+        params = self._post_params(max_results=max_results, since_id=since_id)
+        body = self._call("GET", "/2/users/:id/tweets", path={"id": user_id}, params=params)
+        return parse_page(body)
+
+    def posts_lookup(self, ids: list[str]) -> PostPage:
+        """GET /2/tweets?ids=… (at most 100). Ids X cannot return come back as `problems`."""
+        if not ids:
+            return PostPage(posts=[])
+        if len(ids) > MAX_LOOKUP_IDS:
+            raise Rejected(f"GET /2/tweets: at most {MAX_LOOKUP_IDS} ids per lookup")
+        params = self._post_params(max_results=None, since_id=None)
+        params["ids"] = ",".join(ids)
+        return parse_page(self._call("GET", "/2/tweets", params=params))
+
+    # Writes
+
+    def post_create(self, text: str, *, in_reply_to_id: str | None = None) -> RemotePost:
+        """POST /2/tweets, threaded under `in_reply_to_id` when given; expects 201
+        `{"data":{"id","text"}}` (API-FACTS §4).
+
+        The answer has no author, time or conversation, so the post is built from what we sent:
+        the author is the token's user (one GET /2/users/me per process and token, before the
+        POST so a failure there sends nothing), created_at is now, and the conversation is the
+        parent's id or the post's own (the parent's real root is unknown here). A 2xx without an
+        id raises OutcomeUnknown: the post may exist.
+        """
+        author = _BOOK.me_get((self.base_url, self._token_key)) or self.me()
+        payload: dict[str, Any] = {"text": text}
+        if in_reply_to_id:
+            payload["reply"] = {"in_reply_to_tweet_id": in_reply_to_id}
+        body = self._call("POST", "/2/tweets", json_body=payload)
+        data = _as_dict(body.get("data") if isinstance(body, dict) else None)
+        post_id = _id(data.get("id"))
+        if post_id is None:
+            raise OutcomeUnknown("POST /2/tweets: the answer has no post id", body=body)
+        return RemotePost(
+            remote_id=post_id,
+            author_id=author.remote_id,
+            author_username=author.username,
+            text=text,
+            created_at=datetime.now(UTC),
+            conversation_id=in_reply_to_id or post_id,
+            in_reply_to_id=in_reply_to_id,
+            raw=data,
+        )
+
+    def post_delete(self, post_id: str) -> bool:
+        """DELETE /2/tweets/:id; True when X says the post is deleted."""
+        body = self._call("DELETE", "/2/tweets/:id", path={"id": post_id})
+        return self._flag(body, "deleted", "DELETE /2/tweets/:id")
+
+    def like(self, user_id: str, post_id: str) -> bool:
+        """POST /2/users/:id/likes. `user_id` must be the token's own user (API-FACTS §4)."""
+        body = self._call(
+            "POST", "/2/users/:id/likes", path={"id": user_id}, json_body={"tweet_id": post_id}
+        )
+        return self._flag(body, "liked", "POST /2/users/:id/likes")
+
+    def dm_send(self, participant_id: str, text: str) -> dict[str, Any]:
+        """POST /2/dm_conversations/with/:participant_id/messages; returns `data`
+        (`dm_conversation_id`, `dm_event_id`) of the 201 answer."""
+        endpoint = "POST /2/dm_conversations/with/:participant_id/messages"
+        body = self._call(
+            "POST",
+            "/2/dm_conversations/with/:participant_id/messages",
+            path={"participant_id": participant_id},
+            json_body={"text": text},
+        )
+        data = _as_dict(body.get("data") if isinstance(body, dict) else None)
+        if not isinstance(data.get("dm_event_id"), str):
+            raise OutcomeUnknown(f"{endpoint}: the answer has no dm_event_id", body=body)
+        return data
+
+    # Plumbing
+
+    @staticmethod
+    def _post_params(*, max_results: int | None, since_id: str | None) -> dict[str, Any]:
+        params: dict[str, Any] = {
+            "tweet.fields": POST_FIELDS,
+            "expansions": EXPANSIONS,
+            "user.fields": USER_FIELDS,
+        }
+        if max_results is not None:
+            params["max_results"] = max_results
+        if since_id:
+            params["since_id"] = since_id
+        return params
+
+    @staticmethod
+    def _user(body: Any, endpoint: str) -> RemoteUser:
+        data = _as_dict(body.get("data") if isinstance(body, dict) else None)
+        user_id, username = _id(data.get("id")), data.get("username")
+        if user_id is None or not isinstance(username, str):
+            raise Rejected(f"{endpoint}: {_problem_text(body) or 'no user'}", status=200, body=body)
+        return RemoteUser(remote_id=user_id, username=username, name=str(data.get("name") or ""))
+
+    @staticmethod
+    def _flag(body: Any, name: str, endpoint: str) -> bool:
+        value = _as_dict(body.get("data") if isinstance(body, dict) else None).get(name)
+        if not isinstance(value, bool):
+            raise OutcomeUnknown(f"{endpoint}: the answer has no data.{name}", body=body)
+        return value
+
+    def _call(
+        self,
+        method: str,
+        route: str,
+        *,
+        path: dict[str, str] | None = None,
+        params: dict[str, Any] | None = None,
+        json_body: dict[str, Any] | None = None,
+    ) -> Any:
+        """Send one request to `route` (":name" segments filled from `path`) and return its
+        decoded JSON body, or raise the error that says what may have happened."""
+        endpoint = f"{method} {route}"
+        write = method != "GET"
+        key = (self.base_url, self._token_key, endpoint)
+        known = _BOOK.get(key)
+        blocked_until = known.blocked_until(datetime.now(UTC)) if known else None
+        if blocked_until is not None:
+            raise RateLimited(
+                f"{endpoint}: rate limited until {blocked_until:%H:%M:%S} UTC (not sent)",
+                reset_at=blocked_until,
+            )
+        url = route
+        for name, value in (path or {}).items():
+            url = url.replace(f":{name}", quote(value, safe=""))
+        try:
+            response = self._client.request(method, url, params=params, json=json_body)
+        except (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout) as exc:
+            raise Unreachable(f"{endpoint}: cannot reach {self.base_url} ({exc})") from exc
+        except (httpx.UnsupportedProtocol, httpx.InvalidURL) as exc:
+            raise Unreachable(f"{endpoint}: bad X API URL {self.base_url} ({exc})") from exc
+        except httpx.TransportError as exc:
+            # The request left: a read timeout or a dropped connection says nothing about
+            # whether X acted on it.
+            error = OutcomeUnknown if write else ConnectorError
+            raise error(f"{endpoint}: no answer ({type(exc).__name__}: {exc})") from exc
+        return self._answer(endpoint, key, response, write=write)
+
+    def _answer(
+        self, endpoint: str, key: tuple[str, str, str], response: httpx.Response, *, write: bool
+    ) -> Any:
+        status = response.status_code
+        body: Any
+        try:
+            body = json.loads(response.content) if response.content else None
+        except ValueError:
+            body = _NOT_JSON
+        shown = response.text[:200] if body is _NOT_JSON else body
+        window = self._remember(key, response.headers, status)
+
+        if status == 429:
+            # Two body shapes exist: the problem object and the older {"errors":[{"code":88}]}
+            # (API-FACTS §3); the status alone decides.
+            reset_at = window.reset_at if window else None
+            raise RateLimited(
+                f"{endpoint}: {_problem_text(shown) or 'Too Many Requests'}",
+                reset_at=reset_at or datetime.now(UTC) + DEFAULT_RESET_WAIT,
+                status=status,
+                body=shown,
+            )
+        if status >= 500:
+            error = OutcomeUnknown if write else ConnectorError
+            raise error(f"{endpoint}: X answered {status}", status=status, body=shown)
+        if status >= 400:
+            detail = _problem_text(shown) or response.reason_phrase
+            if status == 403 and _is_duplicate(shown):
+                # A double submit: the first POST probably succeeded (API-FACTS §3).
+                raise OutcomeUnknown(f"{endpoint}: {detail}", status=status, body=shown)
+            raise Rejected(f"{endpoint}: {status} {detail}", status=status, body=shown)
+        if status >= 300 or body is _NOT_JSON or body is None:
+            error = OutcomeUnknown if write else ConnectorError
+            raise error(
+                f"{endpoint}: unexpected answer {status} {str(shown)[:100]!r}",
+                status=status,
+                body=shown,
+            )
+        return body
+
+    @staticmethod
+    def _remember(
+        key: tuple[str, str, str], headers: httpx.Headers, status: int
+    ) -> RateLimitStatus | None:
+        """Store the window from `x-rate-limit-*` (reset is epoch seconds, API-FACTS §2). On a
+        429, the window is spent; if a 24-hour cap is the one spent, its reset is the later."""
+
+        def number(name: str) -> int | None:
+            value = headers.get(name, "")
+            return int(value) if value.strip().isdigit() else None
+
+        limit, remaining, reset = (
+            number(f"x-rate-limit-{n}") for n in ("limit", "remaining", "reset")
+        )
+        if status == 429:
+            remaining = 0
+            for cap in ("x-user-limit-24hour", "x-app-limit-24hour"):
+                cap_reset = number(f"{cap}-reset")
+                if number(f"{cap}-remaining") == 0 and cap_reset:
+                    reset = max(reset or 0, cap_reset)
+            if reset is None:
+                reset = int((datetime.now(UTC) + DEFAULT_RESET_WAIT).timestamp())
+        elif limit is None and remaining is None and reset is None:
+            return None
+        reset_at = datetime.fromtimestamp(reset, UTC) if reset else None
+        window = RateLimitStatus(limit=limit, remaining=remaining, reset_at=reset_at)
+        _BOOK.put(key, window)
+        return window
+
+
+def _is_duplicate(body: Any) -> bool:
+    """403 duplicate content (v2 problem detail), or v1.1-style code 187 "Status is a duplicate"."""
+    if "duplicate content" in _problem_text(body).lower():
+        return True
+    errors = _as_list(body.get("errors")) if isinstance(body, dict) else []
+    return any(isinstance(e, dict) and e.get("code") == 187 for e in errors)

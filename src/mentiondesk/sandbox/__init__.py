@@ -1,0 +1,1 @@
+"""A local X API v2 network for the demo, the tests and the benchmarks (`SandboxServer`)."""

@@ -1,0 +1,483 @@
+"""The sandbox network's state: users, tokens, posts, likes, DMs, injected faults, the request
+log and per-user rate-limit windows. In memory; one lock guards every read and write, so the
+threaded server, a script player and test code can share one store.
+
+Posts are kept in the X API v2 shape (what `GET /2/tweets/:id` would return with every field
+the desk asks for); callers get copies.
+"""
+
+from __future__ import annotations
+
+import copy
+import re
+import secrets
+import string
+import threading
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any, NamedTuple
+
+# X ids are snowflakes: milliseconds since this epoch, shifted left by 22 bits (19 digits today).
+SNOWFLAKE_EPOCH_MS = 1288834974657
+# Per user and per 15-minute window. Values observed in the recorded cassettes where there is
+# one, else the launch-era docs (API-FACTS §2). Read by the client from headers, never assumed.
+DEFAULT_RATE_LIMITS: dict[str, int] = {
+    "GET /2/users/me": 75,
+    "GET /2/users/by/username/:username": 300,
+    "GET /2/users/:id/mentions": 450,
+    "GET /2/users/:id/tweets": 1500,
+    "GET /2/tweets": 300,
+    "GET /2/tweets/:id": 300,
+    "POST /2/tweets": 200,
+    "DELETE /2/tweets/:id": 50,
+    "POST /2/users/:id/likes": 50,
+    "DELETE /2/users/:id/likes/:tweet_id": 50,
+    "POST /2/dm_conversations/with/:participant_id/messages": 200,
+    "GET /2/dm_events": 300,
+}
+RATE_LIMIT_WINDOW_SECONDS = 15 * 60
+FAULT_KINDS = ("status", "timeout_after_accept", "drop")
+DUPLICATE_DETAIL = "You are not allowed to create a Tweet with duplicate content."
+# The v1.1 code 385 message (reported in node-twitter-api-v2#366), in the v2 problem shape.
+REPLY_TARGET_GONE = "You attempted to reply to a Tweet that is deleted or not visible to you."
+
+_MENTION = re.compile(r"(?<![\w@])@(\w{1,15})\b", re.ASCII)
+# A link ends before whitespace; trailing punctuation belongs to the sentence, as on X.
+_URL = re.compile(r"https?://\S+?(?=[.,;:!?'\")\]]*(?:\s|$))")
+_TCO_ALPHABET = string.ascii_letters + string.digits
+
+
+class Refused(Exception):
+    """The network says no to a write; `status` and `detail` go into a problem body."""
+
+    def __init__(self, status: int, detail: str) -> None:
+        super().__init__(detail)
+        self.status = status
+        self.detail = detail
+
+
+@dataclass
+class Fault:
+    """One injected failure for requests whose method and path match; used `count` times."""
+
+    method: str
+    path_prefix: str
+    kind: str
+    status: int | None
+    count: int
+    reset_in: float
+    delay: float
+
+
+class LoggedRequest(NamedTuple):
+    method: str
+    path: str
+    at: float  # epoch seconds
+
+
+class RateWindow(NamedTuple):
+    limit: int
+    remaining: int
+    reset: int  # epoch seconds, as X sends it
+    allowed: bool
+
+
+def x_time(moment: datetime) -> str:
+    """X's timestamp format: `2026-11-24T23:55:15.000Z`."""
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.000Z")
+
+
+def _display_url(url: str) -> str:
+    shown = url.split("://", 1)[-1].removeprefix("www.")
+    return shown if len(shown) <= 26 else shown[:25] + "…"
+
+
+def _as_sent(post: dict[str, Any]) -> str:
+    """The text as its author wrote it: t.co links turned back into the links they wrap."""
+    text = str(post["text"])
+    for url in post.get("entities", {}).get("urls", []):
+        text = text.replace(url["url"], url["expanded_url"], 1)
+    return text
+
+
+class SandboxStore:
+    """A small X network. `rate_limits` overrides DEFAULT_RATE_LIMITS per "METHOD /route"."""
+
+    def __init__(
+        self,
+        *,
+        rate_limits: Mapping[str, int] | None = None,
+        window: float = RATE_LIMIT_WINDOW_SECONDS,
+    ) -> None:
+        self._lock = threading.RLock()
+        self.rate_limits = {**DEFAULT_RATE_LIMITS, **(rate_limits or {})}
+        self.window = window
+        self.reset()
+
+    def reset(self) -> None:
+        """Forget everything: users, tokens, posts, likes, DMs, faults, log and windows."""
+        with self._lock:
+            self._users: dict[str, dict[str, str]] = {}
+            self._ids_by_name: dict[str, str] = {}  # lowercased username -> user id
+            self._tokens: dict[str, str] = {}  # token -> user id
+            self._token_of: dict[str, str] = {}  # user id -> token
+            self._posts: dict[str, dict[str, Any]] = {}  # insertion order is id order
+            self._likes: dict[tuple[str, str], float] = {}
+            self._dms: list[dict[str, Any]] = []
+            self._faults: list[Fault] = []
+            self._log: list[LoggedRequest] = []
+            self._windows: dict[tuple[str, str], tuple[float, int]] = {}
+            self._last_post_id = 0
+            self._last_user_id = 0
+
+    # Ids
+
+    def _snowflake(self, moment: datetime | None, last: int) -> int:
+        # Time-ordered like X's ids, but strictly increasing in insertion order, so since_id
+        # polling never misses a post added with a created_at in the past.
+        at_ms = int((moment or datetime.now(UTC)).timestamp() * 1000)
+        return max((at_ms - SNOWFLAKE_EPOCH_MS) << 22, last + 1)
+
+    def _post_id(self, moment: datetime | None = None) -> str:
+        self._last_post_id = self._snowflake(moment, self._last_post_id)
+        return str(self._last_post_id)
+
+    # Users and tokens
+
+    def user_add(self, username: str, name: str = "", user_id: str | None = None) -> str:
+        """Create a user with a fresh bearer token; returns its id. An existing username
+        (case-insensitive, as on X) returns the existing id."""
+        with self._lock:
+            existing = self.user_by_username(username)
+            if existing is not None:
+                return existing["id"]
+            if user_id is None:
+                self._last_user_id = self._snowflake(None, self._last_user_id)
+                user_id = str(self._last_user_id)
+            elif not user_id.isdigit() or user_id in self._users:
+                raise ValueError(f"user id {user_id!r} is not a free numeric id")
+            self._users[user_id] = {"id": user_id, "name": name or username, "username": username}
+            self._ids_by_name[username.lower()] = user_id
+            token = secrets.token_urlsafe(24)
+            self._tokens[token] = user_id
+            self._token_of[user_id] = token
+            return user_id
+
+    def user_get(self, user_id: str) -> dict[str, str] | None:
+        with self._lock:
+            user = self._users.get(user_id)
+            return dict(user) if user else None
+
+    def user_by_username(self, username: str) -> dict[str, str] | None:
+        with self._lock:
+            user_id = self._ids_by_name.get(username.lower())
+            return self.user_get(user_id) if user_id else None
+
+    def users(self) -> list[dict[str, str]]:
+        with self._lock:
+            return [dict(u) for u in self._users.values()]
+
+    def token_for(self, username: str) -> str:
+        """The bearer token of `username`. Raises KeyError for an unknown user."""
+        with self._lock:
+            user = self.user_by_username(username)
+            if user is None:
+                raise KeyError(username)
+            return self._token_of[user["id"]]
+
+    def tokens(self) -> dict[str, str]:
+        """username -> bearer token."""
+        with self._lock:
+            return {self._users[uid]["username"]: token for token, uid in self._tokens.items()}
+
+    def user_for_token(self, token: str) -> dict[str, str] | None:
+        with self._lock:
+            user_id = self._tokens.get(token)
+            return self.user_get(user_id) if user_id else None
+
+    # Posts
+
+    def mention_add(
+        self,
+        author: str,
+        text: str,
+        *,
+        in_reply_to: str | None = None,
+        created_at: datetime | None = None,
+        expanded_urls: list[str] | None = None,
+    ) -> str:
+        """Post `text` as `author` (a username, created if unknown) and return the post id.
+
+        @mentions in the text become `entities.mentions`; each of `expanded_urls` is appended
+        as a t.co link with its `entities.urls` entry. Raises Refused(403) if `in_reply_to`
+        does not exist. No duplicate check: that is a rule of the API door (`post_create`).
+        """
+        with self._lock:
+            author_id = self.user_add(author)
+            post = self._post_build(author_id, text, in_reply_to, created_at, expanded_urls or [])
+            return str(post["id"])
+
+    def post_create(
+        self, user_id: str, text: str, *, in_reply_to: str | None = None
+    ) -> dict[str, Any]:
+        """What `POST /2/tweets` does: refuses a text this user already posted (403 duplicate
+        content, API-FACTS §3) or a reply to a missing post, wraps URLs in t.co links."""
+        with self._lock:
+            for post in self._posts.values():
+                if post["author_id"] == user_id and _as_sent(post) == text:
+                    raise Refused(403, DUPLICATE_DETAIL)
+            return copy.deepcopy(self._post_build(user_id, text, in_reply_to, None, []))
+
+    def _post_build(
+        self,
+        author_id: str,
+        text: str,
+        in_reply_to: str | None,
+        created_at: datetime | None,
+        expanded_urls: list[str],
+    ) -> dict[str, Any]:
+        parent = self._posts.get(in_reply_to) if in_reply_to else None
+        if in_reply_to and parent is None:
+            raise Refused(403, REPLY_TARGET_GONE)
+        # X stores every link as a t.co link and keeps the original in entities.urls.
+        links = [m.group(0) for m in _URL.finditer(text)] + expanded_urls
+        final = _URL.sub("\0", text) + " \0" * len(expanded_urls)
+        url_entities = []
+        for expanded in links:
+            tco = "https://t.co/" + "".join(secrets.choice(_TCO_ALPHABET) for _ in range(10))
+            start = final.index("\0")
+            final = final.replace("\0", tco, 1)
+            url_entities.append(
+                {
+                    "start": start,
+                    "end": start + len(tco),
+                    "url": tco,
+                    "expanded_url": expanded,
+                    "display_url": _display_url(expanded),
+                }
+            )
+        mentions = []
+        for match in _MENTION.finditer(final):
+            entity: dict[str, Any] = {
+                "start": match.start(),
+                "end": match.end(),
+                "username": match.group(1),
+            }
+            mentioned = self.user_by_username(match.group(1))
+            if mentioned:
+                entity["id"] = mentioned["id"]
+            mentions.append(entity)
+
+        moment = created_at or datetime.now(UTC)
+        post_id = self._post_id(created_at)
+        post: dict[str, Any] = {
+            "id": post_id,
+            "text": final,
+            "author_id": author_id,
+            "created_at": x_time(moment),
+            "conversation_id": parent["conversation_id"] if parent else post_id,
+            "edit_history_tweet_ids": [post_id],
+        }
+        entities = {k: v for k, v in (("mentions", mentions), ("urls", url_entities)) if v}
+        if entities:  # X leaves out `entities` when there are none
+            post["entities"] = entities
+        if parent:
+            post["in_reply_to_user_id"] = parent["author_id"]
+            post["referenced_tweets"] = [{"type": "replied_to", "id": parent["id"]}]
+        self._posts[post_id] = post
+        return post
+
+    def posts(self, author: str | None = None) -> list[dict[str, Any]]:
+        """All posts oldest first, or those of `author` (a username)."""
+        with self._lock:
+            user = self.user_by_username(author) if author else None
+            if author and user is None:
+                return []
+            return [
+                copy.deepcopy(p)
+                for p in self._posts.values()
+                if user is None or p["author_id"] == user["id"]
+            ]
+
+    def post_get(self, post_id: str) -> dict[str, Any] | None:
+        with self._lock:
+            post = self._posts.get(post_id)
+            return copy.deepcopy(post) if post else None
+
+    def post_delete(self, user_id: str, post_id: str) -> bool:
+        """Delete one of `user_id`'s posts; False if there is no such post. Raises Refused(403)
+        for someone else's post."""
+        with self._lock:
+            post = self._posts.get(post_id)
+            if post is None:
+                return False
+            if post["author_id"] != user_id:
+                raise Refused(403, "You are not allowed to delete a Tweet you did not author.")
+            del self._posts[post_id]
+            return True
+
+    def mentions_of(
+        self,
+        user_id: str,
+        *,
+        since_id: str | None = None,
+        until_id: str | None = None,
+        limit: int | None = None,
+    ) -> list[dict[str, Any]]:
+        """Posts mentioning `user_id`, newest first, with since_id < id < until_id, at most
+        `limit`. A reply to the user counts: on X its text starts with the @username of the
+        post it answers (as in the academictwitteR replies)."""
+        user = self.user_get(user_id)
+        name = user["username"].lower() if user else None
+
+        def mentions(post: dict[str, Any]) -> bool:
+            named = post.get("entities", {}).get("mentions", [])
+            return post.get("in_reply_to_user_id") == user_id or any(
+                m["username"].lower() == name for m in named
+            )
+
+        return self._newest_first(mentions, since_id, until_id, limit) if user else []
+
+    def posts_of(
+        self,
+        user_id: str,
+        *,
+        since_id: str | None = None,
+        until_id: str | None = None,
+        limit: int | None = None,
+    ) -> list[dict[str, Any]]:
+        """`user_id`'s posts, newest first, with since_id < id < until_id, at most `limit`."""
+        return self._newest_first(
+            lambda post: post["author_id"] == user_id, since_id, until_id, limit
+        )
+
+    def _newest_first(
+        self,
+        keep: Callable[[dict[str, Any]], bool],
+        since_id: str | None,
+        until_id: str | None,
+        limit: int | None,
+    ) -> list[dict[str, Any]]:
+        # Posts are stored in id order, so a newest-first walk can stop at since_id: polling
+        # with a checkpoint costs what is new, not the whole history.
+        floor, ceiling = int(since_id or 0), int(until_id) if until_id else None
+        found: list[dict[str, Any]] = []
+        with self._lock:
+            for post in reversed(self._posts.values()):
+                post_id = int(post["id"])
+                if post_id <= floor or (limit is not None and len(found) >= limit):
+                    break
+                if (ceiling is None or post_id < ceiling) and keep(post):
+                    found.append(copy.deepcopy(post))
+        return found
+
+    # Likes and DMs
+
+    def like_add(self, user_id: str, post_id: str) -> bool:
+        """True if the post exists (liking twice is still liked)."""
+        with self._lock:
+            if post_id not in self._posts:
+                return False
+            self._likes.setdefault((user_id, post_id), time.time())
+            return True
+
+    def like_remove(self, user_id: str, post_id: str) -> None:
+        with self._lock:
+            self._likes.pop((user_id, post_id), None)
+
+    def likes(self) -> list[dict[str, str]]:
+        with self._lock:
+            return [{"user_id": u, "tweet_id": p} for u, p in self._likes]
+
+    def dm_add(self, sender_id: str, participant_id: str, text: str) -> dict[str, Any]:
+        """Send a one-to-one DM. The conversation id is both user ids, smaller first, joined by
+        "-" (API-FACTS §4). Raises Refused(400) for an unknown participant or oneself."""
+        with self._lock:
+            if participant_id not in self._users or participant_id == sender_id:
+                raise Refused(400, f"participant_id {participant_id} cannot receive this message")
+            low, high = sorted((sender_id, participant_id), key=int)
+            event = {
+                "id": self._post_id(),
+                "event_type": "MessageCreate",
+                "text": text,
+                "sender_id": sender_id,
+                "dm_conversation_id": f"{low}-{high}",
+                "participant_ids": [low, high],
+                "created_at": x_time(datetime.now(UTC)),
+            }
+            self._dms.append(event)
+            return dict(event)
+
+    def dms(self, user_id: str | None = None) -> list[dict[str, Any]]:
+        """DM events oldest first, or those of conversations `user_id` is in."""
+        with self._lock:
+            return [
+                copy.deepcopy(e)
+                for e in self._dms
+                if user_id is None or user_id in e["participant_ids"]
+            ]
+
+    # Faults, request log, rate limits
+
+    def fault_add(
+        self,
+        method: str,
+        path_prefix: str,
+        *,
+        kind: str,
+        status: int | None = None,
+        count: int = 1,
+        reset_in: float = 60,
+        delay: float = 3.0,
+    ) -> None:
+        """Make the next `count` API requests matching `method` ("*" for any) and `path_prefix`
+        fail. Kinds: "status" answers `status` with X's body for it (429 also sends
+        `x-rate-limit-remaining: 0` and a reset `reset_in` seconds ahead);
+        "timeout_after_accept" does the work, then waits `delay` seconds before answering (set
+        it above the client's timeout); "drop" closes the connection without doing anything.
+        """
+        if kind not in FAULT_KINDS:
+            raise ValueError(f"unknown fault kind {kind!r}; expected one of {FAULT_KINDS}")
+        if kind == "status" and (status is None or not 400 <= status <= 599):
+            raise ValueError("a status fault needs an HTTP error status (400-599)")
+        with self._lock:
+            self._faults.append(
+                Fault(method.upper(), path_prefix, kind, status, count, reset_in, delay)
+            )
+
+    def fault_take(self, method: str, path: str) -> Fault | None:
+        """Use up one matching fault, if any."""
+        with self._lock:
+            for fault in self._faults:
+                if fault.method in ("*", method.upper()) and path.startswith(fault.path_prefix):
+                    fault.count -= 1
+                    if fault.count <= 0:
+                        self._faults.remove(fault)
+                    return copy.copy(fault)
+            return None
+
+    def request_record(self, method: str, path: str) -> None:
+        with self._lock:
+            self._log.append(LoggedRequest(method, path, time.time()))
+
+    def request_log(self) -> list[LoggedRequest]:
+        """Every API request received (not the /_sandbox/ control calls), oldest first."""
+        with self._lock:
+            return list(self._log)
+
+    def rate_window(self, bucket: str, endpoint: str, *, consume: bool = True) -> RateWindow:
+        """Count one call of `endpoint` ("METHOD /route") for `bucket` (a user id) in a fixed
+        window; `allowed` is False once the window's limit is spent."""
+        limit = self.rate_limits.get(endpoint, 300)
+        now = time.time()
+        with self._lock:
+            started, used = self._windows.get((bucket, endpoint), (now, 0))
+            if now >= started + self.window:
+                started, used = now, 0
+            allowed = used < limit
+            if consume and allowed:
+                used += 1
+            self._windows[(bucket, endpoint)] = (started, used)
+            return RateWindow(limit, max(limit - used, 0), int(started + self.window), allowed)
