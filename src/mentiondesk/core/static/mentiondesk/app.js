@@ -1,0 +1,205 @@
+/* mentiondesk: keyboard shortcuts for the play loop, the reply character count, compact ages.
+   No inline scripts anywhere (a CSP without 'unsafe-inline' must keep working), and every
+   feature here is an extra: the forms work without JavaScript. */
+(function () {
+  "use strict";
+
+  var G_TIMEOUT_MS = 1500;
+  var pendingG = 0;
+
+  function isTyping(el) {
+    if (!el || el === document.body) return false;
+    if (el.isContentEditable) return true;
+    return /^(INPUT|TEXTAREA|SELECT)$/.test(el.tagName);
+  }
+
+  function submit(form) {
+    if (!form || form.dataset.submitting === "1") return;
+    var button = form.querySelector("[data-default-submit]:not([disabled])");
+    if (form.querySelector("[data-default-submit][disabled]") && !button) return;
+    form.dataset.submitting = "1";
+    if (typeof form.requestSubmit === "function") {
+      form.requestSubmit(button || undefined);
+    } else {
+      form.submit();
+    }
+  }
+
+  function shortcutsDialog() {
+    return document.getElementById("shortcuts");
+  }
+
+  function toggleHelp() {
+    var dialog = shortcutsDialog();
+    if (!dialog) return;
+    if (dialog.open) dialog.close();
+    else dialog.showModal();
+  }
+
+  function goToQueue() {
+    var url = document.body.dataset.queueUrl || "/";
+    window.location.assign(url);
+  }
+
+  function onKeydown(event) {
+    // Ctrl+Enter / Cmd+Enter sends the form of the text box being typed in.
+    if (event.key === "Enter" && (event.ctrlKey || event.metaKey)) {
+      var target = event.target;
+      if (target && target.tagName === "TEXTAREA" && target.form) {
+        event.preventDefault();
+        submit(target.form);
+      }
+      return;
+    }
+    if (event.key === "Escape" && isTyping(event.target)) {
+      event.target.blur();
+      return;
+    }
+    if (event.defaultPrevented || event.ctrlKey || event.metaKey || event.altKey) return;
+    if (isTyping(event.target)) return;
+    var dialog = shortcutsDialog();
+    if (dialog && dialog.open && event.key !== "?") return;
+
+    if (pendingG && Date.now() - pendingG < G_TIMEOUT_MS) {
+      pendingG = 0;
+      if (event.key === "q") {
+        event.preventDefault();
+        goToQueue();
+        return;
+      }
+    }
+    pendingG = 0;
+
+    switch (event.key) {
+      case "n": {
+        var play = document.querySelector("form[data-play]");
+        if (play) {
+          event.preventDefault();
+          submit(play);
+        }
+        break;
+      }
+      case "r": {
+        var reply = document.getElementById("reply-text");
+        if (reply && !reply.disabled) {
+          event.preventDefault();
+          reply.focus();
+          reply.setSelectionRange(reply.value.length, reply.value.length);
+        }
+        break;
+      }
+      case "g":
+        pendingG = Date.now();
+        break;
+      case "?":
+        event.preventDefault();
+        toggleHelp();
+        break;
+      default:
+        break;
+    }
+  }
+
+  /* ---- reply character count: X counts up to 280 ---- */
+
+  function updateCount(textarea) {
+    var max = parseInt(textarea.dataset.maxChars, 10);
+    if (!max) return;
+    var length = Array.from(textarea.value.trim()).length;
+    var counter = document.getElementById(textarea.getAttribute("aria-describedby") || "");
+    if (counter) {
+      counter.textContent = length + " / " + max;
+      counter.classList.toggle("is-near", length > max - 20 && length <= max);
+      counter.classList.toggle("is-over", length > max);
+    }
+    if (textarea.form) {
+      var buttons = textarea.form.querySelectorAll("button[type=submit]");
+      for (var i = 0; i < buttons.length; i++) {
+        buttons[i].disabled = length === 0 || length > max;
+      }
+    }
+  }
+
+  function onInput(event) {
+    var target = event.target;
+    if (target && target.matches && target.matches("textarea[data-max-chars]")) {
+      updateCount(target);
+    }
+  }
+
+  /* ---- ages: "12m", "3h", "2d", refreshed every half minute ---- */
+
+  function compactAge(date) {
+    var seconds = Math.max(0, (Date.now() - date.getTime()) / 1000);
+    if (seconds < 60) return "now";
+    var minutes = Math.floor(seconds / 60);
+    if (minutes < 60) return minutes + "m";
+    var hours = Math.floor(minutes / 60);
+    if (hours < 48) return hours + "h";
+    var days = Math.floor(hours / 24);
+    if (days < 60) return days + "d";
+    return Math.floor(days / 30) + "mo";
+  }
+
+  function refreshAges(root) {
+    var nodes = (root || document).querySelectorAll("time.age[datetime]");
+    for (var i = 0; i < nodes.length; i++) {
+      var date = new Date(nodes[i].getAttribute("datetime"));
+      if (!isNaN(date.getTime())) nodes[i].textContent = compactAge(date);
+    }
+  }
+
+  function init(root) {
+    refreshAges(root);
+    var areas = (root || document).querySelectorAll("textarea[data-max-chars]");
+    for (var i = 0; i < areas.length; i++) updateCount(areas[i]);
+    var forms = (root || document).querySelectorAll("form[data-submitting]");
+    for (var j = 0; j < forms.length; j++) delete forms[j].dataset.submitting;
+  }
+
+  /* ---- feedback when the server cannot answer ---- */
+
+  var toastTimer = 0;
+  function toast(text) {
+    var node = document.getElementById("toast");
+    if (!node) return;
+    node.textContent = text;
+    node.hidden = false;
+    clearTimeout(toastTimer);
+    toastTimer = setTimeout(function () { node.hidden = true; }, 5000);
+  }
+
+  function releaseForms() {
+    var forms = document.querySelectorAll("form[data-submitting]");
+    for (var i = 0; i < forms.length; i++) delete forms[i].dataset.submitting;
+  }
+
+  document.addEventListener("keydown", onKeydown);
+  document.addEventListener("input", onInput);
+  document.addEventListener("click", function (event) {
+    var opener = event.target.closest && event.target.closest("[data-shortcuts-open]");
+    if (opener) toggleHelp();
+  });
+  document.addEventListener("DOMContentLoaded", function () { init(document); });
+  // A page restored from the back/forward cache must accept a new submit.
+  window.addEventListener("pageshow", releaseForms);
+  document.addEventListener("htmx:load", function (event) { init(event.target); });
+  document.addEventListener("htmx:beforeSwap", function (event) {
+    // A poll that found the session expired was redirected to the login page: go there
+    // instead of drawing the login form inside the table.
+    var url = event.detail.xhr && event.detail.xhr.responseURL;
+    if (url && url.indexOf("/accounts/login/") !== -1) {
+      event.detail.shouldSwap = false;
+      window.location.assign(url);
+    }
+  });
+  document.addEventListener("htmx:responseError", function () {
+    releaseForms();
+    toast("The desk had a problem answering. Try again in a moment.");
+  });
+  document.addEventListener("htmx:sendError", function () {
+    releaseForms();
+    toast("Cannot reach the desk. Check your connection.");
+  });
+  setInterval(function () { refreshAges(document); }, 30000);
+})();

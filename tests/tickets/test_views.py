@@ -1,0 +1,459 @@
+"""The HTML screens: queue, play mode, the ticket page and its forms, through Django's test
+client against a real database and the sandbox network."""
+
+from __future__ import annotations
+
+import re
+import uuid
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+from django.test import Client
+from django.urls import reverse
+
+from mentiondesk.accounts.models import User
+from mentiondesk.channels import services as channel_services
+from mentiondesk.channels.models import Handle
+from mentiondesk.replies.models import Reply
+from mentiondesk.sandbox.server import SandboxServer
+from mentiondesk.tickets.models import Ticket, TicketEvent
+from tests.conftest import PASSWORD
+from tests.factories import remote_post, tickets_from
+
+pytestmark = pytest.mark.django_db
+
+QUEUE = reverse("tickets:queue")
+NEXT = reverse("tickets:next")
+
+
+def ingest() -> None:
+    results = channel_services.mentions_poll_all()
+    assert not [r.error for r in results if r.error]
+
+
+def detail_url(ticket: Ticket) -> str:
+    return reverse("tickets:detail", args=[ticket.pk])
+
+
+def html(response: Any) -> str:
+    return response.content.decode()
+
+
+def idempotency_key(page: str) -> str:
+    match = re.search(r'name="idempotency_key" value="([^"]+)"', page)
+    assert match, "the composer carries an idempotency key"
+    return match.group(1)
+
+
+def replied_to(post: dict[str, Any]) -> str:
+    return next(r["id"] for r in post.get("referenced_tweets", []) if r["type"] == "replied_to")
+
+
+@pytest.fixture
+def as_advocate(client: Client, advocate: User) -> Client:
+    client.force_login(advocate)
+    return client
+
+
+@pytest.fixture
+def conversation(desk: SandboxServer) -> tuple[Ticket, str]:
+    """A ticket whose requester wrote twice in one conversation; the id of the latest post."""
+    first = desk.store.mention_add("maya", "@Driftwood pushing to main fails with a 502")
+    latest = desk.store.mention_add(
+        "maya", "@Driftwood still failing, any news?", in_reply_to=first
+    )
+    ingest()
+    return Ticket.objects.get(), latest
+
+
+# Access
+
+
+@pytest.mark.parametrize(
+    ("method", "name", "args"),
+    [
+        ("get", "tickets:queue", []),
+        ("get", "tickets:detail", [1]),
+        ("get", "tickets:activity", [1]),
+        ("post", "tickets:next", []),
+        ("post", "tickets:reply", [1]),
+        ("post", "tickets:assign", [1]),
+        ("post", "tickets:reassign", [1]),
+        ("post", "tickets:status", [1]),
+        ("post", "tickets:note", [1]),
+    ],
+)
+def test_every_desk_page_requires_login(client: Client, method: str, name: str, args: list[int]):
+    response = getattr(client, method)(reverse(name, args=args))
+    assert response.status_code == 302
+    assert response["Location"].startswith(reverse("accounts:login"))
+
+
+def test_login_page_signs_in_and_lands_on_the_queue(client: Client, advocate: User) -> None:
+    page = client.get(reverse("accounts:login"))
+    assert page.status_code == 200
+    assert 'name="username"' in html(page) and "csrfmiddlewaretoken" in html(page)
+    response = client.post(reverse("accounts:login"), {"username": "ana", "password": PASSWORD})
+    assert response.status_code == 302 and response["Location"] == QUEUE
+    assert client.get(QUEUE).status_code == 200
+
+
+def test_login_with_a_wrong_password_says_so(client: Client, advocate: User) -> None:
+    response = client.post(reverse("accounts:login"), {"username": "ana", "password": "nope"})
+    assert response.status_code == 200
+    assert "enter a correct username and password" in html(response)
+
+
+def test_logout_is_post_only(as_advocate: Client) -> None:
+    assert as_advocate.get(reverse("accounts:logout")).status_code == 405
+    response = as_advocate.post(reverse("accounts:logout"))
+    assert response.status_code == 302
+    assert as_advocate.get(QUEUE).status_code == 302
+
+
+# Queue
+
+
+def test_queue_lists_tickets_oldest_first(desk: SandboxServer, as_advocate: Client) -> None:
+    now = datetime.now(UTC)
+    desk.store.mention_add("newer", "@Driftwood hi", created_at=now - timedelta(minutes=12))
+    desk.store.mention_add(
+        "older", "@Driftwood help\nsecond line", created_at=now - timedelta(hours=3)
+    )
+    ingest()
+    page = html(as_advocate.get(QUEUE))
+    assert page.index("@older") < page.index("@newer")
+    assert "@Driftwood help" in page
+    assert 'hx-trigger="every 5s"' in page
+    # The view's count is in the sidebar.
+    assert re.search(r"Twitter</span>\s*<span class=\"count count-hot\">2</span>", page)
+
+
+def test_queue_rows_partial_for_htmx_polling(desk: SandboxServer, as_advocate: Client) -> None:
+    desk.store.mention_add("maya", "@Driftwood hello")
+    ingest()
+    response = as_advocate.get(QUEUE, {"view": "twitter"}, headers={"HX-Request": "true"})
+    page = html(response)
+    assert response.status_code == 200
+    assert "<html" not in page and "@maya" in page
+    assert 'id="view-nav"' in page and 'hx-swap-oob="true"' in page
+    assert "HX-Request" in response["Vary"]
+    # A boosted navigation is a whole page.
+    boosted = as_advocate.get(QUEUE, headers={"HX-Request": "true", "HX-Boosted": "true"})
+    assert "<html" in html(boosted)
+
+
+def test_queue_view_parameter_selects_the_view(main_handle: Handle, as_advocate: Client) -> None:
+    solved, _ = tickets_from(
+        main_handle, remote_post(author="solvedone"), remote_post(author="waiting", minutes=1)
+    )
+    Ticket.objects.filter(pk=solved.pk).update(status=Ticket.Status.SOLVED)
+    page = html(as_advocate.get(QUEUE, {"view": "solved"}))
+    assert "@solvedone" in page and "@waiting" not in page
+    # An unknown view falls back to the default one.
+    page = html(as_advocate.get(QUEUE, {"view": "bogus"}))
+    assert "@waiting" in page and "@solvedone" not in page
+
+
+def test_empty_queue_says_it_is_clear(desk: SandboxServer, as_advocate: Client) -> None:
+    assert "Queue is clear" in html(as_advocate.get(QUEUE))
+    response = as_advocate.post(NEXT, {"view": "twitter"}, follow=True)
+    assert response.redirect_chain[-1][0] == f"{QUEUE}?view=twitter"
+    assert "Queue is clear" in html(response)
+
+
+def test_queue_page_query_count_does_not_grow_with_tickets(
+    main_handle: Handle,
+    as_advocate: Client,
+    django_assert_max_num_queries: Any,
+) -> None:
+    tickets_from(
+        main_handle,
+        *(remote_post(author=f"user{i}", minutes=i) for i in range(50)),
+    )
+    Ticket.objects.filter(requester_username__in=["user1", "user2"]).update(
+        assignee=User.objects.get(username="ana")
+    )
+    with django_assert_max_num_queries(6):
+        response = as_advocate.get(QUEUE)
+    assert html(response).count('class="ticket-row') == 50
+    with django_assert_max_num_queries(6):
+        as_advocate.get(QUEUE, headers={"HX-Request": "true"})
+
+
+# Play mode
+
+
+def test_play_assigns_the_oldest_unassigned_ticket_and_opens_it(
+    desk: SandboxServer, as_advocate: Client, advocate: User
+) -> None:
+    now = datetime.now(UTC)
+    desk.store.mention_add("newer", "@Driftwood hi", created_at=now - timedelta(minutes=5))
+    desk.store.mention_add("older", "@Driftwood help", created_at=now - timedelta(hours=1))
+    ingest()
+    older = Ticket.objects.get(requester_username="older")
+
+    response = as_advocate.post(NEXT, {"view": "twitter"})
+    assert response.status_code == 302 and response["Location"] == detail_url(older)
+    older.refresh_from_db()
+    assert older.assignee == advocate and older.status == Ticket.Status.OPEN
+
+    response = as_advocate.post(NEXT)
+    newer = Ticket.objects.get(requester_username="newer")
+    assert response["Location"] == detail_url(newer)
+
+
+def test_play_refuses_light_agents_with_a_message(
+    desk: SandboxServer, client: Client, light_agent: User
+) -> None:
+    desk.store.mention_add("maya", "@Driftwood hello")
+    ingest()
+    client.force_login(light_agent)
+    response = client.post(NEXT, follow=True)
+    assert "light agents" in html(response)
+    assert Ticket.objects.get().assignee is None
+
+
+# Ticket page
+
+
+def test_ticket_page_shows_conversation_composer_and_events(
+    conversation: tuple[Ticket, str], as_advocate: Client
+) -> None:
+    ticket, latest = conversation
+    page = html(as_advocate.get(detail_url(ticket)))
+    assert "pushing to main fails with a 502" in page and "still failing, any news?" in page
+    assert f"https://x.com/maya/status/{latest}" in page
+    assert 'id="composer"' in page
+    assert 'Reply from <strong class="handle">@Driftwood</strong>' in page
+    assert "The post mentioned @Driftwood." in page
+    assert "Assign to me" in page
+    assert "<strong>Created</strong>" in page
+    assert 'name="idempotency_key"' in page
+
+
+def test_ticket_page_shows_expanded_links_and_escapes_network_text(
+    desk: SandboxServer, as_advocate: Client
+) -> None:
+    desk.store.mention_add(
+        "mallory",
+        "@Driftwood <script>alert(1)</script> see",
+        expanded_urls=["https://docs.example.com/a/very/specific/page"],
+    )
+    ingest()
+    page = html(as_advocate.get(detail_url(Ticket.objects.get())))
+    assert "<script>alert(1)</script>" not in page
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page
+    assert 'href="https://docs.example.com/a/very/specific/page"' in page
+
+
+def test_reply_form_queues_a_reply_threaded_to_the_latest_post(
+    desk: SandboxServer,
+    conversation: tuple[Ticket, str],
+    as_advocate: Client,
+    django_capture_on_commit_callbacks: Any,
+) -> None:
+    ticket, latest = conversation
+    key = idempotency_key(html(as_advocate.get(detail_url(ticket))))
+    # The test runs inside a transaction: run the after-commit enqueue by hand.
+    with django_capture_on_commit_callbacks(execute=True):
+        response = as_advocate.post(
+            reverse("tickets:reply", args=[ticket.pk]),
+            {
+                "text": "Sorry Maya, we are on it.",
+                "idempotency_key": key,
+                "status_after": "pending",
+            },
+        )
+    assert response.status_code == 302 and response["Location"] == detail_url(ticket)
+
+    reply = Reply.objects.get()
+    assert reply.status == Reply.Status.SENT  # the immediate task backend delivered it
+    (posted,) = desk.store.posts(author="Driftwood")
+    assert replied_to(posted) == latest
+    ticket.refresh_from_db()
+    assert ticket.status == Ticket.Status.PENDING and ticket.first_response_at is not None
+
+    page = html(as_advocate.get(detail_url(ticket)))
+    assert "Reply queued from @Driftwood." in page
+    assert f"https://x.com/Driftwood/status/{posted['id']}" in page
+    assert "View the reply on X" in page
+
+
+def test_send_and_solve_solves_the_ticket(
+    conversation: tuple[Ticket, str], as_advocate: Client
+) -> None:
+    ticket, _ = conversation
+    as_advocate.post(
+        reverse("tickets:reply", args=[ticket.pk]),
+        {"text": "Fixed now!", "idempotency_key": str(uuid.uuid4()), "status_after": "solved"},
+    )
+    ticket.refresh_from_db()
+    assert ticket.status == Ticket.Status.SOLVED
+
+
+def test_double_submit_with_the_same_key_queues_one_reply(
+    desk: SandboxServer,
+    conversation: tuple[Ticket, str],
+    as_advocate: Client,
+    advocate2: User,
+    django_capture_on_commit_callbacks: Any,
+) -> None:
+    ticket, _ = conversation
+    form = {"text": "On it!", "idempotency_key": str(uuid.uuid4()), "status_after": "pending"}
+    url = reverse("tickets:reply", args=[ticket.pk])
+    other = Client()
+    other.force_login(advocate2)
+    with django_capture_on_commit_callbacks(execute=True):
+        first = as_advocate.post(url, form)
+        second = as_advocate.post(url, form)
+        # A second tab (another session of the same form) sends the same key too.
+        third = other.post(url, form)
+    assert [r.status_code for r in (first, second, third)] == [302, 302, 302]
+    assert Reply.objects.count() == 1
+    assert len(desk.store.posts(author="Driftwood")) == 1
+
+
+def test_reply_errors_are_shown_next_to_the_form(
+    conversation: tuple[Ticket, str], as_advocate: Client
+) -> None:
+    ticket, _ = conversation
+    key = str(uuid.uuid4())
+    response = as_advocate.post(
+        reverse("tickets:reply", args=[ticket.pk]),
+        {"text": "x" * 281, "idempotency_key": key, "status_after": "pending"},
+    )
+    assert response.status_code == 400
+    page = html(response)
+    assert "X allows 280" in page
+    assert key in page  # the same form, ready to fix and send again
+    assert Reply.objects.count() == 0
+
+    Ticket.objects.filter(pk=ticket.pk).update(status=Ticket.Status.CLOSED)
+    response = as_advocate.post(
+        reverse("tickets:reply", args=[ticket.pk]),
+        {"text": "hello", "idempotency_key": key},
+    )
+    assert response.status_code == 409 and "is closed" in html(response)
+
+
+def test_light_agent_sees_no_composer_and_cannot_reply(
+    desk: SandboxServer, conversation: tuple[Ticket, str], client: Client, light_agent: User
+) -> None:
+    ticket, _ = conversation
+    client.force_login(light_agent)
+    page = html(client.get(detail_url(ticket)))
+    assert 'id="composer"' not in page and 'id="reply-text"' not in page
+    assert reverse("tickets:note", args=[ticket.pk]) in page
+    assert "Assign to me" not in page
+
+    response = client.post(
+        reverse("tickets:reply", args=[ticket.pk]),
+        {"text": "I should not", "idempotency_key": str(uuid.uuid4())},
+    )
+    assert response.status_code == 403
+    assert "light agents cannot reply" in html(response)
+    assert Reply.objects.count() == 0
+    assert desk.store.posts(author="Driftwood") == []
+
+
+def test_light_agent_adds_an_internal_note(
+    conversation: tuple[Ticket, str], client: Client, light_agent: User
+) -> None:
+    ticket, _ = conversation
+    client.force_login(light_agent)
+    response = client.post(
+        reverse("tickets:note", args=[ticket.pk]), {"text": "Customer is on the beta."}
+    )
+    assert response.status_code == 302
+    note = ticket.events.get(kind=TicketEvent.Kind.NOTE)
+    assert note.message == "Customer is on the beta." and note.actor == light_agent
+    assert "Customer is on the beta." in html(client.get(detail_url(ticket)))
+
+
+def test_empty_note_is_refused_next_to_the_form(
+    conversation: tuple[Ticket, str], as_advocate: Client
+) -> None:
+    ticket, _ = conversation
+    response = as_advocate.post(reverse("tickets:note", args=[ticket.pk]), {"text": "   "})
+    assert response.status_code == 400
+    assert "This field is required." in html(response)
+
+
+def test_assign_to_me_then_nobody_else_can_take_it(
+    conversation: tuple[Ticket, str], as_advocate: Client, advocate: User, advocate2: User
+) -> None:
+    ticket, _ = conversation
+    response = as_advocate.post(reverse("tickets:assign", args=[ticket.pk]))
+    assert response.status_code == 302
+    ticket.refresh_from_db()
+    assert ticket.assignee == advocate
+
+    other = Client()
+    other.force_login(advocate2)
+    response = other.post(reverse("tickets:assign", args=[ticket.pk]))
+    assert response.status_code == 409
+    assert "already assigned to ana" in html(response)
+
+
+def test_only_leads_see_and_use_reassign(
+    conversation: tuple[Ticket, str],
+    as_advocate: Client,
+    client: Client,
+    advocate: User,
+    advocate2: User,
+    lead: User,
+) -> None:
+    ticket, _ = conversation
+    url = reverse("tickets:reassign", args=[ticket.pk])
+    assert url not in html(as_advocate.get(detail_url(ticket)))
+    response = as_advocate.post(url, {"assignee": advocate2.pk})
+    assert response.status_code == 403 and "only leads" in html(response)
+
+    lead_client = Client()
+    lead_client.force_login(lead)
+    assert url in html(lead_client.get(detail_url(ticket)))
+    assert lead_client.post(url, {"assignee": advocate2.pk}).status_code == 302
+    ticket.refresh_from_db()
+    assert ticket.assignee == advocate2
+    assert lead_client.post(url, {"assignee": ""}).status_code == 302
+    ticket.refresh_from_db()
+    assert ticket.assignee is None
+
+
+def test_status_change(conversation: tuple[Ticket, str], as_advocate: Client) -> None:
+    ticket, _ = conversation
+    url = reverse("tickets:status", args=[ticket.pk])
+    response = as_advocate.post(url, {"status": "solved"}, follow=True)
+    assert "is solved" in html(response)
+    ticket.refresh_from_db()
+    assert ticket.status == Ticket.Status.SOLVED
+    assert as_advocate.post(url, {"status": "closed"}).status_code == 400
+
+
+def test_activity_partial_polls_while_a_reply_is_in_flight(
+    conversation: tuple[Ticket, str], as_advocate: Client, advocate: User
+) -> None:
+    ticket, _ = conversation
+    Reply.objects.create(
+        ticket=ticket, handle=ticket.handle, author=advocate, text="Queued one", status="queued"
+    )
+    response = as_advocate.get(
+        reverse("tickets:activity", args=[ticket.pk]), headers={"HX-Request": "true"}
+    )
+    page = html(response)
+    assert "<html" not in page
+    assert 'hx-trigger="every 2s"' in page and "Queued one" in page
+    assert 'id="ticket-events" hx-swap-oob="true"' in page
+    assert 'id="ticket-head" hx-swap-oob="true"' in page
+
+    Reply.objects.update(status="needs_attention", reason="X refused: duplicate content")
+    page = html(as_advocate.get(reverse("tickets:activity", args=[ticket.pk])))
+    assert 'hx-trigger="every 30s"' in page
+    assert "X refused: duplicate content" in page
+
+
+def test_missing_ticket_is_404(as_advocate: Client) -> None:
+    assert as_advocate.get(reverse("tickets:detail", args=[999])).status_code == 404
+    assert as_advocate.post(reverse("tickets:note", args=[999]), {"text": "x"}).status_code == 404
