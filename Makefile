@@ -3,6 +3,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+CODE := src tests $(wildcard bench)
 
 .DEFAULT_GOAL := help
 .PHONY: help setup demo test lint format check bench openapi clean
@@ -25,14 +26,14 @@ test: $(STAMP) ## run the whole test suite: SQLite, then PostgreSQL, browser tes
 	bin/test
 
 lint: $(STAMP) ## ruff, format check, Django checks, migrations up to date
-	$(BIN)/ruff check src tests bench
-	$(BIN)/ruff format --check src tests bench
+	$(BIN)/ruff check $(CODE)
+	$(BIN)/ruff format --check $(CODE)
 	MENTIONDESK_DATA_DIR=$$(mktemp -d) $(BIN)/mentiondesk check
 	MENTIONDESK_DATA_DIR=$$(mktemp -d) $(BIN)/mentiondesk makemigrations --check --dry-run
 
 format: $(STAMP) ## apply ruff's fixes and formatting
-	$(BIN)/ruff check --fix src tests bench
-	$(BIN)/ruff format src tests bench
+	$(BIN)/ruff check --fix $(CODE)
+	$(BIN)/ruff format $(CODE)
 
 check: lint test ## everything CI runs
 
