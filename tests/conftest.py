@@ -43,11 +43,11 @@ credentials_env = "MENTIONDESK_X_TOKEN_DRIFTWOODSTATUS"
 
 [[handle]]
 network = "x"
-username = "MovingToDriftwood"
+username = "MoveToDriftwood"
 role = "campaign"
 respond_from = "stream"
 auto_ticket = false
-credentials_env = "MENTIONDESK_X_TOKEN_MOVINGTODRIFTWOOD"
+credentials_env = "MENTIONDESK_X_TOKEN_MOVETODRIFTWOOD"
 """
 
 
@@ -66,7 +66,7 @@ def sandbox() -> Iterator[SandboxServer]:
     from mentiondesk.sandbox.server import SandboxServer
 
     server = SandboxServer().start()
-    for username in ("Driftwood", "DriftwoodStatus", "MovingToDriftwood"):
+    for username in ("Driftwood", "DriftwoodStatus", "MoveToDriftwood"):
         server.store.user_add(username, name=username)
     try:
         yield server
@@ -79,7 +79,7 @@ def desk(sandbox: SandboxServer, db: None, monkeypatch: pytest.MonkeyPatch) -> S
     """The desk's handles applied from a policy file and pointed at the sandbox."""
     monkeypatch.setattr(settings, "X_API_URL", sandbox.url)
     monkeypatch.setattr(settings, "X_TIMEOUT_SECONDS", 2.0)
-    for username in ("Driftwood", "DriftwoodStatus", "MovingToDriftwood"):
+    for username in ("Driftwood", "DriftwoodStatus", "MoveToDriftwood"):
         monkeypatch.setenv(
             f"MENTIONDESK_X_TOKEN_{username.upper()}", sandbox.store.token_for(username)
         )

@@ -12,7 +12,7 @@ from django.db import connection
 if TYPE_CHECKING:
     from mentiondesk.sandbox.server import SandboxServer
 
-HANDLES = ("Driftwood", "DriftwoodStatus", "MovingToDriftwood")
+HANDLES = ("Driftwood", "DriftwoodStatus", "MoveToDriftwood")
 
 
 def database_url() -> str:

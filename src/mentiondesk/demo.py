@@ -15,6 +15,7 @@ from mentiondesk.channels import services as channel_services
 from mentiondesk.channels.models import Handle
 from mentiondesk.core.worker import worker_run
 from mentiondesk.policy import services as policy_services
+from mentiondesk.policy.schema import policy_parse
 
 POLICY = Path(__file__).with_name("demo_policy.toml")
 PASSWORD = "mentiondesk"  # noqa: S105 (the demo's published login, on a local sandbox)
@@ -39,7 +40,7 @@ def demo_start(*, sandbox_port: int = 0) -> Demo:
     settings.X_API_URL = sandbox.url
     settings.POLL_INTERVAL_SECONDS = POLL_SECONDS
 
-    policy = policy_services.policy_parse(text=POLICY.read_text(), source=str(POLICY))
+    policy = policy_parse(text=POLICY.read_text(), source=str(POLICY))
     for entry in policy.handles:
         os.environ[entry["credentials_env"]] = sandbox.store.token_for(entry["username"])
     # A fresh sandbox knows nothing of an earlier run: look the ids up again, from the start.

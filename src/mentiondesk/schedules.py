@@ -13,10 +13,13 @@ class Schedule:
     name: str
     every_seconds: float
     enqueue: Callable[[], object]
+    # A sweep of work already queued (not new work): `worker --once` runs it too.
+    sweep: bool = True
 
 
 def schedules() -> list[Schedule]:
     from mentiondesk.channels import tasks as channel_tasks
+    from mentiondesk.integrations.slack import tasks as slack_tasks
     from mentiondesk.replies import tasks as reply_tasks
 
     return [
@@ -26,7 +29,13 @@ def schedules() -> list[Schedule]:
             "mentions_poll_all",
             settings.POLL_INTERVAL_SECONDS,
             channel_tasks.mentions_poll_all.enqueue,
+            sweep=False,
         ),
         # Outbox sweep: picks up replies whose retry time came or whose sender died.
         Schedule("outbox_drain", 15, reply_tasks.outbox_drain.enqueue),
+        # Likes and deletes waiting for a retry.
+        Schedule("post_actions_drain", 30, reply_tasks.post_actions_drain.enqueue),
+        # Slack outbox sweep: messages whose retry time came or whose worker died. Backoff
+        # starts at 30 s, so a shorter interval would only find nothing due.
+        Schedule("slack_outbox_drain", 30, slack_tasks.slack_outbox_drain.enqueue),
     ]

@@ -55,7 +55,9 @@ INSTALLED_APPS = [
     "mentiondesk.tickets",
     "mentiondesk.replies",
     "mentiondesk.policy",
+    "mentiondesk.audit",
     "mentiondesk.sandbox",
+    "mentiondesk.integrations.slack",
 ]
 
 MIDDLEWARE = [
@@ -161,6 +163,9 @@ TASKS = {
     }
 }
 
+# Where people reach the desk: links in Slack messages and exports point here.
+BASE_URL = env("BASE_URL", "http://127.0.0.1:8000").rstrip("/")
+
 # Networks and integrations.
 X_API_URL = env("X_API_URL", "https://api.x.com").rstrip("/")
 X_TIMEOUT_SECONDS = float(env("X_TIMEOUT_SECONDS", "10"))
@@ -173,6 +178,31 @@ if OUTBOX_LEASE_SECONDS <= X_TIMEOUT_SECONDS:
     raise ImproperlyConfigured(
         "MENTIONDESK_OUTBOX_LEASE_SECONDS must be longer than MENTIONDESK_X_TIMEOUT_SECONDS"
     )
+
+# Slack: escalations, spam reports and retweet suggestions go out through the Slack outbox.
+# The bot token comes only from the environment.
+SLACK_ENABLED = env_bool("SLACK_ENABLED")
+SLACK_API_URL = env("SLACK_API_URL", "https://slack.com/api/")
+SLACK_BOT_TOKEN = env("SLACK_BOT_TOKEN")
+# One request to Slack may wait this long; the worker, never an agent, is the one waiting.
+SLACK_TIMEOUT_SECONDS = float(env("SLACK_TIMEOUT_SECONDS", "10"))
+# Retries wait SLACK_RETRY_BASE_SECONDS * 2^(attempt-1), at most SLACK_RETRY_MAX_SECONDS;
+# after SLACK_MAX_ATTEMPTS tries a message is marked failed with the reason.
+SLACK_RETRY_BASE_SECONDS = float(env("SLACK_RETRY_BASE_SECONDS", "30"))
+SLACK_RETRY_MAX_SECONDS = float(env("SLACK_RETRY_MAX_SECONDS", "3600"))
+SLACK_MAX_ATTEMPTS = int(env("SLACK_MAX_ATTEMPTS", "8"))
+
+
+def slack_settings_check(*, enabled: bool, token: str) -> None:
+    """Refuse to start with Slack enabled but no bot token (STYLE: fail at startup)."""
+    if enabled and not token.strip():
+        raise ImproperlyConfigured(
+            "MENTIONDESK_SLACK_ENABLED=1 needs MENTIONDESK_SLACK_BOT_TOKEN (a bot token, "
+            "xoxb-...); set it or set MENTIONDESK_SLACK_ENABLED=0"
+        )
+
+
+slack_settings_check(enabled=SLACK_ENABLED, token=SLACK_BOT_TOKEN)
 
 LOGGING = {
     "version": 1,

@@ -6,6 +6,7 @@ from mentiondesk.api import api
 urlpatterns = [
     path("", include("mentiondesk.tickets.urls")),
     path("accounts/", include("mentiondesk.accounts.urls")),
+    path("audit/", include("mentiondesk.audit.urls")),
     path("api/v1/", api.urls),
     path("admin/", admin.site.urls),
 ]

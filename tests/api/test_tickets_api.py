@@ -80,6 +80,15 @@ def test_queue_next_assigns_then_204_when_empty(
     response = client.post("/api/v1/queue/next", **auth)
     assert response.status_code == 200
     assert response.json()["assignee"] == "ana"
+    again = client.post("/api/v1/queue/next", **auth)
+    assert again.json()["id"] == response.json()["id"], "no skipping: Play returns the held ticket"
+    solved = client.post(
+        f"/api/v1/tickets/{response.json()['id']}/status",
+        data={"status": "solved"},
+        content_type="application/json",
+        **auth,
+    )
+    assert solved.status_code == 200
     assert client.post("/api/v1/queue/next", **auth).status_code == 204
     with_view = client.post(
         "/api/v1/queue/next", data={"view": "twitter"}, content_type="application/json", **auth

@@ -7,7 +7,7 @@ import pytest
 from mentiondesk.accounts.models import User
 from mentiondesk.channels.models import Handle
 from mentiondesk.policy import services
-from mentiondesk.policy.services import PolicyError
+from mentiondesk.policy.schema import PolicyError
 
 pytestmark = pytest.mark.django_db
 

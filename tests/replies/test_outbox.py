@@ -14,6 +14,7 @@ from mentiondesk.channels import services as channel_services
 from mentiondesk.replies import services
 from mentiondesk.replies.models import DeliveryAttempt, Reply
 from mentiondesk.sandbox.server import SandboxServer
+from mentiondesk.tickets import services as ticket_services
 from mentiondesk.tickets.models import Ticket, TicketEvent
 
 
@@ -153,8 +154,13 @@ def test_status_handle_replies_go_out_from_main_for_advocates(
     ingest()
     ticket = Ticket.objects.get()
     assert ticket.handle.username == "DriftwoodStatus"
+    not_yet = services.reply_handle_choice(ticket=ticket, user=infrastructure)
+    assert not_yet.handle.username == "Driftwood", "the status handle is for availability only"
+    ticket = ticket_services.ticket_intent_set(ticket=ticket, intent="availability", by=advocate)
     by_advocate = services.reply_create(ticket=ticket, author=advocate, text="Checking for you")
     assert by_advocate.handle.username == "Driftwood"
-    assert "only infrastructure" in by_advocate.handle_reason
-    by_infra = services.reply_create(ticket=ticket, author=infrastructure, text="Investigating")
+    assert "Only infrastructure users post from @DriftwoodStatus" in by_advocate.handle_reason
+    by_infra = services.reply_handle_choice(ticket=ticket, user=infrastructure)
     assert by_infra.handle.username == "DriftwoodStatus"
+    with pytest.raises(services.Collision, match="ana's reply to this post is already on its way"):
+        services.reply_create(ticket=ticket, author=infrastructure, text="Investigating")

@@ -279,7 +279,7 @@ def test_script_is_realistic_enough() -> None:
     assert DEMO_HANDLES == [
         ("Driftwood", "main"),
         ("DriftwoodStatus", "status"),
-        ("MovingToDriftwood", "campaign"),
+        ("MoveToDriftwood", "campaign"),
     ]
     assert len(SCRIPT) >= 40
     assert len({m.author for m in SCRIPT}) >= 25

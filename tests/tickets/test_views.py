@@ -17,6 +17,7 @@ from mentiondesk.channels import services as channel_services
 from mentiondesk.channels.models import Handle
 from mentiondesk.replies.models import Reply
 from mentiondesk.sandbox.server import SandboxServer
+from mentiondesk.tickets import services
 from mentiondesk.tickets.models import Ticket, TicketEvent
 from tests.conftest import PASSWORD
 from tests.factories import remote_post, tickets_from
@@ -199,6 +200,10 @@ def test_play_assigns_the_oldest_unassigned_ticket_and_opens_it(
     older.refresh_from_db()
     assert older.assignee == advocate and older.status == Ticket.Status.OPEN
 
+    response = as_advocate.post(NEXT)
+    assert response["Location"] == detail_url(older), "no skipping: Play returns the held one"
+
+    services.ticket_status_set(ticket=older, status="solved", by=advocate)
     response = as_advocate.post(NEXT)
     newer = Ticket.objects.get(requester_username="newer")
     assert response["Location"] == detail_url(newer)

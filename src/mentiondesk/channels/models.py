@@ -35,6 +35,9 @@ class Handle(models.Model):
     # Ingest checkpoint: the newest mention id stored. Written in the same transaction as the
     # posts it covers, so a crash re-reads at most one page and never skips one.
     since_id = models.CharField(max_length=40, blank=True)
+    # Checkpoint of our own timeline: replies sent from outside the desk (the X app) that
+    # mention nobody we watch still attach to their tickets.
+    own_since_id = models.CharField(max_length=40, blank=True)
     last_polled_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 

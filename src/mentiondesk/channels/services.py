@@ -10,10 +10,12 @@ from dataclasses import dataclass, field
 
 from django.conf import settings
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from mentiondesk.core.errors import DomainError
 from mentiondesk.policy import rules
+from mentiondesk.tickets import services as ticket_services
 from mentiondesk.tickets.models import ACTIVE_STATUSES, Ticket, TicketEvent
 
 from .connectors.base import ConnectorError, PayloadProblem, PostPage, RemotePost
@@ -111,6 +113,18 @@ def handle_poll(*, handle: Handle, connector: XConnector | None = None) -> Inges
                 )
                 if not token:
                     break
+            # Our own timeline: replies sent from the X app attach to their tickets even when
+            # they mention none of the handles we watch. One page: the newest 100 since the
+            # last pass.
+            own = x.user_posts(handle.remote_id, since_id=handle.own_since_id or None)
+            result.merge(
+                mentions_store(
+                    handle=handle,
+                    posts=own.posts,
+                    problems=own.problems,
+                    own_checkpoint=own.newest_id,
+                )
+            )
     except (ConnectorError, DomainError) as exc:
         result.error = str(exc)
         logger.warning("poll @%s stopped: %s", handle.username, exc)
@@ -140,8 +154,10 @@ def _parents(*, handle: Handle, page: PostPage, connector: XConnector) -> list[R
 
 
 def mentions_poll_all() -> list[IngestResult]:
-    """One pass over every active handle that creates tickets."""
-    handles = Handle.objects.filter(is_active=True, auto_ticket=True).order_by("pk")
+    """One pass over every active handle that creates tickets or feeds a stream."""
+    handles = Handle.objects.filter(
+        Q(auto_ticket=True) | Q(respond_from=Handle.RespondFrom.STREAM), is_active=True
+    ).order_by("pk")
     return [handle_poll(handle=handle) for handle in handles]
 
 
@@ -153,6 +169,7 @@ def mentions_store(
     context: Iterable[RemotePost] = (),
     problems: Iterable[PayloadProblem] = (),
     checkpoint: str | None = None,
+    own_checkpoint: str | None = None,
 ) -> IngestResult:
     """Store one page of mentions found by `handle` and turn them into tickets.
 
@@ -160,8 +177,10 @@ def mentions_store(
     join the active ticket of their requester's conversation (reopening a solved one) or open
     a new ticket; our own posts never open tickets. `context` posts (the parents the page
     replies to) are stored on the ticket of their conversation without opening one. Items the
-    connector could not parse are kept as IngestProblem rows. Writes `checkpoint` to the
-    handle in the same transaction."""
+    connector could not parse are kept as IngestProblem rows. A post that mentions only
+    handles without `auto_ticket` (stream handles) is stored without a ticket, for the stream
+    column. Writes `checkpoint` (mentions) and `own_checkpoint` (our timeline) to the handle in
+    the same transaction."""
     result = IngestResult(handle=handle.username)
     network = handle.network
     now = timezone.now()
@@ -184,7 +203,9 @@ def mentions_store(
     fresh = [p for rid, p in unique.items() if rid not in seen]
 
     ours = our_handles_by_id(network=network)
-    by_username = {h.username.lower(): h for h in ours.values()}
+    by_username = {
+        h.username.lower(): h for h in Handle.objects.filter(network=network, is_active=True)
+    }
     inbound = [p for p in fresh if p.author_id not in ours]
     outbound = [p for p in fresh if p.author_id in ours]
 
@@ -201,9 +222,13 @@ def mentions_store(
             mentioned = [
                 by_username[m.lower()] for m in remote.mentions if m.lower() in by_username
             ]
+            ticketing = [h for h in mentioned if h.auto_ticket]
+            if not ticketing and not handle.auto_ticket:
+                post_rows.append(_post_row(remote, handle=handle, ticket=None, inbound=True))
+                continue
             ticket = Ticket(
                 network=network,
-                handle=rules.ticket_handle_for_mention(mentioned=mentioned, polled_by=handle),
+                handle=rules.ticket_handle_for_mention(mentioned=ticketing, polled_by=handle),
                 conversation_id=remote.conversation_id,
                 requester_remote_id=remote.author_id,
                 requester_username=remote.author_username,
@@ -280,10 +305,16 @@ def mentions_store(
         )
     TicketEvent.objects.bulk_create(events)
 
+    for row in post_rows:
+        if row.direction == Post.Direction.OUTBOUND and row.ticket is not None:
+            ticket_services.ticket_handle_check(ticket=row.ticket, post=row)
+
     if checkpoint and _id_newer(checkpoint, handle.since_id):
         handle.since_id = checkpoint
+    if own_checkpoint and _id_newer(own_checkpoint, handle.own_since_id):
+        handle.own_since_id = own_checkpoint
     handle.last_polled_at = now
-    handle.save(update_fields=["since_id", "last_polled_at"])
+    handle.save(update_fields=["since_id", "own_since_id", "last_polled_at"])
     return result
 
 

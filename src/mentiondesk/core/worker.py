@@ -34,13 +34,13 @@ def worker_run(
 ) -> None:
     """Loop: enqueue the periodic jobs that are due, drain the queue, sleep `interval`.
 
-    With `once`, sweep the outbox, drain what is queued and return."""
+    With `once`, run the sweeps (outbox, actions, Slack), drain what is queued and return."""
     stop = stop or threading.Event()
     last_run: dict[str, float] = {}
     while not stop.is_set():
         now = time.monotonic()
         for job in schedules():
-            if once and job.name != "outbox_drain":
+            if once and not job.sweep:
                 continue
             if once or now - last_run.get(job.name, float("-inf")) >= job.every_seconds:
                 job.enqueue()

@@ -1,7 +1,8 @@
-"""The handbook's rules about handles, each decided in one place.
+"""The handbook's rules about handles, each decided in one place, from the policy in force.
 
-First cut of the policy engine: the rules are the seed's defaults. The policy file will make
-them configurable without changing these functions' contracts."""
+`handle_correct` says which of our handles should answer a ticket; `reply_handle_choose`
+says which one a given person's reply goes out from (the same, unless that person may not
+post from it). Both return the handle with a reason written for the agent."""
 
 from __future__ import annotations
 
@@ -11,6 +12,10 @@ from dataclasses import dataclass
 from mentiondesk.accounts.models import User
 from mentiondesk.channels.models import Handle
 from mentiondesk.core.errors import Forbidden
+from mentiondesk.tickets.models import Intent, Ticket
+
+from .schema import Policy, Rules
+from .selectors import policy_current
 
 
 @dataclass(frozen=True)
@@ -30,27 +35,81 @@ def ticket_handle_for_mention(*, mentioned: Iterable[Handle], polled_by: Handle)
     return polled_by
 
 
-def reply_handle_choose(*, handle: Handle, mentioned_count: int, user: User) -> HandleChoice:
-    """Which handle a reply on a ticket of `handle` goes out from, and why.
+def handle_correct(
+    *, ticket: Ticket, mentioned: list[Handle], policy: Policy | None = None
+) -> HandleChoice:
+    """The handle the policy says answers `ticket`, whoever is writing.
 
-    Only infrastructure users post from a status handle (seed: "Only the infrastructure team
-    should be posting updates on @GitLabStatus"); anyone else answers from the main handle."""
-    if handle.role == Handle.Role.STATUS and user.role != User.Role.INFRASTRUCTURE:
-        main = Handle.objects.filter(
-            network=handle.network, role=Handle.Role.MAIN, is_active=True
-        ).first()
+    Seed: several handles mentioned → the main handle, unless it is about availability →
+    the status handle; the status handle is only for availability."""
+    rules = (policy or policy_current()).rules
+    candidates = {h.pk: h for h in [*mentioned, ticket.handle]}.values()
+    if ticket.intent == Intent.AVAILABILITY and rules.availability_reply_from:
+        role = rules.availability_reply_from
+        handle = _with_role(candidates, role) or _active_with_role(ticket.network, role)
+        if handle is not None:
+            return HandleChoice(handle, f"It is about availability: @{handle.username} answers.")
+    if len(mentioned) > 1:
+        role = rules.several_handles_reply_from
+        handle = _with_role(candidates, role) or _active_with_role(ticket.network, role)
+        if handle is not None:
+            names = ", ".join(f"@{h.username}" for h in mentioned)
+            return HandleChoice(
+                handle, f"The post mentions {names}: several handles, so @{handle.username}."
+            )
+    if ticket.handle.role == Handle.Role.STATUS:
+        main = _active_with_role(ticket.network, Handle.Role.MAIN)
         if main is not None:
             return HandleChoice(
                 main,
-                f"@{handle.username} is the status handle: only infrastructure posts there, "
-                f"so this reply goes out from the main handle @{main.username}.",
+                f"@{ticket.handle.username} only speaks about availability and this is not "
+                f"marked as availability, so @{main.username} answers.",
             )
+    return HandleChoice(ticket.handle, f"The post mentioned @{ticket.handle.username}.")
+
+
+def reply_handle_choose(
+    *, ticket: Ticket, mentioned: list[Handle], user: User, policy: Policy | None = None
+) -> HandleChoice:
+    """The handle `user`'s reply on `ticket` goes out from, and why.
+
+    Only the roles in `rules.status_handle_posters` post from a status handle (seed: "Only
+    the infrastructure team should be posting updates"); anyone else's reply switches to the
+    main handle, or is refused (Forbidden) when there is none."""
+    policy = policy or policy_current()
+    correct = handle_correct(ticket=ticket, mentioned=mentioned, policy=policy)
+    if correct.handle.role != Handle.Role.STATUS or status_poster(user, policy.rules):
+        return correct
+    main = _active_with_role(ticket.network, Handle.Role.MAIN)
+    who = " and ".join(policy.rules.status_handle_posters) or "nobody"
+    if main is None:
         raise Forbidden(
-            f"Only infrastructure users may post from the status handle @{handle.username}, "
-            "and there is no main handle to answer from instead."
+            f"{correct.reason} Only {who} users post from @{correct.handle.username}, and "
+            "there is no main handle to answer from instead."
         )
-    if mentioned_count > 1:
-        return HandleChoice(
-            handle, f"The post mentions several of our handles: replying from @{handle.username}."
-        )
-    return HandleChoice(handle, f"The post mentioned @{handle.username}.")
+    return HandleChoice(
+        main,
+        f"{correct.reason} Only {who} users post from @{correct.handle.username}, so your "
+        f"reply goes out from @{main.username}.",
+    )
+
+
+def handle_is_acceptable(*, ticket: Ticket, mentioned: list[Handle], handle: Handle) -> bool:
+    """Whether an answer from `handle` follows the policy: the correct handle, or the main
+    handle standing in for a status handle its author may not post from."""
+    correct = handle_correct(ticket=ticket, mentioned=mentioned).handle
+    return handle.pk == correct.pk or (
+        correct.role == Handle.Role.STATUS and handle.role == Handle.Role.MAIN
+    )
+
+
+def status_poster(user: User, rules: Rules) -> bool:
+    return user.role in rules.status_handle_posters
+
+
+def _with_role(handles: Iterable[Handle], role: str) -> Handle | None:
+    return next((h for h in handles if h.role == role and h.is_active), None)
+
+
+def _active_with_role(network: str, role: str) -> Handle | None:
+    return Handle.objects.filter(network=network, role=role, is_active=True).order_by("pk").first()

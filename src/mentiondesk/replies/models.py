@@ -10,7 +10,14 @@ from mentiondesk.tickets.models import Ticket
 
 
 class Reply(models.Model):
-    """An outbound post in the outbox. Written first, sent by a worker, at most once."""
+    """Something we write on the network, in the outbox: a reply on a ticket, a direct
+    message to its requester, or a status update. Written first, sent by a worker, at most
+    once."""
+
+    class Kind(models.TextChoices):
+        REPLY = "reply", "Reply"
+        DM = "dm", "Direct message"
+        STATUS_UPDATE = "status_update", "Status update"
 
     class Status(models.TextChoices):
         QUEUED = "queued", "Queued"
@@ -18,7 +25,11 @@ class Reply(models.Model):
         SENT = "sent", "Sent"
         NEEDS_ATTENTION = "needs_attention", "Needs attention"
 
-    ticket = models.ForeignKey(Ticket, on_delete=models.CASCADE, related_name="replies")
+    kind = models.CharField(max_length=20, choices=Kind.choices, default=Kind.REPLY)
+    # None only for status updates, which answer nobody in particular.
+    ticket = models.ForeignKey(
+        Ticket, null=True, blank=True, on_delete=models.CASCADE, related_name="replies"
+    )
     handle = models.ForeignKey(Handle, on_delete=models.PROTECT, related_name="replies")
     handle_reason = models.CharField(max_length=300, blank=True)
     author = models.ForeignKey(
@@ -33,6 +44,10 @@ class Reply(models.Model):
         Post, null=True, blank=True, on_delete=models.SET_NULL, related_name="reply"
     )
     reason = models.TextField(blank=True)
+    # Why a DM was needed (policy may require one); for a status update, the incident link.
+    purpose = models.CharField(max_length=300, blank=True)
+    # Status updates: follow up on every open availability ticket once this is sent.
+    follow_up_open_reports = models.BooleanField(default=False)
     not_before = models.DateTimeField(null=True, blank=True)
     lease_until = models.DateTimeField(null=True, blank=True)
     attempts = models.PositiveIntegerField(default=0)
@@ -49,6 +64,38 @@ class Reply(models.Model):
         return f"reply {self.pk} ({self.status})"
 
 
+class PostAction(models.Model):
+    """A like or a delete on the network, run by a worker. Both are safe to repeat (liking twice
+    or deleting a deleted post changes nothing), so they simply retry until done."""
+
+    class Kind(models.TextChoices):
+        LIKE = "like", "Like"
+        DELETE = "delete", "Delete"
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", "Queued"
+        DONE = "done", "Done"
+        FAILED = "failed", "Failed"
+
+    kind = models.CharField(max_length=10, choices=Kind.choices)
+    post = models.ForeignKey(Post, on_delete=models.PROTECT, related_name="actions")
+    handle = models.ForeignKey(Handle, on_delete=models.PROTECT, related_name="actions")
+    by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.PROTECT)
+    reason = models.TextField(blank=True)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.QUEUED)
+    detail = models.TextField(blank=True)
+    attempts = models.PositiveIntegerField(default=0)
+    not_before = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    done_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.post_id} ({self.status})"
+
+
 class DeliveryAttempt(models.Model):
     """One try at sending a reply, recorded before the request leaves and closed after."""
 
@@ -61,6 +108,7 @@ class DeliveryAttempt(models.Model):
         UNKNOWN = "unknown", "Outcome unknown"
         RECONCILED_FOUND = "reconciled_found", "Found on the network"
         RECONCILED_MISSING = "reconciled_missing", "Not found on the network"
+        STOPPED = "stopped", "Stopped: the conversation moved on"
 
     reply = models.ForeignKey(Reply, on_delete=models.CASCADE, related_name="attempts_log")
     in_reply_to_remote_id = models.CharField(max_length=40, blank=True)

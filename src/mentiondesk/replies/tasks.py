@@ -13,3 +13,14 @@ def reply_deliver(*, reply_id: int) -> None:
 @task(queue_name="outbox")
 def outbox_drain() -> None:
     services.outbox_drain()
+
+
+@task(queue_name="outbox")
+def post_action_run(*, action_id: int) -> None:
+    services.post_action_run(action_id=action_id)
+
+
+@task(queue_name="outbox")
+def post_actions_drain() -> None:
+    for action_id in services.post_actions_due():
+        services.post_action_run(action_id=action_id)

@@ -20,12 +20,12 @@ logger = logging.getLogger(__name__)
 DEMO_HANDLES = [
     ("Driftwood", "main"),
     ("DriftwoodStatus", "status"),
-    ("MovingToDriftwood", "campaign"),
+    ("MoveToDriftwood", "campaign"),
 ]
 HANDLE_NAMES = {
     "Driftwood": "Driftwood",
     "DriftwoodStatus": "Driftwood Status",
-    "MovingToDriftwood": "Moving to Driftwood",
+    "MoveToDriftwood": "Moving to Driftwood",
 }
 
 REQUESTERS = [
@@ -151,12 +151,12 @@ SCRIPT: list[ScriptedMention] = [
     M(
         "jess_migrates",
         "Finally did it: moved our 40 repos to @Driftwood in one afternoon with "
-        "the importer. Thanks @MovingToDriftwood! #MovingToDriftwood",
+        "the importer. Thanks @MoveToDriftwood! #MoveToDriftwood",
         "praise",
     ),
     M(
         "olu_data",
-        "@MovingToDriftwood does the importer bring over issue comments and labels "
+        "@MoveToDriftwood does the importer bring over issue comments and labels "
         "too, or just the code?",
         "question",
     ),
@@ -270,7 +270,7 @@ SCRIPT: list[ScriptedMention] = [
     M(
         "noor_builds",
         "Just moved our monorepo over, CI went from 22 to 9 minutes 🤯 "
-        "@MovingToDriftwood #MovingToDriftwood",
+        "@MoveToDriftwood #MoveToDriftwood",
         "praise",
     ),
     M(
@@ -304,7 +304,7 @@ SCRIPT: list[ScriptedMention] = [
     ),
     M(
         "olu_data",
-        "@MovingToDriftwood and what about merge request approval rules?",
+        "@MoveToDriftwood and what about merge request approval rules?",
         "question",
         thread=True,
     ),
@@ -316,7 +316,7 @@ SCRIPT: list[ScriptedMention] = [
     ),
     M(
         "jess_migrates",
-        "@Driftwood @MovingToDriftwood one small thing: the importer skipped our "
+        "@Driftwood @MoveToDriftwood one small thing: the importer skipped our "
         "LFS objects. Known issue?",
         "bug",
     ),

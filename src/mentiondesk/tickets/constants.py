@@ -21,7 +21,12 @@ DEFAULT_VIEW = "twitter"
 VIEWS: dict[str, View] = {
     v.slug: v
     for v in (
-        View("twitter", "Twitter", Q(network="x", status__in=("new", "open"))),
+        # Stream handles (the seed's TweetDeck handle) answer from the stream column instead.
+        View(
+            "twitter",
+            "Twitter",
+            Q(network="x", status__in=("new", "open"), handle__respond_from="desk"),
+        ),
         View("pending", "Pending", Q(status="pending"), playable=False),
         View("solved", "Solved", Q(status="solved"), playable=False),
         View("all", "All tickets", Q(), playable=False),

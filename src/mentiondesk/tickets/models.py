@@ -10,6 +10,19 @@ ACTIVE_STATUSES = ("new", "open", "pending", "solved")
 QUEUE_STATUSES = ("new", "open")
 
 
+class Intent(models.TextChoices):
+    """What a post is about. Set by hand for now; triage sets it automatically later."""
+
+    UNKNOWN = "", "Not triaged"
+    AVAILABILITY = "availability", "Availability"
+    SPAM_REPORT = "spam_report", "Spam report"
+    BUG_REPORT = "bug_report", "Bug report"
+    FEATURE_REQUEST = "feature_request", "Feature request"
+    SUPPORT_QUESTION = "support_question", "Support question"
+    PRAISE = "praise", "Praise"
+    OTHER = "other", "Other"
+
+
 class Ticket(models.Model):
     """One requester's conversation with us, open until solved. A follow-up from the same
     requester in the same conversation joins the ticket instead of opening another."""
@@ -42,6 +55,8 @@ class Ticket(models.Model):
     last_inbound_at = models.DateTimeField()
     first_response_at = models.DateTimeField(null=True, blank=True)
     solved_at = models.DateTimeField(null=True, blank=True)
+    intent = models.CharField(max_length=20, choices=Intent.choices, blank=True, default="")
+    escalated_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         constraints = [
@@ -81,11 +96,24 @@ class TicketEvent(models.Model):
         REPLY_NEEDS_ATTENTION = "reply_needs_attention", "Reply needs attention"
         NOTE = "note", "Internal note"
         STATUS_CHANGED = "status_changed", "Status changed"
+        INTENT_SET = "intent_set", "Intent set"
+        HANDED_BACK = "handed_back", "Handed back"
+        ESCALATED = "escalated", "Escalated"
+        SPAM_REPORTED = "spam_reported", "Spam reported"
+        RETWEET_SUGGESTED = "retweet_suggested", "Suggested for retweet"
+        WRONG_HANDLE = "wrong_handle", "Wrong handle"
+        LIKED = "liked", "Liked"
+        POST_DELETED = "post_deleted", "Post deleted"
+        ACTION_FAILED = "action_failed", "Action failed"
+        DM_QUEUED = "dm_queued", "Direct message queued"
+        COLLISION = "collision", "Send stopped"
 
-    ticket = models.ForeignKey(Ticket, on_delete=models.CASCADE, related_name="events")
+    # PROTECT: audit rows are append-only, so what they point at is never deleted under them
+    # (deactivate users instead of deleting them).
+    ticket = models.ForeignKey(Ticket, on_delete=models.PROTECT, related_name="events")
     kind = models.CharField(max_length=30, choices=Kind.choices)
     actor = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT
     )
     message = models.TextField(blank=True)
     data = models.JSONField(default=dict, blank=True)
@@ -97,3 +125,21 @@ class TicketEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.kind} on #{self.ticket_id}"
+
+
+class TicketPresence(models.Model):
+    """Who has a ticket open right now, and whether they are typing. Refreshed by the page
+    every few seconds; rows older than PRESENCE_TTL count as gone."""
+
+    ticket = models.ForeignKey(Ticket, on_delete=models.CASCADE, related_name="presence")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE)
+    is_typing = models.BooleanField(default=False)
+    seen_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["ticket", "user"], name="presence_one_per_user")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user} on #{self.ticket_id}"

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from django.db.models import Count, Prefetch, QuerySet
 
 from mentiondesk.accounts.models import User
-from mentiondesk.channels.models import TIMELINE, TIMELINE_NEWEST_FIRST, Post
+from mentiondesk.channels.models import TIMELINE, TIMELINE_NEWEST_FIRST, Handle, Post
 from mentiondesk.core.errors import DomainError, Forbidden, NotFound
 from mentiondesk.policy.rules import HandleChoice
 from mentiondesk.replies.models import Reply
@@ -79,6 +79,22 @@ def ticket_latest_inbound(*, ticket: Ticket) -> Post | None:
         .order_by(*TIMELINE_NEWEST_FIRST)
         .first()
     )
+
+
+def ticket_mentioned_handles(*, ticket: Ticket) -> list[Handle]:
+    """Our active handles that the requester's first post on the ticket mentioned."""
+    first = (
+        Post.objects.filter(ticket=ticket, direction=Post.Direction.INBOUND)
+        .order_by(*TIMELINE)
+        .only("mentions")
+        .first()
+    )
+    names = {m.lower() for m in (first.mentions if first else [])}
+    return [
+        h
+        for h in Handle.objects.filter(network=ticket.network, is_active=True).order_by("pk")
+        if h.username.lower() in names
+    ]
 
 
 def ticket_count_by_view() -> dict[str, int]:

@@ -1,20 +1,38 @@
-"""Ticket actions: play mode, assignment, status, notes."""
+"""Ticket actions: play mode, assignment, hand-back and escalation, status, intent, notes,
+presence, and the Slack-backed reports (spam, retweet suggestions)."""
 
 from __future__ import annotations
 
+from datetime import timedelta
+
+from django.conf import settings
 from django.db import connection, transaction
+from django.db.models import Exists, OuterRef
+from django.urls import reverse
 from django.utils import timezone
 
 from mentiondesk.accounts.models import User
+from mentiondesk.channels.models import Post
 from mentiondesk.core.errors import Conflict, DomainError, Forbidden
+from mentiondesk.integrations.slack import services as slack
+from mentiondesk.policy import rules
+from mentiondesk.policy.selectors import policy_current
 
-from .models import QUEUE_STATUSES, Ticket, TicketEvent
+from . import selectors
+from .models import QUEUE_STATUSES, Intent, Ticket, TicketEvent, TicketPresence
 from .selectors import view_get
+
+PRESENCE_TTL = timedelta(seconds=20)
 
 
 def ticket_next(*, user: User, view: str = "twitter") -> Ticket | None:
-    """Play mode: assign the oldest unassigned ticket of `view` to `user` and return it, or
-    None when the view is empty.
+    """Play mode: the caller's next ticket of `view`, assigned to them, or None when the view
+    has nothing for them.
+
+    Strict: no skipping. While the caller holds an open ticket of the view, Play returns that
+    one again; they finish it (reply, solve) or hand it back with a reason. Otherwise the
+    oldest unassigned ticket, except those the caller handed back themselves (they keep their
+    place at the head of the queue for everyone else).
 
     Atomic across processes: PostgreSQL skips rows another transaction has locked
     (FOR UPDATE SKIP LOCKED); SQLite runs the transaction with the write lock taken up front
@@ -26,9 +44,14 @@ def ticket_next(*, user: User, view: str = "twitter") -> Ticket | None:
     if not spec.playable:
         raise DomainError(f"view {view!r} cannot be played", field="view")
     with transaction.atomic():
-        candidates = Ticket.objects.filter(spec.filter).filter(
-            assignee__isnull=True, status__in=QUEUE_STATUSES
+        in_view = Ticket.objects.filter(spec.filter).filter(status__in=QUEUE_STATUSES)
+        held = in_view.filter(assignee=user).order_by("created_at", "id").first()
+        if held is not None:
+            return held
+        handed_back = TicketEvent.objects.filter(
+            ticket=OuterRef("pk"), kind=TicketEvent.Kind.HANDED_BACK, actor=user
         )
+        candidates = in_view.filter(assignee__isnull=True).exclude(Exists(handed_back))
         if connection.features.has_select_for_update_skip_locked:
             candidates = candidates.select_for_update(skip_locked=True, of=("self",))
         ticket = candidates.order_by("created_at", "id").first()
@@ -48,16 +71,21 @@ def ticket_next(*, user: User, view: str = "twitter") -> Ticket | None:
     return ticket
 
 
+def user_can_reassign(user: User) -> bool:
+    return user.role in policy_current().rules.reassign_roles
+
+
 @transaction.atomic
 def ticket_assign(*, ticket: Ticket, assignee: User | None, by: User) -> Ticket:
     """Assign `ticket` to `assignee` (None unassigns).
 
-    Advocates may take an unassigned ticket for themselves only: no cross-assigning. Leads
-    and admins reassign freely. Locks the row. Raises Forbidden or Conflict."""
+    Advocates may take an unassigned ticket for themselves only: no cross-assigning. The
+    policy's `reassign_roles` (leads, admins) reassign freely. Locks the row. Raises
+    Forbidden or Conflict."""
     ticket = Ticket.objects.select_for_update().get(pk=ticket.pk)
     if ticket.status == Ticket.Status.CLOSED:
         raise Conflict(f"ticket #{ticket.pk} is closed")
-    if not by.can_reassign:
+    if not user_can_reassign(by):
         if not by.can_reply:
             raise Forbidden("light agents cannot take tickets")
         if assignee is None or assignee.pk != by.pk:
@@ -79,6 +107,128 @@ def ticket_assign(*, ticket: Ticket, assignee: User | None, by: User) -> Ticket:
         data={"from": previous, "to": assignee.username if assignee else None},
     )
     return ticket
+
+
+def ticket_hand_back(*, ticket: Ticket, by: User, reason: str, category: str) -> Ticket:
+    """Give a ticket back to the queue: only with a reason and an escalation to the experts
+    of `category` (seed: "ask in the appropriate chat channel if you don't know how to answer
+    it"). The ticket keeps its place at the head of the queue; the caller's own Play skips it.
+
+    Raises Forbidden (not the assignee, nor a lead), DomainError (no reason, unknown
+    category), SlackUnavailable (the escalation cannot be posted)."""
+    reason = reason.strip()
+    if not reason:
+        raise DomainError("say why you are handing the ticket back", field="reason")
+    with transaction.atomic():
+        locked = Ticket.objects.select_for_update().get(pk=ticket.pk)
+        if locked.assignee_id != by.pk and not user_can_reassign(by):
+            raise Forbidden("only the ticket's assignee or a lead hands it back")
+        ticket_escalate(ticket=locked, by=by, category=category, note=reason)
+        locked.assignee = None
+        locked.save(update_fields=["assignee", "updated_at"])
+        TicketEvent.objects.create(
+            ticket=locked,
+            kind=TicketEvent.Kind.HANDED_BACK,
+            actor=by,
+            message=reason,
+            data={"category": category},
+        )
+    return locked
+
+
+def ticket_escalate(*, ticket: Ticket, by: User, category: str, note: str = "") -> TicketEvent:
+    """Ask the experts of `category` in Slack: the ticket's link, text, requester and age go
+    to the channel the policy names; the ticket is marked escalated and keeps its place.
+
+    Raises DomainError (unknown category), SlackUnavailable."""
+    policy = policy_current()
+    escalation = policy.escalation(category)
+    if escalation is None:
+        known = ", ".join(e.category for e in policy.escalations)
+        raise DomainError(f"unknown escalation {category!r}; use one of {known}", field="category")
+    channel = policy.channel_for(escalation.channel)
+    first = ticket.posts.filter(direction=Post.Direction.INBOUND).order_by("created_at").first()
+    age = _age(timezone.now() - ticket.created_at)
+    text = (
+        f"{escalation.label}: can someone help with ticket #{ticket.pk} from "
+        f"@{ticket.requester_username} to @{ticket.handle.username} (waiting {age})?\n"
+        f"> {first.text if first else ticket.subject}\n"
+        f"{ticket_url(ticket)}" + (f"\n{by.username}: {note}" if note else "")
+    )
+    with transaction.atomic():
+        message = slack.slack_message_enqueue(
+            channel=channel.slack, text=text, purpose="escalation", ticket=ticket, by=by
+        )
+        Ticket.objects.filter(pk=ticket.pk).update(escalated_at=timezone.now())
+        return TicketEvent.objects.create(
+            ticket=ticket,
+            kind=TicketEvent.Kind.ESCALATED,
+            actor=by,
+            message=f"Asked {channel.slack}" + (f": {note}" if note else ""),
+            data={"category": category, "channel": channel.slack, "slack_message": message.pk},
+        )
+
+
+def ticket_report_spam(*, ticket: Ticket, by: User, reported_url: str = "") -> str:
+    """Seed: post the spam report to the abuse channel "with a link to the issue board and
+    the timing of the spam report", then thank the user. Returns the thank-you draft.
+
+    Raises Forbidden (light agents), SlackUnavailable."""
+    if not by.can_reply:
+        raise Forbidden("light agents cannot report spam; add a note for an advocate")
+    policy = policy_current()
+    channel = policy.channel_for(policy.rules.spam_report_channel)
+    report = ticket.posts.filter(direction=Post.Direction.INBOUND).order_by("created_at").first()
+    links = [u.get("expanded_url", "") for u in (report.urls if report else [])]
+    where = reported_url or next((link for link in links if link), "") or "(no link given)"
+    when = report.created_at if report else ticket.created_at
+    text = (
+        f"Spam reported by @{ticket.requester_username} at {when:%Y-%m-%d %H:%M} UTC: {where}\n"
+        f"{report.url if report else ''} (desk: {ticket_url(ticket)})"
+    )
+    with transaction.atomic():
+        message = slack.slack_message_enqueue(
+            channel=channel.slack, text=text, purpose="spam_report", ticket=ticket, by=by
+        )
+        TicketEvent.objects.create(
+            ticket=ticket,
+            kind=TicketEvent.Kind.SPAM_REPORTED,
+            actor=by,
+            message=f"Reported to {channel.slack}: {where}",
+            data={"channel": channel.slack, "slack_message": message.pk, "url": where},
+        )
+    return (
+        f"Thanks for letting us know, @{ticket.requester_username}! We've passed this on to "
+        "our team to take care of it."
+    )
+
+
+def post_suggest_retweet(*, post: Post, by: User, note: str = "") -> TicketEvent | None:
+    """Seed: "Advocates shouldn't retweet ... paste the tweet in #social_media for the social
+    team to review." There is no retweet action; this is the only way. Raises
+    SlackUnavailable."""
+    policy = policy_current()
+    channel = policy.channel_for(policy.rules.retweet_suggestion_channel)
+    text = f"Retweet candidate from {by.username}: {post.url}\n> {post.text}" + (
+        f"\n{note}" if note else ""
+    )
+    with transaction.atomic():
+        message = slack.slack_message_enqueue(
+            channel=channel.slack,
+            text=text,
+            purpose="retweet_suggestion",
+            ticket=post.ticket,
+            by=by,
+        )
+        if post.ticket is None:
+            return None
+        return TicketEvent.objects.create(
+            ticket=post.ticket,
+            kind=TicketEvent.Kind.RETWEET_SUGGESTED,
+            actor=by,
+            message=f"Suggested {post.url} to {channel.slack}",
+            data={"channel": channel.slack, "slack_message": message.pk, "post": post.remote_id},
+        )
 
 
 @transaction.atomic
@@ -107,6 +257,33 @@ def ticket_status_set(*, ticket: Ticket, status: str, by: User) -> Ticket:
     return ticket
 
 
+@transaction.atomic
+def ticket_intent_set(*, ticket: Ticket, intent: str, by: User) -> Ticket:
+    """Label what the ticket is about (availability, praise, ...). Decides the reply handle
+    and whether a like is allowed. Light agents cannot."""
+    if intent not in Intent.values:
+        raise DomainError(
+            f"unknown intent {intent!r}; use one of {', '.join(v for v in Intent.values if v)}",
+            field="intent",
+        )
+    if not by.can_reply:
+        raise Forbidden("light agents cannot label tickets")
+    ticket = Ticket.objects.select_for_update().get(pk=ticket.pk)
+    if ticket.intent == intent:
+        return ticket
+    previous = ticket.intent
+    ticket.intent = intent
+    ticket.save(update_fields=["intent", "updated_at"])
+    TicketEvent.objects.create(
+        ticket=ticket,
+        kind=TicketEvent.Kind.INTENT_SET,
+        actor=by,
+        message=f"Marked as {Intent(intent).label}",
+        data={"from": previous, "to": intent},
+    )
+    return ticket
+
+
 def ticket_note_add(*, ticket: Ticket, by: User, text: str) -> TicketEvent:
     """An internal note on the timeline; every role may add one."""
     text = text.strip()
@@ -115,3 +292,55 @@ def ticket_note_add(*, ticket: Ticket, by: User, text: str) -> TicketEvent:
     return TicketEvent.objects.create(
         ticket=ticket, kind=TicketEvent.Kind.NOTE, actor=by, message=text
     )
+
+
+def ticket_handle_check(*, ticket: Ticket, post: Post) -> TicketEvent | None:
+    """Seed: "If a wrong handle is used in a response, take note and respond from the correct
+    one in the follow-up." Notes it on the ticket; the next reply's handle is the policy's
+    choice anyway. Returns the note, or None when the handle was right."""
+    mentioned = selectors.ticket_mentioned_handles(ticket=ticket)
+    if post.handle is None or rules.handle_is_acceptable(
+        ticket=ticket, mentioned=mentioned, handle=post.handle
+    ):
+        return None
+    correct = rules.handle_correct(ticket=ticket, mentioned=mentioned)
+    return TicketEvent.objects.create(
+        ticket=ticket,
+        kind=TicketEvent.Kind.WRONG_HANDLE,
+        message=(
+            f"@{post.handle.username} answered ({post.url}), but {correct.reason} "
+            f"The next reply goes out from @{correct.handle.username}."
+        ),
+        data={
+            "post": post.remote_id,
+            "used": post.handle.username,
+            "correct": correct.handle.username,
+        },
+    )
+
+
+def presence_touch(*, ticket: Ticket, user: User, is_typing: bool = False) -> list[TicketPresence]:
+    """Record that `user` has `ticket` open (and whether typing); return the others who do."""
+    now = timezone.now()
+    TicketPresence.objects.update_or_create(
+        ticket=ticket, user=user, defaults={"is_typing": is_typing, "seen_at": now}
+    )
+    return list(
+        TicketPresence.objects.filter(ticket=ticket, seen_at__gte=now - PRESENCE_TTL)
+        .exclude(user=user)
+        .select_related("user")
+        .order_by("user__username")
+    )
+
+
+def ticket_url(ticket: Ticket) -> str:
+    return settings.BASE_URL + reverse("tickets:detail", kwargs={"ticket_id": ticket.pk})
+
+
+def _age(delta: timedelta) -> str:
+    minutes = int(delta.total_seconds() // 60)
+    if minutes < 60:
+        return f"{minutes}m"
+    if minutes < 60 * 48:
+        return f"{minutes // 60}h"
+    return f"{minutes // (60 * 24)}d"

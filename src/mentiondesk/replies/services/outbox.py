@@ -17,7 +17,7 @@ from __future__ import annotations
 import logging
 import re
 import uuid
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
@@ -34,13 +34,14 @@ from mentiondesk.channels.connectors.base import (
     Unreachable,
 )
 from mentiondesk.channels.connectors.x import XConnector
-from mentiondesk.channels.models import TIMELINE, Handle, Post
+from mentiondesk.channels.models import TIMELINE, Post
 from mentiondesk.core.errors import Conflict, DomainError, Forbidden
 from mentiondesk.policy import rules
 from mentiondesk.tickets import selectors as ticket_selectors
+from mentiondesk.tickets import services as ticket_services
 from mentiondesk.tickets.models import Ticket, TicketEvent
 
-from .models import DeliveryAttempt, Reply
+from ..models import DeliveryAttempt, Reply
 
 logger = logging.getLogger(__name__)
 
@@ -50,17 +51,8 @@ MAX_UNREACHABLE_ATTEMPTS = 8
 
 def reply_handle_choice(*, ticket: Ticket, user: User) -> rules.HandleChoice:
     """The handle a reply by `user` on `ticket` goes out from, with the reason to show."""
-    first = (
-        Post.objects.filter(ticket=ticket, direction=Post.Direction.INBOUND)
-        .order_by(*TIMELINE)
-        .only("mentions")
-        .first()
-    )
-    ours = {h.username.lower() for h in Handle.objects.filter(network=ticket.network)}
-    mentioned = {m.lower() for m in (first.mentions if first else [])} & ours
-    return rules.reply_handle_choose(
-        handle=ticket.handle, mentioned_count=len(mentioned), user=user
-    )
+    mentioned = ticket_selectors.ticket_mentioned_handles(ticket=ticket)
+    return rules.reply_handle_choose(ticket=ticket, mentioned=mentioned, user=user)
 
 
 def reply_create(
@@ -70,23 +62,21 @@ def reply_create(
     text: str,
     idempotency_key: str | None = None,
     status_after: str = Ticket.Status.PENDING,
+    seen_post_id: str | None = None,
 ) -> Reply:
     """Queue a reply on `ticket` from the handle the policy chooses, and move the ticket to
     `status_after` (pending or solved).
 
     Idempotent: the same `idempotency_key` returns the reply already queued, so a double
-    submit from two tabs or a retried API call never queues twice. Enqueues delivery after
-    commit. Raises Forbidden (light agents; status handle for non-infrastructure users),
-    DomainError (empty or too long text, bad status), Conflict (closed ticket)."""
+    submit from two tabs or a retried API call never queues twice. Collision guard: when
+    `seen_post_id` (the newest post the composer showed) is given and the conversation has
+    moved on since, or when anyone already answered (or is answering) the requester's latest
+    post, raises Collision saying what changed. Enqueues delivery after commit. Raises
+    Forbidden (light agents; a status handle nobody may use), DomainError (empty or too long
+    text, bad status), Conflict (closed ticket, collision)."""
     if not author.can_reply:
         raise Forbidden("light agents cannot reply; add an internal note instead")
-    text = text.strip()
-    if not text:
-        raise DomainError("the reply is empty", field="text")
-    if len(text) > X_MAX_CHARS:
-        raise DomainError(
-            f"the reply is {len(text)} characters; X allows {X_MAX_CHARS}", field="text"
-        )
+    text = _checked_text(text)
     if status_after not in (Ticket.Status.OPEN, Ticket.Status.PENDING, Ticket.Status.SOLVED):
         raise DomainError("status_after must be open, pending or solved", field="status_after")
     key = idempotency_key or str(uuid.uuid4())
@@ -95,14 +85,15 @@ def reply_create(
         if existing.ticket_id != ticket.pk:
             raise Conflict("this idempotency key belongs to a reply on another ticket")
         return existing
-    choice = reply_handle_choice(ticket=ticket, user=author)
-    # Shown to the agent now; chosen again when the send starts, in case a follow-up arrives.
-    latest = ticket_selectors.ticket_latest_inbound(ticket=ticket)
     try:
         with transaction.atomic():
-            locked = Ticket.objects.select_for_update().get(pk=ticket.pk)
+            locked = Ticket.objects.select_for_update().select_related("handle").get(pk=ticket.pk)
             if locked.status == Ticket.Status.CLOSED:
                 raise Conflict(f"ticket #{ticket.pk} is closed")
+            choice = reply_handle_choice(ticket=locked, user=author)
+            # Shown to the agent now; chosen again when the send starts.
+            latest = ticket_selectors.ticket_latest_inbound(ticket=locked)
+            _collision_check(ticket=locked, seen_post_id=seen_post_id, latest=latest)
             reply = Reply.objects.create(
                 ticket=locked,
                 handle=choice.handle,
@@ -131,8 +122,52 @@ def reply_create(
     return reply
 
 
+class Collision(Conflict):
+    """The conversation changed since the composer opened; `changes` says how."""
+
+    code = "collision"
+
+    def __init__(self, changes: list[str]) -> None:
+        super().__init__("Not sent: " + " ".join(changes))
+        self.changes = changes
+
+
+def _collision_check(*, ticket: Ticket, seen_post_id: str | None, latest: Post | None) -> None:
+    changes: list[str] = []
+    if seen_post_id:
+        timeline = list(Post.objects.filter(ticket=ticket, deleted_at=None).order_by(*TIMELINE))
+        ids = [post.remote_id for post in timeline]
+        for post in timeline[ids.index(seen_post_id) + 1 :] if seen_post_id in ids else []:
+            verb = "wrote" if post.direction == Post.Direction.INBOUND else "replied"
+            changes.append(
+                f"@{post.author_username} {verb} “{post.text[:80]}” since you opened it."
+            )
+    if latest is not None:
+        answering = (
+            Reply.objects.filter(ticket=ticket, in_reply_to_remote_id=latest.remote_id)
+            .exclude(status=Reply.Status.NEEDS_ATTENTION)
+            .select_related("author")
+            .first()
+        )
+        if answering is not None:
+            who = answering.author.username if answering.author else "someone"
+            state = "sent" if answering.status == Reply.Status.SENT else "on its way"
+            changes.append(f"{who}'s reply to this post is already {state}.")
+    if changes:
+        raise Collision(changes)
+
+
+def _checked_text(text: str, limit: int = X_MAX_CHARS) -> str:
+    text = text.strip()
+    if not text:
+        raise DomainError("the text is empty", field="text")
+    if len(text) > limit:
+        raise DomainError(f"the text is {len(text)} characters; X allows {limit}", field="text")
+    return text
+
+
 def _enqueue_delivery(reply_id: int) -> None:
-    from . import tasks  # tasks imports this module
+    from mentiondesk.replies import tasks  # tasks imports this module
 
     tasks.reply_deliver.enqueue(reply_id=reply_id)
 
@@ -146,7 +181,15 @@ def reply_deliver(*, reply_id: int, connector: XConnector | None = None) -> Repl
     claim = _reply_claim(reply_id=reply_id)
     if claim is None:
         return Reply.objects.get(pk=reply_id)
-    reply, attempt, reconcile_first = claim
+    reply, attempt, reconcile_first, collided = claim
+    if collided is not None:
+        return _reply_park(
+            reply,
+            attempt,
+            DeliveryAttempt.Outcome.STOPPED,
+            f"Not sent: @{collided.author_username} replied “{collided.text[:80]}” after this "
+            "reply was queued. Read it, then send again if still needed.",
+        )
     try:
         with channel_services.handle_connection(handle=reply.handle, connector=connector) as x:
             return _reply_send(reply, attempt, x, reconcile_first=reconcile_first)
@@ -162,6 +205,9 @@ def _reply_send(
     if reconcile_first:
         return _reply_reconcile(reply, attempt, x, "the previous send's outcome was never recorded")
     try:
+        if reply.kind == Reply.Kind.DM:
+            x.dm_send(_dm_recipient(reply), reply.text)
+            return _reply_record_sent(reply, attempt, None, DeliveryAttempt.Outcome.SENT)
         remote = x.post_create(reply.text, in_reply_to_id=reply.in_reply_to_remote_id or None)
     except RateLimited as exc:
         return _reply_retry_later(
@@ -176,7 +222,16 @@ def _reply_send(
     return _reply_record_sent(reply, attempt, remote, DeliveryAttempt.Outcome.SENT)
 
 
-def _reply_claim(*, reply_id: int) -> tuple[Reply, DeliveryAttempt, bool] | None:
+def _dm_recipient(reply: Reply) -> str:
+    if reply.ticket is None:
+        raise DomainError("a direct message needs the ticket of its recipient")
+    return reply.ticket.requester_remote_id
+
+
+def _reply_claim(*, reply_id: int) -> tuple[Reply, DeliveryAttempt, bool, Post | None] | None:
+    """Lock the reply and mark it sending; None when it is not due or someone else has it.
+    Also returns an outbound post that appeared in the conversation after the reply was
+    queued (from any client): the send must stop rather than answer twice."""
     now = timezone.now()
     with transaction.atomic():
         reply = (
@@ -196,9 +251,20 @@ def _reply_claim(*, reply_id: int) -> tuple[Reply, DeliveryAttempt, bool] | None
             reply.not_before is not None and reply.not_before > now
         ):
             return None
-        if not reconcile_first:
+        collided = None
+        if not reconcile_first and reply.kind == Reply.Kind.REPLY and reply.ticket is not None:
             latest = ticket_selectors.ticket_latest_inbound(ticket=reply.ticket)
             reply.in_reply_to_remote_id = latest.remote_id if latest else ""
+            collided = (
+                Post.objects.filter(
+                    ticket=reply.ticket,
+                    direction=Post.Direction.OUTBOUND,
+                    created_at__gt=reply.created_at,
+                    deleted_at=None,
+                )
+                .order_by(*TIMELINE)
+                .first()
+            )
         reply.status = Reply.Status.SENDING
         reply.lease_until = now + timedelta(seconds=settings.OUTBOX_LEASE_SECONDS)
         reply.attempts += 1
@@ -214,13 +280,21 @@ def _reply_claim(*, reply_id: int) -> tuple[Reply, DeliveryAttempt, bool] | None
         attempt = DeliveryAttempt.objects.create(
             reply=reply, in_reply_to_remote_id=reply.in_reply_to_remote_id
         )
-    return reply, attempt, reconcile_first
+    return reply, attempt, reconcile_first, collided
 
 
 def _reply_reconcile(
     reply: Reply, attempt: DeliveryAttempt, connector: XConnector, why: str
 ) -> Reply:
     """Look for our post among the handle's recent posts before deciding anything."""
+    if reply.kind == Reply.Kind.DM:
+        return _reply_park(
+            reply,
+            attempt,
+            DeliveryAttempt.Outcome.UNKNOWN,
+            f"Outcome unknown ({why}). Direct messages cannot be looked up here: check the "
+            "conversation on X before sending again.",
+        )
     try:
         found = reply_find_on_network(reply=reply, connector=connector)
     except ConnectorError as exc:
@@ -265,33 +339,18 @@ def _comparable(text: str) -> str:
 
 
 def _reply_record_sent(
-    reply: Reply, attempt: DeliveryAttempt, remote: RemotePost, outcome: str
+    reply: Reply, attempt: DeliveryAttempt, remote: RemotePost | None, outcome: str
 ) -> Reply:
+    """Record a send that happened: our post (none for a DM), the reply `sent`, the ticket's
+    first response, the timeline link, a note when the handle was not the policy's choice,
+    and a status update's follow-ups."""
     now = timezone.now()
     with transaction.atomic():
-        reply = (
-            Reply.objects.select_for_update().select_related("ticket", "handle").get(pk=reply.pk)
+        reply = Reply.objects.select_for_update().select_related("handle").get(pk=reply.pk)
+        ticket = (
+            Ticket.objects.select_for_update().get(pk=reply.ticket_id) if reply.ticket_id else None
         )
-        ticket = Ticket.objects.select_for_update().get(pk=reply.ticket_id)
-        post, _ = Post.objects.get_or_create(
-            network=reply.handle.network,
-            remote_id=remote.remote_id,
-            defaults={
-                "handle": reply.handle,
-                "ticket": ticket,
-                "direction": Post.Direction.OUTBOUND,
-                "author_remote_id": reply.handle.remote_id,
-                "author_username": reply.handle.username,
-                "text": remote.text or reply.text,
-                "created_at": remote.created_at or now,
-                "conversation_id": ticket.conversation_id,
-                "in_reply_to_remote_id": reply.in_reply_to_remote_id,
-                "raw": remote.raw,
-            },
-        )
-        if post.ticket_id is None:
-            post.ticket = ticket
-            post.save(update_fields=["ticket"])
+        post = None if remote is None else _post_record(reply, ticket, remote, now)
         reply.status = Reply.Status.SENT
         reply.post = post
         reply.sent_at = now
@@ -303,22 +362,59 @@ def _reply_record_sent(
         attempt.outcome = outcome
         attempt.finished_at = now
         attempt.save(update_fields=["outcome", "finished_at"])
-        if ticket.first_response_at is None:
-            ticket.first_response_at = post.created_at
-            ticket.save(update_fields=["first_response_at", "updated_at"])
-        TicketEvent.objects.create(
-            ticket=ticket,
-            kind=TicketEvent.Kind.REPLY_SENT,
-            actor=reply.author,
-            message=f"Sent from @{reply.handle.username}: {post.url}",
-            data={
-                "reply": reply.pk,
-                "remote_id": post.remote_id,
-                "url": post.url,
-                "in_reply_to": reply.in_reply_to_remote_id,
-            },
-        )
+        if ticket is not None:
+            if ticket.first_response_at is None:
+                ticket.first_response_at = post.created_at if post else now
+                ticket.save(update_fields=["first_response_at", "updated_at"])
+            by_handle = f"@{reply.handle.username}"
+            sent = (
+                f"Sent from {by_handle}: {post.url}"
+                if post
+                else f"Direct message sent from {by_handle} to @{ticket.requester_username}"
+            )
+            TicketEvent.objects.create(
+                ticket=ticket,
+                kind=TicketEvent.Kind.REPLY_SENT,
+                actor=reply.author,
+                message=sent,
+                data={
+                    "reply": reply.pk,
+                    "kind": reply.kind,
+                    "remote_id": post.remote_id if post else None,
+                    "url": post.url if post else None,
+                    "in_reply_to": reply.in_reply_to_remote_id or None,
+                },
+            )
+            if post is not None:
+                ticket_services.ticket_handle_check(ticket=ticket, post=post)
+        if reply.kind == Reply.Kind.STATUS_UPDATE and reply.follow_up_open_reports and post:
+            from .status import status_update_follow_up  # status builds on this module
+
+            transaction.on_commit(lambda: status_update_follow_up(reply_id=reply.pk))
     return reply
+
+
+def _post_record(reply: Reply, ticket: Ticket | None, remote: RemotePost, now: datetime) -> Post:
+    post, _ = Post.objects.get_or_create(
+        network=reply.handle.network,
+        remote_id=remote.remote_id,
+        defaults={
+            "handle": reply.handle,
+            "ticket": ticket,
+            "direction": Post.Direction.OUTBOUND,
+            "author_remote_id": reply.handle.remote_id,
+            "author_username": reply.handle.username,
+            "text": remote.text or reply.text,
+            "created_at": remote.created_at or now,
+            "conversation_id": ticket.conversation_id if ticket else remote.conversation_id,
+            "in_reply_to_remote_id": reply.in_reply_to_remote_id,
+            "raw": remote.raw,
+        },
+    )
+    if post.ticket_id is None and ticket is not None:
+        post.ticket = ticket
+        post.save(update_fields=["ticket"])
+    return post
 
 
 def _reply_retry_later(
@@ -354,7 +450,7 @@ def _reply_retry_later(
 
 
 def _reply_park(reply: Reply, attempt: DeliveryAttempt, outcome: str, reason: str) -> Reply:
-    """Stop and ask a person: the reply needs attention, the ticket goes back to open."""
+    """Stop and ask a person: the reply needs attention, its ticket goes back to open."""
     now = timezone.now()
     with transaction.atomic():
         Reply.objects.filter(pk=reply.pk).update(
@@ -362,15 +458,16 @@ def _reply_park(reply: Reply, attempt: DeliveryAttempt, outcome: str, reason: st
         )
         attempt.outcome, attempt.detail, attempt.finished_at = outcome, reason, now
         attempt.save(update_fields=["outcome", "detail", "finished_at"])
-        Ticket.objects.filter(pk=reply.ticket_id).exclude(status=Ticket.Status.CLOSED).update(
-            status=Ticket.Status.OPEN, solved_at=None, updated_at=now
-        )
-        TicketEvent.objects.create(
-            ticket_id=reply.ticket_id,
-            kind=TicketEvent.Kind.REPLY_NEEDS_ATTENTION,
-            message=reason,
-            data={"reply": reply.pk},
-        )
+        if reply.ticket_id is not None:
+            Ticket.objects.filter(pk=reply.ticket_id).exclude(status=Ticket.Status.CLOSED).update(
+                status=Ticket.Status.OPEN, solved_at=None, updated_at=now
+            )
+            TicketEvent.objects.create(
+                ticket_id=reply.ticket_id,
+                kind=TicketEvent.Kind.REPLY_NEEDS_ATTENTION,
+                message=reason,
+                data={"reply": reply.pk},
+            )
     logger.warning("reply %s needs attention: %s", reply.pk, reason)
     reply.refresh_from_db()
     return reply

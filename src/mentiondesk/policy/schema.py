@@ -1,0 +1,297 @@
+"""The policy file's shape: what each section and key means, its default (the seed's workflow)
+and how it is checked. Parsing never touches the database."""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from dataclasses import dataclass, field
+from typing import Any
+
+from mentiondesk.accounts.models import User
+from mentiondesk.channels.models import Handle, Network
+from mentiondesk.core.errors import DomainError
+
+INTENTS = (
+    "availability",
+    "spam_report",
+    "bug_report",
+    "feature_request",
+    "support_question",
+    "praise",
+    "other",
+)
+ENV_NAME = re.compile(r"^[A-Z_][A-Z0-9_]*$")
+USERNAME = re.compile(r"^[A-Za-z0-9_]{1,50}$")
+SLUG = re.compile(r"^[a-z0-9_-]{1,50}$")
+SLACK_CHANNEL = re.compile(r"^(#[a-z0-9_.-]{1,80}|[CG][A-Z0-9]{6,20})$")
+
+
+class PolicyError(DomainError):
+    """The file is invalid. The message names the file, the line or key, and the problem."""
+
+
+@dataclass(frozen=True)
+class Rules:
+    """The handbook's rules. Every default is the seed's workflow."""
+
+    # "When a tweet mentions more than one handle, always reply from the main handle..."
+    several_handles_reply_from: str = "main"
+    # "...unless it's about GitLab availability status."
+    availability_reply_from: str = "status"
+    # "Only the infrastructure team should be posting updates on @GitLabStatus."
+    status_handle_posters: tuple[str, ...] = ("infrastructure",)
+    # "Use Likes for promoting positive feedback ... Avoid using it for anything else."
+    like_intents: tuple[str, ...] = ("praise",)
+    # "[DMs] should only be used when the user needs to communicate with us privately."
+    dm_reason_required: bool = True
+    # "Tweetdeck can also be used to delete tweets if something is sent accidentally": the
+    # post's author may delete it; so may these roles.
+    delete_roles: tuple[str, ...] = ("lead", "admin")
+    # "Not cross assign tickets": only these roles assign a ticket to someone else.
+    reassign_roles: tuple[str, ...] = ("lead", "admin")
+    # "Post in the #abuse slack channel with a link ... and the timing of the spam report."
+    spam_report_channel: str = "abuse"
+    # "Paste the tweet in #social_media for the social team to review."
+    retweet_suggestion_channel: str = "social_media"
+
+
+@dataclass(frozen=True)
+class Channel:
+    name: str
+    slack: str
+    description: str = ""
+
+
+@dataclass(frozen=True)
+class Escalation:
+    category: str
+    label: str
+    channel: str
+
+
+DEFAULT_CHANNELS = (
+    Channel("abuse", "#abuse", "spam and abuse reports"),
+    Channel("social_media", "#social_media", "retweet suggestions for the social team"),
+    Channel("support_hosted", "#support_gitlab-com", "experts on the hosted service"),
+    Channel("support_self_managed", "#support_self-managed", "experts on self-managed installs"),
+    Channel("support_managers", "#support_managers", "support managers"),
+)
+DEFAULT_ESCALATIONS = (
+    Escalation("hosted", "Hosted service", "support_hosted"),
+    Escalation("self_managed", "Self-managed", "support_self_managed"),
+    Escalation("managers", "Support managers", "support_managers"),
+)
+
+
+@dataclass
+class Policy:
+    handles: list[dict[str, Any]] = field(default_factory=list)
+    users: list[dict[str, Any]] = field(default_factory=list)
+    rules: Rules = field(default_factory=Rules)
+    channels: tuple[Channel, ...] = DEFAULT_CHANNELS
+    escalations: tuple[Escalation, ...] = DEFAULT_ESCALATIONS
+
+    def channel(self, name: str) -> Channel | None:
+        return next((c for c in self.channels if c.name == name), None)
+
+    def channel_for(self, name: str) -> Channel:
+        """The channel a rule names. The schema checks every reference, so a miss means no
+        channel is configured for that rule (an empty name)."""
+        channel = self.channel(name)
+        if channel is None:
+            raise DomainError("the policy names no Slack channel for this action")
+        return channel
+
+    def escalation(self, category: str) -> Escalation | None:
+        return next((e for e in self.escalations if e.category == category), None)
+
+
+HANDLE_KEYS: dict[str, type] = {
+    "network": str,
+    "username": str,
+    "role": str,
+    "respond_from": str,
+    "auto_ticket": bool,
+    "credentials_env": str,
+    "user_id": str,
+}
+USER_KEYS: dict[str, type] = {"username": str, "role": str}
+CHANNEL_KEYS: dict[str, type] = {"name": str, "slack": str, "description": str}
+ESCALATION_KEYS: dict[str, type] = {"category": str, "label": str, "channel": str}
+RULE_KEYS: dict[str, type] = {
+    "several_handles_reply_from": str,
+    "availability_reply_from": str,
+    "status_handle_posters": list,
+    "like_intents": list,
+    "dm_reason_required": bool,
+    "delete_roles": list,
+    "reassign_roles": list,
+    "spam_report_channel": str,
+    "retweet_suggestion_channel": str,
+}
+TABLES = {"handle", "user", "channel", "escalation"}
+
+
+def policy_parse(*, text: str, source: str) -> Policy:
+    """Parse and check a policy file. Raises PolicyError naming `source` and the key."""
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise PolicyError(f"{source}: {exc}") from None
+    unknown = set(data) - TABLES - {"rules"}
+    if unknown:
+        raise PolicyError(
+            f"{source}: unknown section {sorted(unknown)[0]!r}; expected [rules], [[handle]], "
+            "[[user]], [[channel]] or [[escalation]]"
+        )
+    policy = Policy(
+        handles=[_handle(e, w) for e, w in _entries(data, "handle", HANDLE_KEYS, source)],
+        users=[_user(e, w) for e, w in _entries(data, "user", USER_KEYS, source)],
+    )
+    if "channel" in data:
+        policy.channels = tuple(
+            _channel(e, w) for e, w in _entries(data, "channel", CHANNEL_KEYS, source)
+        )
+    if "escalation" in data:
+        policy.escalations = tuple(
+            _escalation(e, w) for e, w in _entries(data, "escalation", ESCALATION_KEYS, source)
+        )
+    policy.rules = _rules(data.get("rules", {}), f"{source}: rules")
+    _no_duplicates(
+        source, "handle", [(h["network"], h["username"].lower()) for h in policy.handles]
+    )
+    _no_duplicates(source, "user", [u["username"].lower() for u in policy.users])
+    _no_duplicates(source, "channel", [c.name for c in policy.channels])
+    _no_duplicates(source, "escalation", [e.category for e in policy.escalations])
+    _references(policy, source)
+    return policy
+
+
+def _entries(
+    data: dict[str, Any], kind: str, keys: dict[str, type], source: str
+) -> list[tuple[dict[str, Any], str]]:
+    entries = data.get(kind, [])
+    if not isinstance(entries, list):
+        raise PolicyError(f"{source}: {kind} must be an array of tables ([[{kind}]])")
+    checked = []
+    for index, entry in enumerate(entries, start=1):
+        where = f"{source}: {kind}[{index}]"
+        _keys(entry, keys, where)
+        checked.append((entry, where))
+    return checked
+
+
+def _keys(entry: dict[str, Any], keys: dict[str, type], where: str) -> None:
+    for key, value in entry.items():
+        if key not in keys:
+            raise PolicyError(f"{where}: unknown key {key!r}; known: {', '.join(keys)}")
+        if not isinstance(value, keys[key]):
+            raise PolicyError(f"{where}.{key}: expected {keys[key].__name__}, got {value!r}")
+
+
+def _required(entry: dict[str, Any], key: str, where: str) -> str:
+    if key not in entry:
+        raise PolicyError(f"{where}: missing required key {key!r}")
+    return str(entry[key])
+
+
+def _username(entry: dict[str, Any], where: str) -> str:
+    username = _required(entry, "username", where)
+    if not USERNAME.match(username):
+        raise PolicyError(f"{where}.username: {username!r} is not a valid username")
+    return username
+
+
+def _handle(entry: dict[str, Any], where: str) -> dict[str, Any]:
+    clean = {
+        "network": entry.get("network", Network.X),
+        "username": _username(entry, where),
+        "role": entry.get("role", Handle.Role.MAIN),
+        "respond_from": entry.get("respond_from", Handle.RespondFrom.DESK),
+        "auto_ticket": entry.get("auto_ticket", True),
+        "credentials_env": entry.get("credentials_env", ""),
+        "user_id": entry.get("user_id", ""),
+    }
+    _one_of(where, "network", clean["network"], Network.values)
+    _one_of(where, "role", clean["role"], Handle.Role.values)
+    _one_of(where, "respond_from", clean["respond_from"], Handle.RespondFrom.values)
+    if clean["credentials_env"] and not ENV_NAME.match(clean["credentials_env"]):
+        raise PolicyError(
+            f"{where}.credentials_env: {clean['credentials_env']!r} is not an environment "
+            "variable name (the file names the variable; the token itself never goes here)"
+        )
+    if clean["user_id"] and not clean["user_id"].isdigit():
+        raise PolicyError(f"{where}.user_id: {clean['user_id']!r} is not a numeric X user id")
+    return clean
+
+
+def _user(entry: dict[str, Any], where: str) -> dict[str, Any]:
+    role = entry.get("role", User.Role.ADVOCATE)
+    _one_of(where, "role", role, User.Role.values)
+    return {"username": _username(entry, where), "role": role}
+
+
+def _channel(entry: dict[str, Any], where: str) -> Channel:
+    name, slack = _required(entry, "name", where), _required(entry, "slack", where)
+    if not SLUG.match(name):
+        raise PolicyError(f"{where}.name: {name!r}: use lowercase letters, digits, - and _")
+    if not SLACK_CHANNEL.match(slack):
+        raise PolicyError(f"{where}.slack: {slack!r} is not a Slack channel (#name or an id)")
+    return Channel(name, slack, entry.get("description", ""))
+
+
+def _escalation(entry: dict[str, Any], where: str) -> Escalation:
+    category = _required(entry, "category", where)
+    if not SLUG.match(category):
+        raise PolicyError(f"{where}.category: {category!r}: use lowercase letters, digits, - _")
+    return Escalation(category, entry.get("label", category), _required(entry, "channel", where))
+
+
+def _rules(entry: Any, where: str) -> Rules:
+    if not isinstance(entry, dict):
+        raise PolicyError(f"{where}: [rules] must be a table")
+    _keys(entry, RULE_KEYS, where)
+    values = dict(entry)
+    for key in ("several_handles_reply_from", "availability_reply_from"):
+        if key in values and values[key] != "":
+            _one_of(where, key, values[key], Handle.Role.values)
+    for key, allowed in (
+        ("status_handle_posters", User.Role.values),
+        ("delete_roles", User.Role.values),
+        ("reassign_roles", User.Role.values),
+        ("like_intents", list(INTENTS)),
+    ):
+        if key in values:
+            for item in values[key]:
+                _one_of(where, key, item, allowed)
+            values[key] = tuple(values[key])
+    return Rules(**values)
+
+
+def _one_of(where: str, key: str, value: Any, allowed: list[str]) -> None:
+    if value not in allowed:
+        raise PolicyError(f"{where}.{key}: {value!r} is not one of {', '.join(allowed)}")
+
+
+def _no_duplicates(source: str, kind: str, keys: list[Any]) -> None:
+    seen: set[Any] = set()
+    for index, key in enumerate(keys, start=1):
+        if key in seen:
+            raise PolicyError(f"{source}: {kind}[{index}] repeats {key!r}")
+        seen.add(key)
+
+
+def _references(policy: Policy, source: str) -> None:
+    """Every rule that names a channel names one the file (or the defaults) defines."""
+    names = {c.name for c in policy.channels}
+    pointers = [
+        (f"rules.{key}", getattr(policy.rules, key))
+        for key in ("spam_report_channel", "retweet_suggestion_channel")
+    ] + [(f"escalation[{i}].channel", e.channel) for i, e in enumerate(policy.escalations, 1)]
+    for where, name in pointers:
+        if name and name not in names:
+            raise PolicyError(
+                f"{source}: {where}: no [[channel]] named {name!r}; channels: "
+                f"{', '.join(sorted(names)) or 'none'}"
+            )

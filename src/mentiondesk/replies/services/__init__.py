@@ -1,0 +1,34 @@
+"""Everything we write on the network: replies, direct messages and status updates through
+the at-most-once outbox, and likes and deletes."""
+
+from .actions import post_action_run, post_actions_due, post_delete, post_like
+from .direct import dm_create
+from .outbox import (
+    X_MAX_CHARS,
+    Collision,
+    outbox_drain,
+    outbox_due,
+    reply_create,
+    reply_deliver,
+    reply_find_on_network,
+    reply_handle_choice,
+)
+from .status import status_update_create, status_update_follow_up
+
+__all__ = [
+    "X_MAX_CHARS",
+    "Collision",
+    "dm_create",
+    "outbox_drain",
+    "outbox_due",
+    "post_action_run",
+    "post_actions_due",
+    "post_delete",
+    "post_like",
+    "reply_create",
+    "reply_deliver",
+    "reply_find_on_network",
+    "reply_handle_choice",
+    "status_update_create",
+    "status_update_follow_up",
+]

@@ -1,0 +1,211 @@
+"""Likes and deletes on the network. Both are safe to repeat, so a worker simply retries
+them until X says done; the rules about who may do them live here."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from django.db import transaction
+from django.utils import timezone
+
+from mentiondesk.accounts.models import User
+from mentiondesk.channels import services as channel_services
+from mentiondesk.channels.connectors.base import (
+    ConnectorError,
+    OutcomeUnknown,
+    RateLimited,
+    Rejected,
+    Unreachable,
+)
+from mentiondesk.channels.connectors.x import XConnector
+from mentiondesk.channels.models import Post
+from mentiondesk.core.errors import Conflict, DomainError, Forbidden
+from mentiondesk.policy.selectors import policy_current
+from mentiondesk.tickets.models import Intent, TicketEvent
+
+from ..models import PostAction
+from .outbox import reply_handle_choice
+
+MAX_ACTION_ATTEMPTS = 8
+
+
+def post_like(*, post: Post, by: User, reason: str = "") -> PostAction:
+    """Like an inbound post from the handle that would answer it.
+
+    Seed: likes are "for promoting positive feedback ... Avoid using it for anything else."
+    Allowed without a reason on tickets whose intent is in the policy's `like_intents`
+    (praise); anything else needs `reason`, which is audited as an override.
+    Raises Forbidden (light agents), DomainError (not an inbound post, no reason), Conflict
+    (already liked)."""
+    if not by.can_reply:
+        raise Forbidden("light agents cannot like posts")
+    if post.direction != Post.Direction.INBOUND:
+        raise DomainError("only posts by others can be liked")
+    intents = policy_current().rules.like_intents
+    intent = post.ticket.intent if post.ticket else ""
+    reason = reason.strip()
+    if intent not in intents and not reason:
+        labels = ", ".join(Intent(i).label.lower() for i in intents) or "nothing"
+        raise DomainError(
+            f"likes are for positive feedback ({labels}); this post is "
+            f"{Intent(intent).label.lower() if intent else 'not triaged'}. Give a reason to "
+            "like it anyway (it is recorded).",
+            field="reason",
+        )
+    if (
+        PostAction.objects.filter(post=post, kind=PostAction.Kind.LIKE)
+        .exclude(status=PostAction.Status.FAILED)
+        .exists()
+    ):
+        raise Conflict("this post is already liked")
+    handle = reply_handle_choice(ticket=post.ticket, user=by).handle if post.ticket else post.handle
+    if handle is None:
+        raise DomainError("no handle of ours can like this post")
+    override = intent not in intents
+    return _action_queue(
+        kind=PostAction.Kind.LIKE,
+        post=post,
+        handle=handle,
+        by=by,
+        reason=reason,
+        message=(f"Liked from @{handle.username}" + (f" (override: {reason})" if override else "")),
+        event=TicketEvent.Kind.LIKED,
+        data={"override": override, "reason": reason},
+    )
+
+
+def post_delete(*, post: Post, by: User, reason: str = "") -> PostAction:
+    """Delete one of our posts (seed: tweets "sent accidentally"). Its author may, and so
+    may the policy's `delete_roles` (leads). The original text is kept in the audit event.
+    Raises Forbidden, DomainError (not ours), Conflict (already deleted)."""
+    if post.direction != Post.Direction.OUTBOUND or post.handle is None:
+        raise DomainError("only our own posts can be deleted")
+    if post.deleted_at is not None:
+        raise Conflict("this post is already deleted")
+    author_id = getattr(getattr(post, "reply", None), "author_id", None)
+    if by.pk != author_id and by.role not in policy_current().rules.delete_roles:
+        raise Forbidden("only the post's author or a lead deletes it")
+    return _action_queue(
+        kind=PostAction.Kind.DELETE,
+        post=post,
+        handle=post.handle,
+        by=by,
+        reason=reason.strip(),
+        message=f"Deleting @{post.handle.username}'s post {post.url}: “{post.text}”",
+        event=TicketEvent.Kind.POST_DELETED,
+        data={"text": post.text, "url": post.url, "reason": reason.strip()},
+    )
+
+
+def _action_queue(
+    *,
+    kind: str,
+    post: Post,
+    handle: object,
+    by: User,
+    reason: str,
+    message: str,
+    event: str,
+    data: dict[str, object],
+) -> PostAction:
+    with transaction.atomic():
+        action = PostAction.objects.create(
+            kind=kind, post=post, handle=handle, by=by, reason=reason
+        )
+        if post.ticket_id is not None:
+            TicketEvent.objects.create(
+                ticket_id=post.ticket_id,
+                kind=event,
+                actor=by,
+                message=message,
+                data={**data, "action": action.pk, "post": post.remote_id},
+            )
+        transaction.on_commit(lambda: _enqueue(action.pk))
+    return action
+
+
+def _enqueue(action_id: int) -> None:
+    from mentiondesk.replies import tasks
+
+    tasks.post_action_run.enqueue(action_id=action_id)
+
+
+def post_action_run(*, action_id: int, connector: XConnector | None = None) -> PostAction:
+    """Do a queued like or delete. Retries later when X is unreachable or rate limited (and
+    after an unknown outcome: both are safe to repeat); fails with X's reason when refused."""
+    with transaction.atomic():
+        action = (
+            PostAction.objects.select_for_update()
+            .select_related("post", "handle")
+            .get(pk=action_id)
+        )
+        now = timezone.now()
+        if action.status != PostAction.Status.QUEUED or (
+            action.not_before and action.not_before > now
+        ):
+            return action
+        action.attempts += 1
+        action.save(update_fields=["attempts"])
+    try:
+        with channel_services.handle_connection(handle=action.handle, connector=connector) as x:
+            channel_services.handle_resolve_remote_id(handle=action.handle, connector=x)
+            if action.kind == PostAction.Kind.LIKE:
+                x.like(action.handle.remote_id, action.post.remote_id)
+            else:
+                x.post_delete(action.post.remote_id)
+    except RateLimited as exc:
+        return _action_later(action, str(exc), exc.reset_at)
+    except (Unreachable, OutcomeUnknown) as exc:
+        return _action_later(action, str(exc), None)
+    except Rejected as exc:
+        if action.kind == PostAction.Kind.DELETE and exc.status == 404:
+            return _action_done(action)  # already gone: what we wanted
+        return _action_failed(action, f"X refused: {exc}")
+    except (ConnectorError, DomainError) as exc:
+        return _action_later(action, str(exc), None)
+    return _action_done(action)
+
+
+def _action_done(action: PostAction) -> PostAction:
+    now = timezone.now()
+    with transaction.atomic():
+        action.status, action.done_at, action.detail = PostAction.Status.DONE, now, ""
+        action.save(update_fields=["status", "done_at", "detail"])
+        if action.kind == PostAction.Kind.DELETE:
+            Post.objects.filter(pk=action.post_id).update(deleted_at=now)
+    return action
+
+
+def _action_later(action: PostAction, detail: str, not_before: object) -> PostAction:
+    if action.attempts >= MAX_ACTION_ATTEMPTS:
+        return _action_failed(action, f"gave up after {action.attempts} tries: {detail}")
+    action.detail = detail
+    action.not_before = not_before or timezone.now() + timedelta(
+        seconds=min(300, 2**action.attempts)
+    )
+    action.save(update_fields=["detail", "not_before"])
+    return action
+
+
+def _action_failed(action: PostAction, detail: str) -> PostAction:
+    with transaction.atomic():
+        action.status, action.detail = PostAction.Status.FAILED, detail
+        action.save(update_fields=["status", "detail"])
+        if action.post.ticket_id is not None:
+            TicketEvent.objects.create(
+                ticket_id=action.post.ticket_id,
+                kind=TicketEvent.Kind.ACTION_FAILED,
+                message=f"{action.get_kind_display()} failed: {detail}",
+                data={"action": action.pk},
+            )
+    return action
+
+
+def post_actions_due(*, limit: int = 100) -> list[int]:
+    now = timezone.now()
+    return list(
+        PostAction.objects.filter(status=PostAction.Status.QUEUED)
+        .exclude(not_before__gt=now)
+        .order_by("created_at", "id")
+        .values_list("pk", flat=True)[:limit]
+    )

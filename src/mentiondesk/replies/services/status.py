@@ -1,0 +1,86 @@
+"""Status updates: availability news posted from the status handle, by the people the policy
+allows (seed: "Only the infrastructure team should be posting updates on @GitLabStatus"),
+with an optional follow-up on every open ticket that reported the outage."""
+
+from __future__ import annotations
+
+import uuid
+
+from django.db import transaction
+
+from mentiondesk.accounts.models import User
+from mentiondesk.channels.models import Handle
+from mentiondesk.core.errors import DomainError, Forbidden
+from mentiondesk.policy import rules
+from mentiondesk.policy.selectors import policy_current
+from mentiondesk.tickets.models import Intent, Ticket
+
+from ..models import Reply
+from .outbox import X_MAX_CHARS, _checked_text, _enqueue_delivery, reply_create
+
+FOLLOW_UP = "We've posted an update on this: {link} Are you still experiencing issues?"
+
+
+def status_update_create(
+    *, by: User, text: str, incident_url: str = "", follow_up_open_reports: bool = False
+) -> Reply:
+    """Queue an availability update from the status handle. With `follow_up_open_reports`,
+    once it is sent every open ticket marked as availability gets a reply (threaded to its
+    requester's latest post, at most once) with the incident link, or the update's link, and
+    the seed's question whether they are still affected.
+
+    Raises Forbidden (not a status poster), DomainError (no status handle, bad text)."""
+    if not rules.status_poster(by, policy_current().rules):
+        raise Forbidden(
+            "only "
+            + " and ".join(policy_current().rules.status_handle_posters)
+            + " users post status updates"
+        )
+    handle = Handle.objects.filter(role=Handle.Role.STATUS, is_active=True).order_by("pk").first()
+    if handle is None:
+        raise DomainError("no status handle is configured in the policy")
+    text = _checked_text(text)
+    if incident_url and not incident_url.startswith(("https://", "http://")):
+        raise DomainError("the incident link must be an http(s) URL", field="incident_url")
+    with transaction.atomic():
+        reply = Reply.objects.create(
+            kind=Reply.Kind.STATUS_UPDATE,
+            handle=handle,
+            handle_reason="Status updates go out from the status handle.",
+            author=by,
+            text=text,
+            idempotency_key=str(uuid.uuid4()),
+            purpose=incident_url,
+            follow_up_open_reports=follow_up_open_reports,
+        )
+        transaction.on_commit(lambda: _enqueue_delivery(reply.pk))
+    return reply
+
+
+def status_update_follow_up(*, reply_id: int) -> list[Reply]:
+    """Reply on every open availability ticket after status update `reply_id` went out.
+    Idempotent per ticket: the key is derived from the update and the ticket."""
+    update = Reply.objects.select_related("post", "author").get(pk=reply_id)
+    link = update.purpose or (update.post.url if update.post else "")
+    text = FOLLOW_UP.format(link=link)
+    if update.author is None or len(text) > X_MAX_CHARS:
+        return []
+    open_reports = Ticket.objects.filter(
+        intent=Intent.AVAILABILITY,
+        status__in=(Ticket.Status.NEW, Ticket.Status.OPEN, Ticket.Status.PENDING),
+    ).order_by("created_at", "id")
+    sent = []
+    for ticket in open_reports:
+        try:
+            sent.append(
+                reply_create(
+                    ticket=ticket,
+                    author=update.author,
+                    text=text,
+                    idempotency_key=f"status-follow-up-{update.pk}-{ticket.pk}",
+                )
+            )
+        except DomainError:
+            # Already answered since (collision) or closed meanwhile: nothing to add there.
+            continue
+    return sent
