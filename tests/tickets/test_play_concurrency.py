@@ -36,9 +36,12 @@ def test_concurrent_play_never_hands_out_a_ticket_twice() -> None:
     def play(agent_index: int) -> None:
         try:
             start.wait()
-            while (ticket := services.ticket_next(user=agents[agent_index])) is not None:
+            agent = agents[agent_index]
+            while (ticket := services.ticket_next(user=agent)) is not None:
                 with lock:
                     handed.append(ticket.pk)
+                # Strict play: the next ticket comes only once this one is dealt with.
+                services.ticket_status_set(ticket=ticket, status="solved", by=agent)
         except BaseException as exc:  # reported below; a thread must not swallow failures
             errors.append(exc)
         finally:
@@ -55,3 +58,4 @@ def test_concurrent_play_never_hands_out_a_ticket_twice() -> None:
     assert duplicates == []
     assert len(handed) == TICKETS
     assert not Ticket.objects.filter(assignee__isnull=True).exists()
+    assert Ticket.objects.filter(status=Ticket.Status.SOLVED).count() == TICKETS

@@ -235,7 +235,8 @@ def _reply_claim(*, reply_id: int) -> tuple[Reply, DeliveryAttempt, bool, Post |
     now = timezone.now()
     with transaction.atomic():
         reply = (
-            Reply.objects.select_for_update()
+            # of=self: the ticket is an outer join (status updates have none).
+            Reply.objects.select_for_update(of=("self",))
             .select_related("ticket", "handle")
             .filter(pk=reply_id)
             .first()
