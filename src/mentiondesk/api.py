@@ -93,6 +93,7 @@ def _mount() -> None:
     from mentiondesk.tickets.api import router as tickets_router
 
     api.add_router("/", tickets_router)
+    api.add_router("/", "mentiondesk.replies.api.router")
     api.add_router("/", "mentiondesk.audit.api.router")
 
 

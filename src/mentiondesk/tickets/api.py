@@ -18,11 +18,18 @@ from mentiondesk.tickets.models import Ticket, TicketEvent
 
 from .schemas import (
     AssignIn,
+    DirectMessageIn,
+    DraftOut,
+    EscalateIn,
     EventOut,
+    HandBackIn,
+    HandleChoiceOut,
+    IntentIn,
     NoteIn,
     QueueNextIn,
     ReplyCreateIn,
     ReplyOut,
+    SpamReportIn,
     StatusIn,
     TicketDetailOut,
     TicketListOut,
@@ -47,6 +54,8 @@ def ticket_out(ticket: Ticket) -> dict[str, object]:
         "last_inbound_at": ticket.last_inbound_at,
         "first_response_at": ticket.first_response_at,
         "solved_at": ticket.solved_at,
+        "intent": ticket.intent,
+        "escalated_at": ticket.escalated_at,
     }
 
 
@@ -66,6 +75,7 @@ def post_out(post: Post) -> dict[str, object]:
 def reply_out(reply: Reply) -> dict[str, object]:
     return {
         "id": reply.pk,
+        "kind": reply.kind,
         "ticket": reply.ticket_id,
         "status": reply.status,
         "handle": reply.handle.username,
@@ -148,6 +158,7 @@ def reply_create(request: HttpRequest, ticket_id: int, payload: ReplyCreateIn) -
         text=payload.text,
         idempotency_key=key,
         status_after=payload.status_after,
+        seen_post_id=payload.seen_post_id,
     )
     return Status(201, reply_out(reply_selectors.reply_get(reply_id=reply.pk)))
 
@@ -189,6 +200,74 @@ def assign(request: HttpRequest, ticket_id: int, payload: AssignIn) -> dict[str,
             raise NotFound(f"no active user named {payload.assignee!r}", field="assignee")
     ticket = services.ticket_assign(ticket=ticket, assignee=assignee, by=_user(request))
     return ticket_out(selectors.ticket_get(ticket_id=ticket.pk))
+
+
+@router.get(
+    "/tickets/{ticket_id}/reply-handle",
+    response=HandleChoiceOut,
+    summary="Which handle my reply would go out from, and why",
+)
+def reply_handle(request: HttpRequest, ticket_id: int) -> dict[str, str]:
+    ticket = selectors.ticket_get(ticket_id=ticket_id)
+    choice = reply_services.reply_handle_choice(ticket=ticket, user=_user(request))
+    return {"handle": choice.handle.username, "reason": choice.reason}
+
+
+@router.post("/tickets/{ticket_id}/intent", response=TicketOut, summary="Label what it is about")
+def intent_set(request: HttpRequest, ticket_id: int, payload: IntentIn) -> dict[str, object]:
+    ticket = selectors.ticket_get(ticket_id=ticket_id)
+    ticket = services.ticket_intent_set(ticket=ticket, intent=payload.intent, by=_user(request))
+    return ticket_out(selectors.ticket_get(ticket_id=ticket.pk))
+
+
+@router.post(
+    "/tickets/{ticket_id}/hand-back",
+    response=TicketOut,
+    summary="Give the ticket back to the queue, with a reason and an escalation",
+)
+def hand_back(request: HttpRequest, ticket_id: int, payload: HandBackIn) -> dict[str, object]:
+    ticket = selectors.ticket_get(ticket_id=ticket_id)
+    services.ticket_hand_back(
+        ticket=ticket, by=_user(request), reason=payload.reason, category=payload.category
+    )
+    return ticket_out(selectors.ticket_get(ticket_id=ticket_id))
+
+
+@router.post(
+    "/tickets/{ticket_id}/escalate",
+    response={201: EventOut},
+    summary="Ask the experts of a category in Slack",
+)
+def escalate(request: HttpRequest, ticket_id: int, payload: EscalateIn) -> object:
+    ticket = selectors.ticket_get(ticket_id=ticket_id)
+    event = services.ticket_escalate(
+        ticket=ticket, by=_user(request), category=payload.category, note=payload.note
+    )
+    return Status(201, event_out(event))
+
+
+@router.post(
+    "/tickets/{ticket_id}/spam-report",
+    response={201: DraftOut},
+    summary="Report spam to the abuse channel; returns the thank-you draft",
+)
+def spam_report(request: HttpRequest, ticket_id: int, payload: SpamReportIn) -> object:
+    ticket = selectors.ticket_get(ticket_id=ticket_id)
+    draft = services.ticket_report_spam(ticket=ticket, by=_user(request), reported_url=payload.url)
+    return Status(201, {"draft": draft})
+
+
+@router.post(
+    "/tickets/{ticket_id}/direct-messages",
+    response={201: ReplyOut},
+    summary="Send the requester a direct message (we always write first)",
+)
+def dm_create(request: HttpRequest, ticket_id: int, payload: DirectMessageIn) -> object:
+    ticket = selectors.ticket_get(ticket_id=ticket_id)
+    reply = reply_services.dm_create(
+        ticket=ticket, by=_user(request), text=payload.text, purpose=payload.purpose
+    )
+    return Status(201, reply_out(reply_selectors.reply_get(reply_id=reply.pk)))
 
 
 def _optional_json(request: HttpRequest) -> dict[str, object]:

@@ -21,6 +21,8 @@ class TicketOut(Schema):
     last_inbound_at: datetime
     first_response_at: datetime | None
     solved_at: datetime | None
+    intent: str
+    escalated_at: datetime | None
 
 
 class PostOut(Schema):
@@ -60,11 +62,14 @@ class ReplyCreateIn(Schema):
     text: str = Field(min_length=1, max_length=10_000)
     idempotency_key: str | None = Field(default=None, max_length=100)
     status_after: Literal["open", "pending", "solved"] = "pending"
+    # The newest post the composer showed: the send stops if the conversation moved on.
+    seen_post_id: str | None = Field(default=None, max_length=40)
 
 
 class ReplyOut(Schema):
     id: int
-    ticket: int
+    kind: str
+    ticket: int | None
     status: str
     handle: str
     handle_reason: str
@@ -88,3 +93,44 @@ class StatusIn(Schema):
 
 class AssignIn(Schema):
     assignee: str | None
+
+
+class HandleChoiceOut(Schema):
+    handle: str
+    reason: str
+
+
+class IntentIn(Schema):
+    intent: Literal[
+        "availability",
+        "spam_report",
+        "bug_report",
+        "feature_request",
+        "support_question",
+        "praise",
+        "other",
+        "",
+    ]
+
+
+class HandBackIn(Schema):
+    reason: str = Field(max_length=2_000)
+    category: str = Field(max_length=50)
+
+
+class EscalateIn(Schema):
+    category: str = Field(max_length=50)
+    note: str = Field(default="", max_length=2_000)
+
+
+class SpamReportIn(Schema):
+    url: str = Field(default="", max_length=2_000)
+
+
+class DraftOut(Schema):
+    draft: str
+
+
+class DirectMessageIn(Schema):
+    text: str = Field(min_length=1, max_length=10_000)
+    purpose: str = Field(default="", max_length=300)

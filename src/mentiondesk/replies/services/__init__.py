@@ -14,6 +14,7 @@ from .outbox import (
     reply_handle_choice,
 )
 from .status import status_update_create, status_update_follow_up
+from .stream import stream_reply
 
 __all__ = [
     "X_MAX_CHARS",
@@ -31,4 +32,5 @@ __all__ = [
     "reply_handle_choice",
     "status_update_create",
     "status_update_follow_up",
+    "stream_reply",
 ]

@@ -1,0 +1,44 @@
+"""Reads for handles and posts."""
+
+from __future__ import annotations
+
+from django.db.models import Exists, OuterRef, Q, QuerySet
+
+from mentiondesk.core.errors import NotFound
+
+from .models import Handle, Network, Post
+
+
+def post_get(*, remote_id: str, network: str = Network.X) -> Post:
+    """One stored post by its network id. Raises NotFound."""
+    post = (
+        Post.objects.select_related("handle", "ticket", "ticket__handle")
+        .filter(network=network, remote_id=remote_id)
+        .first()
+    )
+    if post is None:
+        raise NotFound(f"post {remote_id} is not in the desk")
+    return post
+
+
+def stream_handles() -> QuerySet[Handle]:
+    return Handle.objects.filter(is_active=True, respond_from=Handle.RespondFrom.STREAM)
+
+
+def stream_posts(*, handle: Handle | None = None, limit: int = 50) -> QuerySet[Post]:
+    """The live column of stream handles (the seed's TweetDeck): their newest inbound posts,
+    each annotated with `is_answered` (one of our posts already replies to it)."""
+    handles = [handle] if handle else list(stream_handles())
+    answered = Post.objects.filter(
+        network=OuterRef("network"),
+        direction=Post.Direction.OUTBOUND,
+        in_reply_to_remote_id=OuterRef("remote_id"),
+        deleted_at=None,
+    )
+    return (
+        Post.objects.filter(direction=Post.Direction.INBOUND)
+        .filter(Q(handle__in=handles) | Q(ticket__handle__in=handles))
+        .select_related("handle", "ticket")
+        .annotate(is_answered=Exists(answered))
+        .order_by("-created_at", "-remote_id")[:limit]
+    )
