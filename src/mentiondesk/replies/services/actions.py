@@ -21,7 +21,7 @@ from mentiondesk.channels.connectors.x import XConnector
 from mentiondesk.channels.models import Post
 from mentiondesk.core.errors import Conflict, DomainError, Forbidden
 from mentiondesk.policy.selectors import policy_current
-from mentiondesk.tickets.models import Intent, TicketEvent
+from mentiondesk.tickets.models import Intent, Ticket, TicketEvent
 
 from ..models import PostAction
 from .outbox import reply_handle_choice
@@ -42,7 +42,9 @@ def post_like(*, post: Post, by: User, reason: str = "") -> PostAction:
     if post.direction != Post.Direction.INBOUND:
         raise DomainError("only posts by others can be liked")
     intents = policy_current().rules.like_intents
-    intent = post.ticket.intent if post.ticket else ""
+    # Read the ticket afresh: its intent may have changed since `post` was loaded.
+    ticket = Ticket.objects.filter(pk=post.ticket_id).first()
+    intent = ticket.intent if ticket else ""
     reason = reason.strip()
     if intent not in intents and not reason:
         labels = ", ".join(Intent(i).label.lower() for i in intents) or "nothing"
@@ -58,7 +60,7 @@ def post_like(*, post: Post, by: User, reason: str = "") -> PostAction:
         .exists()
     ):
         raise Conflict("this post is already liked")
-    handle = reply_handle_choice(ticket=post.ticket, user=by).handle if post.ticket else post.handle
+    handle = reply_handle_choice(ticket=ticket, user=by).handle if ticket else post.handle
     if handle is None:
         raise DomainError("no handle of ours can like this post")
     override = intent not in intents

@@ -18,7 +18,9 @@ from mentiondesk.tickets.models import Intent, Ticket
 from ..models import Reply
 from .outbox import X_MAX_CHARS, _checked_text, _enqueue_delivery, reply_create
 
-FOLLOW_UP = "We've posted an update on this: {link} Are you still experiencing issues?"
+# Addressed to each requester: X refuses the same text twice from one account (403 duplicate
+# content), so identical follow-ups to several people would be stopped as duplicates.
+FOLLOW_UP = "@{requester} we've posted an update on this: {link} Are you still experiencing issues?"
 
 
 def status_update_create(
@@ -62,8 +64,7 @@ def status_update_follow_up(*, reply_id: int) -> list[Reply]:
     Idempotent per ticket: the key is derived from the update and the ticket."""
     update = Reply.objects.select_related("post", "author").get(pk=reply_id)
     link = update.purpose or (update.post.url if update.post else "")
-    text = FOLLOW_UP.format(link=link)
-    if update.author is None or len(text) > X_MAX_CHARS:
+    if update.author is None:
         return []
     open_reports = Ticket.objects.filter(
         intent=Intent.AVAILABILITY,
@@ -71,6 +72,9 @@ def status_update_follow_up(*, reply_id: int) -> list[Reply]:
     ).order_by("created_at", "id")
     sent = []
     for ticket in open_reports:
+        text = FOLLOW_UP.format(requester=ticket.requester_username, link=link)
+        if len(text) > X_MAX_CHARS:
+            continue
         try:
             sent.append(
                 reply_create(
