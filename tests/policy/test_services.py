@@ -71,6 +71,20 @@ def test_show_prints_what_is_in_force_and_applies_back(tmp_path: Path) -> None:
         ("[[handle]]\nusername = 'GitLab'\n[[handle]]\nusername = 'gitlab'\n", "handle[2] repeats"),
         ("[handle\nusername = 1", "line 1"),
         ("[[team]]\nname = 'x'\n", "unknown section 'team'"),
+        (
+            "[rules]\nspam_report_channel = 'spam'\n",
+            "rules.spam_report_channel: no [[channel]] named 'spam'",
+        ),
+        (
+            "[[channel]]\nname = 'abuse'\nslack = '#abuse'\n"
+            "[[channel]]\nname = 'social_media'\nslack = '#social'\n"
+            "[[escalation]]\ncategory = 'hosted'\nchannel = 'experts'\n",
+            "escalation[1].channel: no [[channel]] named 'experts'",
+        ),
+        ("[[channel]]\nname = 'abuse'\nslack = 'abuse'\n", "is not a Slack channel"),
+        ("[rules]\nstatus_handle_posters = ['wizard']\n", "rules.status_handle_posters: 'wizard'"),
+        ("[rules]\nlike_intents = ['joy']\n", "rules.like_intents: 'joy' is not one of"),
+        ("[rules]\nreassign_roles = 'lead'\n", "rules.reassign_roles: expected list"),
     ],
 )
 def test_invalid_files_name_the_file_the_key_and_the_problem(
@@ -103,3 +117,52 @@ def test_handles_missing_from_the_file_are_deactivated(tmp_path: Path) -> None:
 def test_missing_file_is_a_clear_error(tmp_path: Path) -> None:
     with pytest.raises(PolicyError, match="cannot read"):
         services.policy_apply(path=tmp_path / "nope.toml")
+
+
+RULES = """
+[rules]
+status_handle_posters = ["infrastructure", "lead"]
+like_intents = ["praise", "feature_request"]
+spam_report_channel = "trust"
+
+[[channel]]
+name = "trust"
+slack = "#trust-and-safety"
+
+[[channel]]
+name = "social_media"
+slack = "#social"
+
+[[channel]]
+name = "experts"
+slack = "#experts"
+
+[[escalation]]
+category = "hosted"
+label = "Hosted"
+channel = "experts"
+"""
+
+
+def test_rules_channels_and_escalations_are_in_force_and_shown(tmp_path: Path) -> None:
+    from mentiondesk.policy.selectors import policy_current
+
+    services.policy_apply(path=write(tmp_path, MINIMAL + RULES))
+    policy = policy_current()
+    assert policy.rules.status_handle_posters == ("infrastructure", "lead")
+    assert policy.channel_for(policy.rules.spam_report_channel).slack == "#trust-and-safety"
+    assert [e.category for e in policy.escalations] == ["hosted"]
+    shown = services.policy_show()
+    assert 'status_handle_posters = ["infrastructure", "lead"]' in shown
+    assert 'slack = "#trust-and-safety"' in shown
+    services.policy_apply(path=write(tmp_path, shown, "again.toml"))
+    assert policy_current().rules == policy.rules
+
+
+def test_without_a_policy_the_seed_defaults_are_in_force() -> None:
+    from mentiondesk.policy.selectors import policy_current
+
+    policy = policy_current()
+    assert policy.rules.like_intents == ("praise",)
+    assert policy.channel_for("abuse").slack == "#abuse"
+    assert "# no policy file applied yet" in services.policy_show()
