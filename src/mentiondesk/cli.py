@@ -22,6 +22,7 @@ commands:
   user add NAME --role ROLE    create a user (advocate|lead|infrastructure|light_agent|admin)
   token create NAME            print a new API token for user NAME (last line)
   sandbox [--port N]           run the X-API-compatible sandbox network on its own
+  audit export [--format F]    the append-only audit log as CSV or JSON
   migrate                      create or update the database schema
   version                      print the version
 
