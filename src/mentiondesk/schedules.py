@@ -21,6 +21,7 @@ def schedules() -> list[Schedule]:
     from mentiondesk.channels import tasks as channel_tasks
     from mentiondesk.integrations.slack import tasks as slack_tasks
     from mentiondesk.replies import tasks as reply_tasks
+    from mentiondesk.tickets import tasks as ticket_tasks
 
     return [
         # Mentions: X's mentions endpoint allows 300-450 calls per 15 minutes; once a minute
@@ -33,6 +34,8 @@ def schedules() -> list[Schedule]:
         ),
         # Outbox sweep: picks up replies whose retry time came or whose sender died.
         Schedule("outbox_drain", 15, reply_tasks.outbox_drain.enqueue),
+        # Search documents of tickets changed since the last refresh: search lags by this much.
+        Schedule("ticket_documents_refresh", 30, ticket_tasks.ticket_documents_refresh.enqueue),
         # Likes and deletes waiting for a retry.
         Schedule("post_actions_drain", 30, reply_tasks.post_actions_drain.enqueue),
         # Slack outbox sweep: messages whose retry time came or whose worker died. Backoff

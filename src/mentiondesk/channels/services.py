@@ -299,6 +299,8 @@ def mentions_store(
     Post.objects.bulk_create(post_rows, ignore_conflicts=True)
     result.stored = len(inbound) + len(outbound)
     if touched:
+        for ticket in touched.values():
+            ticket.updated_at = now  # bulk_update skips auto_now; search refresh relies on it
         Ticket.objects.bulk_update(
             list(touched.values()),
             ["status", "solved_at", "last_inbound_at", "first_response_at", "updated_at"],

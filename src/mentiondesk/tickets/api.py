@@ -3,7 +3,7 @@ from __future__ import annotations
 import json
 
 from django.http import HttpRequest
-from ninja import Query, Router, Status
+from ninja import Query, Router, Schema, Status
 from pydantic import Field
 
 from mentiondesk.accounts.models import User
@@ -12,6 +12,7 @@ from mentiondesk.core.errors import DomainError, NotFound
 from mentiondesk.replies import selectors as reply_selectors
 from mentiondesk.replies import services as reply_services
 from mentiondesk.replies.models import Reply
+from mentiondesk.tickets import search as ticket_search
 from mentiondesk.tickets import selectors, services
 from mentiondesk.tickets.constants import DEFAULT_VIEW
 from mentiondesk.tickets.models import Ticket, TicketEvent
@@ -29,6 +30,7 @@ from .schemas import (
     QueueNextIn,
     ReplyCreateIn,
     ReplyOut,
+    SearchHitOut,
     SpamReportIn,
     StatusIn,
     TicketDetailOut,
@@ -200,6 +202,35 @@ def assign(request: HttpRequest, ticket_id: int, payload: AssignIn) -> dict[str,
             raise NotFound(f"no active user named {payload.assignee!r}", field="assignee")
     ticket = services.ticket_assign(ticket=ticket, assignee=assignee, by=_user(request))
     return ticket_out(selectors.ticket_get(ticket_id=ticket.pk))
+
+
+class SearchIn(Schema):
+    q: str = Field(max_length=500)
+    limit: int = Field(default=20, ge=1, le=100)
+
+
+@router.get(
+    "/search",
+    response=list[SearchHitOut],
+    summary='Search tickets: words, "phrases", status:, intent:, handle:, requester:, sort:',
+)
+def search(request: HttpRequest, params: Query[SearchIn]) -> list[dict[str, object]]:
+    query = ticket_search.search_parse(text=params.q)
+    hits = ticket_search.ticket_search(query=query, limit=params.limit)
+    return [{**ticket_out(hit.ticket), "score": hit.score} for hit in hits]
+
+
+@router.get(
+    "/tickets/{ticket_id}/similar",
+    response=list[SearchHitOut],
+    summary="Solved tickets like this one",
+)
+def similar(request: HttpRequest, ticket_id: int) -> list[dict[str, object]]:
+    ticket = selectors.ticket_get(ticket_id=ticket_id)
+    return [
+        {**ticket_out(h.ticket), "score": h.score}
+        for h in ticket_search.ticket_similar(ticket=ticket)
+    ]
 
 
 @router.get(

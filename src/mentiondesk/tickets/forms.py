@@ -7,10 +7,11 @@ from typing import Any, cast
 
 from django import forms
 
+from mentiondesk.policy.selectors import policy_current
 from mentiondesk.replies.services import X_MAX_CHARS
 from mentiondesk.tickets import selectors
 from mentiondesk.tickets.constants import DEFAULT_VIEW, VIEWS
-from mentiondesk.tickets.models import Ticket
+from mentiondesk.tickets.models import Intent, Ticket
 
 
 def _new_key() -> str:
@@ -30,6 +31,9 @@ class QueueForm(forms.Form):
 
 class PlayForm(forms.Form):
     view = forms.ChoiceField(choices=[(slug, v.name) for slug, v in VIEWS.items()], required=False)
+    # The ticket on screen when "Next ticket" was pressed: strict play returning that same
+    # ticket means it still has to be finished or handed back, and the page says so.
+    current = forms.IntegerField(required=False, widget=forms.HiddenInput)
 
 
 class ReplyForm(forms.Form):
@@ -47,6 +51,9 @@ class ReplyForm(forms.Form):
     # Generated when the form renders: resubmitting the same form (double click, back
     # button, a second tab) sends the same key, and reply_create returns the first reply.
     idempotency_key = forms.CharField(widget=forms.HiddenInput, max_length=100, initial=_new_key)
+    # The newest post the page showed when the composer opened (rendered from the page, not
+    # from the submitted form): reply_create stops the send if the conversation moved on.
+    seen_post_id = forms.CharField(required=False, max_length=40)
     status_after = forms.ChoiceField(
         choices=[(Ticket.Status.PENDING, "Send"), (Ticket.Status.SOLVED, "Send and solve")],
         required=False,
@@ -89,3 +96,136 @@ class ReassignForm(forms.Form):
         cast(
             forms.ModelChoiceField, self.fields["assignee"]
         ).queryset = selectors.ticket_list_assignees()
+
+
+class IntentForm(forms.Form):
+    """What the ticket is about; empty means not triaged."""
+
+    intent = forms.ChoiceField(
+        choices=Intent.choices,
+        required=False,
+        widget=forms.Select(attrs={"id": "intent-select"}),
+    )
+
+
+def _escalation_choices() -> list[tuple[str, str]]:
+    return [("", "Choose experts…")] + [(e.category, e.label) for e in policy_current().escalations]
+
+
+class _EscalationForm(forms.Form):
+    category = forms.ChoiceField(choices=(), error_messages={"required": "Choose who to ask."})
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        # Read per form, not at import: the policy can change while the server runs.
+        cast(forms.ChoiceField, self.fields["category"]).choices = _escalation_choices()
+
+
+class HandBackForm(_EscalationForm):
+    """Give the ticket back: the reason is required by `ticket_hand_back`, which says so."""
+
+    reason = forms.CharField(
+        required=False,
+        max_length=2_000,
+        widget=forms.Textarea(
+            attrs={
+                "rows": 3,
+                "id": "hand-back-reason",
+                "placeholder": "What is missing to answer it?",
+            }
+        ),
+    )
+    field_order = ("reason", "category")
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["category"].widget.attrs["id"] = "hand-back-category"
+
+
+class EscalateForm(_EscalationForm):
+    note = forms.CharField(
+        required=False,
+        max_length=2_000,
+        widget=forms.Textarea(
+            attrs={"rows": 2, "id": "escalate-note", "placeholder": "What do you need to know?"}
+        ),
+    )
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["category"].widget.attrs["id"] = "escalate-category"
+
+
+class SpamReportForm(forms.Form):
+    url = forms.CharField(
+        required=False,
+        max_length=2_000,
+        widget=forms.TextInput(
+            attrs={"id": "spam-url", "placeholder": "Link to the spam (optional)"}
+        ),
+    )
+
+
+class LikeForm(forms.Form):
+    """`post_like` wants a reason unless the ticket is praise; it says so when missing."""
+
+    reason = forms.CharField(required=False, max_length=2_000)
+
+
+class SuggestRetweetForm(forms.Form):
+    note = forms.CharField(required=False, max_length=2_000)
+
+
+class DeletePostForm(forms.Form):
+    reason = forms.CharField(required=False, max_length=2_000)
+
+
+class DirectMessageForm(forms.Form):
+    """The purpose is left to `dm_create`: the policy decides whether it is required."""
+
+    purpose = forms.CharField(
+        required=False,
+        max_length=300,
+        widget=forms.TextInput(
+            attrs={"id": "dm-purpose", "placeholder": "e.g. to collect a mailing address"}
+        ),
+    )
+    text = forms.CharField(
+        widget=forms.Textarea(
+            attrs={"rows": 3, "id": "dm-text", "placeholder": "Write a direct message…"}
+        ),
+    )
+
+
+class PresenceForm(forms.Form):
+    # "1" while the agent types in the composer; empty otherwise.
+    is_typing = forms.BooleanField(required=False)
+
+
+class StatusUpdateForm(forms.Form):
+    text = forms.CharField(
+        widget=forms.Textarea(
+            attrs={
+                "rows": 4,
+                "id": "status-text",
+                "placeholder": "What is happening, and what are we doing about it?",
+                "data-max-chars": X_MAX_CHARS,
+                "aria-describedby": "status-count",
+            }
+        ),
+    )
+    incident_url = forms.CharField(
+        required=False,
+        max_length=2_000,
+        widget=forms.TextInput(
+            attrs={"id": "status-incident", "placeholder": "https://status.example.com/…"}
+        ),
+    )
+    follow_up_open_reports = forms.BooleanField(
+        required=False, widget=forms.CheckboxInput(attrs={"id": "status-follow-up"})
+    )
+
+
+class StreamReplyForm(forms.Form):
+    text = forms.CharField(widget=forms.Textarea(attrs={"rows": 2, "data-max-chars": X_MAX_CHARS}))
+    idempotency_key = forms.CharField(widget=forms.HiddenInput, max_length=100, initial=_new_key)

@@ -143,3 +143,19 @@ class TicketPresence(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user} on #{self.ticket_id}"
+
+
+class TicketDocument(models.Model):
+    """The searchable text of a ticket: its subject and every post, refreshed in the
+    background (`ticket_documents_refresh`). The full-text index lives beside this table:
+    an FTS5 table kept in step by triggers on SQLite, a generated tsvector column with a GIN
+    index on PostgreSQL (migration 0004)."""
+
+    ticket = models.OneToOneField(
+        Ticket, primary_key=True, on_delete=models.CASCADE, related_name="document"
+    )
+    body = models.TextField()
+    refreshed_at = models.DateTimeField()
+
+    def __str__(self) -> str:
+        return f"document of #{self.ticket_id}"

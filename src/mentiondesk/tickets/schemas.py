@@ -134,3 +134,7 @@ class DraftOut(Schema):
 class DirectMessageIn(Schema):
     text: str = Field(min_length=1, max_length=10_000)
     purpose: str = Field(default="", max_length=300)
+
+
+class SearchHitOut(TicketOut):
+    score: float

@@ -4,16 +4,33 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from django.db.models import Count, Prefetch, QuerySet
+from django.db.models import (
+    CharField,
+    Count,
+    OuterRef,
+    Prefetch,
+    QuerySet,
+    Subquery,
+    Value,
+    prefetch_related_objects,
+)
+from django.db.models.functions import Cast, Coalesce, Concat
 
 from mentiondesk.accounts.models import User
+from mentiondesk.channels import selectors as channel_selectors
 from mentiondesk.channels.models import TIMELINE, TIMELINE_NEWEST_FIRST, Handle, Post
 from mentiondesk.core.errors import DomainError, Forbidden, NotFound
+from mentiondesk.integrations.slack.models import SlackMessage
+from mentiondesk.integrations.slack.selectors import slack_messages_for_ticket
+from mentiondesk.integrations.slack.services import slack_is_configured
+from mentiondesk.policy import rules
 from mentiondesk.policy.rules import HandleChoice
-from mentiondesk.replies.models import Reply
+from mentiondesk.policy.schema import Escalation, Rules
+from mentiondesk.policy.selectors import policy_current
+from mentiondesk.replies.models import PostAction, Reply
 
 from .constants import VIEWS, View
-from .models import Ticket, TicketEvent
+from .models import Intent, Ticket, TicketEvent
 
 
 def view_get(*, slug: str) -> View:
@@ -113,11 +130,32 @@ def ticket_list_assignees() -> QuerySet[User]:
 
 
 @dataclass(frozen=True)
+class PostRow:
+    """One post of a conversation or of the stream, with what the viewer may do to it.
+
+    `like` and `delete` are the newest such action on the post (queued, done or failed);
+    `like_needs_reason` mirrors `post_like`'s rule (the policy's `like_intents`) and
+    `can_delete` mirrors `post_delete`'s (the reply's author or the policy's `delete_roles`),
+    so the page offers what the services will accept; the services still decide."""
+
+    post: Post
+    like: PostAction | None = None
+    delete: PostAction | None = None
+    can_like: bool = False
+    like_needs_reason: bool = True
+    can_delete: bool = False
+    # Stream only: our reply to this post that is not sent yet (queued, sending, or stopped).
+    pending_reply: Reply | None = None
+
+
+@dataclass(frozen=True)
 class TicketPage:
     """Everything the ticket screen shows, read in one place for `viewer`.
 
     `reply_from` is the handle a reply by `viewer` goes out from (with the reason);
-    `reply_blocked` says why `viewer` cannot reply ("" when they can)."""
+    `reply_blocked` says why `viewer` cannot reply ("" when they can). `rows` are the posts
+    with their likes and deletes; `timeline` pairs each event with the Slack message it
+    posted (escalations, spam reports, retweet suggestions), if any."""
 
     ticket: Ticket
     posts: list[Post]
@@ -127,6 +165,12 @@ class TicketPage:
     reply_from: HandleChoice | None
     reply_blocked: str
     assignees: list[User]
+    rows: list[PostRow]
+    timeline: list[tuple[TicketEvent, SlackMessage | None]]
+    slack_configured: bool
+    escalations: tuple[Escalation, ...]
+    dm_purpose_required: bool
+    can_hand_back: bool
 
     @property
     def replies_in_flight(self) -> bool:
@@ -135,12 +179,27 @@ class TicketPage:
             r.status in (Reply.Status.QUEUED, Reply.Status.SENDING) for r in self.unsent_replies
         )
 
+    @property
+    def slack_in_flight(self) -> bool:
+        """A Slack message of this ticket waits for the worker: poll until it is posted."""
+        return any(
+            m is not None and m.status == SlackMessage.Status.QUEUED for _, m in self.timeline
+        )
+
+    @property
+    def seen_post_id(self) -> str:
+        """The newest post shown (deleted ones aside): the composer's `seen_post_id`, so a
+        send after the conversation moved on is stopped by `reply_create`."""
+        shown = [p for p in self.posts if p.deleted_at is None]
+        return shown[-1].remote_id if shown else ""
+
 
 def ticket_get_for_page(*, ticket_id: int, viewer: User) -> TicketPage:
     """The ticket screen for `viewer`: the ticket, its conversation (posts oldest first, each
-    with the reply that sent it and that reply's author), its events, the replies not sent
-    yet (queued, sending, needs attention), the requester's latest post (what a reply
-    threads to), the reply handle choice, and the reassign choices for leads.
+    with the reply that sent it and that reply's author, and its likes and deletes), its
+    events with their Slack messages, the replies not sent yet (queued, sending, needs
+    attention), the requester's latest post (what a reply threads to), the reply handle
+    choice, the policy's escalation categories, and the reassign choices for leads.
 
     Read-only. Raises NotFound."""
     # replies.services imports this module: import at call time.
@@ -151,7 +210,8 @@ def ticket_get_for_page(*, ticket_id: int, viewer: User) -> TicketPage:
         raise NotFound(f"ticket {ticket_id} does not exist")
     posts = list(
         Post.objects.filter(ticket=ticket)
-        .select_related("handle", "reply__author")
+        .select_related("handle", "reply__author", "ticket")
+        .prefetch_related(_actions_prefetch())
         .order_by(*TIMELINE)
     )
     reply_from: HandleChoice | None = None
@@ -163,10 +223,13 @@ def ticket_get_for_page(*, ticket_id: int, viewer: User) -> TicketPage:
             reply_from = reply_handle_choice(ticket=ticket, user=viewer)
         except Forbidden as exc:
             reply_blocked = exc.message
+    events = list(ticket_events(ticket=ticket))
+    slack = {m.pk: m for m in slack_messages_for_ticket(ticket=ticket)}
+    policy = policy_current()
     return TicketPage(
         ticket=ticket,
         posts=posts,
-        events=list(ticket_events(ticket=ticket)),
+        events=events,
         unsent_replies=list(
             Reply.objects.filter(ticket=ticket)
             .exclude(status=Reply.Status.SENT)
@@ -177,4 +240,144 @@ def ticket_get_for_page(*, ticket_id: int, viewer: User) -> TicketPage:
         reply_from=reply_from,
         reply_blocked=reply_blocked,
         assignees=list(ticket_list_assignees()) if viewer.can_reassign else [],
+        rows=[_post_row(post, viewer, policy.rules) for post in posts],
+        timeline=[(e, slack.get(_slack_message_id(e))) for e in events],
+        slack_configured=slack_is_configured(),
+        escalations=policy.escalations,
+        dm_purpose_required=policy.rules.dm_reason_required,
+        can_hand_back=ticket.assignee_id is not None
+        and (ticket.assignee_id == viewer.pk or viewer.role in policy.rules.reassign_roles),
     )
+
+
+def ticket_post_get(*, ticket: Ticket, remote_id: str) -> Post:
+    """One post of `ticket`'s conversation by its network id, with its ticket, handle and
+    sending reply. Raises NotFound (also for a post of another ticket)."""
+    post = (
+        Post.objects.select_related("handle", "ticket", "ticket__handle", "reply")
+        .filter(ticket=ticket, remote_id=remote_id)
+        .first()
+    )
+    if post is None:
+        raise NotFound(f"post {remote_id} is not part of ticket #{ticket.pk}")
+    return post
+
+
+@dataclass(frozen=True)
+class StreamPage:
+    """The stream column: the stream handles and their newest inbound posts as rows."""
+
+    handles: list[Handle]
+    rows: list[PostRow]
+
+
+def stream_page_get(*, viewer: User, limit: int = 50) -> StreamPage:
+    """The stream column for `viewer`: `channels.selectors.stream_posts` (newest first, with
+    `is_answered`), each with its like, whether a like needs a reason, and our reply to it
+    that is not sent yet. Read-only; a fixed number of queries whatever the length."""
+    policy_rules = policy_current().rules
+    posts = list(channel_selectors.stream_posts(limit=limit))
+    prefetch_related_objects(posts, _actions_prefetch())
+    pending = {
+        r.in_reply_to_remote_id: r
+        for r in Reply.objects.filter(
+            kind=Reply.Kind.REPLY, in_reply_to_remote_id__in=[p.remote_id for p in posts]
+        )
+        .exclude(status=Reply.Status.SENT)
+        .select_related("author")
+        .order_by("created_at", "id")
+    }
+    return StreamPage(
+        handles=list(channel_selectors.stream_handles().order_by("username")),
+        rows=[
+            _post_row(p, viewer, policy_rules, pending_reply=pending.get(p.remote_id))
+            for p in posts
+        ],
+    )
+
+
+@dataclass(frozen=True)
+class StatusUpdatePage:
+    """The status update screen: who may post, from which handle, and the recent updates."""
+
+    can_post: bool
+    refusal: str
+    handle: Handle | None
+    open_reports: int
+    updates: list[Reply]
+
+    @property
+    def in_flight(self) -> bool:
+        return any(u.status in (Reply.Status.QUEUED, Reply.Status.SENDING) for u in self.updates)
+
+
+def status_update_page_get(*, viewer: User, limit: int = 20) -> StatusUpdatePage:
+    """The status update screen for `viewer`: whether they may post (the policy's
+    `status_handle_posters`, as `status_update_create` decides) and why not, the status
+    handle, how many open availability tickets a follow-up would answer, and the newest
+    `limit` updates with their delivery (status, post, reason) and `follow_ups` (how many
+    follow-up replies each queued). Read-only."""
+    policy = policy_current()
+    can_post = rules.status_poster(viewer, policy.rules)
+    who = " and ".join(policy.rules.status_handle_posters) or "nobody"
+    # status_update_follow_up keys each follow-up "status-follow-up-<update>-<ticket>".
+    key_prefix = Concat(Value("status-follow-up-"), Cast(OuterRef("pk"), CharField()), Value("-"))
+    follow_ups = (
+        Reply.objects.filter(kind=Reply.Kind.REPLY, idempotency_key__startswith=key_prefix)
+        .order_by()
+        .values("kind")
+        .annotate(n=Count("pk"))
+        .values("n")
+    )
+    return StatusUpdatePage(
+        can_post=can_post,
+        refusal="" if can_post else f"Only {who} users post status updates.",
+        handle=Handle.objects.filter(role=Handle.Role.STATUS, is_active=True)
+        .order_by("pk")
+        .first(),
+        open_reports=Ticket.objects.filter(
+            intent=Intent.AVAILABILITY,
+            status__in=(Ticket.Status.NEW, Ticket.Status.OPEN, Ticket.Status.PENDING),
+        ).count(),
+        updates=list(
+            Reply.objects.filter(kind=Reply.Kind.STATUS_UPDATE)
+            .select_related("handle", "author", "post")
+            .annotate(follow_ups=Coalesce(Subquery(follow_ups), 0))
+            .order_by("-created_at", "-id")[:limit]
+        ),
+    )
+
+
+def _actions_prefetch() -> Prefetch[PostAction]:
+    return Prefetch("actions", queryset=PostAction.objects.order_by("created_at", "id"))
+
+
+def _post_row(
+    post: Post, viewer: User, policy_rules: Rules, *, pending_reply: Reply | None = None
+) -> PostRow:
+    actions = list(post.actions.all())
+    like = next((a for a in reversed(actions) if a.kind == PostAction.Kind.LIKE), None)
+    delete = next((a for a in reversed(actions) if a.kind == PostAction.Kind.DELETE), None)
+    inbound = post.direction == Post.Direction.INBOUND
+    intent = post.ticket.intent if post.ticket_id is not None and post.ticket else ""
+    author_id = getattr(getattr(post, "reply", None), "author_id", None)
+    ours = post.direction == Post.Direction.OUTBOUND and post.handle_id is not None
+    return PostRow(
+        post=post,
+        like=like,
+        delete=delete,
+        can_like=inbound
+        and viewer.can_reply
+        and (like is None or like.status == PostAction.Status.FAILED),
+        like_needs_reason=intent not in policy_rules.like_intents,
+        can_delete=ours
+        and post.deleted_at is None
+        and (delete is None or delete.status == PostAction.Status.FAILED)
+        and (viewer.pk == author_id or viewer.role in policy_rules.delete_roles),
+        pending_reply=pending_reply,
+    )
+
+
+def _slack_message_id(event: TicketEvent) -> int | None:
+    value = event.data.get("slack_message") if isinstance(event.data, dict) else None
+    return value if isinstance(value, int) else None
