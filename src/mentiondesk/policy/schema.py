@@ -84,6 +84,74 @@ DEFAULT_ESCALATIONS = (
 )
 
 
+@dataclass(frozen=True)
+class Macro:
+    """A canned reply. `text` may use {requester}, {incident_url}, {issue_url},
+    {new_issue_url}, {forum_url}, {forum_category_url}; a macro whose variables are not all
+    known for a ticket is not offered for it."""
+
+    name: str
+    text: str
+    intents: tuple[str, ...] = ()
+
+
+MACRO_VARIABLES = (
+    "requester",
+    "incident_url",
+    "issue_url",
+    "new_issue_url",
+    "forum_url",
+    "forum_category_url",
+)
+DEFAULT_MACROS = (
+    Macro(
+        "still_affected",
+        "@{requester} we're looking into it: {incident_url} Are you still experiencing issues?",
+        ("availability",),
+    ),
+    Macro(
+        "related_issue",
+        "@{requester} thanks! This looks related: {issue_url} Add your details there and "
+        "follow along.",
+        ("bug_report", "feature_request"),
+    ),
+    Macro(
+        "new_issue",
+        "@{requester} thanks! We couldn't find an existing issue for this. Could you open one "
+        "here so the team can look at it? {new_issue_url}",
+        ("bug_report", "feature_request"),
+    ),
+    # The seed's three forum replies.
+    Macro(
+        "forum_community",
+        "@{requester} Posting in the forum allows the team and the wider community to help find "
+        "solutions for your needs: {forum_category_url}",
+        ("support_question",),
+    ),
+    Macro(
+        "forum_troubleshoot",
+        "@{requester} In order to troubleshoot your issue, please post your question in our "
+        "forum at {forum_category_url}! This way you'll have the whole power of the community "
+        "to help.",
+        ("support_question",),
+    ),
+    Macro(
+        "forum_experts",
+        "@{requester} It's likely these community experts will be able to help: {forum_url} "
+        "since they have worked through something similar before. Post your question and we'll "
+        "check in on it!",
+        ("support_question",),
+    ),
+    Macro(
+        "spam_thanks",
+        "Thanks for letting us know, @{requester}! We've passed this on to our team to take "
+        "care of it.",
+        ("spam_report",),
+    ),
+    Macro("praise_thanks", "@{requester} thank you, that means a lot to the team! 🧡", ("praise",)),
+)
+
+
 @dataclass
 class Policy:
     handles: list[dict[str, Any]] = field(default_factory=list)
@@ -91,6 +159,7 @@ class Policy:
     rules: Rules = field(default_factory=Rules)
     channels: tuple[Channel, ...] = DEFAULT_CHANNELS
     escalations: tuple[Escalation, ...] = DEFAULT_ESCALATIONS
+    macros: tuple[Macro, ...] = DEFAULT_MACROS
 
     def channel(self, name: str) -> Channel | None:
         return next((c for c in self.channels if c.name == name), None)
@@ -119,6 +188,7 @@ HANDLE_KEYS: dict[str, type] = {
 USER_KEYS: dict[str, type] = {"username": str, "role": str}
 CHANNEL_KEYS: dict[str, type] = {"name": str, "slack": str, "description": str}
 ESCALATION_KEYS: dict[str, type] = {"category": str, "label": str, "channel": str}
+MACRO_KEYS: dict[str, type] = {"name": str, "text": str, "intents": list}
 RULE_KEYS: dict[str, type] = {
     "several_handles_reply_from": str,
     "availability_reply_from": str,
@@ -130,7 +200,7 @@ RULE_KEYS: dict[str, type] = {
     "spam_report_channel": str,
     "retweet_suggestion_channel": str,
 }
-TABLES = {"handle", "user", "channel", "escalation"}
+TABLES = {"handle", "user", "channel", "escalation", "macro"}
 
 
 def policy_parse(*, text: str, source: str) -> Policy:
@@ -143,7 +213,7 @@ def policy_parse(*, text: str, source: str) -> Policy:
     if unknown:
         raise PolicyError(
             f"{source}: unknown section {sorted(unknown)[0]!r}; expected [rules], [[handle]], "
-            "[[user]], [[channel]] or [[escalation]]"
+            "[[user]], [[channel]], [[escalation]] or [[macro]]"
         )
     policy = Policy(
         handles=[_handle(e, w) for e, w in _entries(data, "handle", HANDLE_KEYS, source)],
@@ -157,6 +227,8 @@ def policy_parse(*, text: str, source: str) -> Policy:
         policy.escalations = tuple(
             _escalation(e, w) for e, w in _entries(data, "escalation", ESCALATION_KEYS, source)
         )
+    if "macro" in data:
+        policy.macros = tuple(_macro(e, w) for e, w in _entries(data, "macro", MACRO_KEYS, source))
     policy.rules = _rules(data.get("rules", {}), f"{source}: rules")
     _no_duplicates(
         source, "handle", [(h["network"], h["username"].lower()) for h in policy.handles]
@@ -164,6 +236,7 @@ def policy_parse(*, text: str, source: str) -> Policy:
     _no_duplicates(source, "user", [u["username"].lower() for u in policy.users])
     _no_duplicates(source, "channel", [c.name for c in policy.channels])
     _no_duplicates(source, "escalation", [e.category for e in policy.escalations])
+    _no_duplicates(source, "macro", [m.name for m in policy.macros])
     _references(policy, source)
     return policy
 
@@ -246,6 +319,22 @@ def _escalation(entry: dict[str, Any], where: str) -> Escalation:
     if not SLUG.match(category):
         raise PolicyError(f"{where}.category: {category!r}: use lowercase letters, digits, - _")
     return Escalation(category, entry.get("label", category), _required(entry, "channel", where))
+
+
+def _macro(entry: dict[str, Any], where: str) -> Macro:
+    name, text = _required(entry, "name", where), _required(entry, "text", where)
+    if not SLUG.match(name):
+        raise PolicyError(f"{where}.name: {name!r}: use lowercase letters, digits, - and _")
+    for variable in re.findall(r"{(\w*)}", text):
+        if variable not in MACRO_VARIABLES:
+            raise PolicyError(
+                f"{where}.text: unknown variable {{{variable}}}; use "
+                + ", ".join(f"{{{v}}}" for v in MACRO_VARIABLES)
+            )
+    intents = entry.get("intents", [])
+    for intent in intents:
+        _one_of(where, "intents", intent, list(INTENTS))
+    return Macro(name, text, tuple(intents))
 
 
 def _rules(entry: Any, where: str) -> Rules:

@@ -109,6 +109,9 @@ def policy_show() -> str:
             f"channel = {_toml(escalation.channel)}",
             "",
         ]
+    for macro in policy.macros:
+        lines += ["[[macro]]", f"name = {_toml(macro.name)}", f"text = {_toml(macro.text)}"]
+        lines += [f"intents = {_toml(macro.intents)}", ""]
     for user in User.objects.filter(is_active=True).order_by("username"):
         lines += [
             "[[user]]",
@@ -123,4 +126,4 @@ def _toml(value: object) -> str:
     """A TOML literal for the simple values a policy holds (JSON's syntax is TOML's here)."""
     if isinstance(value, tuple):
         value = list(value)
-    return json.dumps(value)
+    return json.dumps(value, ensure_ascii=False)

@@ -3,6 +3,7 @@ the at-most-once outbox, and likes and deletes."""
 
 from .actions import post_action_run, post_actions_due, post_delete, post_like
 from .direct import dm_create
+from .drafts import Draft, ticket_drafts
 from .outbox import (
     X_MAX_CHARS,
     Collision,
@@ -19,6 +20,7 @@ from .stream import stream_reply
 __all__ = [
     "X_MAX_CHARS",
     "Collision",
+    "Draft",
     "dm_create",
     "outbox_drain",
     "outbox_due",
@@ -33,4 +35,5 @@ __all__ = [
     "status_update_create",
     "status_update_follow_up",
     "stream_reply",
+    "ticket_drafts",
 ]

@@ -33,7 +33,7 @@ def dm_create(*, ticket: Ticket, by: User, text: str, purpose: str = "") -> Repl
             "say why this needs a private conversation (e.g. to collect a mailing address)",
             field="purpose",
         )
-    text = _checked_text(text, limit=DM_MAX_CHARS)
+    text = _checked_text(text, limit=DM_MAX_CHARS, weighted=False)
     choice = reply_handle_choice(ticket=ticket, user=by)
     with transaction.atomic():
         reply = Reply.objects.create(

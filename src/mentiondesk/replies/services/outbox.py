@@ -41,11 +41,12 @@ from mentiondesk.tickets import selectors as ticket_selectors
 from mentiondesk.tickets import services as ticket_services
 from mentiondesk.tickets.models import Ticket, TicketEvent
 
+from ..length import X_MAX_WEIGHT, x_length
 from ..models import DeliveryAttempt, Reply
 
 logger = logging.getLogger(__name__)
 
-X_MAX_CHARS = 280
+X_MAX_CHARS = X_MAX_WEIGHT
 MAX_UNREACHABLE_ATTEMPTS = 8
 
 
@@ -157,12 +158,17 @@ def _collision_check(*, ticket: Ticket, seen_post_id: str | None, latest: Post |
         raise Collision(changes)
 
 
-def _checked_text(text: str, limit: int = X_MAX_CHARS) -> str:
+def _checked_text(text: str, limit: int = X_MAX_CHARS, *, weighted: bool = True) -> str:
+    """The stripped text, if it fits: X's weighted length for posts, plain length for DMs."""
     text = text.strip()
     if not text:
         raise DomainError("the text is empty", field="text")
-    if len(text) > limit:
-        raise DomainError(f"the text is {len(text)} characters; X allows {limit}", field="text")
+    length = x_length(text) if weighted else len(text)
+    if length > limit:
+        raise DomainError(
+            f"the text counts {length} characters on X (links count 23); X allows {limit}",
+            field="text",
+        )
     return text
 
 

@@ -15,6 +15,7 @@ from mentiondesk.policy import rules
 from mentiondesk.policy.selectors import policy_current
 from mentiondesk.tickets.models import Intent, Ticket
 
+from ..length import x_length
 from ..models import Reply
 from .outbox import X_MAX_CHARS, _checked_text, _enqueue_delivery, reply_create
 
@@ -73,7 +74,7 @@ def status_update_follow_up(*, reply_id: int) -> list[Reply]:
     sent = []
     for ticket in open_reports:
         text = FOLLOW_UP.format(requester=ticket.requester_username, link=link)
-        if len(text) > X_MAX_CHARS:
+        if x_length(text) > X_MAX_CHARS:
             continue
         try:
             sent.append(

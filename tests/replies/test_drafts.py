@@ -1,0 +1,76 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from mentiondesk.channels.models import Handle
+from mentiondesk.policy import services as policy_services
+from mentiondesk.policy.schema import PolicyError
+from mentiondesk.replies.length import x_length
+from mentiondesk.replies.services import ticket_drafts
+from mentiondesk.tickets.models import Ticket
+from tests.factories import remote_post, tickets_from
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def ticket() -> Ticket:
+    handle = Handle.objects.create(username="Driftwood", remote_id="100")
+    (ticket,) = tickets_from(handle, remote_post(author="maya", text="@Driftwood 502s?"))
+    return ticket
+
+
+def test_x_counts_links_as_23_and_wide_characters_as_2() -> None:
+    assert x_length("hello") == 5
+    assert x_length("see https://example.com/a/very/long/path?with=query&and=more") == 4 + 23
+    assert x_length("日本語") == 6
+    assert x_length("ok 👍") == 3 + 2 * len("👍")
+
+
+def test_drafts_follow_the_intent_and_need_their_variables(ticket: Ticket) -> None:
+    assert {d.macro for d in ticket_drafts(ticket=ticket)} == set(), "no intent, no macros"
+    ticket.intent = "availability"
+    assert ticket_drafts(ticket=ticket) == [], "the incident link is not known yet"
+    (draft,) = ticket_drafts(
+        ticket=ticket, variables={"incident_url": "https://status.driftwood.dev/incidents/7"}
+    )
+    assert draft.text.startswith("@maya we're looking into it: https://status.driftwood.dev")
+    assert draft.fits and draft.length == x_length(draft.text)
+    ticket.intent = "support_question"
+    names = {
+        d.macro
+        for d in ticket_drafts(
+            ticket=ticket, variables={"forum_category_url": "https://forum.driftwood.dev/c/help"}
+        )
+    }
+    assert names == {"forum_community", "forum_troubleshoot"}
+
+
+def test_policy_macros_replace_the_defaults_and_long_ones_are_flagged(
+    ticket: Ticket, tmp_path: Path
+) -> None:
+    path = tmp_path / "p.toml"
+    path.write_text(
+        '[[macro]]\nname = "long"\ntext = "@{requester} ' + "x" * 300 + '"\nintents = ["praise"]\n'
+    )
+    policy_services.policy_apply(path=path)
+    ticket.intent = "praise"
+    (draft,) = ticket_drafts(ticket=ticket)
+    assert draft.macro == "long" and not draft.fits
+
+
+@pytest.mark.parametrize(
+    ("text", "error"),
+    [
+        ('[[macro]]\nname = "m"\ntext = "{customer}"\n', "unknown variable {customer}"),
+        ('[[macro]]\nname = "m"\ntext = "hi"\nintents = ["joy"]\n', "'joy' is not one of"),
+        ('[[macro]]\nname = "m"\ntext = "a"\n[[macro]]\nname = "m"\ntext = "b"\n', "repeats"),
+    ],
+)
+def test_bad_macros_are_refused(tmp_path: Path, text: str, error: str) -> None:
+    path = tmp_path / "p.toml"
+    path.write_text(text)
+    with pytest.raises(PolicyError, match=error):
+        policy_services.policy_apply(path=path)
