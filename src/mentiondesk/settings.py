@@ -56,8 +56,11 @@ INSTALLED_APPS = [
     "mentiondesk.replies",
     "mentiondesk.policy",
     "mentiondesk.audit",
+    "mentiondesk.triage",
     "mentiondesk.sandbox",
     "mentiondesk.integrations.slack",
+    "mentiondesk.integrations.evidence",
+    "mentiondesk.integrations.links",
 ]
 
 MIDDLEWARE = [
@@ -203,6 +206,87 @@ def slack_settings_check(*, enabled: bool, token: str) -> None:
 
 
 slack_settings_check(enabled=SLACK_ENABLED, token=SLACK_BOT_TOKEN)
+
+# Link previews: the worker expands links in mentions (title + domain) so agents see where a
+# link goes without visiting it. Each fetch is one GET per hop to a public address only; see
+# integrations/links/fetch.py.
+LINKS_ENABLED = env_bool("LINKS_ENABLED", default=True)
+# The whole fetch of one link, DNS and redirects included.
+LINKS_TIMEOUT_SECONDS = float(env("LINKS_TIMEOUT_SECONDS", "3"))
+LINKS_MAX_REDIRECTS = int(env("LINKS_MAX_REDIRECTS", "5"))
+# At most this much of a page is read; the title lives in its head.
+LINKS_MAX_BYTES = int(env("LINKS_MAX_BYTES", str(512 * 1024)))
+# Also fetch links to private networks (10/8, 172.16/12, 192.168/16, 100.64/10, fc00::/7), for
+# a desk whose community links to an intranet. Loopback, link-local and cloud metadata
+# addresses stay refused regardless.
+LINKS_ALLOW_PRIVATE = env_bool("LINKS_ALLOW_PRIVATE")
+
+# Evidence for the ticket panel: read-only look-ups in the status page, the issue tracker, the
+# forum and the support helpdesk, cached in the database (integrations/evidence/). Each source
+# is off while its URL is unset; a failing one shows its error in the panel and nowhere else.
+# All the look-ups for one post share this many seconds.
+EVIDENCE_BUDGET_SECONDS = float(env("EVIDENCE_BUDGET_SECONDS", "8"))
+# After a timeout or an error (not a 429, which says how long), a source is left alone this long.
+EVIDENCE_ERROR_CACHE_SECONDS = float(env("EVIDENCE_ERROR_CACHE_SECONDS", "30"))
+
+# Status page: an Atlassian-Statuspage-compatible page (https://status.example.com); public API.
+STATUSPAGE_URL = env("STATUSPAGE_URL").strip().rstrip("/")
+STATUSPAGE_TIMEOUT_SECONDS = float(env("STATUSPAGE_TIMEOUT_SECONDS", "3"))
+STATUSPAGE_CACHE_SECONDS = float(env("STATUSPAGE_CACHE_SECONDS", "300"))
+
+# Issue tracker: a GitLab instance (https://gitlab.example.com) and the projects to search,
+# comma-separated paths ("driftwood/app,driftwood/runner"); the first is where "open a new
+# issue" points. The token (read_api) is needed only for private projects.
+GITLAB_URL = env("GITLAB_URL").strip().rstrip("/")
+GITLAB_TOKEN = env("GITLAB_TOKEN").strip()
+GITLAB_PROJECTS = [p.strip().strip("/") for p in env("GITLAB_PROJECTS").split(",") if p.strip()]
+GITLAB_TIMEOUT_SECONDS = float(env("GITLAB_TIMEOUT_SECONDS", "3"))
+GITLAB_CACHE_SECONDS = float(env("GITLAB_CACHE_SECONDS", "300"))
+
+# Forum: a Discourse forum (https://forum.example.com); public search, no key. The category
+# link shared when no topic fits defaults to the forum's front page.
+DISCOURSE_URL = env("DISCOURSE_URL").strip().rstrip("/")
+DISCOURSE_CATEGORY_URL = env("DISCOURSE_CATEGORY_URL").strip()
+DISCOURSE_TIMEOUT_SECONDS = float(env("DISCOURSE_TIMEOUT_SECONDS", "3"))
+DISCOURSE_CACHE_SECONDS = float(env("DISCOURSE_CACHE_SECONDS", "300"))
+
+# Support helpdesk: a Zendesk instance (https://example.zendesk.com), searched for solved
+# tickets as an agent: basic auth with the agent's email and an API token.
+ZENDESK_URL = env("ZENDESK_URL").strip().rstrip("/")
+ZENDESK_EMAIL = env("ZENDESK_EMAIL").strip()
+ZENDESK_TOKEN = env("ZENDESK_TOKEN").strip()
+ZENDESK_TIMEOUT_SECONDS = float(env("ZENDESK_TIMEOUT_SECONDS", "3"))
+ZENDESK_CACHE_SECONDS = float(env("ZENDESK_CACHE_SECONDS", "300"))
+
+
+def evidence_settings_check(
+    *,
+    gitlab_url: str,
+    gitlab_projects: list[str],
+    zendesk_url: str,
+    zendesk_email: str,
+    zendesk_token: str,
+) -> None:
+    """Refuse to start with a source half configured (STYLE: fail at startup)."""
+    if gitlab_url and not gitlab_projects:
+        raise ImproperlyConfigured(
+            "MENTIONDESK_GITLAB_URL needs MENTIONDESK_GITLAB_PROJECTS (comma-separated project "
+            "paths, e.g. driftwood/app); set it or unset MENTIONDESK_GITLAB_URL"
+        )
+    if zendesk_url and not (zendesk_email and zendesk_token):
+        raise ImproperlyConfigured(
+            "MENTIONDESK_ZENDESK_URL needs MENTIONDESK_ZENDESK_EMAIL and MENTIONDESK_ZENDESK_TOKEN "
+            "(an agent's email and an API token); set them or unset MENTIONDESK_ZENDESK_URL"
+        )
+
+
+evidence_settings_check(
+    gitlab_url=GITLAB_URL,
+    gitlab_projects=GITLAB_PROJECTS,
+    zendesk_url=ZENDESK_URL,
+    zendesk_email=ZENDESK_EMAIL,
+    zendesk_token=ZENDESK_TOKEN,
+)
 
 LOGGING = {
     "version": 1,

@@ -71,7 +71,14 @@ def test_advocate_plays_reads_and_replies_once_to_the_latest_post(
     expect(page.locator("#ticket-head h1")).to_contain_text("@olek")
     expect(page.locator("#ticket-head [data-assignee]")).to_have_text("ana")
 
-    # Play with the keyboard: `n` takes the next one.
+    # Strict play: `n` on a ticket still open brings it back, and says why.
+    page.keyboard.press("n")
+    expect(page.get_by_text("Finish or hand back this ticket first")).to_be_visible()
+    expect(page.locator("#ticket-head h1")).to_contain_text("@olek")
+    # Once it is solved, `n` (the keyboard's Play) takes the next one.
+    page.get_by_label("Status", exact=True).select_option("solved")
+    page.get_by_role("button", name="Update").click()
+    expect(page.get_by_text("is solved")).to_be_visible()
     page.keyboard.press("n")
     expect(page.locator("#ticket-head h1")).to_contain_text("@maya")
     maya = Ticket.objects.get(requester_username="maya")
@@ -102,6 +109,14 @@ def test_advocate_plays_reads_and_replies_once_to_the_latest_post(
     reply_box.press_sequentially("Sorry Maya! We are looking into the 502s right now.")
     expect(page.locator("#reply-count")).to_have_text("51 / 280")
     reply_box.press("Control+Enter")
+
+    # The composer opened before Maya's follow-up: the send stops and shows it, text kept.
+    expect(page.locator("#collision")).to_contain_text("still failing, any news?")
+    assert live_desk.store.posts(author="Driftwood") == []
+    expect(page.locator("#reply-text")).to_have_value(
+        "Sorry Maya! We are looking into the 502s right now."
+    )
+    page.locator("#reply-text").press("Control+Enter")
 
     expect(page.get_by_text("Reply queued from @Driftwood.")).to_be_visible()
     sent_link = page.get_by_role("link", name="View the reply on X ↗")

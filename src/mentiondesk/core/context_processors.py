@@ -8,6 +8,8 @@ from typing import Any
 from django.http import HttpRequest
 from django.utils.functional import SimpleLazyObject
 
+from mentiondesk.audit.constants import AUDIT_ROLES
+from mentiondesk.channels import selectors as channel_selectors
 from mentiondesk.tickets import selectors as ticket_selectors
 from mentiondesk.tickets.constants import VIEWS
 
@@ -21,8 +23,10 @@ class NavView:
 
 
 def desk(request: HttpRequest) -> dict[str, Any]:
-    """`nav_views`: the views with their ticket counts, for the sidebar. Lazy, so a page that
-    does not show the sidebar (login) runs no query; one aggregate query otherwise."""
+    """`nav_views`: the views with their ticket counts, for the sidebar; `nav_stream_handles`:
+    the stream handles' names, for the stream link; `nav_can_audit`: whether the audit log
+    link shows. Lazy, so a page that does not show the sidebar (login) runs no query; one
+    query for each otherwise."""
     if not request.user.is_authenticated:
         return {}
 
@@ -30,4 +34,15 @@ def desk(request: HttpRequest) -> dict[str, Any]:
         counts = ticket_selectors.ticket_count_by_view()
         return [NavView(slug, v.name, counts[slug], v.playable) for slug, v in VIEWS.items()]
 
-    return {"nav_views": SimpleLazyObject(nav_views)}
+    def nav_stream_handles() -> list[str]:
+        return list(
+            channel_selectors.stream_handles()
+            .order_by("username")
+            .values_list("username", flat=True)
+        )
+
+    return {
+        "nav_views": SimpleLazyObject(nav_views),
+        "nav_stream_handles": SimpleLazyObject(nav_stream_handles),
+        "nav_can_audit": getattr(request.user, "role", None) in AUDIT_ROLES,
+    }

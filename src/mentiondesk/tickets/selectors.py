@@ -187,6 +187,15 @@ class TicketPage:
         )
 
     @property
+    def actions_in_flight(self) -> bool:
+        """A like or a delete waits for the worker: poll until X has done it."""
+        return any(
+            a is not None and a.status == PostAction.Status.QUEUED
+            for row in self.rows
+            for a in (row.like, row.delete)
+        )
+
+    @property
     def seen_post_id(self) -> str:
         """The newest post shown (deleted ones aside): the composer's `seen_post_id`, so a
         send after the conversation moved on is stopped by `reply_create`."""
@@ -360,8 +369,9 @@ def _post_row(
     delete = next((a for a in reversed(actions) if a.kind == PostAction.Kind.DELETE), None)
     inbound = post.direction == Post.Direction.INBOUND
     intent = post.ticket.intent if post.ticket_id is not None and post.ticket else ""
-    author_id = getattr(getattr(post, "reply", None), "author_id", None)
     ours = post.direction == Post.Direction.OUTBOUND and post.handle_id is not None
+    # Only our posts have a sending reply; asking an inbound post would cost a query.
+    author_id = getattr(getattr(post, "reply", None), "author_id", None) if ours else None
     return PostRow(
         post=post,
         like=like,

@@ -13,4 +13,21 @@ urlpatterns = [
     path("tickets/<int:ticket_id>/reassign", views.reassign, name="reassign"),
     path("tickets/<int:ticket_id>/status", views.status, name="status"),
     path("tickets/<int:ticket_id>/notes", views.note, name="note"),
+    path("tickets/<int:ticket_id>/intent", views.intent, name="intent"),
+    path("tickets/<int:ticket_id>/hand-back", views.hand_back, name="hand_back"),
+    path("tickets/<int:ticket_id>/escalate", views.escalate, name="escalate"),
+    path("tickets/<int:ticket_id>/spam-report", views.report_spam, name="report_spam"),
+    path("tickets/<int:ticket_id>/direct-messages", views.direct_message, name="dm"),
+    path("tickets/<int:ticket_id>/presence", views.presence, name="presence"),
+    path("tickets/<int:ticket_id>/posts/<str:remote_id>/like", views.like, name="like"),
+    path(
+        "tickets/<int:ticket_id>/posts/<str:remote_id>/suggest-retweet",
+        views.suggest_retweet,
+        name="suggest_retweet",
+    ),
+    path(
+        "tickets/<int:ticket_id>/posts/<str:remote_id>/delete",
+        views.delete_post,
+        name="delete_post",
+    ),
 ]

@@ -20,22 +20,40 @@ from django.utils.cache import patch_vary_headers
 from django.views.decorators.http import require_GET, require_POST
 
 from mentiondesk.accounts.models import User
+from mentiondesk.channels.models import Post
 from mentiondesk.core.errors import DomainError, Forbidden, NotFound
+from mentiondesk.integrations.slack.services import SlackUnavailable
 from mentiondesk.replies import services as reply_services
 from mentiondesk.tickets import selectors, services
 from mentiondesk.tickets.constants import DEFAULT_VIEW, VIEWS
 from mentiondesk.tickets.forms import (
+    DeletePostForm,
+    DirectMessageForm,
+    EscalateForm,
+    HandBackForm,
+    IntentForm,
+    LikeForm,
     NoteForm,
     PlayForm,
+    PresenceForm,
     QueueForm,
     ReassignForm,
     ReplyForm,
+    SpamReportForm,
     StatusForm,
+    SuggestRetweetForm,
 )
 from mentiondesk.tickets.models import Ticket
 
 # The queue shows the oldest tickets first; past this many, the counts say how many more.
 QUEUE_ROWS = 100
+# Strict play handed back the ticket already on screen.
+HELD_MESSAGE = (
+    "Finish or hand back this ticket first: reply, solve it, or hand it back with a reason. "
+    "Play never skips a ticket."
+)
+# The spam report's thank-you draft waits here for the composer of the next page view.
+DRAFT_SESSION_KEY = "mentiondesk:draft:{ticket_id}"
 
 
 def _user(request: HttpRequest) -> User:
@@ -43,7 +61,7 @@ def _user(request: HttpRequest) -> User:
     return cast(User, request.user)
 
 
-def _wants_partial(request: HttpRequest) -> bool:
+def wants_partial(request: HttpRequest) -> bool:
     """An hx-get/hx-post from the page itself (polling), not a boosted navigation."""
     return (
         request.headers.get("HX-Request") == "true" and request.headers.get("HX-Boosted") != "true"
@@ -62,7 +80,7 @@ def queue(request: HttpRequest) -> HttpResponse:
         "current_view": VIEWS[view],
         "tickets": selectors.ticket_list(view=view)[:QUEUE_ROWS],
         "queue_rows": QUEUE_ROWS,
-        "oob": _wants_partial(request),
+        "oob": wants_partial(request),
     }
     template = "tickets/queue.html#ticket-rows" if context["oob"] else "tickets/queue.html"
     response = render(request, template, context)
@@ -83,12 +101,17 @@ def play_next(request: HttpRequest) -> HttpResponse:
     if ticket is None:
         messages.info(request, "Queue is clear: nobody is waiting for an answer. Nice work.")
         return redirect(_queue_url(view))
+    if form.is_valid() and form.cleaned_data["current"] == ticket.pk:
+        messages.warning(request, HELD_MESSAGE)
     return redirect("tickets:detail", ticket_id=ticket.pk)
 
 
 @require_GET
 @login_required
 def detail(request: HttpRequest, ticket_id: int) -> HttpResponse:
+    draft = request.session.pop(DRAFT_SESSION_KEY.format(ticket_id=ticket_id), "")
+    if draft:
+        return _detail(request, ticket_id, reply_form=ReplyForm(initial={"text": draft}))
     return _detail(request, ticket_id)
 
 
@@ -116,6 +139,17 @@ def reply(request: HttpRequest, ticket_id: int) -> HttpResponse:
             text=form.cleaned_data["text"],
             idempotency_key=form.cleaned_data["idempotency_key"],
             status_after=form.cleaned_data["status_after"],
+            seen_post_id=form.cleaned_data["seen_post_id"] or None,
+        )
+    except reply_services.Collision as exc:
+        # The page re-renders with the conversation as it is now (and a new seen_post_id),
+        # the typed text kept, and what changed above the composer.
+        return _detail(
+            request,
+            ticket_id,
+            status=exc.status_code,
+            extra={"collision": exc.changes},
+            reply_form=form,
         )
     except DomainError as exc:
         return _rejected(request, ticket_id, exc, reply_form=form)
@@ -185,6 +219,194 @@ def note(request: HttpRequest, ticket_id: int) -> HttpResponse:
     return redirect("tickets:detail", ticket_id=ticket_id)
 
 
+@require_POST
+@login_required
+def intent(request: HttpRequest, ticket_id: int) -> HttpResponse:
+    ticket = _ticket(ticket_id)
+    form = IntentForm(request.POST)
+    if not form.is_valid():
+        return _detail(request, ticket_id, status=400, intent_form=form)
+    try:
+        changed = services.ticket_intent_set(
+            ticket=ticket, intent=form.cleaned_data["intent"], by=_user(request)
+        )
+    except DomainError as exc:
+        return _rejected(request, ticket_id, exc, intent_form=form)
+    messages.success(
+        request, f"Ticket #{ticket_id} is about: {changed.get_intent_display().lower()}."
+    )
+    return redirect("tickets:detail", ticket_id=ticket_id)
+
+
+@require_POST
+@login_required
+def hand_back(request: HttpRequest, ticket_id: int) -> HttpResponse:
+    ticket = _ticket(ticket_id)
+    form = HandBackForm(request.POST)
+    if not form.is_valid():
+        return _detail(request, ticket_id, status=400, hand_back_form=form)
+    try:
+        services.ticket_hand_back(
+            ticket=ticket,
+            by=_user(request),
+            reason=form.cleaned_data["reason"],
+            category=form.cleaned_data["category"],
+        )
+    except DomainError as exc:
+        return _rejected(request, ticket_id, exc, hand_back_form=form)
+    label = dict(form.fields["category"].choices).get(form.cleaned_data["category"], "")
+    messages.success(
+        request,
+        f"Ticket #{ticket_id} is back in the queue, at its place; {label} experts were asked "
+        "in Slack.",
+    )
+    return redirect(_queue_url(DEFAULT_VIEW))
+
+
+@require_POST
+@login_required
+def escalate(request: HttpRequest, ticket_id: int) -> HttpResponse:
+    ticket = _ticket(ticket_id)
+    form = EscalateForm(request.POST)
+    if not form.is_valid():
+        return _detail(request, ticket_id, status=400, escalate_form=form)
+    try:
+        event = services.ticket_escalate(
+            ticket=ticket,
+            by=_user(request),
+            category=form.cleaned_data["category"],
+            note=form.cleaned_data["note"],
+        )
+    except DomainError as exc:
+        return _rejected(request, ticket_id, exc, escalate_form=form)
+    messages.success(request, f"Asked {event.data.get('channel', 'the experts')} in Slack.")
+    return redirect("tickets:detail", ticket_id=ticket_id)
+
+
+@require_POST
+@login_required
+def report_spam(request: HttpRequest, ticket_id: int) -> HttpResponse:
+    ticket = _ticket(ticket_id)
+    form = SpamReportForm(request.POST)
+    if not form.is_valid():
+        return _detail(request, ticket_id, status=400, spam_form=form)
+    try:
+        draft = services.ticket_report_spam(
+            ticket=ticket, by=_user(request), reported_url=form.cleaned_data["url"]
+        )
+    except DomainError as exc:
+        return _rejected(request, ticket_id, exc, spam_form=form)
+    request.session[DRAFT_SESSION_KEY.format(ticket_id=ticket_id)] = draft
+    messages.success(
+        request, "Spam reported in Slack. A thank-you reply is in the composer: edit and send."
+    )
+    return redirect("tickets:detail", ticket_id=ticket_id)
+
+
+@require_POST
+@login_required
+def like(request: HttpRequest, ticket_id: int, remote_id: str) -> HttpResponse:
+    post = _post(ticket_id, remote_id)
+    form = LikeForm(request.POST)
+    bound = {"like_form": form}
+    if not form.is_valid():
+        return _detail(request, ticket_id, status=400, extra={"post_target": remote_id}, **bound)
+    try:
+        reply_services.post_like(post=post, by=_user(request), reason=form.cleaned_data["reason"])
+    except DomainError as exc:
+        return _rejected(
+            request,
+            ticket_id,
+            exc,
+            extra={"post_target": remote_id},
+            as_message=exc.field is None,
+            **bound,
+        )
+    messages.success(request, f"Liking @{post.author_username}'s post.")
+    return redirect("tickets:detail", ticket_id=ticket_id)
+
+
+@require_POST
+@login_required
+def suggest_retweet(request: HttpRequest, ticket_id: int, remote_id: str) -> HttpResponse:
+    post = _post(ticket_id, remote_id)
+    form = SuggestRetweetForm(request.POST)
+    bound = {"retweet_form": form}
+    if not form.is_valid():
+        return _detail(request, ticket_id, status=400, extra={"post_target": remote_id}, **bound)
+    try:
+        event = services.post_suggest_retweet(
+            post=post, by=_user(request), note=form.cleaned_data["note"]
+        )
+    except DomainError as exc:
+        return _rejected(
+            request,
+            ticket_id,
+            exc,
+            extra={"post_target": remote_id},
+            as_message=exc.field is None,
+            **bound,
+        )
+    where = event.data.get("channel", "the social team") if event else "the social team"
+    messages.success(request, f"Suggested to {where} for the social team to review.")
+    return redirect("tickets:detail", ticket_id=ticket_id)
+
+
+@require_POST
+@login_required
+def delete_post(request: HttpRequest, ticket_id: int, remote_id: str) -> HttpResponse:
+    post = _post(ticket_id, remote_id)
+    form = DeletePostForm(request.POST)
+    bound = {"delete_form": form}
+    if not form.is_valid():
+        return _detail(request, ticket_id, status=400, extra={"post_target": remote_id}, **bound)
+    try:
+        reply_services.post_delete(post=post, by=_user(request), reason=form.cleaned_data["reason"])
+    except DomainError as exc:
+        return _rejected(
+            request,
+            ticket_id,
+            exc,
+            extra={"post_target": remote_id},
+            as_message=exc.field is None,
+            **bound,
+        )
+    messages.success(request, f"Deleting @{post.author_username}'s post on X.")
+    return redirect("tickets:detail", ticket_id=ticket_id)
+
+
+@require_POST
+@login_required
+def direct_message(request: HttpRequest, ticket_id: int) -> HttpResponse:
+    ticket = _ticket(ticket_id)
+    form = DirectMessageForm(request.POST)
+    if not form.is_valid():
+        return _detail(request, ticket_id, status=400, dm_form=form)
+    try:
+        dm = reply_services.dm_create(
+            ticket=ticket,
+            by=_user(request),
+            text=form.cleaned_data["text"],
+            purpose=form.cleaned_data["purpose"],
+        )
+    except DomainError as exc:
+        return _rejected(request, ticket_id, exc, dm_form=form)
+    messages.success(request, f"Direct message queued from @{dm.handle.username}.")
+    return redirect("tickets:detail", ticket_id=ticket_id)
+
+
+@require_POST
+@login_required
+def presence(request: HttpRequest, ticket_id: int) -> HttpResponse:
+    """The ticket page's heartbeat (every few seconds, and when the agent starts typing):
+    answers with who else has the ticket open."""
+    ticket = _ticket(ticket_id)
+    form = PresenceForm(request.POST)
+    is_typing = bool(form.is_valid() and form.cleaned_data["is_typing"])
+    others = services.presence_touch(ticket=ticket, user=_user(request), is_typing=is_typing)
+    return render(request, "tickets/detail.html#presence-list", {"others": others})
+
+
 def _ticket(ticket_id: int) -> Ticket:
     try:
         return selectors.ticket_get(ticket_id=ticket_id)
@@ -192,17 +414,40 @@ def _ticket(ticket_id: int) -> Ticket:
         raise Http404(exc.message) from exc
 
 
+def _post(ticket_id: int, remote_id: str) -> Post:
+    try:
+        return selectors.ticket_post_get(ticket=_ticket(ticket_id), remote_id=remote_id)
+    except NotFound as exc:
+        raise Http404(exc.message) from exc
+
+
 def _rejected(
-    request: HttpRequest, ticket_id: int, exc: DomainError, **bound: django_forms.Form
+    request: HttpRequest,
+    ticket_id: int,
+    exc: DomainError,
+    *,
+    extra: dict[str, Any] | None = None,
+    as_message: bool = False,
+    **bound: django_forms.Form,
 ) -> HttpResponse:
-    """Show a service's refusal: who-may-act refusals as a page message, the rest next to the
-    form that was sent (on its field when the service named one)."""
+    """Show a service's refusal: who-may-act refusals and Slack being unavailable (its forms
+    are not shown then) as a page message, the rest next to the form that was sent (on its
+    field when the service named one). `as_message` for forms that may be gone from the
+    re-rendered page (a post already liked or deleted)."""
     form = next(iter(bound.values()), None)
-    if isinstance(exc, Forbidden) or form is None:
+    if isinstance(exc, Forbidden | SlackUnavailable) or form is None or as_message:
         messages.error(request, exc.message)
     else:
         form.add_error(exc.field if exc.field in form.fields else None, exc.message)
-    return _detail(request, ticket_id, status=exc.status_code, **bound)
+    response = _detail(request, ticket_id, status=exc.status_code, extra=extra, **bound)
+    rendered_error(response, exc)
+    return response
+
+
+def rendered_error(response: HttpResponse, exc: DomainError) -> None:
+    """Mark a page that shows a refusal: htmx swaps it in even with a 5xx code (Slack not
+    configured is a 503), instead of treating it as the server failing."""
+    response["X-Desk-Error"] = exc.code
 
 
 def _detail(
@@ -211,6 +456,7 @@ def _detail(
     *,
     status: int = 200,
     template: str = "tickets/detail.html",
+    extra: dict[str, Any] | None = None,
     **bound: django_forms.Form,
 ) -> HttpResponse:
     try:
@@ -224,8 +470,14 @@ def _detail(
         "note_form": NoteForm(),
         "status_form": StatusForm(initial={"status": page.ticket.status}),
         "reassign_form": ReassignForm(initial={"assignee": page.ticket.assignee_id}),
+        "intent_form": IntentForm(initial={"intent": page.ticket.intent}),
+        "hand_back_form": HandBackForm(),
+        "escalate_form": EscalateForm(),
+        "spam_form": SpamReportForm(),
+        "dm_form": DirectMessageForm(),
         "play_view": DEFAULT_VIEW,
-        "oob": _wants_partial(request),
+        "oob": wants_partial(request),
+        **(extra or {}),
         **bound,
     }
     response = render(request, template, context, status=status)

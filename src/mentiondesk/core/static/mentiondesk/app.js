@@ -1,4 +1,5 @@
-/* mentiondesk: keyboard shortcuts for the play loop, the reply character count, compact ages.
+/* mentiondesk: keyboard shortcuts for the play loop, the reply character count, compact ages,
+   the presence heartbeat's typing flag, and polls that wait while someone is typing.
    No inline scripts anywhere (a CSP without 'unsafe-inline' must keep working), and every
    feature here is an extra: the forms work without JavaScript. */
 (function () {
@@ -57,6 +58,7 @@
     }
     if (event.defaultPrevented || event.ctrlKey || event.metaKey || event.altKey) return;
     if (isTyping(event.target)) return;
+    if (event.key === "Escape" && closePopovers()) return;
     var dialog = shortcutsDialog();
     if (dialog && dialog.open && event.key !== "?") return;
 
@@ -102,10 +104,30 @@
 
   /* ---- reply character count: X counts up to 280 ---- */
 
+  // X's weighted length, as replies/length.py counts it: a link is 23 (t.co), Latin and
+  // common punctuation 1, anything else (CJK, emoji) 2.
+  var URL_WEIGHT = 23;
+  var LIGHT = [[0, 4351], [8192, 8205], [8208, 8223], [8242, 8247]];
+
+  function xLength(text) {
+    var links = text.match(/https?:\/\/\S+/gi) || [];
+    var rest = Array.from(text.replace(/https?:\/\/\S+/gi, ""));
+    var weight = 0;
+    for (var i = 0; i < rest.length; i++) {
+      var code = rest[i].codePointAt(0);
+      var light = false;
+      for (var j = 0; j < LIGHT.length; j++) {
+        if (code >= LIGHT[j][0] && code <= LIGHT[j][1]) { light = true; break; }
+      }
+      weight += light ? 1 : 2;
+    }
+    return weight + links.length * URL_WEIGHT;
+  }
+
   function updateCount(textarea) {
     var max = parseInt(textarea.dataset.maxChars, 10);
     if (!max) return;
-    var length = Array.from(textarea.value.trim()).length;
+    var length = xLength(textarea.value.trim());
     var counter = document.getElementById(textarea.getAttribute("aria-describedby") || "");
     if (counter) {
       counter.textContent = length + " / " + max;
@@ -124,6 +146,67 @@
     var target = event.target;
     if (target && target.matches && target.matches("textarea[data-max-chars]")) {
       updateCount(target);
+    }
+    if (target && target.closest && target.closest("#composer, #dm-box") && target.tagName === "TEXTAREA") {
+      markTyping();
+    }
+  }
+
+  /* ---- presence: the heartbeat says "typing" for a few seconds after the last key ---- */
+
+  var TYPING_MS = 6000;
+  var typingTimer = 0;
+
+  function markTyping() {
+    var form = document.getElementById("presence");
+    var flag = form && form.querySelector("[data-typing-flag]");
+    if (!flag) return;
+    var wasTyping = flag.value === "1";
+    flag.value = "1";
+    clearTimeout(typingTimer);
+    typingTimer = setTimeout(function () { flag.value = ""; }, TYPING_MS);
+    // Tell the others at once rather than at the next beat.
+    if (!wasTyping && window.htmx) window.htmx.trigger(form, "typing");
+  }
+
+  /* ---- polls that would wipe what is being typed wait until it is sent or cleared ---- */
+
+  function hasDraft(root) {
+    var active = document.activeElement;
+    if (active && root.contains(active) && isTyping(active)) return true;
+    var fields = root.querySelectorAll("textarea, input[type=text]");
+    for (var i = 0; i < fields.length; i++) {
+      if (fields[i].value.trim() !== "") return true;
+    }
+    return false;
+  }
+
+  // Disclosures (like, delete, suggest…) the agent opened stay open when a poll redraws them.
+  var openDetails = {};
+  document.addEventListener("toggle", function (event) {
+    var node = event.target;
+    if (!node || node.tagName !== "DETAILS" || !node.id) return;
+    if (node.open) openDetails[node.id] = true;
+    else delete openDetails[node.id];
+    // One popover per post at a time.
+    if (node.open && node.classList.contains("post-action") && node.parentNode) {
+      var siblings = node.parentNode.querySelectorAll(".post-action[open]");
+      for (var i = 0; i < siblings.length; i++) {
+        if (siblings[i] !== node) siblings[i].open = false;
+      }
+    }
+  }, true);
+
+  function closePopovers() {
+    var open = document.querySelectorAll(".post-action[open]");
+    for (var i = 0; i < open.length; i++) open[i].open = false;
+    return open.length > 0;
+  }
+
+  function reopenDetails(root) {
+    var nodes = (root || document).querySelectorAll("details[id]");
+    for (var i = 0; i < nodes.length; i++) {
+      if (openDetails[nodes[i].id]) nodes[i].open = true;
     }
   }
 
@@ -151,6 +234,7 @@
 
   function init(root) {
     refreshAges(root);
+    reopenDetails(root);
     var areas = (root || document).querySelectorAll("textarea[data-max-chars]");
     for (var i = 0; i < areas.length; i++) updateCount(areas[i]);
     var forms = (root || document).querySelectorAll("form[data-submitting]");
@@ -184,13 +268,29 @@
   // A page restored from the back/forward cache must accept a new submit.
   window.addEventListener("pageshow", releaseForms);
   document.addEventListener("htmx:load", function (event) { init(event.target); });
+  document.addEventListener("htmx:beforeRequest", function (event) {
+    var elt = event.detail.elt;
+    if (elt && elt.hasAttribute && elt.hasAttribute("data-pause-while-typing") && hasDraft(elt)) {
+      event.preventDefault();
+      return;
+    }
+    // A navigation starts a new page: what was open on the old one stays closed.
+    if (event.detail.boosted) openDetails = {};
+  });
   document.addEventListener("htmx:beforeSwap", function (event) {
     // A poll that found the session expired was redirected to the login page: go there
     // instead of drawing the login form inside the table.
-    var url = event.detail.xhr && event.detail.xhr.responseURL;
+    var xhr = event.detail.xhr;
+    var url = xhr && xhr.responseURL;
     if (url && url.indexOf("/accounts/login/") !== -1) {
       event.detail.shouldSwap = false;
       window.location.assign(url);
+      return;
+    }
+    // A page that shows a refusal (Slack not configured is a 503) is drawn like any page.
+    if (xhr && xhr.getResponseHeader("X-Desk-Error")) {
+      event.detail.shouldSwap = true;
+      event.detail.isError = false;
     }
   });
   document.addEventListener("htmx:responseError", function () {

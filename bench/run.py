@@ -1,0 +1,273 @@
+"""mentiondesk benchmarks (`make bench`): ingest throughput and play-mode latency.
+
+Each measurement runs in a child process of its own on a fresh database (a SQLite file in a
+temporary directory, or the PostgreSQL database mentiondesk_bench, dropped and created again),
+since Django's settings are fixed per process. Progress goes to stderr, the table to stdout;
+bench/RESULTS.md is written by hand from it.
+
+    .venv/bin/python bench/run.py [--quick] [--only ingest|next]
+
+MENTIONDESK_BENCH_PG_URL names another PostgreSQL server (its database is dropped!)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import multiprocessing as mp
+import os
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import ingest
+import play
+from corpus import corpus_serve
+from harness import say
+
+PG_URL = os.environ.get(
+    "MENTIONDESK_BENCH_PG_URL", "postgres://postgres@127.0.0.1:5432/mentiondesk_bench"
+)
+WORKERS = {
+    "poll": ingest.poll,
+    "store": ingest.store,
+    "raw": ingest.raw,
+    "play": play.play,
+}
+# Targets from the issue.
+INGEST_TARGET = 20_000  # mentions/s on SQLite, end to end
+RAW_RATIO_TARGET = 0.3  # of the raw INSERT rate
+P99_TARGET_MS = 10.0  # play mode on PostgreSQL, 16 agents
+
+
+class Bench:
+    def __init__(self, workdir: Path) -> None:
+        self.workdir = workdir
+        self.rows: list[tuple[str, str, str, str]] = []
+        self.runs = 0
+
+    def child(self, worker: str, database: str, **params: Any) -> dict[str, Any]:
+        """Run `worker(**params)` in a new process on `database` ("sqlite" or "postgres")."""
+        self.runs += 1
+        data_dir = self.workdir / f"{self.runs:02d}-{worker}"
+        data_dir.mkdir()
+        if database == "sqlite":
+            url = f"sqlite:///{data_dir / 'bench.db'}"
+        else:
+            pg_recreate()
+            url = PG_URL
+        say(f"[{self.runs}] {worker} on {database}")
+        out = data_dir / "result.json"
+        env = {**os.environ, "MENTIONDESK_DATABASE_URL": url, "MENTIONDESK_DATA_DIR": str(data_dir)}
+        command = [sys.executable, __file__, "--worker", worker, "--params", json.dumps(params)]
+        subprocess.run([*command, "--out", str(out)], env=env, check=True)
+        result: dict[str, Any] = json.loads(out.read_text())
+        return result
+
+    def row(self, benchmark: str, database: str, figure: str, verdict: str = "") -> None:
+        self.rows.append((benchmark, database, figure, verdict))
+
+    def table(self) -> str:
+        header = ("benchmark", "database", "figure", "target")
+        widths = [max(len(r[i]) for r in [header, *self.rows]) for i in range(4)]
+        lines = [header, tuple("-" * w for w in widths), *self.rows]
+        return "\n".join(
+            "| " + " | ".join(c.ljust(w) for c, w in zip(line, widths, strict=True)) + " |"
+            for line in lines
+        )
+
+
+def pg_recreate() -> None:
+    """Drop and create the benchmark database (never another one: the name is checked)."""
+    import dj_database_url
+    import psycopg
+
+    config = dj_database_url.parse(PG_URL)
+    name = config["NAME"]
+    assert name.endswith("_bench"), f"refusing to drop {name!r}: not a *_bench database"
+    with psycopg.connect(
+        host=config["HOST"] or None,
+        port=config["PORT"] or None,
+        user=config["USER"] or None,
+        password=config["PASSWORD"] or None,
+        dbname="postgres",
+        autocommit=True,
+        connect_timeout=5,
+    ) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        conn.execute(f'CREATE DATABASE "{name}"')
+
+
+def pg_available() -> bool:
+    try:
+        pg_recreate()
+    except Exception as exc:  # any reason: say it and go on without PostgreSQL
+        say(f"PostgreSQL parts skipped: {exc}")
+        return False
+    return True
+
+
+def verdict(ok: bool) -> str:
+    return "met" if ok else "MISSED"
+
+
+def bench_ingest(bench: Bench, *, mentions: int, with_pg: bool) -> None:
+    say(f"ingest: building {mentions:,} mentions in the sandbox")
+    context = mp.get_context("fork")
+    ours, theirs = context.Pipe()
+    server = context.Process(target=corpus_serve, args=(theirs, mentions, mentions // 5))
+    server.start()
+    try:
+        sandbox = ours.recv()
+        pages_file = str(bench.workdir / "pages.pickle")
+        poll = bench.child("poll", "sqlite", sandbox=sandbox, pages_file=pages_file)
+    finally:
+        if server.is_alive():
+            ours.send("stop")
+        server.join()
+    # Raw and store alternate, twice, and the best of each counts: the machine is shared.
+    raws, stores = [], []
+    for _ in range(2):
+        raws.append(bench.child("raw", "sqlite", pages_file=pages_file))
+        stores.append(bench.child("store", "sqlite", pages_file=pages_file))
+    raw = min(raws, key=lambda r: r["seconds"])
+    store = min(stores, key=lambda r: r["seconds"])
+
+    # Every rate counts the corpus's mentions once, however they were stored: a post mentioning
+    # both handles is polled twice, and a parent that came in `includes` before its own page
+    # is stored as context first.
+    assert raw["stored"] == mentions, (raw["stored"], mentions)
+    rate = mentions / poll["seconds"]
+    raw_rate = mentions / raw["seconds"]
+    store_rate = mentions / store["seconds"]
+    fetch_share = poll["fetch_s"] / poll["seconds"]
+    name = f"ingest {mentions:,} mentions"
+    bench.row(
+        f"{name}: poll over HTTP",
+        "SQLite",
+        f"{rate:,.0f} mentions/s ({poll['seconds']:.1f} s, {poll['pages']} pages; "
+        f"fetch+parse {fetch_share:.0%}, store {1 - fetch_share:.0%})",
+        f"≥ {INGEST_TARGET:,}/s: {verdict(rate >= INGEST_TARGET)}",
+    )
+    bench.row(
+        f"{name}: fetch+parse alone",
+        "SQLite",
+        f"{mentions / poll['fetch_s']:,.0f} mentions/s ({poll['fetch_s']:.1f} s in XConnector)",
+    )
+    bench.row(
+        f"{name}: store alone (parsed pages)",
+        "SQLite",
+        f"{store_rate:,.0f} mentions/s ({store['seconds']:.1f} s, best of 2)",
+        f"≥ {INGEST_TARGET:,}/s: {verdict(store_rate >= INGEST_TARGET)}",
+    )
+    bench.row(
+        f"{name}: raw executemany baseline",
+        "SQLite",
+        f"{raw_rate:,.0f} rows/s ({raw['seconds']:.1f} s, best of 2)",
+    )
+    bench.row(
+        f"{name}: poll / raw",
+        "SQLite",
+        f"{rate / raw_rate:.2f}",
+        f"≥ {RAW_RATIO_TARGET}: {verdict(rate / raw_rate >= RAW_RATIO_TARGET)}",
+    )
+    bench.row(
+        f"{name}: store / raw",
+        "SQLite",
+        f"{store_rate / raw_rate:.2f}",
+        f"≥ {RAW_RATIO_TARGET}: {verdict(store_rate / raw_rate >= RAW_RATIO_TARGET)}",
+    )
+    bench.row(
+        f"{name}: what was written",
+        "SQLite",
+        f"{poll['tickets']:,} tickets, {poll['posts']:,} posts, {poll['events']:,} events; "
+        f"{poll['follow_ups']:,} follow-ups, {poll['duplicates']:,} already stored when polled",
+    )
+    if with_pg:
+        pg_store = bench.child("store", "postgres", pages_file=pages_file)
+        pg_raw = bench.child("raw", "postgres", pages_file=pages_file)
+        pg_store_rate = mentions / pg_store["seconds"]
+        pg_raw_rate = mentions / pg_raw["seconds"]
+        bench.row(
+            f"{name}: store alone (parsed pages)",
+            "PostgreSQL",
+            f"{pg_store_rate:,.0f} mentions/s ({pg_store['seconds']:.1f} s)",
+            "info",
+        )
+        bench.row(
+            f"{name}: raw executemany baseline",
+            "PostgreSQL",
+            f"{pg_raw_rate:,.0f} rows/s ({pg_raw['seconds']:.1f} s); "
+            f"store / raw {pg_store_rate / pg_raw_rate:.2f}",
+            "info",
+        )
+
+
+def play_rows(bench: Bench, database: str, result: dict[str, Any], target: bool) -> None:
+    for r in result["rounds"]:
+        doubles = r["double_client"] + r["double_db"] + (not r["db_matches_agents"])
+        load = f"every {r['every_ms']:g} ms" if r["every_ms"] else "back to back"
+        figure = (
+            f"p50 {r['p50_ms']:.1f} / p95 {r['p95_ms']:.1f} / p99 {r['p99_ms']:.1f} / "
+            f"max {r['max_ms']:.1f} ms; {r['calls'] / r['wall_s']:,.0f} presses/s; "
+            f"double assignments {r['double_client']} (agents) / {r['double_db']} (db)"
+        )
+        goal = "info"
+        if target and r["agents"] == 16:
+            ok = r["p99_ms"] <= P99_TARGET_MS
+            goal = f"p99 ≤ {P99_TARGET_MS:g} ms: {verdict(ok)}; no doubles: {verdict(not doubles)}"
+        elif doubles:
+            goal = "DOUBLE ASSIGNMENTS"
+        bench.row(
+            f"next: {r['agents']} agents x {r['calls'] // r['agents']:,} presses {load}, "
+            f"{result['tickets']:,} tickets",
+            database,
+            figure,
+            goal,
+        )
+
+
+def bench_next(bench: Bench, *, tickets: int, calls: int, with_pg: bool) -> None:
+    """PostgreSQL: one agent alone first (the same code without contention, as the baseline),
+    then 16 back to back (the most the machine takes), then 16 pressing every 250 ms (an open
+    loop at 64 presses/s, below what the closed loop sustains). SQLite: 1 agent, then 4 back
+    to back."""
+    if with_pg:
+        rounds = [[1, calls, 0], [16, calls, 0], [16, calls // 4, 250]]
+        result = bench.child("play", "postgres", tickets=tickets, rounds=rounds)
+        play_rows(bench, "PostgreSQL", result, target=True)
+    rounds = [[1, calls, 0], [4, calls, 0]]
+    result = bench.child("play", "sqlite", tickets=tickets // 10, rounds=rounds)
+    play_rows(bench, "SQLite", result, target=False)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="10x smaller: a smoke run")
+    parser.add_argument("--only", choices=["ingest", "next"], help="one benchmark")
+    parser.add_argument("--worker", choices=WORKERS, help=argparse.SUPPRESS)
+    parser.add_argument("--params", default="{}", help=argparse.SUPPRESS)
+    parser.add_argument("--out", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.worker:
+        result = WORKERS[args.worker](**json.loads(args.params))
+        Path(args.out).write_text(json.dumps(result))
+        return
+
+    scale = 10 if args.quick else 1
+    load_before = os.getloadavg()[0]
+    with tempfile.TemporaryDirectory(prefix="mentiondesk-bench-") as tmp:
+        bench = Bench(Path(tmp))
+        with_pg = pg_available()
+        if args.only in (None, "ingest"):
+            bench_ingest(bench, mentions=100_000 // scale, with_pg=with_pg)
+        if args.only in (None, "next"):
+            bench_next(bench, tickets=100_000 // scale, calls=600 // scale, with_pg=with_pg)
+        print(bench.table())
+    # The machine is shared: other work during the run shows here.
+    print(f"\nload average (1 min): {load_before:.2f} before, {os.getloadavg()[0]:.2f} after")
+
+
+if __name__ == "__main__":
+    main()

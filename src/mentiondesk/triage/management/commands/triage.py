@@ -1,0 +1,114 @@
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+
+from mentiondesk.core.management.base import domain_errors_as_command_errors
+from mentiondesk.triage import selectors
+from mentiondesk.triage.classify import triage_classify
+from mentiondesk.triage.evaluation import LABELS, examples_read, report_make, throughput
+from mentiondesk.triage.model import model_load
+
+MODELS = ("intent", "sentiment")
+
+
+class Command(BaseCommand):
+    help = (
+        "Triage: `triage eval FILE.csv` measures the shipped model on your labelled posts; "
+        "`triage export` writes agents' corrections as labelled CSV; `triage classify TEXT` "
+        "shows what triage makes of one text."
+    )
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        sub = parser.add_subparsers(dest="action", required=True)
+        evaluate = sub.add_parser(
+            "eval", help="per-label precision/recall, macro-F1 and throughput on a CSV"
+        )
+        evaluate.add_argument(
+            "file", metavar="FILE.csv", help="columns text,intent (or the --model)"
+        )
+        evaluate.add_argument(
+            "--model", default="intent", metavar="|".join(MODELS), help="default: intent"
+        )
+        evaluate.add_argument(
+            "--split",
+            metavar="NAME",
+            help="only rows whose split column is NAME (the shipped dev.csv: test)",
+        )
+        export = sub.add_parser("export", help="corrections as CSV: text,intent,corrected_by,…")
+        export.add_argument("--output", metavar="FILE", help="write to FILE instead of stdout")
+        classify = sub.add_parser("classify", help="triage one text and explain it")
+        classify.add_argument("text")
+
+    @domain_errors_as_command_errors
+    def handle(self, *args: Any, **options: Any) -> None:
+        action = options["action"]
+        if action == "eval":
+            self.evaluate(Path(options["file"]), options["model"], options["split"])
+        elif action == "export":
+            self.export(options["output"])
+        else:
+            self.classify(options["text"])
+
+    def evaluate(self, path: Path, name: str, split: str | None) -> None:
+        if name not in MODELS:
+            raise CommandError(f"--model: use one of {', '.join(MODELS)}, not {name!r}")
+        examples = examples_read(path, column=name)
+        if split:
+            examples = [e for e in examples if e.split == split]
+            if not examples:
+                raise CommandError(f"{path}: no rows with split={split}")
+        model = model_load(name)
+        texts = [e.text for e in examples]
+        predicted = model.predict_labels(texts)
+        report = report_make([e.label for e in examples], predicted, LABELS[name])
+        rate, scored = throughput(model.predict_labels, texts)
+        self.stdout.write(f"{name} model {model.version} on {path} ({len(examples)} posts)\n")
+        self.stdout.write(report.table())
+        if name == "intent":
+            self.stdout.write(
+                f"availability recall: {report.score('availability').recall:.3f} "
+                f"({report.score('availability').support} availability posts)"
+            )
+        self.stdout.write(
+            f"throughput: {rate:,.0f} posts/s on one core ({scored:,} posts scored, "
+            "features and model; no database)"
+        )
+
+    def export(self, output: str | None) -> None:
+        results = selectors.triage_corrections()
+        chunks = selectors.triage_corrections_csv(results=results)
+        if not output:
+            for chunk in chunks:
+                self.stdout.write(chunk, ending="")
+            return
+        path = Path(output)
+        # Written beside the target and renamed into place: a failed export never leaves a
+        # half-written file under the name asked for.
+        try:
+            fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+        except OSError as exc:
+            raise CommandError(f"--output: cannot write to {path}: {exc.strerror}") from exc
+        try:
+            with os.fdopen(fd, "w", encoding="utf-8", newline="") as out:
+                for chunk in chunks:
+                    out.write(chunk)
+            os.replace(tmp, path)
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
+        self.stdout.write(f"Wrote {results.count()} corrections to {path}")
+
+    def classify(self, text: str) -> None:
+        result = triage_classify(text)
+        self.stdout.write(
+            f"intent:     {result.intent} ({result.intent_confidence:.0%}, {result.source})\n"
+            f"sentiment:  {result.sentiment}\n"
+            f"context:    {result.context}\n"
+            f"evidence:   {'; '.join(result.evidence) or '-'}\n"
+            f"model:      {result.model_version}"
+        )
