@@ -63,15 +63,8 @@ def test_availability_ticket_switches_the_advocate_to_the_main_handle(
     play(page)
     composer = page.locator("#composer")
     expect(composer).to_contain_text("Reply from @Driftwood")
-    expect(composer.locator("[data-reply-reason]")).to_contain_text(
-        "@DriftwoodStatus only speaks about availability"
-    )
-
-    # Label what it is about: availability belongs to the status handle, which only
+    # Triage labelled it on arrival: availability belongs to the status handle, which only
     # infrastructure posts from; the advocate's reply switches to the main handle, and says so.
-    page.get_by_label("What is it about?").select_option("availability")
-    page.get_by_role("button", name="Label").click()
-    expect(page.get_by_text("is about: availability")).to_be_visible()
     expect(page.locator("#ticket-head [data-intent]")).to_have_text("Availability")
     expect(composer).to_contain_text("Reply from @Driftwood")
     expect(composer.locator("[data-reply-reason]")).to_have_text(
@@ -185,7 +178,12 @@ def test_there_is_no_retweet_button_only_a_suggestion(
     expect(page.get_by_role("button", name=re.compile("retweet", re.IGNORECASE))).to_have_count(0)
     expect(page.get_by_role("link", name=re.compile("retweet", re.IGNORECASE))).to_have_count(0)
 
-    # Not praise yet: a like needs a reason ("Like anyway"); labelled praise, it is one click.
+    # Triage labelled it praise. Relabelled as something else, a like needs a reason ("Like
+    # anyway"); labelled praise again, it is one click.
+    expect(page.locator("#ticket-head [data-intent]")).to_have_text("Praise")
+    page.get_by_label("What is it about?").select_option("other")
+    page.get_by_role("button", name="Label").click()
+    expect(page.locator("#ticket-head [data-intent]")).to_have_text("Other")
     post = page.locator("article.post-in").first
     post.locator("summary", has_text="Like").click()
     expect(post.get_by_role("button", name="Like anyway")).to_be_visible()

@@ -193,3 +193,34 @@ def test_poll_fetches_a_missing_parent_for_context(desk, advocate) -> None:  # t
         "my runner keeps timing out since this morning",
         "@Driftwood any idea? see above",
     ]
+
+
+def test_an_earlier_post_arriving_late_moves_the_ticket_back(handles: dict[str, Handle]) -> None:
+    first = remote_post(author="zoe", text="@Driftwood login broken", minutes=0)
+    later = remote_post(
+        author="zoe",
+        author_id=first.author_id,
+        text="@Driftwood still broken",
+        conversation_id=first.conversation_id,
+        minutes=20,
+    )
+    services.mentions_store(handle=handles["main"], posts=[later])
+    services.mentions_store(handle=handles["main"], posts=[first])
+    ticket = Ticket.objects.get()
+    assert ticket.created_at == first.created_at, "the queue and the SLA count from the first post"
+    assert ticket.last_inbound_at == later.created_at
+
+
+def test_new_mentions_are_triaged_and_their_tickets_labelled(desk, advocate) -> None:  # type: ignore[no-untyped-def]
+    desk.store.mention_add("nia", "@Driftwood is driftwood.dev down? getting 502 on every push")
+    desk.store.mention_add("oli", "@Driftwood love the new merge request view, great work!")
+    services.mentions_poll_all()
+    posts = list(Post.objects.filter(direction="in"))
+    assert services.posts_enrich(network="x", remote_ids=[p.remote_id for p in posts]) == 2
+    intents = dict(Ticket.objects.values_list("requester_username", "intent"))
+    assert intents == {"nia": "availability", "oli": "praise"}
+    event = Ticket.objects.get(requester_username="nia").events.get(kind="intent_set")
+    assert event.actor is None and event.message.startswith("Triage: Availability")
+    # Labels set by a person are never overwritten by triage.
+    Ticket.objects.filter(requester_username="oli").update(intent="other")
+    assert services.posts_enrich(network="x", remote_ids=[p.remote_id for p in posts]) == 0

@@ -20,7 +20,7 @@ from mentiondesk.tickets.models import ACTIVE_STATUSES, Ticket, TicketEvent
 
 from .connectors.base import ConnectorError, PayloadProblem, PostPage, RemotePost
 from .connectors.x import XConnector
-from .models import Handle, IngestProblem, Post
+from .models import TIMELINE, Handle, IngestProblem, Post
 
 logger = logging.getLogger(__name__)
 
@@ -253,6 +253,8 @@ def mentions_store(
                 )
                 result.follow_ups += 1
             ticket.last_inbound_at = max(ticket.last_inbound_at, remote.created_at)
+            # A backlog is read newest first: an earlier post can arrive after its follow-up.
+            ticket.created_at = min(ticket.created_at, remote.created_at)
         post_rows.append(_post_row(remote, handle=handle, ticket=ticket, inbound=True))
 
     Ticket.objects.bulk_create(new_tickets)
@@ -303,13 +305,24 @@ def mentions_store(
             ticket.updated_at = now  # bulk_update skips auto_now; search refresh relies on it
         Ticket.objects.bulk_update(
             list(touched.values()),
-            ["status", "solved_at", "last_inbound_at", "first_response_at", "updated_at"],
+            [
+                "status",
+                "solved_at",
+                "created_at",
+                "last_inbound_at",
+                "first_response_at",
+                "updated_at",
+            ],
         )
     TicketEvent.objects.bulk_create(events)
 
     for row in post_rows:
         if row.direction == Post.Direction.OUTBOUND and row.ticket is not None:
             ticket_services.ticket_handle_check(ticket=row.ticket, post=row)
+
+    if inbound:
+        remote_ids = [p.remote_id for p in inbound]
+        transaction.on_commit(lambda: _enqueue_enrich(network, remote_ids))
 
     if checkpoint and _id_newer(checkpoint, handle.since_id):
         handle.since_id = checkpoint
@@ -318,6 +331,55 @@ def mentions_store(
     handle.last_polled_at = now
     handle.save(update_fields=["since_id", "own_since_id", "last_polled_at"])
     return result
+
+
+def _enqueue_enrich(network: str, remote_ids: list[str]) -> None:
+    from . import tasks  # tasks import this module
+
+    tasks.posts_enrich.enqueue(network=network, remote_ids=remote_ids)
+
+
+def posts_enrich(*, network: str, remote_ids: list[str]) -> int:
+    """After ingest, off the hot path: triage the new inbound posts, label their tickets that
+    have no intent yet from the first post's triage, and queue their link previews.
+    Returns how many tickets got an intent."""
+    from mentiondesk.integrations.links import tasks as link_tasks
+    from mentiondesk.triage import services as triage_services
+
+    posts = list(
+        Post.objects.filter(
+            network=network, remote_id__in=remote_ids, direction=Post.Direction.INBOUND
+        )
+    )
+    results = {r.post_id: r for r in triage_services.posts_triage(posts=posts)}
+    labelled = 0
+    with transaction.atomic():
+        unlabelled = Ticket.objects.select_for_update().filter(
+            pk__in={p.ticket_id for p in posts if p.ticket_id}, intent=""
+        )
+        for ticket in unlabelled:
+            first = (
+                Post.objects.filter(ticket=ticket, direction=Post.Direction.INBOUND)
+                .order_by(*TIMELINE)
+                .first()
+            )
+            result = results.get(first.pk) if first else None
+            if result is None or not result.intent:
+                continue
+            ticket.intent = result.intent
+            ticket.save(update_fields=["intent", "updated_at"])
+            TicketEvent.objects.create(
+                ticket=ticket,
+                kind=TicketEvent.Kind.INTENT_SET,
+                message=f"Triage: {ticket.get_intent_display()} "
+                f"({result.intent_confidence:.0%}, {result.source})",
+                data={"from": "", "to": result.intent, "by": "triage"},
+            )
+            labelled += 1
+    for post in posts:
+        if post.urls:
+            link_tasks.post_links_expand.enqueue(post_id=post.pk)
+    return labelled
 
 
 def our_handles_by_id(*, network: str) -> dict[str, Handle]:

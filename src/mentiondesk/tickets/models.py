@@ -75,6 +75,11 @@ class Ticket(models.Model):
             ),
             models.Index(fields=["status", "created_at"]),
             models.Index(fields=["assignee", "status"]),
+            # Ingest joins follow-ups by conversation. SQLite cannot use the partial unique
+            # index for that (the statuses are bound parameters), so it needs a plain one.
+            models.Index(fields=["network", "conversation_id"]),
+            # Play on SQLite, which cannot use the partial queue index either (bench/RESULTS.md).
+            models.Index(fields=["assignee", "created_at", "id"]),
         ]
         ordering = ["created_at", "id"]
 
