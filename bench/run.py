@@ -5,7 +5,7 @@ temporary directory, or the PostgreSQL database mentiondesk_bench, dropped and c
 since Django's settings are fixed per process. Progress goes to stderr, the table to stdout;
 bench/RESULTS.md is written by hand from it.
 
-    .venv/bin/python bench/run.py [--quick] [--only ingest|next]
+    .venv/bin/python bench/run.py [--quick] [--only ingest|next|triage]
 
 MENTIONDESK_BENCH_PG_URL names another PostgreSQL server (its database is dropped!)."""
 
@@ -25,6 +25,8 @@ import ingest
 import play
 from corpus import corpus_serve
 from harness import say
+
+from triage import triage_bench
 
 PG_URL = os.environ.get(
     "MENTIONDESK_BENCH_PG_URL", "postgres://postgres@127.0.0.1:5432/mentiondesk_bench"
@@ -245,7 +247,7 @@ def bench_next(bench: Bench, *, tickets: int, calls: int, with_pg: bool) -> None
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="10x smaller: a smoke run")
-    parser.add_argument("--only", choices=["ingest", "next"], help="one benchmark")
+    parser.add_argument("--only", choices=["ingest", "next", "triage"], help="one benchmark")
     parser.add_argument("--worker", choices=WORKERS, help=argparse.SUPPRESS)
     parser.add_argument("--params", default="{}", help=argparse.SUPPRESS)
     parser.add_argument("--out", help=argparse.SUPPRESS)
@@ -264,6 +266,9 @@ def main() -> None:
             bench_ingest(bench, mentions=100_000 // scale, with_pg=with_pg)
         if args.only in (None, "next"):
             bench_next(bench, tickets=100_000 // scale, calls=600 // scale, with_pg=with_pg)
+        if args.only in (None, "triage"):
+            for r in triage_bench():
+                bench.row(r["benchmark"], r["database"], r["figure"], r["target"])
         print(bench.table())
     # The machine is shared: other work during the run shows here.
     print(f"\nload average (1 min): {load_before:.2f} before, {os.getloadavg()[0]:.2f} after")
