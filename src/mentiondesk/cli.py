@@ -23,6 +23,8 @@ commands:
   token create NAME            print a new API token for user NAME (last line)
   sandbox [--port N]           run the X-API-compatible sandbox network on its own
   audit export [--format F]    the append-only audit log as CSV or JSON
+  triage eval FILE.csv         measure the triage model on your own labelled posts
+  triage export                agents' corrections, as labelled data
   migrate                      create or update the database schema
   version                      print the version
 
