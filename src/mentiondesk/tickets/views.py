@@ -7,6 +7,7 @@ drift; boosted navigation (`HX-Boosted`) gets the full page like any browser."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any, cast
 from urllib.parse import urlencode
 
@@ -303,76 +304,73 @@ def report_spam(request: HttpRequest, ticket_id: int) -> HttpResponse:
     return redirect("tickets:detail", ticket_id=ticket_id)
 
 
+def _post_action(
+    request: HttpRequest,
+    ticket_id: int,
+    remote_id: str,
+    *,
+    form_class: type[django_forms.Form],
+    form_key: str,
+    act: Callable[[Post, dict[str, Any]], str],
+) -> HttpResponse:
+    """The shape every per-post action shares: validate the form, call one service through
+    `act` (which returns the success message), show its refusal next to the post."""
+    post = _post(ticket_id, remote_id)
+    form = form_class(request.POST)
+    bound: dict[str, Any] = {form_key: form}
+    target = {"post_target": remote_id}
+    if not form.is_valid():
+        return _detail(request, ticket_id, status=400, extra=target, **bound)
+    try:
+        message = act(post, form.cleaned_data)
+    except DomainError as exc:
+        return _rejected(
+            request, ticket_id, exc, extra=target, as_message=exc.field is None, **bound
+        )
+    messages.success(request, message)
+    return redirect("tickets:detail", ticket_id=ticket_id)
+
+
 @require_POST
 @login_required
 def like(request: HttpRequest, ticket_id: int, remote_id: str) -> HttpResponse:
-    post = _post(ticket_id, remote_id)
-    form = LikeForm(request.POST)
-    bound = {"like_form": form}
-    if not form.is_valid():
-        return _detail(request, ticket_id, status=400, extra={"post_target": remote_id}, **bound)
-    try:
-        reply_services.post_like(post=post, by=_user(request), reason=form.cleaned_data["reason"])
-    except DomainError as exc:
-        return _rejected(
-            request,
-            ticket_id,
-            exc,
-            extra={"post_target": remote_id},
-            as_message=exc.field is None,
-            **bound,
-        )
-    messages.success(request, f"Liking @{post.author_username}'s post.")
-    return redirect("tickets:detail", ticket_id=ticket_id)
+    def act(post: Post, data: dict[str, Any]) -> str:
+        reply_services.post_like(post=post, by=_user(request), reason=data["reason"])
+        return f"Liking @{post.author_username}'s post."
+
+    return _post_action(
+        request, ticket_id, remote_id, form_class=LikeForm, form_key="like_form", act=act
+    )
 
 
 @require_POST
 @login_required
 def suggest_retweet(request: HttpRequest, ticket_id: int, remote_id: str) -> HttpResponse:
-    post = _post(ticket_id, remote_id)
-    form = SuggestRetweetForm(request.POST)
-    bound = {"retweet_form": form}
-    if not form.is_valid():
-        return _detail(request, ticket_id, status=400, extra={"post_target": remote_id}, **bound)
-    try:
-        event = services.post_suggest_retweet(
-            post=post, by=_user(request), note=form.cleaned_data["note"]
-        )
-    except DomainError as exc:
-        return _rejected(
-            request,
-            ticket_id,
-            exc,
-            extra={"post_target": remote_id},
-            as_message=exc.field is None,
-            **bound,
-        )
-    where = event.data.get("channel", "the social team") if event else "the social team"
-    messages.success(request, f"Suggested to {where} for the social team to review.")
-    return redirect("tickets:detail", ticket_id=ticket_id)
+    def act(post: Post, data: dict[str, Any]) -> str:
+        event = services.post_suggest_retweet(post=post, by=_user(request), note=data["note"])
+        where = event.data.get("channel", "the social team") if event else "the social team"
+        return f"Suggested to {where} for the social team to review."
+
+    return _post_action(
+        request,
+        ticket_id,
+        remote_id,
+        form_class=SuggestRetweetForm,
+        form_key="retweet_form",
+        act=act,
+    )
 
 
 @require_POST
 @login_required
 def delete_post(request: HttpRequest, ticket_id: int, remote_id: str) -> HttpResponse:
-    post = _post(ticket_id, remote_id)
-    form = DeletePostForm(request.POST)
-    bound = {"delete_form": form}
-    if not form.is_valid():
-        return _detail(request, ticket_id, status=400, extra={"post_target": remote_id}, **bound)
-    try:
-        reply_services.post_delete(post=post, by=_user(request), reason=form.cleaned_data["reason"])
-    except DomainError as exc:
-        return _rejected(
-            request,
-            ticket_id,
-            exc,
-            extra={"post_target": remote_id},
-            as_message=exc.field is None,
-            **bound,
-        )
-    messages.success(request, f"Deleting @{post.author_username}'s post on X.")
-    return redirect("tickets:detail", ticket_id=ticket_id)
+    def act(post: Post, data: dict[str, Any]) -> str:
+        reply_services.post_delete(post=post, by=_user(request), reason=data["reason"])
+        return f"Deleting @{post.author_username}'s post on X."
+
+    return _post_action(
+        request, ticket_id, remote_id, form_class=DeletePostForm, form_key="delete_form", act=act
+    )
 
 
 @require_POST
