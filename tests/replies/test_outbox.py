@@ -164,3 +164,5 @@ def test_status_handle_replies_go_out_from_main_for_advocates(
     assert by_infra.handle.username == "DriftwoodStatus"
     with pytest.raises(services.Collision, match="ana's reply to this post is already on its way"):
         services.reply_create(ticket=ticket, author=infrastructure, text="Investigating")
+    stopped = ticket.events.get(kind=TicketEvent.Kind.COLLISION)
+    assert stopped.actor == infrastructure and stopped.data["text"] == "Investigating"

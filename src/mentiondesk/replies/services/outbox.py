@@ -120,6 +120,16 @@ def reply_create(
     except IntegrityError:
         # Two requests raced with the same key: the other one won; return its reply.
         return Reply.objects.get(idempotency_key=key)
+    except Collision as collision:
+        # Recorded after the rollback: a stopped send belongs in the audit log too.
+        TicketEvent.objects.create(
+            ticket=ticket,
+            kind=TicketEvent.Kind.COLLISION,
+            actor=author,
+            message=collision.message,
+            data={"changes": collision.changes, "text": text},
+        )
+        raise
     return reply
 
 
