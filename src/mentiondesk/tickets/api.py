@@ -12,6 +12,7 @@ from mentiondesk.core.errors import DomainError, NotFound
 from mentiondesk.replies import selectors as reply_selectors
 from mentiondesk.replies import services as reply_services
 from mentiondesk.replies.models import Reply
+from mentiondesk.tickets import evidence as ticket_evidence
 from mentiondesk.tickets import search as ticket_search
 from mentiondesk.tickets import selectors, services
 from mentiondesk.tickets.constants import DEFAULT_VIEW
@@ -23,6 +24,7 @@ from .schemas import (
     DraftOut,
     EscalateIn,
     EventOut,
+    EvidenceOut,
     HandBackIn,
     HandleChoiceOut,
     IntentIn,
@@ -231,6 +233,29 @@ def similar(request: HttpRequest, ticket_id: int) -> list[dict[str, object]]:
         {**ticket_out(h.ticket), "score": h.score}
         for h in ticket_search.ticket_similar(ticket=ticket)
     ]
+
+
+@router.get(
+    "/tickets/{ticket_id}/evidence",
+    response=EvidenceOut,
+    summary="Evidence for the answer (status page, issues, forum, helpdesk, similar tickets) "
+    "and drafted replies",
+)
+def evidence(request: HttpRequest, ticket_id: int) -> dict[str, object]:
+    ticket = selectors.ticket_get(ticket_id=ticket_id)
+    found = ticket_evidence.ticket_evidence_get(ticket=ticket)
+    return {
+        "sources": [
+            {"source": r.source, "configured": r.configured, "error": r.error, "items": r.items}
+            for r in found.sources.values()
+        ],
+        "similar": [{**ticket_out(h.ticket), "score": h.score} for h in found.similar],
+        "drafts": [
+            {"macro": d.macro, "text": d.text, "length": d.length, "fits": d.fits}
+            for d in found.drafts
+        ],
+        "variables": found.variables,
+    }
 
 
 @router.get(

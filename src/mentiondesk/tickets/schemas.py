@@ -138,3 +138,24 @@ class DirectMessageIn(Schema):
 
 class SearchHitOut(TicketOut):
     score: float
+
+
+class EvidenceSourceOut(Schema):
+    source: str
+    configured: bool
+    error: str
+    items: list[dict[str, object]]
+
+
+class DraftReplyOut(Schema):
+    macro: str
+    text: str
+    length: int
+    fits: bool
+
+
+class EvidenceOut(Schema):
+    sources: list[EvidenceSourceOut]
+    similar: list[SearchHitOut]
+    drafts: list[DraftReplyOut]
+    variables: dict[str, str]
