@@ -23,6 +23,16 @@ class TicketEvidence:
     drafts: list[Draft]
     variables: dict[str, str]
 
+    @property
+    def configured(self) -> list[evidence.EvidenceResult]:
+        """The sources that have their settings, in the order they were asked."""
+        return [r for r in self.sources.values() if r.configured]
+
+    @property
+    def unconfigured(self) -> list[str]:
+        """The names of the sources whose settings are missing."""
+        return [name for name, r in self.sources.items() if not r.configured]
+
 
 def ticket_evidence_get(*, ticket: Ticket) -> TicketEvidence:
     """Evidence and drafted replies for `ticket`. Sources that are not configured or failed

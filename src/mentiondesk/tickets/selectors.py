@@ -28,6 +28,7 @@ from mentiondesk.policy.rules import HandleChoice
 from mentiondesk.policy.schema import Escalation, Rules
 from mentiondesk.policy.selectors import policy_current
 from mentiondesk.replies.models import PostAction, Reply
+from mentiondesk.triage.models import TriageResult
 
 from .constants import VIEWS, View
 from .models import Intent, Ticket, TicketEvent
@@ -171,6 +172,8 @@ class TicketPage:
     escalations: tuple[Escalation, ...]
     dm_purpose_required: bool
     can_hand_back: bool
+    # Triage's own label for the requester's first post (see ticket_first_inbound_triage).
+    triage: TriageResult | None = None
 
     @property
     def replies_in_flight(self) -> bool:
@@ -256,7 +259,21 @@ def ticket_get_for_page(*, ticket_id: int, viewer: User) -> TicketPage:
         dm_purpose_required=policy.rules.dm_reason_required,
         can_hand_back=ticket.assignee_id is not None
         and (ticket.assignee_id == viewer.pk or viewer.role in policy.rules.reassign_roles),
+        triage=ticket_first_inbound_triage(ticket=ticket),
     )
+
+
+def ticket_first_inbound_triage(*, ticket: Ticket) -> TriageResult | None:
+    """Triage's result for `ticket`'s first inbound post (oldest by TIMELINE), or None when
+    that post was not triaged (yet) or the ticket has no inbound post. Its `intent`,
+    `intent_confidence` (0..1) and `source` are triage's own label; an agent's correction is
+    beside it in `corrected_intent`. Read-only; one query."""
+    first = (
+        Post.objects.filter(ticket=ticket, direction=Post.Direction.INBOUND)
+        .order_by(*TIMELINE)
+        .values("pk")[:1]
+    )
+    return TriageResult.objects.filter(post__in=Subquery(first)).first()
 
 
 def ticket_post_get(*, ticket: Ticket, remote_id: str) -> Post:

@@ -25,6 +25,7 @@ from mentiondesk.channels.models import Post
 from mentiondesk.core.errors import DomainError, Forbidden, NotFound
 from mentiondesk.integrations.slack.services import SlackUnavailable
 from mentiondesk.replies import services as reply_services
+from mentiondesk.tickets import evidence as ticket_evidence
 from mentiondesk.tickets import selectors, services
 from mentiondesk.tickets.constants import DEFAULT_VIEW, VIEWS
 from mentiondesk.tickets.forms import (
@@ -124,6 +125,18 @@ def activity(request: HttpRequest, ticket_id: int) -> HttpResponse:
     response = _detail(request, ticket_id, template="tickets/detail.html#ticket-activity")
     patch_vary_headers(response, ["HX-Request"])
     return response
+
+
+@require_GET
+@login_required
+def evidence(request: HttpRequest, ticket_id: int) -> HttpResponse:
+    """The evidence card (sources, similar solved tickets, drafted replies). The page asks
+    for it once drawn (hx-trigger "load"): the look-ups call the network, so the ticket page
+    itself never waits on them. Not in a transaction."""
+    found = ticket_evidence.ticket_evidence_get(ticket=_ticket(ticket_id))
+    return render(
+        request, "tickets/detail.html#evidence-panel", {"ticket_id": ticket_id, "evidence": found}
+    )
 
 
 @require_POST

@@ -1,5 +1,6 @@
 /* mentiondesk: keyboard shortcuts for the play loop, the reply character count, compact ages,
-   the presence heartbeat's typing flag, and polls that wait while someone is typing.
+   the presence heartbeat's typing flag, drafted replies into the composer, and polls that
+   wait while someone is typing.
    No inline scripts anywhere (a CSP without 'unsafe-inline' must keep working), and every
    feature here is an extra: the forms work without JavaScript. */
 (function () {
@@ -241,6 +242,18 @@
     for (var j = 0; j < forms.length; j++) delete forms[j].dataset.submitting;
   }
 
+  /* ---- evidence card: "Use this reply" puts a drafted reply in the composer ---- */
+
+  function useReply(text) {
+    var reply = document.getElementById("reply-text");
+    if (!reply || reply.disabled || text === null) return;
+    reply.value = text;
+    // The count, the send buttons and the typing flag follow, as if typed.
+    reply.dispatchEvent(new Event("input", { bubbles: true }));
+    reply.focus();
+    reply.setSelectionRange(reply.value.length, reply.value.length);
+  }
+
   /* ---- feedback when the server cannot answer ---- */
 
   var toastTimer = 0;
@@ -263,6 +276,8 @@
   document.addEventListener("click", function (event) {
     var opener = event.target.closest && event.target.closest("[data-shortcuts-open]");
     if (opener) toggleHelp();
+    var use = event.target.closest && event.target.closest("[data-use-reply]");
+    if (use) useReply(use.getAttribute("data-use-reply"));
   });
   document.addEventListener("DOMContentLoaded", function () { init(document); });
   // A page restored from the back/forward cache must accept a new submit.
