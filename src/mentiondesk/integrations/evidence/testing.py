@@ -27,11 +27,11 @@ import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from types import TracebackType
-from typing import Any, Self
+from typing import Any
 
-from werkzeug.serving import ThreadedWSGIServer, WSGIRequestHandler
 from werkzeug.wrappers import Request, Response
+
+from mentiondesk.core.localserver import LocalServer
 
 FAULT_KINDS = ("status", "ratelimited", "slow", "malformed", "body", "drop")
 # Request headers worth keeping in the log (auth is what the tests check).
@@ -61,14 +61,7 @@ class Fault:
     path: str | None = None
 
 
-class _QuietHandler(WSGIRequestHandler):
-    """No access log line per request; errors still log."""
-
-    def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
-        return None
-
-
-class ContractServer:
+class ContractServer(LocalServer):
     """A threaded werkzeug server on `host`; `port=0` picks a free port. `stop()` then
     `start()` brings it back on the same port. Subclasses implement `handle` and may override
     `ratelimited_response` with their vendor's 429 body."""
@@ -76,57 +69,15 @@ class ContractServer:
     name = "contract"
 
     def __init__(self, *, host: str = "127.0.0.1", port: int = 0) -> None:
-        self.host = host
-        self.port = port
+        super().__init__(host=host, port=port)
         self.lock = threading.Lock()
         self._requests: list[RecordedRequest] = []
         self._faults: list[Fault] = []
-        self._server: ThreadedWSGIServer | None = None
-        self._thread: threading.Thread | None = None
         # Canned data is dated relative to this, so "updated 2 hours ago" stays true.
         self.now = datetime.now(UTC).replace(microsecond=0)
 
-    # Lifecycle
-
-    @property
-    def url(self) -> str:
-        """The server's root, without a trailing slash. Valid after `start()`."""
-        host = f"[{self.host}]" if ":" in self.host else self.host
-        return f"http://{host}:{self.port}"
-
-    def start(self) -> Self:
-        """Bind, serve in a daemon thread, return self. Raises OSError if the port is taken."""
-        self._server = ThreadedWSGIServer(self.host, self.port, self._app, handler=_QuietHandler)
-        self.port = self._server.server_port
-        self._thread = threading.Thread(
-            target=self._server.serve_forever,
-            kwargs={"poll_interval": 0.05},
-            name=f"{self.name}:{self.port}",
-            daemon=True,
-        )
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        """Stop listening (clients then get "connection refused"); keeps recorded state."""
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
-            self._server = None
-        if self._thread is not None:
-            self._thread.join(timeout=5)
-            self._thread = None
-
-    def __enter__(self) -> Self:
-        return self.start()
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()
+    def wsgi_app(self) -> Any:
+        return self._app
 
     # Control and inspection
 

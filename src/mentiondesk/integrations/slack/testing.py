@@ -32,11 +32,11 @@ import threading
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from types import TracebackType
 from typing import Any
 
-from werkzeug.serving import ThreadedWSGIServer, WSGIRequestHandler
 from werkzeug.wrappers import Request, Response
+
+from mentiondesk.core.localserver import LocalServer
 
 JSON = dict[str, Any]
 
@@ -104,14 +104,7 @@ class _State:
     faults: list[Fault] = field(default_factory=list)
 
 
-class _QuietHandler(WSGIRequestHandler):
-    """No access log line per request; errors still log."""
-
-    def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
-        return None
-
-
-class SlackServer:
+class SlackServer(LocalServer):
     """A threaded werkzeug server speaking Slack's Web API on `host`; `port=0` picks a free
     port. `stop()` then `start()` brings it back on the same port (Slack "recovering")."""
 
@@ -124,9 +117,8 @@ class SlackServer:
         port: int = 0,
         workspace: str = "mentiondesk-test",
     ) -> None:
+        super().__init__(host=host, port=port)
         self.token = token
-        self.host = host
-        self.port = port
         self.workspace = workspace
         self._lock = threading.Lock()
         self._state = _State()
@@ -134,55 +126,16 @@ class SlackServer:
         self._ts_seq = itertools.count(100)
         for name in channels:
             self.channel_add(name)
-        self._server: ThreadedWSGIServer | None = None
-        self._thread: threading.Thread | None = None
 
-    # Lifecycle
+    name = "slack"
 
-    @property
-    def url(self) -> str:
-        """The server's root, without a trailing slash. Valid after `start()`."""
-        host = f"[{self.host}]" if ":" in self.host else self.host
-        return f"http://{host}:{self.port}"
+    def wsgi_app(self) -> Any:
+        return self._app
 
     @property
     def api_url(self) -> str:
         """What to give WebClient as `base_url` (MENTIONDESK_SLACK_API_URL)."""
         return f"{self.url}/api/"
-
-    def start(self) -> SlackServer:
-        """Bind, serve in a daemon thread, return self. Raises OSError if the port is taken."""
-        self._server = ThreadedWSGIServer(self.host, self.port, self._app, handler=_QuietHandler)
-        self.port = self._server.server_port
-        self._thread = threading.Thread(
-            target=self._server.serve_forever,
-            kwargs={"poll_interval": 0.05},
-            name=f"slack:{self.port}",
-            daemon=True,
-        )
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        """Stop listening (clients then get "connection refused"); keeps recorded state."""
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
-            self._server = None
-        if self._thread is not None:
-            self._thread.join(timeout=5)
-            self._thread = None
-
-    def __enter__(self) -> SlackServer:
-        return self.start()
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()
 
     # Control and inspection
 
