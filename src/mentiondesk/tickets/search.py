@@ -19,68 +19,12 @@ from django.utils import timezone
 
 from mentiondesk.channels.models import Post
 from mentiondesk.core.errors import DomainError
+from mentiondesk.integrations.evidence.keywords import keywords_extract
 
 from .models import Intent, Ticket, TicketDocument
 
 SORTS = ("relevance", "updated", "created")
 _WORD = re.compile(r"\w+", re.UNICODE)
-# Mentions and links say nothing about the problem; neither do these common words.
-_NOISE = re.compile(r"@\w+|https?://\S+")
-_STOP = frozenset(
-    [
-        "about",
-        "after",
-        "again",
-        "also",
-        "been",
-        "being",
-        "could",
-        "does",
-        "doing",
-        "from",
-        "have",
-        "having",
-        "here",
-        "into",
-        "just",
-        "like",
-        "more",
-        "most",
-        "much",
-        "only",
-        "other",
-        "over",
-        "same",
-        "some",
-        "such",
-        "than",
-        "that",
-        "their",
-        "them",
-        "then",
-        "there",
-        "these",
-        "they",
-        "this",
-        "those",
-        "very",
-        "what",
-        "when",
-        "where",
-        "which",
-        "while",
-        "will",
-        "with",
-        "would",
-        "your",
-        "yours",
-        "please",
-        "thanks",
-        "thank",
-        "anyone",
-        "still",
-    ]
-)
 
 
 @dataclass
@@ -225,11 +169,7 @@ def ticket_similar(*, ticket: Ticket, limit: int = 5) -> list[SearchHit]:
     The seed: "search through all support tickets with these key words ... add
     status:solved"."""
     first = ticket.posts.filter(direction=Post.Direction.INBOUND).order_by("created_at").first()
-    text = _NOISE.sub(" ", (first.text if first else ticket.subject).lower())
-    words = _WORD.findall(text)
-    keywords = [
-        w for w in dict.fromkeys(words) if len(w) > 3 and not w.isdigit() and w not in _STOP
-    ][:12]
+    keywords = keywords_extract(first.text if first else ticket.subject, limit=12)
     if not keywords:
         return []
     query = SearchQuery(words=keywords, status=Ticket.Status.SOLVED, match_any=True)
