@@ -12,10 +12,12 @@ import csv
 import gzip
 import io
 import json
+import queue
 import re
+import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import IO, Any, NamedTuple
 
@@ -34,6 +36,7 @@ CSV_COLUMNS = (
 )
 # Column widths of Post and Ticket: a longer value would fail the whole insert on PostgreSQL.
 MAX_ID = 40
+MAX_POST_ID = 2**63 - 1  # a signed 64-bit integer, as X ids are
 MAX_USERNAME = 50
 # A page bigger than this is not a page someone saved from the API; stop rather than buffer
 # the rest of the file looking for its end.
@@ -46,9 +49,11 @@ _MONTHS = {
         ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"), 1
     )
 }
-_CLOCK = re.compile(r"\d\d:\d\d:\d\d")
-# X usernames: letters, digits and underscores, at most 15 characters.
-_MENTION = re.compile(r"(?<![\w@])@(\w{1,15})")
+_CLOCK = re.compile(r"(?:[01]\d|2[0-3]):[0-5]\d:[0-5]\d")
+_ENCODE = json.JSONEncoder(ensure_ascii=False).encode
+# X usernames: letters, digits and underscores, at most 15 characters; not an e-mail address.
+# The look-behind comes after the "@" so it only runs where an "@" is (several times faster).
+_MENTION = re.compile(r"@(?<![\w@]@)(\w{1,15})")
 
 
 class Unreadable(Exception):
@@ -58,9 +63,9 @@ class Unreadable(Exception):
 class Row(NamedTuple):
     """One post as staged: the column order of the staging table (see `store.py`)."""
 
-    remote_id: str
+    remote_id: int  # X ids are 64-bit snowflakes: integers make the staging lookups cheap
     line: int
-    parent: str | None  # the post this one replies to
+    parent: int | None  # the post this one replies to
     conversation: str | None  # X's conversation_id when the file gives it
     author_id: str
     author_username: str
@@ -71,7 +76,12 @@ class Row(NamedTuple):
     text: str
     mentions: str  # JSON list of usernames
     urls: str  # JSON list of {"url", "expanded_url", "display_url"}
-    raw: str  # JSON: the row or item as read
+    raw: str | None  # JSON: the item as read; None for a CSV row, rebuilt from the columns
+    # The CSV fields the columns above do not keep as written (None for X pages); the row's
+    # raw JSON is built from them by the database, which is cheaper than in Python.
+    csv_inbound: str | None
+    csv_created_at: str | None
+    csv_responses: str | None
 
 
 @dataclass(frozen=True)
@@ -166,36 +176,104 @@ def rows(path: Path, *, fmt: str, ours: Ours, text: IO[str]) -> Iterator[Row | P
     return _x_rows(_json_values(text), ours=ours)
 
 
+def batches_ahead(items: Iterator[Row | Problem], *, size: int) -> Iterator[list[Row | Problem]]:
+    """`items` in lists of `size`, parsed by a thread of their own while the caller stores the
+    previous list (SQLite and PostgreSQL release the GIL while they work). At most two lists
+    wait, so memory stays flat; an error in the thread is raised here."""
+    ready: queue.Queue[list[Row | Problem] | BaseException | None] = queue.Queue(maxsize=2)
+    stop = threading.Event()
+
+    def put(item: list[Row | Problem] | BaseException | None) -> bool:
+        while not stop.is_set():
+            try:
+                ready.put(item, timeout=0.1)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def produce() -> None:
+        try:
+            batch: list[Row | Problem] = []
+            for item in items:
+                batch.append(item)
+                if len(batch) >= size:
+                    if not put(batch):
+                        return
+                    batch = []
+            if put(batch):
+                put(None)
+        except BaseException as exc:  # handed to the caller's thread
+            put(exc)
+
+    thread = threading.Thread(target=produce, name="import-reader", daemon=True)
+    thread.start()
+    try:
+        while (got := ready.get()) is not None:
+            if isinstance(got, BaseException):
+                raise got
+            yield got
+    finally:
+        stop.set()
+        thread.join()
+
+
 # --- CSV ----------------------------------------------------------------------------------------
+
+
+_DAYS: dict[str, str | None] = {}  # "Tue Oct 31 2017" -> "2017-10-31" (None: no such day)
 
 
 def csv_time(value: str) -> str | None:
     """`Tue Oct 31 22:10:47 +0000 2017` as UTC "2017-10-31 22:10:47", or None if malformed.
 
-    The fast path builds the string from the parts (a million strptime calls would cost more
-    than the rest of the import); other offsets go through strptime."""
-    parts = value.split(" ")
-    if len(parts) != 6:
+    The fast path checks the clock with a pattern and the date once per day seen (`_days`, at
+    most a few thousand entries): a million strptime calls would cost more than the rest of
+    the import. Other offsets than +0000 go through strptime."""
+    if len(value) != 30 or value[19:26] != " +0000 ":
+        return _csv_time_slow(value)
+    clock = value[11:19]
+    key = value[:10] + value[25:]
+    day = _DAYS.get(key)
+    if day is None:
+        if key in _DAYS:
+            return None
+        if len(_DAYS) > 100_000:  # centuries of days: not a real file, stay bounded
+            return _csv_time_slow(value)
+        day = _DAYS[key] = _csv_day(value)
+    if day is None or value[10] != " " or not _CLOCK.fullmatch(clock):
         return None
-    _, month_name, day, clock, offset, year = parts
-    month = _MONTHS.get(month_name)
-    if month is None or not _CLOCK.fullmatch(clock) or not (day.isdigit() and year.isdigit()):
+    return f"{day} {clock}"
+
+
+def _csv_day(value: str) -> str | None:
+    month = _MONTHS.get(value[4:7])
+    day, year = value[8:10], value[26:]
+    if month is None or not (day.isdigit() and year.isdigit()) or value[3] + value[7] != "  ":
         return None
     try:
-        if offset != "+0000":
-            moment = datetime.strptime(value, "%a %b %d %H:%M:%S %z %Y").astimezone(UTC)
-            return str(moment.replace(tzinfo=None))
-        # Validates day-of-month and clock ranges (Oct 32, 25:00:00).
-        datetime(int(year), int(month), int(day), int(clock[:2]), int(clock[3:5]), int(clock[6:]))  # noqa: DTZ001
+        date(int(year), int(month), int(day))
+    except ValueError:  # Oct 32, Feb 30
+        return None
+    return f"{year}-{month}-{day}"
+
+
+def _csv_time_slow(value: str) -> str | None:
+    try:
+        moment = datetime.strptime(value, "%a %b %d %H:%M:%S %z %Y").astimezone(UTC)
     except ValueError:
         return None
-    return f"{year}-{month}-{int(day):02d} {clock}"
+    return str(moment.replace(tzinfo=None))
 
 
-def _csv_id(value: str) -> str | None:
-    # Exports that went through a spreadsheet or pandas write ids as floats ("8.0").
-    value = value.strip().removesuffix(".0")
-    return value if value.isdigit() and len(value) <= MAX_ID else None
+def _post_id(value: str) -> int | None:
+    if not value.isdigit():
+        # Exports that went through a spreadsheet or pandas write ids as floats ("8.0").
+        value = value.strip().removesuffix(".0")
+        if not value.isdigit():
+            return None
+    number = int(value)
+    return number if number <= MAX_POST_ID else None
 
 
 def _csv_rows(text: IO[str], *, ours: Ours, name: str) -> Iterator[Row | Problem]:
@@ -213,16 +291,12 @@ def _csv_rows(text: IO[str], *, ours: Ours, name: str) -> Iterator[Row | Problem
             f"{name}: the CSV header lacks {', '.join(missing)} (expected {','.join(CSV_COLUMNS)})"
         )
     at = {c: columns.index(c) for c in CSV_COLUMNS}
-    i_id, i_author, i_inbound, i_time, i_text, i_parent = (
-        at["tweet_id"],
-        at["author_id"],
-        at["inbound"],
-        at["created_at"],
-        at["text"],
-        at["in_response_to_tweet_id"],
-    )
+    i_id, i_author, i_inbound, i_time, i_text, i_responses, i_parent = (at[c] for c in CSV_COLUMNS)
+
+    def _as_dict(fields: list[str]) -> dict[str, str] | list[str]:
+        return dict(zip(columns, fields, strict=True)) if len(fields) == width else fields
+
     width = len(columns)
-    dumps = json.dumps
     handle_name = ours.username
     by_username = ours.by_username
     line = reader.line_num + 1  # where the next record starts
@@ -238,29 +312,34 @@ def _csv_rows(text: IO[str], *, ours: Ours, name: str) -> Iterator[Row | Problem
         start, line = line, reader.line_num + 1
         if len(fields) != width:
             if fields:  # blank lines are not rows
-                yield Problem(start, f"{len(fields)} fields, the header has {width}", fields)
+                yield Problem(
+                    start, f"{len(fields)} fields, the header has {width}", _as_dict(fields)
+                )
             continue
-        raw = dict(zip(columns, fields, strict=True))
-        remote_id = _csv_id(fields[i_id])
+        remote_id = _post_id(fields[i_id])
         if remote_id is None:
-            yield Problem(start, f"tweet_id {fields[i_id]!r} is not a number", raw)
+            yield Problem(start, f"tweet_id {fields[i_id]!r} is not a post id", _as_dict(fields))
             continue
         author = fields[i_author].strip()
         if not author or len(author) > MAX_ID:
-            yield Problem(start, f"author_id {author!r} is empty or too long", raw)
+            yield Problem(start, f"author_id {author!r} is empty or too long", _as_dict(fields))
             continue
         created_at = csv_time(fields[i_time])
         if created_at is None:
             yield Problem(
                 start,
                 f"created_at {fields[i_time]!r} is not like 'Tue Oct 31 22:10:47 +0000 2017'",
-                raw,
+                _as_dict(fields),
             )
             continue
         parent_field = fields[i_parent]
-        parent = _csv_id(parent_field) if parent_field.strip() else None
-        if parent_field.strip() and parent is None:
-            yield Problem(start, f"in_response_to_tweet_id {parent_field!r} is not a number", raw)
+        parent = _post_id(parent_field) if parent_field else None
+        if parent_field and parent is None and parent_field.strip():
+            yield Problem(
+                start,
+                f"in_response_to_tweet_id {parent_field!r} is not a post id",
+                _as_dict(fields),
+            )
             continue
         inbound = fields[i_inbound].strip().lower()
         author_lower = author.lower()
@@ -272,10 +351,14 @@ def _csv_rows(text: IO[str], *, ours: Ours, name: str) -> Iterator[Row | Problem
         elif inbound == "false":
             direction = "x"
         else:
-            yield Problem(start, f"inbound {fields[i_inbound]!r} is not True or False", raw)
+            yield Problem(
+                start, f"inbound {fields[i_inbound]!r} is not True or False", _as_dict(fields)
+            )
             continue
         body = fields[i_text]
         mentions = _MENTION.findall(body)
+        # Usernames are word characters only: nothing to escape in JSON.
+        mentions_json = '["' + '","'.join(mentions) + '"]' if mentions else "[]"
         involves = int(
             author_lower == handle_name or any(m.lower() == handle_name for m in mentions)
         )
@@ -291,9 +374,12 @@ def _csv_rows(text: IO[str], *, ours: Ours, name: str) -> Iterator[Row | Problem
             involves,
             created_at,
             body,
-            dumps(mentions),
+            mentions_json,
             "[]",
-            dumps(raw, ensure_ascii=False),
+            None,
+            fields[i_inbound],
+            fields[i_time],
+            fields[i_responses],
         )
 
 
@@ -398,8 +484,12 @@ def _x_rows(values: Iterator[tuple[int, Any] | Problem], *, ours: Ours) -> Itera
 
 
 def _x_row(post: RemotePost, *, line: int, ours: Ours) -> Row | Problem:
-    if len(post.author_username) > MAX_USERNAME:
-        return Problem(line, f"post {post.remote_id}: author username too long", post.raw)
+    if len(post.author_username) > MAX_USERNAME or len(post.author_id) > MAX_ID:
+        return Problem(line, f"post {post.remote_id}: author too long", post.raw)
+    remote_id = _post_id(post.remote_id)
+    parent = _post_id(post.in_reply_to_id) if post.in_reply_to_id else None
+    if remote_id is None or (post.in_reply_to_id and parent is None):
+        return Problem(line, f"post {post.remote_id}: not a 64-bit post id", post.raw)
     handle_id = ours.by_remote_id.get(post.author_id) or ours.by_username.get(
         post.author_username.lower()
     )
@@ -411,10 +501,12 @@ def _x_row(post: RemotePost, *, line: int, ours: Ours) -> Row | Problem:
     # X's conversation_id when given; without it the reply links decide (parse_page would
     # make the post its own conversation).
     given = post.conversation_id if "conversation_id" in post.raw else None
+    if given is not None and len(given) > MAX_ID:
+        return Problem(line, f"post {post.remote_id}: conversation_id too long", post.raw)
     return Row(
-        post.remote_id,
+        remote_id,
         line,
-        post.in_reply_to_id,
+        parent,
         given,
         post.author_id,
         post.author_username or post.author_id,
@@ -425,5 +517,8 @@ def _x_row(post: RemotePost, *, line: int, ours: Ours) -> Row | Problem:
         post.text,
         json.dumps(list(post.mentions)),
         json.dumps(list(post.urls)),
-        json.dumps(post.raw, ensure_ascii=False),
+        _ENCODE(post.raw),
+        None,
+        None,
+        None,
     )

@@ -93,19 +93,12 @@ def history_import(
             result.format = readers.detect_format(path, _head(path))
         counter, text = readers.open_text(path, digest=digest)
         with text, _sqlite_cache(), store.staging() as stage:
-            batch: list[readers.Row | readers.Problem] = []
-            for item in readers.rows(path, fmt=result.format, ours=ours, text=text):
-                batch.append(item)
-                if len(batch) >= store.BATCH:
-                    stage.add(batch)
-                    result.rows += len(batch)
-                    batch = []
-                    if on_read:
-                        on_read(counter.consumed, result.rows)
-            stage.add(batch)
-            result.rows += len(batch)
-            if on_read:
-                on_read(counter.consumed, result.rows)
+            items = readers.rows(path, fmt=result.format, ours=ours, text=text)
+            for batch in readers.batches_ahead(items, size=store.BATCH):
+                stage.add(batch)
+                result.rows += len(batch)
+                if on_read:
+                    on_read(counter.consumed, result.rows)
 
             source = path.name
             endpoint = f"import {source[:120]} sha256:{digest.hexdigest()[:16]}"
@@ -120,7 +113,7 @@ def history_import(
                     source=source,
                 )
                 _phase(on_phase, PHASES[2])
-                result.totals.documents = store.documents_write(stage)
+                result.totals.documents = stage.write_documents()
                 _phase(on_phase, PHASES[3])
                 result.problem_count, result.problems = stage.problems(limit=SHOWN)
                 result.problems_kept = stage.keep_problems(
@@ -158,7 +151,8 @@ def _phase(on_phase: Callable[[str], None] | None, name: str) -> None:
 
 @contextmanager
 def _sqlite_cache() -> Iterator[None]:
-    """A larger page cache on SQLite while importing (bounded: 64 MB), then the old one."""
+    """Larger page caches on SQLite while importing (bounded: 64 MB each for the database and
+    the TEMP tables), then the old size."""
     if connection.vendor != "sqlite":
         yield
         return
@@ -166,8 +160,10 @@ def _sqlite_cache() -> Iterator[None]:
         cursor.execute("PRAGMA cache_size")
         previous = int(cursor.fetchone()[0])
         cursor.execute("PRAGMA cache_size = -65536")
+        cursor.execute("PRAGMA temp.cache_size = -65536")
     try:
         yield
     finally:
         with connection.cursor() as cursor:
             cursor.execute(f"PRAGMA cache_size = {previous}")
+            cursor.execute(f"PRAGMA temp.cache_size = {previous}")

@@ -26,12 +26,10 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from mentiondesk.tickets.models import ACTIVE_STATUSES
-from mentiondesk.tickets.search import ticket_documents_refresh
 
 from .readers import Problem, Row
 
 BATCH = 20_000
-DOCUMENT_BATCH = 2_000
 # Staging table names: TEMP tables are private to this connection and vanish with it.
 TABLES = (
     "import_raw",
@@ -57,6 +55,9 @@ ROW_COLUMNS = (
     "mentions",
     "urls",
     "raw",
+    "csv_inbound",
+    "csv_created_at",
+    "csv_responses",
 )
 
 
@@ -86,18 +87,42 @@ class Dialect:
         self.pg = connection.vendor == "postgresql"
         self.ts = "timestamptz" if self.pg else "TEXT"
         self.json = "jsonb" if self.pg else "TEXT"
+        # SQLite: INTEGER PRIMARY KEY is the rowid itself, the cheapest lookup there is.
         self.bigint = "bigint" if self.pg else "INTEGER"
         self.json_param = "%s::jsonb" if self.pg else "%s"
+        # A CSV row's raw JSON, from the staged columns and the fields kept as written.
+        pairs = ", ".join(
+            f"'{name}', {column}"
+            for name, column in (
+                ("tweet_id", "CAST(r.rid AS TEXT)"),
+                ("author_id", "r.author_id"),
+                ("inbound", "r.csv_inbound"),
+                ("created_at", "r.csv_created_at"),
+                ("text", "r.text"),
+                ("response_tweet_id", "r.csv_responses"),
+                ("in_response_to_tweet_id", "COALESCE(CAST(r.parent AS TEXT), '')"),
+            )
+        )
+        self.csv_raw = f"jsonb_build_object({pairs})" if self.pg else f"json_object({pairs})"
 
     def time(self, value: str) -> str:
         # Staged times are UTC without an offset; PostgreSQL must not read them as local.
         return f"{value}+00" if self.pg else value
 
 
+import os
+import sys
+import time
+
+
 def _execute(sql: str, params: Iterable[Any] = ()) -> int:
+    t = time.perf_counter()
     with connection.cursor() as cursor:
         cursor.execute(sql, list(params))
-        return int(cursor.rowcount or 0)
+        n = int(cursor.rowcount or 0)
+    if os.environ.get("PROFILE_IMPORT"):
+        print(f"{time.perf_counter() - t:7.2f}s {' '.join(sql.split())[:90]}", file=sys.stderr)
+    return n
 
 
 def _scalar(sql: str, params: Iterable[Any] = ()) -> Any:
@@ -129,11 +154,11 @@ class Stage:
         d = self.d
         self.drop()
         row_columns = (
-            "rid TEXT NOT NULL, line INTEGER NOT NULL, parent TEXT, conv TEXT, "
+            f"rid {d.bigint} NOT NULL, line INTEGER NOT NULL, parent {d.bigint}, conv TEXT, "
             "author_id TEXT NOT NULL, author_username TEXT NOT NULL, direction TEXT NOT NULL, "
             f"handle_id {d.bigint}, involves INTEGER NOT NULL, created_at {d.ts} NOT NULL, "
             f"text TEXT NOT NULL, mentions {d.json} NOT NULL, urls {d.json} NOT NULL, "
-            f"raw {d.json} NOT NULL"
+            f"raw {d.json}, csv_inbound TEXT, csv_created_at TEXT, csv_responses TEXT"
         )
         if d.pg:
             # COPY cannot skip duplicates: load as is, de-duplicate once at the end.
@@ -202,13 +227,15 @@ class Stage:
             CREATE TEMP TABLE import_link AS
             WITH RECURSIVE walk (rid, conv, req) AS (
                 SELECT r.rid,
-                       COALESCE(r.conv, CASE WHEN r.parent IS NULL THEN r.rid
-                                             ELSE COALESCE(p.conversation_id, r.parent) END),
+                       COALESCE(r.conv, CASE WHEN r.parent IS NULL THEN CAST(r.rid AS TEXT)
+                                             ELSE COALESCE(p.conversation_id,
+                                                           CAST(r.parent AS TEXT)) END),
                        CASE WHEN r.direction = 'in' THEN r.author_id
                             WHEN p.direction = 'in' THEN p.author_remote_id
                             ELSE t.requester_remote_id END
                 FROM import_row r
-                LEFT JOIN channels_post p ON p.network = %s AND p.remote_id = r.parent
+                LEFT JOIN channels_post p
+                       ON p.network = %s AND p.remote_id = CAST(r.parent AS TEXT)
                 LEFT JOIN tickets_ticket t ON t.id = p.ticket_id
                 WHERE r.parent IS NULL
                    OR NOT EXISTS (SELECT 1 FROM import_row q WHERE q.rid = r.parent)
@@ -219,7 +246,8 @@ class Stage:
             )
             SELECT w.rid, w.conv, w.req, r.direction, r.created_at, r.involves, r.line,
                    CASE WHEN EXISTS (SELECT 1 FROM channels_post k
-                                     WHERE k.network = %s AND k.remote_id = w.rid)
+                                     WHERE k.network = %s
+                                       AND k.remote_id = CAST(w.rid AS TEXT))
                         THEN 1 ELSE 0 END AS known
             FROM walk w JOIN import_row r ON r.rid = w.rid
             """,
@@ -245,7 +273,7 @@ class Stage:
                 "AND r.direction <> 'x' "
                 "AND NOT EXISTS (SELECT 1 FROM import_row q WHERE q.rid = r.parent) "
                 "AND NOT EXISTS (SELECT 1 FROM channels_post p "
-                "                WHERE p.network = %s AND p.remote_id = r.parent)"
+                "                WHERE p.network = %s AND p.remote_id = CAST(r.parent AS TEXT))"
             )
             cursor.execute(f"SELECT COUNT(*) {orphans}", [network])
             totals.orphan_count = int(cursor.fetchone()[0])
@@ -308,7 +336,7 @@ class Stage:
             f"""
             CREATE TEMP TABLE import_group (
                 conv TEXT NOT NULL, req TEXT NOT NULL, first_in {d.ts}, last_in {d.ts},
-                last_out {d.ts}, first_out {d.ts}, first_rid TEXT,
+                last_out {d.ts}, first_out {d.ts}, first_rid {d.bigint},
                 ticket_id {d.bigint}, existing INTEGER NOT NULL DEFAULT 0,
                 PRIMARY KEY (conv, req)
             )
@@ -404,14 +432,15 @@ class Stage:
         # Every post, on the ticket of the requester it belongs to. ON CONFLICT: a poll that
         # stored one of them meanwhile (PostgreSQL; SQLite holds the write lock throughout).
         _execute(
-            """
+            f"""
             INSERT INTO channels_post (
                 network, remote_id, handle_id, ticket_id, direction, author_remote_id,
                 author_username, text, created_at, conversation_id, in_reply_to_remote_id,
                 mentions, urls, raw, deleted_at, stored_at)
-            SELECT %s, r.rid, COALESCE(r.handle_id, %s), g.ticket_id, r.direction, r.author_id,
-                   r.author_username, r.text, r.created_at, n.conv, COALESCE(r.parent, ''),
-                   r.mentions, r.urls, r.raw, NULL, %s
+            SELECT %s, CAST(r.rid AS TEXT), COALESCE(r.handle_id, %s), g.ticket_id,
+                   r.direction, r.author_id, r.author_username, r.text, r.created_at, n.conv,
+                   COALESCE(CAST(r.parent AS TEXT), ''), r.mentions, r.urls,
+                   COALESCE(r.raw, {d.csv_raw}), NULL, %s
             FROM import_row r
             JOIN import_new n ON n.rid = r.rid
             LEFT JOIN import_group g ON g.conv = n.conv AND g.req = n.req
@@ -437,21 +466,6 @@ class Stage:
         )
         _execute("CREATE INDEX import_group_ticket ON import_group (ticket_id)")
 
-    def ticket_batches(self) -> Iterator[list[int]]:
-        """The tickets that got posts (new and existing), a batch at a time (keyset pages:
-        PostgreSQL's client-side cursors would otherwise fetch them all at once)."""
-        last = 0
-        while batch := [
-            pk
-            for (pk,) in _rows(
-                "SELECT ticket_id FROM import_group WHERE ticket_id > %s "
-                "ORDER BY ticket_id LIMIT %s",
-                [last, DOCUMENT_BATCH],
-            )
-        ]:
-            yield batch
-            last = batch[-1]
-
     def problems(self, *, limit: int) -> tuple[int, list[tuple[int, str]]]:
         """How many rows could not be used, and the first `limit` (line, reason)."""
         count = _scalar("SELECT COUNT(*) FROM import_problem")
@@ -475,6 +489,42 @@ class Stage:
             [handle_id, endpoint, source, self.d.time(str(timezone.now().replace(tzinfo=None)))],
         )
 
+    def write_documents(self) -> int:
+        """The full-text documents of every ticket the import touched, in one statement.
+
+        The body is the one `tickets.search.ticket_documents_refresh` builds (requester, subject,
+        then every post oldest first); a test compares the two. Python would spend longer on a
+        million posts than the rest of the import."""
+        if connection.vendor == "postgresql":
+            posts = "string_agg(p.text, E'\\n' ORDER BY p.created_at, p.remote_id)"
+            ordered = "channels_post p"
+            newline = "E'\\n'"
+        else:
+            # SQLite before 3.44 has no ORDER BY inside group_concat: it concatenates in the
+            # order its input comes, so the input is ordered.
+            posts = "group_concat(p.text, char(10))"
+            ordered = (
+                "(SELECT ticket_id, text, created_at, remote_id, deleted_at FROM channels_post "
+                " WHERE ticket_id IN (SELECT ticket_id FROM import_group) "
+                " ORDER BY ticket_id, created_at, remote_id) p"
+            )
+            newline = "char(10)"
+        return _execute(
+            f"""
+            INSERT INTO tickets_ticketdocument (ticket_id, body, refreshed_at)
+            SELECT t.id, '@' || t.requester_username || {newline} || t.subject
+                         || COALESCE({newline} || d.body, ''), %s
+            FROM tickets_ticket t
+            JOIN (SELECT p.ticket_id, {posts} AS body FROM {ordered}
+                  WHERE p.ticket_id IN (SELECT ticket_id FROM import_group) AND p.deleted_at IS NULL
+                  GROUP BY p.ticket_id) d ON d.ticket_id = t.id
+            WHERE 1 = 1
+            ON CONFLICT (ticket_id) DO UPDATE SET body = excluded.body,
+                                                  refreshed_at = excluded.refreshed_at
+            """,
+            [self.d.time(str(timezone.now().replace(tzinfo=None)))],
+        )
+
 
 def _pg_row(row: Row) -> Row:
     row = row._replace(created_at=f"{row.created_at}+00")  # UTC, not the session's zone
@@ -488,9 +538,3 @@ def _rows(sql: str, params: Iterable[Any] = ()) -> list[tuple[Any, ...]]:
     with connection.cursor() as cursor:
         cursor.execute(sql, list(params))
         return list(cursor.fetchall())
-
-
-def documents_write(stage: Stage) -> int:
-    """The full-text documents of every ticket the import touched, through the one place
-    that builds them."""
-    return sum(ticket_documents_refresh(ticket_ids=batch) for batch in stage.ticket_batches())
