@@ -110,19 +110,10 @@ class Dialect:
         return f"{value}+00" if self.pg else value
 
 
-import os
-import sys
-import time
-
-
 def _execute(sql: str, params: Iterable[Any] = ()) -> int:
-    t = time.perf_counter()
     with connection.cursor() as cursor:
         cursor.execute(sql, list(params))
-        n = int(cursor.rowcount or 0)
-    if os.environ.get("PROFILE_IMPORT"):
-        print(f"{time.perf_counter() - t:7.2f}s {' '.join(sql.split())[:90]}", file=sys.stderr)
-    return n
+        return int(cursor.rowcount or 0)
 
 
 def _scalar(sql: str, params: Iterable[Any] = ()) -> Any:
