@@ -519,9 +519,11 @@ class Stage:
 
 def _pg_row(row: Row) -> Row:
     row = row._replace(created_at=f"{row.created_at}+00")  # UTC, not the session's zone
-    if "\x00" in row.text or "\\u0000" in row.raw:
-        # PostgreSQL refuses NUL in text and jsonb; nothing else can be lost this way.
-        row = row._replace(text=row.text.replace("\x00", ""), raw=row.raw.replace("\\u0000", ""))
+    # PostgreSQL refuses NUL in text and jsonb; nothing else can be lost this way.
+    if "\x00" in row.text:
+        row = row._replace(text=row.text.replace("\x00", ""))
+    if row.raw is not None and "\\u0000" in row.raw:
+        row = row._replace(raw=row.raw.replace("\\u0000", ""))
     return row
 
 
