@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import csv
 import random
+import resource
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from time import perf_counter
@@ -29,11 +30,13 @@ COLUMNS = (
     "response_tweet_id",
     "in_response_to_tweet_id",
 )
-WORDS = (
-    "push fails with 502 since this morning runner stuck pipeline pending merge request "
-    "cannot login two factor reset password billing invoice pages deploy timeout SSH key "
-    "webhook not firing thanks great job love the new release docs link broken"
-).split()
+WORDS = [
+    "push", "fails", "with", "502", "since", "this", "morning", "runner", "stuck", "pipeline",
+    "pending", "merge", "request", "cannot", "login", "two", "factor", "reset", "password",
+    "billing", "invoice", "pages", "deploy", "timeout", "SSH", "key", "webhook", "not",
+    "firing", "thanks", "great", "job", "love", "the", "new", "release", "docs", "link",
+    "broken",
+]  # fmt: skip
 
 
 def csv_write(path: Path, *, rows: int, seed: int = 7) -> dict[str, int]:
@@ -84,7 +87,8 @@ def csv_write(path: Path, *, rows: int, seed: int = 7) -> dict[str, int]:
 
 
 def run(*, rows: int, csv_path: str) -> dict[str, Any]:
-    """Import `csv_path` twice (the second time must add nothing) and time both."""
+    """Import `csv_path` (`rows` rows) twice (the second time must add nothing); time both."""
+    del rows  # the count is read back from the import
     django_start()
     from mentiondesk.channels.imports import services
     from mentiondesk.channels.models import Handle, IngestProblem, Post
@@ -104,10 +108,8 @@ def run(*, rows: int, csv_path: str) -> dict[str, Any]:
         }
 
     phases: dict[str, float] = {}
-    mark = perf_counter()
 
     def on_phase(name: str) -> None:
-        nonlocal mark
         phases[name] = perf_counter()
 
     started = perf_counter()
@@ -131,4 +133,5 @@ def run(*, rows: int, csv_path: str) -> dict[str, Any]:
         "tickets_by_status": first.totals.tickets_created,
         "problems": first.problem_count,
         "skipped": first.totals.other_brands + first.totals.unrelated,
+        "rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
     }

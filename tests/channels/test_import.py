@@ -16,6 +16,7 @@ from django.core.management.base import CommandError
 from mentiondesk.channels.imports import services
 from mentiondesk.channels.imports.readers import CSV_COLUMNS, csv_time
 from mentiondesk.channels.models import Handle, IngestProblem, Post
+from mentiondesk.core.errors import DomainError
 from mentiondesk.tickets.models import Ticket, TicketDocument, TicketEvent
 from mentiondesk.tickets.search import search_parse, ticket_search, ticket_similar
 from tests.factories import remote_post, tickets_from
@@ -217,12 +218,12 @@ def test_bad_rows_are_reported_by_line_kept_whole_and_the_rest_imported(
 
 
 def test_a_file_that_cannot_be_read_imports_nothing(tmp_path: Path, handle: Handle) -> None:
-    with pytest.raises(services.DomainError, match="lacks author_id"):
+    with pytest.raises(DomainError, match="lacks author_id"):
         run(write_csv(tmp_path / "x.csv", [["1"]], header=("tweet_id", "text")), handle)
-    with pytest.raises(services.DomainError, match="No such file"):
+    with pytest.raises(DomainError, match="No such file"):
         run(tmp_path / "missing.csv", handle)
     (tmp_path / "notes.txt").write_text("hello\n")
-    with pytest.raises(services.DomainError, match="cannot tell the format"):
+    with pytest.raises(DomainError, match="cannot tell the format"):
         run(tmp_path / "notes.txt", handle)
     assert counts()["posts"] == 0
 
@@ -287,8 +288,16 @@ USERS = [
 ]
 
 
-def tweet(pid: str, author: str, text: str, conv: str, *, reply_to: str | None = None,
-          minute: int = 0, mentions: tuple[str, ...] = ("Driftwood",)) -> dict[str, Any]:  # fmt: skip
+def tweet(
+    pid: str,
+    author: str,
+    text: str,
+    conv: str,
+    *,
+    reply_to: str | None = None,
+    minute: int = 0,
+    mentions: tuple[str, ...] = ("Driftwood",),
+) -> dict[str, Any]:
     item: dict[str, Any] = {
         "id": pid,
         "author_id": author,
@@ -336,7 +345,7 @@ def check_x_import(result: services.ImportResult) -> None:
     omar = Ticket.objects.get(requester_username="omar")
     assert omar.status == Ticket.Status.NEW
     assert result.problem_count == 1
-    ((line, reason),) = result.problems
+    ((_, reason),) = result.problems
     assert "post 900005: missing text" in reason
     return None
 
@@ -377,9 +386,7 @@ def test_x_truncated_array_keeps_what_came_before(tmp_path: Path, handle: Handle
     assert any("the rest of the file cannot be read" in r for _, r in result.problems)
 
 
-def test_real_search_page_rebuilds_threads(
-    shared_fixtures: Path, tmp_path: Path, db: None
-) -> None:
+def test_real_search_page_rebuilds_threads(shared_fixtures: Path, tmp_path: Path, db: None) -> None:
     """A real full-archive search page (academictwitteR hk3): 500 replies and their parents."""
     folder = shared_fixtures / "x-api-v2" / "academictwitteR" / "hk3"
     data = json.loads((folder / "data_1405589018948026377.json").read_text())
@@ -404,9 +411,10 @@ def test_real_search_page_rebuilds_threads(
     for post in Post.objects.filter(remote_id__in=mentioning):
         assert post.ticket is not None
         assert post.ticket.requester_remote_id == post.author_remote_id
-        assert post.conversation_id == next(t for t in data if t["id"] == post.remote_id)[
-            "conversation_id"
-        ]
+        assert (
+            post.conversation_id
+            == next(t for t in data if t["id"] == post.remote_id)["conversation_id"]
+        )
     assert Ticket.objects.count() == len(
         {(p.conversation_id, p.author_remote_id) for p in Post.objects.filter(direction="in")}
     )
