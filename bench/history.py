@@ -19,17 +19,10 @@ from typing import Any
 
 from harness import django_start, say
 
+from mentiondesk.channels.imports.readers import CSV_COLUMNS
+
 HANDLE = "Driftwood"
 OTHER = "AmazonHelp"
-COLUMNS = (
-    "tweet_id",
-    "author_id",
-    "inbound",
-    "created_at",
-    "text",
-    "response_tweet_id",
-    "in_response_to_tweet_id",
-)
 WORDS = [
     "push", "fails", "with", "502", "since", "this", "morning", "runner", "stuck", "pipeline",
     "pending", "merge", "request", "cannot", "login", "two", "factor", "reset", "password",
@@ -46,7 +39,7 @@ def csv_write(path: Path, *, rows: int, seed: int = 7) -> dict[str, int]:
     next_id, written, broken, other = 1, 0, 0, 0
     with path.open("w", newline="", encoding="utf-8") as f:
         out = csv.writer(f)
-        out.writerow(COLUMNS)
+        out.writerow(CSV_COLUMNS)
         customer = 100_000
         while written < rows:
             customer += 1

@@ -18,10 +18,11 @@ from . import readers, store
 
 PHASES = ("conversations", "tickets and posts", "search index", "problems")
 SHOWN = 100  # problems and warnings listed by line; all of them are counted
-# SQLite's page cache while importing, for the database and for the TEMP tables each. Past
+# SQLite's page cache while importing, for the database and for the TEMP tables each. Below
 # the size of the indexes being written, pages spill to the WAL and are written again each
-# time they change: a million rows took twice as long per row as 200,000 with 64 MB.
-SQLITE_CACHE_KIB = 512 * 1024
+# time they change: with 64 MB a million rows took twice as long per row as 200,000; 512 MB
+# was no faster than 256 MB (bench/RESULTS.md).
+SQLITE_CACHE_KIB = 256 * 1024
 
 
 @dataclass

@@ -343,15 +343,13 @@ class Stage:
             FROM import_new WHERE req IS NOT NULL GROUP BY conv, req
             """
         )
-        _execute(
-            f"""
+        link_tickets = f"""
             UPDATE import_group SET ticket_id = (
                 SELECT t.id FROM tickets_ticket t
                 WHERE t.network = %s AND t.conversation_id = import_group.conv
                   AND t.requester_remote_id = import_group.req AND t.status IN ({active_in}))
-            """,
-            [network, *active],
-        )
+            """
+        _execute(link_tickets, [network, *active])
         _execute("UPDATE import_group SET existing = 1 WHERE ticket_id IS NOT NULL")
         # A follow-up joining a ticket the desk already has counts from that ticket's start.
         _execute(
@@ -392,16 +390,7 @@ class Stage:
             """,
             [network, handle_id, stamp],
         )
-        _execute(
-            f"""
-            UPDATE import_group SET ticket_id = (
-                SELECT t.id FROM tickets_ticket t
-                WHERE t.network = %s AND t.conversation_id = import_group.conv
-                  AND t.requester_remote_id = import_group.req AND t.status IN ({active_in}))
-            WHERE existing = 0
-            """,
-            [network, *active],
-        )
+        _execute(link_tickets + " WHERE existing = 0", [network, *active])
         totals.tickets_created = dict(
             _rows(  # type: ignore[arg-type]
                 "SELECT t.status, COUNT(*) FROM import_group g "
