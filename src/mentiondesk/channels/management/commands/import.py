@@ -68,7 +68,7 @@ class Command(BaseCommand):
                     unit="step",
                     file=sys.stderr,
                     disable=quiet,
-                    bar_format="{desc}: {n_fmt}/{total_fmt} {postfix} [{elapsed}]",
+                    bar_format="{desc}: {n_fmt}/{total_fmt}{postfix} [{elapsed}]",
                 )
             else:
                 writing.update(1)
