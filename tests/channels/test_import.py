@@ -146,6 +146,9 @@ def test_csv_tickets_are_solved_when_we_wrote_last_with_times_from_the_posts(
     assert solved.first_response_at == at("Tue Oct 31 22:10:35 +0000 2017")
     assert solved.solved_at == at("Tue Oct 31 22:10:35 +0000 2017")
     assert list(solved.posts.values_list("remote_id", flat=True)) == ["12", "11"]
+    # Updated when the last post was written: `sort:updated` orders history as it happened.
+    assert solved.updated_at == solved.solved_at
+    assert open_ticket.updated_at == open_ticket.last_inbound_at
     # The same invariants as ingest: one CREATED event each, a search document each.
     for ticket in (open_ticket, solved):
         assert list(ticket.events.values_list("kind", flat=True)) == [TicketEvent.Kind.CREATED]

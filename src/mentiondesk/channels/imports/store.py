@@ -373,6 +373,7 @@ class Stage:
             """
         )
         solved = "g.last_out IS NOT NULL AND (g.last_in IS NULL OR g.last_out > g.last_in)"
+        # updated_at is the last post's time, so `sort:updated` orders history as it happened.
         _execute(
             f"""
             INSERT INTO tickets_ticket (
@@ -382,13 +383,13 @@ class Stage:
             SELECT %s, %s, g.conv, g.req, r.author_username, substr(r.text, 1, 140),
                    CASE WHEN {solved} THEN 'solved'
                         WHEN g.first_out IS NOT NULL THEN 'open' ELSE 'new' END,
-                   NULL, g.first_in, %s, g.last_in, g.first_out,
-                   CASE WHEN {solved} THEN g.last_out END, '', NULL
+                   NULL, g.first_in, CASE WHEN {solved} THEN g.last_out ELSE g.last_in END,
+                   g.last_in, g.first_out, CASE WHEN {solved} THEN g.last_out END, '', NULL
             FROM import_group g JOIN import_row r ON r.rid = g.first_rid
             WHERE g.existing = 0
             ORDER BY g.first_in, g.conv
             """,
-            [network, handle_id, stamp],
+            [network, handle_id],
         )
         _execute(link_tickets + " WHERE existing = 0", [network, *active])
         totals.tickets_created = dict(
