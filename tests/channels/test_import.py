@@ -220,6 +220,21 @@ def test_bad_rows_are_reported_by_line_kept_whole_and_the_rest_imported(
     assert Post.objects.get(remote_id="55").conversation_id == "999"
 
 
+def test_a_loop_of_reply_links_is_reported_not_imported(tmp_path: Path, handle: Handle) -> None:
+    rows = [
+        ["81", "800", "True", "Tue Oct 31 22:10:47 +0000 2017", "@Driftwood a", "", "82"],
+        ["82", "800", "True", "Tue Oct 31 22:11:47 +0000 2017", "@Driftwood b", "", "81"],
+        ["83", "801", "True", "Tue Oct 31 22:12:47 +0000 2017", "@Driftwood fine", "", ""],
+    ]
+    result = run(write_csv(tmp_path / "loop.csv", rows), handle)
+    assert [line for line, _ in result.problems] == [2, 3]
+    assert "post 81 is in a loop of reply links" in result.problems[0][1]
+    assert list(Post.objects.values_list("remote_id", flat=True)) == ["83"]
+    kept = IngestProblem.objects.order_by("id").first()
+    assert kept is not None
+    assert kept.raw["raw"]["text"] == "@Driftwood a"
+
+
 def test_a_file_that_cannot_be_read_imports_nothing(tmp_path: Path, handle: Handle) -> None:
     with pytest.raises(DomainError, match="lacks author_id"):
         run(write_csv(tmp_path / "x.csv", [["1"]], header=("tweet_id", "text")), handle)

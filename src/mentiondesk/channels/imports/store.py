@@ -74,7 +74,6 @@ class Totals:
     tickets_created: dict[str, int] = field(default_factory=dict)
     tickets_updated: int = 0
     documents: int = 0
-    loops: list[Problem] = field(default_factory=list)
     loop_count: int = 0
     orphans: list[tuple[int, str, str]] = field(default_factory=list)  # line, id, parent
     orphan_count: int = 0
@@ -137,7 +136,6 @@ def staging() -> Iterator[Stage]:
 class Stage:
     def __init__(self) -> None:
         self.d = Dialect()
-        self.read = 0
 
     # --- loading ---------------------------------------------------------------------------
 
@@ -172,7 +170,6 @@ class Stage:
             for p in items
             if isinstance(p, Problem)
         ]
-        self.read += len(rows)
         with transaction.atomic(), connection.cursor() as cursor:
             if self.d.pg:
                 raw = cursor.cursor  # psycopg's own cursor, for COPY
@@ -254,7 +251,7 @@ class Stage:
             _execute(
                 "INSERT INTO import_problem (line, reason, raw) "
                 "SELECT r.line, 'post ' || r.rid || ' is in a loop of reply links "
-                "(it answers, through its parents, itself)', r.raw " + loops
+                f"(it answers, through its parents, itself)', COALESCE(r.raw, {d.csv_raw}) " + loops
             )
         # Replies whose parent is in neither the file nor the database (only where the file
         # has no conversation ids): imported, their conversation named after the missing post.
