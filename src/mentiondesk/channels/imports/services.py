@@ -99,7 +99,7 @@ def history_import(
         counter, text = readers.open_text(path, digest=digest)
         with text, _sqlite_cache(), store.staging() as stage:
             items = readers.rows(path, fmt=result.format, ours=ours, text=text)
-            for batch in readers.batches_ahead(items, size=store.BATCH):
+            for batch in readers.batches_ahead(items, size=store.BATCH[result.format]):
                 stage.add(batch)
                 result.rows += len(batch)
                 if on_read:

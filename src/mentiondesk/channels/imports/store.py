@@ -29,7 +29,9 @@ from mentiondesk.tickets.models import ACTIVE_STATUSES
 
 from .readers import Problem, Row
 
-BATCH = 20_000
+# Rows per staging batch. An X item keeps its whole JSON (kilobytes, and parsed objects for
+# the unusable ones), a CSV row a tweet: the batches in flight stay a few tens of MB either way.
+BATCH = {"csv": 20_000, "json": 1_000, "jsonl": 1_000}
 # Staging table names: TEMP tables are private to this connection and vanish with it.
 TABLES = (
     "import_raw",
