@@ -238,6 +238,8 @@ def test_a_file_that_cannot_be_read_imports_nothing(tmp_path: Path, handle: Hand
     (tmp_path / "notes.txt").write_text("hello\n")
     with pytest.raises(DomainError, match="cannot tell the format"):
         run(tmp_path / "notes.txt", handle)
+    with pytest.raises(DomainError, match="not JSON"):
+        run(write_csv(tmp_path / "twcs.csv", SPRINT), handle, fmt="json")
     assert counts()["Post"] == 0
 
 

@@ -399,10 +399,12 @@ def _json_lines(text: IO[str]) -> Iterator[tuple[int, Any] | Problem]:
 def _json_values(text: IO[str]) -> Iterator[tuple[int, Any] | Problem]:
     """The values of one JSON document or of a top-level array, one at a time, each with the
     line it starts on. A syntax error ends the reading there (a JSON array cannot be picked up
-    again after a break): it becomes the last Problem, with the unread text's start as raw."""
+    again after a break): it becomes the last Problem, with the unread text's start as raw.
+    Raises Unreadable when not even the first value can be read."""
     decoder = json.JSONDecoder()
     buffer, pos, line, eof = "", 0, 1, False
     in_array: bool | None = None
+    decoded = False  # a break before the first value means the file is not JSON at all
 
     def fill() -> bool:
         nonlocal buffer, pos, eof
@@ -451,6 +453,8 @@ def _json_values(text: IO[str]) -> Iterator[tuple[int, Any] | Problem]:
                 if near_end and len(buffer) - pos < MAX_VALUE_BYTES and fill():
                     continue
                 where = line + buffer.count("\n", pos, getattr(exc, "pos", pos))
+                if not decoded:
+                    raise Unreadable(f"not JSON (line {where}: {exc})") from exc
                 yield Problem(
                     where,
                     f"broken JSON, the rest of the file cannot be read: {exc}",
@@ -458,6 +462,7 @@ def _json_values(text: IO[str]) -> Iterator[tuple[int, Any] | Problem]:
                 )
                 return
         yield line, value
+        decoded = True
         line += buffer.count("\n", pos, end)
         pos = end
 
