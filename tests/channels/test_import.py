@@ -490,3 +490,11 @@ def test_command_streams_a_large_file_in_a_real_process(tmp_path: Path) -> None:
     missing = mentiondesk("import", str(tmp_path / "nope.csv"))
     assert missing.returncode == 1
     assert "No such file" in missing.stderr
+
+
+def test_the_handle_defaults_to_the_only_main_one(handle: Handle) -> None:
+    assert services.import_handle(username=None) == handle
+    assert services.import_handle(username="@driftwoodstatus").role == "status"
+    Handle.objects.create(username="Other", role="main")
+    with pytest.raises(DomainError, match="name the handle"):
+        services.import_handle(username=None)
