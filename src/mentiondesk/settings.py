@@ -61,9 +61,11 @@ INSTALLED_APPS = [
     "mentiondesk.integrations.slack",
     "mentiondesk.integrations.evidence",
     "mentiondesk.integrations.links",
+    "mentiondesk.ops",
 ]
 
 MIDDLEWARE = [
+    "mentiondesk.ops.logs.RequestIdMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -288,13 +290,35 @@ evidence_settings_check(
     zendesk_token=ZENDESK_TOKEN,
 )
 
+# Prometheus scrapes /metrics with this bearer token; unset, /metrics is off.
+METRICS_TOKEN = env("METRICS_TOKEN")
+LOG_FORMAT = env("LOG_FORMAT", "plain")
+if LOG_FORMAT not in {"plain", "json"}:
+    raise ImproperlyConfigured(f"MENTIONDESK_LOG_FORMAT={LOG_FORMAT!r}: use plain or json")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "filters": {"context": {"()": "mentiondesk.ops.logs.ContextFilter"}},
+    "formatters": {
+        "plain": {"format": "%(asctime)s %(levelname)s %(name)s [%(request_id)s]: %(message)s"},
+        # One JSON object a line; `extra` fields (status, duration_ms, ...) come along.
+        "json": {
+            "()": "pythonjsonlogger.json.JsonFormatter",
+            "fmt": ["asctime", "levelname", "name", "message", "request_id", "ticket_id"],
+            "rename_fields": {"asctime": "time", "levelname": "level", "name": "logger"},
+        },
+    },
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            "formatter": LOG_FORMAT,
+            "filters": ["context"],
+        }
+    },
     "loggers": {
         "mentiondesk": {"handlers": ["console"], "level": env("LOG_LEVEL", "INFO")},
         "django_tasks": {"handlers": ["console"], "level": "WARNING"},
+        # One line per request (method, path, status, duration_ms).
+        "mentiondesk.request": {"level": "INFO" if env_bool("ACCESS_LOG", True) else "WARNING"},
     },
 }

@@ -9,5 +9,6 @@ urlpatterns = [
     path("accounts/", include("mentiondesk.accounts.urls")),
     path("audit/", include("mentiondesk.audit.urls")),
     path("api/v1/", api.urls),
+    path("", include("mentiondesk.ops.urls")),
     path("admin/", admin.site.urls),
 ]
