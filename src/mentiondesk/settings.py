@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import sys
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -62,6 +63,7 @@ INSTALLED_APPS = [
     "mentiondesk.integrations.evidence",
     "mentiondesk.integrations.links",
     "mentiondesk.ops",
+    "axes",
 ]
 
 MIDDLEWARE = [
@@ -74,6 +76,8 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Last, as django-axes asks: it turns a locked-out login into its 429 page.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "mentiondesk.urls"
@@ -153,6 +157,34 @@ CSRF_COOKIE_SAMESITE = "Lax"
 X_FRAME_OPTIONS = "DENY"
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
+
+# The reverse proxy's address (`mentiondesk serve` trusts its X-Forwarded-Proto and -For, and
+# nobody else's). Behind TLS (MENTIONDESK_HTTPS=1): send cookies only over TLS and tell
+# browsers to stay on HTTPS (HSTS). Off for the laptop demo, where HSTS on 127.0.0.1 would
+# break every other local app.
+TRUSTED_PROXY = env("TRUSTED_PROXY")
+HTTPS = env_bool("HTTPS")
+if HTTPS:
+    SECURE_SSL_REDIRECT = True
+    SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$", r"^metrics$"]
+    SESSION_COOKIE_SECURE = True
+    CSRF_COOKIE_SECURE = True
+    SECURE_HSTS_SECONDS = int(env("HSTS_SECONDS", str(365 * 24 * 3600)))
+    SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("HSTS_INCLUDE_SUBDOMAINS")
+
+# Login throttling (django-axes, counted in the database so every web process sees the same
+# failures): after LOGIN_FAILURE_LIMIT wrong passwords for one username from one address, that
+# pair waits LOGIN_COOLOFF_MINUTES. By pair, so a stranger cannot lock a colleague out.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+AXES_FAILURE_LIMIT = int(env("LOGIN_FAILURE_LIMIT", "5"))
+AXES_COOLOFF_TIME = timedelta(minutes=int(env("LOGIN_COOLOFF_MINUTES", "15")))
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_TEMPLATE = "accounts/locked_out.html"
+AXES_VERBOSE = False
 
 # Background work: the database backend everywhere, so a reply queued by the web process is
 # delivered by whichever worker is running. Tests switch to the immediate backend.

@@ -133,3 +133,34 @@ def test_unmigrated_server_is_alive_not_ready_and_logs_json(tmp_path: Path) -> N
     assert ticket_page[0]["path"] == "/tickets/7/"
     assert ticket_page[0]["status"] == 302  # to the login page
     assert {"time", "level", "logger", "message", "duration_ms"} <= ticket_page[0].keys()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_behind_tls_the_server_redirects_to_https_and_sends_hsts() -> None:
+    port = _free_port()
+    server = subprocess.Popen(
+        [sys.executable, "-m", "mentiondesk", "serve", "--port", str(port)],
+        env=command_env(MENTIONDESK_HTTPS="1", MENTIONDESK_TRUSTED_PROXY="127.0.0.1"),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+    )
+    try:
+        assert server.stdout is not None
+        assert server.stdout.readline().startswith("mentiondesk on ")
+        base = f"http://127.0.0.1:{port}"
+        plain = httpx.get(f"{base}/accounts/login/")
+        assert plain.status_code == 301
+        assert plain.headers["Location"] == f"https://127.0.0.1:{port}/accounts/login/"
+        # The proxy terminated TLS and says so.
+        page = httpx.get(f"{base}/accounts/login/", headers={"X-Forwarded-Proto": "https"})
+        assert page.status_code == 200
+        assert page.headers["Strict-Transport-Security"] == "max-age=31536000"
+        assert page.headers["X-Frame-Options"] == "DENY"
+        assert page.headers["X-Content-Type-Options"] == "nosniff"
+        assert "Secure" in page.headers["Set-Cookie"]  # the CSRF cookie
+        # Probes talk to the process directly, without TLS.
+        assert httpx.get(f"{base}/healthz").status_code == 200
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
