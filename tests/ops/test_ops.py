@@ -158,6 +158,11 @@ def test_behind_tls_the_server_redirects_to_https_and_sends_hsts() -> None:
         assert page.headers["Strict-Transport-Security"] == "max-age=31536000"
         assert page.headers["X-Frame-Options"] == "DENY"
         assert page.headers["X-Content-Type-Options"] == "nosniff"
+        policy = page.headers["Content-Security-Policy"]
+        assert "script-src 'self'" in policy
+        assert "style-src 'self'" in policy
+        assert "unsafe" not in policy
+        assert "frame-ancestors 'none'" in policy
         assert "Secure" in page.headers["Set-Cookie"]  # the CSRF cookie
         # Probes talk to the process directly, without TLS.
         assert httpx.get(f"{base}/healthz").status_code == 200
