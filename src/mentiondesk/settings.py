@@ -64,6 +64,7 @@ INSTALLED_APPS = [
     "mentiondesk.integrations.evidence",
     "mentiondesk.integrations.links",
     "mentiondesk.ops",
+    "mentiondesk.webhooks",
     "axes",
     "csp",
 ]
@@ -226,6 +227,9 @@ BASE_URL = env("BASE_URL", "http://127.0.0.1:8000").rstrip("/")
 
 # Networks and integrations.
 X_API_URL = env("X_API_URL", "https://api.x.com").rstrip("/")
+# The app's consumer secret (API secret key): signs the webhook CRC answer and checks every
+# event POST. Unset, /webhooks/x is off and polling alone brings mentions in.
+X_CONSUMER_SECRET = env("X_CONSUMER_SECRET")
 X_TIMEOUT_SECONDS = float(env("X_TIMEOUT_SECONDS", "10"))
 # How often `mentiondesk worker` polls mentions (seconds).
 POLL_INTERVAL_SECONDS = float(env("POLL_INTERVAL_SECONDS", "60"))
