@@ -56,6 +56,7 @@ INSTALLED_APPS = [
     "mentiondesk.replies",
     "mentiondesk.policy",
     "mentiondesk.audit",
+    "mentiondesk.reports",
     "mentiondesk.triage",
     "mentiondesk.sandbox",
     "mentiondesk.integrations.slack",
@@ -137,6 +138,24 @@ LANGUAGE_CODE = "en-us"
 TIME_ZONE = "UTC"
 USE_I18N = False
 USE_TZ = True
+
+
+def time_zone_setting(name: str, default: str) -> str:
+    """A MENTIONDESK_* time zone name, checked against the IANA database at start-up."""
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+    value = env(name, default).strip()
+    try:
+        ZoneInfo(value)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ImproperlyConfigured(
+            f"MENTIONDESK_{name}={value!r} is not an IANA time zone (e.g. UTC, Europe/Berlin)"
+        ) from None
+    return value
+
+
+# Reports count tickets per day and per hour of the day on this zone's clock (reports/).
+REPORTS_TIME_ZONE = time_zone_setting("REPORTS_TIME_ZONE", TIME_ZONE)
 
 STATIC_URL = "/static/"
 # Only for `collectstatic` behind another web server; whitenoise serves from the apps otherwise.
