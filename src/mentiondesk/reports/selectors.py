@@ -165,7 +165,8 @@ def report_build(*, filters: ReportFilters, now: datetime | None = None) -> Repo
         by_hour=_by_hour(tickets, filters),
         by_intent=_by_intent(tickets),
         **_first_response(tickets),
-        backlog=_backlog(_matching(filters), now or timezone.now()),
+        # To the second: JSON times carry milliseconds at most, and as_of must be exact.
+        backlog=_backlog(_matching(filters), (now or timezone.now()).replace(microsecond=0)),
     )
 
 
