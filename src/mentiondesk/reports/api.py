@@ -26,6 +26,7 @@ router = Router(tags=["reports"], auth=[BearerToken(), SessionAuth()])
     "/reports/summary",
     response=ReportOut,
     by_alias=True,
+    url_name="report_summary",
     summary="Ticket volume, first-response times and backlog (leads and admins)",
 )
 def report_summary(request: HttpRequest, filters: Query[ReportIn]) -> dict[str, Any]:
