@@ -7,6 +7,7 @@ import os
 import sys
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
@@ -142,8 +143,6 @@ USE_TZ = True
 
 def time_zone_setting(name: str, default: str) -> str:
     """A MENTIONDESK_* time zone name, checked against the IANA database at start-up."""
-    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
-
     value = env(name, default).strip()
     try:
         ZoneInfo(value)

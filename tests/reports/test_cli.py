@@ -112,3 +112,10 @@ def test_bad_input_exits_1_with_the_reason(db: None, args: tuple[str, ...], says
     result = mentiondesk("report", *args)
     assert result.returncode != 0
     assert says in result.stderr
+
+
+@pytest.mark.parametrize("zone", ["Mars/Olympus_Mons", ""])
+def test_an_unknown_time_zone_stops_start_up(db: None, zone: str) -> None:
+    result = mentiondesk("report", *RANGE, env=command_env(MENTIONDESK_REPORTS_TIME_ZONE=zone))
+    assert result.returncode != 0
+    assert f"MENTIONDESK_REPORTS_TIME_ZONE={zone!r} is not an IANA time zone" in result.stderr
