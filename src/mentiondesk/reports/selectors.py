@@ -191,13 +191,8 @@ def _matching(filters: ReportFilters) -> QuerySet[Ticket]:
 
 
 def _by_day(tickets: QuerySet[Ticket], filters: ReportFilters) -> list[tuple[date, int]]:
-    rows = (
-        tickets.annotate(day=TruncDate("created_at", tzinfo=filters.time_zone))
-        .values("day")
-        .annotate(n=Count("id"))
-        .order_by()
-    )
-    counts = {_as_date(row["day"]): row["n"] for row in rows}
+    bucket = TruncDate("created_at", tzinfo=filters.time_zone)
+    counts = {_as_date(day): n for day, n in _count_by(tickets, bucket)}
     days = (filters.date_to - filters.date_from).days + 1
     return [
         (day, counts.get(day, 0))
@@ -206,14 +201,15 @@ def _by_day(tickets: QuerySet[Ticket], filters: ReportFilters) -> list[tuple[dat
 
 
 def _by_hour(tickets: QuerySet[Ticket], filters: ReportFilters) -> list[tuple[int, int]]:
-    rows = (
-        tickets.annotate(hour=ExtractHour("created_at", tzinfo=filters.time_zone))
-        .values("hour")
-        .annotate(n=Count("id"))
-        .order_by()
-    )
-    counts = {int(row["hour"]): row["n"] for row in rows}
+    bucket = ExtractHour("created_at", tzinfo=filters.time_zone)
+    counts = {int(hour): n for hour, n in _count_by(tickets, bucket)}
     return [(hour, counts.get(hour, 0)) for hour in range(24)]
+
+
+def _count_by(tickets: QuerySet[Ticket], bucket: Any) -> list[tuple[Any, int]]:
+    """(bucket, tickets) for each bucket that has tickets, counted by the database."""
+    rows = tickets.annotate(bucket=bucket).values("bucket").annotate(n=Count("id")).order_by()
+    return [(row["bucket"], row["n"]) for row in rows]
 
 
 def _by_intent(tickets: QuerySet[Ticket]) -> list[Counted]:
@@ -251,18 +247,8 @@ def _first_response(tickets: QuerySet[Ticket]) -> dict[str, Any]:
             for b in FIRST_RESPONSE_BUCKETS
         },
     )
-    handles = (
-        tickets.values_list("handle__username")
-        .annotate(n=Count("id"), answered=Count("id", filter=answered))
-        .order_by("handle__username")
-    )
-    agents = sorted(
-        tickets.values_list("assignee__username")
-        .annotate(n=Count("id"), answered=Count("id", filter=answered))
-        .order_by(),
-        # People by name, then the unassigned tickets.
-        key=lambda row: (row[0] is None, (row[0] or "").lower()),
-    )
+    handles = _answered_by(tickets, "handle__username", answered)
+    agents = _answered_by(tickets, "assignee__username", answered)
     return {
         "first_response": _times(
             None, "All tickets", totals["tickets"], totals["answered"], everyone
@@ -278,6 +264,17 @@ def _first_response(tickets: QuerySet[Ticket]) -> dict[str, Any]:
             for name, n, done in agents
         ],
     }
+
+
+def _answered_by(tickets: QuerySet[Ticket], field: str, answered: Q) -> list[tuple[Any, int, int]]:
+    """(name, tickets, answered) per value of `field`, by name in any case; None (no
+    assignee) last."""
+    rows = (
+        tickets.values_list(field)
+        .annotate(n=Count("id"), answered=Count("id", filter=answered))
+        .order_by()
+    )
+    return sorted(rows, key=lambda row: (row[0] is None, (row[0] or "").lower(), row[0] or ""))
 
 
 def _times(
