@@ -36,9 +36,12 @@
   // What each canvas shows: its chart type, labels and datasets, from the report's JSON.
   var CHARTS = {
     by_day: function (r) {
-      return bars(r.volume.by_day.map(function (d) { return d.date; }), [
+      var chart = bars(r.volume.by_day.map(function (d) { return d.date; }), [
         { label: "Tickets", data: count(r.volume.by_day), backgroundColor: ACCENT },
       ]);
+      // Level dates, as many as fit: a month of them would otherwise lean sideways.
+      chart.options.scales.x.ticks = { maxRotation: 0, autoSkip: true, autoSkipPadding: 12 };
+      return chart;
     },
     by_hour: function (r) {
       return bars(r.volume.by_hour.map(function (h) { return (h.hour < 10 ? "0" : "") + h.hour; }), [
