@@ -133,6 +133,8 @@ def report_filters(
         date_from = date_to - timedelta(days=DEFAULT_RANGE_DAYS - 1)
     if date_to < date_from:
         raise DomainError("the range ends before it starts", field="to")
+    if date_to == date.max:
+        raise DomainError("the range must end before the calendar does", field="to")
     if (date_to - date_from).days + 1 > MAX_RANGE_DAYS:
         raise DomainError(f"a report covers at most {MAX_RANGE_DAYS} days", field="from")
     return ReportFilters(
