@@ -9,7 +9,6 @@ from django.test import Client
 
 from mentiondesk.accounts import services as account_services
 from mentiondesk.accounts.models import User
-from tests.conftest import PASSWORD
 from tests.reports.conftest import (
     EXPECTED_UNFILTERED,
     Timeline,
@@ -101,9 +100,9 @@ def test_the_signed_in_page_session_works_and_nothing_else(
     client: Client, timeline: Timeline, lead: User, advocate: User
 ) -> None:
     assert client.get(URL, RANGE).status_code == 401
-    client.login(username="ana", password=PASSWORD)
+    client.force_login(advocate)
     assert client.get(URL, RANGE).status_code == 403
-    client.login(username="lee", password=PASSWORD)
+    client.force_login(lead)
     response = client.get(URL, RANGE)
     assert response.status_code == 200
     assert without_clock(response.json()) == EXPECTED_UNFILTERED

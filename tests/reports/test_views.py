@@ -7,7 +7,6 @@ import pytest
 from django.test import Client
 
 from mentiondesk.accounts.models import User
-from tests.conftest import PASSWORD
 from tests.reports.conftest import Timeline
 
 pytestmark = pytest.mark.django_db
@@ -16,7 +15,7 @@ PAGE = "/reports/"
 
 
 def signed_in(client: Client, user: User) -> Client:
-    assert client.login(username=user.username, password=PASSWORD)
+    client.force_login(user)
     return client
 
 
