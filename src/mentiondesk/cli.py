@@ -23,6 +23,7 @@ commands:
   token create NAME            print a new API token for user NAME (last line)
   sandbox [--port N]           run the X-API-compatible sandbox network on its own
   audit export [--format F]    the append-only audit log as CSV or JSON
+  report --from D --to D       response times, volume and backlog (table, csv or json)
   triage eval FILE.csv         measure the triage model on your own labelled posts
   triage export                agents' corrections, as labelled data
   migrate                      create or update the database schema

@@ -8,6 +8,7 @@ import sys
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import dj_database_url
 from csp import constants as csp
@@ -58,6 +59,7 @@ INSTALLED_APPS = [
     "mentiondesk.replies",
     "mentiondesk.policy",
     "mentiondesk.audit",
+    "mentiondesk.reports",
     "mentiondesk.triage",
     "mentiondesk.sandbox",
     "mentiondesk.integrations.slack",
@@ -147,6 +149,22 @@ LANGUAGE_CODE = "en-us"
 TIME_ZONE = "UTC"
 USE_I18N = False
 USE_TZ = True
+
+
+def time_zone_setting(name: str, default: str) -> str:
+    """A MENTIONDESK_* time zone name, checked against the IANA database at start-up."""
+    value = env(name, default).strip()
+    try:
+        ZoneInfo(value)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ImproperlyConfigured(
+            f"MENTIONDESK_{name}={value!r} is not an IANA time zone (e.g. UTC, Europe/Berlin)"
+        ) from None
+    return value
+
+
+# Reports count tickets per day and per hour of the day on this zone's clock (reports/).
+REPORTS_TIME_ZONE = time_zone_setting("REPORTS_TIME_ZONE", TIME_ZONE)
 
 STATIC_URL = "/static/"
 # Only for `collectstatic` behind another web server; whitenoise serves from the apps otherwise.
