@@ -56,6 +56,7 @@ INSTALLED_APPS = [
     "mentiondesk.replies",
     "mentiondesk.policy",
     "mentiondesk.audit",
+    "mentiondesk.costs",
     "mentiondesk.triage",
     "mentiondesk.sandbox",
     "mentiondesk.integrations.slack",

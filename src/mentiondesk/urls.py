@@ -8,6 +8,7 @@ urlpatterns = [
     path("", include("mentiondesk.replies.urls")),
     path("accounts/", include("mentiondesk.accounts.urls")),
     path("audit/", include("mentiondesk.audit.urls")),
+    path("costs/", include("mentiondesk.costs.urls")),
     path("api/v1/", api.urls),
     path("admin/", admin.site.urls),
 ]
