@@ -91,7 +91,9 @@ def usage_record(
                     if rid not in unbilled:
                         continue
                     unbilled.discard(rid)
-                    ticket = ticket_id if ticket_id is not None else tickets.get(rid)
+                    ticket = ticket_id
+                    if ticket is None and usage.kind == UsageKind.POST_READ:
+                        ticket = tickets.get(rid)
                     totals[(day, usage.kind, usage.endpoint, ticket)][2] += 1
         rows = [
             _row(
