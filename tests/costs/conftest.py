@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import pytest
 
+from mentiondesk.channels import services as channel_services
 from mentiondesk.channels.models import Handle
 from mentiondesk.policy import services as policy_services
 from mentiondesk.sandbox.server import SandboxServer
+from mentiondesk.tickets.models import Ticket
 
 BILLING = """
 [x_billing]
@@ -46,3 +48,21 @@ def priced_desk(desk: SandboxServer) -> SandboxServer:
         "Driftwood"
     ]
     return desk
+
+
+def poll() -> None:
+    results = channel_services.mentions_poll_all()
+    assert not [r.error for r in results if r.error]
+
+
+@pytest.fixture
+def two_tickets(priced_desk: SandboxServer) -> tuple[Ticket, Ticket]:
+    """maya writes twice (the second a reply to the first), omar once; one poll. Costs
+    0.045 USD: see test_meter.test_a_poll_counts_each_request_and_bills_each_resource_once."""
+    first = priced_desk.store.mention_add("maya", "@Driftwood pushing to main fails with a 502")
+    priced_desk.store.mention_add("maya", "@Driftwood still failing", in_reply_to=first)
+    priced_desk.store.mention_add("omar", "@Driftwood the new editor is lovely")
+    poll()
+    maya = Ticket.objects.get(requester_username="maya")
+    omar = Ticket.objects.get(requester_username="omar")
+    return maya, omar

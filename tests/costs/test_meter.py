@@ -16,13 +16,9 @@ from mentiondesk.replies import services as reply_services
 from mentiondesk.replies.models import PostAction, Reply
 from mentiondesk.sandbox.server import SandboxServer
 from mentiondesk.tickets.models import Intent, Ticket
+from tests.costs.conftest import poll
 
 pytestmark = pytest.mark.django_db
-
-
-def poll() -> None:
-    results = channel_services.mentions_poll_all()
-    assert not [r.error for r in results if r.error]
 
 
 def by_kind() -> dict[str, tuple[int, int, int, Decimal]]:
@@ -34,18 +30,6 @@ def by_kind() -> dict[str, tuple[int, int, int, Decimal]]:
 def spend(ticket: Ticket | None = None) -> Decimal:
     qs = XApiUsage.objects.filter(ticket=ticket) if ticket else XApiUsage.objects.all()
     return Decimal(selectors.usage_total(qs=qs)["amount"])
-
-
-@pytest.fixture
-def two_tickets(priced_desk: SandboxServer) -> tuple[Ticket, Ticket]:
-    """maya writes twice (the second a reply to the first), omar once; one poll."""
-    first = priced_desk.store.mention_add("maya", "@Driftwood pushing to main fails with a 502")
-    priced_desk.store.mention_add("maya", "@Driftwood still failing", in_reply_to=first)
-    priced_desk.store.mention_add("omar", "@Driftwood the new editor is lovely")
-    poll()
-    maya = Ticket.objects.get(requester_username="maya")
-    omar = Ticket.objects.get(requester_username="omar")
-    return maya, omar
 
 
 def test_a_poll_counts_each_request_and_bills_each_resource_once(

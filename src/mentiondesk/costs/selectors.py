@@ -20,6 +20,8 @@ from .choices import UsageKind
 from .models import BudgetAlert, XApiUsage
 
 GROUPS = ("day", "handle", "kind", "ticket")
+# Ledger amounts have six decimals; SQLite's SUM answers with more digits than that.
+CENT_FRACTION = Decimal("0.000001")
 COST_ROLES = (User.Role.LEAD, User.Role.ADMIN)
 
 
@@ -42,7 +44,7 @@ def month_spend(*, today: date) -> Decimal:
     total = XApiUsage.objects.filter(day__gte=month_start(today), day__lte=today).aggregate(
         total=Sum("amount")
     )["total"]
-    return total or Decimal(0)
+    return _amount(total)
 
 
 def money(amount: Decimal | None, currency: str) -> str:
@@ -143,16 +145,21 @@ def usage_grouped(*, qs: QuerySet[XApiUsage], by: tuple[str, ...]) -> list[dict[
             "requests": row["n_requests"],
             "failed": row["n_failed"],
             "units": row["n_units"],
-            "amount": row["total"],
+            "amount": _amount(row["total"]),
         }
         for row in rows
     ]
+
+
+def _amount(value: Decimal | None) -> Decimal:
+    return Decimal(value or 0).quantize(CENT_FRACTION)
 
 
 def usage_total(*, qs: QuerySet[XApiUsage]) -> dict[str, Any]:
     totals = qs.aggregate(
         requests=Sum("requests"), failed=Sum("failed"), units=Sum("units"), amount=Sum("amount")
     )
+    totals["amount"] = _amount(totals["amount"])
     return {key: value or 0 for key, value in totals.items()}
 
 
@@ -186,7 +193,7 @@ def ticket_spend(*, ticket_id: int) -> TicketSpend:
     totals = usage_total(qs=rows)
     billing = policy_current().x_billing
     return TicketSpend(
-        amount=Decimal(totals["amount"]),
+        amount=totals["amount"],
         requests=totals["requests"],
         units=totals["units"],
         currency=billing.currency if billing else "",
