@@ -9,6 +9,7 @@ from mentiondesk.channels.models import Handle
 from mentiondesk.policy import services as policy_services
 from mentiondesk.sandbox.server import SandboxServer
 from mentiondesk.tickets.models import Ticket
+from tests.integrations.conftest import slack, slack_server  # noqa: F401 (fixtures used here)
 
 BILLING = """
 [x_billing]

@@ -21,7 +21,6 @@ from mentiondesk.replies import services as reply_services
 from mentiondesk.sandbox.server import SandboxServer
 from mentiondesk.tickets.models import Ticket
 from tests.costs.conftest import billed_policy
-from tests.integrations.conftest import slack, slack_server  # noqa: F401 (fixtures)
 
 pytestmark = pytest.mark.django_db
 
