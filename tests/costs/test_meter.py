@@ -121,3 +121,22 @@ def test_likes_and_deletes_bill_per_request_and_a_refused_post_costs_nothing(
     assert kinds["post_create"] == (2, 1, 1, Decimal("0.015"))
     assert spend(omar) == Decimal("0.020")  # 1 post read + a like (+ a refused reply, free)
     assert spend(maya) == Decimal("0.035")  # 2 post reads + a reply + its delete
+
+
+def test_a_backlog_poll_is_metered_in_one_batch_however_long(priced_desk: SandboxServer) -> None:
+    # 1,000 mentions by 10 people: 10 pages of 100, more ids than one query may carry.
+    for n in range(1000):
+        priced_desk.store.mention_add(f"user{n % 10}", f"@Driftwood question number {n}")
+    poll()
+    # Requests: 1 username lookup, 10 mention pages, 1 (empty) look at our own timeline.
+    # Units: 1,000 posts; 11 users (our handle, then the 10 authors once each today).
+    assert by_kind() == {
+        "post_read": (11, 0, 1000, Decimal("5.000")),
+        "user_read": (1, 0, 11, Decimal("0.110")),
+    }
+    assert Ticket.objects.count() == 1000
+    per_ticket = selectors.usage_grouped(
+        qs=XApiUsage.objects.filter(ticket__isnull=False), by=("ticket",)
+    )
+    assert len(per_ticket) == 1000
+    assert {row["amount"] for row in per_ticket} == {Decimal("0.005")}

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 from collections import defaultdict
+from collections.abc import Iterator
 from datetime import UTC, date, datetime
 from decimal import Decimal
 
@@ -24,33 +25,38 @@ from .selectors import money, month_spend, month_start
 
 logger = logging.getLogger(__name__)
 
+# Ids per query: under SQLite's historical limit of 999 parameters.
+CHUNK = 900
+
 
 class UsageMeter:
     """Collects what one connector does for one handle (and ticket, when the work is for one)
     and writes it in one batch: `flush()` after the poll, the send or the action. Passed to
-    `XConnector.recording()` as its recorder."""
+    `XConnector.recording()` as its recorder. Each call is reduced to its Usage at once, so a
+    long poll keeps ids, not answers, until the flush."""
 
     def __init__(self, *, handle: Handle, ticket_id: int | None = None) -> None:
         self.handle = handle
         self.ticket_id = ticket_id
-        self.reports: list[tuple[datetime, CallReport]] = []
+        self.usages: list[tuple[date, Usage]] = []
 
     def __call__(self, report: CallReport) -> None:
-        self.reports.append((timezone.now(), report))
+        day = timezone.now().astimezone(UTC).date()
+        self.usages.extend((day, usage) for usage in call_usage(report))
 
     def flush(self) -> list[XApiUsage]:
         """Record what was collected since the last flush (see `usage_record`)."""
-        reports, self.reports = self.reports, []
-        if not reports:
+        usages, self.usages = self.usages, []
+        if not usages:
             return []
-        return usage_record(handle=self.handle, ticket_id=self.ticket_id, reports=reports)
+        return usage_record(handle=self.handle, ticket_id=self.ticket_id, usages=usages)
 
 
 def usage_record(
-    *, handle: Handle | None, ticket_id: int | None, reports: list[tuple[datetime, CallReport]]
+    *, handle: Handle | None, ticket_id: int | None, usages: list[tuple[date, Usage]]
 ) -> list[XApiUsage]:
-    """Append the billed use of `reports` (each with the time it was made) to the ledger: one
-    row per UTC day, kind, endpoint and ticket, priced with the policy in force.
+    """Append `usages` (each with the UTC day of its call) to the ledger: one row per day,
+    kind, endpoint and ticket, priced with the policy in force.
 
     Reads bill each resource once per UTC day, as X does (BilledResource). Post reads without
     `ticket_id` are attributed to the tickets of the posts read (one query for the batch);
@@ -60,15 +66,13 @@ def usage_record(
     # (day, kind, endpoint, ticket) -> [requests, failed, units]
     totals: dict[tuple[date, str, str, int | None], list[int]] = defaultdict(lambda: [0, 0, 0])
     reads: list[tuple[date, Usage]] = []
-    for at, report in reports:
-        day = at.astimezone(UTC).date()
-        for usage in call_usage(report):
-            row = totals[(day, usage.kind, usage.endpoint, ticket_id)]
-            row[0] += usage.requests
-            row[1] += usage.failed
-            row[2] += usage.units
-            if usage.resource_ids:
-                reads.append((day, usage))
+    for day, usage in usages:
+        row = totals[(day, usage.kind, usage.endpoint, ticket_id)]
+        row[0] += usage.requests
+        row[1] += usage.failed
+        row[2] += usage.units
+        if usage.resource_ids:
+            reads.append((day, usage))
 
     now = timezone.now()
     with transaction.atomic():
@@ -106,7 +110,7 @@ def usage_record(
             for key, counts in totals.items()
             if counts[0] or counts[2]
         ]
-        XApiUsage.objects.bulk_create(rows)
+        XApiUsage.objects.bulk_create(rows, batch_size=CHUNK // 15)
         if billing and any(row.amount for row in rows):
             budget_check(billing=billing, today=now.astimezone(UTC).date())
     return rows
@@ -151,27 +155,38 @@ def _billed_first_today(
     fresh: dict[tuple[date, str], set[str]] = {}
     new_rows = []
     for (day, kind), ids in wanted.items():
-        known = set(
-            BilledResource.objects.filter(day=day, kind=kind, remote_id__in=ids).values_list(
-                "remote_id", flat=True
-            )
-        )
+        known = {
+            rid
+            for chunk in _chunks(ids)
+            for rid in BilledResource.objects.filter(
+                day=day, kind=kind, remote_id__in=chunk
+            ).values_list("remote_id", flat=True)
+        }
         fresh[(day, kind)] = ids - known
         new_rows += [BilledResource(day=day, kind=kind, remote_id=rid) for rid in ids - known]
-    BilledResource.objects.bulk_create(new_rows, ignore_conflicts=True)
+    BilledResource.objects.bulk_create(new_rows, ignore_conflicts=True, batch_size=CHUNK)
     # X's window is one UTC day: yesterday's marks can go.
     BilledResource.objects.filter(day__lt=min(day for day, _ in wanted)).delete()
     return fresh
 
 
 def _tickets_of_posts(*, network: str, remote_ids: set[str]) -> dict[str, int]:
-    if not remote_ids:
-        return {}
-    return dict(
-        Post.objects.filter(network=network, remote_id__in=remote_ids, ticket__isnull=False)
-        .values_list("remote_id", "ticket_id")
-        .iterator()
-    )
+    found: dict[str, int] = {}
+    for chunk in _chunks(remote_ids):
+        found.update(
+            Post.objects.filter(network=network, remote_id__in=chunk, ticket__isnull=False)
+            .values_list("remote_id", "ticket_id")
+            .iterator()
+        )
+    return found
+
+
+def _chunks(ids: set[str]) -> Iterator[list[str]]:
+    """`ids` in lists short enough for any database's limit on query parameters (a backlog
+    poll reads tens of thousands of posts)."""
+    ordered = sorted(ids)
+    for start in range(0, len(ordered), CHUNK):
+        yield ordered[start : start + CHUNK]
 
 
 def budget_check(*, billing: XBilling, today: date) -> BudgetAlert | None:
