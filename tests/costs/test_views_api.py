@@ -41,6 +41,13 @@ def test_only_leads_and_admins_see_the_cost_page_and_api(
     assert 'data-total-amount="0.045000">0.045 USD<' in page
     assert 'data-kind="post_read"' in page and 'data-handle="Driftwood"' in page
     assert "X API costs</span>" in client.get(reverse("tickets:queue")).content.decode()
+    filtered = client.get(reverse("costs:page"), {"kind": "user_read", "handle": "@Driftwood"})
+    assert 'data-kind="user_read"' in filtered.content.decode()
+    assert 'data-kind="post_read"' not in filtered.content.decode()
+    for bad in ({"date_from": "yesterday"}, {"date_from": "2026-02-02", "date_to": "2026-02-01"}):
+        answer = client.get(reverse("costs:page"), bad)
+        assert answer.status_code == 400
+        assert b"flash-error" in answer.content
 
 
 def test_the_api_groups_and_filters_the_ledger(

@@ -183,7 +183,8 @@ class TicketSpend:
 
 
 def ticket_spend(*, ticket_id: int) -> TicketSpend:
-    """What X billed for one ticket: reading its posts, its replies, likes and deletes."""
+    """What X billed for one ticket: reading its posts, its replies, likes and deletes. Its
+    `requests` are only those made for it alone (a poll's requests stay on the handle)."""
     rows = XApiUsage.objects.filter(ticket_id=ticket_id)
     by_kind = {
         UsageKind(kind).label: units
