@@ -41,6 +41,9 @@ def main(argv: list[str] | None = None) -> int:
     if args[0] in {"version", "--version"}:
         print(__version__)
         return 0
+    if args[0] == "demo":
+        # The live queue polls every few seconds; a line per request would bury the logins.
+        os.environ.setdefault("MENTIONDESK_ACCESS_LOG", "0")
     if args[0] == "demo" and "MENTIONDESK_DATABASE_URL" not in os.environ:
         # The demo keeps its own database so it never mixes with real data under ./var/.
         data_dir = os.environ.get("MENTIONDESK_DATA_DIR", os.path.join(os.getcwd(), "var"))

@@ -10,5 +10,7 @@ urlpatterns = [
     path("audit/", include("mentiondesk.audit.urls")),
     path("costs/", include("mentiondesk.costs.urls")),
     path("api/v1/", api.urls),
+    path("", include("mentiondesk.ops.urls")),
+    path("webhooks/", include("mentiondesk.webhooks.urls")),
     path("admin/", admin.site.urls),
 ]
