@@ -10,6 +10,7 @@ import pytest
 
 from mentiondesk.accounts.models import User
 from mentiondesk.channels import services as channel_services
+from mentiondesk.channels.models import Handle
 from mentiondesk.costs import selectors
 from mentiondesk.costs.models import XApiUsage
 from mentiondesk.replies import services as reply_services
@@ -140,3 +141,10 @@ def test_a_backlog_poll_is_metered_in_one_batch_however_long(priced_desk: Sandbo
     )
     assert len(per_ticket) == 1000
     assert {row["amount"] for row in per_ticket} == {Decimal("0.005")}
+
+
+def test_a_lookup_on_its_own_connection_is_metered_too(priced_desk: SandboxServer) -> None:
+    handle = Handle.objects.get(username="Driftwood")
+    channel_services.handle_resolve_remote_id(handle=handle)
+    assert handle.remote_id
+    assert by_kind() == {"user_read": (1, 0, 1, Decimal("0.010"))}

@@ -68,7 +68,9 @@ def handle_resolve_remote_id(*, handle: Handle, connector: XConnector | None = N
     """Fill in `handle.remote_id` by looking the username up on the network, once."""
     if handle.remote_id:
         return handle
-    connector = connector or handle_connector(handle=handle)
+    if connector is None:  # a connection of its own, metered and closed like any other
+        with handle_connection(handle=handle) as x:
+            return handle_resolve_remote_id(handle=handle, connector=x)
     user = connector.user_by_username(handle.username)
     handle.remote_id = user.remote_id
     handle.save(update_fields=["remote_id"])
