@@ -10,6 +10,7 @@ from django.db import transaction
 
 from mentiondesk.accounts.models import User
 from mentiondesk.channels.models import Handle
+from mentiondesk.sla import services as sla_services
 
 from .models import PolicyVersion
 from .schema import PolicyError, policy_parse
@@ -58,12 +59,15 @@ def policy_apply_text(*, text: str, source: str, by: User | None = None) -> Poli
         user.role = entry["role"]
         user.is_staff = entry["role"] == User.Role.ADMIN
         user.save()
-    return PolicyVersion.objects.create(
+    version = PolicyVersion.objects.create(
         source=source,
         sha256=hashlib.sha256(text.encode()).hexdigest(),
         content=text,
         applied_by=by,
     )
+    # New targets or business hours: open tickets' deadlines move with them.
+    sla_services.tickets_sla_refresh_all()
+    return version
 
 
 def policy_show() -> str:

@@ -183,12 +183,20 @@ class _Run:
         self.stopped_at = at
 
 
-def clocks_compute(moments: Iterable[Moment], targets: Targets, now: datetime) -> list[Clock]:
+def clocks_compute(
+    moments: Iterable[Moment],
+    targets: Targets,
+    now: datetime,
+    *,
+    status_now: tuple[str, datetime] | None = None,
+) -> list[Clock]:
     """Every clock of one ticket, as of `now`, for the metrics `targets` measures.
 
     `moments` in timeline order (posts before status changes at the same instant is a good
     tie-break: X gives post times to the second); they are sorted by time here, stably.
-    Moments after `now` are ignored."""
+    Moments after `now` are ignored. `status_now` is the ticket's status and when it was
+    last set: if the timeline ends in another status (history recorded before statuses were
+    logged), the ticket is taken to have changed to it then (never before the last moment)."""
     status = "new"
     response: _Run | None = None
     responses: list[_Run] = []
@@ -213,13 +221,12 @@ def clocks_compute(moments: Iterable[Moment], targets: Targets, now: datetime) -
             run.resume(at)
         return run
 
-    for moment in sorted(moments, key=lambda m: m.at):
+    def apply(moment: Moment) -> None:
+        nonlocal response, resolution, resolved_at
         at = moment.at
-        if at > now:
-            break
         if moment.kind == INBOUND:
             if status == "closed":
-                continue  # a closed ticket takes no more posts; ingest opens a new one
+                return  # a closed ticket takes no more posts; ingest opens a new one
             if status not in COUNTING:
                 set_status("open", at)
             if resolution is None:
@@ -244,6 +251,16 @@ def clocks_compute(moments: Iterable[Moment], targets: Targets, now: datetime) -
                 resolved_at = None
                 if resolution is not None and response is None:
                     response = start_response(at)
+
+    last = None
+    for moment in sorted(moments, key=lambda m: m.at):
+        if moment.at > now:
+            break
+        apply(moment)
+        last = moment.at
+    if status_now is not None and status_now[0] != status:
+        at = min(max(status_now[1], last or status_now[1]), now)
+        apply(Moment(at, STATUS, status_now[0]))
 
     if resolution is not None and resolved_at is not None:
         resolution.stopped_at = resolved_at

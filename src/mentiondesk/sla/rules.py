@@ -16,13 +16,11 @@ HIGH_INTENTS = frozenset({"availability"})
 
 
 def ticket_priority(*, intent: str, escalated_at: datetime | None) -> str:
-    """"high" for availability reports and tickets escalated to experts, else "normal"."""
+    """ "high" for availability reports and tickets escalated to experts, else "normal"."""
     return HIGH if intent in HIGH_INTENTS or escalated_at is not None else NORMAL
 
 
-def target_match(
-    sla: SlaPolicy, *, handle: str, intent: str, priority: str
-) -> SlaTarget | None:
+def target_match(sla: SlaPolicy, *, handle: str, intent: str, priority: str) -> SlaTarget | None:
     """The first `[[sla.target]]` whose filters all match; None when none does."""
     for target in sla.targets:
         if target.handles and handle.lower() not in {h.lower() for h in target.handles}:
