@@ -6,8 +6,6 @@ out the same from posts and events in the database."""
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
-from dataclasses import replace
 from datetime import UTC, date, datetime
 
 import pytest
@@ -15,7 +13,6 @@ import time_machine
 from django.db import connections
 
 from mentiondesk.accounts.models import User
-from mentiondesk.channels import services as channel_services
 from mentiondesk.channels.models import Handle
 from mentiondesk.integrations.slack import services as slack_services
 from mentiondesk.integrations.slack.models import SlackMessage
@@ -26,60 +23,8 @@ from mentiondesk.sla import selectors, services
 from mentiondesk.sla.models import SlaBreach, SlaClock, TicketSla
 from mentiondesk.tickets import services as ticket_services
 from mentiondesk.tickets.models import Ticket
-from tests.factories import remote_post
 
-OUR_ID = "100"
-POLICY = f"""
-[[handle]]
-username = "Driftwood"
-user_id = "{OUR_ID}"
-
-[sla]
-breach_channel = "support_managers"
-warn_before = "10m"
-
-[[sla.target]]
-name = "outage"
-priorities = ["high"]
-first_response = "15m"
-
-[[sla.target]]
-name = "default"
-first_response = "30m"
-next_response = "45m"
-resolution = "2h"
-"""
-DAY = datetime(2026, 6, 2, tzinfo=UTC)
-
-
-def at(hour: int, minute: int = 0, second: int = 0) -> datetime:
-    return DAY.replace(hour=hour, minute=minute, second=second)
-
-
-@pytest.fixture
-def clock() -> Iterator[time_machine.Coordinates]:
-    """The desk's clock, moved by each step (events are stamped with the time they happen)."""
-    with time_machine.travel(at(9), tick=False) as traveller:
-        yield traveller
-
-
-@pytest.fixture
-def handle(db: None, clock: time_machine.Coordinates) -> Handle:
-    policy_services.policy_apply_text(text=POLICY, source="sla.toml")
-    return Handle.objects.get(username="Driftwood")
-
-
-def carol_says(handle: Handle, when: datetime, conversation: str = "7000") -> None:
-    post = remote_post(author="carol", text="@Driftwood help", conversation_id=conversation)
-    channel_services.mentions_store(handle=handle, posts=[replace(post, created_at=when)])
-
-
-def we_say_from_the_x_app(handle: Handle, when: datetime, conversation: str = "7000") -> None:
-    """Our post found on our own timeline: answered outside the desk, attached by ingest."""
-    post = remote_post(
-        author="Driftwood", author_id=OUR_ID, text="@carol on it", conversation_id=conversation
-    )
-    channel_services.mentions_store(handle=handle, posts=[replace(post, created_at=when)])
+from .conftest import POLICY, at, carol_says, we_say_from_the_x_app
 
 
 def sla_of(ticket: Ticket) -> TicketSla:
