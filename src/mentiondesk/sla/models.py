@@ -27,6 +27,8 @@ class TicketSla(models.Model):
     # The earliest deadline of a clock that is counting (past when overdue), and its metric.
     due_at = models.DateTimeField(null=True, blank=True)
     due_metric = models.CharField(max_length=20, choices=Metric.choices, blank=True)
+    # From here on the ticket is about to breach: `due_at` less the policy's `warn_before`.
+    warn_at = models.DateTimeField(null=True, blank=True)
     # Pending: a clock runs but counts nothing; `paused_seconds_left` of its target remain.
     paused_seconds_left = models.IntegerField(null=True, blank=True)
     # The first breach of a clock that no longer counts (answered late, or paused overdue).

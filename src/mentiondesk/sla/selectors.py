@@ -104,8 +104,8 @@ def ticket_sla_badge(*, ticket: Ticket, now: datetime | None = None) -> SlaBadge
     breached = sla.breached_at is not None and sla.breached_at <= now
     if sla.due_at is not None:
         left = int((sla.due_at - now).total_seconds())
-        warn = policy_current().sla.warn_before
-        state = "overdue" if left < 0 else "warning" if left <= warn else "ok"
+        warning = sla.warn_at is not None and sla.warn_at <= now
+        state = "overdue" if left < 0 else "warning" if warning else "ok"
         return SlaBadge(state, sla.due_metric, sla.due_at, left, breached or left < 0)
     if sla.paused_seconds_left is not None:
         return SlaBadge("paused", sla.due_metric, None, sla.paused_seconds_left, breached)

@@ -86,6 +86,9 @@ def _refresh_batch(ids: list[int], *, policy: SlaPolicy, now: datetime) -> int:
                 target=target.name if target else "",
                 priority=priority,
                 due_at=due.due_at if due else None,
+                warn_at=due.due_at - timedelta(seconds=policy.warn_before)
+                if due and due.due_at
+                else None,
                 due_metric=(due or nearest_paused).metric if (due or nearest_paused) else "",
                 paused_seconds_left=(
                     int(nearest_paused.target_seconds - nearest_paused.elapsed_seconds)
@@ -108,6 +111,7 @@ def _refresh_batch(ids: list[int], *, policy: SlaPolicy, now: datetime) -> int:
                 "priority",
                 "due_at",
                 "due_metric",
+                "warn_at",
                 "paused_seconds_left",
                 "breached_at",
                 "refreshed_at",
