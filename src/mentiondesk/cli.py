@@ -25,6 +25,7 @@ commands:
   audit export [--format F]    the append-only audit log as CSV or JSON
   triage eval FILE.csv         measure the triage model on your own labelled posts
   triage export                agents' corrections, as labelled data
+  sla refresh [--all]          recompute SLA clocks (open tickets; --all: history too)
   migrate                      create or update the database schema
   version                      print the version
 

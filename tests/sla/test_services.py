@@ -5,11 +5,13 @@ out the same from posts and events in the database."""
 
 from __future__ import annotations
 
+import io
 import threading
 from datetime import UTC, date, datetime
 
 import pytest
 import time_machine
+from django.core.management import call_command
 from django.db import connections
 
 from mentiondesk.accounts.models import User
@@ -252,4 +254,14 @@ def test_refresh_all_rebuilds_every_clock(handle: Handle, clock: time_machine.Co
     SlaClock.objects.all().delete()
     TicketSla.objects.all().delete()
     assert services.tickets_sla_refresh_all(active_only=False) == 1
+    assert sla_of(Ticket.objects.get()).due_at == at(10, 30)
+
+
+def test_sla_refresh_command(handle: Handle, clock: time_machine.Coordinates) -> None:
+    clock.move_to(at(10, 1))
+    carol_says(handle, at(10))
+    TicketSla.objects.all().delete()
+    out = io.StringIO()
+    call_command("sla", "refresh", "--all", stdout=out)
+    assert out.getvalue().strip() == "refreshed 1 tickets"
     assert sla_of(Ticket.objects.get()).due_at == at(10, 30)
