@@ -9,7 +9,17 @@ from datetime import date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from django.db.models import Count, DateField, Exists, F, OuterRef, Q, QuerySet
+from django.db.models import (
+    BooleanField,
+    Count,
+    DateField,
+    Exists,
+    ExpressionWrapper,
+    F,
+    OuterRef,
+    Q,
+    QuerySet,
+)
 from django.db.models.functions import Trunc
 from django.utils import timezone
 
@@ -142,7 +152,11 @@ def sla_outcomes(
     """Every stored clock of `tickets` (of `metric` only, when given), by ticket and start."""
     now = now or timezone.now()
     policy = policy_current().sla
-    clocks = SlaClock.objects.filter(ticket__in=tickets).select_related("ticket__sla")
+    clocks = (
+        SlaClock.objects.filter(ticket__in=tickets)
+        .select_related("ticket__sla")
+        .annotate(breached_now=ExpressionWrapper(_breached(now), output_field=BooleanField()))
+    )
     if metric is not None:
         clocks = clocks.filter(metric=_metric(metric))
     outcomes = []
@@ -154,8 +168,7 @@ def sla_outcomes(
             target = next((t for t in policy.targets if t.name == sla.target), None)
             calendar = rules.targets_of(policy, target).calendar
             elapsed += calendar.seconds(sla.refreshed_at, now)
-        breached = clock.is_breached or (clock.due_at is not None and clock.due_at <= now)
-        if breached:
+        if clock.breached_now:
             outcome = "breached"
         elif clock.stopped_at is not None:
             outcome = "met"
@@ -214,7 +227,7 @@ def sla_attainment(
         zone = ZoneInfo(time_zone)
     except (ValueError, KeyError):
         raise DomainError(f"{time_zone!r} is not an IANA time zone", field="time_zone") from None
-    breached = Q(is_breached=True) | Q(due_at__lte=now)
+    breached = _breached(now)
     met = Q(stopped_at__isnull=False) & ~breached
     rows = (
         SlaClock.objects.filter(ticket__in=tickets, metric=_metric(metric))
@@ -228,6 +241,11 @@ def sla_attainment(
         for r in rows
         if r["met"] or r["breached"]
     ]
+
+
+def _breached(now: datetime) -> Q:
+    """A stored clock is breached by `now`: it was at its refresh, or its deadline passed."""
+    return Q(is_breached=True) | Q(due_at__lte=now)
 
 
 def _metric(metric: str) -> str:
