@@ -141,7 +141,8 @@ def sla_breaches_notify(*, now: datetime | None = None) -> int:
     policy = policy_current()
     channel = policy.channel(policy.sla.breach_channel) if policy.sla.breach_channel else None
     announced = 0
-    for clock in selectors.sla_breaches_due(now=now, max_age=BREACH_ALERT_MAX_AGE):
+    # Read first: each alert below commits on its own while the list is walked.
+    for clock in list(selectors.sla_breaches_due(now=now, max_age=BREACH_ALERT_MAX_AGE)):
         try:
             with transaction.atomic():
                 breach = SlaBreach.objects.create(
