@@ -9,8 +9,10 @@ from datetime import UTC, datetime
 
 import pytest
 import time_machine
+from django.test import TestCase
 
 from mentiondesk.channels import services as channel_services
+from mentiondesk.channels.connectors.base import RemotePost
 from mentiondesk.channels.models import Handle
 from mentiondesk.policy import services as policy_services
 from tests.factories import remote_post
@@ -58,8 +60,10 @@ def handle(db: None, clock: time_machine.Coordinates) -> Handle:
 
 
 def carol_says(handle: Handle, when: datetime, conversation: str = "7000") -> None:
-    post = remote_post(author="carol", text="@Driftwood help", conversation_id=conversation)
-    channel_services.mentions_store(handle=handle, posts=[replace(post, created_at=when)])
+    post = remote_post(
+        author="carol", text="@Driftwood how do I rename a project?", conversation_id=conversation
+    )
+    store(handle, replace(post, created_at=when))
 
 
 def we_say_from_the_x_app(handle: Handle, when: datetime, conversation: str = "7000") -> None:
@@ -67,4 +71,11 @@ def we_say_from_the_x_app(handle: Handle, when: datetime, conversation: str = "7
     post = remote_post(
         author="Driftwood", author_id=OUR_ID, text="@carol on it", conversation_id=conversation
     )
-    channel_services.mentions_store(handle=handle, posts=[replace(post, created_at=when)])
+    store(handle, replace(post, created_at=when))
+
+
+def store(handle: Handle, post: RemotePost) -> None:
+    """Ingest `post`, and run what ingest leaves for after the commit (the SLA refresh,
+    triage) as a worker would."""
+    with TestCase.captureOnCommitCallbacks(execute=True):
+        channel_services.mentions_store(handle=handle, posts=[post])

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import io
 import threading
+from dataclasses import replace
 from datetime import UTC, date, datetime
 
 import pytest
@@ -15,6 +16,7 @@ from django.core.management import call_command
 from django.db import connections
 
 from mentiondesk.accounts.models import User
+from mentiondesk.channels import services as channel_services
 from mentiondesk.channels.models import Handle
 from mentiondesk.integrations.slack import services as slack_services
 from mentiondesk.integrations.slack.models import SlackMessage
@@ -25,8 +27,9 @@ from mentiondesk.sla import selectors, services
 from mentiondesk.sla.models import SlaBreach, SlaClock, TicketSla
 from mentiondesk.tickets import services as ticket_services
 from mentiondesk.tickets.models import Ticket
+from tests.factories import remote_post
 
-from .conftest import POLICY, at, carol_says, we_say_from_the_x_app
+from .conftest import OUR_ID, POLICY, at, carol_says, we_say_from_the_x_app
 
 
 def sla_of(ticket: Ticket) -> TicketSla:
@@ -265,3 +268,21 @@ def test_sla_refresh_command(handle: Handle, clock: time_machine.Coordinates) ->
     call_command("sla", "refresh", "--all", stdout=out)
     assert out.getvalue().strip() == "refreshed 1 tickets"
     assert sla_of(Ticket.objects.get()).due_at == at(10, 30)
+
+
+def test_no_alert_for_a_clock_an_ingested_reply_stopped_before_its_refresh_ran(
+    handle: Handle, clock: time_machine.Coordinates, slack: SlackServer
+) -> None:
+    clock.move_to(at(10, 1))
+    carol_says(handle, at(10))
+    clock.move_to(at(10, 29))
+    answer = remote_post(
+        author="Driftwood", author_id=OUR_ID, text="@carol done", conversation_id="7000"
+    )
+    # Stored, but the worker has not refreshed the ticket yet: it still looks due at 10:30.
+    channel_services.mentions_store(handle=handle, posts=[replace(answer, created_at=at(10, 28))])
+    assert sla_of(Ticket.objects.get()).due_at == at(10, 30)
+    clock.move_to(at(10, 31))
+    assert services.sla_breaches_notify() == 0
+    assert not SlaBreach.objects.exists()
+    assert sla_of(Ticket.objects.get()).due_metric == "resolution"

@@ -316,7 +316,7 @@ def mentions_store(
             ],
         )
     TicketEvent.objects.bulk_create(events)
-    sla_services.tickets_sla_refresh(ticket_ids={r.ticket.pk for r in post_rows if r.ticket})
+    sla_services.tickets_sla_refresh_later(ticket_ids={r.ticket.pk for r in post_rows if r.ticket})
 
     for row in post_rows:
         if row.direction == Post.Direction.OUTBOUND and row.ticket is not None:

@@ -120,6 +120,20 @@ def _refresh_batch(ids: list[int], *, policy: SlaPolicy, now: datetime) -> int:
     return len(tickets)
 
 
+def tickets_sla_refresh_later(*, ticket_ids: Iterable[int]) -> None:
+    """Refresh `ticket_ids` in a worker after commit: for ingest, whose pages must stay fast.
+    Until then queues show the previous deadlines; breach alerts refresh before they post."""
+    ids = sorted(set(ticket_ids))
+    if ids:
+        transaction.on_commit(lambda: _enqueue_refresh(ids))
+
+
+def _enqueue_refresh(ticket_ids: list[int]) -> None:
+    from . import tasks  # tasks import this module
+
+    tasks.tickets_sla_refresh.enqueue(ticket_ids=ticket_ids)
+
+
 def tickets_sla_refresh_all(*, active_only: bool = True, now: datetime | None = None) -> int:
     """Refresh every ticket (active ones only, by default: after a policy change, solved
     tickets keep the targets they were measured against)."""
@@ -140,6 +154,11 @@ def sla_breaches_notify(*, now: datetime | None = None) -> int:
     now = now or timezone.now()
     policy = policy_current()
     channel = policy.channel(policy.sla.breach_channel) if policy.sla.breach_channel else None
+    # A post ingested moments ago may have stopped a clock whose refresh is still queued:
+    # recompute the candidates first, so that only real breaches are announced.
+    candidates = selectors.sla_breaches_due(now=now, max_age=BREACH_ALERT_MAX_AGE)
+    with transaction.atomic():
+        tickets_sla_refresh(ticket_ids=candidates.values_list("ticket_id", flat=True), now=now)
     announced = 0
     # Read first: each alert below commits on its own while the list is walked.
     for clock in list(selectors.sla_breaches_due(now=now, max_age=BREACH_ALERT_MAX_AGE)):
