@@ -250,3 +250,17 @@ def test_unmeasured_metrics_have_no_clocks() -> None:
 def test_calendar_add(start: datetime, seconds: int, expected: datetime) -> None:
     assert AMSTERDAM.add(start, seconds) == expected
     assert AMSTERDAM.seconds(start, expected) == seconds
+
+
+def test_status_the_timeline_never_recorded_is_taken_from_the_ticket() -> None:
+    # History from before statuses were logged: the ticket is solved, the events do not say
+    # when; its solved_at (11:00) stands in.
+    clocks = clocks_compute(
+        [inbound(utc(2026, 6, 2, 10)), outbound(utc(2026, 6, 2, 10, 5))],
+        TARGETS,
+        now=utc(2026, 6, 3),
+        status_now=("solved", utc(2026, 6, 2, 11)),
+    )
+    (resolution,) = by_metric(clocks, RESOLUTION)
+    assert resolution.stopped_at == utc(2026, 6, 2, 11)
+    assert (resolution.elapsed_seconds, resolution.met) == (HOUR, True)
