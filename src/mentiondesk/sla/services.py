@@ -43,8 +43,16 @@ def tickets_sla_refresh(*, ticket_ids: Iterable[int], now: datetime | None = Non
     return done
 
 
+@transaction.atomic
 def _refresh_batch(ids: list[int], *, policy: SlaPolicy, now: datetime) -> int:
-    tickets = list(Ticket.objects.filter(pk__in=ids).select_related("handle"))
+    # Locked (in id order) for the read and the write: two refreshes of one ticket at once
+    # (a worker's and an alert job's) would each delete, then both insert the same clocks.
+    tickets = list(
+        Ticket.objects.select_for_update(of=("self",))
+        .filter(pk__in=ids)
+        .select_related("handle")
+        .order_by("pk")
+    )
     timelines = selectors.ticket_moments(tickets=tickets)
     states: list[TicketSla] = []
     clock_rows: list[SlaClock] = []
@@ -99,24 +107,23 @@ def _refresh_batch(ids: list[int], *, policy: SlaPolicy, now: datetime) -> int:
                 refreshed_at=now,
             )
         )
-    with transaction.atomic():
-        SlaClock.objects.filter(ticket_id__in=ids).delete()
-        SlaClock.objects.bulk_create(clock_rows)
-        TicketSla.objects.bulk_create(
-            states,
-            update_conflicts=True,
-            unique_fields=["ticket"],
-            update_fields=[
-                "target",
-                "priority",
-                "due_at",
-                "due_metric",
-                "warn_at",
-                "paused_seconds_left",
-                "breached_at",
-                "refreshed_at",
-            ],
-        )
+    SlaClock.objects.filter(ticket_id__in=ids).delete()
+    SlaClock.objects.bulk_create(clock_rows)
+    TicketSla.objects.bulk_create(
+        states,
+        update_conflicts=True,
+        unique_fields=["ticket"],
+        update_fields=[
+            "target",
+            "priority",
+            "due_at",
+            "due_metric",
+            "warn_at",
+            "paused_seconds_left",
+            "breached_at",
+            "refreshed_at",
+        ],
+    )
     return len(tickets)
 
 
