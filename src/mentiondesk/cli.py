@@ -27,6 +27,7 @@ commands:
   report --from D --to D       response times, volume and backlog (table, csv or json)
   triage eval FILE.csv         measure the triage model on your own labelled posts
   triage export                agents' corrections, as labelled data
+  sla refresh [--all]          recompute SLA clocks (open tickets; --all: history too)
   migrate                      create or update the database schema
   version                      print the version
 
