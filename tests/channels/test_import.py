@@ -498,3 +498,18 @@ def test_the_handle_defaults_to_the_only_main_one(handle: Handle) -> None:
     Handle.objects.create(username="Other", role="main")
     with pytest.raises(DomainError, match="name the handle"):
         services.import_handle(username=None)
+
+
+def test_imported_tickets_get_their_sla_state_after_commit(
+    tmp_path: Path, handle: Handle, django_capture_on_commit_callbacks: Any
+) -> None:
+    from mentiondesk.sla.models import TicketSla
+
+    with django_capture_on_commit_callbacks() as queued:
+        run(write_csv(tmp_path / "twcs.csv", SPRINT), handle)
+    assert not TicketSla.objects.exists()  # the worker's job, after commit, as after ingest
+    for callback in queued:
+        callback()
+    assert set(TicketSla.objects.values_list("ticket_id", flat=True)) == set(
+        Ticket.objects.values_list("pk", flat=True)
+    )

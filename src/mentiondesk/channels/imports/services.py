@@ -13,11 +13,13 @@ from django.db import connection, transaction
 
 from mentiondesk.channels.models import Handle, Network
 from mentiondesk.core.errors import DomainError
+from mentiondesk.sla import services as sla_services
 
 from . import readers, store
 
 PHASES = ("conversations", "tickets and posts", "search index", "problems")
 SHOWN = 100  # problems and warnings listed by line; all of them are counted
+SLA_BATCH = 5_000  # tickets per SLA refresh task queued after the import
 # SQLite's page cache while importing, for the database and for the TEMP tables each. Below
 # the size of the indexes being written, pages spill to the WAL and are written again each
 # time they change: with 64 MB a million rows took twice as long per row as 200,000; 512 MB
@@ -82,11 +84,12 @@ def history_import(
     Streams the file into TEMP tables in batches, then in one transaction: rebuilds
     conversations from the reply links, stores new posts (ours are outbound), opens one ticket
     per requester and conversation that concerns `handle` (solved when our post is the last),
-    adds their CREATED events and search documents, and keeps unusable rows as IngestProblem
-    rows. Idempotent: posts already stored are skipped, and a file imported before adds no
-    problems again. `on_read(bytes_read, rows_read)` is called after every batch and
-    `on_phase(name)` before each part of the writing. Raises DomainError when the file cannot
-    be read at all (nothing is imported then)."""
+    adds their CREATED events and search documents, queues their SLA refresh for the worker
+    (after commit), and keeps unusable rows as IngestProblem rows. Idempotent: posts already
+    stored are skipped, and a file imported before adds no problems again.
+    `on_read(bytes_read, rows_read)` is called after every batch and `on_phase(name)` before
+    each part of the writing. Raises DomainError when the file cannot be read at all (nothing
+    is imported then)."""
     started = perf_counter()
     if fmt is not None and fmt not in readers.FORMATS:
         raise DomainError(f"format {fmt!r}: use one of {', '.join(readers.FORMATS)}")
@@ -119,6 +122,9 @@ def history_import(
                 )
                 _phase(on_phase, PHASES[2])
                 result.totals.documents = stage.write_documents()
+                # As after ingest: the worker computes their SLA clocks once this commits.
+                for batch in stage.ticket_batches(size=SLA_BATCH):
+                    sla_services.tickets_sla_refresh_later(ticket_ids=batch)
                 _phase(on_phase, PHASES[3])
                 result.problem_count, result.problems = stage.problems(limit=SHOWN)
                 result.problems_kept = stage.keep_problems(

@@ -446,6 +446,21 @@ class Stage:
         )
         _execute("CREATE INDEX import_group_ticket ON import_group (ticket_id)")
 
+    def ticket_batches(self, *, size: int) -> Iterator[list[int]]:
+        """The tickets that got posts (new and existing), `size` at a time (keyset pages:
+        PostgreSQL's client-side cursors would otherwise fetch them all at once)."""
+        last = 0
+        while batch := [
+            int(pk)
+            for (pk,) in _rows(
+                "SELECT ticket_id FROM import_group WHERE ticket_id > %s "
+                "ORDER BY ticket_id LIMIT %s",
+                [last, size],
+            )
+        ]:
+            yield batch
+            last = batch[-1]
+
     def problems(self, *, limit: int) -> tuple[int, list[tuple[int, str]]]:
         """How many rows could not be used, and the first `limit` (line, reason)."""
         count = _scalar("SELECT COUNT(*) FROM import_problem")
