@@ -25,6 +25,7 @@ from typing import Any
 from django.db import connection, transaction
 from django.utils import timezone
 
+from mentiondesk.channels.connectors.x import json_without_nul
 from mentiondesk.tickets.models import ACTIVE_STATUSES
 
 from .readers import Problem, Row
@@ -523,11 +524,11 @@ class Stage:
 
 def _pg_row(row: Row) -> Row:
     row = row._replace(created_at=f"{row.created_at}+00")  # UTC, not the session's zone
-    # PostgreSQL refuses NUL in text and jsonb; nothing else can be lost this way.
+    # PostgreSQL refuses NUL in text and jsonb: it reads as U+FFFD, as in ingest.
     if "\x00" in row.text:
-        row = row._replace(text=row.text.replace("\x00", ""))
-    if row.raw is not None and "\\u0000" in row.raw:
-        row = row._replace(raw=row.raw.replace("\\u0000", ""))
+        row = row._replace(text=row.text.replace("\x00", "\ufffd"))
+    if row.raw is not None:
+        row = row._replace(raw=json_without_nul(row.raw))
     return row
 
 
