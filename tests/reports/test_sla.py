@@ -50,7 +50,7 @@ def test_sla_by_day_matches_the_hand_worked_figures(
 
 @pytest.mark.django_db
 def test_sla_follows_the_report_filters(sla_timeline: dict[str, Ticket], lead: User) -> None:
-    # Only c1 and c3 go to ana: 06-01 first response 1 met (c1), 1 breached (c3).
+    # Only c1 and c3 go to the lead: 06-01 first response 1 met (c1), 1 breached (c3).
     for name in ("c1", "c3"):
         services.ticket_assign(ticket=sla_timeline[name], assignee=lead, by=lead)
     data = sla(agent=lead.username)
