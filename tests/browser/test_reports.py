@@ -13,8 +13,8 @@ import time_machine
 from playwright.sync_api import Page, expect
 
 from mentiondesk.accounts.models import User
-from tests.conftest import PASSWORD
 from mentiondesk.tickets.models import Ticket
+from tests.conftest import PASSWORD
 from tests.reports.conftest import (  # noqa: F401
     clock,
     handle,
@@ -109,8 +109,8 @@ def test_percent_within_sla_per_day(
     live_server: Any,
     transactional_db: None,
     lead: User,
-    sla_timeline: dict[str, Ticket],
-    clock: time_machine.Coordinates,
+    sla_timeline: dict[str, Ticket],  # noqa: F811
+    clock: time_machine.Coordinates,  # noqa: F811
     screenshot_dir: Path,
 ) -> None:
     # Back to the real time, so the browser keeps the session cookie; by now c5's first

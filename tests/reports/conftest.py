@@ -16,8 +16,9 @@ timeline (a reply from the X app); assignment, intent and status go through the 
     t9     now - 2 h   (not in the range) main   other            -     -      new
 
 The report runs 2026-10-24 to 2026-10-26: t7 ends a minute before it starts, t8 starts at the
-first instant after it. On UTC days t2 would fall on the 24th; on Berlin's it is the 25th. The handles have no SLA
-targets, so no clocks: `sla_timeline` below is the timeline for % within SLA."""
+first instant after it. On UTC days t2 would fall on the 24th; on Berlin's it is the 25th.
+The handles have no SLA targets, so no clocks: `sla_timeline` below is the one for % within
+SLA."""
 
 from __future__ import annotations
 
@@ -95,20 +96,20 @@ def timeline(
         ("t9", datetime.now(UTC) - timedelta(hours=2), main, "other", None, None, None),
     ]
     tickets: dict[str, Ticket] = {}
-    for n, (name, created, handle, intent, agent, wait, status_after) in enumerate(plan):
+    for n, (name, created, owner, intent, agent, wait, status_after) in enumerate(plan):
         mention = remote_post(
             author=f"requester{n}",
-            text=f"@{handle.username} question {n}",
+            text=f"@{owner.username} question {n}",
             minutes=minutes_at(created),
         )
-        (ticket,) = tickets_from(handle, mention)
+        (ticket,) = tickets_from(owner, mention)
         if wait is not None:
             # Our answer, sent from the X app and read back from the handle's own timeline.
             tickets_from(
-                handle,
+                owner,
                 remote_post(
-                    author=handle.username,
-                    author_id=handle.remote_id,
+                    author=owner.username,
+                    author_id=owner.remote_id,
                     text=f"@requester{n} here to help",
                     conversation_id=mention.conversation_id,
                     in_reply_to_id=mention.remote_id,
