@@ -229,8 +229,7 @@ def _sla(filters: ReportFilters, now: datetime) -> dict[str, list[AttainmentRow]
     start falls on a day of the range on the report's clock, whenever their ticket was created
     (a follow-up starts a next-response clock days later); a clock still within its target is
     not counted yet. Days without a decided clock have met = breached = 0 and no percent."""
-    # No clock starts before its ticket's first post: later tickets cannot count.
-    tickets = _matching(filters).filter(created_at__lt=filters.end)
+    tickets = _matching(filters)
     days = _days(filters)
     sla: dict[str, list[AttainmentRow]] = {}
     for metric in METRICS:

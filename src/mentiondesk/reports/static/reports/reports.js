@@ -94,6 +94,7 @@
             backgroundColor: m.color,
             pointRadius: 3,
             spanGaps: false,
+            clip: false, // points on 0 % and 100 % whole, not cut by the chart's edge
           };
         }),
       },
