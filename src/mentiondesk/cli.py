@@ -26,7 +26,7 @@ commands:
   token list NAME | revoke P   a user's tokens (prefix, state, last use); revoke one by prefix
   sandbox [--port N]           run the X-API-compatible sandbox network on its own
   audit export [--format F]    the append-only audit log as CSV or JSON
-  report --from D --to D       response times, volume and backlog (table, csv or json)
+  report --from D --to D       volume, response times, % within SLA, backlog (table|csv|json)
   triage eval FILE.csv         measure the triage model on your own labelled posts
   triage export                agents' corrections, as labelled data
   sla refresh [--all]          recompute SLA clocks (open tickets; --all: history too)
