@@ -95,6 +95,7 @@ def _mount() -> None:
     api.add_router("/", tickets_router)
     api.add_router("/", "mentiondesk.replies.api.router")
     api.add_router("/", "mentiondesk.audit.api.router")
+    api.add_router("/", "mentiondesk.incidents.api.router")
 
 
 _mount()

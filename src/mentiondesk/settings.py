@@ -57,6 +57,7 @@ INSTALLED_APPS = [
     "mentiondesk.policy",
     "mentiondesk.audit",
     "mentiondesk.triage",
+    "mentiondesk.incidents",
     "mentiondesk.sandbox",
     "mentiondesk.integrations.slack",
     "mentiondesk.integrations.evidence",

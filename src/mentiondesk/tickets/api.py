@@ -17,6 +17,7 @@ from mentiondesk.tickets import search as ticket_search
 from mentiondesk.tickets import selectors, services
 from mentiondesk.tickets.constants import DEFAULT_VIEW
 from mentiondesk.tickets.models import Ticket, TicketEvent
+from mentiondesk.triage.models import TriageResult
 
 from .schemas import (
     AssignIn,
@@ -97,13 +98,19 @@ def reply_out(reply: Reply) -> dict[str, object]:
 
 class TicketFilters(QueueNextIn):
     status: str | None = None
+    intent: str | None = None
+    sentiment: str | None = None
+    context: str | None = None
     limit: int = Field(default=50, ge=1, le=500)
     offset: int = Field(default=0, ge=0)
 
 
 @router.get("/tickets", response=TicketListOut, summary="List tickets, oldest created first")
 def ticket_list(request: HttpRequest, filters: Query[TicketFilters]) -> dict[str, object]:
-    qs = selectors.ticket_list(view=filters.view, status=filters.status)
+    labels = selectors.TriageFilter(
+        intent=filters.intent, sentiment=filters.sentiment, context=filters.context
+    )
+    qs = selectors.ticket_list(view=filters.view, status=filters.status, labels=labels)
     items = qs[filters.offset : filters.offset + filters.limit]
     return {"count": qs.count(), "items": [ticket_out(t) for t in items]}
 
@@ -113,7 +120,25 @@ def ticket_list(request: HttpRequest, filters: Query[TicketFilters]) -> dict[str
 )
 def ticket_detail(request: HttpRequest, ticket_id: int) -> dict[str, object]:
     ticket = selectors.ticket_get(ticket_id=ticket_id)
-    return {**ticket_out(ticket), "posts": [post_out(p) for p in ticket.posts.all()]}
+    triage = selectors.ticket_first_inbound_triage(ticket=ticket)
+    return {
+        **ticket_out(ticket),
+        "posts": [post_out(p) for p in ticket.posts.all()],
+        "triage": triage_out(triage) if triage else None,
+    }
+
+
+def triage_out(triage: TriageResult) -> dict[str, object]:
+    return {
+        "intent": triage.intent,
+        "confidence": triage.intent_confidence,
+        "sentiment": triage.sentiment,
+        "context": triage.context,
+        "source": triage.source,
+        "evidence": triage.evidence,
+        "corrected_intent": triage.corrected_intent or None,
+        "corrected_by": triage.corrected_by.username if triage.corrected_by else None,
+    }
 
 
 @router.get("/tickets/{ticket_id}/events", response=list[EventOut], summary="A ticket's event log")
