@@ -3,6 +3,8 @@ one call, and mark the incident resolved (which follows up once)."""
 
 from __future__ import annotations
 
+from typing import Literal
+
 from django.http import HttpRequest
 from ninja import Query, Router, Schema
 
@@ -51,7 +53,7 @@ def surge_out(surge: Surge) -> dict[str, object]:
 
 
 class SurgeFilters(Schema):
-    status: Surge.Status | None = None
+    status: Literal["open", "resolved"] | None = None
 
 
 @router.get("/incidents", response=list[SurgeOut], summary="Incident cards, newest first")
