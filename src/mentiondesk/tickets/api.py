@@ -239,7 +239,8 @@ class SearchIn(Schema):
 @router.get(
     "/search",
     response=list[SearchHitOut],
-    summary='Search tickets: words, "phrases", status:, intent:, handle:, requester:, sort:',
+    summary='Search tickets: words, "phrases", status:, intent:, sentiment:, context:, handle:, '
+    "requester:, sort:",
 )
 def search(request: HttpRequest, params: Query[SearchIn]) -> list[dict[str, object]]:
     query = ticket_search.search_parse(text=params.q)
