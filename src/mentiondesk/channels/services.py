@@ -381,7 +381,7 @@ def posts_enrich(*, network: str, remote_ids: list[str]) -> int:
             )
             labelled += 1
     if labelled:
-        surge_services.surge_detect(network=network)
+        surge_services.surges_after_ingest(network=network)
     for post in posts:
         if post.urls:
             link_tasks.post_links_expand.enqueue(post_id=post.pk)

@@ -95,6 +95,13 @@ def _group(surge: Surge, tickets: object, now: datetime) -> None:
     )
 
 
+def surges_after_ingest(*, network: str) -> Surge | None:
+    """After new reports were labelled: detect a surge and link its incident at once, so the
+    card carries the link before anyone looks. Calls the status page: not in a transaction."""
+    surge = surge_detect(network=network)
+    return surge_incident_link(surge=surge) if surge is not None else None
+
+
 def surge_incident_link(*, surge: Surge) -> Surge:
     """Link an open surge without an incident to the status page's worst open incident.
     Calls the status page (cached, time-boxed, never raises): not in a transaction."""
