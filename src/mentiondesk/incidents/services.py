@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from django.db import IntegrityError, transaction
+from django.db.models import QuerySet
 from django.utils import timezone
 
 from mentiondesk.accounts.models import User
@@ -78,10 +79,10 @@ def surge_detect(*, network: str = Network.X, now: datetime | None = None) -> Su
     return surge
 
 
-def _group(surge: Surge, tickets: object, now: datetime) -> None:
+def _group(surge: Surge, tickets: QuerySet[Ticket], now: datetime) -> None:
     members = [
         SurgeTicket(surge=surge, ticket=ticket, grouped_at=now)
-        for ticket in tickets.order_by("created_at", "id")  # type: ignore[attr-defined]
+        for ticket in tickets.order_by("created_at", "id")
     ]
     SurgeTicket.objects.bulk_create(members)
     TicketEvent.objects.bulk_create(
