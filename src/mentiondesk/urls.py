@@ -9,6 +9,9 @@ urlpatterns = [
     path("", include("mentiondesk.incidents.urls")),
     path("accounts/", include("mentiondesk.accounts.urls")),
     path("audit/", include("mentiondesk.audit.urls")),
+    path("reports/", include("mentiondesk.reports.urls")),
     path("api/v1/", api.urls),
+    path("", include("mentiondesk.ops.urls")),
+    path("webhooks/", include("mentiondesk.webhooks.urls")),
     path("admin/", admin.site.urls),
 ]

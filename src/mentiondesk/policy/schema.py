@@ -258,6 +258,8 @@ def _entries(
     checked = []
     for index, entry in enumerate(entries, start=1):
         where = f"{source}: {kind}[{index}]"
+        if not isinstance(entry, dict):
+            raise PolicyError(f"{where}: must be a table ([[{kind}]]), not {entry!r}")
         _keys(entry, keys, where)
         checked.append((entry, where))
     return checked

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 import threading
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -278,6 +279,14 @@ def parse_page(body: Any) -> PostPage:
 # --- The connector ------------------------------------------------------------------------------
 
 _NOT_JSON = object()
+# A JSON escape of U+0000 that is not itself an escaped backslash followed by "u0000".
+_NUL_ESCAPE = re.compile(rb"(?<!\\)((?:\\\\)*)\\u0000")
+
+
+def json_decode(content: bytes) -> Any:
+    """json.loads, with U+0000 read as U+FFFD: PostgreSQL stores no NUL in text or jsonb, so
+    one such character in a tweet would otherwise fail its whole page, on every poll."""
+    return json.loads(_NUL_ESCAPE.sub(rb"\1\\ufffd", content))
 
 
 class XConnector:
@@ -507,7 +516,7 @@ class XConnector:
         status = response.status_code
         body: Any
         try:
-            body = json.loads(response.content) if response.content else None
+            body = json_decode(response.content) if response.content else None
         except ValueError:
             body = _NOT_JSON
         shown = response.text[:200] if body is _NOT_JSON else body
