@@ -24,6 +24,7 @@ from mentiondesk.core.errors import Conflict, DomainError, Forbidden
 from mentiondesk.integrations.evidence import services as evidence
 from mentiondesk.policy.schema import SurgeSettings
 from mentiondesk.policy.selectors import policy_current
+from mentiondesk.replies.models import Reply
 from mentiondesk.replies.services import reply_create
 from mentiondesk.tickets.models import Intent, Ticket, TicketEvent
 
@@ -182,6 +183,7 @@ def surge_reply_all(*, surge: Surge, by: User, incident_url: str = "") -> SurgeR
         if member.reply_id is not None:
             done.already.append(ticket.pk)
             continue
+        key = f"surge-{surge.pk}-{ticket.pk}"
         try:
             reply = reply_create(
                 ticket=ticket,
@@ -189,10 +191,13 @@ def surge_reply_all(*, surge: Surge, by: User, incident_url: str = "") -> SurgeR
                 text=rules.reply_text.format(
                     requester=ticket.requester_username, incident_url=link
                 ),
-                idempotency_key=f"surge-{surge.pk}-{ticket.pk}",
+                idempotency_key=key,
                 status_after=Ticket.Status.PENDING,
             )
         except DomainError as exc:
+            if _member_answered(member, key, "reply"):
+                done.already.append(ticket.pk)  # a simultaneous click queued it first
+                continue
             member.reply_skipped = exc.message
             member.save(update_fields=["reply_skipped"])
             done.skipped[ticket.pk] = exc.message
@@ -260,6 +265,7 @@ def surge_follow_up(*, surge: Surge) -> SurgeReplies:
         if member.follow_up_id is not None:
             done.already.append(ticket.pk)
             continue
+        key = f"surge-{surge.pk}-resolved-{ticket.pk}"
         try:
             reply = reply_create(
                 ticket=ticket,
@@ -267,11 +273,14 @@ def surge_follow_up(*, surge: Surge) -> SurgeReplies:
                 text=rules.resolved_text.format(
                     requester=ticket.requester_username, incident_url=link
                 ),
-                idempotency_key=f"surge-{surge.pk}-resolved-{ticket.pk}",
+                idempotency_key=key,
                 status_after=Ticket.Status.SOLVED,
                 follow_up=True,
             )
         except DomainError as exc:
+            if _member_answered(member, key, "follow_up"):
+                done.already.append(ticket.pk)
+                continue
             member.follow_up_skipped = exc.message
             member.save(update_fields=["follow_up_skipped"])
             done.skipped[ticket.pk] = exc.message
@@ -283,6 +292,18 @@ def surge_follow_up(*, surge: Surge) -> SurgeReplies:
         followed_up_at=timezone.now()
     )
     return done
+
+
+def _member_answered(member: SurgeTicket, key: str, field: str) -> bool:
+    """Whether the reply keyed `key` exists after all: a simultaneous click (another worker,
+    another lead) queued it while this one waited for the ticket's lock, and the outbox then
+    saw it as the answer already on its way. Links it to `member` when so."""
+    existing = Reply.objects.filter(idempotency_key=key).first()
+    if existing is None:
+        return False
+    setattr(member, field, existing)
+    member.save(update_fields=[field])
+    return True
 
 
 def _role_check(user: User, rules: SurgeSettings, what: str) -> None:
