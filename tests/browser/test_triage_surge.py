@@ -67,6 +67,7 @@ def test_filter_the_queue_by_triage_and_correct_a_label(
     sign_in(page, live_server.url, "ana")
     rows = page.locator("tr.ticket-row")
     expect(rows).to_have_count(3)
+    page.screenshot(path=str(screenshot_dir / "triage-queue.png"), full_page=True)
     page.locator("select[name=intent]").select_option("availability")
     page.get_by_role("button", name="Filter").click()
     expect(page).to_have_url(re.compile(r"intent=availability"))
