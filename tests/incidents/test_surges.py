@@ -398,6 +398,9 @@ def test_the_queue_shows_the_card_and_its_buttons_by_role(
     client.force_login(lead)
     page = client.get("/").content.decode()
     assert "Reply to 3 with the incident link" in page
+    # The stream column shows the card too.
+    stream = client.get("/stream/").content.decode()
+    assert f'data-surge-id="{open_surge.pk}"' in stream
     # Without the CSRF token the click is refused.
     assert client.post(f"/incidents/{open_surge.pk}/reply").status_code == 403
     assert not Reply.objects.exists()
