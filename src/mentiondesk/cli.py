@@ -21,6 +21,7 @@ commands:
   policy show                  print the policy in force
   user add NAME --role ROLE    create a user (advocate|lead|infrastructure|light_agent|admin)
   token create NAME            print a new API token for user NAME (last line)
+  token list NAME | revoke P   a user's tokens (prefix, state, last use); revoke one by prefix
   sandbox [--port N]           run the X-API-compatible sandbox network on its own
   audit export [--format F]    the append-only audit log as CSV or JSON
   report --from D --to D       response times, volume and backlog (table, csv or json)

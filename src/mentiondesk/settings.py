@@ -60,6 +60,7 @@ INSTALLED_APPS = [
     "mentiondesk.policy",
     "mentiondesk.audit",
     "mentiondesk.reports",
+    "mentiondesk.costs",
     "mentiondesk.triage",
     "mentiondesk.incidents",
     "mentiondesk.sandbox",

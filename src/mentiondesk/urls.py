@@ -10,6 +10,7 @@ urlpatterns = [
     path("accounts/", include("mentiondesk.accounts.urls")),
     path("audit/", include("mentiondesk.audit.urls")),
     path("reports/", include("mentiondesk.reports.urls")),
+    path("costs/", include("mentiondesk.costs.urls")),
     path("api/v1/", api.urls),
     path("", include("mentiondesk.ops.urls")),
     path("webhooks/", include("mentiondesk.webhooks.urls")),

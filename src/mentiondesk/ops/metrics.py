@@ -53,6 +53,21 @@ class DeskCollector(Collector):
         )
         problems.add_metric([], g.ingest_problems)
         yield problems
+        requests = GaugeMetricFamily(
+            "mentiondesk_x_requests_today",
+            "Requests the desk made to X since 00:00 UTC, by kind (the X cost meter's ledger).",
+            labels=["kind"],
+        )
+        limited = GaugeMetricFamily(
+            "mentiondesk_x_rate_limited_today",
+            "Of those, answered 429 by X, by kind.",
+            labels=["kind"],
+        )
+        for kind, (made, refused) in sorted(g.x_today.items()):
+            requests.add_metric([kind], made)
+            limited.add_metric([kind], refused)
+        yield requests
+        yield limited
         now = timezone.now()
         polled = GaugeMetricFamily(
             "mentiondesk_ingest_last_poll_timestamp_seconds",

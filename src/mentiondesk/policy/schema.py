@@ -6,11 +6,13 @@ from __future__ import annotations
 import re
 import tomllib
 from dataclasses import dataclass, field
+from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from mentiondesk.accounts.models import User
 from mentiondesk.channels.models import Handle, Network
 from mentiondesk.core.errors import DomainError
+from mentiondesk.costs.choices import UsageKind
 
 INTENTS = (
     "availability",
@@ -152,6 +154,28 @@ DEFAULT_MACROS = (
 )
 
 
+@dataclass(frozen=True)
+class XBilling:
+    """What X charges, for the cost meter: a price per unit of each UsageKind (reads per
+    resource, writes per request), and an optional monthly budget whose warning threshold
+    (a percentage of it) posts once a month to `alert_channel`."""
+
+    prices: dict[str, Decimal]
+    currency: str = "USD"
+    monthly_budget: Decimal | None = None
+    warn_at_percent: int = 80
+    alert_channel: str = ""
+
+    def price(self, kind: str) -> Decimal:
+        return self.prices[kind]
+
+    @property
+    def warn_amount(self) -> Decimal | None:
+        if self.monthly_budget is None:
+            return None
+        return self.monthly_budget * self.warn_at_percent / 100
+
+
 @dataclass
 class Policy:
     handles: list[dict[str, Any]] = field(default_factory=list)
@@ -162,6 +186,8 @@ class Policy:
     macros: tuple[Macro, ...] = DEFAULT_MACROS
     triage: TriageSettings = field(default_factory=lambda: TriageSettings())
     surge: SurgeSettings = field(default_factory=lambda: SurgeSettings())
+    # No [x_billing] section: calls are counted, not priced (prices live only in the file).
+    x_billing: XBilling | None = None
 
     def channel(self, name: str) -> Channel | None:
         return next((c for c in self.channels if c.name == name), None)
@@ -204,7 +230,15 @@ RULE_KEYS: dict[str, type] = {
 }
 TABLES = {"handle", "user", "channel", "escalation", "macro", "triage_rule"}
 # Single tables ([name]) besides [rules], each with its own parser below.
-SECTIONS = {"triage", "surge"}
+SECTIONS = {"triage", "surge", "x_billing"}
+X_BILLING_KEYS: dict[str, type] = {
+    "currency": str,
+    "monthly_budget": object,  # a number: checked by _x_billing
+    "warn_at_percent": int,
+    "alert_channel": str,
+    "prices": dict,
+}
+CURRENCY = re.compile(r"^[A-Z]{3}$")
 
 
 def policy_parse(*, text: str, source: str) -> Policy:
@@ -217,8 +251,8 @@ def policy_parse(*, text: str, source: str) -> Policy:
     if unknown:
         raise PolicyError(
             f"{source}: unknown section {sorted(unknown)[0]!r}; expected [rules], [triage], "
-            "[surge], [[handle]], [[user]], [[channel]], [[escalation]], [[macro]] or "
-            "[[triage_rule]]"
+            "[surge], [x_billing], [[handle]], [[user]], [[channel]], [[escalation]], "
+            "[[macro]] or [[triage_rule]]"
         )
     policy = Policy(
         handles=[_handle(e, w) for e, w in _entries(data, "handle", HANDLE_KEYS, source)],
@@ -237,6 +271,8 @@ def policy_parse(*, text: str, source: str) -> Policy:
     policy.rules = _rules(data.get("rules", {}), f"{source}: rules")
     policy.triage = _triage(data, source)
     policy.surge = _surge(data.get("surge", {}), f"{source}: surge")
+    if "x_billing" in data:
+        policy.x_billing = _x_billing(data["x_billing"], f"{source}: x_billing")
     _no_duplicates(
         source, "handle", [(h["network"], h["username"].lower()) for h in policy.handles]
     )
@@ -368,6 +404,56 @@ def _rules(entry: Any, where: str) -> Rules:
     return Rules(**values)
 
 
+def _x_billing(entry: Any, where: str) -> XBilling:
+    """[x_billing]: every UsageKind priced (a missing price would silently count as free)."""
+    if not isinstance(entry, dict):
+        raise PolicyError(f"{where}: [x_billing] must be a table")
+    _keys(entry, X_BILLING_KEYS, where)
+    prices = entry.get("prices")
+    if prices is None:
+        raise PolicyError(f"{where}: missing required table [x_billing.prices]")
+    kinds = UsageKind.values
+    for kind in prices:
+        if kind not in kinds:
+            raise PolicyError(f"{where}.prices: unknown kind {kind!r}; known: {', '.join(kinds)}")
+    missing = [kind for kind in kinds if kind not in prices]
+    if missing:
+        raise PolicyError(f"{where}.prices: missing a price for {', '.join(missing)}")
+    currency = entry.get("currency", "USD")
+    if not CURRENCY.match(currency):
+        raise PolicyError(f"{where}.currency: {currency!r} is not a currency code like USD")
+    warn = entry.get("warn_at_percent", 80)
+    if isinstance(warn, bool) or not 1 <= warn <= 100:
+        raise PolicyError(f"{where}.warn_at_percent: {warn!r} must be a whole number 1 to 100")
+    budget = entry.get("monthly_budget")
+    alert_channel = entry.get("alert_channel", "")
+    if alert_channel and budget is None:
+        raise PolicyError(f"{where}.alert_channel: set monthly_budget too, or remove it")
+    return XBilling(
+        prices={k: _money(prices[k], f"{where}.prices.{k}", places=6) for k in kinds},
+        currency=currency,
+        monthly_budget=None if budget is None else _money(budget, f"{where}.monthly_budget", 2),
+        warn_at_percent=warn,
+        alert_channel=alert_channel,
+    )
+
+
+def _money(value: Any, where: str, places: int) -> Decimal:
+    """A non-negative amount with at most `places` decimals. TOML floats are read through
+    their shortest repr, so 0.005 is exactly 0.005."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise PolicyError(f"{where}: expected a number, got {value!r}")
+    try:
+        amount = Decimal(repr(value)) if isinstance(value, float) else Decimal(value)
+    except InvalidOperation:
+        raise PolicyError(f"{where}: {value!r} is not a number") from None
+    if not amount.is_finite() or amount < 0:
+        raise PolicyError(f"{where}: {value!r} must be zero or more")
+    if -amount.as_tuple().exponent > places:  # type: ignore[operator]
+        raise PolicyError(f"{where}: {value!r} has more than {places} decimals")
+    return amount
+
+
 def _one_of(where: str, key: str, value: Any, allowed: list[str]) -> None:
     if value not in allowed:
         raise PolicyError(f"{where}.{key}: {value!r} is not one of {', '.join(allowed)}")
@@ -388,6 +474,8 @@ def _references(policy: Policy, source: str) -> None:
         (f"rules.{key}", getattr(policy.rules, key))
         for key in ("spam_report_channel", "retweet_suggestion_channel")
     ] + [(f"escalation[{i}].channel", e.channel) for i, e in enumerate(policy.escalations, 1)]
+    if policy.x_billing is not None:
+        pointers.append(("x_billing.alert_channel", policy.x_billing.alert_channel))
     for where, name in pointers:
         if name and name not in names:
             raise PolicyError(

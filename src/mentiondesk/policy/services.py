@@ -12,7 +12,7 @@ from mentiondesk.accounts.models import User
 from mentiondesk.channels.models import Handle
 
 from .models import PolicyVersion
-from .schema import Policy, PolicyError, policy_parse
+from .schema import Policy, PolicyError, XBilling, policy_parse
 from .selectors import policy_current
 
 
@@ -113,6 +113,8 @@ def policy_show() -> str:
     for macro in policy.macros:
         lines += ["[[macro]]", f"name = {_toml(macro.name)}", f"text = {_toml(macro.text)}"]
         lines += [f"intents = {_toml(macro.intents)}", ""]
+    if policy.x_billing is not None:
+        lines += _x_billing_lines(policy.x_billing)
     for user in User.objects.filter(is_active=True).order_by("username"):
         lines += [
             "[[user]]",
@@ -148,6 +150,18 @@ def _triage_and_surge_lines(policy: Policy) -> list[str]:
         )
         lines.append("")
     return lines
+
+
+def _x_billing_lines(billing: XBilling) -> list[str]:
+    lines = ["[x_billing]", f"currency = {_toml(billing.currency)}"]
+    if billing.monthly_budget is not None:
+        lines.append(f"monthly_budget = {billing.monthly_budget}")
+    lines.append(f"warn_at_percent = {billing.warn_at_percent}")
+    if billing.alert_channel:
+        lines.append(f"alert_channel = {_toml(billing.alert_channel)}")
+    lines += ["", "[x_billing.prices]"]
+    lines += [f"{kind} = {price}" for kind, price in billing.prices.items()]
+    return [*lines, ""]
 
 
 def _toml(value: object) -> str:

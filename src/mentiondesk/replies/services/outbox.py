@@ -216,7 +216,9 @@ def reply_deliver(*, reply_id: int, connector: XConnector | None = None) -> Repl
             "reply was queued. Read it, then send again if still needed.",
         )
     try:
-        with channel_services.handle_connection(handle=reply.handle, connector=connector) as x:
+        with channel_services.handle_connection(
+            handle=reply.handle, connector=connector, ticket_id=reply.ticket_id
+        ) as x:
             return _reply_send(reply, attempt, x, reconcile_first=reconcile_first)
     except (ConnectorError, DomainError) as exc:
         # No connector (token unset) or the handle's id could not be looked up: nothing sent.
