@@ -22,6 +22,7 @@ def schedules() -> list[Schedule]:
     from mentiondesk.incidents import tasks as incident_tasks
     from mentiondesk.integrations.slack import tasks as slack_tasks
     from mentiondesk.replies import tasks as reply_tasks
+    from mentiondesk.sla import tasks as sla_tasks
     from mentiondesk.tickets import tasks as ticket_tasks
 
     return [
@@ -45,4 +46,6 @@ def schedules() -> list[Schedule]:
         # Outage surges: reports corrected to availability join, the status page's incident
         # is linked, and its resolution noticed within a minute (plus the page's cache time).
         Schedule("surges_check", 60, incident_tasks.surges_check.enqueue, sweep=False),
+        # SLA breach alerts: a deadline that passed is announced within a minute (once).
+        Schedule("sla_breaches_notify", 60, sla_tasks.sla_breaches_notify.enqueue),
     ]

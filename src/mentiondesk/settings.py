@@ -63,6 +63,7 @@ INSTALLED_APPS = [
     "mentiondesk.costs",
     "mentiondesk.triage",
     "mentiondesk.incidents",
+    "mentiondesk.sla",
     "mentiondesk.sandbox",
     "mentiondesk.integrations.slack",
     "mentiondesk.integrations.evidence",

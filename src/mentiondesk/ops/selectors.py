@@ -17,6 +17,7 @@ from mentiondesk.channels.models import Handle, IngestProblem
 from mentiondesk.costs.models import XApiUsage
 from mentiondesk.integrations.slack.models import SlackMessage
 from mentiondesk.replies.models import DeliveryAttempt, Reply
+from mentiondesk.sla.models import SlaBreach, TicketSla
 from mentiondesk.tickets.constants import VIEWS
 from mentiondesk.tickets.models import Ticket
 
@@ -67,6 +68,8 @@ class DeskGauges:
     ingest_problems: int
     last_polled: dict[str, datetime | None]  # handle username -> last poll
     x_today: dict[str, tuple[int, int]]  # kind -> (requests, 429s) since 00:00 UTC
+    sla_overdue: dict[str, int]  # metric -> tickets whose counting clock is past its deadline
+    sla_breaches: dict[str, int]  # metric -> breaches recorded, ever
 
 
 def desk_gauges() -> DeskGauges:
@@ -87,6 +90,8 @@ def desk_gauges() -> DeskGauges:
             .values("kind")
             .annotate(requests=Sum("requests"), limited=Sum("rate_limited"))
         },
+        sla_overdue=_counts(TicketSla, "due_metric", due_at__lte=timezone.now()),
+        sla_breaches=_counts(SlaBreach, "metric"),
         last_polled=dict(
             Handle.objects.filter(Q(is_active=True), Q(auto_ticket=True)).values_list(
                 "username", "last_polled_at"

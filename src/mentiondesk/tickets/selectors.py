@@ -111,9 +111,9 @@ def ticket_list(
     assignee: User | None = None,
     labels: TriageFilter | None = None,
 ) -> QuerySet[Ticket]:
-    """Tickets of `view` (all when None), oldest created first, with handle and assignee,
-    narrowed by their triage `labels`."""
-    qs = Ticket.objects.select_related("handle", "assignee")
+    """Tickets of `view` (all when None), oldest created first, with handle, assignee and
+    SLA state, narrowed by their triage `labels`."""
+    qs = Ticket.objects.select_related("handle", "assignee", "sla")
     if labels is not None and labels.active:
         qs = ticket_filter_triage(qs, labels)
     if view:
@@ -133,7 +133,7 @@ def ticket_list(
 def ticket_get(*, ticket_id: int) -> Ticket:
     """One ticket with its conversation (posts, oldest first) and events. Raises NotFound."""
     ticket = (
-        Ticket.objects.select_related("handle", "assignee")
+        Ticket.objects.select_related("handle", "assignee", "sla")
         .prefetch_related(
             Prefetch("posts", queryset=Post.objects.select_related("handle").order_by(*TIMELINE)),
             Prefetch("events", queryset=TicketEvent.objects.select_related("actor")),

@@ -17,6 +17,7 @@ from mentiondesk.core.errors import Conflict, DomainError, Forbidden
 from mentiondesk.integrations.slack import services as slack
 from mentiondesk.policy import rules
 from mentiondesk.policy.selectors import policy_current
+from mentiondesk.sla import services as sla_services
 from mentiondesk.triage import services as triage_services
 from mentiondesk.triage.models import TriageResult
 
@@ -162,6 +163,7 @@ def ticket_escalate(*, ticket: Ticket, by: User, category: str, note: str = "") 
             channel=channel.slack, text=text, purpose="escalation", ticket=ticket, by=by
         )
         Ticket.objects.filter(pk=ticket.pk).update(escalated_at=timezone.now())
+        sla_services.tickets_sla_refresh(ticket_ids=[ticket.pk])  # escalated: high priority
         return TicketEvent.objects.create(
             ticket=ticket,
             kind=TicketEvent.Kind.ESCALATED,
@@ -256,6 +258,7 @@ def ticket_status_set(*, ticket: Ticket, status: str, by: User) -> Ticket:
         message=f"{previous} → {status}",
         data={"from": previous, "to": status},
     )
+    sla_services.tickets_sla_refresh(ticket_ids=[ticket.pk])
     return ticket
 
 
@@ -288,6 +291,7 @@ def ticket_intent_set(*, ticket: Ticket, intent: str, by: User) -> Ticket:
     TicketEvent.objects.create(
         ticket=ticket, kind=TicketEvent.Kind.INTENT_SET, actor=by, message=message, data=data
     )
+    sla_services.tickets_sla_refresh(ticket_ids=[ticket.pk])  # targets follow the intent
     return ticket
 
 

@@ -26,6 +26,7 @@ from mentiondesk.core.errors import DomainError, Forbidden, NotFound
 from mentiondesk.incidents import selectors as surge_selectors
 from mentiondesk.integrations.slack.services import SlackUnavailable
 from mentiondesk.replies import services as reply_services
+from mentiondesk.sla import selectors as sla_selectors
 from mentiondesk.tickets import evidence as ticket_evidence
 from mentiondesk.tickets import selectors, services
 from mentiondesk.tickets.constants import DEFAULT_VIEW, VIEWS
@@ -82,9 +83,13 @@ def queue(request: HttpRequest) -> HttpResponse:
     view = form.view_slug()
     labels = form.labels()
     tickets = selectors.ticket_list(view=view, labels=labels)
+    sort = "due" if request.GET.get("sort") == "due" else "created"
+    if sort == "due":
+        tickets = sla_selectors.tickets_by_due(tickets)
     context = {
         "current_view": VIEWS[view],
         "tickets": selectors.ticket_list_with_triage(tickets)[:QUEUE_ROWS],
+        "sort": sort,
         "queue_rows": QUEUE_ROWS,
         "filter_form": form,
         "filtered": labels.active,
