@@ -139,6 +139,7 @@ def _mount() -> None:
     api.add_router("/", tickets_router)
     api.add_router("/", "mentiondesk.replies.api.router")
     api.add_router("/", "mentiondesk.audit.api.router")
+    api.add_router("/", "mentiondesk.incidents.api.router")
     api.add_router("/", "mentiondesk.reports.api.router")
     api.add_router("/", "mentiondesk.costs.api.router")
     api.add_router("/", "mentiondesk.sla.api.router")

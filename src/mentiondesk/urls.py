@@ -6,6 +6,7 @@ from mentiondesk.api import api
 urlpatterns = [
     path("", include("mentiondesk.tickets.urls")),
     path("", include("mentiondesk.replies.urls")),
+    path("", include("mentiondesk.incidents.urls")),
     path("accounts/", include("mentiondesk.accounts.urls")),
     path("audit/", include("mentiondesk.audit.urls")),
     path("reports/", include("mentiondesk.reports.urls")),

@@ -176,10 +176,12 @@ def test_queue_page_query_count_does_not_grow_with_tickets(
     Ticket.objects.filter(requester_username__in=["user1", "user2"]).update(
         assignee=User.objects.get(username="ana")
     )
-    with django_assert_max_num_queries(6):
+    # Session, user, view counts, the rows (triage labels in subqueries), the policy and the
+    # incident cards: a fixed number, whatever the number of tickets.
+    with django_assert_max_num_queries(7):
         response = as_advocate.get(QUEUE)
     assert html(response).count('class="ticket-row') == 50
-    with django_assert_max_num_queries(6):
+    with django_assert_max_num_queries(7):
         as_advocate.get(QUEUE, headers={"HX-Request": "true"})
 
 

@@ -158,7 +158,7 @@ def test_intent_selector_shows_the_intent_and_switches_the_reply_handle(
     page = html(response)
     assert "is about: availability" in page
     assert '<option value="availability" selected>Availability</option>' in page
-    assert 'data-intent="availability">Availability</dd>' in page
+    assert 'data-intent="availability">Availability' in page
     # The status handle answers availability, but only infrastructure posts from it.
     assert 'Reply from <strong class="handle">@Driftwood</strong>' in page
     assert (

@@ -97,6 +97,7 @@ def test_export_writes_corrections_as_labelled_csv(advocate: User, tmp_path: Pat
     assert main(["triage", "eval", str(target)]) == 0
 
 
+@pytest.mark.django_db  # the policy's triage rules apply
 def test_classify_shows_the_labels_and_evidence(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["triage", "classify", "@Driftwood great, down again 🙃 502 on driftwood.dev"]) == 0
     out = capsys.readouterr().out

@@ -361,9 +361,13 @@ def _enqueue_enrich(network: str, remote_ids: list[str]) -> None:
 
 def posts_enrich(*, network: str, remote_ids: list[str]) -> int:
     """After ingest, off the hot path: triage the new inbound posts, label their tickets that
-    have no intent yet from the first post's triage, and queue their link previews.
+    have no intent yet from the first post's triage (the policy's triage rules win over the
+    model), group availability reports under an incident card when they spike, and queue
+    their link previews and their tickets' evidence (warm before anyone opens them).
     Returns how many tickets got an intent."""
+    from mentiondesk.incidents import services as surge_services
     from mentiondesk.integrations.links import tasks as link_tasks
+    from mentiondesk.tickets import tasks as ticket_tasks
     from mentiondesk.triage import services as triage_services
 
     posts = list(
@@ -397,9 +401,13 @@ def posts_enrich(*, network: str, remote_ids: list[str]) -> int:
             )
             labelled += 1
         sla_services.tickets_sla_refresh(ticket_ids=[t.pk for t in unlabelled])
+    if labelled:
+        surge_services.surges_after_ingest(network=network)
     for post in posts:
         if post.urls:
             link_tasks.post_links_expand.enqueue(post_id=post.pk)
+    for ticket_id in sorted({p.ticket_id for p in posts if p.ticket_id}):
+        ticket_tasks.ticket_evidence_warm.enqueue(ticket_id=ticket_id)
     return labelled
 
 

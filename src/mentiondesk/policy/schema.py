@@ -186,6 +186,8 @@ class Policy:
     channels: tuple[Channel, ...] = DEFAULT_CHANNELS
     escalations: tuple[Escalation, ...] = DEFAULT_ESCALATIONS
     macros: tuple[Macro, ...] = DEFAULT_MACROS
+    triage: TriageSettings = field(default_factory=lambda: TriageSettings())
+    surge: SurgeSettings = field(default_factory=lambda: SurgeSettings())
     # No [x_billing] section: calls are counted, not priced (prices live only in the file).
     x_billing: XBilling | None = None
     sla: SlaPolicy = field(default_factory=lambda: SlaPolicy())
@@ -229,7 +231,7 @@ RULE_KEYS: dict[str, type] = {
     "spam_report_channel": str,
     "retweet_suggestion_channel": str,
 }
-TABLES = {"handle", "user", "channel", "escalation", "macro"}
+TABLES = {"handle", "user", "channel", "escalation", "macro", "triage_rule"}
 X_BILLING_KEYS: dict[str, type] = {
     "currency": str,
     "monthly_budget": object,  # a number: checked by _x_billing
@@ -238,7 +240,8 @@ X_BILLING_KEYS: dict[str, type] = {
     "prices": dict,
 }
 CURRENCY = re.compile(r"^[A-Z]{3}$")
-SECTIONS = {"rules", "sla", "x_billing"}
+# Single tables ([name]), each with its own parser.
+SECTIONS = {"rules", "sla", "x_billing", "triage", "surge"}
 
 
 def policy_parse(*, text: str, source: str) -> Policy:
@@ -251,7 +254,8 @@ def policy_parse(*, text: str, source: str) -> Policy:
     if unknown:
         raise PolicyError(
             f"{source}: unknown section {sorted(unknown)[0]!r}; expected [rules], [sla], "
-            "[x_billing], [[handle]], [[user]], [[channel]], [[escalation]] or [[macro]]"
+            "[x_billing], [triage], [surge], [[handle]], [[user]], [[channel]], "
+            "[[escalation]], [[macro]] or [[triage_rule]]"
         )
     policy = Policy(
         handles=[_handle(e, w) for e, w in _entries(data, "handle", HANDLE_KEYS, source)],
@@ -268,6 +272,8 @@ def policy_parse(*, text: str, source: str) -> Policy:
     if "macro" in data:
         policy.macros = tuple(_macro(e, w) for e, w in _entries(data, "macro", MACRO_KEYS, source))
     policy.rules = _rules(data.get("rules", {}), f"{source}: rules")
+    policy.triage = _triage(data, source)
+    policy.surge = _surge(data.get("surge", {}), f"{source}: surge")
     if "x_billing" in data:
         policy.x_billing = _x_billing(data["x_billing"], f"{source}: x_billing")
     if "sla" in data:
@@ -279,6 +285,7 @@ def policy_parse(*, text: str, source: str) -> Policy:
     _no_duplicates(source, "channel", [c.name for c in policy.channels])
     _no_duplicates(source, "escalation", [e.category for e in policy.escalations])
     _no_duplicates(source, "macro", [m.name for m in policy.macros])
+    _no_duplicates(source, "triage_rule", [r.name for r in policy.triage.rules])
     _references(policy, source)
     return policy
 
@@ -480,6 +487,156 @@ def _references(policy: Policy, source: str) -> None:
                 f"{source}: {where}: no [[channel]] named {name!r}; channels: "
                 f"{', '.join(sorted(names)) or 'none'}"
             )
+
+
+# Triage and outage surges: [triage], [[triage_rule]] and [surge].
+
+
+@dataclass(frozen=True)
+class TriageRule:
+    """A rule that labels a post's intent before the model is asked: any of `keywords`
+    (whole words, any case) or the regular expression `pattern` (case-insensitive). The first
+    rule that matches wins; the ticket shows "rule: <name>" as the evidence."""
+
+    name: str
+    intent: str
+    keywords: tuple[str, ...] = ()
+    pattern: str = ""
+
+
+@dataclass(frozen=True)
+class TriageSettings:
+    """[triage]: the company's product-context keywords (empty: the built-in Driftwood and
+    GitLab lists) and the [[triage_rule]] entries, in file order."""
+
+    hosted_keywords: tuple[str, ...] = ()
+    self_managed_keywords: tuple[str, ...] = ()
+    rules: tuple[TriageRule, ...] = ()
+
+
+SURGE_VARIABLES = ("requester", "incident_url")
+
+
+@dataclass(frozen=True)
+class SurgeSettings:
+    """[surge]: when availability reports spike, group them under one incident card.
+    `threshold` availability tickets created within `window_minutes` open a surge (0 turns
+    surges off); `reply_roles` may answer every grouped ticket in one click and mark the
+    incident resolved. Texts use {requester} (required: X refuses the same text twice) and
+    {incident_url}."""
+
+    threshold: int = 5
+    window_minutes: int = 10
+    reply_roles: tuple[str, ...] = ("lead", "infrastructure")
+    reply_text: str = (
+        "@{requester} we're aware of the problem and working on it: {incident_url} "
+        "Are you still experiencing issues?"
+    )
+    resolved_text: str = (
+        "@{requester} the incident is resolved: {incident_url} Thanks for your patience! "
+        "Let us know if you still see problems."
+    )
+
+
+TRIAGE_KEYS: dict[str, type] = {"hosted_keywords": list, "self_managed_keywords": list}
+TRIAGE_RULE_KEYS: dict[str, type] = {
+    "name": str,
+    "intent": str,
+    "keywords": list,
+    "pattern": str,
+}
+SURGE_KEYS: dict[str, type] = {
+    "threshold": int,
+    "window_minutes": int,
+    "reply_roles": list,
+    "reply_text": str,
+    "resolved_text": str,
+}
+
+
+def _words(values: list[Any], where: str) -> tuple[str, ...]:
+    words = []
+    for n, value in enumerate(values, start=1):
+        if not isinstance(value, str) or not value.strip():
+            raise PolicyError(f"{where}[{n}]: expected a non-empty string, got {value!r}")
+        words.append(value.strip())
+    return tuple(words)
+
+
+def _triage(data: dict[str, Any], source: str) -> TriageSettings:
+    where = f"{source}: triage"
+    entry = data.get("triage", {})
+    if not isinstance(entry, dict):
+        raise PolicyError(f"{where}: [triage] must be a table")
+    _keys(entry, TRIAGE_KEYS, where)
+    return TriageSettings(
+        hosted_keywords=_words(entry.get("hosted_keywords", []), f"{where}.hosted_keywords"),
+        self_managed_keywords=_words(
+            entry.get("self_managed_keywords", []), f"{where}.self_managed_keywords"
+        ),
+        rules=tuple(
+            _triage_rule(e, w) for e, w in _entries(data, "triage_rule", TRIAGE_RULE_KEYS, source)
+        ),
+    )
+
+
+def _triage_rule(entry: dict[str, Any], where: str) -> TriageRule:
+    name, intent = _required(entry, "name", where), _required(entry, "intent", where)
+    if not SLUG.match(name):
+        raise PolicyError(f"{where}.name: {name!r}: use lowercase letters, digits, - and _")
+    _one_of(where, "intent", intent, list(INTENTS))
+    keywords = _words(entry.get("keywords", []), f"{where}.keywords")
+    pattern = entry.get("pattern", "")
+    if bool(keywords) == bool(pattern):
+        raise PolicyError(
+            f"{where} ({name}): give either keywords (a non-empty list) or pattern, not "
+            + ("both" if keywords else "neither")
+        )
+    if pattern:
+        try:
+            re.compile(pattern, re.IGNORECASE)
+        except re.error as exc:
+            raise PolicyError(
+                f"{where}.pattern: /{pattern}/ is not a regular expression: {exc}"
+            ) from None
+        if re.search(pattern, "", re.IGNORECASE) is not None:
+            raise PolicyError(
+                f"{where}.pattern: /{pattern}/ matches an empty text, so it would label every post"
+            )
+    return TriageRule(name=name, intent=intent, keywords=keywords, pattern=pattern)
+
+
+def _surge(entry: Any, where: str) -> SurgeSettings:
+    if not isinstance(entry, dict):
+        raise PolicyError(f"{where}: [surge] must be a table")
+    _keys(entry, SURGE_KEYS, where)
+    values = dict(entry)
+    for key, low in (("threshold", 0), ("window_minutes", 1)):
+        # bool is an int in Python: `threshold = true` is a mistake, not 1.
+        if key in values and (isinstance(values[key], bool) or values[key] < low):
+            raise PolicyError(
+                f"{where}.{key}: expected a whole number >= {low}, got {values[key]!r}"
+            )
+    if "reply_roles" in values:
+        for role in values["reply_roles"]:
+            _one_of(where, "reply_roles", role, User.Role.values)
+        values["reply_roles"] = tuple(values["reply_roles"])
+    for key in ("reply_text", "resolved_text"):
+        if key not in values:
+            continue
+        text = values[key]
+        for variable in re.findall(r"{(\w*)}", text):
+            if variable not in SURGE_VARIABLES:
+                raise PolicyError(
+                    f"{where}.{key}: unknown variable {{{variable}}}; use {{requester}} and "
+                    "{incident_url}"
+                )
+        if "{requester}" not in text:
+            raise PolicyError(
+                f"{where}.{key}: must name {{requester}}: X refuses the same text twice, so "
+                "each reply has to be addressed to its requester"
+            )
+    return SurgeSettings(**values)
 
 
 # [sla]: response-time targets. The seed answers from the desk "to track our response times

@@ -13,7 +13,7 @@ from mentiondesk.channels.models import Handle
 from mentiondesk.sla import services as sla_services
 
 from .models import PolicyVersion
-from .schema import WEEKDAYS, PolicyError, SlaPolicy, XBilling, policy_parse
+from .schema import WEEKDAYS, Policy, PolicyError, SlaPolicy, XBilling, policy_parse
 from .selectors import policy_current
 
 
@@ -87,6 +87,7 @@ def policy_show() -> str:
     for key, value in vars(policy.rules).items():
         lines.append(f"{key} = {_toml(value)}")
     lines.append("")
+    lines += _triage_and_surge_lines(policy)
     for handle in Handle.objects.filter(is_active=True).order_by("network", "username"):
         lines += [
             "[[handle]]",
@@ -127,6 +128,33 @@ def policy_show() -> str:
             "",
         ]
     return "\n".join(lines).rstrip() + "\n"
+
+
+def _triage_and_surge_lines(policy: Policy) -> list[str]:
+    """[triage], [surge] and the [[triage_rule]] entries (tables before arrays of tables)."""
+    triage, surge = policy.triage, policy.surge
+    lines = [
+        "[triage]",
+        f"hosted_keywords = {_toml(triage.hosted_keywords)}",
+        f"self_managed_keywords = {_toml(triage.self_managed_keywords)}",
+        "",
+        "[surge]",
+    ]
+    lines += [f"{key} = {_toml(value)}" for key, value in vars(surge).items()]
+    lines.append("")
+    for rule in triage.rules:
+        lines += [
+            "[[triage_rule]]",
+            f"name = {_toml(rule.name)}",
+            f"intent = {_toml(rule.intent)}",
+        ]
+        lines.append(
+            f"keywords = {_toml(rule.keywords)}"
+            if rule.keywords
+            else f"pattern = {_toml(rule.pattern)}"
+        )
+        lines.append("")
+    return lines
 
 
 def _x_billing_lines(billing: XBilling) -> list[str]:

@@ -22,6 +22,7 @@ from mentiondesk.accounts.models import User
 from mentiondesk.channels import selectors as channel_selectors
 from mentiondesk.channels.models import Post
 from mentiondesk.core.errors import DomainError, Forbidden, NotFound
+from mentiondesk.incidents import selectors as surge_selectors
 from mentiondesk.replies import services
 from mentiondesk.tickets import selectors as ticket_selectors
 from mentiondesk.tickets.forms import LikeForm, StatusUpdateForm, StreamReplyForm
@@ -131,6 +132,8 @@ def _stream(
         # same row's form (double click, back button) queues one reply.
         "key_form": StreamReplyForm(),
         "target": target,
+        # Outage surges show here too: stream handles hear about outages as well.
+        "surges": surge_selectors.surge_cards(viewer=_user(request)),
         "oob": wants_partial(request),
         **(extra or {}),
         **bound,

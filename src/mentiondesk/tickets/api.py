@@ -20,6 +20,7 @@ from mentiondesk.tickets import search as ticket_search
 from mentiondesk.tickets import selectors, services
 from mentiondesk.tickets.constants import DEFAULT_VIEW
 from mentiondesk.tickets.models import Ticket, TicketEvent
+from mentiondesk.triage.models import TriageResult
 
 from .schemas import (
     AssignIn,
@@ -101,6 +102,9 @@ def reply_out(reply: Reply) -> dict[str, object]:
 
 class TicketFilters(QueueNextIn):
     status: str | None = None
+    intent: str | None = None
+    sentiment: str | None = None
+    context: str | None = None
     # "due": the nearest SLA deadline first (overdue first of all), instead of oldest first.
     sort: Literal["created", "due"] = "created"
     limit: int = Field(default=50, ge=1, le=500)
@@ -109,7 +113,10 @@ class TicketFilters(QueueNextIn):
 
 @router.get("/tickets", response=TicketListOut, summary="List tickets, oldest created first")
 def ticket_list(request: HttpRequest, filters: Query[TicketFilters]) -> dict[str, object]:
-    qs = selectors.ticket_list(view=filters.view, status=filters.status)
+    labels = selectors.TriageFilter(
+        intent=filters.intent, sentiment=filters.sentiment, context=filters.context
+    )
+    qs = selectors.ticket_list(view=filters.view, status=filters.status, labels=labels)
     if filters.sort == "due":
         qs = sla_selectors.tickets_by_due(qs)
     items = qs[filters.offset : filters.offset + filters.limit]
@@ -121,7 +128,25 @@ def ticket_list(request: HttpRequest, filters: Query[TicketFilters]) -> dict[str
 )
 def ticket_detail(request: HttpRequest, ticket_id: int) -> dict[str, object]:
     ticket = selectors.ticket_get(ticket_id=ticket_id)
-    return {**ticket_out(ticket), "posts": [post_out(p) for p in ticket.posts.all()]}
+    triage = selectors.ticket_first_inbound_triage(ticket=ticket)
+    return {
+        **ticket_out(ticket),
+        "posts": [post_out(p) for p in ticket.posts.all()],
+        "triage": triage_out(triage) if triage else None,
+    }
+
+
+def triage_out(triage: TriageResult) -> dict[str, object]:
+    return {
+        "intent": triage.intent,
+        "confidence": triage.intent_confidence,
+        "sentiment": triage.sentiment,
+        "context": triage.context,
+        "source": triage.source,
+        "evidence": triage.evidence,
+        "corrected_intent": triage.corrected_intent or None,
+        "corrected_by": triage.corrected_by.username if triage.corrected_by else None,
+    }
 
 
 @router.get("/tickets/{ticket_id}/events", response=list[EventOut], summary="A ticket's event log")
@@ -222,7 +247,8 @@ class SearchIn(Schema):
 @router.get(
     "/search",
     response=list[SearchHitOut],
-    summary='Search tickets: words, "phrases", status:, intent:, handle:, requester:, sort:',
+    summary='Search tickets: words, "phrases", status:, intent:, sentiment:, context:, handle:, '
+    "requester:, sort:",
 )
 def search(request: HttpRequest, params: Query[SearchIn]) -> list[dict[str, object]]:
     query = ticket_search.search_parse(text=params.q)

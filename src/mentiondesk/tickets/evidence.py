@@ -6,7 +6,10 @@ call it inside a transaction."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
+
+from django.utils import timezone
 
 from mentiondesk.channels.models import Post
 from mentiondesk.integrations.evidence import services as evidence
@@ -22,6 +25,8 @@ class TicketEvidence:
     similar: list[SearchHit]
     drafts: list[Draft]
     variables: dict[str, str]
+    # When the sources answered: now, or when the kept evidence was fetched.
+    fetched_at: datetime | None = None
 
     @property
     def configured(self) -> list[evidence.EvidenceResult]:
@@ -35,10 +40,36 @@ class TicketEvidence:
 
 
 def ticket_evidence_get(*, ticket: Ticket) -> TicketEvidence:
-    """Evidence and drafted replies for `ticket`. Sources that are not configured or failed
-    say so in their result; nothing here raises for a source's sake."""
+    """Evidence and drafted replies for `ticket`, asked of the sources now (their caches
+    apply) and kept for the ticket page (`ticket_evidence_stored`). Sources that are not
+    configured or failed say so in their result; nothing here raises for a source's sake."""
     first = ticket.posts.filter(direction=Post.Direction.INBOUND).order_by("created_at").first()
     sources = evidence.evidence_for_text(first.text if first else ticket.subject)
+    evidence.evidence_store(ticket_id=ticket.pk, sources=sources)
+    return _ticket_evidence(ticket, sources, timezone.now())
+
+
+def ticket_evidence_stored(*, ticket: Ticket) -> TicketEvidence | None:
+    """The evidence kept for `ticket` (fetched after ingest, or when the card was last
+    refreshed), with similar tickets and drafts worked out now; None when it was never
+    fetched. No network: the ticket page draws it at once."""
+    stored = evidence.evidence_stored(ticket_id=ticket.pk)
+    if stored is None:
+        return None
+    sources, fetched_at = stored
+    return _ticket_evidence(ticket, sources, fetched_at)
+
+
+def ticket_evidence_warm(*, ticket_id: int) -> TicketEvidence | None:
+    """After ingest: fetch and keep the evidence of ticket `ticket_id` before anyone opens it.
+    None when the ticket is gone. Calls the network: never inside a transaction."""
+    ticket = Ticket.objects.filter(pk=ticket_id).first()
+    return ticket_evidence_get(ticket=ticket) if ticket is not None else None
+
+
+def _ticket_evidence(
+    ticket: Ticket, sources: dict[str, evidence.EvidenceResult], fetched_at: datetime | None
+) -> TicketEvidence:
     variables = {
         "incident_url": _first(sources, "statuspage", "url"),
         "issue_url": _first(sources, "issuetracker", "url"),
@@ -52,6 +83,7 @@ def ticket_evidence_get(*, ticket: Ticket) -> TicketEvidence:
         similar=ticket_similar(ticket=ticket),
         drafts=ticket_drafts(ticket=ticket, variables=known),
         variables=known,
+        fetched_at=fetched_at,
     )
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 from typing import Any, cast
+from urllib.parse import urlencode
 
 from django import forms
 
@@ -12,6 +13,7 @@ from mentiondesk.replies.services import X_MAX_CHARS
 from mentiondesk.tickets import selectors
 from mentiondesk.tickets.constants import DEFAULT_VIEW, VIEWS
 from mentiondesk.tickets.models import Intent, Ticket
+from mentiondesk.triage.choices import INTENT_CHOICES, Context, Sentiment
 
 
 def _new_key() -> str:
@@ -19,14 +21,36 @@ def _new_key() -> str:
 
 
 class QueueForm(forms.Form):
-    """`?view=` of the queue page; anything unknown falls back to the default view."""
+    """`?view=` of the queue page, and its triage filters (`intent`, `sentiment`, `context`);
+    anything unknown falls back to the default view, unfiltered."""
 
     view = forms.ChoiceField(choices=[(slug, v.name) for slug, v in VIEWS.items()], required=False)
+    intent = forms.ChoiceField(choices=[("", "Any intent"), *INTENT_CHOICES], required=False)
+    sentiment = forms.ChoiceField(
+        choices=[("", "Any sentiment"), *Sentiment.choices], required=False
+    )
+    context = forms.ChoiceField(choices=[("", "Any product"), *Context.choices], required=False)
 
     def view_slug(self) -> str:
         if self.is_valid() and self.cleaned_data["view"]:
             return str(self.cleaned_data["view"])
         return DEFAULT_VIEW
+
+    def labels(self) -> selectors.TriageFilter:
+        data = self.cleaned_data if self.is_valid() else {}
+        return selectors.TriageFilter(
+            intent=data.get("intent") or None,
+            sentiment=data.get("sentiment") or None,
+            context=data.get("context") or None,
+        )
+
+    def query_string(self) -> str:
+        """The view and the filters in force, for links and the rows' polling."""
+        data = self.cleaned_data if self.is_valid() else {}
+        return urlencode({"view": self.view_slug()} | {k: data[k] for k in FILTERS if data.get(k)})
+
+
+FILTERS = ("intent", "sentiment", "context")
 
 
 class PlayForm(forms.Form):

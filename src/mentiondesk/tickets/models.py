@@ -112,6 +112,8 @@ class TicketEvent(models.Model):
         ACTION_FAILED = "action_failed", "Action failed"
         DM_QUEUED = "dm_queued", "Direct message queued"
         COLLISION = "collision", "Send stopped"
+        SURGE_GROUPED = "surge_grouped", "Grouped under an incident"
+        SURGE_RESOLVED = "surge_resolved", "Incident resolved"
 
     # PROTECT: audit rows are append-only, so what they point at is never deleted under them
     # (deactivate users instead of deleting them).

@@ -39,8 +39,23 @@ class PostOut(Schema):
     url: str
 
 
+class TriageOut(Schema):
+    """Triage's labels for the ticket's first inbound post, the evidence for them (model
+    features or "rule: <name>"), and a person's correction of the intent, if any."""
+
+    intent: str
+    confidence: float
+    sentiment: str
+    context: str
+    source: Literal["model", "rule"]
+    evidence: list[str]
+    corrected_intent: str | None
+    corrected_by: str | None
+
+
 class TicketDetailOut(TicketOut):
     posts: list[PostOut]
+    triage: TriageOut | None
 
 
 class TicketListOut(Schema):

@@ -2,7 +2,8 @@
 full-text index (SQLite FTS5, PostgreSQL tsvector).
 
 Syntax: words and "quoted phrases" must all match (`any:` makes any one enough), plus filters
-`status:solved`, `intent:availability`, `handle:Driftwood`, `requester:maya`, and
+`status:solved`, `intent:availability`, `sentiment:negative`, `context:self_managed` (triage's
+labels), `handle:Driftwood`, `requester:maya`, and
 `sort:updated` (newest update first, the seed's "click on the Updated column"), `sort:created`
 or the default `sort:relevance`. Unknown `key:value` pairs are refused with the key named."""
 
@@ -20,8 +21,10 @@ from django.utils import timezone
 from mentiondesk.channels.models import Post
 from mentiondesk.core.errors import DomainError
 from mentiondesk.integrations.evidence.keywords import keywords_extract
+from mentiondesk.triage.constants import CONTEXTS, SENTIMENTS
 
 from .models import Intent, Ticket, TicketDocument
+from .selectors import TriageFilter, ticket_filter_triage
 
 SORTS = ("relevance", "updated", "created")
 _WORD = re.compile(r"\w+", re.UNICODE)
@@ -33,6 +36,8 @@ class SearchQuery:
     phrases: list[str] = field(default_factory=list)
     status: str | None = None
     intent: str | None = None
+    sentiment: str | None = None
+    context: str | None = None
     handle: str | None = None
     requester: str | None = None
     sort: str = "relevance"
@@ -74,6 +79,12 @@ def _filter(query: SearchQuery, key: str, value: str) -> None:
     elif key == "intent":
         _one_of(key, value, [v for v in Intent.values if v])
         query.intent = value
+    elif key == "sentiment":
+        _one_of(key, value, list(SENTIMENTS))
+        query.sentiment = value
+    elif key == "context":
+        _one_of(key, value, list(CONTEXTS))
+        query.context = value
     elif key == "sort":
         _one_of(key, value, list(SORTS))
         query.sort = value
@@ -86,7 +97,8 @@ def _filter(query: SearchQuery, key: str, value: str) -> None:
         query.words.extend(_WORD.findall(value))
     else:
         raise DomainError(
-            f"unknown search filter {key!r}; use status:, intent:, handle:, requester:, sort:",
+            f"unknown search filter {key!r}; use status:, intent:, sentiment:, context:, "
+            "handle:, requester:, sort:",
             field="q",
         )
 
@@ -103,8 +115,10 @@ def ticket_search(
     ticket_filter = Ticket.objects.all()
     if query.status:
         ticket_filter = ticket_filter.filter(status=query.status)
-    if query.intent:
-        ticket_filter = ticket_filter.filter(intent=query.intent)
+    ticket_filter = ticket_filter_triage(
+        ticket_filter,
+        TriageFilter(intent=query.intent, sentiment=query.sentiment, context=query.context),
+    )
     if query.handle:
         ticket_filter = ticket_filter.filter(handle__username__iexact=query.handle)
     if query.requester:

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from django.db.models import (
     CharField,
     Count,
+    Exists,
     OuterRef,
     Prefetch,
     QuerySet,
@@ -28,6 +29,7 @@ from mentiondesk.policy.rules import HandleChoice
 from mentiondesk.policy.schema import Escalation, Rules
 from mentiondesk.policy.selectors import policy_current
 from mentiondesk.replies.models import PostAction, Reply
+from mentiondesk.triage.constants import CONTEXTS, SENTIMENTS
 from mentiondesk.triage.models import TriageResult
 
 from .constants import VIEWS, View
@@ -43,15 +45,77 @@ def view_get(*, slug: str) -> View:
         ) from None
 
 
+@dataclass(frozen=True)
+class TriageFilter:
+    """Which tickets a queue or a search keeps by their labels: `intent` is the ticket's own
+    (triage's or a person's), `sentiment` and `context` those triage gave its first post.
+    None keeps every ticket."""
+
+    intent: str | None = None
+    sentiment: str | None = None
+    context: str | None = None
+
+    def __post_init__(self) -> None:
+        for key, value, allowed in (
+            ("intent", self.intent, [v for v in Intent.values if v]),
+            ("sentiment", self.sentiment, list(SENTIMENTS)),
+            ("context", self.context, list(CONTEXTS)),
+        ):
+            if value is not None and value not in allowed:
+                raise DomainError(
+                    f"unknown {key} {value!r}; use one of {', '.join(allowed)}", field=key
+                )
+
+    @property
+    def active(self) -> bool:
+        return any((self.intent, self.sentiment, self.context))
+
+
+def _first_inbound_triage() -> QuerySet[TriageResult]:
+    """The triage of the outer ticket's first inbound post (oldest by TIMELINE)."""
+    first = (
+        Post.objects.filter(ticket=OuterRef(OuterRef("pk")), direction=Post.Direction.INBOUND)
+        .order_by(*TIMELINE)
+        .values("pk")[:1]
+    )
+    return TriageResult.objects.filter(post_id=Subquery(first))
+
+
+def ticket_list_with_triage(qs: QuerySet[Ticket]) -> QuerySet[Ticket]:
+    """`qs` with `triage_sentiment`, `triage_context` and `triage_confidence` (of the first
+    inbound post; None when not triaged yet), for queue rows."""
+    triage = _first_inbound_triage()
+    return qs.annotate(
+        triage_sentiment=Subquery(triage.values("sentiment")[:1]),
+        triage_context=Subquery(triage.values("context")[:1]),
+        triage_confidence=Subquery(triage.values("intent_confidence")[:1]),
+    )
+
+
+def ticket_filter_triage(qs: QuerySet[Ticket], labels: TriageFilter) -> QuerySet[Ticket]:
+    """`qs` narrowed to the tickets whose labels match `labels` (see TriageFilter)."""
+    if labels.intent:
+        qs = qs.filter(intent=labels.intent)
+    triage = _first_inbound_triage()
+    if labels.sentiment:
+        qs = qs.filter(Exists(triage.filter(sentiment=labels.sentiment)))
+    if labels.context:
+        qs = qs.filter(Exists(triage.filter(context=labels.context)))
+    return qs
+
+
 def ticket_list(
     *,
     view: str | None = None,
     status: str | None = None,
     assignee: User | None = None,
+    labels: TriageFilter | None = None,
 ) -> QuerySet[Ticket]:
     """Tickets of `view` (all when None), oldest created first, with handle, assignee and
-    SLA state."""
+    SLA state, narrowed by their triage `labels`."""
     qs = Ticket.objects.select_related("handle", "assignee", "sla")
+    if labels is not None and labels.active:
+        qs = ticket_filter_triage(qs, labels)
     if view:
         qs = qs.filter(view_get(slug=view).filter)
     if status:
@@ -274,7 +338,9 @@ def ticket_first_inbound_triage(*, ticket: Ticket) -> TriageResult | None:
         .order_by(*TIMELINE)
         .values("pk")[:1]
     )
-    return TriageResult.objects.filter(post__in=Subquery(first)).first()
+    return (
+        TriageResult.objects.filter(post__in=Subquery(first)).select_related("corrected_by").first()
+    )
 
 
 def ticket_post_get(*, ticket: Ticket, remote_id: str) -> Post:

@@ -12,12 +12,14 @@ from django.urls import reverse
 from django.utils import timezone
 
 from mentiondesk.accounts.models import User
-from mentiondesk.channels.models import Post
+from mentiondesk.channels.models import TIMELINE, Post
 from mentiondesk.core.errors import Conflict, DomainError, Forbidden
 from mentiondesk.integrations.slack import services as slack
 from mentiondesk.policy import rules
 from mentiondesk.policy.selectors import policy_current
 from mentiondesk.sla import services as sla_services
+from mentiondesk.triage import services as triage_services
+from mentiondesk.triage.models import TriageResult
 
 from . import selectors
 from .models import QUEUE_STATUSES, Intent, Ticket, TicketEvent, TicketPresence
@@ -263,7 +265,11 @@ def ticket_status_set(*, ticket: Ticket, status: str, by: User) -> Ticket:
 @transaction.atomic
 def ticket_intent_set(*, ticket: Ticket, intent: str, by: User) -> Ticket:
     """Label what the ticket is about (availability, praise, ...). Decides the reply handle
-    and whether a like is allowed. Light agents cannot."""
+    and whether a like is allowed. Light agents cannot.
+
+    When triage labelled the requester's first post, the label is also kept as a correction
+    of triage (`triage_correct`: labelled data for `mentiondesk triage export`), and the
+    event says what triage had said."""
     if intent not in Intent.values:
         raise DomainError(
             f"unknown intent {intent!r}; use one of {', '.join(v for v in Intent.values if v)}",
@@ -277,15 +283,30 @@ def ticket_intent_set(*, ticket: Ticket, intent: str, by: User) -> Ticket:
     previous = ticket.intent
     ticket.intent = intent
     ticket.save(update_fields=["intent", "updated_at"])
+    message, data = f"Marked as {Intent(intent).label}", {"from": previous, "to": intent}
+    corrected = _triage_correct_first_post(ticket=ticket, intent=intent, by=by)
+    if corrected is not None:
+        message += f" (triage said {Intent(corrected.intent).label})"
+        data["triage"] = {"intent": corrected.intent, "post": corrected.post_id}
     TicketEvent.objects.create(
-        ticket=ticket,
-        kind=TicketEvent.Kind.INTENT_SET,
-        actor=by,
-        message=f"Marked as {Intent(intent).label}",
-        data={"from": previous, "to": intent},
+        ticket=ticket, kind=TicketEvent.Kind.INTENT_SET, actor=by, message=message, data=data
     )
     sla_services.tickets_sla_refresh(ticket_ids=[ticket.pk])  # targets follow the intent
     return ticket
+
+
+def _triage_correct_first_post(*, ticket: Ticket, intent: str, by: User) -> TriageResult | None:
+    """Keep a person's label as a correction of triage's label for the first inbound post
+    (triaging it first if it never was); None when there is no inbound post or the label is
+    "not triaged"."""
+    first = (
+        Post.objects.filter(ticket=ticket, direction=Post.Direction.INBOUND)
+        .order_by(*TIMELINE)
+        .first()
+    )
+    if first is None or not intent:
+        return None
+    return triage_services.triage_correct(post=first, intent=intent, by=by)
 
 
 def ticket_note_add(*, ticket: Ticket, by: User, text: str) -> TicketEvent:

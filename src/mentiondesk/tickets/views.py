@@ -23,6 +23,7 @@ from django.views.decorators.http import require_GET, require_POST
 from mentiondesk.accounts.models import User
 from mentiondesk.channels.models import Post
 from mentiondesk.core.errors import DomainError, Forbidden, NotFound
+from mentiondesk.incidents import selectors as surge_selectors
 from mentiondesk.integrations.slack.services import SlackUnavailable
 from mentiondesk.replies import services as reply_services
 from mentiondesk.sla import selectors as sla_selectors
@@ -78,16 +79,22 @@ def _queue_url(view: str) -> str:
 @require_GET
 @login_required
 def queue(request: HttpRequest) -> HttpResponse:
-    view = QueueForm(request.GET).view_slug()
-    tickets = selectors.ticket_list(view=view)
+    form = QueueForm(request.GET)
+    view = form.view_slug()
+    labels = form.labels()
+    tickets = selectors.ticket_list(view=view, labels=labels)
     sort = "due" if request.GET.get("sort") == "due" else "created"
     if sort == "due":
         tickets = sla_selectors.tickets_by_due(tickets)
     context = {
         "current_view": VIEWS[view],
-        "tickets": tickets[:QUEUE_ROWS],
+        "tickets": selectors.ticket_list_with_triage(tickets)[:QUEUE_ROWS],
         "sort": sort,
         "queue_rows": QUEUE_ROWS,
+        "filter_form": form,
+        "filtered": labels.active,
+        "rows_query": form.query_string(),
+        "surges": surge_selectors.surge_cards(viewer=_user(request)),
         "oob": wants_partial(request),
     }
     template = "tickets/queue.html#ticket-rows" if context["oob"] else "tickets/queue.html"
@@ -136,12 +143,14 @@ def activity(request: HttpRequest, ticket_id: int) -> HttpResponse:
 @require_GET
 @login_required
 def evidence(request: HttpRequest, ticket_id: int) -> HttpResponse:
-    """The evidence card (sources, similar solved tickets, drafted replies). The page asks
-    for it once drawn (hx-trigger "load"): the look-ups call the network, so the ticket page
-    itself never waits on them. Not in a transaction."""
-    found = ticket_evidence.ticket_evidence_get(ticket=_ticket(ticket_id))
+    """The evidence card (sources, similar solved tickets, drafted replies), asked of the
+    sources now. The page draws the evidence kept since ingest at once; it asks for this
+    when there is none (hx-trigger "load") and on "Refresh": the look-ups call the network,
+    so the ticket page itself never waits on them. Not in a transaction."""
+    ticket = _ticket(ticket_id)
+    found = ticket_evidence.ticket_evidence_get(ticket=ticket)
     return render(
-        request, "tickets/detail.html#evidence-panel", {"ticket_id": ticket_id, "evidence": found}
+        request, "tickets/detail.html#evidence-panel", {"ticket": ticket, "evidence": found}
     )
 
 
@@ -494,6 +503,10 @@ def _detail(
         "dm_form": DirectMessageForm(),
         "play_view": DEFAULT_VIEW,
         "oob": wants_partial(request),
+        # Fetched after ingest: drawn at once; the lazy card only when it never was.
+        "evidence": None
+        if wants_partial(request)
+        else ticket_evidence.ticket_evidence_stored(ticket=page.ticket),
         **(extra or {}),
         **bound,
     }

@@ -4,10 +4,11 @@
     triage_classify("@Driftwood great, down again 🙃")
     → TriageResult(intent="availability", sentiment="negative", context="hosted", ...)
 
-Rules win over the model. Each rule is `(pattern or keywords, intent)`: a `str` or compiled
-`re.Pattern` is a regular expression searched case-insensitively; a list or tuple of strings
-is keywords, any of which matches as a whole word, case-insensitively. The first rule that
-matches decides, and says so in `source` and `evidence`."""
+Rules win over the model. Each rule is `(pattern or keywords, intent)` or a NamedRule (the
+policy file's [[triage_rule]] entries): a `str` or compiled `re.Pattern` is a regular
+expression searched case-insensitively; a list or tuple of strings is keywords, any of which
+matches as a whole word, case-insensitively. The first rule that matches decides, and says so
+in `source` and `evidence` ("rule: <name> (keyword "502")" for a named rule)."""
 
 from __future__ import annotations
 
@@ -22,7 +23,18 @@ from .constants import INTENTS
 from .model import model_load
 
 RuleMatch = str | re.Pattern[str] | Sequence[str]
-Rule = tuple[RuleMatch, str]
+
+
+@dataclass(frozen=True)
+class NamedRule:
+    """A rule with a name to show as the evidence: the policy's [[triage_rule]]."""
+
+    name: str
+    match: RuleMatch
+    intent: str
+
+
+Rule = tuple[RuleMatch, str] | NamedRule
 
 
 class TriageRuleError(DomainError):
@@ -169,20 +181,26 @@ def _pattern(source: str) -> re.Pattern[str]:
 
 def rule_match(text: str, rules: Sequence[Rule]) -> tuple[str, str] | None:
     """(intent, evidence) from the first rule that matches `text`, or None."""
-    for number, (match, intent) in enumerate(rules, start=1):
+    for number, rule in enumerate(rules, start=1):
+        if isinstance(rule, NamedRule):
+            match, intent, label = rule.match, rule.intent, f"rule {rule.name!r}"
+        else:
+            (match, intent), label = rule, f"rule {number}"
         if intent not in INTENTS:
             raise TriageRuleError(
-                f"rule {number}: unknown intent {intent!r}; use one of {', '.join(INTENTS)}"
+                f"{label}: unknown intent {intent!r}; use one of {', '.join(INTENTS)}"
             )
         if isinstance(match, re.Pattern | str):
             pattern = match if isinstance(match, re.Pattern) else _pattern(match)
             found = pattern.search(text)
-            if found:
-                return intent, f'rule {number}: /{pattern.pattern}/ matched "{found.group(0)}"'
+            why = f'/{pattern.pattern}/ matched "{found.group(0)}"' if found else ""
         else:
             words = keywords_find(text, match)
-            if words:
-                return intent, f'rule {number}: keyword "{words[0]}"'
+            why = f'keyword "{words[0]}"' if words else ""
+        if why:
+            if isinstance(rule, NamedRule):
+                return intent, f"rule: {rule.name} ({why})"
+            return intent, f"{label}: {why}"
     return None
 
 

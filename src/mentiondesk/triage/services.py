@@ -14,6 +14,7 @@ from django.utils import timezone
 from mentiondesk.accounts.models import User
 from mentiondesk.channels.models import Post
 from mentiondesk.core.errors import DomainError
+from mentiondesk.policy.selectors import policy_current
 
 from . import classify
 from .constants import INTENTS
@@ -32,6 +33,30 @@ def _fields(result: classify.TriageResult) -> dict[str, Any]:
     }
 
 
+def triage_policy() -> tuple[list[classify.Rule], classify.TriageConfig]:
+    """The policy's [[triage_rule]] entries as classifier rules, in file order, and its
+    [triage] context keywords (the built-in lists for a kind the file leaves empty)."""
+    settings = policy_current().triage
+    rules: list[classify.Rule] = [
+        classify.NamedRule(name=r.name, match=r.pattern or r.keywords, intent=r.intent)
+        for r in settings.rules
+    ]
+    config = classify.TriageConfig(
+        hosted=settings.hosted_keywords or classify.DEFAULT_CONFIG.hosted,
+        self_managed=settings.self_managed_keywords or classify.DEFAULT_CONFIG.self_managed,
+    )
+    return rules, config
+
+
+def _rules_and_config(
+    rules: Sequence[classify.Rule] | None, config: classify.TriageConfig | None
+) -> tuple[Sequence[classify.Rule], classify.TriageConfig]:
+    if rules is not None and config is not None:
+        return rules, config
+    policy_rules, policy_config = triage_policy()
+    return (policy_rules if rules is None else rules), (config or policy_config)
+
+
 def post_triage(
     *,
     post: Post,
@@ -42,13 +67,15 @@ def post_triage(
 
     Idempotent: a post triaged before keeps its stored result and any correction; the models
     are not run again. `rules` win over the intent model; `config` holds the company's
-    context keywords (see classify.triage_classify). Raises DomainError for an outbound
-    post, TriageRuleError for a bad rule."""
+    context keywords (see classify.triage_classify); both default to the policy's
+    (`triage_policy`). Raises DomainError for an outbound post, TriageRuleError for a bad
+    rule."""
     if post.direction != Post.Direction.INBOUND:
         raise DomainError(f"post {post.pk} is one of ours: only inbound posts are triaged")
     existing = TriageResult.objects.filter(post=post).first()
     if existing is not None:
         return existing
+    rules, config = _rules_and_config(rules, config)
     result = classify.triage_classify(post.text, rules=rules, config=config)
     stored, _ = TriageResult.objects.get_or_create(post=post, defaults=_fields(result))
     return stored
@@ -63,14 +90,16 @@ def posts_triage(
     """Triage many stored posts at once, for ingest: the inbound ones not triaged yet are
     classified and inserted in one bulk insert; outbound posts are skipped.
 
-    Returns the results of every inbound post given, old and new, in post order. Three
-    queries whatever the number of posts; safe to run twice or side by side (a post
-    triaged meanwhile by another process keeps that result)."""
+    Returns the results of every inbound post given, old and new, in post order. Four
+    queries whatever the number of posts (one reads the policy's rules); safe to run twice
+    or side by side (a post triaged meanwhile by another process keeps that result)."""
     inbound = [p for p in posts if p.direction == Post.Direction.INBOUND and p.pk]
     if not inbound:
         return []
     ids = [p.pk for p in inbound]
     done = set(TriageResult.objects.filter(post_id__in=ids).values_list("post_id", flat=True))
+    if len(done) < len(ids):
+        rules, config = _rules_and_config(rules, config)
     new = [
         TriageResult(
             post=post, **_fields(classify.triage_classify(post.text, rules=rules, config=config))

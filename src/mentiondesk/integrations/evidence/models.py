@@ -38,3 +38,19 @@ class EvidenceCache(models.Model):
 
     def __str__(self) -> str:
         return f"{self.source} evidence {self.key[:12]} (until {self.expires_at:%H:%M:%S})"
+
+
+class TicketEvidence(models.Model):
+    """The evidence sources' answers for one ticket, fetched right after ingest (and again
+    whenever the card is refreshed), so the ticket page shows them at once without waiting
+    on the network. `sources` maps each source to {items, error, configured, fetched_at}: a
+    source that failed keeps its error here, for the card to show."""
+
+    ticket = models.OneToOneField(
+        "tickets.Ticket", primary_key=True, on_delete=models.CASCADE, related_name="evidence_stored"
+    )
+    sources = models.JSONField(default=dict)
+    fetched_at = models.DateTimeField()
+
+    def __str__(self) -> str:
+        return f"evidence of #{self.ticket_id} at {self.fetched_at:%H:%M:%S}"

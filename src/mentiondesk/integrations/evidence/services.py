@@ -40,7 +40,7 @@ from mentiondesk.integrations.statuspage import client as statuspage_client
 
 from .client import BudgetSpent, Deadline, EvidenceError
 from .keywords import keyword_overlap, keyword_queries, keywords_extract
-from .models import EvidenceCache
+from .models import EvidenceCache, TicketEvidence
 
 logger = logging.getLogger(__name__)
 
@@ -105,6 +105,61 @@ def evidence_for_text(text: str) -> dict[str, EvidenceResult]:
         FORUM: forum_topics_related(text, deadline=deadline),
         HELPDESK: helpdesk_solved_tickets(text, deadline=deadline),
     }
+
+
+def evidence_store(*, ticket_id: int, sources: dict[str, EvidenceResult]) -> None:
+    """Keep `sources` (what `evidence_for_text` answered) as the ticket's evidence, replacing
+    what was kept before; failures are kept with their error. One upsert."""
+    now = timezone.now()
+    TicketEvidence.objects.bulk_create(
+        [
+            TicketEvidence(
+                ticket_id=ticket_id,
+                sources={name: _result_json(result) for name, result in sources.items()},
+                fetched_at=now,
+            )
+        ],
+        update_conflicts=True,
+        unique_fields=["ticket"],
+        update_fields=["sources", "fetched_at"],
+    )
+
+
+def evidence_stored(*, ticket_id: int) -> tuple[dict[str, EvidenceResult], datetime] | None:
+    """The evidence kept for the ticket and when it was fetched, or None (never fetched).
+    No network."""
+    row = TicketEvidence.objects.filter(ticket_id=ticket_id).first()
+    if row is None:
+        return None
+    sources = {
+        name: EvidenceResult(
+            source=name,
+            items=list(data.get("items") or []),
+            error=str(data.get("error") or ""),
+            configured=bool(data.get("configured", True)),
+            fetched_at=_parsed(data.get("fetched_at")),
+            cached=True,
+        )
+        for name, data in row.sources.items()
+        if isinstance(data, dict)
+    }
+    return sources, row.fetched_at
+
+
+def _result_json(result: EvidenceResult) -> dict[str, Any]:
+    return {
+        "items": result.items,
+        "error": result.error,
+        "configured": result.configured,
+        "fetched_at": result.fetched_at.isoformat() if result.fetched_at else None,
+    }
+
+
+def _parsed(value: Any) -> datetime | None:
+    try:
+        return datetime.fromisoformat(value) if isinstance(value, str) else None
+    except ValueError:
+        return None
 
 
 # Status page

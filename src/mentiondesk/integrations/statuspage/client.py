@@ -20,8 +20,8 @@ IMPACT_RANK = {"critical": 3, "major": 2, "minor": 1, "none": 0}
 
 
 def incidents_unresolved(*, base_url: str, timeout: float) -> list[dict[str, Any]]:
-    """The page's open incidents as evidence items: title, url (the shortlink, or the incident's
-    page), status, impact, updated_at, latest_update (the newest update's text) and the
+    """The page's open incidents as evidence items: id, title, url (the shortlink, or the
+    incident's page), status, impact, updated_at, latest_update (the newest update's text) and the
     affected components' names. Raises EvidenceError."""
     data = get_json(f"{base_url}/api/v2/incidents/unresolved.json", timeout=timeout)
     if not isinstance(data, dict) or not isinstance(data.get("incidents"), list):
@@ -72,6 +72,7 @@ def _incident_item(incident: dict[str, Any], page_url: str) -> dict[str, Any] | 
     components = incident.get("components")
     shortlink = incident.get("shortlink")
     return {
+        "id": incident_id,
         "title": name,
         "url": shortlink
         if isinstance(shortlink, str) and shortlink.startswith("http")

@@ -65,9 +65,14 @@ def reply_create(
     idempotency_key: str | None = None,
     status_after: str = Ticket.Status.PENDING,
     seen_post_id: str | None = None,
+    follow_up: bool = False,
 ) -> Reply:
     """Queue a reply on `ticket` from the handle the policy chooses, and move the ticket to
     `status_after` (pending or solved).
+
+    `follow_up` is for a deliberate second message on a post we already answered (an
+    incident's all-clear): the latest post having an answer is then not a collision; the
+    conversation moving on since `seen_post_id` still is.
 
     Idempotent: the same `idempotency_key` returns the reply already queued, so a double
     submit from two tabs or a retried API call never queues twice. Collision guard: when
@@ -95,7 +100,11 @@ def reply_create(
             choice = reply_handle_choice(ticket=locked, user=author)
             # Shown to the agent now; chosen again when the send starts.
             latest = ticket_selectors.ticket_latest_inbound(ticket=locked)
-            _collision_check(ticket=locked, seen_post_id=seen_post_id, latest=latest)
+            _collision_check(
+                ticket=locked,
+                seen_post_id=seen_post_id,
+                latest=None if follow_up else latest,
+            )
             reply = Reply.objects.create(
                 ticket=locked,
                 handle=choice.handle,

@@ -8,7 +8,7 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from mentiondesk.core.management.base import domain_errors_as_command_errors
-from mentiondesk.triage import selectors
+from mentiondesk.triage import selectors, services
 from mentiondesk.triage.classify import triage_classify
 from mentiondesk.triage.evaluation import LABELS, examples_read, report_make, throughput
 from mentiondesk.triage.model import model_load
@@ -20,7 +20,7 @@ class Command(BaseCommand):
     help = (
         "Triage: `triage eval FILE.csv` measures the shipped model on your labelled posts; "
         "`triage export` writes agents' corrections as labelled CSV; `triage classify TEXT` "
-        "shows what triage makes of one text."
+        "shows what triage makes of one text, with the policy's rules."
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
@@ -104,7 +104,8 @@ class Command(BaseCommand):
         self.stdout.write(f"Wrote {results.count()} corrections to {path}")
 
     def classify(self, text: str) -> None:
-        result = triage_classify(text)
+        rules, config = services.triage_policy()
+        result = triage_classify(text, rules=rules, config=config)
         self.stdout.write(
             f"intent:     {result.intent} ({result.intent_confidence:.0%}, {result.source})\n"
             f"sentiment:  {result.sentiment}\n"
