@@ -22,6 +22,7 @@ from django.db.backends.base.base import BaseDatabaseWrapper
 from django.db.models import NOT_PROVIDED
 from django.db.models.constants import OnConflict
 from django.db.models.fields import AutoFieldMixin
+from django.utils import timezone
 
 NoneType = type(None)
 M = TypeVar("M", bound=models.Model)
@@ -50,33 +51,58 @@ PLAIN: dict[type[models.Field[Any, Any]], tuple[type, ...]] = {
 class _Column:
     """How one field's value goes from an instance to the driver, decided once per call."""
 
-    __slots__ = ("attname", "convert", "field", "plain", "pre_save")
+    __slots__ = ("attname", "convert", "field", "plain", "pre_save", "relation", "stamp")
 
-    def __init__(self, field: models.Field[Any, Any], connection: BaseDatabaseWrapper) -> None:
+    def __init__(
+        self,
+        field: models.Field[Any, Any],
+        connection: BaseDatabaseWrapper,
+        *,
+        add: bool,
+        now: datetime,
+        adapted: dict[datetime, Any],
+    ) -> None:
         self.field = field
         self.attname = field.attname
         kind = type(field)
         target = field.target_field if field.is_relation else field  # type: ignore[attr-defined]
-        # pre_save only where it does more than read the attribute (auto_now and unknown
-        # field classes), as save() and bulk_create would.
-        self.pre_save = (
-            kind not in PLAIN
-            and kind not in (models.DateTimeField, models.JSONField, models.ForeignKey)
-        ) or bool(getattr(field, "auto_now", False) or getattr(field, "auto_now_add", False))
+        # What DateTimeField.pre_save does for auto_now (and auto_now_add when adding), with
+        # one moment for the whole statement instead of one per row.
+        self.stamp = (
+            now
+            if kind is models.DateTimeField and (field.auto_now or (field.auto_now_add and add))  # type: ignore[attr-defined]
+            else None
+        )
+        # pre_save only where it does more than read the attribute (unknown field classes),
+        # as save() and bulk_create would.
+        self.pre_save = kind not in PLAIN and kind not in (
+            models.DateTimeField,
+            models.JSONField,
+            models.ForeignKey,
+        )
+        self.relation = field if field.many_to_one else None
         self.plain: tuple[type, ...] = ()
         self.convert: Callable[[Any], Any] = lambda v: field.get_db_prep_save(v, connection)
-        if kind in PLAIN:
-            self.plain = PLAIN[kind]
-        elif kind is models.ForeignKey and type(target) in PLAIN:
-            self.plain = PLAIN[type(target)]
+        if kind in PLAIN or (kind is models.ForeignKey and type(target) in PLAIN):
+            self.plain = PLAIN[kind if kind in PLAIN else type(target)]
+            if str in self.plain:
+                # Text choices are str subclasses; the ORM hands them over as they are too.
+                self.convert = lambda v: (
+                    v if isinstance(v, str) else field.get_db_prep_save(v, connection)
+                )
         elif kind is models.DateTimeField and settings.USE_TZ:
             adapt_datetime = connection.ops.adapt_datetimefield_value
+
+            def convert_datetime(v: Any) -> Any:
+                if not isinstance(v, datetime) or v.tzinfo is None:
+                    return field.get_db_prep_save(v, connection)  # the ORM's warnings
+                # A ticket, its first post and its event share their times: adapt each once.
+                if v not in adapted:
+                    adapted[v] = adapt_datetime(v)
+                return adapted[v]
+
             self.plain = (NoneType,)
-            self.convert = lambda v: (
-                adapt_datetime(v)
-                if isinstance(v, datetime) and v.tzinfo is not None
-                else field.get_db_prep_save(v, connection)  # naive or not a datetime
-            )
+            self.convert = convert_datetime
         elif kind is models.JSONField:
             adapt_json = connection.ops.adapt_json_value
             encoder = field.encoder
@@ -89,36 +115,41 @@ class _Column:
 
 
 def _columns(
-    fields: Sequence[models.Field[Any, Any]], connection: BaseDatabaseWrapper
+    fields: Sequence[models.Field[Any, Any]], connection: BaseDatabaseWrapper, *, add: bool
 ) -> list[_Column]:
-    return [_Column(f, connection) for f in fields]
+    now, adapted = timezone.now(), {}
+    return [_Column(f, connection, add=add, now=now, adapted=adapted) for f in fields]
 
 
 def _values(obj: models.Model, columns: list[_Column], *, add: bool) -> list[Any]:
     row = []
     for column in columns:
-        value = column.field.pre_save(obj, add) if column.pre_save else getattr(obj, column.attname)
+        if column.stamp is not None:
+            value = column.stamp
+            setattr(obj, column.attname, value)
+        elif column.pre_save:
+            value = column.field.pre_save(obj, add)
+        else:
+            value = getattr(obj, column.attname)
+        if value is None and column.relation is not None:
+            value = _related_pk(obj, column.relation)
         row.append(value if type(value) in column.plain else column.convert(value))
     return row
 
 
-def _relations_resolve(objs: Sequence[models.Model], fields: list[models.Field[Any, Any]]) -> None:
-    """Foreign keys set as objects saved after they were assigned (a new ticket's posts) take
-    the object's id now, as save() and bulk_create do. Raises ValueError for unsaved ones."""
-    relations = [f for f in fields if f.is_relation and f.many_to_one]
-    for obj in objs:
-        for field in relations:
-            if not field.is_cached(obj):
-                continue
-            related = field.get_cached_value(obj)
-            if related is None:
-                continue
-            if related.pk is None:
-                raise ValueError(
-                    f"{type(obj).__name__}.{field.name}: the related object is not saved yet"
-                )
-            if getattr(obj, field.attname) in field.empty_values:
-                setattr(obj, field.attname, related.pk)
+def _related_pk(obj: models.Model, field: models.Field[Any, Any]) -> Any:
+    """A foreign key set as an object saved after it was assigned (a new ticket's posts)
+    takes the object's id now, as save() and bulk_create do. Raises ValueError when the
+    object is still unsaved."""
+    if not field.is_cached(obj):  # type: ignore[attr-defined]
+        return None
+    related = field.get_cached_value(obj)  # type: ignore[attr-defined]
+    if related is None:
+        return None
+    if related.pk is None:
+        raise ValueError(f"{type(obj).__name__}.{field.name}: the related object is not saved")
+    setattr(obj, field.attname, related.pk)
+    return related.pk
 
 
 def insert_columns(model: type[models.Model]) -> list[models.Field[Any, Any]]:
@@ -139,8 +170,7 @@ def insert_values(
 ) -> list[list[Any]]:
     """The parameters an INSERT of `objs` into `fields` takes, converted for `connection`
     (auto_now fields are stamped on the instances, as by save())."""
-    _relations_resolve(objs, fields)
-    columns = _columns(fields, connection)
+    columns = _columns(fields, connection, add=True)
     return [_values(obj, columns, add=True) for obj in objs]
 
 
@@ -210,8 +240,7 @@ def rows_update(
     if _handled_by_orm(targets):
         model._base_manager.using(using).bulk_update(objs, list(fields))
         return
-    _relations_resolve(objs, targets)
-    columns = _columns([*targets, meta.pk], connection)
+    columns = _columns([*targets, meta.pk], connection, add=False)
     assignments = ", ".join(f"{ops.quote_name(f.column)} = %s" for f in targets)
     sql = (
         f"UPDATE {ops.quote_name(meta.db_table)} SET {assignments} "  # noqa: S608 (our names)
