@@ -50,7 +50,7 @@ def _post(handle: Handle, ticket: Ticket | None, remote_id: str) -> Post:
         direction=Post.Direction.INBOUND,
         author_remote_id="42",
         author_username="ana",
-        text="@Driftwood it's down ‘again’ %s %%",
+        text="@Driftwood it's down «again» %s %%",
         created_at=AT,
         conversation_id="c1",
         mentions=["Driftwood"],
