@@ -3,12 +3,13 @@ presence, and the Slack-backed reports (spam, retweet suggestions)."""
 
 from __future__ import annotations
 
+import functools
 from datetime import timedelta
 from typing import Any
 
 from django.conf import settings
-from django.db import connection, transaction
-from django.db.models import Exists, OuterRef, QuerySet
+from django.db import connection, connections, transaction
+from django.db.models import Exists, Field, OuterRef, QuerySet
 from django.urls import reverse
 from django.utils import timezone
 
@@ -47,17 +48,6 @@ def ticket_next(*, user: User, view: str = "twitter") -> Ticket | None:
     spec = view_get(slug=view)
     if not spec.playable:
         raise DomainError(f"view {view!r} cannot be played", field="view")
-    # The view's rule lives in these two querysets only; both paths below run them.
-    in_view = (
-        Ticket.objects.filter(spec.filter)
-        .filter(status__in=QUEUE_STATUSES)
-        .order_by("created_at", "id")
-    )
-    held = in_view.filter(assignee=user)
-    handed_back = TicketEvent.objects.filter(
-        ticket=OuterRef("pk"), kind=TicketEvent.Kind.HANDED_BACK, actor=user
-    )
-    candidates = in_view.filter(assignee__isnull=True).exclude(Exists(handed_back))
     event = TicketEvent(
         kind=TicketEvent.Kind.ASSIGNED,
         actor=user,
@@ -65,7 +55,8 @@ def ticket_next(*, user: User, view: str = "twitter") -> Ticket | None:
         data={"assignee": user.username, "view": view},
     )
     if connection.vendor == "postgresql":
-        return _ticket_next_statement(user=user, held=held, candidates=candidates, event=event)
+        return _ticket_next_statement(user=user, view=view, event=event)
+    held, candidates = _play_queues(view=view, user_id=user.pk)
     with transaction.atomic():
         ticket = held.first()
         if ticket is not None:
@@ -82,19 +73,56 @@ def ticket_next(*, user: User, view: str = "twitter") -> Ticket | None:
     return ticket
 
 
-def _ticket_next_statement(
-    *, user: User, held: QuerySet[Ticket], candidates: QuerySet[Ticket], event: TicketEvent
-) -> Ticket | None:
+def _play_queues(*, view: str, user_id: int) -> tuple[QuerySet[Ticket], QuerySet[Ticket]]:
+    """The ticket of `view` the user holds, and the candidates for them, oldest first. The
+    view's rule for Play lives here only; both paths of `ticket_next` run these querysets."""
+    in_view = (
+        Ticket.objects.filter(view_get(slug=view).filter)
+        .filter(status__in=QUEUE_STATUSES)
+        .order_by("created_at", "id")
+    )
+    held = in_view.filter(assignee_id=user_id)
+    handed_back = TicketEvent.objects.filter(
+        ticket=OuterRef("pk"), kind=TicketEvent.Kind.HANDED_BACK, actor_id=user_id
+    )
+    return held, in_view.filter(assignee__isnull=True).exclude(Exists(handed_back))
+
+
+def _ticket_next_statement(*, user: User, view: str, event: TicketEvent) -> Ticket | None:
     """`ticket_next` on PostgreSQL as one statement: one round trip, atomic on its own, no
     transaction held open between the read and the write (bench/RESULTS.md). The held
     ticket, or the first candidate locked with SKIP LOCKED (only when nothing is held),
     assigned and opened, with its ASSIGNED event."""
-    ops = connection.ops
+    sql, params, event_fields = _play_statement(view, user.pk, connection.alias)
+    event_values = rows.insert_values([event], event_fields, connection=connection)[0]
+    updated_at = Ticket._meta.get_field("updated_at").get_db_prep_save(timezone.now(), connection)
+    event_params = [
+        v for f, v in zip(event_fields, event_values, strict=True) if f.name != "ticket"
+    ]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [*params, updated_at, *event_params])
+        row = cursor.fetchone()
+    if row is None:
+        return None
+    return rows.instance_from_row(Ticket, row, connection=connection)
+
+
+# Compiling the querysets costs more CPU than running the statement: keep the SQL of the
+# agents seen lately. It depends only on the view (fixed in code), the user and the database.
+@functools.lru_cache(maxsize=512)
+def _play_statement(
+    view: str, user_id: int, alias: str
+) -> tuple[str, list[Any], list[Field[Any, Any]]]:
+    """The SQL of `_ticket_next_statement`, its parameters up to the assignment's time, and
+    the event's columns (whose values follow)."""
+    db = connections[alias]
+    ops = db.ops
     table = ops.quote_name(Ticket._meta.db_table)
 
     def compiled(queryset: QuerySet[Ticket]) -> tuple[str, tuple[Any, ...]]:
-        return queryset.values("id")[:1].query.get_compiler(connection=connection).as_sql()
+        return queryset.values("id")[:1].query.get_compiler(connection=db).as_sql()
 
+    held, candidates = _play_queues(view=view, user_id=user_id)
     held_sql, held_params = compiled(held)
     pick_sql, pick_params = compiled(candidates)
     # Compiled without select_for_update, which Django refuses outside a transaction; a single
@@ -102,15 +130,10 @@ def _ticket_next_statement(
     lock = ops.for_update_sql(skip_locked=True, of=(table,))
     column = {f.name: ops.quote_name(f.column) for f in Ticket._meta.concrete_fields}
     event_fields = rows.insert_columns(TicketEvent)
-    event_values = rows.insert_values([event], event_fields, connection=connection)[0]
     event_select = [
         f"assigned.{column['id']}" if f.name == "ticket" else "%s" for f in event_fields
     ]
-    event_params = [
-        v for f, v in zip(event_fields, event_values, strict=True) if f.name != "ticket"
-    ]
-    updated_at = Ticket._meta.get_field("updated_at").get_db_prep_save(timezone.now(), connection)
-    columns = rows.select_columns(Ticket, connection=connection)
+    columns = rows.select_columns(Ticket, connection=db)
     sql = f"""
         WITH held AS ({held_sql}),
         pick AS (
@@ -136,21 +159,8 @@ def _ticket_next_statement(
         SELECT {columns} FROM {table}
         WHERE {table}.{column["id"]} IN (SELECT {column["id"]} FROM held)
     """  # noqa: S608 (names from our models; values are parameters)
-    params = [
-        *held_params,
-        *pick_params,
-        user.pk,
-        Ticket.Status.NEW,
-        Ticket.Status.OPEN,
-        updated_at,
-        *event_params,
-    ]
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
-        row = cursor.fetchone()
-    if row is None:
-        return None
-    return rows.instance_from_row(Ticket, row, connection=connection)
+    params = [*held_params, *pick_params, user_id, Ticket.Status.NEW, Ticket.Status.OPEN]
+    return sql, params, event_fields
 
 
 def user_can_reassign(user: User) -> bool:
