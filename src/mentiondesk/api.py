@@ -24,7 +24,51 @@ class BearerToken(HttpBearer):
         return user
 
 
-api = NinjaAPI(
+# Every operation can answer with these, always as an `Error` body; the schema says so, so
+# clients (and schemathesis) can rely on nothing else coming back.
+ERROR_RESPONSES = {
+    400: "A rule of the desk said no; `detail` says which",
+    401: "Missing or invalid bearer token",
+    403: "Your role may not do this",
+    404: "No such object",
+    409: "The object changed in a way that stops this (e.g. a newer post, a closed ticket)",
+    422: "Invalid input; `field` names it and `errors` lists every problem",
+}
+ERROR_SCHEMA = {
+    "type": "object",
+    "required": ["detail", "code", "field"],
+    "properties": {
+        "detail": {"type": "string"},
+        "code": {"type": "string"},
+        "field": {"anyOf": [{"type": "string"}, {"type": "null"}]},
+        "errors": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "properties": {
+                    "loc": {"type": "array", "items": {"type": "string"}},
+                    "msg": {"type": "string"},
+                    "type": {"type": "string"},
+                },
+            },
+        },
+    },
+}
+
+
+class DeskAPI(NinjaAPI):
+    def get_openapi_schema(self, **kwargs: Any) -> Any:
+        schema = super().get_openapi_schema(**kwargs)
+        schema.setdefault("components", {}).setdefault("schemas", {})["Error"] = ERROR_SCHEMA
+        ref = {"content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}
+        for operations in schema["paths"].values():
+            for operation in operations.values():
+                for status, description in ERROR_RESPONSES.items():
+                    operation["responses"].setdefault(status, {"description": description, **ref})
+        return schema
+
+
+api = DeskAPI(
     title="mentiondesk API",
     version="1",
     description="Tickets, play mode and replies. Authenticate with `Authorization: Bearer <token>`"
@@ -95,6 +139,9 @@ def _mount() -> None:
     api.add_router("/", tickets_router)
     api.add_router("/", "mentiondesk.replies.api.router")
     api.add_router("/", "mentiondesk.audit.api.router")
+    api.add_router("/", "mentiondesk.reports.api.router")
+    api.add_router("/", "mentiondesk.costs.api.router")
+    api.add_router("/", "mentiondesk.sla.api.router")
 
 
 _mount()

@@ -21,10 +21,13 @@ commands:
   policy show                  print the policy in force
   user add NAME --role ROLE    create a user (advocate|lead|infrastructure|light_agent|admin)
   token create NAME            print a new API token for user NAME (last line)
+  token list NAME | revoke P   a user's tokens (prefix, state, last use); revoke one by prefix
   sandbox [--port N]           run the X-API-compatible sandbox network on its own
   audit export [--format F]    the append-only audit log as CSV or JSON
+  report --from D --to D       response times, volume and backlog (table, csv or json)
   triage eval FILE.csv         measure the triage model on your own labelled posts
   triage export                agents' corrections, as labelled data
+  sla refresh [--all]          recompute SLA clocks (open tickets; --all: history too)
   migrate                      create or update the database schema
   version                      print the version
 
@@ -41,6 +44,9 @@ def main(argv: list[str] | None = None) -> int:
     if args[0] in {"version", "--version"}:
         print(__version__)
         return 0
+    if args[0] == "demo":
+        # The live queue polls every few seconds; a line per request would bury the logins.
+        os.environ.setdefault("MENTIONDESK_ACCESS_LOG", "0")
     if args[0] == "demo" and "MENTIONDESK_DATABASE_URL" not in os.environ:
         # The demo keeps its own database so it never mixes with real data under ./var/.
         data_dir = os.environ.get("MENTIONDESK_DATA_DIR", os.path.join(os.getcwd(), "var"))

@@ -5,10 +5,13 @@ from __future__ import annotations
 
 import os
 import sys
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import dj_database_url
+from csp import constants as csp
 from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent
@@ -56,14 +59,22 @@ INSTALLED_APPS = [
     "mentiondesk.replies",
     "mentiondesk.policy",
     "mentiondesk.audit",
+    "mentiondesk.reports",
+    "mentiondesk.costs",
     "mentiondesk.triage",
+    "mentiondesk.sla",
     "mentiondesk.sandbox",
     "mentiondesk.integrations.slack",
     "mentiondesk.integrations.evidence",
     "mentiondesk.integrations.links",
+    "mentiondesk.ops",
+    "mentiondesk.webhooks",
+    "axes",
+    "csp",
 ]
 
 MIDDLEWARE = [
+    "mentiondesk.ops.logs.RequestIdMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -72,6 +83,9 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "csp.middleware.CSPMiddleware",
+    # Last, as django-axes asks: it turns a locked-out login into its 429 page.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "mentiondesk.urls"
@@ -138,6 +152,22 @@ TIME_ZONE = "UTC"
 USE_I18N = False
 USE_TZ = True
 
+
+def time_zone_setting(name: str, default: str) -> str:
+    """A MENTIONDESK_* time zone name, checked against the IANA database at start-up."""
+    value = env(name, default).strip()
+    try:
+        ZoneInfo(value)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ImproperlyConfigured(
+            f"MENTIONDESK_{name}={value!r} is not an IANA time zone (e.g. UTC, Europe/Berlin)"
+        ) from None
+    return value
+
+
+# Reports count tickets per day and per hour of the day on this zone's clock (reports/).
+REPORTS_TIME_ZONE = time_zone_setting("REPORTS_TIME_ZONE", TIME_ZONE)
+
 STATIC_URL = "/static/"
 # Only for `collectstatic` behind another web server; whitenoise serves from the apps otherwise.
 STATIC_ROOT = env("STATIC_ROOT") or None
@@ -151,6 +181,52 @@ CSRF_COOKIE_SAMESITE = "Lax"
 X_FRAME_OPTIONS = "DENY"
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
+
+# Everything the pages load is ours: no inline scripts or styles, no eval (htmx is configured
+# for that in base.html), nothing from a CDN. Text from the network can therefore not run even
+# if escaping were ever missed.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [csp.SELF],
+        "script-src": [csp.SELF],
+        "style-src": [csp.SELF],
+        "img-src": [csp.SELF, "data:"],
+        "font-src": [csp.SELF],
+        "connect-src": [csp.SELF],
+        "object-src": [csp.NONE],
+        "base-uri": [csp.SELF],
+        "form-action": [csp.SELF],
+        "frame-ancestors": [csp.NONE],
+    }
+}
+
+# The reverse proxy's address (`mentiondesk serve` trusts its X-Forwarded-Proto and -For, and
+# nobody else's). Behind TLS (MENTIONDESK_HTTPS=1): send cookies only over TLS and tell
+# browsers to stay on HTTPS (HSTS). Off for the laptop demo, where HSTS on 127.0.0.1 would
+# break every other local app.
+TRUSTED_PROXY = env("TRUSTED_PROXY")
+HTTPS = env_bool("HTTPS")
+if HTTPS:
+    SECURE_SSL_REDIRECT = True
+    SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$", r"^metrics$"]
+    SESSION_COOKIE_SECURE = True
+    CSRF_COOKIE_SECURE = True
+    SECURE_HSTS_SECONDS = int(env("HSTS_SECONDS", str(365 * 24 * 3600)))
+    SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("HSTS_INCLUDE_SUBDOMAINS")
+
+# Login throttling (django-axes, counted in the database so every web process sees the same
+# failures): after LOGIN_FAILURE_LIMIT wrong passwords for one username from one address, that
+# pair waits LOGIN_COOLOFF_MINUTES. By pair, so a stranger cannot lock a colleague out.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+AXES_FAILURE_LIMIT = int(env("LOGIN_FAILURE_LIMIT", "5"))
+AXES_COOLOFF_TIME = timedelta(minutes=int(env("LOGIN_COOLOFF_MINUTES", "15")))
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_TEMPLATE = "accounts/locked_out.html"
+AXES_VERBOSE = False
 
 # Background work: the database backend everywhere, so a reply queued by the web process is
 # delivered by whichever worker is running. Tests switch to the immediate backend.
@@ -171,6 +247,9 @@ BASE_URL = env("BASE_URL", "http://127.0.0.1:8000").rstrip("/")
 
 # Networks and integrations.
 X_API_URL = env("X_API_URL", "https://api.x.com").rstrip("/")
+# The app's consumer secret (API secret key): signs the webhook CRC answer and checks every
+# event POST. Unset, /webhooks/x is off and polling alone brings mentions in.
+X_CONSUMER_SECRET = env("X_CONSUMER_SECRET")
 X_TIMEOUT_SECONDS = float(env("X_TIMEOUT_SECONDS", "10"))
 # How often `mentiondesk worker` polls mentions (seconds).
 POLL_INTERVAL_SECONDS = float(env("POLL_INTERVAL_SECONDS", "60"))
@@ -288,13 +367,35 @@ evidence_settings_check(
     zendesk_token=ZENDESK_TOKEN,
 )
 
+# Prometheus scrapes /metrics with this bearer token; unset, /metrics is off.
+METRICS_TOKEN = env("METRICS_TOKEN")
+LOG_FORMAT = env("LOG_FORMAT", "plain")
+if LOG_FORMAT not in {"plain", "json"}:
+    raise ImproperlyConfigured(f"MENTIONDESK_LOG_FORMAT={LOG_FORMAT!r}: use plain or json")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "filters": {"context": {"()": "mentiondesk.ops.logs.ContextFilter"}},
+    "formatters": {
+        "plain": {"format": "%(asctime)s %(levelname)s %(name)s [%(request_id)s]: %(message)s"},
+        # One JSON object a line; `extra` fields (status, duration_ms, ...) come along.
+        "json": {
+            "()": "pythonjsonlogger.json.JsonFormatter",
+            "fmt": ["asctime", "levelname", "name", "message", "request_id", "ticket_id"],
+            "rename_fields": {"asctime": "time", "levelname": "level", "name": "logger"},
+        },
+    },
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            "formatter": LOG_FORMAT,
+            "filters": ["context"],
+        }
+    },
     "loggers": {
         "mentiondesk": {"handlers": ["console"], "level": env("LOG_LEVEL", "INFO")},
         "django_tasks": {"handlers": ["console"], "level": "WARNING"},
+        # One line per request (method, path, status, duration_ms).
+        "mentiondesk.request": {"level": "INFO" if env_bool("ACCESS_LOG", True) else "WARNING"},
     },
 }

@@ -65,3 +65,21 @@ def live_desk(
 def screenshot_dir() -> Path:
     RESULTS.mkdir(exist_ok=True)
     return RESULTS
+
+
+@pytest.fixture(autouse=True)
+def _no_csp_violations_or_script_errors(page: Any) -> Iterator[None]:
+    """Every journey also proves the pages work under the Content Security Policy (no inline
+    script or style was blocked) and that no script threw."""
+    problems: list[str] = []
+    page.on(
+        "console",
+        lambda msg: (
+            problems.append(f"{page.url}: {msg.text} at {msg.location}")
+            if "Content Security Policy" in msg.text
+            else None
+        ),
+    )
+    page.on("pageerror", lambda exc: problems.append(f"uncaught: {exc}"))
+    yield
+    assert not problems, problems

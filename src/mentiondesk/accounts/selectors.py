@@ -28,3 +28,7 @@ def user_list(*, role: str | None = None) -> list[User]:
     if role:
         qs = qs.filter(role=role)
     return list(qs)
+
+
+def token_list(*, user: User) -> list[ApiToken]:
+    return list(ApiToken.objects.filter(user=user).order_by("created_at", "pk"))

@@ -6,8 +6,9 @@ import secrets
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.utils import timezone
 
-from mentiondesk.core.errors import DomainError
+from mentiondesk.core.errors import Conflict, DomainError, NotFound
 
 from .models import ApiToken, User
 
@@ -57,3 +58,20 @@ def token_create(*, user: User, name: str = "") -> tuple[ApiToken, str]:
     raw = TOKEN_PREFIX + secrets.token_urlsafe(32)
     token = ApiToken.objects.create(user=user, name=name, key_hash=token_hash(raw), prefix=raw[:10])
     return token, raw
+
+
+def token_revoke(*, prefix: str) -> ApiToken:
+    """Revoke the token whose first characters (as `token list` shows them) are `prefix`. The
+    row stays, revoked, so the audit of what it did keeps its owner."""
+    with transaction.atomic():
+        tokens = list(ApiToken.objects.select_for_update().filter(prefix=prefix))
+        if not tokens:
+            raise NotFound(f"no API token starts with {prefix!r} (see `mentiondesk token list`)")
+        if len(tokens) > 1:
+            raise Conflict(f"{len(tokens)} tokens start with {prefix!r}; revoke them by user")
+        (token,) = tokens
+        if token.revoked_at is not None:
+            raise Conflict(f"token {prefix}… was already revoked on {token.revoked_at:%Y-%m-%d}")
+        token.revoked_at = timezone.now()
+        token.save(update_fields=["revoked_at"])
+    return token

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import logging
 import os
-from collections.abc import Iterable
-from contextlib import AbstractContextManager, nullcontext
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 from django.conf import settings
@@ -15,7 +15,9 @@ from django.utils import timezone
 
 from mentiondesk.core import rows
 from mentiondesk.core.errors import DomainError
+from mentiondesk.costs.services import UsageMeter
 from mentiondesk.policy import rules
+from mentiondesk.sla import services as sla_services
 from mentiondesk.tickets import services as ticket_services
 from mentiondesk.tickets.models import ACTIVE_STATUSES, Ticket, TicketEvent
 
@@ -42,18 +44,35 @@ def handle_connector(*, handle: Handle) -> XConnector:
     return XConnector(base_url=settings.X_API_URL, token=token, timeout=settings.X_TIMEOUT_SECONDS)
 
 
+@contextmanager
 def handle_connection(
-    *, handle: Handle, connector: XConnector | None = None
-) -> AbstractContextManager[XConnector]:
-    """`connector` as is (the caller closes it), or a new one for `handle`, closed on exit."""
-    return nullcontext(connector) if connector else handle_connector(handle=handle)
+    *, handle: Handle, connector: XConnector | None = None, ticket_id: int | None = None
+) -> Iterator[XConnector]:
+    """`connector` as is (the caller closes it), or a new one for `handle`, closed on exit.
+
+    Every X call made inside is metered for `handle` (and `ticket_id`, when the work is for
+    one ticket), written in one batch on exit, whatever the outcome (costs.UsageMeter)."""
+    meter = UsageMeter(handle=handle, ticket_id=ticket_id)
+    x = connector or handle_connector(handle=handle)
+    try:
+        with x.recording(meter):
+            yield x
+    finally:
+        try:
+            meter.flush()
+        except Exception:  # a lost meter batch must not undo a done send or poll
+            logger.exception("X usage of @%s not recorded", handle.username)
+        if connector is None:
+            x.close()
 
 
 def handle_resolve_remote_id(*, handle: Handle, connector: XConnector | None = None) -> Handle:
     """Fill in `handle.remote_id` by looking the username up on the network, once."""
     if handle.remote_id:
         return handle
-    connector = connector or handle_connector(handle=handle)
+    if connector is None:  # a connection of its own, metered and closed like any other
+        with handle_connection(handle=handle) as x:
+            return handle_resolve_remote_id(handle=handle, connector=x)
     user = connector.user_by_username(handle.username)
     handle.remote_id = user.remote_id
     handle.save(update_fields=["remote_id"])
@@ -314,6 +333,7 @@ def mentions_store(
         ],
     )
     rows.rows_insert(events)
+    sla_services.tickets_sla_refresh_later(ticket_ids={r.ticket.pk for r in post_rows if r.ticket})
 
     for row in post_rows:
         if row.direction == Post.Direction.OUTBOUND and row.ticket is not None:
@@ -375,6 +395,7 @@ def posts_enrich(*, network: str, remote_ids: list[str]) -> int:
                 data={"from": "", "to": result.intent, "by": "triage"},
             )
             labelled += 1
+        sla_services.tickets_sla_refresh(ticket_ids=[t.pk for t in unlabelled])
     for post in posts:
         if post.urls:
             link_tasks.post_links_expand.enqueue(post_id=post.pk)

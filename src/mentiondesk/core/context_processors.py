@@ -10,6 +10,7 @@ from django.utils.functional import SimpleLazyObject
 
 from mentiondesk.audit.constants import AUDIT_ROLES
 from mentiondesk.channels import selectors as channel_selectors
+from mentiondesk.reports.constants import REPORT_ROLES
 from mentiondesk.tickets import selectors as ticket_selectors
 from mentiondesk.tickets.constants import VIEWS
 
@@ -24,9 +25,9 @@ class NavView:
 
 def desk(request: HttpRequest) -> dict[str, Any]:
     """`nav_views`: the views with their ticket counts, for the sidebar; `nav_stream_handles`:
-    the stream handles' names, for the stream link; `nav_can_audit`: whether the audit log
-    link shows. Lazy, so a page that does not show the sidebar (login) runs no query; one
-    query for each otherwise."""
+    the stream handles' names, for the stream link; `nav_can_audit` and `nav_can_report`:
+    whether the audit log and reports links show. Lazy, so a page that does not show the
+    sidebar (login) runs no query; one query for each otherwise."""
     if not request.user.is_authenticated:
         return {}
 
@@ -45,4 +46,5 @@ def desk(request: HttpRequest) -> dict[str, Any]:
         "nav_views": SimpleLazyObject(nav_views),
         "nav_stream_handles": SimpleLazyObject(nav_stream_handles),
         "nav_can_audit": getattr(request.user, "role", None) in AUDIT_ROLES,
+        "nav_can_report": getattr(request.user, "role", None) in REPORT_ROLES,
     }

@@ -19,3 +19,9 @@ def x_length(text: str) -> int:
     rest = _URL.sub("", text)
     weight = sum(1 if any(lo <= ord(ch) <= hi for lo, hi in _LIGHT) else 2 for ch in rest)
     return weight + links * URL_WEIGHT
+
+
+def x_has_link(text: str) -> bool:
+    """Whether `text` carries a link, as `x_length` finds them: X bills such a post as
+    "Content: Create (with URL)", many times a plain one."""
+    return _URL.search(text) is not None

@@ -3,6 +3,7 @@ no database. Services decide what a result means for tickets and replies."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -50,6 +51,22 @@ class PostPage:
     problems: list[PayloadProblem] = field(default_factory=list)
     # Referenced posts delivered in `includes.tweets`, by id (the parents being replied to).
     included: dict[str, RemotePost] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class CallReport:
+    """One request that reached the network, as the connector saw it: for the usage meter.
+
+    `status` is None when no answer came back (a timeout after sending); `body` is the decoded
+    JSON answer (None when there was none or it was not JSON); `sent` is the JSON we sent."""
+
+    endpoint: str  # "METHOD /route/:template", e.g. "GET /2/users/:id/mentions"
+    status: int | None
+    body: Any = None
+    sent: dict[str, Any] | None = None
+
+
+CallRecorder = Callable[[CallReport], None]
 
 
 class ConnectorError(Exception):

@@ -10,7 +10,11 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
+import re
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from types import TracebackType
@@ -21,6 +25,8 @@ import httpx
 
 from mentiondesk import __version__
 from mentiondesk.channels.connectors.base import (
+    CallRecorder,
+    CallReport,
     ConnectorError,
     OutcomeUnknown,
     PayloadProblem,
@@ -31,6 +37,8 @@ from mentiondesk.channels.connectors.base import (
     RemoteUser,
     Unreachable,
 )
+
+logger = logging.getLogger(__name__)
 
 # Recorded traffic and spec 2.159 name the parameter `tweet.fields` (README, "Naming difference").
 POST_FIELDS = "conversation_id,created_at,in_reply_to_user_id,referenced_tweets,entities,author_id"
@@ -278,6 +286,14 @@ def parse_page(body: Any) -> PostPage:
 # --- The connector ------------------------------------------------------------------------------
 
 _NOT_JSON = object()
+# A JSON escape of U+0000 that is not itself an escaped backslash followed by "u0000".
+_NUL_ESCAPE = re.compile(rb"(?<!\\)((?:\\\\)*)\\u0000")
+
+
+def json_decode(content: bytes) -> Any:
+    """json.loads, with U+0000 read as U+FFFD: PostgreSQL stores no NUL in text or jsonb, so
+    one such character in a tweet would otherwise fail its whole page, on every poll."""
+    return json.loads(_NUL_ESCAPE.sub(rb"\1\\ufffd", content))
 
 
 class XConnector:
@@ -288,7 +304,12 @@ class XConnector:
     Unreachable (nothing sent), RateLimited, Rejected (4xx, nothing happened), OutcomeUnknown
     (a write may have happened: timeout after sending, 5xx, 403 duplicate content), and
     ConnectorError for anything else (a read's timeout or 5xx, a body that is not JSON).
+
+    Every request that leaves (whatever its answer) is reported to the recorder installed with
+    `recording()`: the seam of the usage meter. Calls refused locally or never sent are not.
     """
+
+    _recorder: CallRecorder | None = None
 
     def __init__(
         self,
@@ -313,6 +334,24 @@ class XConnector:
 
     def close(self) -> None:
         self._client.close()
+
+    @contextmanager
+    def recording(self, recorder: CallRecorder) -> Iterator[XConnector]:
+        """Report every request sent inside the block to `recorder` (the previous recorder is
+        restored after it)."""
+        previous, self._recorder = self._recorder, recorder
+        try:
+            yield self
+        finally:
+            self._recorder = previous
+
+    def _report(self, report: CallReport) -> None:
+        if self._recorder is None:
+            return
+        try:
+            self._recorder(report)
+        except Exception:  # the meter must never turn a done call into a failed one
+            logger.exception("usage recorder failed for %s", report.endpoint)
 
     def __enter__(self) -> XConnector:
         return self
@@ -497,19 +536,34 @@ class XConnector:
         except httpx.TransportError as exc:
             # The request left: a read timeout or a dropped connection says nothing about
             # whether X acted on it.
+            self._report(CallReport(endpoint, None, sent=json_body))
             error = OutcomeUnknown if write else ConnectorError
             raise error(f"{endpoint}: no answer ({type(exc).__name__}: {exc})") from exc
-        return self._answer(endpoint, key, response, write=write)
-
-    def _answer(
-        self, endpoint: str, key: tuple[str, str, str], response: httpx.Response, *, write: bool
-    ) -> Any:
-        status = response.status_code
         body: Any
         try:
-            body = json.loads(response.content) if response.content else None
+            body = json_decode(response.content) if response.content else None
         except ValueError:
             body = _NOT_JSON
+        self._report(
+            CallReport(
+                endpoint,
+                response.status_code,
+                body=None if body is _NOT_JSON else body,
+                sent=json_body,
+            )
+        )
+        return self._answer(endpoint, key, response, body, write=write)
+
+    def _answer(
+        self,
+        endpoint: str,
+        key: tuple[str, str, str],
+        response: httpx.Response,
+        body: Any,
+        *,
+        write: bool,
+    ) -> Any:
+        status = response.status_code
         shown = response.text[:200] if body is _NOT_JSON else body
         window = self._remember(key, response.headers, status)
 

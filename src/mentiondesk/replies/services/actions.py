@@ -149,7 +149,9 @@ def post_action_run(*, action_id: int, connector: XConnector | None = None) -> P
         action.attempts += 1
         action.save(update_fields=["attempts"])
     try:
-        with channel_services.handle_connection(handle=action.handle, connector=connector) as x:
+        with channel_services.handle_connection(
+            handle=action.handle, connector=connector, ticket_id=action.post.ticket_id
+        ) as x:
             channel_services.handle_resolve_remote_id(handle=action.handle, connector=x)
             if action.kind == PostAction.Kind.LIKE:
                 x.like(action.handle.remote_id, action.post.remote_id)

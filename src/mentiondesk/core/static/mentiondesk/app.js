@@ -110,9 +110,12 @@
   var URL_WEIGHT = 23;
   var LIGHT = [[0, 4351], [8192, 8205], [8208, 8223], [8242, 8247]];
 
+  // A link as replies/length.py finds one (x_length, x_has_link).
+  var LINK = /https?:\/\/\S+/gi;
+
   function xLength(text) {
-    var links = text.match(/https?:\/\/\S+/gi) || [];
-    var rest = Array.from(text.replace(/https?:\/\/\S+/gi, ""));
+    var links = text.match(LINK) || [];
+    var rest = Array.from(text.replace(LINK, ""));
     var weight = 0;
     for (var i = 0; i < rest.length; i++) {
       var code = rest[i].codePointAt(0);
@@ -135,12 +138,33 @@
       counter.classList.toggle("is-near", length > max - 20 && length <= max);
       counter.classList.toggle("is-over", length > max);
     }
+    updateCostHint(textarea);
     if (textarea.form) {
       var buttons = textarea.form.querySelectorAll("button[type=submit]");
       for (var i = 0; i < buttons.length; i++) {
         buttons[i].disabled = length === 0 || length > max;
       }
     }
+  }
+
+  /* ---- link cost hint: X bills a post with a link many times a plain one ---- */
+
+  // Prices come from the server (costs/partials.html#reply-cost-hint, the policy's
+  // [x_billing]); the server renders the same hint for the text a form comes back with.
+  function updateCostHint(textarea) {
+    var hint = textarea.form && textarea.form.querySelector("[data-cost-hint]");
+    if (!hint) return;
+    var hasLink = textarea.value.search(LINK) !== -1;
+    if (hasLink) {
+      var plain = hint.dataset.pricePlain;
+      var linked = hint.dataset.priceLink;
+      var times = hint.dataset.priceMultiple;
+      hint.textContent = plain && linked
+        ? "This reply has a link: X bills it " + linked + " instead of " + plain +
+          (times ? " (" + times + " times as much)" : "") + "."
+        : "This reply has a link: X bills a post with a link far above a plain one.";
+    }
+    hint.hidden = !hasLink;
   }
 
   function onInput(event) {

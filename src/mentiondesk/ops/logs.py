@@ -1,0 +1,66 @@
+"""Structured logs: one JSON object per line, carrying the request id (taken from the
+proxy's X-Request-ID or made here) and the ticket a request or task is about."""
+
+from __future__ import annotations
+
+import contextvars
+import logging
+import re
+import time
+import uuid
+from collections.abc import Callable
+
+from django.http import HttpRequest, HttpResponse
+
+request_id: contextvars.ContextVar[str | None] = contextvars.ContextVar("request_id", default=None)
+ticket_id: contextvars.ContextVar[int | None] = contextvars.ContextVar("ticket_id", default=None)
+
+logger = logging.getLogger("mentiondesk.request")
+
+# A proxy's id is reused only when it is short and plain, so logs cannot be forged with it.
+_SAFE_ID = re.compile(r"[A-Za-z0-9._-]{1,64}")
+
+
+class ContextFilter(logging.Filter):
+    def filter(self, record: logging.LogRecord) -> bool:
+        record.request_id = request_id.get()
+        record.ticket_id = ticket_id.get()
+        return True
+
+
+class RequestIdMiddleware:
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        given = request.headers.get("X-Request-ID", "")
+        rid = given if _SAFE_ID.fullmatch(given) else uuid.uuid4().hex
+        request.request_id = rid  # type: ignore[attr-defined]
+        rid_token = request_id.set(rid)
+        ticket_token = ticket_id.set(None)
+        started = time.perf_counter()
+        try:
+            response = self.get_response(request)
+            logger.info(
+                "%s %s %s",
+                request.method,
+                request.path,
+                response.status_code,
+                extra={
+                    "method": request.method,
+                    "path": request.path,
+                    "status": response.status_code,
+                    "duration_ms": round((time.perf_counter() - started) * 1000, 1),
+                },
+            )
+        finally:
+            request_id.reset(rid_token)
+            ticket_id.reset(ticket_token)
+        response["X-Request-ID"] = rid
+        return response
+
+    def process_view(
+        self, request: HttpRequest, view: Callable[..., object], args: tuple, kwargs: dict
+    ) -> None:
+        if isinstance(kwargs.get("ticket_id"), int):
+            ticket_id.set(kwargs["ticket_id"])

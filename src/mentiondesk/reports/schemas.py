@@ -1,0 +1,91 @@
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from ninja import Schema
+from pydantic import Field
+
+
+class ReportIn(Schema):
+    # `from` is a Python keyword: the query parameter keeps its name through the alias.
+    date_from: date | None = Field(
+        default=None,
+        alias="from",
+        description="first day counted, YYYY-MM-DD on the report's time zone (default: 29 days"
+        " before `to`)",
+    )
+    date_to: date | None = Field(
+        default=None,
+        alias="to",
+        description="last day counted, inclusive (default: today on the report's time zone)",
+    )
+    handle: str | None = Field(default=None, description="only tickets of this handle")
+    intent: str | None = Field(default=None, description="only tickets with this intent")
+    agent: str | None = Field(default=None, description="only tickets assigned to this user")
+
+
+class ReportFiltersOut(Schema):
+    date_from: date = Field(alias="from")
+    date_to: date = Field(alias="to")
+    time_zone: str
+    handle: str | None
+    intent: str | None
+    agent: str | None
+
+
+class DayOut(Schema):
+    date: date
+    tickets: int
+
+
+class HourOut(Schema):
+    hour: int = Field(description="hour of the day, 0-23, on the report's time zone")
+    tickets: int
+
+
+class IntentOut(Schema):
+    intent: str = Field(description='the intent value ("" = not triaged)')
+    label: str
+    tickets: int
+
+
+class BucketOut(Schema):
+    key: str
+    label: str
+    tickets: int
+
+
+class ResponseTimesOut(Schema):
+    key: str | None = Field(description="handle or agent username; null: all tickets/unassigned")
+    label: str
+    tickets: int = Field(description="tickets created in the range")
+    answered: int = Field(description="...of which have a first response")
+    median_seconds: float | None = Field(description="nearest-rank median; null if none answered")
+    p90_seconds: float | None = Field(description="nearest-rank 90th percentile")
+
+
+class VolumeOut(Schema):
+    tickets: int
+    by_day: list[DayOut]
+    by_hour: list[HourOut]
+    by_intent: list[IntentOut]
+
+
+class FirstResponseOut(ResponseTimesOut):
+    distribution: list[BucketOut]
+    by_handle: list[ResponseTimesOut]
+    by_agent: list[ResponseTimesOut]
+
+
+class BacklogOut(Schema):
+    as_of: datetime = Field(description="when the backlog was counted (UTC)")
+    tickets: int = Field(description="tickets new or open now, whatever their date")
+    oldest_seconds: float | None
+    by_age: list[BucketOut]
+
+
+class ReportOut(Schema):
+    filters: ReportFiltersOut
+    volume: VolumeOut
+    first_response: FirstResponseOut
+    backlog: BacklogOut

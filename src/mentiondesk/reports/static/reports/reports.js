@@ -1,0 +1,216 @@
+/* mentiondesk reports: reads GET /api/v1/reports/summary for the filters in the form and draws
+   the page's charts with Chart.js (vendor/chart.umd.min.js). No inline scripts: the page names
+   the endpoint in data-report-url and each chart's canvas in data-chart. */
+(function () {
+  "use strict";
+
+  var ACCENT = "#5a4fcf";
+  var ACCENT_SOFT = "#b9b3ee";
+  var AMBER = "#d08a1e";
+  var GREY = "#8b8b95";
+  var GRID = "#ececef";
+
+  // "2d 03h", "1h 05m", "4m 09s", "12s": the two largest units, like `mentiondesk report`.
+  function duration(seconds) {
+    if (seconds === null || seconds === undefined) return "–";
+    var whole = Math.floor(seconds);
+    var days = Math.floor(whole / 86400);
+    var hours = Math.floor((whole % 86400) / 3600);
+    var minutes = Math.floor((whole % 3600) / 60);
+    var secs = whole % 60;
+    function two(n) { return (n < 10 ? "0" : "") + n; }
+    if (days) return days + "d " + two(hours) + "h";
+    if (hours) return hours + "h " + two(minutes) + "m";
+    if (minutes) return minutes + "m " + two(secs) + "s";
+    return secs + "s";
+  }
+
+  function count(items) {
+    return items.map(function (item) { return item.tickets; });
+  }
+
+  function labels(items) {
+    return items.map(function (item) { return item.label; });
+  }
+
+  // What each canvas shows: its chart type, labels and datasets, from the report's JSON.
+  var CHARTS = {
+    by_day: function (r) {
+      var chart = bars(r.volume.by_day.map(function (d) { return d.date; }), [
+        { label: "Tickets", data: count(r.volume.by_day), backgroundColor: ACCENT },
+      ]);
+      // Level dates, as many as fit: a month of them would otherwise lean sideways.
+      chart.options.scales.x.ticks = { maxRotation: 0, autoSkip: true, autoSkipPadding: 12 };
+      return chart;
+    },
+    by_hour: function (r) {
+      return bars(r.volume.by_hour.map(function (h) { return (h.hour < 10 ? "0" : "") + h.hour; }), [
+        { label: "Tickets", data: count(r.volume.by_hour), backgroundColor: ACCENT },
+      ]);
+    },
+    by_intent: function (r) {
+      var chart = bars(labels(r.volume.by_intent), [
+        { label: "Tickets", data: count(r.volume.by_intent), backgroundColor: ACCENT },
+      ]);
+      chart.options.indexAxis = "y";
+      chart.options.scales = { x: chart.options.scales.y, y: chart.options.scales.x };
+      return chart;
+    },
+    distribution: function (r) {
+      return bars(labels(r.first_response.distribution), [
+        { label: "Answered tickets", data: count(r.first_response.distribution), backgroundColor: ACCENT },
+      ]);
+    },
+    backlog: function (r) {
+      return bars(labels(r.backlog.by_age), [
+        { label: "Waiting tickets", data: count(r.backlog.by_age), backgroundColor: AMBER },
+      ]);
+    },
+    by_handle: function (r) { return waits(r.first_response.by_handle); },
+    by_agent: function (r) { return waits(r.first_response.by_agent); },
+  };
+
+  function bars(xLabels, datasets) {
+    return {
+      type: "bar",
+      data: { labels: xLabels, datasets: datasets },
+      options: {
+        responsive: true,
+        maintainAspectRatio: false,
+        animation: false,
+        plugins: { legend: { display: datasets.length > 1 } },
+        scales: {
+          x: { grid: { display: false } },
+          y: { beginAtZero: true, grid: { color: GRID }, ticks: { precision: 0 } },
+        },
+      },
+    };
+  }
+
+  // Median and p90 side by side, in seconds, with durations on the axis and in tooltips.
+  function waits(rows) {
+    var chart = bars(labels(rows), [
+      { label: "Median", data: rows.map(function (t) { return t.median_seconds; }), backgroundColor: ACCENT },
+      { label: "90th percentile", data: rows.map(function (t) { return t.p90_seconds; }), backgroundColor: ACCENT_SOFT },
+    ]);
+    chart.options.indexAxis = "y";
+    chart.options.scales = {
+      x: { beginAtZero: true, grid: { color: GRID }, ticks: { callback: duration, stepSize: step(rows) } },
+      y: { grid: { display: false } },
+    };
+    chart.options.plugins.tooltip = {
+      callbacks: {
+        label: function (item) {
+          var row = rows[item.dataIndex];
+          return item.dataset.label + ": " + duration(item.raw) + " (" + row.answered + " of " + row.tickets + " answered)";
+        },
+      },
+    };
+    return chart;
+  }
+
+  // Axis steps a person reads at a glance (5 min, 1 h, 1 day...), at most about 8 of them.
+  var STEPS = [60, 300, 900, 1800, 3600, 7200, 14400, 21600, 43200, 86400, 172800, 604800];
+
+  function step(rows) {
+    var longest = Math.max.apply(null, rows.map(function (t) { return t.p90_seconds || 0; }).concat([1]));
+    for (var i = 0; i < STEPS.length; i++) {
+      if (longest / STEPS[i] <= 8) return STEPS[i];
+    }
+    return STEPS[STEPS.length - 1];
+  }
+
+  function init() {
+    var root = document.querySelector("[data-report]");
+    if (!root || !window.Chart) return;
+    var form = root.querySelector("[data-report-filters]");
+    var error = root.querySelector("[data-report-error]");
+    var kpis = root.querySelector("[data-report-kpis]");
+    var jsonLink = document.querySelector("[data-report-json]");
+    var charts = {};
+    var latest = 0;
+
+    window.Chart.defaults.font.family = getComputedStyle(document.body).fontFamily;
+    window.Chart.defaults.color = GREY;
+
+    function query() {
+      var params = new URLSearchParams();
+      new FormData(form).forEach(function (value, name) {
+        if (value) params.append(name, value);
+      });
+      return params.toString();
+    }
+
+    function show(report) {
+      var fr = report.first_response;
+      var values = {
+        tickets: String(report.volume.tickets),
+        answered: fr.answered + " of " + fr.tickets,
+        median: duration(fr.median_seconds),
+        p90: duration(fr.p90_seconds),
+        backlog: String(report.backlog.tickets),
+        oldest: duration(report.backlog.oldest_seconds),
+      };
+      Object.keys(values).forEach(function (name) {
+        root.querySelector('[data-kpi="' + name + '"]').textContent = values[name];
+      });
+      root.querySelectorAll("canvas[data-chart]").forEach(function (canvas) {
+        var name = canvas.dataset.chart;
+        var config = CHARTS[name](report);
+        if (charts[name]) {
+          charts[name].data = config.data;
+          charts[name].options = config.options;
+          charts[name].update();
+        } else {
+          charts[name] = new window.Chart(canvas, config);
+        }
+      });
+    }
+
+    function load() {
+      var ticket = ++latest;
+      var qs = query();
+      if (jsonLink) jsonLink.href = root.dataset.reportUrl + (qs ? "?" + qs : "");
+      kpis.setAttribute("aria-busy", "true");
+      root.dataset.reportState = "loading";
+      fetch(root.dataset.reportUrl + (qs ? "?" + qs : ""), {
+        credentials: "same-origin",
+        headers: { Accept: "application/json" },
+      })
+        .then(function (response) {
+          return response.json().then(function (body) { return { ok: response.ok, body: body }; });
+        })
+        .then(function (result) {
+          if (ticket !== latest) return; // a newer request is on its way
+          kpis.setAttribute("aria-busy", "false");
+          if (!result.ok) {
+            error.textContent = result.body.detail || "The report could not be loaded.";
+            error.hidden = false;
+            root.dataset.reportState = "error";
+            return;
+          }
+          error.hidden = true;
+          show(result.body);
+          root.dataset.reportState = "ready";
+        })
+        .catch(function () {
+          if (ticket !== latest) return;
+          error.textContent = "The report could not be loaded: the desk did not answer.";
+          error.hidden = false;
+          root.dataset.reportState = "error";
+        });
+      return qs;
+    }
+
+    form.addEventListener("submit", function (event) {
+      event.preventDefault();
+      var qs = load();
+      // The address shows the filters, so a reload or a shared link opens the same report.
+      window.history.replaceState(null, "", form.action + (qs ? "?" + qs : ""));
+    });
+    load();
+  }
+
+  if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", init);
+  else init();
+})();

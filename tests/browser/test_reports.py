@@ -1,0 +1,89 @@
+"""The reports page in a real browser: charts drawn from the API's JSON, no console errors,
+and a filter that changes the figures."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any
+
+import pytest
+from playwright.sync_api import Page, expect
+
+from mentiondesk.accounts.models import User
+from tests.conftest import PASSWORD
+from tests.reports.conftest import handles, report_zone, timeline  # noqa: F401
+
+pytestmark = pytest.mark.browser
+
+CHART_DATA = """canvas => Chart.getChart(canvas).data.datasets.map(d => d.data)"""
+
+
+def chart(page: Page, name: str) -> list[list[float | None]]:
+    data: list[list[float | None]] = page.locator(f'canvas[data-chart="{name}"]').evaluate(
+        CHART_DATA
+    )
+    return data
+
+
+@pytest.mark.usefixtures("timeline")
+def test_a_lead_sees_the_charts_and_filters_them(
+    page: Page,
+    live_server: Any,
+    transactional_db: None,
+    lead: User,
+    screenshot_dir: Path,
+) -> None:
+    problems: list[str] = []
+    page.on("console", lambda m: problems.append(m.text) if m.type == "error" else None)
+    page.on("pageerror", lambda e: problems.append(str(e)))
+
+    page.goto(f"{live_server.url}/accounts/login/")
+    page.get_by_label("Username").fill("lee")
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
+    expect(page.get_by_role("heading", name="Twitter")).to_be_visible()
+
+    # From the sidebar, then to the hand-worked range.
+    page.get_by_role("link", name="Reports").click()
+    expect(page.get_by_role("heading", name="Reports", exact=True)).to_be_visible()
+    page.get_by_label("From", exact=True).fill("2026-10-24")
+    page.get_by_label("To", exact=True).fill("2026-10-26")
+    page.get_by_role("button", name="Apply").click()
+
+    report = page.locator("[data-report]")
+    expect(report).to_have_attribute("data-report-state", "ready")
+    expect(page.locator('[data-kpi="tickets"]')).to_have_text("6")
+    expect(page.locator('[data-kpi="answered"]')).to_have_text("5 of 6")
+    expect(page.locator('[data-kpi="median"]')).to_have_text("30m 00s")
+    expect(page.locator('[data-kpi="p90"]')).to_have_text("1d 01h")
+    expect(page.locator('[data-kpi="backlog"]')).to_have_text("3")
+    canvases = page.locator("canvas[data-chart]")
+    expect(canvases).to_have_count(7)
+    for i in range(7):
+        box = canvases.nth(i).bounding_box()
+        assert box is not None and box["width"] > 100 and box["height"] > 100
+    assert chart(page, "by_day") == [[1, 4, 1]]
+    assert chart(page, "by_handle") == [[600, 7200], [1800, 90000]]
+    assert chart(page, "by_agent") == [[1800, 300, None], [90000, 7200, None]]
+    page.screenshot(path=str(screenshot_dir / "reports.png"), full_page=True)
+
+    page.get_by_label("Handle", exact=True).select_option("DriftwoodStatus")
+    page.get_by_role("button", name="Apply").click()
+    expect(page.locator('[data-kpi="tickets"]')).to_have_text("2")
+    expect(report).to_have_attribute("data-report-state", "ready")
+    assert chart(page, "by_day") == [[0, 2, 0]]
+    assert chart(page, "by_handle") == [[7200], [90000]]
+    expect(page).to_have_url(
+        re.compile(r"/reports/\?from=2026-10-24&to=2026-10-26&handle=DriftwoodStatus$")
+    )
+    page.screenshot(path=str(screenshot_dir / "reports-filtered.png"), full_page=True)
+
+    # A bad filter says what is wrong and keeps the last figures.
+    page.get_by_label("To", exact=True).fill("2026-10-01")
+    page.get_by_role("button", name="Apply").click()
+    expect(report).to_have_attribute("data-report-state", "error")
+    expect(page.locator("[data-report-error]")).to_have_text("the range ends before it starts")
+    expect(page.locator('[data-kpi="tickets"]')).to_have_text("2")
+    # The API answered 400 to that request: the browser logs it, and nothing else went wrong.
+    assert [p for p in problems if "400 (Bad Request)" not in p] == []

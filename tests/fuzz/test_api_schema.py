@@ -1,0 +1,71 @@
+"""schemathesis against /api/v1/openapi.json: whatever a client sends, the API answers with a
+documented status and a body that matches the schema, and never with a 5xx."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+import schemathesis
+from django.core import signals
+from django.db import close_old_connections
+from hypothesis import HealthCheck, settings
+from schemathesis.checks import (
+    content_type_conformance,
+    not_a_server_error,
+    response_headers_conformance,
+    response_schema_conformance,
+    status_code_conformance,
+)
+
+from mentiondesk.accounts import services as account_services
+from mentiondesk.accounts.models import User
+from mentiondesk.channels.models import Handle
+from mentiondesk.integrations.slack.testing import SlackServer
+from mentiondesk.wsgi import application
+from tests.factories import remote_post, tickets_from
+
+schema = schemathesis.openapi.from_wsgi("/api/v1/openapi.json", application)
+
+
+@pytest.fixture
+def _connection_kept() -> Iterator[None]:
+    # Called straight through WSGI, each request would end by closing the test's database
+    # connection; Django's own test client switches that off the same way.
+    for signal in (signals.request_started, signals.request_finished):
+        signal.disconnect(close_old_connections)
+    yield
+    for signal in (signals.request_started, signals.request_finished):
+        signal.connect(close_old_connections)
+
+
+@pytest.fixture
+def token(lead: User, main_handle: Handle) -> str:
+    tickets_from(main_handle, remote_post(author="rosa", text="@Driftwood is it down?"))
+    return account_services.token_create(user=lead, name="fuzz")[1]
+
+
+@schema.parametrize()
+@settings(
+    max_examples=20,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@pytest.mark.usefixtures("_connection_kept")
+def test_the_api_keeps_its_contract(case: Any, token: str, slack: SlackServer) -> None:
+    case.call_and_validate(
+        headers={"Authorization": f"Bearer {token}"},
+        # The contract: never a 5xx, only documented statuses, and bodies, content types and
+        # headers as the schema says. Not checked: that every schema-valid value is accepted
+        # (escalation categories and usernames come from the team's policy file, searches
+        # have a syntax: a 400 names them) and that every invalid one is refused (unknown
+        # query parameters are ignored, as most APIs do).
+        checks=[
+            not_a_server_error,
+            status_code_conformance,
+            content_type_conformance,
+            response_schema_conformance,
+            response_headers_conformance,
+        ],
+    )

@@ -1,0 +1,139 @@
+"""Property tests on what comes from outside: X payloads of any shape and policy files of any
+content give a result or a precise error, never a crash, and stored text comes back intact."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+import tomli_w
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from mentiondesk.channels.connectors.base import ConnectorError
+from mentiondesk.channels.connectors.x import parse_page
+from mentiondesk.channels.models import Handle, Post
+from mentiondesk.channels.services import handle_poll
+from mentiondesk.policy import schema as policy_schema
+from mentiondesk.policy.schema import PolicyError, policy_parse
+from mentiondesk.sandbox.server import SandboxServer
+
+JSON = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(),
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(), inner, max_size=4),
+    max_leaves=20,
+)
+POST_KEYS = [
+    "id",
+    "text",
+    "author_id",
+    "created_at",
+    "conversation_id",
+    "entities",
+    "referenced_tweets",
+    "in_reply_to_user_id",
+    "edit_history_tweet_ids",
+]
+# Near-valid posts: the real keys with values of any type, some of them right.
+POST = st.dictionaries(
+    st.sampled_from(POST_KEYS),
+    JSON
+    | st.just("1800000000000000001")
+    | st.just("2026-11-20T09:00:00.000Z")
+    | st.text(max_size=300),
+    max_size=len(POST_KEYS),
+)
+PAGE = st.fixed_dictionaries(
+    {},
+    optional={
+        "data": st.lists(POST, max_size=5) | POST | JSON,
+        "includes": st.fixed_dictionaries(
+            {}, optional={"users": st.lists(JSON, max_size=3), "tweets": st.lists(POST)}
+        )
+        | JSON,
+        "errors": st.lists(JSON, max_size=3) | JSON,
+        "meta": st.dictionaries(st.sampled_from(["newest_id", "next_token"]), JSON) | JSON,
+    },
+)
+
+
+@given(PAGE)
+@settings(max_examples=300, deadline=None)
+def test_any_page_shape_parses_item_by_item_without_crashing(body: dict[str, Any]) -> None:
+    page = parse_page(body)
+    data = body.get("data")
+    items = data if isinstance(data, list) else [data] if isinstance(data, dict) and data else []
+    # Every item of data is either a post or a problem: nothing silently dropped.
+    from_data = [p for p in page.problems if not p.reason.startswith("includes:")]
+    assert len(page.posts) + len(from_data) >= len(items)
+    for post in page.posts:
+        assert post.remote_id.isdigit()
+        assert isinstance(post.text, str)
+        assert post.created_at.tzinfo is not None
+        assert any(post.raw is item for item in items)
+
+
+@given(JSON.filter(lambda value: not isinstance(value, dict)))
+def test_a_body_that_is_not_an_object_is_a_connector_error(body: Any) -> None:
+    with pytest.raises(ConnectorError):
+        parse_page(body)
+
+
+def _known_keys() -> list[str]:
+    keys = set(policy_schema.TABLES) | {"rules"}
+    for name, value in vars(policy_schema).items():
+        if name.endswith("_KEYS") and isinstance(value, dict):
+            keys |= set(value)
+    return sorted(keys)
+
+
+TOML_VALUE = st.recursive(
+    st.booleans() | st.integers(-(2**63), 2**63 - 1) | st.text(max_size=30),
+    lambda inner: st.lists(inner, max_size=3),
+    max_leaves=6,
+)
+KEY = st.sampled_from(_known_keys()) | st.text(min_size=1, max_size=12)
+TABLE = st.dictionaries(KEY, TOML_VALUE, max_size=6)
+POLICY = st.dictionaries(
+    KEY, TOML_VALUE | TABLE | st.lists(TABLE, min_size=1, max_size=3), max_size=6
+)
+
+
+@given(POLICY)
+@settings(max_examples=300, deadline=None)
+def test_any_policy_file_is_accepted_or_refused_with_the_file_named(data: dict[str, Any]) -> None:
+    text = tomli_w.dumps(data)
+    try:
+        policy_parse(text=text, source="team.toml")
+    except PolicyError as exc:
+        assert str(exc).startswith("team.toml"), exc
+
+
+@given(st.text(max_size=2000))
+@settings(max_examples=200, deadline=None)
+def test_any_text_as_a_policy_file_never_crashes(text: str) -> None:
+    try:
+        policy_parse(text=text, source="team.toml")
+    except PolicyError as exc:
+        assert str(exc).startswith("team.toml"), exc
+
+
+@pytest.mark.django_db
+@given(
+    text=st.text(max_size=300) | st.text(min_size=20_000, max_size=30_000),
+    author=st.from_regex(r"[A-Za-z0-9_]{1,15}", fullmatch=True),
+)
+@settings(
+    max_examples=40,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+def test_any_unicode_in_a_tweet_is_stored_and_read_back(
+    desk: SandboxServer, main_handle: Handle, text: str, author: str
+) -> None:
+    remote_id = desk.store.mention_add(author, f"@Driftwood {text}")
+    result = handle_poll(handle=main_handle)
+    assert not result.error
+    stored = Post.objects.get(remote_id=remote_id)
+    # Byte for byte, but for U+0000, which PostgreSQL cannot store: it reads as U+FFFD.
+    assert stored.text == f"@Driftwood {text}".replace("\x00", "\ufffd")

@@ -1,0 +1,41 @@
+"""The queue page and the API list cost the same number of queries for 5 tickets or 60: no
+query per row, whatever the page shows about each ticket."""
+
+from __future__ import annotations
+
+import pytest
+from django.db import connection
+from django.test import Client
+from django.test.utils import CaptureQueriesContext
+
+from mentiondesk.accounts import services as account_services
+from mentiondesk.accounts.models import User
+from mentiondesk.channels.models import Handle
+from tests.factories import remote_post, tickets_from
+
+
+def _queries(client: Client, path: str, **extra: str) -> int:
+    with CaptureQueriesContext(connection) as captured:
+        response = client.get(path, **extra)
+    assert response.status_code == 200, path
+    return len(captured.captured_queries)
+
+
+@pytest.mark.django_db
+def test_queue_and_list_queries_do_not_grow_with_the_tickets(
+    client: Client, main_handle: Handle, lead: User
+) -> None:
+    client.force_login(lead)
+    auth = {"HTTP_AUTHORIZATION": f"Bearer {account_services.token_create(user=lead)[1]}"}
+    tickets_from(main_handle, *(remote_post(author=f"few{i}", minutes=i) for i in range(5)))
+    client.get("/api/v1/tickets", **auth)  # the token's first use is recorded: one write
+    few = (_queries(client, "/"), _queries(client, "/api/v1/tickets", **auth))
+    tickets_from(
+        main_handle,
+        *(
+            remote_post(author=f"many{i}", text=f"@Driftwood help https://t.co/x{i}", minutes=i)
+            for i in range(55)
+        ),
+    )
+    many = (_queries(client, "/"), _queries(client, "/api/v1/tickets", **auth))
+    assert many == few
