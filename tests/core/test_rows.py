@@ -123,3 +123,15 @@ def test_rows_update_writes_the_fields_and_stamps_auto_now() -> None:
         assert stored.subject.startswith("«the site")
         assert stored.updated_at > before[ticket.pk]
     assert Ticket.objects.get(pk=tickets[2].pk).status == "new"
+
+
+@pytest.mark.django_db
+def test_rows_insert_keeps_related_objects_cached(django_assert_num_queries: Any) -> None:
+    handle = Handle.objects.create(username="Driftwood", remote_id="100")
+    ticket = _ticket(handle, 1)
+    post = _post(handle, ticket, "5")
+    rows.rows_insert([ticket])
+    rows.rows_insert([post], ignore_conflicts=True)
+    with django_assert_num_queries(0):
+        assert post.ticket is ticket
+        assert post.ticket_id == ticket.pk

@@ -148,7 +148,9 @@ def _related_pk(obj: models.Model, field: models.Field[Any, Any]) -> Any:
         return None
     if related.pk is None:
         raise ValueError(f"{type(obj).__name__}.{field.name}: the related object is not saved")
-    setattr(obj, field.attname, related.pk)
+    # Through the object's descriptor, as Django does: setting the id alone would drop the
+    # cached object, and the next `obj.<field>` would cost a query.
+    setattr(obj, field.name, related)
     return related.pk
 
 
