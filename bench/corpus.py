@@ -7,7 +7,6 @@ from __future__ import annotations
 import contextlib
 import random
 import time
-from bisect import bisect_left, bisect_right
 from datetime import UTC, datetime, timedelta
 from multiprocessing.connection import Connection
 from typing import Any
@@ -28,44 +27,7 @@ TEXTS = (
 )
 
 
-class IndexedStore(SandboxStore):
-    """A SandboxStore whose `mentions_of` finds the page by bisection in a per-user index taken
-    once by `mentions_index`, then copies only that page.
-
-    SandboxStore walks back from the newest post to the page asked for: at 100k mentions a deep
-    page costs ~70 ms of server time, which the benchmark would charge to the desk. Same
-    contract and same answers (`corpus_serve` compares them); posts added after indexing are
-    not seen."""
-
-    def reset(self) -> None:
-        with self._lock:
-            super().reset()
-            self._mention_index: dict[str, tuple[list[int], list[str]]] = {}
-
-    def mentions_index(self, user_id: str) -> None:
-        ids = [post["id"] for post in super().mentions_of(user_id)]
-        with self._lock:
-            self._mention_index[user_id] = ([-int(i) for i in ids], ids)
-
-    def mentions_of(
-        self,
-        user_id: str,
-        *,
-        since_id: str | None = None,
-        until_id: str | None = None,
-        limit: int | None = None,
-    ) -> list[dict[str, Any]]:
-        if user_id not in self._mention_index:
-            return super().mentions_of(user_id, since_id=since_id, until_id=until_id, limit=limit)
-        keys, ids = self._mention_index[user_id]  # keys ascending: newest first
-        start = bisect_right(keys, -int(until_id)) if until_id else 0
-        stop = bisect_left(keys, -int(since_id)) if since_id else len(keys)
-        if limit is not None:
-            stop = min(stop, start + limit)
-        return [post for i in ids[start:stop] if (post := self.post_get(i)) is not None]
-
-
-def corpus_build(*, mentions: int, requesters: int, seed: int = 7) -> tuple[IndexedStore, int]:
+def corpus_build(*, mentions: int, requesters: int, seed: int = 7) -> tuple[SandboxStore, int]:
     """A store holding `mentions` requester posts that mention our handles, oldest first, 20 s
     apart: 76 % @Driftwood, 8 % both handles, 6 % @DriftwoodStatus only, 8 % follow-ups
     replying to the author's own recent post, 2 % replies to an answer we posted from outside
@@ -73,7 +35,7 @@ def corpus_build(*, mentions: int, requesters: int, seed: int = 7) -> tuple[Inde
 
     Returns the store and how many posts the handles' timelines hold together (a post that
     mentions both handles is in both)."""
-    store = IndexedStore(
+    store = SandboxStore(
         rate_limits={
             "GET /2/users/:id/mentions": UNLIMITED,
             "GET /2/tweets": UNLIMITED,
@@ -118,36 +80,15 @@ def corpus_build(*, mentions: int, requesters: int, seed: int = 7) -> tuple[Inde
     return store, in_timelines
 
 
-def _check_index(store: IndexedStore, user_id: str) -> float:
-    """Assert the index answers as SandboxStore does on a few windows; return the seconds
-    SandboxStore takes for the deepest page (for the report)."""
-    ids = [p["id"] for p in SandboxStore.mentions_of(store, user_id)]
-    deepest = ids[-101] if len(ids) > 101 else None
-    windows: list[dict[str, Any]] = [
-        {"limit": 101},
-        {"until_id": ids[len(ids) // 2], "limit": 101},
-        {"since_id": ids[len(ids) // 3], "limit": 101},
-        {"since_id": ids[-5], "until_id": ids[3]},
-    ]
-    for window in windows:
-        expected = SandboxStore.mentions_of(store, user_id, **window)
-        assert store.mentions_of(user_id, **window) == expected, window
-    started = time.perf_counter()
-    SandboxStore.mentions_of(store, user_id, until_id=deepest, limit=101)
-    return time.perf_counter() - started
-
-
 def corpus_serve(conn: Connection, mentions: int, requesters: int) -> None:
-    """Build and index the corpus, serve it, send the facts a poller needs through `conn`, and
+    """Build the corpus, serve it, send the facts a poller needs through `conn`, and
     stop when `conn` says so or closes. A multiprocessing target."""
     started = time.perf_counter()
     store, in_timelines = corpus_build(mentions=mentions, requesters=requesters)
     facts: dict[str, Any] = {"in_timelines": in_timelines, "handles": {}}
     for username, _ in HANDLES:
         user_id = store.user_add(username)  # the existing user's id
-        store.mentions_index(user_id)
         facts["handles"][username] = {"id": user_id, "token": store.token_for(username)}
-    facts["sandbox_deep_page_s"] = _check_index(store, facts["handles"]["Driftwood"]["id"])
     facts["build_s"] = time.perf_counter() - started
     with SandboxServer(store) as server:
         facts["url"] = server.url

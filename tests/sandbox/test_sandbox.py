@@ -126,6 +126,45 @@ def test_mentions_meta_and_paging(sandbox: SandboxServer) -> None:
     assert second["meta"] == {"result_count": 2, "newest_id": ids[1], "oldest_id": ids[0]}
 
 
+def test_mentions_timeline_holds_mentions_and_replies_across_pages_and_deletes() -> None:
+    store = SandboxStore()
+    ours = store.user_add("Driftwood")
+    expected: list[str] = []
+    for n in range(60):
+        text = ("@driftwood" if n % 3 else "@Other") + f" post {n}"
+        post = store.mention_add(f"user{n % 7}", text)
+        if n % 3:
+            expected.append(post)
+        if n % 10 == 0:  # our answer, then the requester's reply to it (no @mention needed)
+            answer = store.post_create(ours, f"thanks {n}", in_reply_to=post)
+            expected.append(store.mention_add(f"user{n % 7}", f"ok {n}", in_reply_to=answer["id"]))
+    gone = expected.pop(20)
+    store.post_delete(store.post_get(gone)["author_id"], gone)  # type: ignore[index]
+    newest_first = expected[::-1]
+
+    def ids(**window: Any) -> list[str]:
+        return [p["id"] for p in store.mentions_of(ours, **window)]
+
+    assert ids() == newest_first
+    assert ids(limit=5) == newest_first[:5]
+    assert ids(until_id=newest_first[9], limit=5) == newest_first[10:15]
+    assert ids(since_id=newest_first[-4]) == newest_first[:-4]
+    assert ids(since_id=newest_first[12], until_id=newest_first[3]) == newest_first[4:12]
+    assert ids(until_id=gone, limit=3) == [i for i in newest_first if int(i) < int(gone)][:3]
+
+    with SandboxServer(store) as server:
+        client = api(server)
+        paged: list[str] = []
+        params: dict[str, Any] = {"max_results": 7}
+        while True:
+            page = client.get(f"/2/users/{ours}/mentions", params=params).json()
+            paged += [p["id"] for p in page.get("data", [])]
+            if "next_token" not in page["meta"]:
+                break
+            params["pagination_token"] = page["meta"]["next_token"]
+    assert paged == newest_first
+
+
 @pytest.mark.parametrize("value", ["4", "101", "ten"])
 def test_max_results_is_validated_like_x(sandbox: SandboxServer, value: str) -> None:
     user_id = sandbox.store.user_by_username("Driftwood")["id"]  # type: ignore[index]

@@ -13,6 +13,7 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
+from mentiondesk.core import rows
 from mentiondesk.core.errors import DomainError
 from mentiondesk.costs.services import UsageMeter
 from mentiondesk.policy import rules
@@ -209,7 +210,7 @@ def mentions_store(
         for p in problems
     ]
     if problem_rows:
-        IngestProblem.objects.bulk_create(problem_rows)
+        rows.rows_insert(problem_rows)
         result.problems = len(problem_rows)
 
     unique = {p.remote_id: p for p in sorted(posts, key=lambda p: (p.created_at, p.remote_id))}
@@ -276,7 +277,7 @@ def mentions_store(
             ticket.created_at = min(ticket.created_at, remote.created_at)
         post_rows.append(_post_row(remote, handle=handle, ticket=ticket, inbound=True))
 
-    Ticket.objects.bulk_create(new_tickets)
+    rows.rows_insert(new_tickets)
     result.tickets_created = len(new_tickets)
     result.ticket_ids = [t.pk for t in new_tickets]
     events.extend(
@@ -317,23 +318,21 @@ def mentions_store(
             )
         )
 
-    Post.objects.bulk_create(post_rows, ignore_conflicts=True)
+    rows.rows_insert(post_rows, ignore_conflicts=True)
     result.stored = len(inbound) + len(outbound)
-    if touched:
-        for ticket in touched.values():
-            ticket.updated_at = now  # bulk_update skips auto_now; search refresh relies on it
-        Ticket.objects.bulk_update(
-            list(touched.values()),
-            [
-                "status",
-                "solved_at",
-                "created_at",
-                "last_inbound_at",
-                "first_response_at",
-                "updated_at",
-            ],
-        )
-    TicketEvent.objects.bulk_create(events)
+    # updated_at (auto_now) is stamped as by save(): the search refresh relies on it.
+    rows.rows_update(
+        list(touched.values()),
+        fields=[
+            "status",
+            "solved_at",
+            "created_at",
+            "last_inbound_at",
+            "first_response_at",
+            "updated_at",
+        ],
+    )
+    rows.rows_insert(events)
     sla_services.tickets_sla_refresh_later(ticket_ids={r.ticket.pk for r in post_rows if r.ticket})
 
     for row in post_rows:

@@ -3,16 +3,19 @@ presence, and the Slack-backed reports (spam, retweet suggestions)."""
 
 from __future__ import annotations
 
+import functools
 from datetime import timedelta
+from typing import Any
 
 from django.conf import settings
-from django.db import connection, transaction
-from django.db.models import Exists, OuterRef
+from django.db import connection, connections, transaction
+from django.db.models import Exists, Field, OuterRef, QuerySet
 from django.urls import reverse
 from django.utils import timezone
 
 from mentiondesk.accounts.models import User
 from mentiondesk.channels.models import TIMELINE, Post
+from mentiondesk.core import rows
 from mentiondesk.core.errors import Conflict, DomainError, Forbidden
 from mentiondesk.integrations.slack import services as slack
 from mentiondesk.policy import rules
@@ -35,43 +38,132 @@ def ticket_next(*, user: User, view: str = "twitter") -> Ticket | None:
     Strict: no skipping. While the caller holds an open ticket of the view, Play returns that
     one again; they finish it (reply, solve) or hand it back with a reason. Otherwise the
     oldest unassigned ticket, except those the caller handed back themselves (they keep their
-    place at the head of the queue for everyone else).
+    place at the head of the queue for everyone else). Assigning opens a new ticket and writes
+    an ASSIGNED event.
 
-    Atomic across processes: PostgreSQL skips rows another transaction has locked
-    (FOR UPDATE SKIP LOCKED); SQLite runs the transaction with the write lock taken up front
-    (transaction_mode IMMEDIATE), so two agents never get the same ticket.
-    Raises Forbidden for users who cannot reply, DomainError for a view that is not playable."""
+    Atomic across processes: PostgreSQL does it all in one statement that skips rows another
+    transaction has locked (FOR UPDATE SKIP LOCKED); SQLite runs the transaction with the
+    write lock taken up front (transaction_mode IMMEDIATE), so two agents never get the same
+    ticket. Raises Forbidden for users who cannot reply, DomainError for a view that is not
+    playable."""
     if not user.can_reply:
         raise Forbidden("light agents read tickets and add notes; they do not work the queue")
     spec = view_get(slug=view)
     if not spec.playable:
         raise DomainError(f"view {view!r} cannot be played", field="view")
+    event = TicketEvent(
+        kind=TicketEvent.Kind.ASSIGNED,
+        actor=user,
+        message=f"Assigned to {user.username} in play mode",
+        data={"assignee": user.username, "view": view},
+    )
+    if connection.vendor == "postgresql":
+        return _ticket_next_statement(user=user, view=view, event=event)
+    held, candidates = _play_queues(view=view, user_id=user.pk)
     with transaction.atomic():
-        in_view = Ticket.objects.filter(spec.filter).filter(status__in=QUEUE_STATUSES)
-        held = in_view.filter(assignee=user).order_by("created_at", "id").first()
-        if held is not None:
-            return held
-        handed_back = TicketEvent.objects.filter(
-            ticket=OuterRef("pk"), kind=TicketEvent.Kind.HANDED_BACK, actor=user
-        )
-        candidates = in_view.filter(assignee__isnull=True).exclude(Exists(handed_back))
-        if connection.features.has_select_for_update_skip_locked:
-            candidates = candidates.select_for_update(skip_locked=True, of=("self",))
-        ticket = candidates.order_by("created_at", "id").first()
+        ticket = held.first()
+        if ticket is not None:
+            return ticket
+        ticket = candidates.first()
         if ticket is None:
             return None
         ticket.assignee = user
         if ticket.status == Ticket.Status.NEW:
             ticket.status = Ticket.Status.OPEN
         ticket.save(update_fields=["assignee", "status", "updated_at"])
-        TicketEvent.objects.create(
-            ticket=ticket,
-            kind=TicketEvent.Kind.ASSIGNED,
-            actor=user,
-            message=f"Assigned to {user.username} in play mode",
-            data={"assignee": user.username, "view": view},
-        )
+        event.ticket = ticket
+        event.save(force_insert=True)
     return ticket
+
+
+def _play_queues(*, view: str, user_id: int) -> tuple[QuerySet[Ticket], QuerySet[Ticket]]:
+    """The ticket of `view` the user holds, and the candidates for them, oldest first. The
+    view's rule for Play lives here only; both paths of `ticket_next` run these querysets."""
+    in_view = (
+        Ticket.objects.filter(view_get(slug=view).filter)
+        .filter(status__in=QUEUE_STATUSES)
+        .order_by("created_at", "id")
+    )
+    held = in_view.filter(assignee_id=user_id)
+    handed_back = TicketEvent.objects.filter(
+        ticket=OuterRef("pk"), kind=TicketEvent.Kind.HANDED_BACK, actor_id=user_id
+    )
+    return held, in_view.filter(assignee__isnull=True).exclude(Exists(handed_back))
+
+
+def _ticket_next_statement(*, user: User, view: str, event: TicketEvent) -> Ticket | None:
+    """`ticket_next` on PostgreSQL as one statement: one round trip, atomic on its own, no
+    transaction held open between the read and the write (bench/RESULTS.md). The held
+    ticket, or the first candidate locked with SKIP LOCKED (only when nothing is held),
+    assigned and opened, with its ASSIGNED event."""
+    sql, params, event_fields = _play_statement(view, user.pk, connection.alias)
+    event_values = rows.insert_values([event], event_fields, connection=connection)[0]
+    updated_at = Ticket._meta.get_field("updated_at").get_db_prep_save(timezone.now(), connection)
+    event_params = [
+        v for f, v in zip(event_fields, event_values, strict=True) if f.name != "ticket"
+    ]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [*params, updated_at, *event_params])
+        row = cursor.fetchone()
+    if row is None:
+        return None
+    return rows.instance_from_row(Ticket, row, connection=connection)
+
+
+# Compiling the querysets costs more CPU than running the statement: keep the SQL of the
+# agents seen lately. It depends only on the view (fixed in code), the user and the database.
+@functools.lru_cache(maxsize=512)
+def _play_statement(
+    view: str, user_id: int, alias: str
+) -> tuple[str, list[Any], list[Field[Any, Any]]]:
+    """The SQL of `_ticket_next_statement`, its parameters up to the assignment's time, and
+    the event's columns (whose values follow)."""
+    db = connections[alias]
+    ops = db.ops
+    table = ops.quote_name(Ticket._meta.db_table)
+
+    def compiled(queryset: QuerySet[Ticket]) -> tuple[str, tuple[Any, ...]]:
+        return queryset.values("id")[:1].query.get_compiler(connection=db).as_sql()
+
+    held, candidates = _play_queues(view=view, user_id=user_id)
+    held_sql, held_params = compiled(held)
+    pick_sql, pick_params = compiled(candidates)
+    # Compiled without select_for_update, which Django refuses outside a transaction; a single
+    # statement is its own transaction.
+    lock = ops.for_update_sql(skip_locked=True, of=(table,))
+    column = {f.name: ops.quote_name(f.column) for f in Ticket._meta.concrete_fields}
+    event_fields = rows.insert_columns(TicketEvent)
+    event_select = [
+        f"assigned.{column['id']}" if f.name == "ticket" else "%s" for f in event_fields
+    ]
+    columns = rows.select_columns(Ticket, connection=db)
+    sql = f"""
+        WITH held AS ({held_sql}),
+        pick AS (
+            SELECT {column["id"]} FROM ({pick_sql} {lock}) AS candidate
+            WHERE NOT EXISTS (SELECT FROM held)
+        ),
+        assigned AS (
+            UPDATE {table} SET
+                {column["assignee"]} = %s,
+                {column["status"]} = CASE WHEN {table}.{column["status"]} = %s THEN %s
+                    ELSE {table}.{column["status"]} END,
+                {column["updated_at"]} = %s
+            FROM pick WHERE {table}.{column["id"]} = pick.{column["id"]}
+            RETURNING {columns}
+        ),
+        event AS (
+            INSERT INTO {ops.quote_name(TicketEvent._meta.db_table)}
+                ({", ".join(ops.quote_name(f.column) for f in event_fields)})
+            SELECT {", ".join(event_select)} FROM assigned
+        )
+        SELECT * FROM assigned
+        UNION ALL
+        SELECT {columns} FROM {table}
+        WHERE {table}.{column["id"]} IN (SELECT {column["id"]} FROM held)
+    """  # noqa: S608 (names from our models; values are parameters)
+    params = [*held_params, *pick_params, user_id, Ticket.Status.NEW, Ticket.Status.OPEN]
+    return sql, params, event_fields
 
 
 def user_can_reassign(user: User) -> bool:
