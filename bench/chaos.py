@@ -30,6 +30,7 @@ import tempfile
 import time
 from collections import Counter
 from collections.abc import Callable, Iterable
+from functools import partial
 from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any
@@ -341,9 +342,7 @@ def _desk_state() -> dict[str, Any]:
     replies = list(
         Reply.objects.values_list("pk", "status", "reason", "in_reply_to_remote_id", "text")
     )
-    sent_posts = dict(
-        Reply.objects.filter(post__isnull=False).values_list("pk", "post__remote_id")
-    )
+    sent_posts = dict(Reply.objects.filter(post__isnull=False).values_list("pk", "post__remote_id"))
     return {
         "posts": posts,
         "posts_twice": twice,
@@ -557,13 +556,13 @@ def outbox_kill(workdir: Path, sizes: dict[str, int]) -> tuple[str, bool]:
     return figure, replies_ok(result)
 
 
-def rate_limits(workdir: Path, sizes: dict[str, int]) -> tuple[str, bool]:
+def rate_limits(workdir: Path, sizes: dict[str, int], worker_count: int) -> tuple[str, bool]:
     backlog = sizes["backlog"]
     trickle = backlog // 3
     reply_count = backlog // 5
     rng = random.Random(SEED)
     window = 5.0
-    say(f"rate-limits: {backlog:,} mentions backlog, {window:g} s windows, 2 workers")
+    say(f"rate-limits: {backlog:,} mentions, {window:g} s windows, {worker_count} worker(s)")
     sandbox = Sandbox(
         "plain",
         mentions=backlog,
@@ -588,7 +587,7 @@ def rate_limits(workdir: Path, sizes: dict[str, int]) -> tuple[str, bool]:
             MENTIONDESK_POLL_INTERVAL_SECONDS="1",
         )
         started = time.monotonic()
-        workers = [desk.start("worker", "--interval", "0.3") for _ in range(2)]
+        workers = [desk.start("worker", "--interval", "0.3") for _ in range(worker_count)]
         faults = Counter[str]()
         replies_queued = 0
         for step in range(30):
@@ -644,7 +643,16 @@ def rate_limits(workdir: Path, sizes: dict[str, int]) -> tuple[str, bool]:
     return figure, ok
 
 
-SCENARIOS = {"ingest-kill": ingest_kill, "outbox-kill": outbox_kill, "rate-limits": rate_limits}
+# One worker, then two sharing the handles' tokens (a fleet): the rate-limit windows a worker
+# learns from X's answers are kept in its own process.
+SCENARIOS: dict[str, list[tuple[str, Callable[[Path, dict[str, int]], tuple[str, bool]]]]] = {
+    "ingest-kill": [("ingest-kill", ingest_kill)],
+    "outbox-kill": [("outbox-kill", outbox_kill)],
+    "rate-limits": [
+        (f"rate-limits, {n} worker{'s' * (n > 1)}", partial(rate_limits, worker_count=n))
+        for n in (1, 2)
+    ],
+}
 
 
 def table(rows: Iterable[tuple[str, str, str]]) -> str:
@@ -675,13 +683,14 @@ def main() -> None:
     sizes = FULL if args.full else {k: int(v * args.scale) for k, v in SIZES.items()}
     load_before = os.getloadavg()[0]
     rows = []
-    for name, scenario in SCENARIOS.items():
-        if args.only not in (None, name):
+    for only, scenarios in SCENARIOS.items():
+        if args.only not in (None, only):
             continue
-        with tempfile.TemporaryDirectory(prefix=f"mentiondesk-chaos-{name}-") as tmp:
-            figure, ok = scenario(Path(tmp), sizes)
-        rows.append((name, figure, "PASS" if ok else "FAIL"))
-        print(table(rows[-1:]), flush=True)
+        for name, scenario in scenarios:
+            with tempfile.TemporaryDirectory(prefix=f"mentiondesk-chaos-{only}-") as tmp:
+                figure, ok = scenario(Path(tmp), sizes)
+            rows.append((name, figure, "PASS" if ok else "FAIL"))
+            print(table(rows[-1:]), flush=True)
     print()
     print(table(rows))
     print(f"\nload average (1 min): {load_before:.2f} before, {os.getloadavg()[0]:.2f} after")
