@@ -40,7 +40,7 @@ check: lint test ## everything CI runs
 bench: $(STAMP) ## run the benchmarks; results go in bench/RESULTS.md by hand
 	$(BIN)/python bench/run.py
 
-chaos: $(STAMP) ## kill workers, time out, 429: check nothing is lost or sent twice (~8 min)
+chaos: $(STAMP) ## kill workers, time out, 429: check nothing is lost or sent twice (~7 min)
 	$(BIN)/python bench/chaos.py
 
 openapi: $(STAMP) ## refresh the committed OpenAPI snapshot after an intended API change
