@@ -377,6 +377,10 @@ class XConnector:
         _BOOK.me_put((self.base_url, self._token_key), user)
         return user
 
+    def author(self) -> RemoteUser:
+        """The token's own user, looked up once per process and token (GET /2/users/me)."""
+        return _BOOK.me_get((self.base_url, self._token_key)) or self.me()
+
     def user_by_username(self, username: str) -> RemoteUser:
         """GET /2/users/by/username/:username. An unknown user is a 200 with `errors[]`
         (API-FACTS §3): raised as Rejected."""
@@ -431,7 +435,7 @@ class XConnector:
         parent's id or the post's own (the parent's real root is unknown here). A 2xx without an
         id raises OutcomeUnknown: the post may exist.
         """
-        author = _BOOK.me_get((self.base_url, self._token_key)) or self.me()
+        author = self.author()
         payload: dict[str, Any] = {"text": text}
         if in_reply_to_id:
             payload["reply"] = {"in_reply_to_tweet_id": in_reply_to_id}

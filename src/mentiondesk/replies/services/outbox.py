@@ -234,6 +234,10 @@ def _reply_send(
     channel_services.handle_resolve_remote_id(handle=reply.handle, connector=x)
     if reconcile_first:
         return _reply_reconcile(reply, attempt, x, "the previous send's outcome was never recorded")
+    if reply.kind != Reply.Kind.DM:
+        # Who we post as (GET /2/users/me) before the POST: a failure here sent nothing, so
+        # it is retried like an unreachable network, not taken for X refusing the post.
+        x.author()
     try:
         if reply.kind == Reply.Kind.DM:
             x.dm_send(_dm_recipient(reply), reply.text)

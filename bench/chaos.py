@@ -1,0 +1,702 @@
+"""mentiondesk chaos scenarios (`make chaos`): real `mentiondesk poll` and `mentiondesk worker`
+processes, SIGKILLed at random and restarted, against a sandbox network (its own process) that
+injects timeouts after accepting, 5xx and 429s. Each scenario stops by itself, checks its
+invariant on what the sandbox received and what the database holds, and prints a table row.
+
+    .venv/bin/python bench/chaos.py [--only ingest-kill|outbox-kill|rate-limits] [--scale N]
+    .venv/bin/python bench/chaos.py --full     # the issue's sizes: 100,000 mentions, 10,000 replies
+
+Scale 1 (the default) is 3,000 mentions, 300 replies and a 300-mention backlog; `--scale N`
+multiplies them. outbox-kill runs on PostgreSQL (MENTIONDESK_CHAOS_PG_URL, default the database
+mentiondesk_chaos on the local server, dropped and created again); the others on SQLite files in
+a temporary directory. Progress goes to stderr, the table to stdout; bench/RESULTS.md is written
+by hand from it."""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import hashlib
+import json
+import multiprocessing as mp
+import os
+import random
+import re
+import signal
+import sqlite3
+import subprocess
+import sys
+import tempfile
+import time
+from collections import Counter
+from collections.abc import Callable, Iterable
+from functools import partial
+from multiprocessing.connection import Connection
+from pathlib import Path
+from typing import Any
+
+from harness import django_start, say
+
+PG_URL = os.environ.get(
+    "MENTIONDESK_CHAOS_PG_URL", "postgres://postgres@127.0.0.1:5432/mentiondesk_chaos"
+)
+HANDLES = ("Driftwood", "DriftwoodStatus")
+POLICY = "".join(
+    f"""
+[[handle]]
+network = "x"
+username = "{name}"
+role = "{role}"
+respond_from = "desk"
+auto_ticket = true
+credentials_env = "MENTIONDESK_X_TOKEN_{name.upper()}"
+"""
+    for name, role in zip(HANDLES, ("main", "status"), strict=True)
+)
+UNLIMITED = 10**9
+# Sizes at scale 1 (a few minutes on two shared cores), and the issue's (`--full`).
+SIZES = {"mentions": 3_000, "replies": 300, "backlog": 300}
+FULL = {"mentions": 100_000, "replies": 10_000, "backlog": 3_000}
+SEED = int(os.environ.get("MENTIONDESK_CHAOS_SEED", "11"))
+
+
+# --- The sandbox, in a process of its own -------------------------------------------------------
+
+
+def _recording_store_class(base: type) -> type:
+    """`base` (a SandboxStore) that also counts every POST /2/tweets it is asked to do, by text,
+    accepted or refused: the same text asked twice is a re-send, even if X's duplicate-content
+    rule refused the second one."""
+
+    class Recording(base):  # type: ignore[misc, valid-type]
+        def reset(self) -> None:
+            super().reset()
+            self.creates: Counter[str] = Counter()
+            self.answers: list[dict[str, Any]] = []  # filled by _Recorder
+
+        def post_create(self, user_id: str, text: str, **kwargs: Any) -> dict[str, Any]:
+            with self._lock:
+                self.creates[text] += 1
+            return super().post_create(user_id, text, **kwargs)
+
+    return Recording
+
+
+class _Recorder:
+    """WSGI middleware: every API request's arrival and answer times, endpoint (X's route
+    template), token digest, status and announced rate-limit window."""
+
+    def __init__(self, app: Any, store: Any) -> None:
+        self.app, self.store = app, store
+
+    def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Any:
+        from mentiondesk.sandbox.app import _template
+
+        if environ.get("PATH_INFO", "").startswith("/_sandbox/"):
+            return self.app(environ, start_response)
+        arrived = time.time()
+        seen: dict[str, Any] = {}
+
+        def recording_start(status: str, headers: list[tuple[str, str]], *args: Any) -> Any:
+            seen["status"] = int(status.split()[0])
+            seen.update((k.lower(), v) for k, v in headers if k.lower().startswith("x-rate"))
+            return start_response(status, headers, *args)
+
+        try:
+            endpoint, _ = self.app._url_map.bind_to_environ(environ).match()
+            method, rule = str(endpoint).split(" ", 1)
+            endpoint = f"{method} {_template(rule)}"
+        except Exception:
+            endpoint = f"{environ.get('REQUEST_METHOD')} {environ.get('PATH_INFO')}"
+        token = environ.get("HTTP_AUTHORIZATION", "")
+        body = self.app(environ, recording_start)
+        with self.store._lock:
+            self.store.answers.append(
+                {
+                    "endpoint": endpoint,
+                    "bucket": hashlib.sha256(token.encode()).hexdigest()[:12],
+                    "arrived": arrived,
+                    "answered": time.time(),
+                    "status": seen.get("status"),
+                    "remaining": seen.get("x-rate-limit-remaining"),
+                    "reset": seen.get("x-rate-limit-reset"),
+                }
+            )
+        return body
+
+
+def _store_build(kind: str, params: dict[str, Any]) -> Any:
+    from corpus import corpus_build
+
+    from mentiondesk.sandbox.store import SandboxStore
+
+    if kind == "corpus":  # the ingest benchmark's realistic mix, served by bisection
+        store, _ = corpus_build(mentions=params["mentions"], requesters=params["requesters"])
+        store.__class__ = _recording_store_class(type(store))
+        store.answers, store.creates = [], Counter()
+        for name in HANDLES:
+            store.mentions_index(store.user_add(name))
+        return store
+    store = _recording_store_class(SandboxStore)(
+        rate_limits=params.get("rate_limits") or {}, window=params.get("window", 900)
+    )
+    for name in HANDLES:
+        store.user_add(name)
+    for n in range(params.get("mentions", 0)):
+        store.mention_add(f"req{n}", f"@Driftwood my build #{n} is stuck, can you look?")
+    return store
+
+
+def _sandbox_serve(conn: Connection, kind: str, params: dict[str, Any]) -> None:
+    """Build the store, serve it, then answer (method, args, kwargs) calls on the store over
+    `conn` until "stop"."""
+    from mentiondesk.sandbox.server import SandboxServer
+
+    store = _store_build(kind, params)
+
+    class Server(SandboxServer):
+        def wsgi_app(self) -> Any:
+            return _Recorder(super().wsgi_app(), store)
+
+    with Server(store) as server:
+        conn.send({"url": server.url, "tokens": {n: store.token_for(n) for n in HANDLES}})
+        while (message := conn.recv()) != "stop":
+            name, args, kwargs = message
+            try:
+                attribute = getattr(store, name)
+                result = attribute(*args, **kwargs) if callable(attribute) else attribute
+                conn.send(("ok", result))
+            except Exception as exc:  # the parent raises it
+                conn.send(("error", repr(exc)))
+
+
+class Sandbox:
+    """The parent's side: `sandbox.call("fault_add", "POST", "/2/tweets", kind=...)`."""
+
+    def __init__(self, kind: str, **params: Any) -> None:
+        context = mp.get_context("fork")
+        self._conn, theirs = context.Pipe()
+        self._process = context.Process(target=_sandbox_serve, args=(theirs, kind, params))
+        self._process.start()
+        facts = self._conn.recv()
+        self.url: str = facts["url"]
+        self.tokens: dict[str, str] = facts["tokens"]
+
+    def call(self, name: str, *args: Any, **kwargs: Any) -> Any:
+        self._conn.send((name, args, kwargs))
+        outcome, result = self._conn.recv()
+        if outcome == "error":
+            raise RuntimeError(f"sandbox {name}: {result}")
+        return result
+
+    def stop(self) -> None:
+        with contextlib.suppress(OSError):
+            self._conn.send("stop")
+        self._process.join(10)
+        if self._process.is_alive():
+            self._process.kill()
+
+
+# --- The desk: real `mentiondesk` processes -----------------------------------------------------
+
+
+class Desk:
+    """One desk on `database_url`, pointed at `sandbox`: runs and kills `mentiondesk` commands."""
+
+    def __init__(self, workdir: Path, database_url: str, sandbox: Sandbox, **env: str) -> None:
+        self.workdir = workdir
+        self.env = {
+            **os.environ,
+            "MENTIONDESK_DATABASE_URL": database_url,
+            "MENTIONDESK_DATA_DIR": str(workdir),
+            "MENTIONDESK_X_API_URL": sandbox.url,
+            "MENTIONDESK_TASKS_BACKEND": "django_tasks_db.DatabaseBackend",
+            "MENTIONDESK_LOG_LEVEL": "WARNING",
+            **{f"MENTIONDESK_X_TOKEN_{n.upper()}": t for n, t in sandbox.tokens.items()},
+            **env,
+        }
+        self.started = 0
+        self.kills = 0
+        policy = workdir / "policy.toml"
+        policy.write_text(POLICY)
+        self.run("migrate", "--verbosity", "0")
+        self.run("policy", "apply", str(policy))
+
+    def run(self, *args: str) -> str:
+        done = subprocess.run(
+            [sys.executable, "-m", "mentiondesk", *args],
+            env=self.env,
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        if done.returncode != 0:
+            raise RuntimeError(f"mentiondesk {' '.join(args)}: {done.stderr[-2000:]}")
+        return done.stdout
+
+    def start(self, *args: str) -> subprocess.Popen[bytes]:
+        self.started += 1
+        log = open(self.workdir / f"{self.started:04d}-{args[0]}.log", "wb")  # noqa: SIM115
+        return subprocess.Popen(
+            [sys.executable, "-m", "mentiondesk", *args],
+            env=self.env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+
+    def kill(self, process: subprocess.Popen[bytes]) -> None:
+        if process.poll() is None:
+            process.send_signal(signal.SIGKILL)
+            self.kills += 1
+        process.wait()
+
+    def python(self, worker: str, **params: Any) -> Any:
+        """`worker(**params)` below, in a Django process of its own on this desk's database."""
+        out = self.workdir / "result.json"
+        command = [sys.executable, __file__, "--worker", worker, "--params", json.dumps(params)]
+        subprocess.run([*command, "--out", str(out)], env=self.env, check=True)
+        return json.loads(out.read_text())
+
+
+def pg_recreate() -> None:
+    """Drop and create the chaos database (never another one: the name is checked)."""
+    import dj_database_url
+    import psycopg
+
+    config = dj_database_url.parse(PG_URL)
+    name = config["NAME"]
+    assert name.endswith("_chaos"), f"refusing to drop {name!r}: not a *_chaos database"
+    with psycopg.connect(
+        host=config["HOST"] or None,
+        port=config["PORT"] or None,
+        user=config["USER"] or None,
+        password=config["PASSWORD"] or None,
+        dbname="postgres",
+        autocommit=True,
+        connect_timeout=5,
+    ) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        conn.execute(f'CREATE DATABASE "{name}"')
+
+
+def unsettled(database_url: str) -> int:
+    """Replies still queued or sending, read straight from the database (no Django start-up)."""
+    query = "SELECT count(*) FROM replies_reply WHERE status IN ('queued', 'sending')"
+    if database_url.startswith("sqlite:///"):
+        with contextlib.closing(sqlite3.connect(database_url.removeprefix("sqlite:///"))) as db:
+            return int(db.execute(query).fetchone()[0])
+    import psycopg
+
+    with psycopg.connect(database_url.replace("postgres://", "postgresql://", 1)) as db:
+        row = db.execute(query).fetchone()
+        return int(row[0]) if row else 0
+
+
+def wait_until(check: Callable[[], bool], seconds: float, every: float = 2.0) -> bool:
+    deadline = time.monotonic() + seconds
+    while not check():
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(every)
+    return True
+
+
+# --- Django-side workers (run through Desk.python) ---------------------------------------------
+
+
+def _replies_create(*, count: int) -> dict[str, Any]:
+    """Queue one reply on each of the `count` oldest open tickets without one, as an advocate
+    would: through reply_create, which enqueues delivery for the workers."""
+    django_start(migrate=False)
+    from mentiondesk.accounts import services as accounts
+    from mentiondesk.accounts.models import User
+    from mentiondesk.replies import services
+    from mentiondesk.tickets.models import Ticket
+
+    author = User.objects.filter(username="chaos").first() or accounts.user_create(
+        username="chaos", role=User.Role.ADVOCATE
+    )
+    tickets = Ticket.objects.filter(replies__isnull=True).order_by("pk")[:count]
+    created = 0
+    for ticket in tickets:
+        services.reply_create(
+            ticket=ticket, author=author, text=f"Thanks @{ticket.requester_username}, on it."
+        )
+        created += 1
+    return {"created": created}
+
+
+def _desk_state() -> dict[str, Any]:
+    """What the database holds: posts (remote ids, duplicates), replies by status, and the
+    replies' targets and posts, for the parent to compare with the sandbox."""
+    django_start(migrate=False)
+    from django.db.models import Count
+
+    from mentiondesk.channels.models import Post
+    from mentiondesk.replies.models import Reply
+
+    posts = Post.objects.count()
+    twice = (
+        Post.objects.values("network", "remote_id").annotate(n=Count("pk")).filter(n__gt=1).count()
+    )
+    replies = list(
+        Reply.objects.values_list("pk", "status", "reason", "in_reply_to_remote_id", "text")
+    )
+    sent_posts = dict(Reply.objects.filter(post__isnull=False).values_list("pk", "post__remote_id"))
+    return {
+        "posts": posts,
+        "posts_twice": twice,
+        "remote_ids": list(Post.objects.values_list("remote_id", flat=True)),
+        "replies": [
+            {
+                "id": pk,
+                "status": status,
+                "reason": reason,
+                "target": target,
+                "text": text,
+                "post": sent_posts.get(pk),
+            }
+            for pk, status, reason, target, text in replies
+        ],
+    }
+
+
+WORKERS: dict[str, Callable[..., Any]] = {"replies": _replies_create, "state": _desk_state}
+
+
+# --- Checks shared by the scenarios -------------------------------------------------------------
+
+
+def replies_check(state: dict[str, Any], sandbox: Sandbox) -> dict[str, Any]:
+    """Outbox invariants: per reply target at most one post of ours on the network, no text
+    asked of X twice, every reply `sent` (with its post on the network) or `needs_attention`
+    with a reason, none left queued or sending."""
+    ours = sandbox.call("posts", "Driftwood")
+    network_ids = {p["id"] for p in ours}
+    per_target = Counter(
+        ref["id"] for p in ours for ref in p.get("referenced_tweets", []) if ref["type"]
+    )
+    replies = state["replies"]
+    status = Counter(r["status"] for r in replies)
+    sent_missing = [r for r in replies if r["status"] == "sent" and r["post"] not in network_ids]
+    attention = [r for r in replies if r["status"] == "needs_attention"]
+    on_network_texts = {p["text"] for p in ours}
+    return {
+        "replies": len(replies),
+        "status": dict(status),
+        "duplicate_posts": sum(n - 1 for n in per_target.values() if n > 1),
+        "resends": sum(n - 1 for n in sandbox.call("creates").values() if n > 1),
+        "left": status["queued"] + status["sending"],
+        "sent_not_on_network": len(sent_missing),
+        "attention_without_reason": sum(1 for r in attention if not r["reason"].strip()),
+        # Flagged for a person although the post went out: safe, but worth knowing.
+        "attention_but_posted": sum(1 for r in attention if r["text"] in on_network_texts),
+        "reasons": Counter(r["reason"].split(" (")[0][:60] for r in attention).most_common(4),
+    }
+
+
+def replies_ok(r: dict[str, Any]) -> bool:
+    return not (
+        r["duplicate_posts"]
+        or r["resends"]
+        or r["left"]
+        or r["sent_not_on_network"]
+        or r["attention_without_reason"]
+    )
+
+
+def early_calls(answers: list[dict[str, Any]]) -> tuple[int, list[str]]:
+    """Requests that arrived after an answer announcing a spent window (a 429, or
+    `x-rate-limit-remaining: 0`) was sent for the same token and endpoint, and before the reset
+    it announced. Requests already in flight when that answer left are not counted."""
+    blocks: dict[tuple[str, str], list[tuple[float, float]]] = {}
+    for a in answers:
+        spent = a["status"] == 429 or a["remaining"] == "0"
+        if spent and a["reset"]:
+            blocks.setdefault((a["bucket"], a["endpoint"]), []).append(
+                (a["answered"], float(a["reset"]))
+            )
+    early = []
+    for a in answers:
+        for answered, reset in blocks.get((a["bucket"], a["endpoint"]), []):
+            if answered < a["arrived"] < reset:
+                early.append(
+                    f"{a['endpoint']} at {a['arrived']:.2f}, {reset - a['arrived']:.2f} s before "
+                    f"the reset announced at {answered:.2f} (answered {a['status']})"
+                )
+                break
+    return len(early), early[:5]
+
+
+# --- Scenarios ----------------------------------------------------------------------------------
+
+
+def ingest_kill(workdir: Path, sizes: dict[str, int]) -> tuple[str, bool]:
+    mentions = sizes["mentions"]
+    kills_wanted = max(6, int(8 * (mentions / SIZES["mentions"]) ** 0.5))
+    rng = random.Random(SEED)
+    say(f"ingest-kill: building {mentions:,} mentions")
+    sandbox = Sandbox("corpus", mentions=mentions, requesters=max(1, mentions // 5))
+    try:
+        desk = Desk(
+            workdir,
+            f"sqlite:///{workdir / 'ingest.db'}",
+            sandbox,
+            MENTIONDESK_POLL_INTERVAL_SECONDS="1",
+        )
+        # A pass at ~1,300 mentions/s plus a second of start-up: kill within one pass.
+        pass_s = 1.5 + mentions / 1_300
+        started = time.monotonic()
+        finished_passes = 0
+        while desk.kills < kills_wanted:
+            command = ("poll",) if desk.started % 2 else ("worker", "--interval", "0.2")
+            process = desk.start(*command)
+            try:
+                process.wait(rng.uniform(0.3, pass_s))
+                finished_passes += 1  # a poll that finished before its kill
+            except subprocess.TimeoutExpired:
+                desk.kill(process)
+            say(f"  {desk.kills} kills, {finished_passes} passes finished")
+        last = desk.run("poll")  # the last pass, left to finish
+        again = desk.run("poll")  # caught up: stores nothing more
+        seconds = time.monotonic() - started
+        network = {p["id"] for p in sandbox.call("posts")}
+        state = desk.python("state")
+    finally:
+        sandbox.stop()
+    stored = set(state["remote_ids"])
+    missing = len(network - stored)
+    extra = len(stored - network)
+    stored_last = sum(int(n) for n in re.findall(r"stored (\d+) posts", last))
+    stored_again = sum(int(n) for n in re.findall(r"stored (\d+) posts", again))
+    ok = not missing and not extra and not state["posts_twice"] and state["posts"] == len(network)
+    figure = (
+        f"{mentions:,} mentions ({len(network):,} posts on the network): {state['posts']:,} "
+        f"stored, {state['posts_twice']} twice, {missing} missing, {extra} extra; "
+        f"{desk.kills} SIGKILLs of poll/worker, {finished_passes} passes finished unkilled; "
+        f"{state['posts'] - stored_last:,} stored before the last (unkilled) pass; a pass "
+        f"after it stores {stored_again}; {seconds:.0f} s"
+    )
+    return figure, ok and stored_again == 0
+
+
+def outbox_kill(workdir: Path, sizes: dict[str, int]) -> tuple[str, bool]:
+    replies = sizes["replies"]
+    rng = random.Random(SEED)
+    pg_recreate()
+    say(f"outbox-kill: {replies:,} replies, 4 workers, PostgreSQL")
+    sandbox = Sandbox(
+        "plain",
+        mentions=replies,
+        rate_limits={
+            "POST /2/tweets": UNLIMITED,
+            "GET /2/users/:id/tweets": UNLIMITED,
+            "GET /2/users/:id/mentions": UNLIMITED,
+            "GET /2/users/me": UNLIMITED,
+        },
+    )
+    workers: list[subprocess.Popen[bytes]] = []
+    try:
+        desk = Desk(
+            workdir,
+            PG_URL,
+            sandbox,
+            # Short, so killed sends are reconciled within the run; the sandbox's slow answers
+            # (4 s) outlast the client's timeout (2 s), and the lease outlasts both.
+            MENTIONDESK_X_TIMEOUT_SECONDS="2",
+            MENTIONDESK_OUTBOX_LEASE_SECONDS="5",
+            MENTIONDESK_POLL_INTERVAL_SECONDS="3600",
+        )
+        desk.run("poll")
+        created = desk.python("replies", count=replies)["created"]
+        say(f"  {created} replies queued; starting 4 workers")
+        started = time.monotonic()
+        workers = [desk.start("worker", "--interval", "0.5") for _ in range(4)]
+        faults = Counter[str]()
+        # Chaos until 90 % of the replies are settled: every 1-4 s a worker is SIGKILLed and
+        # restarted, and one time in three a fault waits for the next POST.
+        while unsettled(PG_URL) > 0.1 * created and time.monotonic() - started < 900:
+            time.sleep(rng.uniform(1, 4))
+            n = rng.randrange(len(workers))
+            desk.kill(workers[n])
+            workers[n] = desk.start("worker", "--interval", "0.5")
+            roll = rng.random()
+            if roll < 0.2:
+                sandbox.call("fault_add", "POST", "/2/tweets", kind="timeout_after_accept", delay=4)
+                faults["timeout after accept"] += 1
+            elif roll < 0.33:
+                status = rng.choice((500, 502, 503))
+                sandbox.call("fault_add", "POST", "/2/tweets", kind="status", status=status)
+                faults["5xx"] += 1
+        chaos_s = time.monotonic() - started
+        say(f"  chaos over after {chaos_s:.0f} s, {desk.kills} kills; draining")
+
+        def drained() -> bool:
+            left = unsettled(PG_URL)
+            say(f"  {left} replies queued or sending")
+            return left == 0
+
+        wait_until(drained, 300, every=3)
+        drain_s = time.monotonic() - started - chaos_s
+        state = desk.python("state")
+        result = replies_check(state, sandbox)
+    finally:
+        for w in workers:
+            desk.kill(w)
+        sandbox.stop()
+    figure = (
+        f"{result['replies']:,} replies, 4 workers: {result['status']}; "
+        f"{result['duplicate_posts']} duplicate posts, {result['resends']} re-sends, "
+        f"{result['left']} left queued/sending, {result['sent_not_on_network']} sent but not on "
+        f"the network, {result['attention_without_reason']} needing attention without a reason "
+        f"({result['attention_but_posted']} of them were posted); {desk.kills} SIGKILLs, "
+        f"faults {dict(faults)}; chaos {chaos_s:.0f} s + drain {drain_s:.0f} s"
+    )
+    say(f"  reasons: {result['reasons']}")
+    return figure, replies_ok(result)
+
+
+def rate_limits(workdir: Path, sizes: dict[str, int], worker_count: int) -> tuple[str, bool]:
+    backlog = sizes["backlog"]
+    trickle = backlog // 3
+    reply_count = backlog // 5
+    rng = random.Random(SEED)
+    window = 5.0
+    say(f"rate-limits: {backlog:,} mentions, {window:g} s windows, {worker_count} worker(s)")
+    sandbox = Sandbox(
+        "plain",
+        mentions=backlog,
+        window=window,
+        rate_limits={
+            "GET /2/users/:id/mentions": 6,
+            "GET /2/users/:id/tweets": 6,
+            "GET /2/tweets": 6,
+            "POST /2/tweets": 8,
+            "GET /2/users/me": 6,
+            "GET /2/users/by/username/:username": 6,
+        },
+    )
+    workers: list[subprocess.Popen[bytes]] = []
+    try:
+        desk = Desk(
+            workdir,
+            f"sqlite:///{workdir / 'rate.db'}",
+            sandbox,
+            MENTIONDESK_X_TIMEOUT_SECONDS="3",
+            MENTIONDESK_OUTBOX_LEASE_SECONDS="6",
+            MENTIONDESK_POLL_INTERVAL_SECONDS="1",
+        )
+        started = time.monotonic()
+        workers = [desk.start("worker", "--interval", "0.3") for _ in range(worker_count)]
+        faults = Counter[str]()
+        replies_queued = 0
+        for step in range(30):
+            time.sleep(1)
+            for _ in range(trickle // 30):
+                n = rng.randrange(10**6)
+                sandbox.call("mention_add", f"late{n}", f"@Driftwood still broken for me #{n}")
+            prefix = rng.choice(("/2/users/", "/2/tweets"))
+            method = "GET" if prefix == "/2/users/" else "POST"
+            if step % 3 == 0:
+                sandbox.call("fault_add", method, prefix, kind="status", status=429, reset_in=3)
+                faults["429"] += 1
+            elif step % 3 == 1:
+                status = rng.choice((500, 503))
+                count = rng.randint(2, 4)
+                sandbox.call("fault_add", method, prefix, kind="status", status=status, count=count)
+                faults["5xx burst"] += 1
+            if step == 10:
+                replies_queued = desk.python("replies", count=reply_count)["created"]
+        chaos_s = time.monotonic() - started
+        say(f"  faults over after {chaos_s:.0f} s; draining")
+        network = {p["id"] for p in sandbox.call("posts")}
+
+        def drained() -> bool:
+            state = desk.python("state")
+            stored = set(state["remote_ids"])
+            left = sum(r["status"] in ("queued", "sending") for r in state["replies"])
+            say(f"  {len(network - stored)} mentions not stored, {left} replies left")
+            return not (network - stored) and left == 0
+
+        wait_until(drained, 180, every=4)
+        drain_s = time.monotonic() - started - chaos_s
+        state = desk.python("state")
+        answers = sandbox.call("answers")
+        result = replies_check(state, sandbox)
+    finally:
+        for w in workers:
+            desk.kill(w)
+        sandbox.stop()
+    missing = len(network - set(state["remote_ids"]))
+    early, examples = early_calls(answers)
+    for example in examples:
+        say(f"  early call: {example}")
+    statuses = Counter(a["status"] for a in answers)
+    figure = (
+        f"{len(network):,} mentions, {replies_queued} replies; {len(answers):,} requests "
+        f"({statuses[429]} answered 429, {sum(v for k, v in statuses.items() if k >= 500)} 5xx); "
+        f"{early} calls before an announced reset; {missing} mentions not stored, "
+        f"replies {result['status']}, {result['left']} left, {result['duplicate_posts']} "
+        f"duplicates; faults {dict(faults)}; faults {chaos_s:.0f} s + drain {drain_s:.0f} s"
+    )
+    ok = not early and not missing and replies_ok(result)
+    return figure, ok
+
+
+# One worker, then two sharing the handles' tokens (a fleet): the rate-limit windows a worker
+# learns from X's answers are kept in its own process.
+SCENARIOS: dict[str, list[tuple[str, Callable[[Path, dict[str, int]], tuple[str, bool]]]]] = {
+    "ingest-kill": [("ingest-kill", ingest_kill)],
+    "outbox-kill": [("outbox-kill", outbox_kill)],
+    "rate-limits": [
+        (f"rate-limits, {n} worker{'s' * (n > 1)}", partial(rate_limits, worker_count=n))
+        for n in (1, 2)
+    ],
+}
+
+
+def table(rows: Iterable[tuple[str, str, str]]) -> str:
+    header = ("scenario", "figures", "verdict")
+    rows = list(rows)
+    widths = [max(len(r[i]) for r in [header, *rows]) for i in range(3)]
+    lines = [header, tuple("-" * w for w in widths), *rows]
+    return "\n".join(
+        "| " + " | ".join(c.ljust(w) for c, w in zip(line, widths, strict=True)) + " |"
+        for line in lines
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--only", choices=SCENARIOS, help="one scenario")
+    parser.add_argument("--scale", type=float, default=1.0, help="multiply the sizes")
+    parser.add_argument("--full", action="store_true", help="the issue's sizes (long)")
+    parser.add_argument("--worker", choices=WORKERS, help=argparse.SUPPRESS)
+    parser.add_argument("--params", default="{}", help=argparse.SUPPRESS)
+    parser.add_argument("--out", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.worker:
+        result = WORKERS[args.worker](**json.loads(args.params))
+        Path(args.out).write_text(json.dumps(result))
+        return
+
+    sizes = FULL if args.full else {k: int(v * args.scale) for k, v in SIZES.items()}
+    load_before = os.getloadavg()[0]
+    rows = []
+    for only, scenarios in SCENARIOS.items():
+        if args.only not in (None, only):
+            continue
+        for name, scenario in scenarios:
+            with tempfile.TemporaryDirectory(prefix=f"mentiondesk-chaos-{only}-") as tmp:
+                figure, ok = scenario(Path(tmp), sizes)
+            rows.append((name, figure, "PASS" if ok else "FAIL"))
+            print(table(rows[-1:]), flush=True)
+    print()
+    print(table(rows))
+    print(f"\nload average (1 min): {load_before:.2f} before, {os.getloadavg()[0]:.2f} after")
+    if any(verdict == "FAIL" for *_, verdict in rows):
+        raise SystemExit(1)
+
+
+if __name__ == "__main__":
+    main()
