@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 CODE := src tests $(wildcard bench)
 
 .DEFAULT_GOAL := help
-.PHONY: help setup demo test lint format check bench openapi clean
+.PHONY: help setup demo test lint format check bench peer openapi clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -39,6 +39,9 @@ check: lint test ## everything CI runs
 
 bench: $(STAMP) ## run the benchmarks; results go in bench/RESULTS.md by hand
 	$(BIN)/python bench/run.py
+
+peer: $(STAMP) ## side by side with django-helpdesk on PostgreSQL (its own venv: bench/.peer-venv)
+	$(BIN)/python bench/peer.py
 
 openapi: $(STAMP) ## refresh the committed OpenAPI snapshot after an intended API change
 	$(BIN)/python -m tests.api.snapshot
