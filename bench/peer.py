@@ -183,121 +183,112 @@ def listing_figure(r: dict[str, Any]) -> str:
     return f"p50 {r['p50_ms']:.1f} / p95 {r['p95_ms']:.1f} ms, {r['queries']} queries"
 
 
+Rows = list[tuple[str, str, str, str]]
+
+
+def creation(run: Run, n: int) -> Rows:
+    # The two products alternate with their floors, so the machine's load hits all alike.
+    md = run.child("mentiondesk", "md_create", tickets=n)
+    hd = run.child("django-helpdesk", "create", tickets=n)
+    md_floor = run.child("mentiondesk", "md_raw_create", tickets=n)
+    hd_floor = run.child("django-helpdesk", "raw_create", tickets=n)
+    hd_model = run.child("django-helpdesk", "create_model", tickets=n)
+    assert md["tickets"] == hd["tickets"] == hd_model["tickets"] == n, (md, hd, hd_model)
+    results = {"md": md, "hd": hd, "mdf": md_floor, "hdf": hd_floor, "hdm": hd_model}
+    rate = {k: n / r["seconds"] for k, r in results.items()}
+    name = f"create {n:,} tickets"
+    return [
+        (
+            name,
+            "mentiondesk",
+            f"{rate['md']:,.0f} tickets/s (`mentions_store`, pages of {PAGE})",
+            "",
+        ),
+        (name, "django-helpdesk", f"{rate['hd']:,.0f} tickets/s (PublicTicketForm + save)", ""),
+        (
+            name,
+            "django-helpdesk, models alone",
+            f"{rate['hdm']:,.0f} tickets/s (Ticket.save + FollowUp.save, no form or e-mail)",
+            "info",
+        ),
+        (
+            name,
+            "mentiondesk / django-helpdesk",
+            f"{rate['md'] / rate['hd']:.1f}x "
+            f"(against its models alone {rate['md'] / rate['hdm']:.1f}x)",
+            ratio_verdict(rate["md"] / rate["hd"], CREATE_GOAL),
+        ),
+        (
+            name,
+            "mentiondesk floor",
+            f"{rate['mdf']:,.0f} tickets/s (executemany: ticket, post, event)",
+            floor_verdict(rate["mdf"], rate["md"]),
+        ),
+        (
+            name,
+            "django-helpdesk floor",
+            f"{rate['hdf']:,.0f} tickets/s (executemany: ticket, follow-up)",
+            floor_verdict(rate["hdf"], rate["hd"]),
+        ),
+    ]
+
+
+def listing(run: Run, tickets: int, runs: int) -> tuple[Rows, list[str]]:
+    md = run.child("mentiondesk", "md_list", tickets=tickets, runs=runs)
+    hd = run.child("django-helpdesk", "list", tickets=tickets, runs=runs)
+    name = f"open queue page 1 ({PAGE} rows), {tickets:,} tickets"
+    table: Rows = []
+    for kind, label in (("screen", "rows + counts"), ("page", "rows alone")):
+        ours, theirs = md[kind], hd[kind]
+        ratio = theirs["p50_ms"] / ours["p50_ms"]
+        table += [
+            (name, f"mentiondesk: {label}", listing_figure(ours), ""),
+            (name, f"django-helpdesk: {label}", listing_figure(theirs), ""),
+            (
+                name,
+                f"ratio, {label}",
+                f"{ratio:.1f}x at p50, {theirs['p95_ms'] / ours['p95_ms']:.1f}x at p95",
+                ratio_verdict(ratio, LIST_GOAL),
+            ),
+        ]
+    for who, r in (("mentiondesk", md), ("django-helpdesk", hd)):
+        verdict = floor_verdict(r["page"]["p50_ms"], r["floor"]["p50_ms"])
+        table.append((name, f"{who} floor", listing_figure(r["floor"]), f"rows alone: {verdict}"))
+    # The plans, shortened: helpdesk's sort key lists every column.
+    plans = [
+        f"- {who}: {r['plan'][:700]}\n  floor: {r['floor']['plan']}"
+        for who, r in (("mentiondesk", md), ("django-helpdesk", hd))
+    ]
+    return table, plans
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--tickets", type=int, default=100_000, help="tickets for the listing")
     parser.add_argument("--create", type=int, default=2_000, help="tickets created")
     parser.add_argument("--runs", type=int, default=15, help="timed listings of each kind")
     parser.add_argument("--quick", action="store_true", help="10x smaller: a smoke run")
+    parser.add_argument("--only", choices=["create", "list"], help="one of the two")
     args = parser.parse_args()
     if args.quick:
         args.tickets, args.create = args.tickets // 10, args.create // 10
     load_before = os.getloadavg()[0]
     started = perf_counter()
     peer_python = peer_venv()
-    table: list[tuple[str, str, str, str]] = []
+    table: Rows = []
+    plans: list[str] = []
     with tempfile.TemporaryDirectory(prefix="mentiondesk-peer-") as tmp:
         run = Run(Path(tmp), peer_python)
-        n = args.create
-        # Creation: the two products alternate with their floors, so load hits all alike.
-        md = run.child("mentiondesk", "md_create", tickets=n)
-        hd = run.child("django-helpdesk", "create", tickets=n)
-        md_floor = run.child("mentiondesk", "md_raw_create", tickets=n)
-        hd_floor = run.child("django-helpdesk", "raw_create", tickets=n)
-        hd_model = run.child("django-helpdesk", "create_model", tickets=n)
-        assert md["tickets"] == hd["tickets"] == hd_model["tickets"] == n, (md, hd, hd_model)
-        rate = {
-            k: n / r["seconds"]
-            for k, r in [
-                ("md", md),
-                ("hd", hd),
-                ("mdf", md_floor),
-                ("hdf", hd_floor),
-                ("hdm", hd_model),
-            ]
-        }
-        created = f"create {n:,} tickets"
-        table += [
-            (
-                created,
-                "mentiondesk",
-                f"{rate['md']:,.0f} tickets/s (`mentions_store`, pages of {PAGE})",
-                "",
-            ),
-            (
-                created,
-                "django-helpdesk",
-                f"{rate['hd']:,.0f} tickets/s (PublicTicketForm + save)",
-                "",
-            ),
-            (
-                created,
-                "django-helpdesk",
-                f"{rate['hdm']:,.0f} tickets/s (Ticket.save + FollowUp.save, no form/e-mail)",
-                "info",
-            ),
-            (
-                created,
-                "mentiondesk / django-helpdesk",
-                f"{rate['md'] / rate['hd']:.1f}x (vs models alone {rate['md'] / rate['hdm']:.1f}x)",
-                ratio_verdict(rate["md"] / rate["hd"], CREATE_GOAL),
-            ),
-            (
-                created,
-                "mentiondesk floor",
-                f"{rate['mdf']:,.0f} tickets/s (executemany: ticket, post, event)",
-                floor_verdict(rate["mdf"], rate["md"]),
-            ),
-            (
-                created,
-                "django-helpdesk floor",
-                f"{rate['hdf']:,.0f} tickets/s (executemany: ticket, follow-up)",
-                floor_verdict(rate["hdf"], rate["hd"]),
-            ),
-        ]
-        # Listing.
-        t, runs = args.tickets, args.runs
-        md_list = run.child("mentiondesk", "md_list", tickets=t, runs=runs)
-        hd_list = run.child("django-helpdesk", "list", tickets=t, runs=runs)
-        listed = f"open queue page 1 ({PAGE} rows), {t:,} tickets"
-        md_s, hd_s = md_list["screen"], hd_list["screen"]
-        md_p, hd_p = md_list["page"], hd_list["page"]
-        table += [
-            (listed, "mentiondesk: rows + counts", listing_figure(md_s), ""),
-            (listed, "django-helpdesk: rows + counts", listing_figure(hd_s), ""),
-            (
-                listed,
-                "ratio (p50), rows + counts",
-                f"{hd_s['p50_ms'] / md_s['p50_ms']:.1f}x "
-                f"(p95 {hd_s['p95_ms'] / md_s['p95_ms']:.1f}x)",
-                ratio_verdict(hd_s["p50_ms"] / md_s["p50_ms"], LIST_GOAL),
-            ),
-            (listed, "mentiondesk: rows alone", listing_figure(md_p), ""),
-            (listed, "django-helpdesk: rows alone", listing_figure(hd_p), ""),
-            (
-                listed,
-                "ratio (p50), rows alone",
-                f"{hd_p['p50_ms'] / md_p['p50_ms']:.1f}x",
-                ratio_verdict(hd_p["p50_ms"] / md_p["p50_ms"], LIST_GOAL),
-            ),
-            (
-                listed,
-                "mentiondesk floor",
-                listing_figure(md_list["floor"]),
-                floor_verdict(md_p["p50_ms"], md_list["floor"]["p50_ms"]) + " (rows alone)",
-            ),
-            (
-                listed,
-                "django-helpdesk floor",
-                listing_figure(hd_list["floor"]),
-                floor_verdict(hd_p["p50_ms"], hd_list["floor"]["p50_ms"]) + " (rows alone)",
-            ),
-        ]
-        versions = peer_versions(peer_python)
+        if args.only in (None, "create"):
+            table += creation(run, args.create)
+        if args.only in (None, "list"):
+            rows_, plans = listing(run, args.tickets, args.runs)
+            table += rows_
     print(markdown_table(table))
-    print("\nplans (EXPLAIN of the product's page query, then of the floor's):")
-    for name, r in (("mentiondesk", md_list), ("django-helpdesk", hd_list)):
-        print(f"- {name}: {r['plan']}\n  floor: {r['floor']['plan']}")
+    if plans:
+        print("\nplans (EXPLAIN of the product's page query, then of the floor's):")
+        print("\n".join(plans))
+    versions = peer_versions(peer_python)
     print(f"\npeer venv: {versions}; mentiondesk: Python {platform.python_version()}")
     # The machine is shared: other work during the run shows here.
     print(
@@ -419,17 +410,11 @@ def md_raw_create(*, tickets: int) -> dict[str, Any]:
     return {"seconds": raw_insert(batches), **_md_counts()}
 
 
-def md_list(*, tickets: int, runs: int) -> dict[str, Any]:
-    """`tickets` tickets (every other one open, each with its CREATED event), then page 1 of
-    the default view ("twitter": open X tickets, oldest first) as the queue page gets it:
-    `ticket_list(view=...)[:100]` with handle and assignee, plus `ticket_count_by_view()` (the
-    sidebar counts every desk page shows); then the rows alone; then the floor, a bare SELECT
-    of the same page with an index made for it."""
-    django_start()
+def md_fill(tickets: int) -> None:
+    """`tickets` tickets, every other one open, each with its CREATED event, by bulk_create."""
     from django.utils import timezone
 
     from mentiondesk.tickets.models import Ticket, TicketEvent
-    from mentiondesk.tickets.selectors import ticket_count_by_view, ticket_list
 
     handle, now = _handle(), timezone.now()
     say(f"mentiondesk: {tickets:,} tickets")
@@ -443,6 +428,20 @@ def md_list(*, tickets: int, runs: int) -> dict[str, Any]:
             TicketEvent(ticket=t, kind=TicketEvent.Kind.CREATED) for t in batch
         )
     vacuum_analyze()
+
+
+def md_list(*, tickets: int, runs: int) -> dict[str, Any]:
+    """`tickets` tickets (every other one open, each with its CREATED event), then page 1 of
+    the default view ("twitter": open X tickets, oldest first) as the queue page gets it:
+    `ticket_list(view=...)[:100]` with handle and assignee, plus `ticket_count_by_view()` (the
+    sidebar counts every desk page shows); then the rows alone; then the floor, a bare SELECT
+    of the same page with an index made for it."""
+    django_start()
+
+    from mentiondesk.tickets.models import Ticket
+    from mentiondesk.tickets.selectors import ticket_count_by_view, ticket_list
+
+    md_fill(tickets)
 
     def page_only() -> list[Any]:
         found = list(ticket_list(view="twitter")[:PAGE])
