@@ -3,6 +3,7 @@ page of the open-ticket queue at 100,000 tickets, each through its own service l
 against its raw-SQL floor, on the same PostgreSQL server, in one run.
 
     .venv/bin/python bench/peer.py [--tickets N] [--create N] [--runs N] [--quick]
+                                   [--only create|list] [--sqlite]
 
 django-helpdesk lives in its own virtual environment, bench/.peer-venv, which this script makes
 on first use (`python3 -m venv`, then pip with the pins below; never a dependency of
@@ -10,7 +11,8 @@ mentiondesk). Its side runs as a child process of that venv's python with
 bench/peer_helpdesk_driver.py and a settings module written here into a temporary directory.
 Every measurement runs in a process of its own on a freshly created database: bench_peer_md
 for mentiondesk, bench_peer_helpdesk for django-helpdesk (both dropped and created again).
-Progress goes to stderr, the table to stdout; targets are reported, never asserted.
+With --sqlite the same runs again on SQLite files (one per measurement, in the temporary
+directory). Progress goes to stderr, the table to stdout; targets are reported, never asserted.
 MENTIONDESK_BENCH_PG_SERVER names another PostgreSQL server (postgres://user@host:port)."""
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ from pathlib import Path
 from time import perf_counter
 from typing import Any
 
+import dj_database_url
 from harness import django_start, say
 from peer_helpdesk_driver import (
     PAGE,
@@ -52,6 +55,9 @@ CREATE_GOAL, LIST_GOAL, FLOOR_GOAL = 10.0, 5.0, 3.0
 HELPDESK_SETTINGS = """\
 # Written by mentiondesk's bench/peer.py: the least django-helpdesk needs to run its forms,
 # models and ticket list. Configuration only.
+import json
+import os
+
 SECRET_KEY = "bench-only"
 USE_TZ = True
 TIME_ZONE = "UTC"
@@ -61,12 +67,12 @@ INSTALLED_APPS = [
     "rest_framework", "helpdesk",
 ]
 SITE_ID = 1
-DATABASES = {{"default": {database!r}}}
+DATABASES = {"default": json.loads(os.environ["PEER_HELPDESK_DATABASE"])}
 DEFAULT_AUTO_FIELD = "django.db.models.AutoField"
 EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
 HELPDESK_TEAMS_MODE_ENABLED = False  # needs pinax-teams
 ROOT_URLCONF = "peer_urls"
-TEMPLATES = [{{"BACKEND": "django.template.backends.django.DjangoTemplates", "APP_DIRS": True}}]
+TEMPLATES = [{"BACKEND": "django.template.backends.django.DjangoTemplates", "APP_DIRS": True}]
 """
 HELPDESK_URLS = (
     'from django.urls import include, path\n\nurlpatterns = [path("", include("helpdesk.urls"))]\n'
@@ -90,8 +96,6 @@ def peer_venv() -> Path:
 
 
 def pg_config(name: str) -> dict[str, Any]:
-    import dj_database_url
-
     return dict(dj_database_url.parse(f"{PG_SERVER}/{name}"))
 
 
@@ -119,14 +123,10 @@ class Run:
         self.workdir = workdir
         self.peer_python = peer_python
         self.count = 0
+        self.engine = "postgresql"  # or "sqlite": a new file per measurement
         settings_dir = workdir / "helpdesk"
         settings_dir.mkdir()
-        database = {
-            k: v
-            for k, v in pg_config(DATABASES["django-helpdesk"]).items()
-            if k in ("ENGINE", "NAME", "USER", "PASSWORD", "HOST", "PORT")
-        }
-        (settings_dir / "peer_settings.py").write_text(HELPDESK_SETTINGS.format(database=database))
+        (settings_dir / "peer_settings.py").write_text(HELPDESK_SETTINGS)
         (settings_dir / "peer_urls.py").write_text(HELPDESK_URLS)
         self.helpdesk_env = {
             **os.environ,
@@ -137,18 +137,27 @@ class Run:
     def child(self, product: str, task: str, **params: Any) -> dict[str, Any]:
         """`task` of `product` in a new process on its freshly created database."""
         self.count += 1
-        say(f"[{self.count}] {product}: {task} {params}")
-        pg_recreate(DATABASES[product])
+        say(f"[{self.count}] {product} on {self.engine}: {task} {params}")
+        data_dir = self.workdir / f"{self.count:02d}-{task}"
+        data_dir.mkdir()
+        if self.engine == "sqlite":
+            url = f"sqlite:///{data_dir / 'bench.db'}"
+        else:
+            pg_recreate(DATABASES[product])
+            url = f"{PG_SERVER}/{DATABASES[product]}"
         if product == "django-helpdesk":
             command = [str(self.peer_python), str(HERE / "peer_helpdesk_driver.py")]
-            env = self.helpdesk_env
+            database = {
+                k: str(v) if isinstance(v, Path) else v
+                for k, v in dj_database_url.parse(url).items()
+                if k in ("ENGINE", "NAME", "USER", "PASSWORD", "HOST", "PORT")
+            }
+            env = {**self.helpdesk_env, "PEER_HELPDESK_DATABASE": json.dumps(database)}
         else:
-            data_dir = self.workdir / f"{self.count:02d}-{task}"
-            data_dir.mkdir()
             command = [sys.executable, __file__, "--worker"]
             env = {
                 **os.environ,
-                "MENTIONDESK_DATABASE_URL": f"{PG_SERVER}/{DATABASES[product]}",
+                "MENTIONDESK_DATABASE_URL": url,
                 "MENTIONDESK_DATA_DIR": str(data_dir),
             }
         done = subprocess.run(
@@ -196,7 +205,7 @@ def creation(run: Run, n: int) -> Rows:
     assert md["tickets"] == hd["tickets"] == hd_model["tickets"] == n, (md, hd, hd_model)
     results = {"md": md, "hd": hd, "mdf": md_floor, "hdf": hd_floor, "hdm": hd_model}
     rate = {k: n / r["seconds"] for k, r in results.items()}
-    name = f"create {n:,} tickets"
+    name = f"create {n:,} tickets ({run.engine})"
     return [
         (
             name,
@@ -236,7 +245,7 @@ def creation(run: Run, n: int) -> Rows:
 def listing(run: Run, tickets: int, runs: int) -> tuple[Rows, list[str]]:
     md = run.child("mentiondesk", "md_list", tickets=tickets, runs=runs)
     hd = run.child("django-helpdesk", "list", tickets=tickets, runs=runs)
-    name = f"open queue page 1 ({PAGE} rows), {tickets:,} tickets"
+    name = f"open queue page 1 ({PAGE} rows), {tickets:,} tickets ({run.engine})"
     table: Rows = []
     for kind, label in (("screen", "rows + counts"), ("page", "rows alone")):
         ours, theirs = md[kind], hd[kind]
@@ -256,7 +265,7 @@ def listing(run: Run, tickets: int, runs: int) -> tuple[Rows, list[str]]:
         table.append((name, f"{who} floor", listing_figure(r["floor"]), f"rows alone: {verdict}"))
     # The plans, shortened: helpdesk's sort key lists every column.
     plans = [
-        f"- {who}: {r['plan'][:700]}\n  floor: {r['floor']['plan']}"
+        f"- {who} ({run.engine}): {r['plan'][:700]}\n  floor: {r['floor']['plan']}"
         for who, r in (("mentiondesk", md), ("django-helpdesk", hd))
     ]
     return table, plans
@@ -269,6 +278,7 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=15, help="timed listings of each kind")
     parser.add_argument("--quick", action="store_true", help="10x smaller: a smoke run")
     parser.add_argument("--only", choices=["create", "list"], help="one of the two")
+    parser.add_argument("--sqlite", action="store_true", help="then the same on SQLite files")
     args = parser.parse_args()
     if args.quick:
         args.tickets, args.create = args.tickets // 10, args.create // 10
@@ -279,11 +289,14 @@ def main() -> None:
     plans: list[str] = []
     with tempfile.TemporaryDirectory(prefix="mentiondesk-peer-") as tmp:
         run = Run(Path(tmp), peer_python)
-        if args.only in (None, "create"):
-            table += creation(run, args.create)
-        if args.only in (None, "list"):
-            rows_, plans = listing(run, args.tickets, args.runs)
-            table += rows_
+        for engine in ["postgresql", "sqlite"] if args.sqlite else ["postgresql"]:
+            run.engine = engine
+            if args.only in (None, "create"):
+                table += creation(run, args.create)
+            if args.only in (None, "list"):
+                listed, engine_plans = listing(run, args.tickets, args.runs)
+                table += listed
+                plans += engine_plans
     print(markdown_table(table))
     if plans:
         print("\nplans (EXPLAIN of the product's page query, then of the floor's):")

@@ -122,9 +122,8 @@ def vacuum_analyze() -> None:
     """What autovacuum would have done after a bulk load: planner statistics."""
     from django.db import connection
 
-    if connection.vendor == "postgresql":
-        with connection.cursor() as cursor:
-            cursor.execute("VACUUM ANALYZE")
+    with connection.cursor() as cursor:
+        cursor.execute("VACUUM ANALYZE" if connection.vendor == "postgresql" else "ANALYZE")
 
 
 # --- django-helpdesk -----------------------------------------------------------------------
@@ -329,8 +328,9 @@ def floor_listing(model: Any, where: str, order: str, *, runs: int) -> dict[str,
 
     result = timed_listing(select, runs=runs)
     with connection.cursor() as cursor:
-        cursor.execute(f"EXPLAIN {sql}")
-        result["plan"] = " / ".join(r[0].strip() for r in cursor.fetchall())
+        explain = "EXPLAIN" if connection.vendor == "postgresql" else "EXPLAIN QUERY PLAN"
+        cursor.execute(f"{explain} {sql}")
+        result["plan"] = " / ".join(str(r[-1]).strip() for r in cursor.fetchall())
     return result
 
 
