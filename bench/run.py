@@ -1,11 +1,11 @@
-"""mentiondesk benchmarks (`make bench`): ingest throughput and play-mode latency.
+"""mentiondesk benchmarks (`make bench`): ingest throughput, play-mode latency, history import.
 
 Each measurement runs in a child process of its own on a fresh database (a SQLite file in a
 temporary directory, or the PostgreSQL database mentiondesk_bench, dropped and created again),
 since Django's settings are fixed per process. Progress goes to stderr, the table to stdout;
 bench/RESULTS.md is written by hand from it.
 
-    .venv/bin/python bench/run.py [--quick] [--only ingest|next|triage]
+    .venv/bin/python bench/run.py [--quick] [--only ingest|next|triage|import]
 
 MENTIONDESK_BENCH_PG_URL names another PostgreSQL server (its database is dropped!)."""
 
@@ -21,6 +21,7 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
+import history
 import ingest
 import play
 from corpus import corpus_serve
@@ -36,11 +37,13 @@ WORKERS = {
     "store": ingest.store,
     "raw": ingest.raw,
     "play": play.play,
+    "import": history.run,
 }
 # Targets from the issue.
 INGEST_TARGET = 20_000  # mentions/s on SQLite, end to end
 RAW_RATIO_TARGET = 0.3  # of the raw INSERT rate
 P99_TARGET_MS = 10.0  # play mode on PostgreSQL, 16 agents
+IMPORT_TARGET = 20_000  # CSV rows/s on SQLite, history import
 
 
 class Bench:
@@ -244,10 +247,48 @@ def bench_next(bench: Bench, *, tickets: int, calls: int, with_pg: bool) -> None
     play_rows(bench, "SQLite", result, target=False)
 
 
+def bench_import(bench: Bench, *, rows: int, with_pg: bool) -> None:
+    """`history_import` of a generated CSV in the public data set's layout, then the same file
+    again (which must add nothing)."""
+    path = bench.workdir / "history.csv"
+    say(f"import: writing {rows:,} CSV rows")
+    written = history.csv_write(path, rows=rows)
+    name = f"import {rows:,}-row CSV"
+    for database, label in [("sqlite", "SQLite")] + ([("postgres", "PostgreSQL")] * with_pg):
+        r = bench.child("import", database, rows=rows, csv_path=str(path))
+        rate = r["rows"] / r["seconds"]
+        phases = ", ".join(f"{k} {v:.0f} s" for k, v in r["phases"].items())
+        target = f"≥ {IMPORT_TARGET:,}/s: {verdict(rate >= IMPORT_TARGET)}"
+        bench.row(
+            name,
+            label,
+            f"{rate:,.0f} rows/s ({r['seconds']:.1f} s: {phases}; peak RSS {r['rss_mb']:.0f} MB)",
+            target if database == "sqlite" else "info",
+        )
+        first, second = r["first"], r["second"]
+        bench.row(
+            f"{name}: what was written",
+            label,
+            f"{first['posts']:,} posts, {first['tickets']:,} tickets "
+            f"({', '.join(f'{n:,} {s}' for s, n in sorted(r['tickets_by_status'].items()))}), "
+            f"{first['events']:,} events, {first['documents']:,} documents, "
+            f"{first['problems']:,} problems ({written['broken']:,} broken rows written); "
+            f"{r['skipped']:,} rows of other brands' conversations skipped",
+        )
+        bench.row(
+            f"{name}: the same file again",
+            label,
+            f"{r['rows'] / r['again_seconds']:,.0f} rows/s ({r['again_seconds']:.1f} s)",
+            f"adds nothing: {verdict(second == first)}",
+        )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="10x smaller: a smoke run")
-    parser.add_argument("--only", choices=["ingest", "next", "triage"], help="one benchmark")
+    parser.add_argument(
+        "--only", choices=["ingest", "next", "triage", "import"], help="one benchmark"
+    )
     parser.add_argument("--worker", choices=WORKERS, help=argparse.SUPPRESS)
     parser.add_argument("--params", default="{}", help=argparse.SUPPRESS)
     parser.add_argument("--out", help=argparse.SUPPRESS)
@@ -269,6 +310,8 @@ def main() -> None:
         if args.only in (None, "triage"):
             for r in triage_bench():
                 bench.row(r["benchmark"], r["database"], r["figure"], r["target"])
+        if args.only in (None, "import"):
+            bench_import(bench, rows=1_000_000 // scale, with_pg=with_pg)
         print(bench.table())
     # The machine is shared: other work during the run shows here.
     print(f"\nload average (1 min): {load_before:.2f} before, {os.getloadavg()[0]:.2f} after")

@@ -141,6 +141,7 @@ def _mount() -> None:
     api.add_router("/", "mentiondesk.audit.api.router")
     api.add_router("/", "mentiondesk.reports.api.router")
     api.add_router("/", "mentiondesk.costs.api.router")
+    api.add_router("/", "mentiondesk.sla.api.router")
 
 
 _mount()

@@ -17,6 +17,8 @@ commands:
   serve [--host H] [--port N]  run the web server (default 127.0.0.1:8000)
   worker [--once]              run background work: ingest, outbox (--once: drain and exit)
   poll                         one ingestion pass over every handle that creates tickets
+  import FILE [--handle NAME]  load history: X API v2 pages (JSON) or the Customer Support
+                               on Twitter CSV; idempotent, bad rows listed by line
   policy apply FILE.toml       load handles and users from a policy file, all or nothing
   policy show                  print the policy in force
   user add NAME --role ROLE    create a user (advocate|lead|infrastructure|light_agent|admin)
@@ -24,9 +26,10 @@ commands:
   token list NAME | revoke P   a user's tokens (prefix, state, last use); revoke one by prefix
   sandbox [--port N]           run the X-API-compatible sandbox network on its own
   audit export [--format F]    the append-only audit log as CSV or JSON
-  report --from D --to D       response times, volume and backlog (table, csv or json)
+  report --from D --to D       volume, response times, % within SLA, backlog (table|csv|json)
   triage eval FILE.csv         measure the triage model on your own labelled posts
   triage export                agents' corrections, as labelled data
+  sla refresh [--all]          recompute SLA clocks (open tickets; --all: history too)
   migrate                      create or update the database schema
   version                      print the version
 

@@ -21,6 +21,7 @@ def schedules() -> list[Schedule]:
     from mentiondesk.channels import tasks as channel_tasks
     from mentiondesk.integrations.slack import tasks as slack_tasks
     from mentiondesk.replies import tasks as reply_tasks
+    from mentiondesk.sla import tasks as sla_tasks
     from mentiondesk.tickets import tasks as ticket_tasks
 
     return [
@@ -41,4 +42,6 @@ def schedules() -> list[Schedule]:
         # Slack outbox sweep: messages whose retry time came or whose worker died. Backoff
         # starts at 30 s, so a shorter interval would only find nothing due.
         Schedule("slack_outbox_drain", 30, slack_tasks.slack_outbox_drain.enqueue),
+        # SLA breach alerts: a deadline that passed is announced within a minute (once).
+        Schedule("sla_breaches_notify", 60, sla_tasks.sla_breaches_notify.enqueue),
     ]

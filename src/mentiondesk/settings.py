@@ -62,6 +62,7 @@ INSTALLED_APPS = [
     "mentiondesk.reports",
     "mentiondesk.costs",
     "mentiondesk.triage",
+    "mentiondesk.sla",
     "mentiondesk.sandbox",
     "mentiondesk.integrations.slack",
     "mentiondesk.integrations.evidence",

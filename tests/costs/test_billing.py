@@ -47,8 +47,9 @@ def test_a_post_whose_answer_never_came_is_billed(sandbox: SandboxServer) -> Non
 )
 def test_writes_bill_when_accepted_or_unknown_not_when_refused(status: int, units: int) -> None:
     report = CallReport("POST /2/tweets", status, body={}, sent={"text": "thanks!"})
+    failed, limited = (0 if status < 300 else 1), (1 if status == 429 else 0)
     assert call_usage(report) == [
-        Usage("post_create", "POST /2/tweets", 1, 0 if status < 300 else 1, units)
+        Usage("post_create", "POST /2/tweets", 1, failed, units, rate_limited=limited)
     ]
 
 
@@ -63,7 +64,7 @@ def test_reads_list_every_resource_returned_and_nothing_when_refused() -> None:
         Usage("user_read", endpoint, 0, 0, 0, ("9",)),
     ]
     assert call_usage(CallReport(endpoint, 429, body={"title": "Too Many Requests"})) == [
-        Usage("post_read", endpoint, 1, 1, 0, ())
+        Usage("post_read", endpoint, 1, 1, 0, (), rate_limited=1)
     ]
     assert call_usage(CallReport(endpoint, 200, body={"meta": {"result_count": 0}})) == [
         Usage("post_read", endpoint, 1, 0, 0, ())

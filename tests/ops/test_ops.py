@@ -15,8 +15,10 @@ from django.test import Client, override_settings
 
 from mentiondesk.accounts.models import User
 from mentiondesk.channels.models import Handle
+from mentiondesk.channels.services import handle_poll
 from mentiondesk.replies.models import Reply
 from mentiondesk.replies.services import reply_create
+from mentiondesk.sandbox.server import SandboxServer
 from mentiondesk.tickets.models import Ticket
 from mentiondesk.tickets.services import ticket_assign, ticket_status_set
 from tests.factories import remote_post, tickets_from
@@ -169,3 +171,23 @@ def test_behind_tls_the_server_redirects_to_https_and_sends_hsts() -> None:
     finally:
         server.terminate()
         server.wait(timeout=30)
+
+
+def test_metrics_count_todays_x_requests_and_429s(
+    client: Client, desk: SandboxServer, main_handle: Handle
+) -> None:
+    handle_poll(handle=main_handle)  # resolves the user id and reads the (empty) timelines
+    desk.store.mention_add("rosa", "@Driftwood anyone there?")
+    desk.store.fault_add("GET", "/2/users/", kind="status", status=429)
+    assert handle_poll(handle=main_handle).error, "the 429 ended that pass"
+    with override_settings(METRICS_TOKEN=TOKEN):
+        text = client.get("/metrics", headers={"Authorization": f"Bearer {TOKEN}"}).content
+    values = {
+        line.rsplit(" ", 1)[0]: float(line.rsplit(" ", 1)[1])
+        for line in text.decode().splitlines()
+        if line.startswith("mentiondesk_x_")
+    }
+    assert values['mentiondesk_x_rate_limited_today{kind="post_read"}'] == 1.0
+    reads = values['mentiondesk_x_requests_today{kind="post_read"}']
+    timelines = [r for r in desk.store.request_log() if r.path.endswith(("/mentions", "/tweets"))]
+    assert reads == len(timelines) == 3  # mentions + own posts, then the refused mentions

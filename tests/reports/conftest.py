@@ -16,14 +16,18 @@ timeline (a reply from the X app); assignment, intent and status go through the 
     t9     now - 2 h   (not in the range) main   other            -     -      new
 
 The report runs 2026-10-24 to 2026-10-26: t7 ends a minute before it starts, t8 starts at the
-first instant after it. On UTC days t2 would fall on the 24th; on Berlin's it is the 25th."""
+first instant after it. On UTC days t2 would fall on the 24th; on Berlin's it is the 25th.
+The handles have no SLA targets, so no clocks: `sla_timeline` below is the one for % within
+SLA."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
+import time_machine
 from django.conf import LazySettings as Settings
 from django.conf import settings
 
@@ -32,6 +36,7 @@ from mentiondesk.channels.models import Handle
 from mentiondesk.tickets import services
 from mentiondesk.tickets.models import Ticket
 from tests.factories import BASE_TIME, remote_post, tickets_from
+from tests.sla.conftest import carol_says, clock, handle, we_say_from_the_x_app  # noqa: F401
 
 FROM, TO = date(2026, 10, 24), date(2026, 10, 26)
 ZONE = "Europe/Berlin"
@@ -91,20 +96,20 @@ def timeline(
         ("t9", datetime.now(UTC) - timedelta(hours=2), main, "other", None, None, None),
     ]
     tickets: dict[str, Ticket] = {}
-    for n, (name, created, handle, intent, agent, wait, status_after) in enumerate(plan):
+    for n, (name, created, owner, intent, agent, wait, status_after) in enumerate(plan):
         mention = remote_post(
             author=f"requester{n}",
-            text=f"@{handle.username} question {n}",
+            text=f"@{owner.username} question {n}",
             minutes=minutes_at(created),
         )
-        (ticket,) = tickets_from(handle, mention)
+        (ticket,) = tickets_from(owner, mention)
         if wait is not None:
             # Our answer, sent from the X app and read back from the handle's own timeline.
             tickets_from(
-                handle,
+                owner,
                 remote_post(
-                    author=handle.username,
-                    author_id=handle.remote_id,
+                    author=owner.username,
+                    author_id=owner.remote_id,
                     text=f"@requester{n} here to help",
                     conversation_id=mention.conversation_id,
                     in_reply_to_id=mention.remote_id,
@@ -217,6 +222,20 @@ EXPECTED_UNFILTERED = {
         "tickets": 3,
         "by_age": buckets(AGE_BUCKETS, {"1h_to_4h": 1, "7d_or_more": 2}),
     },
+    # No SLA targets, no clocks: every day listed, nothing decided.
+    "sla": {
+        **{
+            metric: [
+                {"date": day, "met": 0, "breached": 0, "percent": None}
+                for day in ("2026-10-24", "2026-10-25", "2026-10-26")
+            ]
+            for metric in ("first_response", "next_response", "resolution")
+        },
+        "totals": {
+            metric: {"met": 0, "breached": 0, "percent": None}
+            for metric in ("first_response", "next_response", "resolution")
+        },
+    },
 }
 
 
@@ -232,3 +251,93 @@ def oldest_seconds(report: dict[str, object], oldest: Ticket) -> float:
     """What `backlog.oldest_seconds` must be: as_of - the oldest waiting ticket's creation."""
     as_of = datetime.fromisoformat(report["backlog"]["as_of"])  # type: ignore[index]
     return (as_of - oldest.created_at).total_seconds()
+
+
+# % within SLA: the SLA tests' policy (tests/sla/conftest.py: first response 30 min, next
+# response 45 min, resolution 2 h, around the clock), posts through the real ingest, status
+# through the services. On Berlin's clock (UTC+2 in June); the report runs 06-01 to 06-03.
+#
+#   ticket first post UTC (Berlin)      first response     next response        resolution
+#   c0     05-31 20:00 (05-31 22:00)    20:05 met          06-01 07:00 -> 08:00 not solved
+#                                                          60 min: breached
+#   c1     06-01 08:00 (06-01 10:00)    08:10 met          08:15 -> 08:30 met   08:35 met
+#   c2     06-01 09:00 (06-01 11:00)    09:20 met          -                    11:30 breached
+#   c3     06-01 10:00 (06-01 12:00)    10:45 breached     -                    12:30 breached
+#   c4     06-01 22:30 (06-02 00:30)    22:40 met          -                    23:00 met
+#   c5     06-03 09:00 (06-03 11:00)    not yet            -                    not yet
+#
+# The report runs at 06-03 09:10 UTC: c5's clocks are within target, not counted. c0's first
+# response and resolution clocks started the day before the range; its next-response clock
+# started on 06-01 and counts there. On UTC days c4 would fall on 06-01; on Berlin's, 06-02.
+SLA_FROM, SLA_TO = date(2026, 6, 1), date(2026, 6, 3)
+SLA_NOW = utc(6, 3, 9, 10)
+
+
+def sla_days(*days: tuple[int, int, float | None]) -> list[dict[str, object]]:
+    """Rows of 06-01, 06-02, 06-03 from (met, breached, percent)."""
+    return [
+        {"date": f"2026-06-0{i}", "met": met, "breached": breached, "percent": percent}
+        for i, (met, breached, percent) in enumerate(days, start=1)
+    ]
+
+
+EXPECTED_SLA = {
+    "first_response": sla_days((2, 1, 66.67), (1, 0, 100.0), (0, 0, None)),
+    "next_response": sla_days((1, 1, 50.0), (0, 0, None), (0, 0, None)),
+    "resolution": sla_days((1, 2, 33.33), (1, 0, 100.0), (0, 0, None)),
+    "totals": {
+        "first_response": {"met": 3, "breached": 1, "percent": 75.0},
+        "next_response": {"met": 1, "breached": 1, "percent": 50.0},
+        "resolution": {"met": 2, "breached": 2, "percent": 50.0},
+    },
+}
+
+
+@pytest.fixture
+def sla_timeline(
+    report_zone: str,
+    handle: Handle,  # noqa: F811
+    clock: time_machine.Coordinates,  # noqa: F811
+    advocate: User,
+) -> dict[str, Ticket]:
+    """The table above; the clock stops at SLA_NOW. Returns the tickets by name."""
+
+    def says(name: str) -> Callable[[], None]:
+        return lambda: carol_says(handle, when, name)
+
+    def we_answer(name: str) -> Callable[[], None]:
+        return lambda: we_say_from_the_x_app(handle, when, name)
+
+    def solved(name: str) -> Callable[[], None]:
+        return lambda: services.ticket_status_set(
+            ticket=Ticket.objects.get(conversation_id=name), status="solved", by=advocate
+        )
+
+    steps = [
+        (utc(5, 31, 20, 0), says("c0")),
+        (utc(5, 31, 20, 5), we_answer("c0")),
+        (utc(6, 1, 7, 0), says("c0")),
+        (utc(6, 1, 8, 0), we_answer("c0")),
+        (utc(6, 1, 8, 0), says("c1")),
+        (utc(6, 1, 8, 10), we_answer("c1")),
+        (utc(6, 1, 8, 15), says("c1")),
+        (utc(6, 1, 8, 30), we_answer("c1")),
+        (utc(6, 1, 8, 35), solved("c1")),
+        (utc(6, 1, 9, 0), says("c2")),
+        (utc(6, 1, 9, 20), we_answer("c2")),
+        (utc(6, 1, 11, 30), solved("c2")),
+        (utc(6, 1, 10, 0), says("c3")),
+        (utc(6, 1, 10, 45), we_answer("c3")),
+        (utc(6, 1, 12, 30), solved("c3")),
+        (utc(6, 1, 22, 30), says("c4")),
+        (utc(6, 1, 22, 40), we_answer("c4")),
+        (utc(6, 1, 23, 0), solved("c4")),
+        (utc(6, 3, 9, 0), says("c5")),
+    ]
+    # In time order, as they happen (a step reads `when` when it runs).
+    for when, step in sorted(steps, key=lambda s: s[0]):
+        clock.move_to(when)
+        step()
+    clock.move_to(SLA_NOW)
+    assert settings.REPORTS_TIME_ZONE == ZONE
+    return {t.conversation_id: t for t in Ticket.objects.all()}

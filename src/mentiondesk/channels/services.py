@@ -16,6 +16,7 @@ from django.utils import timezone
 from mentiondesk.core.errors import DomainError
 from mentiondesk.costs.services import UsageMeter
 from mentiondesk.policy import rules
+from mentiondesk.sla import services as sla_services
 from mentiondesk.tickets import services as ticket_services
 from mentiondesk.tickets.models import ACTIVE_STATUSES, Ticket, TicketEvent
 
@@ -333,6 +334,7 @@ def mentions_store(
             ],
         )
     TicketEvent.objects.bulk_create(events)
+    sla_services.tickets_sla_refresh_later(ticket_ids={r.ticket.pk for r in post_rows if r.ticket})
 
     for row in post_rows:
         if row.direction == Post.Direction.OUTBOUND and row.ticket is not None:
@@ -394,6 +396,7 @@ def posts_enrich(*, network: str, remote_ids: list[str]) -> int:
                 data={"from": "", "to": result.intent, "by": "triage"},
             )
             labelled += 1
+        sla_services.tickets_sla_refresh(ticket_ids=[t.pk for t in unlabelled])
     for post in posts:
         if post.urls:
             link_tasks.post_links_expand.enqueue(post_id=post.pk)

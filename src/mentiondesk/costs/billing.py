@@ -45,6 +45,7 @@ class Usage:
     failed: int
     units: int
     resource_ids: tuple[str, ...] = ()
+    rate_limited: int = 0  # of `failed`, those X answered with 429
 
 
 def _list(value: Any) -> list[Any]:
@@ -65,6 +66,7 @@ def call_usage(report: CallReport) -> list[Usage]:
     endpoint, status = report.endpoint, report.status
     ok = status is not None and 200 <= status < 300
     failed = 0 if ok else 1
+    limited = 1 if status == 429 else 0
     body = report.body if ok and isinstance(report.body, dict) else {}
     includes = body.get("includes") if isinstance(body.get("includes"), dict) else {}
 
@@ -73,8 +75,10 @@ def call_usage(report: CallReport) -> list[Usage]:
         users = _list(includes.get("users"))
         posts = _list(includes.get("tweets")) or _list(includes.get("posts"))
         if endpoint in USER_READS:
-            return [Usage(UsageKind.USER_READ, endpoint, 1, failed, 0, _ids(data) + _ids(users))]
-        usage = [Usage(UsageKind.POST_READ, endpoint, 1, failed, 0, _ids(data) + _ids(posts))]
+            ids = _ids(data) + _ids(users)
+            return [Usage(UsageKind.USER_READ, endpoint, 1, failed, 0, ids, limited)]
+        ids = _ids(data) + _ids(posts)
+        usage = [Usage(UsageKind.POST_READ, endpoint, 1, failed, 0, ids, limited)]
         if users:
             usage.append(Usage(UsageKind.USER_READ, endpoint, 0, 0, 0, _ids(users)))
         return usage
@@ -85,7 +89,7 @@ def call_usage(report: CallReport) -> list[Usage]:
         kind = post_create_kind(text if isinstance(text, str) else "")
     else:
         kind = WRITES.get(endpoint, UsageKind.POST_CREATE)
-    return [Usage(kind, endpoint, 1, failed, 1 if billed else 0)]
+    return [Usage(kind, endpoint, 1, failed, 1 if billed else 0, rate_limited=limited)]
 
 
 def post_create_kind(text: str) -> str:

@@ -28,6 +28,7 @@ class XApiUsage(models.Model):
     endpoint = models.CharField(max_length=100)
     requests = models.PositiveIntegerField(default=0)
     failed = models.PositiveIntegerField(default=0)
+    rate_limited = models.PositiveIntegerField(default=0)  # of `failed`: X's 429s
     units = models.PositiveIntegerField(default=0)
     unit_price = models.DecimalField(max_digits=12, decimal_places=6, default=0)
     amount = models.DecimalField(max_digits=14, decimal_places=6, default=0)

@@ -63,14 +63,15 @@ def usage_record(
     what matches no ticket stays on the handle only. Then checks the month's budget
     (`budget_check`). Returns the rows written."""
     billing = policy_current().x_billing
-    # (day, kind, endpoint, ticket) -> [requests, failed, units]
-    totals: dict[tuple[date, str, str, int | None], list[int]] = defaultdict(lambda: [0, 0, 0])
+    # (day, kind, endpoint, ticket) -> [requests, failed, units, rate_limited]
+    totals: dict[tuple[date, str, str, int | None], list[int]] = defaultdict(lambda: [0, 0, 0, 0])
     reads: list[tuple[date, Usage]] = []
     for day, usage in usages:
         row = totals[(day, usage.kind, usage.endpoint, ticket_id)]
         row[0] += usage.requests
         row[1] += usage.failed
         row[2] += usage.units
+        row[3] += usage.rate_limited
         if usage.resource_ids:
             reads.append((day, usage))
 
@@ -125,7 +126,7 @@ def _row(
     counts: list[int],
 ) -> XApiUsage:
     day, kind, endpoint, ticket = key
-    requests, failed, units = counts
+    requests, failed, units, rate_limited = counts
     price = billing.price(kind) if billing else Decimal(0)
     return XApiUsage(
         at=at,
@@ -136,6 +137,7 @@ def _row(
         endpoint=endpoint,
         requests=requests,
         failed=failed,
+        rate_limited=rate_limited,
         units=units,
         unit_price=price,
         amount=price * units,

@@ -7,7 +7,7 @@ from collections.abc import Iterator
 
 from django.utils import timezone
 from prometheus_client import CollectorRegistry, generate_latest
-from prometheus_client.core import GaugeMetricFamily, Metric
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
 from . import selectors
@@ -53,6 +53,33 @@ class DeskCollector(Collector):
         )
         problems.add_metric([], g.ingest_problems)
         yield problems
+        yield _labelled(
+            "mentiondesk_sla_overdue",
+            "Tickets whose running SLA clock is past its deadline, by metric.",
+            "metric",
+            g.sla_overdue,
+        )
+        breaches = CounterMetricFamily(
+            "mentiondesk_sla_breaches", "SLA breaches recorded, by metric.", labels=["metric"]
+        )
+        for metric, count in sorted(g.sla_breaches.items()):
+            breaches.add_metric([metric], count)
+        yield breaches
+        requests = GaugeMetricFamily(
+            "mentiondesk_x_requests_today",
+            "Requests the desk made to X since 00:00 UTC, by kind (the X cost meter's ledger).",
+            labels=["kind"],
+        )
+        limited = GaugeMetricFamily(
+            "mentiondesk_x_rate_limited_today",
+            "Of those, answered 429 by X, by kind.",
+            labels=["kind"],
+        )
+        for kind, (made, refused) in sorted(g.x_today.items()):
+            requests.add_metric([kind], made)
+            limited.add_metric([kind], refused)
+        yield requests
+        yield limited
         now = timezone.now()
         polled = GaugeMetricFamily(
             "mentiondesk_ingest_last_poll_timestamp_seconds",

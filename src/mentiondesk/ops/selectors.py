@@ -5,16 +5,19 @@ that a restart would lose."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 
 from django.db import DatabaseError, connection
 from django.db.migrations.executor import MigrationExecutor
-from django.db.models import Count, Q
+from django.db.models import Count, Q, Sum
+from django.utils import timezone
 from django_tasks_db.models import DBTaskResult
 
 from mentiondesk.channels.models import Handle, IngestProblem
+from mentiondesk.costs.models import XApiUsage
 from mentiondesk.integrations.slack.models import SlackMessage
 from mentiondesk.replies.models import DeliveryAttempt, Reply
+from mentiondesk.sla.models import SlaBreach, TicketSla
 from mentiondesk.tickets.constants import VIEWS
 from mentiondesk.tickets.models import Ticket
 
@@ -64,6 +67,9 @@ class DeskGauges:
     slack_by_status: dict[str, int]
     ingest_problems: int
     last_polled: dict[str, datetime | None]  # handle username -> last poll
+    x_today: dict[str, tuple[int, int]]  # kind -> (requests, 429s) since 00:00 UTC
+    sla_overdue: dict[str, int]  # metric -> tickets whose counting clock is past its deadline
+    sla_breaches: dict[str, int]  # metric -> breaches recorded, ever
 
 
 def desk_gauges() -> DeskGauges:
@@ -78,6 +84,14 @@ def desk_gauges() -> DeskGauges:
         tasks_by_status=_counts(DBTaskResult, "status"),
         slack_by_status=_counts(SlackMessage, "status"),
         ingest_problems=IngestProblem.objects.count(),
+        x_today={
+            row["kind"]: (row["requests"] or 0, row["limited"] or 0)
+            for row in XApiUsage.objects.filter(day=timezone.now().astimezone(UTC).date())
+            .values("kind")
+            .annotate(requests=Sum("requests"), limited=Sum("rate_limited"))
+        },
+        sla_overdue=_counts(TicketSla, "due_metric", due_at__lte=timezone.now()),
+        sla_breaches=_counts(SlaBreach, "metric"),
         last_polled=dict(
             Handle.objects.filter(Q(is_active=True), Q(auto_ticket=True)).values_list(
                 "username", "last_polled_at"

@@ -10,9 +10,10 @@ from django.db import transaction
 
 from mentiondesk.accounts.models import User
 from mentiondesk.channels.models import Handle
+from mentiondesk.sla import services as sla_services
 
 from .models import PolicyVersion
-from .schema import PolicyError, XBilling, policy_parse
+from .schema import WEEKDAYS, PolicyError, SlaPolicy, XBilling, policy_parse
 from .selectors import policy_current
 
 
@@ -58,12 +59,15 @@ def policy_apply_text(*, text: str, source: str, by: User | None = None) -> Poli
         user.role = entry["role"]
         user.is_staff = entry["role"] == User.Role.ADMIN
         user.save()
-    return PolicyVersion.objects.create(
+    version = PolicyVersion.objects.create(
         source=source,
         sha256=hashlib.sha256(text.encode()).hexdigest(),
         content=text,
         applied_by=by,
     )
+    # New targets or business hours: open tickets' deadlines move with them.
+    sla_services.tickets_sla_refresh_all()
+    return version
 
 
 def policy_show() -> str:
@@ -114,6 +118,7 @@ def policy_show() -> str:
         lines += [f"intents = {_toml(macro.intents)}", ""]
     if policy.x_billing is not None:
         lines += _x_billing_lines(policy.x_billing)
+    lines += _sla_lines(policy.sla)
     for user in User.objects.filter(is_active=True).order_by("username"):
         lines += [
             "[[user]]",
@@ -134,6 +139,45 @@ def _x_billing_lines(billing: XBilling) -> list[str]:
     lines += ["", "[x_billing.prices]"]
     lines += [f"{kind} = {price}" for kind, price in billing.prices.items()]
     return [*lines, ""]
+
+
+def _sla_lines(sla: SlaPolicy) -> list[str]:
+    """The [sla] section as TOML, or nothing when no target is set."""
+    if not sla.targets:
+        return []
+    lines = [
+        "[sla]",
+        f"time_zone = {_toml(sla.time_zone)}",
+        f"warn_before = {_toml(_duration(sla.warn_before))}",
+        f"breach_channel = {_toml(sla.breach_channel)}",
+    ]
+    if sla.holidays:
+        lines.append(f"holidays = [{', '.join(d.isoformat() for d in sla.holidays)}]")
+    lines.append("")
+    if sla.week is not None:
+        lines.append("[sla.business_hours]")
+        for day, windows in zip(WEEKDAYS, sla.week, strict=True):
+            if windows:
+                ranges = [
+                    f"{b // 60:02d}:{b % 60:02d}-{e // 60:02d}:{e % 60:02d}" for b, e in windows
+                ]
+                lines.append(f"{day} = {_toml(ranges)}")
+        lines.append("")
+    for target in sla.targets:
+        lines += ["[[sla.target]]", f"name = {_toml(target.name)}"]
+        for key in ("handles", "intents", "priorities"):
+            if getattr(target, key):
+                lines.append(f"{key} = {_toml(getattr(target, key))}")
+        for key in ("first_response", "next_response", "resolution"):
+            if getattr(target, key) is not None:
+                lines.append(f"{key} = {_toml(_duration(getattr(target, key)))}")
+        lines += [f"business_hours = {_toml(target.business_hours)}", ""]
+    return lines
+
+
+def _duration(seconds: int) -> str:
+    hours, minutes = divmod(seconds // 60, 60)
+    return (f"{hours}h" if hours else "") + (f"{minutes}m" if minutes or not hours else "")
 
 
 def _toml(value: object) -> str:

@@ -27,7 +27,7 @@ router = Router(tags=["reports"], auth=[BearerToken(), SessionAuth()])
     response=ReportOut,
     by_alias=True,
     url_name="report_summary",
-    summary="Ticket volume, first-response times and backlog (leads and admins)",
+    summary="Ticket volume, first-response times, backlog and % within SLA (leads and admins)",
 )
 def report_summary(request: HttpRequest, filters: Query[ReportIn]) -> dict[str, Any]:
     user = request.auth  # type: ignore[attr-defined]

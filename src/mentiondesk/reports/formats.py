@@ -19,6 +19,15 @@ ROW_SECTIONS = (
     ("first_response_by_handle", ("first_response", "by_handle"), "key"),
     ("first_response_by_agent", ("first_response", "by_agent"), "key"),
     ("backlog_by_age", ("backlog", "by_age"), "key"),
+    ("sla_first_response", ("sla", "first_response"), "date"),
+    ("sla_next_response", ("sla", "next_response"), "date"),
+    ("sla_resolution", ("sla", "resolution"), "date"),
+)
+# The SLA metrics, in the order of the report's JSON, with their column titles.
+SLA_METRICS = (
+    ("first_response", "first response"),
+    ("next_response", "next response"),
+    ("resolution", "resolution"),
 )
 CSV_COLUMNS = ("section", "key", "metric", "value")
 TIMES = ("tickets", "answered", "median_seconds", "p90_seconds")
@@ -42,6 +51,9 @@ def report_csv(data: dict[str, Any]) -> str:
         writer.writerow(("first_response", "", metric, _cell(data["first_response"][metric])))
     for metric in ("as_of", "tickets", "oldest_seconds"):
         writer.writerow(("backlog", "", metric, _cell(data["backlog"][metric])))
+    for metric, totals in data["sla"]["totals"].items():
+        for name, value in totals.items():
+            writer.writerow(("sla", metric, name, _cell(value)))
     for section, path, key in ROW_SECTIONS:
         for row in _at(data, path):
             for metric, value in row.items():
@@ -89,6 +101,18 @@ def report_table(data: dict[str, Any]) -> str:
             ],
         )
     lines += _table("Backlog by age", ("age", "tickets"), _rows(backlog["by_age"]))
+    sla = data["sla"]
+    lines += _table(
+        "% within SLA (clocks by the day they started; within target so far: not counted)",
+        ("day", *(title for _, title in SLA_METRICS)),
+        [
+            *(
+                (day["date"], *(within(sla[metric][i]) for metric, _ in SLA_METRICS))
+                for i, day in enumerate(sla[SLA_METRICS[0][0]])
+            ),
+            ("all days", *(within(sla["totals"][metric]) for metric, _ in SLA_METRICS)),
+        ],
+    )
     return "\n".join(lines) + "\n"
 
 
@@ -107,6 +131,14 @@ def duration(seconds: float | None) -> str:
     if minutes:
         return f"{minutes}m {secs:02d}s"
     return f"{secs}s"
+
+
+def within(attainment: dict[str, Any]) -> str:
+    """`66.67% of 3`: the percent within SLA and how many clocks it counts; `-` for none."""
+    if attainment["percent"] is None:
+        return "-"
+    total = attainment["met"] + attainment["breached"]
+    return f"{attainment['percent']:.2f}% of {total}"
 
 
 def _table(title: str, header: Sequence[str], rows: Sequence[Sequence[Any]]) -> Iterator[str]:

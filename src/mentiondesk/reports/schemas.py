@@ -84,8 +84,43 @@ class BacklogOut(Schema):
     by_age: list[BucketOut]
 
 
+class SlaAttainmentOut(Schema):
+    met: int = Field(description="clocks stopped within their target")
+    breached: int = Field(description="clocks stopped late, or still running past their deadline")
+    percent: float | None = Field(
+        description="100 * met / (met + breached), 2 decimals; null when no clock was decided"
+    )
+
+
+class SlaDayOut(Schema):
+    """The clocks that started on `date` (the report's time zone). Fields as in
+    SlaAttainmentOut, the date first like the JSON of `mentiondesk report`."""
+
+    date: date
+    met: int
+    breached: int
+    percent: float | None
+
+
+class SlaTotalsOut(Schema):
+    first_response: SlaAttainmentOut
+    next_response: SlaAttainmentOut
+    resolution: SlaAttainmentOut
+
+
+class SlaOut(Schema):
+    """% within SLA per day of the range (every day listed), per metric, and the range's
+    totals. Clocks still within their target are not counted yet."""
+
+    first_response: list[SlaDayOut]
+    next_response: list[SlaDayOut]
+    resolution: list[SlaDayOut]
+    totals: SlaTotalsOut
+
+
 class ReportOut(Schema):
     filters: ReportFiltersOut
     volume: VolumeOut
     first_response: FirstResponseOut
     backlog: BacklogOut
+    sla: SlaOut

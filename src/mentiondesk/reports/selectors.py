@@ -1,4 +1,5 @@
-"""Reads for the reports: ticket volume, first-response times and the backlog, for the page's
+"""Reads for the reports: ticket volume, first-response times, the backlog and % within SLA, for
+the page's
 charts, the API and `mentiondesk report`. Every figure is computed here and only here; the
 definitions are in the README ("Reports") and on each function below.
 
@@ -24,6 +25,8 @@ from django.utils import timezone
 from mentiondesk.accounts.models import User
 from mentiondesk.channels.models import Handle
 from mentiondesk.core.errors import DomainError, Forbidden
+from mentiondesk.sla.clock import METRICS
+from mentiondesk.sla.selectors import AttainmentRow, sla_attainment
 from mentiondesk.tickets.models import QUEUE_STATUSES, Intent, Ticket
 
 from .constants import (
@@ -102,6 +105,9 @@ class Report:
     first_response_by_handle: list[ResponseTimes]
     first_response_by_agent: list[ResponseTimes]
     backlog: Backlog
+    # Per SLA metric: one row per day of the range, then the range's totals (dated its first day).
+    sla: dict[str, list[AttainmentRow]]
+    sla_totals: dict[str, AttainmentRow]
 
 
 def report_viewer_check(*, viewer: User) -> None:
@@ -155,20 +161,31 @@ def report_get(*, viewer: User, filters: ReportFilters, now: datetime | None = N
 
 def report_build(*, filters: ReportFilters, now: datetime | None = None) -> Report:
     """Every figure of the report. Trusted callers only (the command line owns the database);
-    people go through `report_get`. `now` (default: the current time) dates the backlog.
+    people go through `report_get`. `now` (default: the current time) dates the backlog and
+    decides which running SLA clocks are breached already.
 
     Tickets counted: created (`Ticket.created_at`, the requester's first post) in
     [filters.start, filters.end), any status, matching the handle, intent (the ticket's) and
-    agent (the ticket's current assignee). Read-only: a handful of aggregate queries."""
+    agent (the ticket's current assignee). SLA clocks counted: see `_sla`. Read-only: a
+    handful of aggregate queries."""
+    # To the second: JSON times carry milliseconds at most, and as_of must be exact.
+    now = (now or timezone.now()).replace(microsecond=0)
     tickets = _matching(filters).filter(created_at__gte=filters.start, created_at__lt=filters.end)
+    sla = _sla(filters, now)
     return Report(
         filters=filters,
         by_day=_by_day(tickets, filters),
         by_hour=_by_hour(tickets, filters),
         by_intent=_by_intent(tickets),
         **_first_response(tickets),
-        # To the second: JSON times carry milliseconds at most, and as_of must be exact.
-        backlog=_backlog(_matching(filters), (now or timezone.now()).replace(microsecond=0)),
+        backlog=_backlog(_matching(filters), now),
+        sla=sla,
+        sla_totals={
+            metric: AttainmentRow(
+                filters.date_from, sum(r.met for r in rows), sum(r.breached for r in rows)
+            )
+            for metric, rows in sla.items()
+        },
     )
 
 
@@ -192,14 +209,36 @@ def _matching(filters: ReportFilters) -> QuerySet[Ticket]:
     return qs
 
 
+def _days(filters: ReportFilters) -> list[date]:
+    """Every day of the range, in order: charts over time show the days without figures too."""
+    count = (filters.date_to - filters.date_from).days + 1
+    return [filters.date_from + timedelta(days=i) for i in range(count)]
+
+
 def _by_day(tickets: QuerySet[Ticket], filters: ReportFilters) -> list[tuple[date, int]]:
     bucket = TruncDate("created_at", tzinfo=filters.time_zone)
     counts = {_as_date(day): n for day, n in _count_by(tickets, bucket)}
-    days = (filters.date_to - filters.date_from).days + 1
-    return [
-        (day, counts.get(day, 0))
-        for day in (filters.date_from + timedelta(days=i) for i in range(days))
-    ]
+    return [(day, counts.get(day, 0)) for day in _days(filters)]
+
+
+def _sla(filters: ReportFilters, now: datetime) -> dict[str, list[AttainmentRow]]:
+    """Met and breached SLA clocks per metric and day, from the SLA app's stored clocks (its
+    `sla_attainment` decides what met and what breached as of `now`).
+
+    Clocks counted: those of the tickets matching the handle, intent and agent filters whose
+    start falls on a day of the range on the report's clock, whenever their ticket was created
+    (a follow-up starts a next-response clock days later); a clock still within its target is
+    not counted yet. Days without a decided clock have met = breached = 0 and no percent."""
+    tickets = _matching(filters)
+    days = _days(filters)
+    sla: dict[str, list[AttainmentRow]] = {}
+    for metric in METRICS:
+        rows = sla_attainment(
+            tickets, metric=metric, bucket="day", time_zone=filters.time_zone.key, now=now
+        )
+        by_day = {_as_date(row.period): row for row in rows}
+        sla[metric] = [by_day.get(day, AttainmentRow(day, 0, 0)) for day in days]
+    return sla
 
 
 def _by_hour(tickets: QuerySet[Ticket], filters: ReportFilters) -> list[tuple[int, int]]:
@@ -390,7 +429,18 @@ def report_as_dict(report: Report) -> dict[str, Any]:
             "oldest_seconds": _seconds(report.backlog.oldest),
             "by_age": [_counted(c) for c in report.backlog.by_age],
         },
+        "sla": {
+            **{
+                metric: [{"date": r.period.isoformat(), **_attainment(r)} for r in rows]
+                for metric, rows in report.sla.items()
+            },
+            "totals": {metric: _attainment(r) for metric, r in report.sla_totals.items()},
+        },
     }
+
+
+def _attainment(row: AttainmentRow) -> dict[str, Any]:
+    return {"met": row.met, "breached": row.breached, "percent": row.percent}
 
 
 def _counted(c: Counted, *, key: str = "key") -> dict[str, Any]:

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import json
+from typing import Literal
 
 from django.http import HttpRequest
 from ninja import Query, Router, Schema, Status
@@ -12,6 +13,8 @@ from mentiondesk.core.errors import DomainError, NotFound
 from mentiondesk.replies import selectors as reply_selectors
 from mentiondesk.replies import services as reply_services
 from mentiondesk.replies.models import Reply
+from mentiondesk.sla import selectors as sla_selectors
+from mentiondesk.sla.schemas import ticket_sla_out
 from mentiondesk.tickets import evidence as ticket_evidence
 from mentiondesk.tickets import search as ticket_search
 from mentiondesk.tickets import selectors, services
@@ -60,6 +63,7 @@ def ticket_out(ticket: Ticket) -> dict[str, object]:
         "solved_at": ticket.solved_at,
         "intent": ticket.intent,
         "escalated_at": ticket.escalated_at,
+        "sla": ticket_sla_out(ticket),
     }
 
 
@@ -97,6 +101,8 @@ def reply_out(reply: Reply) -> dict[str, object]:
 
 class TicketFilters(QueueNextIn):
     status: str | None = None
+    # "due": the nearest SLA deadline first (overdue first of all), instead of oldest first.
+    sort: Literal["created", "due"] = "created"
     limit: int = Field(default=50, ge=1, le=500)
     offset: int = Field(default=0, ge=0)
 
@@ -104,6 +110,8 @@ class TicketFilters(QueueNextIn):
 @router.get("/tickets", response=TicketListOut, summary="List tickets, oldest created first")
 def ticket_list(request: HttpRequest, filters: Query[TicketFilters]) -> dict[str, object]:
     qs = selectors.ticket_list(view=filters.view, status=filters.status)
+    if filters.sort == "due":
+        qs = sla_selectors.tickets_by_due(qs)
     items = qs[filters.offset : filters.offset + filters.limit]
     return {"count": qs.count(), "items": [ticket_out(t) for t in items]}
 

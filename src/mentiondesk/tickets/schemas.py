@@ -6,6 +6,8 @@ from typing import Literal
 from ninja import Schema
 from pydantic import Field
 
+from mentiondesk.sla.schemas import TicketSlaOut
+
 
 class TicketOut(Schema):
     id: int
@@ -23,6 +25,7 @@ class TicketOut(Schema):
     solved_at: datetime | None
     intent: str
     escalated_at: datetime | None
+    sla: TicketSlaOut
 
 
 class PostOut(Schema):

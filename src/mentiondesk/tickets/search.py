@@ -114,7 +114,7 @@ def ticket_search(
     order = {"updated": "-updated_at", "created": "-created_at"}.get(query.sort)
 
     if not query.has_text:
-        tickets = ticket_filter.select_related("handle", "assignee").order_by(
+        tickets = ticket_filter.select_related("handle", "assignee", "sla").order_by(
             order or "-updated_at", "-id"
         )[:limit]
         return [SearchHit(t, 0.0) for t in tickets]
@@ -122,7 +122,9 @@ def ticket_search(
     scores = _fulltext(query, limit=limit * 5 if order is None else 10_000)
     tickets = {
         t.pk: t
-        for t in ticket_filter.filter(pk__in=list(scores)).select_related("handle", "assignee")
+        for t in ticket_filter.filter(pk__in=list(scores)).select_related(
+            "handle", "assignee", "sla"
+        )
     }
     hits = [SearchHit(tickets[pk], score) for pk, score in scores.items() if pk in tickets]
     if order == "-updated_at":

@@ -49,8 +49,9 @@ def ticket_list(
     status: str | None = None,
     assignee: User | None = None,
 ) -> QuerySet[Ticket]:
-    """Tickets of `view` (all when None), oldest created first, with handle and assignee."""
-    qs = Ticket.objects.select_related("handle", "assignee")
+    """Tickets of `view` (all when None), oldest created first, with handle, assignee and
+    SLA state."""
+    qs = Ticket.objects.select_related("handle", "assignee", "sla")
     if view:
         qs = qs.filter(view_get(slug=view).filter)
     if status:
@@ -68,7 +69,7 @@ def ticket_list(
 def ticket_get(*, ticket_id: int) -> Ticket:
     """One ticket with its conversation (posts, oldest first) and events. Raises NotFound."""
     ticket = (
-        Ticket.objects.select_related("handle", "assignee")
+        Ticket.objects.select_related("handle", "assignee", "sla")
         .prefetch_related(
             Prefetch("posts", queryset=Post.objects.select_related("handle").order_by(*TIMELINE)),
             Prefetch("events", queryset=TicketEvent.objects.select_related("actor")),

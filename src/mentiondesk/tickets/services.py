@@ -17,6 +17,7 @@ from mentiondesk.core.errors import Conflict, DomainError, Forbidden
 from mentiondesk.integrations.slack import services as slack
 from mentiondesk.policy import rules
 from mentiondesk.policy.selectors import policy_current
+from mentiondesk.sla import services as sla_services
 
 from . import selectors
 from .models import QUEUE_STATUSES, Intent, Ticket, TicketEvent, TicketPresence
@@ -160,6 +161,7 @@ def ticket_escalate(*, ticket: Ticket, by: User, category: str, note: str = "") 
             channel=channel.slack, text=text, purpose="escalation", ticket=ticket, by=by
         )
         Ticket.objects.filter(pk=ticket.pk).update(escalated_at=timezone.now())
+        sla_services.tickets_sla_refresh(ticket_ids=[ticket.pk])  # escalated: high priority
         return TicketEvent.objects.create(
             ticket=ticket,
             kind=TicketEvent.Kind.ESCALATED,
@@ -254,6 +256,7 @@ def ticket_status_set(*, ticket: Ticket, status: str, by: User) -> Ticket:
         message=f"{previous} → {status}",
         data={"from": previous, "to": status},
     )
+    sla_services.tickets_sla_refresh(ticket_ids=[ticket.pk])
     return ticket
 
 
@@ -281,6 +284,7 @@ def ticket_intent_set(*, ticket: Ticket, intent: str, by: User) -> Ticket:
         message=f"Marked as {Intent(intent).label}",
         data={"from": previous, "to": intent},
     )
+    sla_services.tickets_sla_refresh(ticket_ids=[ticket.pk])  # targets follow the intent
     return ticket
 
 

@@ -25,6 +25,7 @@ from mentiondesk.channels.models import Post
 from mentiondesk.core.errors import DomainError, Forbidden, NotFound
 from mentiondesk.integrations.slack.services import SlackUnavailable
 from mentiondesk.replies import services as reply_services
+from mentiondesk.sla import selectors as sla_selectors
 from mentiondesk.tickets import evidence as ticket_evidence
 from mentiondesk.tickets import selectors, services
 from mentiondesk.tickets.constants import DEFAULT_VIEW, VIEWS
@@ -78,9 +79,14 @@ def _queue_url(view: str) -> str:
 @login_required
 def queue(request: HttpRequest) -> HttpResponse:
     view = QueueForm(request.GET).view_slug()
+    tickets = selectors.ticket_list(view=view)
+    sort = "due" if request.GET.get("sort") == "due" else "created"
+    if sort == "due":
+        tickets = sla_selectors.tickets_by_due(tickets)
     context = {
         "current_view": VIEWS[view],
-        "tickets": selectors.ticket_list(view=view)[:QUEUE_ROWS],
+        "tickets": tickets[:QUEUE_ROWS],
+        "sort": sort,
         "queue_rows": QUEUE_ROWS,
         "oob": wants_partial(request),
     }

@@ -287,13 +287,18 @@ def parse_page(body: Any) -> PostPage:
 
 _NOT_JSON = object()
 # A JSON escape of U+0000 that is not itself an escaped backslash followed by "u0000".
-_NUL_ESCAPE = re.compile(rb"(?<!\\)((?:\\\\)*)\\u0000")
+_NUL_ESCAPE = re.compile(r"(?<!\\)((?:\\\\)*)\\u0000")
+
+
+def json_without_nul(text: str) -> str:
+    """JSON text with every U+0000 escape turned into U+FFFD: PostgreSQL stores no NUL in
+    text or jsonb, so one such character in a tweet would otherwise fail its whole page."""
+    return _NUL_ESCAPE.sub(r"\1\\ufffd", text) if "\\u0000" in text else text
 
 
 def json_decode(content: bytes) -> Any:
-    """json.loads, with U+0000 read as U+FFFD: PostgreSQL stores no NUL in text or jsonb, so
-    one such character in a tweet would otherwise fail its whole page, on every poll."""
-    return json.loads(_NUL_ESCAPE.sub(rb"\1\\ufffd", content))
+    """json.loads for X's answers, read as `json_without_nul` gives them."""
+    return json.loads(json_without_nul(content.decode("utf-8")))
 
 
 class XConnector:

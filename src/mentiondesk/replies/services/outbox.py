@@ -37,6 +37,7 @@ from mentiondesk.channels.connectors.x import XConnector
 from mentiondesk.channels.models import TIMELINE, Post
 from mentiondesk.core.errors import Conflict, DomainError, Forbidden
 from mentiondesk.policy import rules
+from mentiondesk.sla import services as sla_services
 from mentiondesk.tickets import selectors as ticket_selectors
 from mentiondesk.tickets import services as ticket_services
 from mentiondesk.tickets.models import Ticket, TicketEvent
@@ -114,8 +115,10 @@ def reply_create(
                 kind=TicketEvent.Kind.REPLY_QUEUED,
                 actor=author,
                 message=text,
-                data={"reply": reply.pk, "handle": choice.handle.username},
+                # The status the reply set: SLA clocks pause while a ticket is pending.
+                data={"reply": reply.pk, "handle": choice.handle.username, "status": status_after},
             )
+            sla_services.tickets_sla_refresh(ticket_ids=[locked.pk])
             transaction.on_commit(lambda: _enqueue_delivery(reply.pk))
     except IntegrityError:
         # Two requests raced with the same key: the other one won; return its reply.
@@ -406,6 +409,7 @@ def _reply_record_sent(
             )
             if post is not None:
                 ticket_services.ticket_handle_check(ticket=ticket, post=post)
+            sla_services.tickets_sla_refresh(ticket_ids=[ticket.pk])
         if reply.kind == Reply.Kind.STATUS_UPDATE and reply.follow_up_open_reports and post:
             from .status import status_update_follow_up  # status builds on this module
 
@@ -487,6 +491,7 @@ def _reply_park(reply: Reply, attempt: DeliveryAttempt, outcome: str, reason: st
                 message=reason,
                 data={"reply": reply.pk},
             )
+            sla_services.tickets_sla_refresh(ticket_ids=[reply.ticket_id])
     logger.warning("reply %s needs attention: %s", reply.pk, reason)
     reply.refresh_from_db()
     return reply

@@ -12,7 +12,8 @@ from mentiondesk.reports.constants import REPORT_FORMATS
 
 class Command(BaseCommand):
     help = (
-        "Ticket volume, first-response times and backlog for a range of days: the figures of "
+        "Ticket volume, first-response times, backlog and % within SLA for a range of days: the "
+        "figures of "
         "the reports page and GET /api/v1/reports/summary, as a table, CSV or JSON."
     )
 

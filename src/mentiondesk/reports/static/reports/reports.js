@@ -8,6 +8,7 @@
   var ACCENT_SOFT = "#b9b3ee";
   var AMBER = "#d08a1e";
   var GREY = "#8b8b95";
+  var GREEN = "#2e8b57";
   var GRID = "#ececef";
 
   // "2d 03h", "1h 05m", "4m 09s", "12s": the two largest units, like `mentiondesk report`.
@@ -68,7 +69,57 @@
     },
     by_handle: function (r) { return waits(r.first_response.by_handle); },
     by_agent: function (r) { return waits(r.first_response.by_agent); },
+    sla: function (r) { return attainment(r.sla); },
   };
+
+  // The SLA metrics of the report's JSON, each with its line's label and colour.
+  var SLA_METRICS = [
+    { key: "first_response", label: "First response", color: ACCENT },
+    { key: "next_response", label: "Next response", color: AMBER },
+    { key: "resolution", label: "Resolution", color: GREEN },
+  ];
+
+  // % within SLA per day, a line per metric on 0-100; a day with no decided clock is a gap.
+  function attainment(sla) {
+    var days = sla[SLA_METRICS[0].key];
+    return {
+      type: "line",
+      data: {
+        labels: days.map(function (d) { return d.date; }),
+        datasets: SLA_METRICS.map(function (m) {
+          return {
+            label: m.label,
+            data: sla[m.key].map(function (d) { return d.percent; }),
+            borderColor: m.color,
+            backgroundColor: m.color,
+            pointRadius: 3,
+            spanGaps: false,
+            clip: false, // points on 0 % and 100 % whole, not cut by the chart's edge
+          };
+        }),
+      },
+      options: {
+        responsive: true,
+        maintainAspectRatio: false,
+        animation: false,
+        plugins: {
+          legend: { display: true },
+          tooltip: {
+            callbacks: {
+              label: function (item) {
+                var day = sla[SLA_METRICS[item.datasetIndex].key][item.dataIndex];
+                return item.dataset.label + ": " + day.percent + "% (" + day.met + " of " + (day.met + day.breached) + " met)";
+              },
+            },
+          },
+        },
+        scales: {
+          x: { grid: { display: false }, ticks: { maxRotation: 0, autoSkip: true, autoSkipPadding: 12 } },
+          y: { min: 0, max: 100, grid: { color: GRID }, ticks: { callback: function (v) { return v + "%"; } } },
+        },
+      },
+    };
+  }
 
   function bars(xLabels, datasets) {
     return {

@@ -1,0 +1,1 @@
+"""History import: `mentiondesk import FILE` (services.history_import)."""

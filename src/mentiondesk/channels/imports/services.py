@@ -1,0 +1,180 @@
+"""`history_import`: load a history file so reports and similar-ticket search work from day one."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from time import perf_counter
+
+from django.db import connection, transaction
+
+from mentiondesk.channels.models import Handle, Network
+from mentiondesk.core.errors import DomainError
+from mentiondesk.sla import services as sla_services
+
+from . import readers, store
+
+PHASES = ("conversations", "tickets and posts", "search index", "problems")
+SHOWN = 100  # problems and warnings listed by line; all of them are counted
+SLA_BATCH = 5_000  # tickets per SLA refresh task queued after the import
+# SQLite's page cache while importing, for the database and for the TEMP tables each. Below
+# the size of the indexes being written, pages spill to the WAL and are written again each
+# time they change: with 64 MB a million rows took twice as long per row as 200,000; 512 MB
+# was no faster than 256 MB (bench/RESULTS.md).
+SQLITE_CACHE_KIB = 256 * 1024
+
+
+@dataclass
+class ImportResult:
+    """What one import read and wrote, for `mentiondesk import` and the tests."""
+
+    path: str
+    format: str
+    handle: str
+    rows: int = 0  # rows read, usable or not
+    seconds: float = 0.0
+    totals: store.Totals = field(default_factory=store.Totals)
+    problem_count: int = 0
+    problems: list[tuple[int, str]] = field(default_factory=list)  # (line, reason), first ones
+    problems_kept: int = 0  # IngestProblem rows written (0 when the file was imported before)
+
+    @property
+    def rate(self) -> float:
+        return self.rows / self.seconds if self.seconds else 0.0
+
+
+def import_handle(*, username: str | None, network: str = Network.X) -> Handle:
+    """The handle an import speaks for: `username`, or the only main handle.
+
+    Raises DomainError naming the handles there are."""
+    handles = Handle.objects.filter(network=network)
+    if username:
+        found = handles.filter(username__iexact=username.lstrip("@")).first()
+        if found is None:
+            known = ", ".join(f"@{h.username}" for h in handles) or "none yet"
+            raise DomainError(
+                f"@{username.lstrip('@')} is not one of our handles ({known}); "
+                "add it with `mentiondesk policy apply`",
+                field="handle",
+            )
+        return found
+    mains = list(handles.filter(role=Handle.Role.MAIN, is_active=True))
+    if len(mains) != 1:
+        raise DomainError(
+            "name the handle the history belongs to with --handle "
+            f"(our handles: {', '.join(f'@{h.username}' for h in handles) or 'none yet'})",
+            field="handle",
+        )
+    return mains[0]
+
+
+def history_import(
+    *,
+    path: Path,
+    handle: Handle,
+    fmt: str | None = None,
+    on_read: Callable[[int, int], None] | None = None,
+    on_phase: Callable[[str], None] | None = None,
+) -> ImportResult:
+    """Import the posts of `path` (CSV or X API v2 pages) as history of `handle`.
+
+    Streams the file into TEMP tables in batches, then in one transaction: rebuilds
+    conversations from the reply links, stores new posts (ours are outbound), opens one ticket
+    per requester and conversation that concerns `handle` (solved when our post is the last),
+    adds their CREATED events and search documents, queues their SLA refresh for the worker
+    (after commit), and keeps unusable rows as IngestProblem rows. Idempotent: posts already
+    stored are skipped, and a file imported before adds no problems again.
+    `on_read(bytes_read, rows_read)` is called after every batch and `on_phase(name)` before
+    each part of the writing. Raises DomainError when the file cannot be read at all (nothing
+    is imported then)."""
+    started = perf_counter()
+    if fmt is not None and fmt not in readers.FORMATS:
+        raise DomainError(f"format {fmt!r}: use one of {', '.join(readers.FORMATS)}")
+    ours = _ours(handle)
+    result = ImportResult(path=str(path), format=fmt or "", handle=handle.username)
+    digest = hashlib.sha256()
+    try:
+        if fmt is None:
+            result.format = readers.detect_format(path, _head(path))
+        counter, text = readers.open_text(path, digest=digest)
+        with text, _sqlite_cache(), store.staging() as stage:
+            items = readers.rows(path, fmt=result.format, ours=ours, text=text)
+            for batch in readers.batches_ahead(items, size=store.BATCH[result.format]):
+                stage.add(batch)
+                result.rows += len(batch)
+                if on_read:
+                    on_read(counter.consumed, result.rows)
+
+            source = path.name
+            endpoint = f"import {source[:120]} sha256:{digest.hexdigest()[:16]}"
+            with transaction.atomic():
+                _phase(on_phase, PHASES[0])
+                result.totals = stage.resolve(network=handle.network)
+                _phase(on_phase, PHASES[1])
+                stage.write(
+                    network=handle.network,
+                    handle_id=handle.pk,
+                    totals=result.totals,
+                    source=source,
+                )
+                _phase(on_phase, PHASES[2])
+                result.totals.documents = stage.write_documents()
+                # As after ingest: the worker computes their SLA clocks once this commits.
+                for batch in stage.ticket_batches(size=SLA_BATCH):
+                    sla_services.tickets_sla_refresh_later(ticket_ids=batch)
+                _phase(on_phase, PHASES[3])
+                result.problem_count, result.problems = stage.problems(limit=SHOWN)
+                result.problems_kept = stage.keep_problems(
+                    handle_id=handle.pk, endpoint=endpoint, source=source
+                )
+    except readers.Unreadable as exc:
+        raise DomainError(str(exc)) from exc
+    except (OSError, EOFError) as exc:  # an I/O error or a truncated .gz part-way
+        raise DomainError(f"{path}: cannot read the file ({exc}); nothing was imported") from exc
+    result.seconds = perf_counter() - started
+    return result
+
+
+def _ours(handle: Handle) -> readers.Ours:
+    handles = list(Handle.objects.filter(network=handle.network))
+    return readers.Ours(
+        handle_id=handle.pk,
+        username=handle.username.lower(),
+        remote_id=handle.remote_id,
+        by_username={h.username.lower(): h.pk for h in handles},
+        by_remote_id={h.remote_id: h.pk for h in handles if h.remote_id},
+    )
+
+
+def _head(path: Path) -> str:
+    _, text = readers.open_text(path, digest=None)
+    with text:
+        return text.read(65536)
+
+
+def _phase(on_phase: Callable[[str], None] | None, name: str) -> None:
+    if on_phase:
+        on_phase(name)
+
+
+@contextmanager
+def _sqlite_cache() -> Iterator[None]:
+    """Larger page caches on SQLite while importing (bounded, SQLITE_CACHE_KIB each for the
+    database and the TEMP tables: filled only as far as the import needs), then the old size."""
+    if connection.vendor != "sqlite":
+        yield
+        return
+    with connection.cursor() as cursor:
+        cursor.execute("PRAGMA cache_size")
+        previous = int(cursor.fetchone()[0])
+        cursor.execute(f"PRAGMA cache_size = -{SQLITE_CACHE_KIB}")
+        cursor.execute(f"PRAGMA temp.cache_size = -{SQLITE_CACHE_KIB}")
+    try:
+        yield
+    finally:
+        with connection.cursor() as cursor:
+            cursor.execute(f"PRAGMA cache_size = {previous}")
+            cursor.execute(f"PRAGMA temp.cache_size = {previous}")
