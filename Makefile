@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 CODE := src tests $(wildcard bench)
 
 .DEFAULT_GOAL := help
-.PHONY: help setup demo test lint format check bench chaos openapi clean
+X>>>>>>> peer
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -40,8 +40,12 @@ check: lint test ## everything CI runs
 bench: $(STAMP) ## run the benchmarks; results go in bench/RESULTS.md by hand
 	$(BIN)/python bench/run.py
 
+<<<<<<< HEAD
 chaos: $(STAMP) ## kill workers, time out, 429: check nothing is lost or sent twice (~7 min)
 	$(BIN)/python bench/chaos.py
+
+peer: $(STAMP) ## side by side with django-helpdesk on PostgreSQL (its own venv: bench/.peer-venv)
+	$(BIN)/python bench/peer.py
 
 openapi: $(STAMP) ## refresh the committed OpenAPI snapshot after an intended API change
 	$(BIN)/python -m tests.api.snapshot

@@ -74,6 +74,14 @@ class Ticket(models.Model):
                 name="ticket_unassigned_queue",
             ),
             models.Index(fields=["status", "created_at"]),
+            # The queue page of the default view: open tickets, oldest first. Without it
+            # PostgreSQL sorts every open ticket on each page view (bench/RESULTS.md, "Side by
+            # side with django-helpdesk").
+            models.Index(
+                fields=["created_at", "id"],
+                condition=Q(status__in=QUEUE_STATUSES),
+                name="ticket_open_queue",
+            ),
             models.Index(fields=["assignee", "status"]),
             # Ingest joins follow-ups by conversation. SQLite cannot use the partial unique
             # index for that (the statuses are bound parameters), so it needs a plain one.
