@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 CODE := src tests $(wildcard bench)
 
 .DEFAULT_GOAL := help
-X>>>>>>> peer
+.PHONY: help setup demo test lint format check bench chaos peer openapi clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -40,7 +40,6 @@ check: lint test ## everything CI runs
 bench: $(STAMP) ## run the benchmarks; results go in bench/RESULTS.md by hand
 	$(BIN)/python bench/run.py
 
-<<<<<<< HEAD
 chaos: $(STAMP) ## kill workers, time out, 429: check nothing is lost or sent twice (~7 min)
 	$(BIN)/python bench/chaos.py
 

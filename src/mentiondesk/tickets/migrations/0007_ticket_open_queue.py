@@ -7,7 +7,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
     dependencies = [
         ("channels", "0004_handle_own_since_id"),
-        ("tickets", "0005_ingest_and_queue_indexes"),
+        ("tickets", "0006_alter_ticketevent_kind"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
