@@ -6,7 +6,7 @@ import threading
 from collections import Counter
 
 import pytest
-from django.db import connection, connections
+from django.db import connection, connections, transaction
 
 from mentiondesk.accounts import services as account_services
 from mentiondesk.channels.models import Handle
@@ -59,3 +59,34 @@ def test_concurrent_play_never_hands_out_a_ticket_twice() -> None:
     assert len(handed) == TICKETS
     assert not Ticket.objects.filter(assignee__isnull=True).exists()
     assert Ticket.objects.filter(status=Ticket.Status.SOLVED).count() == TICKETS
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_play_waits_for_a_ticket_a_background_job_has_locked() -> None:
+    """Triage labels new tickets in a transaction that locks their rows. An agent pressing Play
+    meanwhile must get the ticket once the job commits, not hear that the queue is empty."""
+    if connection.vendor != "postgresql":
+        pytest.skip("runs on PostgreSQL (set MENTIONDESK_DATABASE_URL); SQLite serialises writers")
+    handle = Handle.objects.create(username="Driftwood", remote_id="100")
+    (ticket,) = tickets_from(handle, remote_post(author="rosa"))
+    agent = account_services.user_create(username="ana", role="advocate")
+    locked, release = threading.Event(), threading.Event()
+
+    def labelling_job() -> None:
+        try:
+            with transaction.atomic():
+                Ticket.objects.select_for_update().filter(pk=ticket.pk).update(intent="other")
+                locked.set()
+                release.wait(timeout=10)
+        finally:
+            connections.close_all()
+
+    job = threading.Thread(target=labelling_job)
+    job.start()
+    assert locked.wait(timeout=10)
+    threading.Timer(0.5, release.set).start()
+    played = services.ticket_next(user=agent)
+    job.join(timeout=10)
+    assert played is not None and played.pk == ticket.pk
+    assert played.assignee == agent

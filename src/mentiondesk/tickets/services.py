@@ -42,10 +42,10 @@ def ticket_next(*, user: User, view: str = "twitter") -> Ticket | None:
     an ASSIGNED event.
 
     Atomic across processes: PostgreSQL does it all in one statement that skips rows another
-    transaction has locked (FOR UPDATE SKIP LOCKED); SQLite runs the transaction with the
-    write lock taken up front (transaction_mode IMMEDIATE), so two agents never get the same
-    ticket. Raises Forbidden for users who cannot reply, DomainError for a view that is not
-    playable."""
+    transaction has locked (FOR UPDATE SKIP LOCKED), and waits for a locked row only when every
+    candidate is locked; SQLite runs the transaction with the write lock taken up front
+    (transaction_mode IMMEDIATE), so two agents never get the same ticket. Raises Forbidden
+    for users who cannot reply, DomainError for a view that is not playable."""
     if not user.can_reply:
         raise Forbidden("light agents read tickets and add notes; they do not work the queue")
     spec = view_get(slug=view)
@@ -57,14 +57,31 @@ def ticket_next(*, user: User, view: str = "twitter") -> Ticket | None:
         message=f"Assigned to {user.username} in play mode",
         data={"assignee": user.username, "view": view},
     )
-    if connection.vendor == "postgresql":
-        return _ticket_next_statement(user=user, view=view, event=event)
     held, candidates = _play_queues(view=view, user_id=user.pk)
+    if connection.vendor != "postgresql":
+        return _ticket_next_waiting(user=user, held=held, candidates=candidates, event=event)
+    for _ in range(3):
+        ticket = _ticket_next_statement(user=user, view=view, event=event)
+        if ticket is not None or not candidates.exists():
+            return ticket
+        # Every candidate is locked by another open transaction: an agent taking it, or a
+        # background job labelling it. Wait for those rows rather than report an empty queue.
+        ticket = _ticket_next_waiting(user=user, held=held, candidates=candidates, event=event)
+        if ticket is not None:
+            return ticket
+    return None
+
+
+def _ticket_next_waiting(
+    *, user: User, held: QuerySet[Ticket], candidates: QuerySet[Ticket], event: TicketEvent
+) -> Ticket | None:
+    """`ticket_next` as a transaction: SQLite's write lock, taken up front, serialises it; on
+    PostgreSQL the first candidate's row lock is waited for (and the row checked again)."""
     with transaction.atomic():
         ticket = held.first()
         if ticket is not None:
             return ticket
-        ticket = candidates.first()
+        ticket = candidates.select_for_update(of=("self",)).first()
         if ticket is None:
             return None
         ticket.assignee = user
