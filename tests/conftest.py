@@ -14,8 +14,9 @@ from django.conf import settings
 
 from mentiondesk.accounts import services as account_services
 from mentiondesk.accounts.models import User
-from mentiondesk.channels.connectors.x import rate_limits_clear
+from mentiondesk.channels.connectors.x import rate_limits_clear, rate_limits_share
 from mentiondesk.channels.models import Handle
+from mentiondesk.channels.ratelimits import DatabaseWindows
 from mentiondesk.policy import services as policy_services
 
 if TYPE_CHECKING:
@@ -52,12 +53,19 @@ credentials_env = "MENTIONDESK_X_TOKEN_MOVETODRIFTWOOD"
 
 
 @pytest.fixture(autouse=True)
-def _fresh_rate_limits() -> Iterator[None]:
+def _fresh_rate_limits(request: pytest.FixtureRequest) -> Iterator[None]:
     # The connector remembers rate-limit windows process-wide by design; each test starts
-    # from none.
+    # from none. Tests of the connector alone have no database to share spent windows in.
     rate_limits_clear()
+    uses_db = request.node.get_closest_marker("django_db") or {
+        "db",
+        "transactional_db",
+    } & set(request.fixturenames)
+    if not uses_db:
+        rate_limits_share(None)
     yield
     rate_limits_clear()
+    rate_limits_share(DatabaseWindows())
 
 
 @pytest.fixture

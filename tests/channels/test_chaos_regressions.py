@@ -1,5 +1,6 @@
-"""What `make chaos` (bench/chaos.py) found in ingest and rate limiting, kept as strict xfail
-tests until fixed (each turns into a failure the day its bug is fixed: then drop the mark)."""
+"""What `make chaos` (bench/chaos.py) found in ingest and rate limiting, kept as regression
+tests: spent rate-limit windows are shared between processes, and an interrupted pass resumes
+from its next page."""
 
 from __future__ import annotations
 
@@ -15,11 +16,6 @@ from tests.processes import command_env, mentiondesk
 
 
 @pytest.mark.django_db(transaction=True)
-@pytest.mark.xfail(
-    strict=True,
-    reason="rate-limit windows live in each process (connectors/x.py _BOOK): a restarted or "
-    "second worker calls again before the reset X announced to the first",
-)
 def test_a_second_process_waits_for_the_reset_x_announced_to_the_first(
     desk: SandboxServer,
 ) -> None:
@@ -41,12 +37,6 @@ def test_a_second_process_waits_for_the_reset_x_announced_to_the_first(
 
 
 @pytest.mark.django_db
-@pytest.mark.xfail(
-    strict=True,
-    reason="handle_poll restarts an interrupted pass from the newest page (the checkpoint moves "
-    "only at the end), so a backlog longer than one rate-limit window never reaches its oldest "
-    "pages",
-)
 def test_a_backlog_longer_than_a_rate_limit_window_drains(desk: SandboxServer) -> None:
     for n in range(250):  # three pages of 100
         desk.store.mention_add(f"user{n}", f"@Driftwood is the API down? #{n}")

@@ -36,7 +36,7 @@ def _free_port() -> int:
         return probe.getsockname()[1]
 
 
-def _wait(predicate: Any, seconds: float = 60) -> None:
+def _wait(predicate: Any, seconds: float = 120) -> None:
     deadline = time.monotonic() + seconds
     while not predicate():
         if time.monotonic() > deadline:

@@ -4,3 +4,10 @@ from django.apps import AppConfig
 class ChannelsConfig(AppConfig):
     name = "mentiondesk.channels"
     label = "channels"
+
+    def ready(self) -> None:
+        from .connectors.x import rate_limits_share
+        from .ratelimits import DatabaseWindows
+
+        # Workers and web processes share X's spent windows: none calls before a reset.
+        rate_limits_share(DatabaseWindows())

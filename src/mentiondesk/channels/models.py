@@ -39,6 +39,10 @@ class Handle(models.Model):
     # mention nobody we watch still attach to their tickets.
     own_since_id = models.CharField(max_length=40, blank=True)
     last_polled_at = models.DateTimeField(null=True, blank=True)
+    # A pass cut short (a rate limit, a crash) resumes here instead of starting again from the
+    # newest page: the pass's newest id (the checkpoint once it ends) and its next page.
+    resume_newest_id = models.CharField(max_length=40, blank=True)
+    resume_token = models.CharField(max_length=200, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -123,3 +127,16 @@ class IngestProblem(models.Model):
 
     def __str__(self) -> str:
         return f"{self.endpoint}: {self.reason[:60]}"
+
+
+class RateLimitWindow(models.Model):
+    """An X window announced as spent (a 429, or `remaining` 0), shared by every process: a
+    second worker, or one restarted, must not call before the reset either. `key` is a digest
+    of the base URL, the token's digest and the endpoint; the token itself is never kept."""
+
+    key = models.CharField(max_length=64, unique=True)
+    endpoint = models.CharField(max_length=100)
+    reset_at = models.DateTimeField()
+
+    def __str__(self) -> str:
+        return f"{self.endpoint} spent until {self.reset_at:%H:%M:%S}"

@@ -21,7 +21,7 @@ from mentiondesk.sla import services as sla_services
 from mentiondesk.tickets import services as ticket_services
 from mentiondesk.tickets.models import ACTIVE_STATUSES, Ticket, TicketEvent
 
-from .connectors.base import ConnectorError, PayloadProblem, PostPage, RemotePost
+from .connectors.base import ConnectorError, PayloadProblem, PostPage, Rejected, RemotePost
 from .connectors.x import XConnector
 from .models import TIMELINE, Handle, IngestProblem, Post
 
@@ -107,19 +107,31 @@ def handle_poll(*, handle: Handle, connector: XConnector | None = None) -> Inges
     """One ingestion pass for `handle`: every mention newer than its checkpoint.
 
     Pages come newest first. Each page is stored in its own transaction; the checkpoint moves
-    to the newest id only in the transaction of the last page, so a crash part-way re-reads
-    the pass and the unique remote ids absorb what was already stored. Connector errors end
-    the pass with `error` set; nothing stored so far is lost."""
+    to the newest id only in the transaction of the last page, and until then each page
+    records where the pass is (`resume_*`), so a pass cut short by a rate limit or a crash
+    goes on from the next page: a backlog longer than one rate-limit window still drains. The
+    unique remote ids absorb anything read twice. Connector errors end the pass with `error`
+    set; nothing stored so far is lost."""
     result = IngestResult(handle=handle.username)
     try:
         with handle_connection(handle=handle, connector=connector) as x:
             handle_resolve_remote_id(handle=handle, connector=x)
-            newest_id: str | None = None
-            token: str | None = None
+            newest_id: str | None = handle.resume_newest_id or None
+            token: str | None = handle.resume_token or None
+            resuming = token is not None
             while True:
-                page = x.mentions(
-                    handle.remote_id, since_id=handle.since_id or None, pagination_token=token
-                )
+                try:
+                    page = x.mentions(
+                        handle.remote_id, since_id=handle.since_id or None, pagination_token=token
+                    )
+                except Rejected:
+                    if not resuming:
+                        raise
+                    # X no longer knows the page we stopped at: read the pass again from the
+                    # newest page (the checkpoint has not moved, so nothing is skipped).
+                    resuming, newest_id, token = False, None, None
+                    continue
+                resuming = False
                 newest_id = newest_id or page.newest_id
                 token = page.next_token
                 result.merge(
@@ -129,6 +141,7 @@ def handle_poll(*, handle: Handle, connector: XConnector | None = None) -> Inges
                         context=_parents(handle=handle, page=page, connector=x),
                         problems=page.problems,
                         checkpoint=None if token else newest_id,
+                        resume=(newest_id or "", token) if token else ("", ""),
                     )
                 )
                 if not token:
@@ -190,6 +203,7 @@ def mentions_store(
     problems: Iterable[PayloadProblem] = (),
     checkpoint: str | None = None,
     own_checkpoint: str | None = None,
+    resume: tuple[str, str] | None = None,
 ) -> IngestResult:
     """Store one page of mentions found by `handle` and turn them into tickets.
 
@@ -199,8 +213,8 @@ def mentions_store(
     replies to) are stored on the ticket of their conversation without opening one. Items the
     connector could not parse are kept as IngestProblem rows. A post that mentions only
     handles without `auto_ticket` (stream handles) is stored without a ticket, for the stream
-    column. Writes `checkpoint` (mentions) and `own_checkpoint` (our timeline) to the handle in
-    the same transaction."""
+    column. Writes `checkpoint` (mentions), `own_checkpoint` (our timeline) and `resume` (the
+    pass's newest id and next page, see handle_poll) to the handle in the same transaction."""
     result = IngestResult(handle=handle.username)
     network = handle.network
     now = timezone.now()
@@ -347,8 +361,12 @@ def mentions_store(
         handle.since_id = checkpoint
     if own_checkpoint and _id_newer(own_checkpoint, handle.own_since_id):
         handle.own_since_id = own_checkpoint
+    fields = ["since_id", "own_since_id", "last_polled_at"]
+    if resume is not None:
+        handle.resume_newest_id, handle.resume_token = resume
+        fields += ["resume_newest_id", "resume_token"]
     handle.last_polled_at = now
-    handle.save(update_fields=["since_id", "own_since_id", "last_polled_at"])
+    handle.save(update_fields=fields)
     return result
 
 

@@ -18,7 +18,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from types import TracebackType
-from typing import Any
+from typing import Any, Protocol
 from urllib.parse import quote
 
 import httpx
@@ -70,21 +70,40 @@ class RateLimitStatus:
         return None
 
 
+class SpentWindows(Protocol):
+    """Where spent windows are shared between processes (the desk keeps them in its database):
+    `spent_until` answers for a key this process has not seen spent."""
+
+    def spent_until(self, key: tuple[str, str, str], now: datetime) -> datetime | None: ...
+
+    def spend(self, key: tuple[str, str, str], reset_at: datetime) -> None: ...
+
+
 class _RateLimitBook:
-    """Thread-safe map (base_url, token digest, "METHOD /route/:template") -> RateLimitStatus."""
+    """Thread-safe map (base_url, token digest, "METHOD /route/:template") -> RateLimitStatus,
+    with spent windows also written to, and looked up in, `shared` when one is set."""
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._entries: dict[tuple[str, str, str], RateLimitStatus] = {}
         self._me: dict[tuple[str, str], RemoteUser] = {}
+        self.shared: SpentWindows | None = None
 
     def get(self, key: tuple[str, str, str]) -> RateLimitStatus | None:
         with self._lock:
-            return self._entries.get(key)
+            known = self._entries.get(key)
+        now = datetime.now(UTC)
+        if self.shared is not None and (known is None or known.blocked_until(now) is None):
+            reset_at = self.shared.spent_until(key, now)
+            if reset_at is not None:
+                return RateLimitStatus(limit=None, remaining=0, reset_at=reset_at)
+        return known
 
     def put(self, key: tuple[str, str, str], status: RateLimitStatus) -> None:
         with self._lock:
             self._entries[key] = status
+        if self.shared is not None and status.remaining == 0 and status.reset_at is not None:
+            self.shared.spend(key, status.reset_at)
 
     def me_get(self, key: tuple[str, str]) -> RemoteUser | None:
         with self._lock:
@@ -112,6 +131,11 @@ def rate_limit_status(*, base_url: str, token: str, endpoint: str) -> RateLimitS
     """The remembered window of `endpoint` (e.g. "GET /2/users/:id/mentions") for this token,
     or None before the first response."""
     return _BOOK.get((base_url.rstrip("/"), _token_digest(token), endpoint))
+
+
+def rate_limits_share(shared: SpentWindows | None) -> None:
+    """Share spent windows between processes through `shared` (set by the channels app)."""
+    _BOOK.shared = shared
 
 
 def rate_limits_clear() -> None:
