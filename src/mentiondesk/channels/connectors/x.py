@@ -329,7 +329,8 @@ class XConnector:
     """One OAuth 2.0 user access token against one X API v2 base URL.
 
     Before each call, an endpoint whose window is spent (after a 429, or `remaining` 0) raises
-    RateLimited without a request until its reset; that memory is shared process-wide. Errors:
+    RateLimited without a request until its reset; that memory is shared process-wide, and
+    between processes through `rate_limits_share` (the desk's database). Errors:
     Unreachable (nothing sent), RateLimited, Rejected (4xx, nothing happened), OutcomeUnknown
     (a write may have happened: timeout after sending, 5xx, 403 duplicate content), and
     ConnectorError for anything else (a read's timeout or 5xx, a body that is not JSON).
