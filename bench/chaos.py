@@ -35,7 +35,7 @@ from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any
 
-from harness import django_start, say
+from harness import database_recreate, django_start, say
 
 PG_URL = os.environ.get(
     "MENTIONDESK_CHAOS_PG_URL", "postgres://postgres@127.0.0.1:5432/mentiondesk_chaos"
@@ -259,24 +259,7 @@ class Desk:
 
 
 def pg_recreate() -> None:
-    """Drop and create the chaos database (never another one: the name is checked)."""
-    import dj_database_url
-    import psycopg
-
-    config = dj_database_url.parse(PG_URL)
-    name = config["NAME"]
-    assert name.endswith("_chaos"), f"refusing to drop {name!r}: not a *_chaos database"
-    with psycopg.connect(
-        host=config["HOST"] or None,
-        port=config["PORT"] or None,
-        user=config["USER"] or None,
-        password=config["PASSWORD"] or None,
-        dbname="postgres",
-        autocommit=True,
-        connect_timeout=5,
-    ) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        conn.execute(f'CREATE DATABASE "{name}"')
+    database_recreate(PG_URL, must_end_with="_chaos")
 
 
 def unsettled(database_url: str) -> int:

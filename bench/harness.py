@@ -31,3 +31,27 @@ def percentile(sorted_values: list[float], q: float) -> float:
         return math.nan
     rank = max(1, math.ceil(q / 100 * len(sorted_values)))
     return sorted_values[rank - 1]
+
+
+def database_recreate(url: str, *, must_end_with: str) -> None:
+    """Drop and create the PostgreSQL database of `url`, a benchmark's own: its name must end
+    with `must_end_with`, so a wrong setting can never drop anything else."""
+    import dj_database_url
+    import psycopg
+
+    config = dj_database_url.parse(url)
+    name = config["NAME"]
+    assert name.endswith(must_end_with), (
+        f"refusing to drop {name!r}: not a *{must_end_with} database"
+    )
+    with psycopg.connect(
+        host=config["HOST"] or None,
+        port=config["PORT"] or None,
+        user=config["USER"] or None,
+        password=config["PASSWORD"] or None,
+        dbname="postgres",
+        autocommit=True,
+        connect_timeout=5,
+    ) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        conn.execute(f'CREATE DATABASE "{name}"')

@@ -29,7 +29,7 @@ from time import perf_counter
 from typing import Any
 
 import dj_database_url
-from harness import django_start, say
+from harness import database_recreate, django_start, say
 from peer_helpdesk_driver import (
     PAGE,
     db_values,
@@ -101,21 +101,8 @@ def pg_config(name: str) -> dict[str, Any]:
 
 def pg_recreate(name: str) -> None:
     """Drop and create one of this benchmark's databases (never another: the name is checked)."""
-    import psycopg
-
     assert name in DATABASES.values(), f"refusing to drop {name!r}"
-    config = pg_config(name)
-    with psycopg.connect(
-        host=config["HOST"] or None,
-        port=config["PORT"] or None,
-        user=config["USER"] or None,
-        password=config["PASSWORD"] or None,
-        dbname="postgres",
-        autocommit=True,
-        connect_timeout=5,
-    ) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        conn.execute(f'CREATE DATABASE "{name}"')
+    database_recreate(f"{PG_SERVER}/{name}", must_end_with=name)
 
 
 class Run:

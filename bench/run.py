@@ -25,7 +25,7 @@ import history
 import ingest
 import play
 from corpus import corpus_serve
-from harness import say
+from harness import database_recreate, say
 
 from triage import triage_bench
 
@@ -84,24 +84,7 @@ class Bench:
 
 
 def pg_recreate() -> None:
-    """Drop and create the benchmark database (never another one: the name is checked)."""
-    import dj_database_url
-    import psycopg
-
-    config = dj_database_url.parse(PG_URL)
-    name = config["NAME"]
-    assert name.endswith("_bench"), f"refusing to drop {name!r}: not a *_bench database"
-    with psycopg.connect(
-        host=config["HOST"] or None,
-        port=config["PORT"] or None,
-        user=config["USER"] or None,
-        password=config["PASSWORD"] or None,
-        dbname="postgres",
-        autocommit=True,
-        connect_timeout=5,
-    ) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        conn.execute(f'CREATE DATABASE "{name}"')
+    database_recreate(PG_URL, must_end_with="_bench")
 
 
 def pg_available() -> bool:
