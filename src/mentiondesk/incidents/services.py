@@ -177,34 +177,15 @@ def surge_reply_all(*, surge: Surge, by: User, incident_url: str = "") -> SurgeR
     if surge.status != Surge.Status.OPEN:
         raise Conflict(f"incident card #{surge.pk} is resolved: nothing more to announce")
     link = _link(incident_url or surge.link)
-    done = SurgeReplies()
-    for member in surge.members.select_related("ticket", "ticket__handle"):
-        ticket = member.ticket
-        if member.reply_id is not None:
-            done.already.append(ticket.pk)
-            continue
-        key = f"surge-{surge.pk}-{ticket.pk}"
-        try:
-            reply = reply_create(
-                ticket=ticket,
-                author=by,
-                text=rules.reply_text.format(
-                    requester=ticket.requester_username, incident_url=link
-                ),
-                idempotency_key=key,
-                status_after=Ticket.Status.PENDING,
-            )
-        except DomainError as exc:
-            if _member_answered(member, key, "reply"):
-                done.already.append(ticket.pk)  # a simultaneous click queued it first
-                continue
-            member.reply_skipped = exc.message
-            member.save(update_fields=["reply_skipped"])
-            done.skipped[ticket.pk] = exc.message
-            continue
-        member.reply, member.reply_skipped = reply, ""
-        member.save(update_fields=["reply", "reply_skipped"])
-        done.queued.append(ticket.pk)
+    done = _members_answer(
+        surge,
+        author=by,
+        text=rules.reply_text,
+        link=link,
+        field="reply",
+        key=f"surge-{surge.pk}-{{ticket}}",
+        status_after=Ticket.Status.PENDING,
+    )
     if done.queued and surge.replied_at is None:
         Surge.objects.filter(pk=surge.pk, replied_at__isnull=True).update(
             replied_at=timezone.now(), replied_by=by, reply_url=link
@@ -255,42 +236,68 @@ def surge_follow_up(*, surge: Surge) -> SurgeReplies:
     nothing is sent. A follow-up is a deliberate second answer to the same post, so our own
     first reply is not a collision."""
     rules = policy_current().surge
-    done = SurgeReplies()
     author = surge.replied_by or surge.resolved_by
     link = surge.link
     if surge.status != Surge.Status.RESOLVED or author is None or not link:
-        return done
+        return SurgeReplies()
+    done = _members_answer(
+        surge,
+        author=author,
+        text=rules.resolved_text,
+        link=link,
+        field="follow_up",
+        key=f"surge-{surge.pk}-resolved-{{ticket}}",
+        status_after=Ticket.Status.SOLVED,
+        follow_up=True,
+    )
+    Surge.objects.filter(pk=surge.pk, followed_up_at__isnull=True).update(
+        followed_up_at=timezone.now()
+    )
+    return done
+
+
+def _members_answer(
+    surge: Surge,
+    *,
+    author: User,
+    text: str,
+    link: str,
+    field: str,
+    key: str,
+    status_after: str,
+    follow_up: bool = False,
+) -> SurgeReplies:
+    """Queue `text` (a policy template) to every grouped ticket whose `field` ("reply" or
+    "follow_up") is not set yet, keyed `key` (with "{ticket}") so each goes out at most once.
+    Records each reply, or why the outbox refused it, on the member."""
+    done = SurgeReplies()
     for member in surge.members.select_related("ticket", "ticket__handle"):
         ticket = member.ticket
-        if member.follow_up_id is not None:
+        if getattr(member, f"{field}_id") is not None:
             done.already.append(ticket.pk)
             continue
-        key = f"surge-{surge.pk}-resolved-{ticket.pk}"
+        ticket_key = key.format(ticket=ticket.pk)
         try:
             reply = reply_create(
                 ticket=ticket,
                 author=author,
-                text=rules.resolved_text.format(
-                    requester=ticket.requester_username, incident_url=link
-                ),
-                idempotency_key=key,
-                status_after=Ticket.Status.SOLVED,
-                follow_up=True,
+                text=text.format(requester=ticket.requester_username, incident_url=link),
+                idempotency_key=ticket_key,
+                status_after=status_after,
+                follow_up=follow_up,
             )
         except DomainError as exc:
-            if _member_answered(member, key, "follow_up"):
-                done.already.append(ticket.pk)
+            if _member_answered(member, ticket_key, field):
+                done.already.append(ticket.pk)  # a simultaneous click queued it first
                 continue
-            member.follow_up_skipped = exc.message
-            member.save(update_fields=["follow_up_skipped"])
+            setattr(member, f"{field}_skipped", exc.message)
+            member.save(update_fields=[f"{field}_skipped"])
             done.skipped[ticket.pk] = exc.message
             continue
-        member.follow_up, member.follow_up_skipped = reply, ""
-        member.save(update_fields=["follow_up", "follow_up_skipped"])
+        setattr(member, field, reply)
+        setattr(member, f"{field}_skipped", "")
+        member.save(update_fields=[field, f"{field}_skipped"])
         done.queued.append(ticket.pk)
-    Surge.objects.filter(pk=surge.pk, followed_up_at__isnull=True).update(
-        followed_up_at=timezone.now()
-    )
     return done
 
 
