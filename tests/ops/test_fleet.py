@@ -18,6 +18,7 @@ import httpx
 import pytest
 
 from mentiondesk.accounts import services as account_services
+from mentiondesk.replies.models import Reply
 from mentiondesk.sandbox.server import SandboxServer
 from tests.processes import command_env
 
@@ -36,11 +37,11 @@ def _free_port() -> int:
         return probe.getsockname()[1]
 
 
-def _wait(predicate: Any, seconds: float = 120) -> None:
+def _wait(predicate: Any, seconds: float = 120, state: Any = None) -> None:
     deadline = time.monotonic() + seconds
     while not predicate():
         if time.monotonic() > deadline:
-            raise AssertionError("timed out")
+            raise AssertionError(f"timed out; {state() if state else ''}")
         time.sleep(0.2)
 
 
@@ -120,10 +121,20 @@ def test_two_web_processes_and_two_workers_answer_every_mention_once(
             fleet["workers"][0].send_signal(signal.SIGKILL)  # one worker dies mid-way
 
     assert len(answered) == len(set(answered)) == MENTIONS
-    _wait(lambda: len(desk.store.posts(author="Driftwood")) >= MENTIONS)
+    # Every reply settles: sent, or (if the killed worker died mid-send and the post cannot be
+    # found) parked for a person with the reason. Never sent twice.
+    settled = (Reply.Status.SENT, Reply.Status.NEEDS_ATTENTION)
+    _wait(
+        lambda: Reply.objects.filter(status__in=settled).count() == MENTIONS,
+        state=lambda: Counter(Reply.objects.values_list("status", flat=True)),
+    )
     time.sleep(2)  # room for a duplicate to show up, if the outbox could make one
     ours = desk.store.posts(author="Driftwood")
     replied_to = Counter(ref["id"] for post in ours for ref in post.get("referenced_tweets", []))
-    assert len(ours) == MENTIONS
-    assert set(replied_to) == mentions
-    assert set(replied_to.values()) == {1}
+    assert set(replied_to.values()) == {1}, "a mention was answered twice"
+    assert set(replied_to) <= mentions
+    sent = Reply.objects.filter(status=Reply.Status.SENT)
+    assert sent.count() == len(ours), "every reply marked sent is on the network"
+    assert sent.count() >= MENTIONS - 2, "at most the killed worker's sends in flight are parked"
+    for parked in Reply.objects.filter(status=Reply.Status.NEEDS_ATTENTION):
+        assert parked.reason, parked
