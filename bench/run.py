@@ -1,11 +1,12 @@
-"""mentiondesk benchmarks (`make bench`): ingest throughput, play-mode latency, history import.
+"""mentiondesk benchmarks (`make bench`): ingest throughput, play-mode latency, history
+import, and the team at a million tickets (scale).
 
 Each measurement runs in a child process of its own on a fresh database (a SQLite file in a
 temporary directory, or the PostgreSQL database mentiondesk_bench, dropped and created again),
 since Django's settings are fixed per process. Progress goes to stderr, the table to stdout;
 bench/RESULTS.md is written by hand from it.
 
-    .venv/bin/python bench/run.py [--quick] [--only ingest|next|triage|import]
+    .venv/bin/python bench/run.py [--quick] [--only ingest|next|triage|import|scale]
 
 MENTIONDESK_BENCH_PG_URL names another PostgreSQL server (its database is dropped!)."""
 
@@ -24,6 +25,7 @@ from typing import Any
 import history
 import ingest
 import play
+import scale
 from corpus import corpus_serve
 from harness import database_recreate, say
 
@@ -38,12 +40,14 @@ WORKERS = {
     "raw": ingest.raw,
     "play": play.play,
     "import": history.run,
+    "scale": scale.scale,
 }
 # Targets from the issue.
 INGEST_TARGET = 20_000  # mentions/s on SQLite, end to end
 RAW_RATIO_TARGET = 0.3  # of the raw INSERT rate
 P99_TARGET_MS = 10.0  # play mode on PostgreSQL, 16 agents
 IMPORT_TARGET = 20_000  # CSV rows/s on SQLite, history import
+QUEUE_P95_TARGET_MS = 50.0  # the queue page at 1M tickets, 32 agents
 
 
 class Bench:
@@ -266,11 +270,73 @@ def bench_import(bench: Bench, *, rows: int, with_pg: bool) -> None:
         )
 
 
+def bench_scale(bench: Bench, *, tickets: int, seconds: float) -> None:
+    """Scenario 4. The target round: the whole team for `seconds`, each agent taking and
+    solving a ticket every 10 s (3.2 tickets/s, 11,520 an hour: faster than people answer,
+    and several times the thousands of mentions an hour of an outage). Then, for
+    information, where the machine gives out: a cycle every 2 s each for a third as long,
+    and back to back for a sixth."""
+    rounds = [[seconds, 10_000], [seconds / 3, 2_000], [seconds / 6, 0]]
+    r = bench.child("scale", "postgres", tickets=tickets, open_tickets=tickets // 10, rounds=rounds)
+    fill = r["fill"]
+    bench.row(
+        f"scale: {fill['tickets']:,} tickets ({fill['open']:,} open)",
+        "PostgreSQL",
+        f"filled in {r['fill_s']:.0f} s ({fill['posts']:,} posts)",
+    )
+    for n, rnd in enumerate(r["rounds"]):
+        server_errors = sum(v for k, v in rnd["statuses"].items() if int(k) >= 500)
+        doubles = rnd["double_client"] + rnd["double_db"]
+        load = f"a cycle every {rnd['every_ms']:g} ms" if rnd["every_ms"] else "back to back"
+        name = f"scale: {rnd['agents']} agents, {rnd['seconds']:.0f} s, {load}"
+        queries = ", ".join(f"{k} ({v:,} pages)" for k, v in rnd["queue_queries"].items())
+        responses = ", ".join(f"{v:,} x {k}" for k, v in sorted(rnd["statuses"].items()))
+        nxt, queue, cpu = rnd["next"], rnd["queue"], rnd["cpu"]
+        bench.row(
+            f"{name}: POST /play/next",
+            "PostgreSQL",
+            f"p50 {nxt['p50']:.1f} / p95 {nxt['p95']:.1f} / p99 {nxt['p99']:.1f} / "
+            f"max {nxt['max']:.1f} ms; "
+            f"{rnd['cycles'] / rnd['wall_s']:,.1f} presses/s; {rnd['empty']} empty; "
+            f"CPU p50 {cpu['play']['p50']:.1f} / p95 {cpu['play']['p95']:.1f} ms",
+            f"p99 ≤ {P99_TARGET_MS:g} ms: {verdict(nxt['p99'] <= P99_TARGET_MS)}"
+            if n == 0
+            else "info",
+        )
+        page = rnd["ticket"]
+        bench.row(
+            f"{name}: GET /tickets/<id>/ (after Next)",
+            "PostgreSQL",
+            f"p50 {page['p50']:.1f} / p95 {page['p95']:.1f} / p99 {page['p99']:.1f} / "
+            f"max {page['max']:.1f} ms; CPU (with the solve) p50 {cpu['tickets']['p50']:.1f} / "
+            f"p95 {cpu['tickets']['p95']:.1f} ms",
+            "info",
+        )
+        bench.row(
+            f"{name}: GET / (queue page)",
+            "PostgreSQL",
+            f"p50 {queue['p50']:.1f} / p95 {queue['p95']:.1f} / p99 {queue['p99']:.1f} / "
+            f"max {queue['max']:.1f} ms; CPU p50 {cpu['queue']['p50']:.1f} / "
+            f"p95 {cpu['queue']['p95']:.1f} ms; queries per page: {queries}",
+            f"p95 ≤ {QUEUE_P95_TARGET_MS:g} ms: {verdict(queue['p95'] <= QUEUE_P95_TARGET_MS)}; "
+            f"constant queries: {verdict(len(rnd['queue_queries']) == 1)}"
+            if n == 0
+            else "info",
+        )
+        bench.row(
+            f"{name}: responses",
+            "PostgreSQL",
+            f"{responses}; double assignments {rnd['double_client']} (agents) / "
+            f"{rnd['double_db']} (db)",
+            f"no 5xx: {verdict(not server_errors)}; no doubles: {verdict(not doubles)}",
+        )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="10x smaller: a smoke run")
     parser.add_argument(
-        "--only", choices=["ingest", "next", "triage", "import"], help="one benchmark"
+        "--only", choices=["ingest", "next", "triage", "import", "scale"], help="one benchmark"
     )
     parser.add_argument("--worker", choices=WORKERS, help=argparse.SUPPRESS)
     parser.add_argument("--params", default="{}", help=argparse.SUPPRESS)
@@ -281,20 +347,22 @@ def main() -> None:
         Path(args.out).write_text(json.dumps(result))
         return
 
-    scale = 10 if args.quick else 1
+    smaller = 10 if args.quick else 1
     load_before = os.getloadavg()[0]
     with tempfile.TemporaryDirectory(prefix="mentiondesk-bench-") as tmp:
         bench = Bench(Path(tmp))
         with_pg = pg_available()
         if args.only in (None, "ingest"):
-            bench_ingest(bench, mentions=100_000 // scale, with_pg=with_pg)
+            bench_ingest(bench, mentions=100_000 // smaller, with_pg=with_pg)
         if args.only in (None, "next"):
-            bench_next(bench, tickets=100_000 // scale, calls=600 // scale, with_pg=with_pg)
+            bench_next(bench, tickets=100_000 // smaller, calls=600 // smaller, with_pg=with_pg)
         if args.only in (None, "triage"):
             for r in triage_bench():
                 bench.row(r["benchmark"], r["database"], r["figure"], r["target"])
         if args.only in (None, "import"):
-            bench_import(bench, rows=1_000_000 // scale, with_pg=with_pg)
+            bench_import(bench, rows=1_000_000 // smaller, with_pg=with_pg)
+        if args.only in (None, "scale") and with_pg:
+            bench_scale(bench, tickets=1_000_000 // smaller, seconds=180 / smaller)
         print(bench.table())
     # The machine is shared: other work during the run shows here.
     print(f"\nload average (1 min): {load_before:.2f} before, {os.getloadavg()[0]:.2f} after")

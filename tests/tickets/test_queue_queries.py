@@ -3,6 +3,8 @@ query per row, whatever the page shows about each ticket."""
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from django.db import connection
 from django.test import Client
@@ -11,6 +13,9 @@ from django.test.utils import CaptureQueriesContext
 from mentiondesk.accounts import services as account_services
 from mentiondesk.accounts.models import User
 from mentiondesk.channels.models import Handle
+from mentiondesk.tickets import selectors as ticket_selectors
+from mentiondesk.tickets import services as ticket_services
+from mentiondesk.tickets.models import Ticket
 from tests.factories import remote_post, tickets_from
 
 
@@ -39,3 +44,34 @@ def test_queue_and_list_queries_do_not_grow_with_the_tickets(
     )
     many = (_queries(client, "/"), _queries(client, "/api/v1/tickets", **auth))
     assert many == few
+
+
+@pytest.mark.django_db
+def test_sidebar_counts_each_view_and_stops_at_the_cap(
+    client: Client, main_handle: Handle, lead: User, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    tickets = tickets_from(main_handle, *(remote_post(author=f"u{i}", minutes=i) for i in range(4)))
+    ticket_services.ticket_status_set(ticket=tickets[0], status=Ticket.Status.SOLVED, by=lead)
+    ticket_services.ticket_status_set(ticket=tickets[1], status=Ticket.Status.PENDING, by=lead)
+
+    assert ticket_selectors.ticket_count_by_view() == {
+        "twitter": 2,
+        "pending": 1,
+        "solved": 1,
+        "all": 4,
+    }
+    # Past the cap a view counts cap + 1, whatever it holds, and the sidebar says "cap+".
+    assert ticket_selectors.ticket_count_by_view(cap=2) == {
+        "twitter": 2,
+        "pending": 1,
+        "solved": 1,
+        "all": 3,
+    }
+    client.force_login(lead)
+    page = client.get("/").content.decode()
+    counts = re.findall(r'<span>([^<]+)</span>\s*<span class="count[^"]*">([^<]+)</span>', page)
+    assert counts == [("Twitter", "2"), ("Pending", "1"), ("Solved", "1"), ("All tickets", "4")]
+    monkeypatch.setattr(ticket_selectors, "VIEW_COUNT_CAP", 3)
+    page = client.get("/").content.decode()
+    counts = re.findall(r'<span>([^<]+)</span>\s*<span class="count[^"]*">([^<]+)</span>', page)
+    assert counts == [("Twitter", "2"), ("Pending", "1"), ("Solved", "1"), ("All tickets", "3+")]

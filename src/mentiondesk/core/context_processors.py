@@ -21,6 +21,8 @@ class NavView:
     name: str
     count: int
     playable: bool
+    # More tickets than the sidebar counts (VIEW_COUNT_CAP): shown as "1000+".
+    more: bool = False
 
 
 def desk(request: HttpRequest) -> dict[str, Any]:
@@ -32,8 +34,12 @@ def desk(request: HttpRequest) -> dict[str, Any]:
         return {}
 
     def nav_views() -> list[NavView]:
-        counts = ticket_selectors.ticket_count_by_view()
-        return [NavView(slug, v.name, counts[slug], v.playable) for slug, v in VIEWS.items()]
+        cap = ticket_selectors.VIEW_COUNT_CAP
+        counts = ticket_selectors.ticket_count_by_view(cap=cap)
+        return [
+            NavView(slug, v.name, min(counts[slug], cap), v.playable, counts[slug] > cap)
+            for slug, v in VIEWS.items()
+        ]
 
     def nav_stream_handles() -> list[str]:
         return list(

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
+from typing import Any
 
+from django.db import connection
 from django.db.models import (
     CharField,
     Count,
@@ -180,11 +183,33 @@ def ticket_mentioned_handles(*, ticket: Ticket) -> list[Handle]:
     ]
 
 
-def ticket_count_by_view() -> dict[str, int]:
-    """How many tickets each view in `VIEWS` holds, in one aggregate query, keyed by slug."""
-    return Ticket.objects.aggregate(
-        **{slug: Count("pk", filter=view.filter) for slug, view in VIEWS.items()}
-    )
+# The sidebar counts up to this many tickets per view and shows "1,000+" past it: an exact
+# count reads every matching row (230 ms for "All tickets" at a million tickets, on every
+# page), while a capped one reads at most this many index entries, whatever the history.
+VIEW_COUNT_CAP = 1_000
+
+
+@functools.cache
+def _view_counts_sql(cap: int) -> tuple[str, tuple[Any, ...]]:
+    """One statement counting each view's first `cap + 1` tickets in queue order, so that
+    PostgreSQL walks the view's own index from the oldest ticket on (without the order it
+    may scan the table from its start, through every solved ticket before the first open
+    one). The views are constants, so it is compiled once per process: compiling the four
+    sliced counts through the ORM on each page cost more than running them."""
+    parts, params = [], []
+    for slug in VIEWS:
+        sql, part_params = ticket_list(view=slug).values("pk")[: cap + 1].query.sql_with_params()
+        parts.append(f"(SELECT COUNT(*) FROM ({sql}) AS capped)")  # noqa: S608 (compiled)
+        params.extend(part_params)
+    return "SELECT " + ", ".join(parts), tuple(params)
+
+
+def ticket_count_by_view(*, cap: int = VIEW_COUNT_CAP) -> dict[str, int]:
+    """How many tickets each view in `VIEWS` holds, keyed by slug; past `cap`, `cap + 1`."""
+    sql, params = _view_counts_sql(cap)
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return dict(zip(VIEWS, cursor.fetchone(), strict=True))
 
 
 def ticket_list_assignees() -> QuerySet[User]:

@@ -50,7 +50,7 @@ from mentiondesk.tickets.forms import (
 from mentiondesk.tickets.models import Ticket
 
 # The queue shows the oldest tickets first; past this many, the counts say how many more.
-QUEUE_ROWS = 100
+QUEUE_ROWS = 50
 # Strict play handed back the ticket already on screen.
 HELD_MESSAGE = (
     "Finish or hand back this ticket first: reply, solve it, or hand it back with a reason. "

@@ -1,4 +1,4 @@
-"""Queue rows' SLA column: thin tags over sla.selectors.ticket_sla_badge."""
+"""Queue rows' SLA column: thin filters over sla.selectors.ticket_sla_badge."""
 
 from __future__ import annotations
 
@@ -10,17 +10,10 @@ from mentiondesk.tickets.models import Ticket
 register = template.Library()
 
 
-@register.inclusion_tag("sla/time-left.html")
-def sla_time_left(ticket: Ticket) -> dict[str, object]:
-    """The time-left cell of a queue row (the row's queryset selects `sla`)."""
-    return {"badge": selectors.ticket_sla_badge(ticket=ticket)}
-
-
-@register.simple_tag
-def sla_row_class(ticket: Ticket) -> str:
-    """ " is-sla-warning" or " is-sla-overdue" for a row about to breach or past it."""
-    state = selectors.ticket_sla_badge(ticket=ticket).state
-    return f" is-sla-{state}" if state in ("warning", "overdue") else ""
+@register.filter
+def sla_badge(ticket: Ticket) -> selectors.SlaBadge:
+    """A queue row's SLA right now, read once per row (the row's queryset selects `sla`)."""
+    return selectors.ticket_sla_badge(ticket=ticket)
 
 
 @register.filter
