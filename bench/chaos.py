@@ -134,8 +134,6 @@ def _store_build(kind: str, params: dict[str, Any]) -> Any:
         store, _ = corpus_build(mentions=params["mentions"], requesters=params["requesters"])
         store.__class__ = _recording_store_class(type(store))
         store.answers, store.creates = [], Counter()
-        for name in HANDLES:
-            store.mentions_index(store.user_add(name))
         return store
     store = _recording_store_class(SandboxStore)(
         rate_limits=params.get("rate_limits") or {}, window=params.get("window", 900)
