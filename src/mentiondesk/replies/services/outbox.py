@@ -324,7 +324,8 @@ def _reply_claim(*, reply_id: int) -> tuple[Reply, DeliveryAttempt, bool, Post |
 def _reply_reconcile(
     reply: Reply, attempt: DeliveryAttempt, connector: XConnector, why: str
 ) -> Reply:
-    """Look for our post among the handle's recent posts before deciding anything."""
+    """Look for our post on the handle's timeline (back to the post the reply answers)
+    before deciding anything."""
     if reply.kind == Reply.Kind.DM:
         return _reply_park(
             reply,
