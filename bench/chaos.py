@@ -324,7 +324,16 @@ def _desk_state() -> dict[str, Any]:
         Reply.objects.values_list("pk", "status", "reason", "in_reply_to_remote_id", "text")
     )
     sent_posts = dict(Reply.objects.filter(post__isnull=False).values_list("pk", "post__remote_id"))
+    from django_tasks_db.models import DBTaskResult
+
+    from mentiondesk.core.selectors import task_results_lost
+    from mentiondesk.core.worker import WORKER_LOST
+
     return {
+        # Task rows: by status, those RUNNING whose worker is gone, those marked failed as lost.
+        "tasks": dict(DBTaskResult.objects.values_list("status").annotate(n=Count("pk"))),
+        "tasks_lost": len(task_results_lost()),
+        "tasks_lost_failed": DBTaskResult.objects.filter(exception_class_path=WORKER_LOST).count(),
         "posts": posts,
         "posts_twice": twice,
         "remote_ids": list(Post.objects.values_list("remote_id", flat=True)),
@@ -487,6 +496,8 @@ def outbox_kill(workdir: Path, sizes: dict[str, int]) -> tuple[str, bool]:
             MENTIONDESK_X_TIMEOUT_SECONDS="2",
             MENTIONDESK_OUTBOX_LEASE_SECONDS="5",
             MENTIONDESK_POLL_INTERVAL_SECONDS="3600",
+            # Task rows of killed workers are marked failed within the run.
+            MENTIONDESK_TASK_WORKER_GONE_SECONDS="6",
         )
         desk.run("poll")
         created = desk.python("replies", count=replies)["created"]
@@ -520,13 +531,22 @@ def outbox_kill(workdir: Path, sizes: dict[str, int]) -> tuple[str, bool]:
         wait_until(drained, 300, every=3)
         drain_s = time.monotonic() - started - chaos_s
         state = desk.python("state")
+        # The live workers mark the task rows killed workers left RUNNING (heartbeat 6 s old).
+        for _ in range(10):
+            if not state["tasks_lost"]:
+                break
+            time.sleep(3)
+            state = desk.python("state")
         result = replies_check(state, sandbox)
     finally:
         for w in workers:
             desk.kill(w)
         sandbox.stop()
+    say(f"  task rows: {state['tasks']}")
     figure = (
         f"{result['replies']:,} replies, 4 workers: {result['status']}; "
+        f"task rows {state['tasks']} ({state['tasks_lost_failed']} marked failed as lost, "
+        f"{state['tasks_lost']} RUNNING with their worker gone); "
         f"{result['duplicate_posts']} duplicate posts, {result['resends']} re-sends, "
         f"{result['left']} left queued/sending, {result['sent_not_on_network']} sent but not on "
         f"the network, {result['attention_without_reason']} needing attention without a reason "
@@ -534,7 +554,7 @@ def outbox_kill(workdir: Path, sizes: dict[str, int]) -> tuple[str, bool]:
         f"faults {dict(faults)}; chaos {chaos_s:.0f} s + drain {drain_s:.0f} s"
     )
     say(f"  reasons: {result['reasons']}")
-    return figure, replies_ok(result)
+    return figure, replies_ok(result) and not state["tasks_lost"]
 
 
 def rate_limits(workdir: Path, sizes: dict[str, int], worker_count: int) -> tuple[str, bool]:

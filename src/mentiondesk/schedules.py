@@ -19,6 +19,7 @@ class Schedule:
 
 def schedules() -> list[Schedule]:
     from mentiondesk.channels import tasks as channel_tasks
+    from mentiondesk.core import tasks as core_tasks
     from mentiondesk.incidents import tasks as incident_tasks
     from mentiondesk.integrations.slack import tasks as slack_tasks
     from mentiondesk.replies import tasks as reply_tasks
@@ -48,4 +49,11 @@ def schedules() -> list[Schedule]:
         Schedule("surges_check", 60, incident_tasks.surges_check.enqueue, sweep=False),
         # SLA breach alerts: a deadline that passed is announced within a minute (once).
         Schedule("sla_breaches_notify", 60, sla_tasks.sla_breaches_notify.enqueue),
+        # Task rows left RUNNING by a worker that was killed: marked failed once its heartbeat
+        # is older than TASK_WORKER_GONE_SECONDS, so within that plus this interval.
+        Schedule(
+            "task_results_lost_fail",
+            min(30.0, settings.TASK_WORKER_GONE_SECONDS / 2),
+            core_tasks.task_results_lost_fail.enqueue,
+        ),
     ]

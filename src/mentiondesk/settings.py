@@ -261,6 +261,14 @@ if OUTBOX_LEASE_SECONDS <= X_TIMEOUT_SECONDS:
     raise ImproperlyConfigured(
         "MENTIONDESK_OUTBOX_LEASE_SECONDS must be longer than MENTIONDESK_X_TIMEOUT_SECONDS"
     )
+# Reconciling a send with an unknown outcome reads our timeline (GET /2/users/:id/tweets,
+# 100 posts a page) back to the post the reply answers, at most this many pages. Each page is
+# one metered, rate-limited X request (the recorded answers announce 1,500 per 15 minutes);
+# 10 pages is the desk's last 1,000 posts, minutes of a busy desk's sending.
+RECONCILE_MAX_PAGES = max(1, int(env("RECONCILE_MAX_PAGES", "10")))
+# A running background task whose worker process has not been seen for this long (its
+# heartbeat is written every few seconds) was lost with that process: it is marked failed.
+TASK_WORKER_GONE_SECONDS = float(env("TASK_WORKER_GONE_SECONDS", "60"))
 
 # Slack: escalations, spam reports and retweet suggestions go out through the Slack outbox.
 # The bot token comes only from the environment.

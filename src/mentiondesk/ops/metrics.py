@@ -43,7 +43,10 @@ class DeskCollector(Collector):
             g.delivery_attempts_by_outcome,
         )
         yield _labelled(
-            "mentiondesk_tasks", "Background tasks by status.", "status", g.tasks_by_status
+            "mentiondesk_tasks",
+            "Background tasks by status (LOST: left RUNNING by a stopped worker, not yet FAILED).",
+            "status",
+            g.tasks_by_status,
         )
         yield _labelled(
             "mentiondesk_slack_messages", "Slack outbox by status.", "status", g.slack_by_status

@@ -14,6 +14,7 @@ from django.utils import timezone
 from django_tasks_db.models import DBTaskResult
 
 from mentiondesk.channels.models import Handle, IngestProblem
+from mentiondesk.core.selectors import task_results_lost
 from mentiondesk.costs.models import XApiUsage
 from mentiondesk.integrations.slack.models import SlackMessage
 from mentiondesk.replies.models import DeliveryAttempt, Reply
@@ -63,13 +64,24 @@ class DeskGauges:
     queue_depth: dict[str, int]  # unassigned tickets per playable view
     replies_by_status: dict[str, int]
     delivery_attempts_by_outcome: dict[str, int]
-    tasks_by_status: dict[str, int]
+    tasks_by_status: dict[str, int]  # RUNNING rows whose worker is gone count as LOST
     slack_by_status: dict[str, int]
     ingest_problems: int
     last_polled: dict[str, datetime | None]  # handle username -> last poll
     x_today: dict[str, tuple[int, int]]  # kind -> (requests, 429s) since 00:00 UTC
     sla_overdue: dict[str, int]  # metric -> tickets whose counting clock is past its deadline
     sla_breaches: dict[str, int]  # metric -> breaches recorded, ever
+
+
+def _tasks_by_status() -> dict[str, int]:
+    """Task rows by status, where a RUNNING row whose worker is gone counts as LOST until a
+    worker marks it failed: the running figure is the work really in flight."""
+    counts = _counts(DBTaskResult, "status")
+    lost = len(task_results_lost())
+    if lost:
+        counts["RUNNING"] = counts.get("RUNNING", 0) - lost
+        counts["LOST"] = lost
+    return counts
 
 
 def desk_gauges() -> DeskGauges:
@@ -81,7 +93,7 @@ def desk_gauges() -> DeskGauges:
         queue_depth=queue,
         replies_by_status=_counts(Reply, "status"),
         delivery_attempts_by_outcome=_counts(DeliveryAttempt, "outcome"),
-        tasks_by_status=_counts(DBTaskResult, "status"),
+        tasks_by_status=_tasks_by_status(),
         slack_by_status=_counts(SlackMessage, "status"),
         ingest_problems=IngestProblem.objects.count(),
         x_today={

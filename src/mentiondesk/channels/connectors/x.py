@@ -430,11 +430,18 @@ class XConnector:
         return parse_page(body)
 
     def user_posts(
-        self, user_id: str, *, since_id: str | None = None, max_results: int = 100
+        self,
+        user_id: str,
+        *,
+        since_id: str | None = None,
+        pagination_token: str | None = None,
+        max_results: int = 100,
     ) -> PostPage:
-        """The newest page of GET /2/users/:id/tweets: what we really posted, to reconcile a
-        send whose outcome is unknown."""
+        """ONE page of GET /2/users/:id/tweets, newest first (loop on `next_token`): what we
+        really posted, to reconcile a send whose outcome is unknown."""
         params = self._post_params(max_results=max_results, since_id=since_id)
+        if pagination_token:
+            params["pagination_token"] = pagination_token
         body = self._call("GET", "/2/users/:id/tweets", path={"id": user_id}, params=params)
         return parse_page(body)
 

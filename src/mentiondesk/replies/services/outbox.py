@@ -8,8 +8,10 @@ Delivery protocol (`reply_deliver`):
 3. Record the outcome. Sent: store our post, mark `sent`, stamp the ticket's first response.
    Certainly not sent (unreachable, rate limited): back to `queued` for later. Rejected:
    `needs_attention` with X's reason. Unknown (timeout, 5xx, 403 duplicate, or a lease found
-   expired after a crash): reconcile against our recent posts on the network; found → `sent`,
-   not found → `needs_attention`. An unknown outcome is never retried blindly.
+   expired after a crash): reconcile against our posts on the network, read back to the post
+   the reply answers (at most RECONCILE_MAX_PAGES pages); found → `sent`, not found →
+   `needs_attention` saying how far it looked, rate limited → still `sending`, reconciled
+   again after X's reset. An unknown outcome is never retried blindly.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from __future__ import annotations
 import logging
 import re
 import uuid
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.conf import settings
@@ -321,7 +324,8 @@ def _reply_claim(*, reply_id: int) -> tuple[Reply, DeliveryAttempt, bool, Post |
 def _reply_reconcile(
     reply: Reply, attempt: DeliveryAttempt, connector: XConnector, why: str
 ) -> Reply:
-    """Look for our post among the handle's recent posts before deciding anything."""
+    """Look for our post on the handle's timeline (back to the post the reply answers)
+    before deciding anything."""
     if reply.kind == Reply.Kind.DM:
         return _reply_park(
             reply,
@@ -331,7 +335,9 @@ def _reply_reconcile(
             "conversation on X before sending again.",
         )
     try:
-        found = reply_find_on_network(reply=reply, connector=connector)
+        search = reply_find_on_network(reply=reply, connector=connector)
+    except RateLimited as exc:
+        return _reply_reconcile_later(reply, attempt, why, exc)
     except ConnectorError as exc:
         return _reply_park(
             reply,
@@ -340,30 +346,100 @@ def _reply_reconcile(
             f"Outcome unknown ({why}) and the check on X failed ({exc}). Look on X before "
             "sending again.",
         )
-    if found is not None:
-        return _reply_record_sent(reply, attempt, found, DeliveryAttempt.Outcome.RECONCILED_FOUND)
+    if search.found is not None:
+        return _reply_record_sent(
+            reply, attempt, search.found, DeliveryAttempt.Outcome.RECONCILED_FOUND
+        )
     return _reply_park(
         reply,
         attempt,
         DeliveryAttempt.Outcome.RECONCILED_MISSING,
-        f"Outcome unknown ({why}) and the post is not among @{reply.handle.username}'s recent "
-        "posts. It was not re-sent, to avoid a duplicate: check on X, then send again.",
+        f"Outcome unknown ({why}) and the post is not among @{reply.handle.username}'s "
+        f"{search.looked_at()}. It was not re-sent, to avoid a duplicate: check on X, then send "
+        "again.",
     )
 
 
-def reply_find_on_network(*, reply: Reply, connector: XConnector) -> RemotePost | None:
+def _reply_reconcile_later(
+    reply: Reply, attempt: DeliveryAttempt, why: str, exc: RateLimited
+) -> Reply:
+    """X's window for reading our timeline is spent: the outcome is still unknown, so the
+    reply stays `sending` and its lease ends at X's reset; the sweep reconciles it then
+    (never re-sends it)."""
+    now = timezone.now()
+    until = max(exc.reset_at, now) + timedelta(seconds=1)
+    detail = f"Outcome unknown ({why}); the check on X waits for its rate limit: {exc}"
+    with transaction.atomic():
+        Reply.objects.filter(pk=reply.pk).update(
+            status=Reply.Status.SENDING, lease_until=until, reason=detail, updated_at=now
+        )
+        attempt.outcome, attempt.detail, attempt.finished_at = (
+            DeliveryAttempt.Outcome.RATE_LIMITED,
+            detail,
+            now,
+        )
+        attempt.save(update_fields=["outcome", "detail", "finished_at"])
+    reply.refresh_from_db()
+    return reply
+
+
+@dataclass(frozen=True)
+class NetworkSearch:
+    """What `reply_find_on_network` read: the post when found, and how far it looked."""
+
+    found: RemotePost | None
+    pages: int
+    posts: int
+    complete: bool  # reached the post the reply answers (or the end of the timeline)
+    oldest_at: datetime | None = None
+    since_parent: bool = True  # the reply answers a post: the search stops there
+
+    def looked_at(self) -> str:
+        """How far the search went, for a person deciding whether to look on X."""
+        read = f"{self.posts:,} post{'s' if self.posts != 1 else ''}"
+        if self.complete:
+            since = " since the post it answers" if self.since_parent else ""
+            return f"posts{since} ({read} read)"
+        oldest = f", back to {self.oldest_at:%Y-%m-%d %H:%M} UTC" if self.oldest_at else ""
+        return (
+            f"newest {read} ({self.pages} page{'s' if self.pages != 1 else ''} of "
+            f"GET /2/users/:id/tweets, the cap{oldest}); older posts were not read"
+        )
+
+
+def reply_find_on_network(*, reply: Reply, connector: XConnector) -> NetworkSearch:
     """Our post for `reply` on the network, matched by the post it answers and its text.
 
-    X rewrites links as t.co, so links are ignored in the comparison."""
-    page = connector.user_posts(
-        reply.handle.remote_id, since_id=reply.in_reply_to_remote_id or None
-    )
+    Reads the handle's timeline newest first, page after page, back to the post the reply
+    answers (`since_id`), at most settings.RECONCILE_MAX_PAGES pages: each page is a metered,
+    rate-limited request. Stops at the first match. X rewrites links as t.co, so links are
+    ignored in the comparison. Raises ConnectorError (RateLimited included) when a page
+    cannot be read."""
     wanted = _comparable(reply.text)
-    for remote in page.posts:
-        same_parent = (remote.in_reply_to_id or "") == reply.in_reply_to_remote_id
-        if same_parent and _comparable(remote.text) == wanted:
-            return remote
-    return None
+    parent = reply.in_reply_to_remote_id or None
+    token: str | None = None
+    pages = posts = 0
+    oldest_at: datetime | None = None
+    while pages < settings.RECONCILE_MAX_PAGES:
+        page = connector.user_posts(
+            reply.handle.remote_id,
+            since_id=parent,
+            pagination_token=token,
+        )
+        pages += 1
+        posts += len(page.posts)
+        for remote in page.posts:
+            same_parent = (remote.in_reply_to_id or "") == reply.in_reply_to_remote_id
+            if same_parent and _comparable(remote.text) == wanted:
+                return NetworkSearch(remote, pages, posts, complete=True, since_parent=bool(parent))
+            if remote.created_at is not None:
+                oldest_at = remote.created_at
+        token = page.next_token
+        if not token:
+            return NetworkSearch(None, pages, posts, complete=True, since_parent=bool(parent))
+    return NetworkSearch(
+        None, pages, posts, complete=False, oldest_at=oldest_at, since_parent=bool(parent)
+    )
 
 
 _URL = re.compile(r"https?://\S+")
