@@ -27,7 +27,7 @@ from mentiondesk.channels.models import Handle, HandleCredential
 from mentiondesk.replies.models import Reply
 from mentiondesk.replies.services import outbox
 from mentiondesk.sandbox.server import SandboxServer
-from mentiondesk.sandbox.store import OAuthRefused
+from mentiondesk.sandbox.store import OAuthRefused, SandboxStore
 from mentiondesk.tickets.models import Ticket
 from tests.processes import command_env, mentiondesk
 
@@ -189,6 +189,30 @@ def test_an_expired_token_is_refreshed_once_and_the_new_pair_is_used(oauth: Sand
     again = services.handle_poll(handle=handle)
     assert (again.error, again.stored) == ("", 1)
     assert _token_calls(oauth) == 1, "the new token is used, not refreshed again"
+
+
+def test_a_spent_window_is_remembered_across_a_refresh(
+    oauth: SandboxServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """X counts calls per user: a new token does not open a spent window."""
+    store = SandboxStore(rate_limits={"GET /2/users/:id/mentions": 1})
+    for username in ("Driftwood", "maya"):
+        store.user_add(username)
+    store.oauth_client_add(CLIENT_ID, CLIENT_SECRET)
+    with SandboxServer(store=store) as limited:
+        monkeypatch.setattr(settings, "X_API_URL", limited.url)
+        handle = Handle.objects.get(username="Driftwood")
+        first = _store(limited)
+        assert services.handle_poll(handle=handle).error == ""  # spends the window
+        HandleCredential.objects.update(expires_at=timezone.now())
+        limited.store.oauth_expire(first["access_token"])
+
+        result = services.handle_poll(handle=handle)
+
+        assert "rate limited until" in result.error and "(not sent)" in result.error
+        assert _token_calls(limited) == 1
+        mentions = [r for r in limited.store.request_log() if r.path.endswith("/mentions")]
+        assert len(mentions) == 1
 
 
 def test_a_401_refreshes_and_the_same_request_goes_again(oauth: SandboxServer) -> None:

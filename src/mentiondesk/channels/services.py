@@ -52,6 +52,7 @@ def handle_connector(*, handle: Handle) -> XConnector:
             token=stored,
             timeout=settings.X_TIMEOUT_SECONDS,
             refresh=refresh,
+            rate_key=f"stored-credentials:{handle.network}:{handle.pk}",
         )
     if not handle.credentials_env:
         raise DomainError(

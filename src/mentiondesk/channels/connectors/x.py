@@ -130,8 +130,8 @@ def _token_digest(token: str) -> str:
 
 
 def rate_limit_status(*, base_url: str, token: str, endpoint: str) -> RateLimitStatus | None:
-    """The remembered window of `endpoint` (e.g. "GET /2/users/:id/mentions") for this token,
-    or None before the first response."""
+    """The remembered window of `endpoint` (e.g. "GET /2/users/:id/mentions") for this token
+    (or the connector's `rate_key`), or None before the first response."""
     return _BOOK.get((base_url.rstrip("/"), _token_digest(token), endpoint))
 
 
@@ -432,9 +432,13 @@ class XConnector:
         timeout: float = 10.0,
         transport: httpx.BaseTransport | None = None,
         refresh: Callable[[str], str | None] | None = None,
+        rate_key: str | None = None,
     ) -> None:
         self.base_url = base_url.rstrip("/")
         self._refresh = refresh
+        # X counts user-context calls per user, not per token: with `rate_key` (one per
+        # handle), the windows remembered outlive the two-hourly refresh of the token.
+        self._rate_key = rate_key
         self._client = httpx.Client(
             base_url=self.base_url,
             headers={"User-Agent": f"mentiondesk/{__version__}"},
@@ -446,7 +450,7 @@ class XConnector:
 
     def _token_use(self, token: str) -> None:
         self._token = token
-        self._token_key = _token_digest(token)
+        self._token_key = _token_digest(self._rate_key or token)
         self._client.headers["Authorization"] = f"Bearer {token}"
 
     def close(self) -> None:
