@@ -39,13 +39,19 @@ def command_env(desk: SandboxServer | None = None, **extra: str) -> dict[str, st
 
 
 def mentiondesk(
-    *args: str, env: dict[str, str] | None = None, cwd: str | None = None, timeout: float = 120
+    *args: str,
+    env: dict[str, str] | None = None,
+    cwd: str | None = None,
+    timeout: float = 120,
+    stdin: str | None = None,
 ) -> subprocess.CompletedProcess[str]:
-    """Run `mentiondesk ARGS` (as `python -m mentiondesk`) and return what it printed."""
+    """Run `mentiondesk ARGS` (as `python -m mentiondesk`), with `stdin` as its standard input
+    when given, and return what it printed."""
     return subprocess.run(
         [sys.executable, "-m", "mentiondesk", *args],
         env=env if env is not None else command_env(),
         cwd=cwd,
+        input=stdin,
         capture_output=True,
         text=True,
         timeout=timeout,

@@ -24,6 +24,8 @@ commands:
   user add NAME --role ROLE    create a user (advocate|lead|infrastructure|light_agent|admin)
   token create NAME            print a new API token for user NAME (last line)
   token list NAME | revoke P   a user's tokens (prefix, state, last use); revoke one by prefix
+  credentials set HANDLE       store a handle's X tokens, encrypted (stdin or hidden prompt)
+  credentials list|rekey|key   where tokens come from; re-encrypt with the first key; new key
   sandbox [--port N]           run the X-API-compatible sandbox network on its own
   audit export [--format F]    the append-only audit log as CSV or JSON
   report --from D --to D       volume, response times, % within SLA, backlog (table|csv|json)

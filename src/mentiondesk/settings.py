@@ -252,6 +252,13 @@ X_API_URL = env("X_API_URL", "https://api.x.com").rstrip("/")
 # event POST. Unset, /webhooks/x is off and polling alone brings mentions in.
 X_CONSUMER_SECRET = env("X_CONSUMER_SECRET")
 X_TIMEOUT_SECONDS = float(env("X_TIMEOUT_SECONDS", "10"))
+# The X app's OAuth 2.0 client: refreshes the handles' stored access tokens (they last two
+# hours) through POST {X_API_URL}/2/oauth2/token. No secret: a public client (PKCE app).
+X_CLIENT_ID = env("X_CLIENT_ID")
+X_CLIENT_SECRET = env("X_CLIENT_SECRET")
+# Fernet keys, comma-separated: the first encrypts, every one decrypts (rotation). Read and
+# checked where credentials are stored or read (channels.credentials), and by `mentiondesk check`.
+CREDENTIALS_KEY = env("CREDENTIALS_KEY")
 # How often `mentiondesk worker` polls mentions (seconds).
 POLL_INTERVAL_SECONDS = float(env("POLL_INTERVAL_SECONDS", "60"))
 # A reply whose send started this long ago without a recorded outcome is reconciled.

@@ -6,8 +6,12 @@ class ChannelsConfig(AppConfig):
     label = "channels"
 
     def ready(self) -> None:
+        from django.core import checks
+
+        from .checks import credentials_settings_check
         from .connectors.x import rate_limits_share
         from .ratelimits import DatabaseWindows
 
         # Workers and web processes share X's spent windows: none calls before a reset.
         rate_limits_share(DatabaseWindows())
+        checks.register(credentials_settings_check)

@@ -10,8 +10,8 @@ class Network(models.TextChoices):
 
 
 class Handle(models.Model):
-    """One of our accounts on a network. Credentials never live here: `credentials_env` names
-    the environment variable holding the token."""
+    """One of our accounts on a network. Its token is either stored encrypted
+    (HandleCredential) or read from the environment variable `credentials_env` names."""
 
     class Role(models.TextChoices):
         MAIN = "main", "Main"
@@ -55,6 +55,26 @@ class Handle(models.Model):
 
     def __str__(self) -> str:
         return f"@{self.username}"
+
+
+class HandleCredential(models.Model):
+    """A handle's OAuth 2.0 user credentials, stored because X's access tokens last two hours
+    and come with a single-use refresh token the desk must keep up to date itself.
+
+    `secret` is a Fernet token (channels.credentials.crypto) of the JSON
+    {"access_token", "refresh_token"}: no plaintext token is ever written. The rest is what
+    `credentials list` shows without the key."""
+
+    handle = models.OneToOneField(Handle, on_delete=models.CASCADE, related_name="credential")
+    secret = models.TextField()
+    expires_at = models.DateTimeField(null=True, blank=True)
+    has_refresh_token = models.BooleanField(default=False)
+    scope = models.CharField(max_length=500, blank=True)
+    refreshed_at = models.DateTimeField(null=True, blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self) -> str:
+        return f"credentials of {self.handle}"
 
 
 # Timeline order. X gives times to the second, so two posts often share one; their snowflake

@@ -21,6 +21,14 @@ def post_get(*, remote_id: str, network: str = Network.X) -> Post:
     return post
 
 
+def handle_get(*, username: str, network: str = Network.X) -> Handle:
+    """One of our handles by username (case-insensitive, "@" optional). Raises NotFound."""
+    handle = Handle.objects.filter(network=network, username__iexact=username.lstrip("@")).first()
+    if handle is None:
+        raise NotFound(f"@{username.lstrip('@')} is not one of our handles (see `policy show`)")
+    return handle
+
+
 def stream_handles() -> QuerySet[Handle]:
     return Handle.objects.filter(is_active=True, respond_from=Handle.RespondFrom.STREAM)
 

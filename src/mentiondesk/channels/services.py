@@ -23,6 +23,7 @@ from mentiondesk.tickets.models import ACTIVE_STATUSES, Ticket, TicketEvent
 
 from .connectors.base import ConnectorError, PayloadProblem, PostPage, Rejected, RemotePost
 from .connectors.x import XConnector
+from .credentials import services as credential_services
 from .models import TIMELINE, Handle, IngestProblem, Post
 
 logger = logging.getLogger(__name__)
@@ -31,11 +32,33 @@ MENTIONS_ENDPOINT = "GET /2/users/:id/mentions"
 
 
 def handle_connector(*, handle: Handle) -> XConnector:
-    """A connector speaking as `handle`, with the token from its `credentials_env` variable.
+    """A connector speaking as `handle`: with its stored credentials when it has some
+    (refreshed when they expire or X answers 401), else with the token in its
+    `credentials_env` variable.
 
-    Raises DomainError naming the variable when it is unset."""
+    Raises DomainError naming what is missing: the variable, or MENTIONDESK_CREDENTIALS_KEY
+    (or one that opens the stored secret); the connector's errors when a due refresh fails."""
+    stored = credential_services.credential_access_token(handle=handle)
+    if stored is not None:
+
+        def refresh(rejected: str) -> str:
+            try:
+                return credential_services.credential_refresh(handle=handle, rejected=rejected)
+            except DomainError as exc:  # the caller sees X's 401 with the reason behind it
+                raise Rejected(f"401 Unauthorized; {exc.message}", status=401) from None
+
+        return XConnector(
+            base_url=settings.X_API_URL,
+            token=stored,
+            timeout=settings.X_TIMEOUT_SECONDS,
+            refresh=refresh,
+            rate_key=f"stored-credentials:{handle.network}:{handle.pk}",
+        )
     if not handle.credentials_env:
-        raise DomainError(f"@{handle.username} has no credentials_env in the policy file")
+        raise DomainError(
+            f"@{handle.username} has no stored credentials (`mentiondesk credentials set`) "
+            "and no credentials_env in the policy file"
+        )
     token = os.environ.get(handle.credentials_env, "")
     if not token:
         raise DomainError(

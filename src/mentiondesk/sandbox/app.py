@@ -6,9 +6,12 @@ can drive and inspect the store.
 
 from __future__ import annotations
 
+import base64
+import binascii
 import contextlib
 import json
 import re
+import secrets
 import socket
 import time
 from collections.abc import Callable, Iterable
@@ -16,12 +19,13 @@ from datetime import datetime
 from functools import partial
 from http import HTTPStatus
 from typing import Any
+from urllib.parse import unquote
 
 from werkzeug.exceptions import MethodNotAllowed, NotFound
 from werkzeug.routing import Map, Rule
 from werkzeug.wrappers import Request, Response
 
-from mentiondesk.sandbox.store import Fault, Refused, SandboxStore
+from mentiondesk.sandbox.store import Fault, OAuthRefused, Refused, SandboxStore
 
 PROBLEMS = "https://api.twitter.com/2/problems"
 # Fields X returns when a request names none (README: tweepy's cassettes show exactly these).
@@ -105,6 +109,10 @@ class SandboxApp:
             ("POST", "/2/dm_conversations/with/<participant_id>/messages", self._dm_send),
             ("GET", "/2/dm_events", self._dm_events),
         ]
+        # Not a bearer-token call: the client authenticates itself (see `_oauth_token`).
+        oauth: list[tuple[str, str, Callable[..., Result]]] = [
+            ("POST", "/2/oauth2/token", self._oauth_token),
+        ]
         control: list[tuple[str, str, Callable[..., Result]]] = [
             ("POST", "/_sandbox/users", self._control_user_add),
             ("GET", "/_sandbox/tokens", self._control_tokens),
@@ -115,10 +123,14 @@ class SandboxApp:
             ("POST", "/_sandbox/faults", self._control_fault_add),
             ("GET", "/_sandbox/requests", self._control_requests),
             ("POST", "/_sandbox/reset", self._control_reset),
+            ("POST", "/_sandbox/oauth/clients", self._control_oauth_client_add),
+            ("POST", "/_sandbox/oauth/grants", self._control_oauth_grant),
+            ("POST", "/_sandbox/oauth/expire", self._control_oauth_expire),
         ]
-        self._handlers = {f"{m} {path}": handler for m, path, handler in api + control}
+        routes = api + oauth + control
+        self._handlers = {f"{m} {path}": handler for m, path, handler in routes}
         self._url_map = Map(
-            [Rule(path, methods=[m], endpoint=f"{m} {path}") for m, path, _ in api + control],
+            [Rule(path, methods=[m], endpoint=f"{m} {path}") for m, path, _ in routes],
             strict_slashes=False,
         )
 
@@ -141,6 +153,10 @@ class SandboxApp:
                 status, body = handler(request, **args)
             except (ValueError, KeyError, TypeError, Refused) as exc:
                 return _json(400, {"error": str(exc)})
+            return _json(status, body)
+        if endpoint == "POST /2/oauth2/token":
+            self.store.request_record(request.method, request.path)
+            status, body = handler(request)
             return _json(status, body)
         return self._api(request, str(endpoint), handler, args)
 
@@ -382,6 +398,37 @@ class SandboxApp:
         data = [{k: e[k] for k in ("event_type", "id", "text")} for e in events]
         return 200, {"data": data, "meta": {"result_count": len(data)}}
 
+    # OAuth 2.0 token endpoint
+
+    def _oauth_token(self, request: Request) -> Result:
+        """POST /2/oauth2/token with grant_type=refresh_token, as X answers it: a confidential
+        client must authenticate with HTTP Basic, a public one names itself in `client_id`.
+        Errors are OAuth's {"error", "error_description"}, with X's wording."""
+        form = request.form
+        client_id, secret = _basic_credentials(request.headers.get("Authorization", ""))
+        known = self.store.oauth_client_secret(client_id or form.get("client_id", ""))
+        if client_id is None:
+            authenticated = known == ""  # a public client, named in the body
+        else:
+            authenticated = bool(known) and secrets.compare_digest(known or "", secret or "")
+        if not authenticated:
+            return 401, {
+                "error": "unauthorized_client",
+                "error_description": "Missing valid authorization header",
+            }
+        if form.get("grant_type") != "refresh_token":
+            return 400, {
+                "error": "invalid_request",
+                "error_description": "Missing required parameter [grant_type].",
+            }
+        try:
+            answer = self.store.oauth_refresh(
+                client_id or form.get("client_id", ""), form.get("refresh_token", "")
+            )
+        except OAuthRefused as exc:
+            return exc.status, exc.body
+        return 200, answer
+
     # Control API (/_sandbox/): plain JSON for other processes driving the sandbox
 
     def _control_user_add(self, request: Request) -> Result:
@@ -435,6 +482,28 @@ class SandboxApp:
         log = [{"method": r.method, "path": r.path, "at": r.at} for r in self.store.request_log()]
         return 200, {"requests": log}
 
+    def _control_oauth_client_add(self, request: Request) -> Result:
+        payload = _json_body(request)
+        self.store.oauth_client_add(str(payload["client_id"]), str(payload.get("secret") or ""))
+        return 201, {"ok": True}
+
+    def _control_oauth_grant(self, request: Request) -> Result:
+        """The token endpoint's answer after `username` authorised `client_id` (the consent
+        screen and the code exchange are outside the sandbox)."""
+        payload = _json_body(request)
+        kwargs: JSON = {}
+        if "expires_in" in payload:
+            kwargs["expires_in"] = int(payload["expires_in"])
+        if "scope" in payload:
+            kwargs["scope"] = str(payload["scope"])
+        return 200, self.store.oauth_grant(
+            str(payload["username"]), str(payload["client_id"]), **kwargs
+        )
+
+    def _control_oauth_expire(self, request: Request) -> Result:
+        self.store.oauth_expire(str(_json_body(request)["access_token"]))
+        return 200, {"ok": True}
+
     def _control_reset(self, request: Request) -> Result:
         self.store.reset()
         return 200, {"ok": True}
@@ -451,6 +520,18 @@ def _base36(number: int) -> str:
         number, rest = divmod(number, 36)
         out = digits[rest] + out
     return out or "0"
+
+
+def _basic_credentials(header: str) -> tuple[str | None, str | None]:
+    """(client id, secret) from an HTTP Basic Authorization header, (None, None) without one."""
+    scheme, _, value = header.partition(" ")
+    if scheme.lower() != "basic":
+        return None, None
+    try:
+        client_id, _, secret = base64.b64decode(value.strip()).decode().partition(":")
+    except (binascii.Error, UnicodeDecodeError):
+        return "", ""
+    return unquote(client_id), unquote(secret)
 
 
 def _json_body(request: Request) -> JSON:

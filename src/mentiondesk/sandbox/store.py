@@ -43,11 +43,23 @@ FAULT_KINDS = ("status", "timeout_after_accept", "drop")
 DUPLICATE_DETAIL = "You are not allowed to create a Tweet with duplicate content."
 # The v1.1 code 385 message (reported in node-twitter-api-v2#366), in the v2 problem shape.
 REPLY_TARGET_GONE = "You attempted to reply to a Tweet that is deleted or not visible to you."
+# OAuth 2.0 user access tokens last two hours; the scopes a desk asks for.
+ACCESS_TOKEN_LIFETIME = 7200
+DESK_SCOPE = "tweet.read tweet.write users.read like.write dm.read dm.write offline.access"
 
 _MENTION = re.compile(r"(?<![\w@])@(\w{1,15})\b", re.ASCII)
 # A link ends before whitespace; trailing punctuation belongs to the sentence, as on X.
 _URL = re.compile(r"https?://\S+?(?=[.,;:!?'\")\]]*(?:\s|$))")
 _TCO_ALPHABET = string.ascii_letters + string.digits
+
+
+class OAuthRefused(Exception):
+    """The token endpoint says no: `status` and X's {"error", "error_description"} body."""
+
+    def __init__(self, status: int, error: str, description: str) -> None:
+        super().__init__(description)
+        self.status = status
+        self.body = {"error": error, "error_description": description}
 
 
 class Refused(Exception):
@@ -124,6 +136,11 @@ class SandboxStore:
             self._ids_by_name: dict[str, str] = {}  # lowercased username -> user id
             self._tokens: dict[str, str] = {}  # token -> user id
             self._token_of: dict[str, str] = {}  # user id -> token
+            # OAuth 2.0: client id -> secret ("" for a public client); access token ->
+            # (user id, expiry epoch); refresh token -> (user id, client id, scope), single-use.
+            self._clients: dict[str, str] = {}
+            self._access: dict[str, tuple[str, float]] = {}
+            self._refresh: dict[str, tuple[str, str, str]] = {}
             self._posts: dict[str, dict[str, Any]] = {}  # insertion order is id order
             # Lowercased username -> ids (as ints, ascending) of the posts that mention the
             # user or reply to them: a timeline page is found by bisection, not by a walk
@@ -198,9 +215,83 @@ class SandboxStore:
             return {self._users[uid]["username"]: token for token, uid in self._tokens.items()}
 
     def user_for_token(self, token: str) -> dict[str, str] | None:
+        """The user a bearer token speaks for; None for an unknown or expired token."""
         with self._lock:
             user_id = self._tokens.get(token)
+            if user_id is None and token in self._access:
+                owner, expires = self._access[token]
+                user_id = owner if time.time() < expires else None
             return self.user_get(user_id) if user_id else None
+
+    # OAuth 2.0 (authorization code flow with refresh tokens)
+
+    def oauth_client_add(self, client_id: str, secret: str = "") -> None:
+        """Register an app's OAuth 2.0 client: confidential with a `secret`, else public."""
+        with self._lock:
+            self._clients[client_id] = secret
+
+    def oauth_client_secret(self, client_id: str) -> str | None:
+        """The client's secret ("" when public), None for an unknown client."""
+        with self._lock:
+            return self._clients.get(client_id)
+
+    def oauth_grant(
+        self,
+        username: str,
+        client_id: str,
+        *,
+        scope: str = DESK_SCOPE,
+        expires_in: int = ACCESS_TOKEN_LIFETIME,
+    ) -> dict[str, Any]:
+        """What the token endpoint answers once `username` has authorised `client_id`: a new
+        access token, and a refresh token when `scope` has offline.access."""
+        with self._lock:
+            user = self.user_by_username(username)
+            if user is None:
+                raise KeyError(username)
+            if client_id not in self._clients:
+                raise KeyError(client_id)
+            return self._token_answer(user["id"], client_id, scope, expires_in)
+
+    def oauth_refresh(
+        self, client_id: str, refresh_token: str, *, expires_in: int = ACCESS_TOKEN_LIFETIME
+    ) -> dict[str, Any]:
+        """Trade a refresh token (spent by this call) for a new pair. Raises OAuthRefused with
+        X's body for a token that is unknown, spent, or another client's."""
+        with self._lock:
+            held = self._refresh.pop(refresh_token, None)
+            if held is None or held[1] != client_id:
+                if held is not None:
+                    self._refresh[refresh_token] = held
+                raise OAuthRefused(
+                    400, "invalid_request", "Value passed for the token was invalid."
+                )
+            user_id, _, scope = held
+            return self._token_answer(user_id, client_id, scope, expires_in)
+
+    def oauth_expire(self, access_token: str) -> None:
+        """Let an access token's two hours pass: X answers 401 to it from now on."""
+        with self._lock:
+            if access_token in self._access:
+                self._access[access_token] = (self._access[access_token][0], 0.0)
+
+    def _token_answer(
+        self, user_id: str, client_id: str, scope: str, expires_in: int
+    ) -> dict[str, Any]:
+        access = secrets.token_urlsafe(48)
+        self._access[access] = (user_id, time.time() + expires_in)
+        # X's field order (docs.x.com, "OAuth 2.0 Authorization Code Flow with PKCE").
+        answer: dict[str, Any] = {
+            "token_type": "bearer",
+            "expires_in": expires_in,
+            "access_token": access,
+            "scope": scope,
+        }
+        if "offline.access" in scope.split():
+            refresh = secrets.token_urlsafe(48)
+            self._refresh[refresh] = (user_id, client_id, scope)
+            answer["refresh_token"] = refresh
+        return answer
 
     # Posts
 

@@ -13,15 +13,17 @@ import json
 import logging
 import re
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from types import TracebackType
 from typing import Any, Protocol
 from urllib.parse import quote
 
 import httpx
+import requests
+from authlib.integrations.requests_client import OAuth2Session, OAuthError
 
 from mentiondesk import __version__
 from mentiondesk.channels.connectors.base import (
@@ -128,8 +130,8 @@ def _token_digest(token: str) -> str:
 
 
 def rate_limit_status(*, base_url: str, token: str, endpoint: str) -> RateLimitStatus | None:
-    """The remembered window of `endpoint` (e.g. "GET /2/users/:id/mentions") for this token,
-    or None before the first response."""
+    """The remembered window of `endpoint` (e.g. "GET /2/users/:id/mentions") for this token
+    (or the connector's `rate_key`), or None before the first response."""
     return _BOOK.get((base_url.rstrip("/"), _token_digest(token), endpoint))
 
 
@@ -307,6 +309,82 @@ def parse_page(body: Any) -> PostPage:
     )
 
 
+# --- OAuth 2.0: refreshing a user access token -------------------------------------------------
+
+TOKEN_ENDPOINT = "POST /2/oauth2/token"  # noqa: S105 - an endpoint name, not a secret
+
+
+@dataclass(frozen=True)
+class TokenGrant:
+    """What X's token endpoint granted. The tokens never appear in a repr."""
+
+    access_token: str = field(repr=False)
+    refresh_token: str = field(repr=False)
+    expires_at: datetime | None
+    scope: str
+
+
+def token_refresh(
+    *,
+    base_url: str,
+    client_id: str,
+    client_secret: str,
+    refresh_token: str,
+    timeout: float = 10.0,
+) -> TokenGrant:
+    """Trade `refresh_token` for a new pair at POST {base_url}/2/oauth2/token.
+
+    X's refresh tokens are single-use: the answer carries the next one, and the one sent is
+    spent once X has answered. A confidential client authenticates with HTTP Basic (X answers
+    401 "Missing valid authorization header" without it); a public one, without a secret,
+    sends `client_id` in the body
+    (https://docs.x.com/resources/fundamentals/authentication/oauth-2-0/authorization-code).
+    Raises Rejected (X refused: a spent or revoked refresh token, a wrong client), Unreachable
+    (nothing sent), or ConnectorError (no readable answer: the refresh token may be spent).
+    """
+    url = f"{base_url.rstrip('/')}/2/oauth2/token"
+    session = OAuth2Session(
+        client_id=client_id,
+        client_secret=client_secret or None,
+        token_endpoint_auth_method="client_secret_basic" if client_secret else "none",
+    )
+    session.headers["User-Agent"] = f"mentiondesk/{__version__}"
+    try:
+        with session:
+            token = session.refresh_token(url, refresh_token=refresh_token, timeout=timeout)
+    except OAuthError as exc:
+        # `error` and `error_description` only: never the request, which holds the token.
+        raise Rejected(
+            f"{TOKEN_ENDPOINT}: X refused the refresh ({exc.error}: {exc.description or '-'})",
+            status=400,
+        ) from None
+    except requests.ConnectionError:  # connect timeouts included
+        raise Unreachable(f"{TOKEN_ENDPOINT}: cannot reach {base_url}") from None
+    except requests.Timeout:
+        raise ConnectorError(f"{TOKEN_ENDPOINT}: no answer from {base_url} in time") from None
+    except (requests.RequestException, ValueError) as exc:
+        status = getattr(getattr(exc, "response", None), "status_code", None)
+        raise ConnectorError(
+            f"{TOKEN_ENDPOINT}: unreadable answer ({status or type(exc).__name__})",
+            status=status,
+        ) from None
+    access, refresh = token.get("access_token"), token.get("refresh_token")
+    if not isinstance(access, str) or not access:
+        raise ConnectorError(f"{TOKEN_ENDPOINT}: the answer has no access_token")
+    expires_in = token.get("expires_in")
+    return TokenGrant(
+        access_token=access,
+        # authlib keeps the token sent when the answer has none
+        refresh_token=refresh if isinstance(refresh, str) else "",
+        expires_at=(
+            datetime.now(UTC) + timedelta(seconds=int(expires_in))
+            if isinstance(expires_in, int | float) or str(expires_in).isdigit()
+            else None
+        ),
+        scope=str(token.get("scope") or ""),
+    )
+
+
 # --- The connector ------------------------------------------------------------------------------
 
 _NOT_JSON = object()
@@ -337,6 +415,11 @@ class XConnector:
 
     Every request that leaves (whatever its answer) is reported to the recorder installed with
     `recording()`: the seam of the usage meter. Calls refused locally or never sent are not.
+
+    With `refresh`, a 401 (X's answer to an expired or revoked access token; nothing was done)
+    calls `refresh(rejected_token)` once; a new token it returns is used for the same request
+    again and for every later one. It returns None when there is nothing better (the 401
+    stands) and raises a ConnectorError when the refresh itself failed.
     """
 
     _recorder: CallRecorder | None = None
@@ -348,19 +431,27 @@ class XConnector:
         token: str,
         timeout: float = 10.0,
         transport: httpx.BaseTransport | None = None,
+        refresh: Callable[[str], str | None] | None = None,
+        rate_key: str | None = None,
     ) -> None:
         self.base_url = base_url.rstrip("/")
-        self._token_key = _token_digest(token)
+        self._refresh = refresh
+        # X counts user-context calls per user, not per token: with `rate_key` (one per
+        # handle), the windows remembered outlive the two-hourly refresh of the token.
+        self._rate_key = rate_key
         self._client = httpx.Client(
             base_url=self.base_url,
-            headers={
-                "Authorization": f"Bearer {token}",
-                "User-Agent": f"mentiondesk/{__version__}",
-            },
+            headers={"User-Agent": f"mentiondesk/{__version__}"},
             timeout=timeout,
             transport=transport,
             follow_redirects=False,
         )
+        self._token_use(token)
+
+    def _token_use(self, token: str) -> None:
+        self._token = token
+        self._token_key = _token_digest(self._rate_key or token)
+        self._client.headers["Authorization"] = f"Bearer {token}"
 
     def close(self) -> None:
         self._client.close()
@@ -552,6 +643,7 @@ class XConnector:
         path: dict[str, str] | None = None,
         params: dict[str, Any] | None = None,
         json_body: dict[str, Any] | None = None,
+        refreshed: bool = False,
     ) -> Any:
         """Send one request to `route` (":name" segments filled from `path`) and return its
         decoded JSON body, or raise the error that says what may have happened."""
@@ -593,6 +685,13 @@ class XConnector:
                 sent=json_body,
             )
         )
+        if response.status_code == 401 and self._refresh is not None and not refreshed:
+            token = self._refresh(self._token)
+            if token is not None and token != self._token:
+                self._token_use(token)
+                return self._call(
+                    method, route, path=path, params=params, json_body=json_body, refreshed=True
+                )
         return self._answer(endpoint, key, response, body, write=write)
 
     def _answer(

@@ -1,0 +1,1 @@
+"""Handles' X credentials stored encrypted in the database, and their refresh."""
