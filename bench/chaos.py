@@ -7,10 +7,10 @@ invariant on what the sandbox received and what the database holds, and prints a
     .venv/bin/python bench/chaos.py --full     # the issue's sizes: 100,000 mentions, 10,000 replies
 
 Scale 1 (the default) is 3,000 mentions, 300 replies and a 300-mention backlog; `--scale N`
-multiplies them. outbox-kill runs on PostgreSQL (MENTIONDESK_CHAOS_PG_URL, default the database
-mentiondesk_chaos on the local server, dropped and created again); the others on SQLite files in
-a temporary directory. Progress goes to stderr, the table to stdout; bench/RESULTS.md is written
-by hand from it."""
+multiplies them. outbox-kill, and rate-limits' last row, run on PostgreSQL
+(MENTIONDESK_CHAOS_PG_URL, default the database mentiondesk_chaos on the local server, dropped
+and created again); the others on SQLite files in a temporary directory. Progress goes to
+stderr, the table to stdout; bench/RESULTS.md is written by hand from it."""
 
 from __future__ import annotations
 
@@ -557,13 +557,21 @@ def outbox_kill(workdir: Path, sizes: dict[str, int]) -> tuple[str, bool]:
     return figure, replies_ok(result) and not state["tasks_lost"]
 
 
-def rate_limits(workdir: Path, sizes: dict[str, int], worker_count: int) -> tuple[str, bool]:
+def rate_limits(
+    workdir: Path, sizes: dict[str, int], worker_count: int, postgres: bool = False
+) -> tuple[str, bool]:
     backlog = sizes["backlog"]
     trickle = backlog // 3
     reply_count = backlog // 5
     rng = random.Random(SEED)
     window = 5.0
-    say(f"rate-limits: {backlog:,} mentions, {window:g} s windows, {worker_count} worker(s)")
+    database = "PostgreSQL" if postgres else "SQLite"
+    say(
+        f"rate-limits: {backlog:,} mentions, {window:g} s windows, {worker_count} worker(s), "
+        f"{database}"
+    )
+    if postgres:
+        pg_recreate()
     sandbox = Sandbox(
         "plain",
         mentions=backlog,
@@ -581,7 +589,7 @@ def rate_limits(workdir: Path, sizes: dict[str, int], worker_count: int) -> tupl
     try:
         desk = Desk(
             workdir,
-            f"sqlite:///{workdir / 'rate.db'}",
+            PG_URL if postgres else f"sqlite:///{workdir / 'rate.db'}",
             sandbox,
             MENTIONDESK_X_TIMEOUT_SECONDS="3",
             MENTIONDESK_OUTBOX_LEASE_SECONDS="6",
@@ -644,14 +652,18 @@ def rate_limits(workdir: Path, sizes: dict[str, int], worker_count: int) -> tupl
     return figure, ok
 
 
-# One worker, then two sharing the handles' tokens (a fleet): the rate-limit windows a worker
-# learns from X's answers are kept in its own process.
+# One worker, then two sharing the handles' tokens (a fleet), on SQLite (one machine: turns are
+# file locks) and on PostgreSQL (advisory locks): each process learns windows from X's answers,
+# shares the spent ones through the database, and takes turns per token and endpoint.
 SCENARIOS: dict[str, list[tuple[str, Callable[[Path, dict[str, int]], tuple[str, bool]]]]] = {
     "ingest-kill": [("ingest-kill", ingest_kill)],
     "outbox-kill": [("outbox-kill", outbox_kill)],
     "rate-limits": [
-        (f"rate-limits, {n} worker{'s' * (n > 1)}", partial(rate_limits, worker_count=n))
-        for n in (1, 2)
+        (
+            f"rate-limits, {n} worker{'s' * (n > 1)} ({'PostgreSQL' if pg else 'SQLite'})",
+            partial(rate_limits, worker_count=n, postgres=pg),
+        )
+        for n, pg in ((1, False), (2, False), (2, True))
     ],
 }
 

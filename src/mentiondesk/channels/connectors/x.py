@@ -14,7 +14,7 @@ import logging
 import re
 import threading
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, ExitStack, contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from types import TracebackType
@@ -74,11 +74,15 @@ class RateLimitStatus:
 
 class SpentWindows(Protocol):
     """Where spent windows are shared between processes (the desk keeps them in its database):
-    `spent_until` answers for a key this process has not seen spent."""
+    `spent_until` answers for a key this process has not seen spent; `turn` holds the key for
+    one call, so processes call an endpoint with a token one at a time (TimeoutError after
+    `wait` seconds of another's turn)."""
 
     def spent_until(self, key: tuple[str, str, str], now: datetime) -> datetime | None: ...
 
     def spend(self, key: tuple[str, str, str], reset_at: datetime) -> None: ...
+
+    def turn(self, key: tuple[str, str, str], wait: float) -> AbstractContextManager[object]: ...
 
 
 class _RateLimitBook:
@@ -106,6 +110,23 @@ class _RateLimitBook:
             self._entries[key] = status
         if self.shared is not None and status.remaining == 0 and status.reset_at is not None:
             self.shared.spend(key, status.reset_at)
+
+    @contextmanager
+    def turn(self, key: tuple[str, str, str], wait: float) -> Iterator[None]:
+        """This process's turn on `key` when windows are shared (one call at a time per token
+        and endpoint across processes); Unreachable, nothing sent, if it does not come."""
+        if self.shared is None:
+            yield
+            return
+        with ExitStack() as stack:
+            try:
+                stack.enter_context(self.shared.turn(key, wait))
+            except TimeoutError as exc:
+                raise Unreachable(
+                    f"{key[2]}: another call with this token was still in flight after "
+                    f"{wait:g} s (not sent)"
+                ) from exc
+            yield
 
     def me_get(self, key: tuple[str, str]) -> RemoteUser | None:
         with self._lock:
@@ -387,6 +408,15 @@ def token_refresh(
 
 # --- The connector ------------------------------------------------------------------------------
 
+
+class _AccessTokenRejected(Exception):
+    """A 401 that a token refresh may cure: raised inside a turn, handled after it."""
+
+    def __init__(self, response: httpx.Response, body: Any) -> None:
+        super().__init__(response.status_code)
+        self.response, self.body = response, body
+
+
 _NOT_JSON = object()
 # A JSON escape of U+0000 that is not itself an escaped backslash followed by "u0000".
 _NUL_ESCAPE = re.compile(r"(?<!\\)((?:\\\\)*)\\u0000")
@@ -408,10 +438,12 @@ class XConnector:
 
     Before each call, an endpoint whose window is spent (after a 429, or `remaining` 0) raises
     RateLimited without a request until its reset; that memory is shared process-wide, and
-    between processes through `rate_limits_share` (the desk's database). Errors:
-    Unreachable (nothing sent), RateLimited, Rejected (4xx, nothing happened), OutcomeUnknown
-    (a write may have happened: timeout after sending, 5xx, 403 duplicate content), and
-    ConnectorError for anything else (a read's timeout or 5xx, a body that is not JSON).
+    between processes through `rate_limits_share` (the desk's database), where processes also
+    take turns: one call at a time per token and endpoint. Errors: Unreachable (nothing sent;
+    also when another process's turn outlasts the timeout), RateLimited, Rejected (4xx,
+    nothing happened), OutcomeUnknown (a write may have happened: timeout after sending, 5xx,
+    403 duplicate content), and ConnectorError for anything else (a read's timeout or 5xx, a
+    body that is not JSON).
 
     Every request that leaves (whatever its answer) is reported to the recorder installed with
     `recording()`: the seam of the usage meter. Calls refused locally or never sent are not.
@@ -439,6 +471,8 @@ class XConnector:
         # X counts user-context calls per user, not per token: with `rate_key` (one per
         # handle), the windows remembered outlive the two-hourly refresh of the token.
         self._rate_key = rate_key
+        # Another process's turn on an endpoint lasts one call, bounded by `timeout`.
+        self._turn_wait = timeout + 1.0
         self._client = httpx.Client(
             base_url=self.base_url,
             headers={"User-Agent": f"mentiondesk/{__version__}"},
@@ -648,15 +682,47 @@ class XConnector:
         """Send one request to `route` (":name" segments filled from `path`) and return its
         decoded JSON body, or raise the error that says what may have happened."""
         endpoint = f"{method} {route}"
-        write = method != "GET"
         key = (self.base_url, self._token_key, endpoint)
-        known = _BOOK.get(key)
-        blocked_until = known.blocked_until(datetime.now(UTC)) if known else None
-        if blocked_until is not None:
-            raise RateLimited(
-                f"{endpoint}: rate limited until {blocked_until:%H:%M:%S} UTC (not sent)",
-                reset_at=blocked_until,
+        # The window is read, the request sent and its answer's window written in one turn:
+        # a call never leaves while another's 429 for the same token and endpoint is on its
+        # way back.
+        try:
+            with _BOOK.turn(key, self._turn_wait):
+                known = _BOOK.get(key)
+                blocked_until = known.blocked_until(datetime.now(UTC)) if known else None
+                if blocked_until is not None:
+                    raise RateLimited(
+                        f"{endpoint}: rate limited until {blocked_until:%H:%M:%S} UTC (not sent)",
+                        reset_at=blocked_until,
+                    )
+                return self._send(
+                    method, route, key, path, params, json_body, may_refresh=not refreshed
+                )
+        except _AccessTokenRejected as rejected:
+            # Outside the turn: the token endpoint and the second try take turns of their own.
+            token = self._refresh(self._token) if self._refresh else None
+            if token is not None and token != self._token:
+                self._token_use(token)
+                return self._call(
+                    method, route, path=path, params=params, json_body=json_body, refreshed=True
+                )
+            return self._answer(
+                endpoint, key, rejected.response, rejected.body, write=method != "GET"
             )
+
+    def _send(
+        self,
+        method: str,
+        route: str,
+        key: tuple[str, str, str],
+        path: dict[str, str] | None,
+        params: dict[str, Any] | None,
+        json_body: dict[str, Any] | None,
+        *,
+        may_refresh: bool,
+    ) -> Any:
+        endpoint = key[2]
+        write = method != "GET"
         url = route
         for name, value in (path or {}).items():
             url = url.replace(f":{name}", quote(value, safe=""))
@@ -685,13 +751,8 @@ class XConnector:
                 sent=json_body,
             )
         )
-        if response.status_code == 401 and self._refresh is not None and not refreshed:
-            token = self._refresh(self._token)
-            if token is not None and token != self._token:
-                self._token_use(token)
-                return self._call(
-                    method, route, path=path, params=params, json_body=json_body, refreshed=True
-                )
+        if response.status_code == 401 and self._refresh is not None and may_refresh:
+            raise _AccessTokenRejected(response, body)
         return self._answer(endpoint, key, response, body, write=write)
 
     def _answer(
