@@ -35,8 +35,9 @@ def schedules() -> list[Schedule]:
             channel_tasks.mentions_poll_all.enqueue,
             sweep=False,
         ),
-        # Outbox sweep: picks up replies whose retry time came or whose sender died.
-        Schedule("outbox_drain", 15, reply_tasks.outbox_drain.enqueue),
+        # Outbox sweep: picks up replies whose retry time came or whose sender died. X's
+        # windows last 15 minutes, so a retry waits at most a few percent past its reset.
+        Schedule("outbox_drain", settings.OUTBOX_SWEEP_SECONDS, reply_tasks.outbox_drain.enqueue),
         # Search documents of tickets changed since the last refresh: search lags by this much.
         Schedule("ticket_documents_refresh", 30, ticket_tasks.ticket_documents_refresh.enqueue),
         # Likes and deletes waiting for a retry.

@@ -261,6 +261,9 @@ X_CLIENT_SECRET = env("X_CLIENT_SECRET")
 CREDENTIALS_KEY = env("CREDENTIALS_KEY")
 # How often `mentiondesk worker` polls mentions (seconds).
 POLL_INTERVAL_SECONDS = float(env("POLL_INTERVAL_SECONDS", "60"))
+# How often `mentiondesk worker` sweeps the outbox for replies whose retry time came (after a
+# rate limit's reset, a backoff) or whose sender died (seconds).
+OUTBOX_SWEEP_SECONDS = float(env("OUTBOX_SWEEP_SECONDS", "15"))
 # A reply whose send started this long ago without a recorded outcome is reconciled.
 OUTBOX_LEASE_SECONDS = float(env("OUTBOX_LEASE_SECONDS", "60"))
 if OUTBOX_LEASE_SECONDS <= X_TIMEOUT_SECONDS:

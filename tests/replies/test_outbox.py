@@ -147,6 +147,34 @@ def test_rate_limited_replies_wait_for_the_reset(
 
 
 @pytest.mark.django_db
+def test_a_sweep_stops_trying_a_handle_that_x_put_off(
+    desk: SandboxServer, conversation: tuple[Ticket, str], advocate: User
+) -> None:
+    first, _ = conversation
+    desk.store.mention_add("noor", "@Driftwood the docs page 404s")
+    ingest()
+    second = Ticket.objects.exclude(pk=first.pk).get()
+    queued = [
+        services.reply_create(ticket=ticket, author=advocate, text=f"On it, {n}!")
+        for n, ticket in enumerate((first, second))
+    ]
+    desk.store.fault_add("POST", "/2/tweets", kind="status", status=429, reset_in=120)
+
+    assert services.outbox_drain() == 1
+    posts = [r for r in desk.store.request_log() if r.method == "POST"]
+    assert len(posts) == 1, "the second reply would only have been put off too"
+    put_off, untried = (Reply.objects.get(pk=r.pk) for r in queued)
+    assert put_off.status == Reply.Status.QUEUED and put_off.not_before is not None
+    assert untried.status == Reply.Status.QUEUED and untried.not_before is None
+    assert not DeliveryAttempt.objects.filter(reply=untried).exists()
+
+    # The next sweep tries it (the window is still spent: X's memory, not another request).
+    assert services.outbox_drain() == 1
+    assert Reply.objects.get(pk=untried.pk).not_before is not None
+    assert len([r for r in desk.store.request_log() if r.method == "POST"]) == 1
+
+
+@pytest.mark.django_db
 def test_status_handle_replies_go_out_from_main_for_advocates(
     desk: SandboxServer, advocate: User, infrastructure: User
 ) -> None:

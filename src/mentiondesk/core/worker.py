@@ -111,24 +111,33 @@ class _Heartbeat(threading.Thread):
             connection.close()
 
 
-def tasks_drain(*, worker_id: str | None = None) -> None:
-    """Run every queued task, then return."""
+# The most tasks a pass runs before the worker looks at its schedules again. A long queue (the
+# evidence of thousands of new tickets after an outage) must not hold up the next poll, which
+# then goes first (core.priorities).
+PASS_TASKS = 50
+
+
+def tasks_drain(*, worker_id: str | None = None, max_tasks: int | None = None) -> bool:
+    """Run queued tasks, highest priority first, until none is left or `max_tasks` have run.
+    Returns whether tasks are still waiting."""
     Worker(
         queue_names=["*"],
         interval=0,
         batch=True,
         backend_name="default",
         startup_delay=False,
-        max_tasks=None,
+        max_tasks=max_tasks,
         worker_id=worker_id or get_random_string(32),
         excluded_queue_names=[],
     ).run()
+    return max_tasks is not None and DBTaskResult.objects.ready().exists()
 
 
 def worker_run(
     *, once: bool = False, interval: float = 1.0, stop: threading.Event | None = None
 ) -> None:
-    """Loop: enqueue the periodic jobs that are due, drain the queue, sleep `interval`.
+    """Loop: enqueue the periodic jobs that are due, run up to PASS_TASKS queued tasks, and
+    sleep `interval` once the queue is empty.
 
     With `once`, run the sweeps (outbox, actions, Slack, lost tasks), drain what is queued and
     return."""
@@ -147,8 +156,9 @@ def worker_run(
                 if once or now - last_run.get(job.name, float("-inf")) >= job.every_seconds:
                     job.enqueue()
                     last_run[job.name] = now
+            waiting = False
             try:
-                tasks_drain(worker_id=worker_id)
+                waiting = tasks_drain(worker_id=worker_id, max_tasks=None if once else PASS_TASKS)
             except Exception:
                 # One bad task must not stop ingest and delivery for everyone; the task's own
                 # result row keeps the traceback.
@@ -156,7 +166,8 @@ def worker_run(
             close_old_connections()
             if once:
                 return
-            stop.wait(interval)
+            if not waiting:
+                stop.wait(interval)
     finally:
         heartbeat.stopped.set()
         heartbeat.join(timeout=5)

@@ -2,25 +2,27 @@ from __future__ import annotations
 
 from django_tasks import task
 
+from mentiondesk.core import priorities
+
 from . import services
 
 
-@task(queue_name="outbox")
+@task(queue_name="outbox", priority=priorities.OUTBOX)
 def reply_deliver(*, reply_id: int) -> None:
     services.reply_deliver(reply_id=reply_id)
 
 
-@task(queue_name="outbox")
+@task(queue_name="outbox", priority=priorities.OUTBOX)
 def outbox_drain() -> None:
     services.outbox_drain()
 
 
-@task(queue_name="outbox")
+@task(queue_name="outbox", priority=priorities.OUTBOX)
 def post_action_run(*, action_id: int) -> None:
     services.post_action_run(action_id=action_id)
 
 
-@task(queue_name="outbox")
+@task(queue_name="outbox", priority=priorities.OUTBOX)
 def post_actions_drain() -> None:
     for action_id in services.post_actions_due():
         services.post_action_run(action_id=action_id)

@@ -43,10 +43,7 @@ def ticket_evidence_get(*, ticket: Ticket) -> TicketEvidence:
     """Evidence and drafted replies for `ticket`, asked of the sources now (their caches
     apply) and kept for the ticket page (`ticket_evidence_stored`). Sources that are not
     configured or failed say so in their result; nothing here raises for a source's sake."""
-    first = ticket.posts.filter(direction=Post.Direction.INBOUND).order_by("created_at").first()
-    sources = evidence.evidence_for_text(first.text if first else ticket.subject)
-    evidence.evidence_store(ticket_id=ticket.pk, sources=sources)
-    return _ticket_evidence(ticket, sources, timezone.now())
+    return _ticket_evidence(ticket, _ticket_sources_fetch(ticket), timezone.now())
 
 
 def ticket_evidence_stored(*, ticket: Ticket) -> TicketEvidence | None:
@@ -60,11 +57,24 @@ def ticket_evidence_stored(*, ticket: Ticket) -> TicketEvidence | None:
     return _ticket_evidence(ticket, sources, fetched_at)
 
 
-def ticket_evidence_warm(*, ticket_id: int) -> TicketEvidence | None:
-    """After ingest: fetch and keep the evidence of ticket `ticket_id` before anyone opens it.
-    None when the ticket is gone. Calls the network: never inside a transaction."""
+def ticket_evidence_warm(*, ticket_id: int) -> bool:
+    """After ingest: fetch and keep the sources' evidence of ticket `ticket_id` before anyone
+    opens it; False when the ticket is gone. Similar tickets and drafts are left to the ticket
+    page, which works them out anyway (they change as the desk does). Calls the network: never
+    inside a transaction."""
     ticket = Ticket.objects.filter(pk=ticket_id).first()
-    return ticket_evidence_get(ticket=ticket) if ticket is not None else None
+    if ticket is None:
+        return False
+    _ticket_sources_fetch(ticket)
+    return True
+
+
+def _ticket_sources_fetch(ticket: Ticket) -> dict[str, evidence.EvidenceResult]:
+    """Ask the sources about the requester's first words, and keep their answers."""
+    first = ticket.posts.filter(direction=Post.Direction.INBOUND).order_by("created_at").first()
+    sources = evidence.evidence_for_text(first.text if first else ticket.subject)
+    evidence.evidence_store(ticket_id=ticket.pk, sources=sources)
+    return sources
 
 
 def _ticket_evidence(

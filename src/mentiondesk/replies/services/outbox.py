@@ -601,8 +601,20 @@ def outbox_due(*, limit: int = 100) -> list[int]:
 
 
 def outbox_drain() -> int:
-    """Deliver every due reply once; returns how many were tried."""
+    """Deliver every due reply once; returns how many were tried.
+
+    Once a handle's reply is put off (rate limited, or X unreachable), the handle's other
+    replies wait for the next sweep untried: each would be put off the same way, at the cost of
+    an attempt row, and of a timeout each while X is unreachable. Other handles go on."""
     due = outbox_due()
+    handles = dict(Reply.objects.filter(pk__in=due).values_list("pk", "handle_id"))
+    put_off: set[int] = set()
+    tried = 0
     for reply_id in due:
-        reply_deliver(reply_id=reply_id)
-    return len(due)
+        if handles.get(reply_id) in put_off:
+            continue
+        reply = reply_deliver(reply_id=reply_id)
+        tried += 1
+        if reply.status == Reply.Status.QUEUED and reply.not_before is not None:
+            put_off.add(reply.handle_id)
+    return tried

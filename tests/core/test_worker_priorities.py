@@ -1,0 +1,67 @@
+"""A backlog of background work does not hold up ingest: the worker runs at most PASS_TASKS
+tasks between looks at its schedules, highest priority first, and does not sleep while tasks
+are waiting."""
+
+from __future__ import annotations
+
+import threading
+import time
+from typing import Any
+
+import pytest
+from django_tasks_db.compat import TaskResultStatus
+from django_tasks_db.models import DBTaskResult
+
+from mentiondesk.channels import tasks as channel_tasks
+from mentiondesk.core.worker import PASS_TASKS, tasks_drain, worker_run
+from mentiondesk.sandbox.server import SandboxServer
+from mentiondesk.tickets import tasks as ticket_tasks
+from mentiondesk.tickets.models import Ticket
+from tests.core.test_worker_lost import DB_TASKS
+
+
+def warming(status: str) -> int:
+    return DBTaskResult.objects.filter(
+        task_path__endswith="ticket_evidence_warm", status=status
+    ).count()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_poll_enqueued_behind_a_backlog_runs_first(desk: SandboxServer, settings: Any) -> None:
+    settings.TASKS = DB_TASKS
+    backlog = 2 * PASS_TASKS + 5
+    for n in range(backlog):
+        ticket_tasks.ticket_evidence_warm.enqueue(ticket_id=10_000 + n)  # gone: quick to run
+    desk.store.mention_add("maya", "@Driftwood pushing to main fails with a 502")
+
+    assert tasks_drain(max_tasks=PASS_TASKS) is True, "tasks are still waiting"
+    assert warming(TaskResultStatus.SUCCESSFUL) == PASS_TASKS
+
+    channel_tasks.mentions_poll_all.enqueue()
+    tasks_drain(max_tasks=1)
+    assert Ticket.objects.count() == 1, "the poll went before the rest of the backlog"
+    assert warming(TaskResultStatus.READY) == backlog - PASS_TASKS
+
+    assert tasks_drain(max_tasks=None) is False
+    assert warming(TaskResultStatus.SUCCESSFUL) == backlog + 1, "and the new ticket's own"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_worker_does_not_sleep_while_tasks_are_waiting(
+    desk: SandboxServer, settings: Any
+) -> None:
+    settings.TASKS = DB_TASKS
+    for n in range(3 * PASS_TASKS):
+        ticket_tasks.ticket_evidence_warm.enqueue(ticket_id=10_000 + n)
+    stop = threading.Event()
+    worker = threading.Thread(target=worker_run, kwargs={"interval": 3600, "stop": stop})
+    worker.start()
+    try:
+        deadline = time.monotonic() + 60
+        while warming(TaskResultStatus.READY) and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert warming(TaskResultStatus.READY) == 0, "the worker slept with tasks waiting"
+    finally:
+        stop.set()
+        worker.join(timeout=30)
+    assert not worker.is_alive()
