@@ -164,3 +164,33 @@ def test_a_rate_limited_search_waits_for_the_reset_then_finds_the_post(
         DeliveryAttempt.Outcome.RATE_LIMITED,
         DeliveryAttempt.Outcome.RECONCILED_FOUND,
     ]
+
+
+@pytest.mark.django_db
+def test_a_search_longer_than_a_rate_limit_window_goes_on_where_it_stopped(
+    desk: SandboxServer, killed_mid_send: tuple[Reply, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Two timeline calls a window (X's Basic tier allows a few per 15 minutes) and a post
+    three pages back: starting over at each try would never get there (chaos finding 6)."""
+    reply, parent = killed_mid_send
+    posted = desk.store.post_create(our_id(desk), reply.text, in_reply_to=parent)
+    busy_desk(desk, 250)
+    monkeypatch.setitem(desk.store.rate_limits, TIMELINE, 2)
+    monkeypatch.setattr(desk.store, "window", 1.0)
+    time.sleep(1.1)  # the windows the poll opened are over: the next ones allow 2 calls
+    before = timeline_requests()
+
+    reply = services.reply_deliver(reply_id=reply.pk)
+
+    assert reply.status == Reply.Status.SENDING, "two pages read, then the window was spent"
+    assert reply.search_progress["pages"] == 2 and reply.search_progress["token"]
+    while timezone.now() <= reply.lease_until:
+        time.sleep(0.2)
+
+    reply = services.reply_deliver(reply_id=reply.pk)
+
+    assert reply.status == Reply.Status.SENT
+    assert reply.post is not None and reply.post.remote_id == posted["id"]
+    assert timeline_requests() - before == 3, "the third page only: the first two were read"
+    assert reply.search_progress == {}
+    assert posts_asked(desk) == 0

@@ -8,6 +8,7 @@ from urllib.parse import urlencode
 
 from django import forms
 
+from mentiondesk.core.widgets import PlainSelect
 from mentiondesk.policy.selectors import policy_current
 from mentiondesk.replies.services import X_MAX_CHARS
 from mentiondesk.tickets import selectors
@@ -25,11 +26,15 @@ class QueueForm(forms.Form):
     anything unknown falls back to the default view, unfiltered."""
 
     view = forms.ChoiceField(choices=[(slug, v.name) for slug, v in VIEWS.items()], required=False)
-    intent = forms.ChoiceField(choices=[("", "Any intent"), *INTENT_CHOICES], required=False)
-    sentiment = forms.ChoiceField(
-        choices=[("", "Any sentiment"), *Sentiment.choices], required=False
+    intent = forms.ChoiceField(
+        choices=[("", "Any intent"), *INTENT_CHOICES], required=False, widget=PlainSelect
     )
-    context = forms.ChoiceField(choices=[("", "Any product"), *Context.choices], required=False)
+    sentiment = forms.ChoiceField(
+        choices=[("", "Any sentiment"), *Sentiment.choices], required=False, widget=PlainSelect
+    )
+    context = forms.ChoiceField(
+        choices=[("", "Any product"), *Context.choices], required=False, widget=PlainSelect
+    )
 
     def view_slug(self) -> str:
         if self.is_valid() and self.cleaned_data["view"]:

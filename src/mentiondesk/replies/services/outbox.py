@@ -10,8 +10,9 @@ Delivery protocol (`reply_deliver`):
    `needs_attention` with X's reason. Unknown (timeout, 5xx, 403 duplicate, or a lease found
    expired after a crash): reconcile against our posts on the network, read back to the post
    the reply answers (at most RECONCILE_MAX_PAGES pages); found → `sent`, not found →
-   `needs_attention` saying how far it looked, rate limited → still `sending`, reconciled
-   again after X's reset. An unknown outcome is never retried blindly.
+   `needs_attention` saying how far it looked, rate limited → still `sending`, the search
+   going on from where it stopped after X's reset. An unknown outcome is never retried
+   blindly.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ import re
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
@@ -334,11 +336,13 @@ def _reply_reconcile(
             f"Outcome unknown ({why}). Direct messages cannot be looked up here: check the "
             "conversation on X before sending again.",
         )
+    progress = SearchProgress.from_json(reply.search_progress)
     try:
-        search = reply_find_on_network(reply=reply, connector=connector)
+        search = reply_find_on_network(reply=reply, connector=connector, progress=progress)
     except RateLimited as exc:
-        return _reply_reconcile_later(reply, attempt, why, exc)
+        return _reply_reconcile_later(reply, attempt, why, exc, progress)
     except ConnectorError as exc:
+        _search_progress_clear(reply)
         return _reply_park(
             reply,
             attempt,
@@ -346,6 +350,7 @@ def _reply_reconcile(
             f"Outcome unknown ({why}) and the check on X failed ({exc}). Look on X before "
             "sending again.",
         )
+    _search_progress_clear(reply)
     if search.found is not None:
         return _reply_record_sent(
             reply, attempt, search.found, DeliveryAttempt.Outcome.RECONCILED_FOUND
@@ -361,17 +366,21 @@ def _reply_reconcile(
 
 
 def _reply_reconcile_later(
-    reply: Reply, attempt: DeliveryAttempt, why: str, exc: RateLimited
+    reply: Reply, attempt: DeliveryAttempt, why: str, exc: RateLimited, progress: SearchProgress
 ) -> Reply:
     """X's window for reading our timeline is spent: the outcome is still unknown, so the
     reply stays `sending` and its lease ends at X's reset; the sweep reconciles it then
-    (never re-sends it)."""
+    (never re-sends it), reading on from `progress`."""
     now = timezone.now()
     until = max(exc.reset_at, now) + timedelta(seconds=1)
     detail = f"Outcome unknown ({why}); the check on X waits for its rate limit: {exc}"
     with transaction.atomic():
         Reply.objects.filter(pk=reply.pk).update(
-            status=Reply.Status.SENDING, lease_until=until, reason=detail, updated_at=now
+            status=Reply.Status.SENDING,
+            lease_until=until,
+            reason=detail,
+            search_progress=progress.as_json(),
+            updated_at=now,
         )
         attempt.outcome, attempt.detail, attempt.finished_at = (
             DeliveryAttempt.Outcome.RATE_LIMITED,
@@ -381,6 +390,41 @@ def _reply_reconcile_later(
         attempt.save(update_fields=["outcome", "detail", "finished_at"])
     reply.refresh_from_db()
     return reply
+
+
+def _search_progress_clear(reply: Reply) -> None:
+    """The search ended: a later send of this reply (sent again by a person) starts afresh."""
+    if reply.search_progress:
+        Reply.objects.filter(pk=reply.pk).update(search_progress={})
+        reply.search_progress = {}
+
+
+@dataclass
+class SearchProgress:
+    """How far a search of our timeline got: the next page's token, the pages and posts read,
+    and the oldest post's time. Kept on the reply when X's rate limit interrupts the search,
+    so the next try reads on instead of starting over: with a window smaller than the pages to
+    read (a few calls per 15 minutes on X's Basic tier), starting over never ends. The pages
+    already read need no second look: the post sought was sent before the search began."""
+
+    token: str | None = None
+    pages: int = 0
+    posts: int = 0
+    oldest_at: datetime | None = None
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> SearchProgress:
+        oldest = data.get("oldest_at")
+        return cls(
+            token=data.get("token") or None,
+            pages=int(data.get("pages", 0)),
+            posts=int(data.get("posts", 0)),
+            oldest_at=datetime.fromisoformat(oldest) if oldest else None,
+        )
+
+    def as_json(self) -> dict[str, Any]:
+        oldest = self.oldest_at.isoformat() if self.oldest_at else None
+        return {"token": self.token, "pages": self.pages, "posts": self.posts, "oldest_at": oldest}
 
 
 @dataclass(frozen=True)
@@ -407,38 +451,40 @@ class NetworkSearch:
         )
 
 
-def reply_find_on_network(*, reply: Reply, connector: XConnector) -> NetworkSearch:
+def reply_find_on_network(
+    *, reply: Reply, connector: XConnector, progress: SearchProgress | None = None
+) -> NetworkSearch:
     """Our post for `reply` on the network, matched by the post it answers and its text.
 
     Reads the handle's timeline newest first, page after page, back to the post the reply
-    answers (`since_id`), at most settings.RECONCILE_MAX_PAGES pages: each page is a metered,
-    rate-limited request. Stops at the first match. X rewrites links as t.co, so links are
-    ignored in the comparison. Raises ConnectorError (RateLimited included) when a page
-    cannot be read."""
+    answers (`since_id`), at most settings.RECONCILE_MAX_PAGES pages in all: each page is a
+    metered, rate-limited request. Goes on from `progress` (updated page by page) when given.
+    Stops at the first match. X rewrites links as t.co, so links are ignored in the
+    comparison. Raises ConnectorError (RateLimited included) when a page cannot be read."""
     wanted = _comparable(reply.text)
     parent = reply.in_reply_to_remote_id or None
-    token: str | None = None
-    pages = posts = 0
-    oldest_at: datetime | None = None
-    while pages < settings.RECONCILE_MAX_PAGES:
+    at = progress if progress is not None else SearchProgress()
+    while at.pages < settings.RECONCILE_MAX_PAGES:
         page = connector.user_posts(
             reply.handle.remote_id,
             since_id=parent,
-            pagination_token=token,
+            pagination_token=at.token,
         )
-        pages += 1
-        posts += len(page.posts)
+        at.pages += 1
+        at.posts += len(page.posts)
         for remote in page.posts:
             same_parent = (remote.in_reply_to_id or "") == reply.in_reply_to_remote_id
             if same_parent and _comparable(remote.text) == wanted:
-                return NetworkSearch(remote, pages, posts, complete=True, since_parent=bool(parent))
+                return NetworkSearch(
+                    remote, at.pages, at.posts, complete=True, since_parent=bool(parent)
+                )
             if remote.created_at is not None:
-                oldest_at = remote.created_at
-        token = page.next_token
-        if not token:
-            return NetworkSearch(None, pages, posts, complete=True, since_parent=bool(parent))
+                at.oldest_at = remote.created_at
+        at.token = page.next_token
+        if not at.token:
+            return NetworkSearch(None, at.pages, at.posts, complete=True, since_parent=bool(parent))
     return NetworkSearch(
-        None, pages, posts, complete=False, oldest_at=oldest_at, since_parent=bool(parent)
+        None, at.pages, at.posts, complete=False, oldest_at=at.oldest_at, since_parent=bool(parent)
     )
 
 
