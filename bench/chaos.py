@@ -503,11 +503,13 @@ def outbox_kill(workdir: Path, sizes: dict[str, int]) -> tuple[str, bool]:
         created = desk.python("replies", count=replies)["created"]
         say(f"  {created} replies queued; starting 4 workers")
         started = time.monotonic()
+        # Limits that grow with the size: the workers settle a few replies a second here.
+        chaos_limit, drain_limit = max(900, 0.6 * created), max(300, 0.1 * created)
         workers = [desk.start("worker", "--interval", "0.5") for _ in range(4)]
         faults = Counter[str]()
         # Chaos until 90 % of the replies are settled: every 1-4 s a worker is SIGKILLed and
         # restarted, and one time in three a fault waits for the next POST.
-        while unsettled(PG_URL) > 0.1 * created and time.monotonic() - started < 900:
+        while unsettled(PG_URL) > 0.1 * created and time.monotonic() - started < chaos_limit:
             time.sleep(rng.uniform(1, 4))
             n = rng.randrange(len(workers))
             desk.kill(workers[n])
@@ -528,7 +530,7 @@ def outbox_kill(workdir: Path, sizes: dict[str, int]) -> tuple[str, bool]:
             say(f"  {left} replies queued or sending")
             return left == 0
 
-        wait_until(drained, 300, every=3)
+        wait_until(drained, drain_limit, every=3)
         drain_s = time.monotonic() - started - chaos_s
         state = desk.python("state")
         # The live workers mark the task rows killed workers left RUNNING (heartbeat 6 s old).
