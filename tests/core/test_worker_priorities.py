@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import threading
 import time
+from collections import Counter
 from typing import Any
 
 import pytest
@@ -14,7 +15,9 @@ from django_tasks_db.models import DBTaskResult
 
 from mentiondesk.channels import tasks as channel_tasks
 from mentiondesk.core.worker import PASS_TASKS, tasks_drain, worker_run
+from mentiondesk.replies import tasks as reply_tasks
 from mentiondesk.sandbox.server import SandboxServer
+from mentiondesk.schedules import schedules
 from mentiondesk.tickets import tasks as ticket_tasks
 from mentiondesk.tickets.models import Ticket
 from tests.core.test_worker_lost import DB_TASKS
@@ -65,3 +68,40 @@ def test_the_worker_does_not_sleep_while_tasks_are_waiting(
         stop.set()
         worker.join(timeout=30)
     assert not worker.is_alive()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_periodic_job_still_waiting_is_not_enqueued_again(settings: Any) -> None:
+    """Workers started behind a backlog (or several workers) each find every job due."""
+    settings.TASKS = DB_TASKS
+    for _ in range(3):
+        for job in schedules():
+            job.enqueue()
+
+    waiting = Counter(
+        DBTaskResult.objects.filter(status=TaskResultStatus.READY).values_list(
+            "task_path", flat=True
+        )
+    )
+    assert len(waiting) == len(schedules())
+    assert set(waiting.values()) == {1}
+
+    tasks_drain()
+    for job in schedules():
+        job.enqueue()
+    assert DBTaskResult.objects.filter(status=TaskResultStatus.READY).count() == len(schedules())
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_outbox_sweep_goes_before_a_backlog_of_sends(settings: Any) -> None:
+    """A reply whose sender died is reconciled while its post is near the top of our
+    timeline, not after thousands of other sends (chaos finding 8)."""
+    settings.TASKS = DB_TASKS
+    for n in range(PASS_TASKS):
+        reply_tasks.reply_deliver.enqueue(reply_id=10_000 + n)  # gone: quick to run
+    reply_tasks.outbox_drain.enqueue()
+
+    tasks_drain(max_tasks=1)
+
+    sweep = DBTaskResult.objects.get(task_path=reply_tasks.outbox_drain.module_path)
+    assert sweep.status == TaskResultStatus.SUCCESSFUL

@@ -18,6 +18,7 @@ from mentiondesk.channels import services as channel_services
 from mentiondesk.costs.models import XApiUsage
 from mentiondesk.replies import services
 from mentiondesk.replies.models import DeliveryAttempt, Reply
+from mentiondesk.replies.services.outbox import SearchProgress
 from mentiondesk.sandbox.server import SandboxServer
 from mentiondesk.tickets.models import Ticket
 
@@ -194,3 +195,75 @@ def test_a_search_longer_than_a_rate_limit_window_goes_on_where_it_stopped(
     assert timeline_requests() - before == 3, "the third page only: the first two were read"
     assert reply.search_progress == {}
     assert posts_asked(desk) == 0
+
+
+@pytest.mark.django_db
+def test_a_send_reconciled_late_is_looked_for_in_its_window_not_from_the_newest_post(
+    desk: SandboxServer, killed_mid_send: tuple[Reply, str], settings: Any
+) -> None:
+    """Chaos finding 8: a backlog held the sweep up for 14 minutes, and four workers had posted
+    thousands of replies on top of the killed one's. Read from the newest post, the search
+    met its page cap and parked replies that were on the network."""
+    settings.RECONCILE_MAX_PAGES = 2
+    reply, parent = killed_mid_send
+    began = timezone.now() - timedelta(minutes=14)  # the claim of the killed send
+    Reply.objects.filter(pk=reply.pk).update(
+        search_progress=SearchProgress(sent_from=began).as_json()
+    )
+    posted = desk.store.mention_add(
+        "Driftwood", reply.text, in_reply_to=parent, created_at=began + timedelta(seconds=1)
+    )
+    busy_desk(desk, 250)  # newer than the cap reaches
+    before = timeline_requests()
+
+    reply = services.reply_deliver(reply_id=reply.pk)
+
+    assert reply.status == Reply.Status.SENT
+    assert reply.post is not None and reply.post.remote_id == posted
+    assert timeline_requests() - before == 1, "X started the page at the window's end"
+    assert posts_asked(desk) == 0
+
+
+@pytest.mark.django_db
+def test_after_a_5xx_only_the_posts_since_the_send_began_are_read(
+    desk: SandboxServer, advocate: User
+) -> None:
+    earlier = timezone.now() - timedelta(minutes=10)
+    parent = desk.store.mention_add("maya", "@Driftwood deploys hang", created_at=earlier)
+    results = channel_services.mentions_poll_all()
+    assert not [r.error for r in results if r.error]
+    for n in range(150):  # ours, answering others after the parent, before this send
+        desk.store.mention_add("Driftwood", f"Answer number {n}", created_at=earlier)
+    desk.store.fault_add("POST", "/2/tweets", kind="status", status=503)
+    reply = services.reply_create(ticket=Ticket.objects.get(), author=advocate, text="On it!")
+    assert reply.in_reply_to_remote_id == parent
+    before = timeline_requests()
+
+    reply = services.reply_deliver(reply_id=reply.pk)
+
+    assert reply.status == Reply.Status.NEEDS_ATTENTION
+    assert "not among @Driftwood's posts from " in reply.reason
+    assert " UTC (0 posts read)" in reply.reason
+    assert timeline_requests() - before == 1, "not the two pages back to the parent"
+    assert posts_asked(desk) == 1
+
+
+@pytest.mark.django_db
+def test_a_403_duplicate_is_looked_for_before_the_send_too(
+    desk: SandboxServer, killed_mid_send: tuple[Reply, str]
+) -> None:
+    """X refuses a text we already posted: the identical post may be older than this send."""
+    reply, parent = killed_mid_send
+    posted = desk.store.mention_add(
+        "Driftwood",
+        reply.text,
+        in_reply_to=parent,
+        created_at=timezone.now() - timedelta(minutes=10),
+    )
+    Reply.objects.filter(pk=reply.pk).update(status=Reply.Status.QUEUED, lease_until=None)
+
+    reply = services.reply_deliver(reply_id=reply.pk)
+
+    assert posts_asked(desk) == 1, "sent once, refused as a duplicate"
+    assert reply.status == Reply.Status.SENT
+    assert reply.post is not None and reply.post.remote_id == posted

@@ -165,6 +165,39 @@ def test_mentions_timeline_holds_mentions_and_replies_across_pages_and_deletes()
     assert paged == newest_first
 
 
+def test_timelines_keep_the_posts_created_from_start_time_to_end_time(
+    sandbox: SandboxServer,
+) -> None:
+    store = sandbox.store
+    ours = store.user_by_username("Driftwood")["id"]  # type: ignore[index]
+    maya = store.user_add("maya")
+    noon = datetime(2026, 12, 1, 12, 0, tzinfo=UTC)
+    ids = [
+        store.mention_add("Driftwood", f"@maya answer {n}", created_at=noon + timedelta(minutes=n))
+        for n in range(5)
+    ]
+    client = api(sandbox)
+
+    def shown(path: str, **bounds: str) -> list[str]:
+        answer = client.get(path, params={"max_results": 5, **bounds})
+        assert answer.status_code == 200, answer.text
+        return [p["id"] for p in answer.json().get("data", [])]
+
+    # Inclusive to the second at both ends, as on X.
+    timeline = f"/2/users/{ours}/tweets"
+    bounded = shown(timeline, start_time="2026-12-01T12:01:00Z", end_time="2026-12-01T12:03:00Z")
+    assert bounded == ids[3:0:-1]
+    assert shown(timeline, end_time="2026-12-01T12:00:59Z") == ids[:1]
+    assert shown(f"/2/users/{maya}/mentions", start_time="2026-12-01T12:04:00Z") == ids[4:]
+
+    for bounds in ({"end_time": "yesterday"}, {"start_time": "2026-12-01T12:00:00"}):
+        answer = client.get(timeline, params=bounds)
+        assert answer.status_code == 400
+        assert answer.json()["title"] == "Invalid Request"
+    reversed_bounds = {"start_time": "2026-12-01T12:03:00Z", "end_time": "2026-12-01T12:01:00Z"}
+    assert client.get(timeline, params=reversed_bounds).status_code == 400
+
+
 @pytest.mark.parametrize("value", ["4", "101", "ten"])
 def test_max_results_is_validated_like_x(sandbox: SandboxServer, value: str) -> None:
     user_id = sandbox.store.user_by_username("Driftwood")["id"]  # type: ignore[index]

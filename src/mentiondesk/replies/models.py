@@ -51,8 +51,8 @@ class Reply(models.Model):
     not_before = models.DateTimeField(null=True, blank=True)
     lease_until = models.DateTimeField(null=True, blank=True)
     attempts = models.PositiveIntegerField(default=0)
-    # Where a search of our timeline for this reply (an unknown outcome) goes on after X's
-    # rate limit cut it short: services.outbox.SearchProgress. Empty when no search is under way.
+    # When the last send began, and where a search of our timeline for its post (an unknown
+    # outcome) goes on after X's rate limit cut it short: services.outbox.SearchProgress.
     search_progress = models.JSONField(default=dict, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)

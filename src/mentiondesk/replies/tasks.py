@@ -12,7 +12,7 @@ def reply_deliver(*, reply_id: int) -> None:
     services.reply_deliver(reply_id=reply_id)
 
 
-@task(queue_name="outbox", priority=priorities.OUTBOX)
+@task(queue_name="outbox", priority=priorities.OUTBOX_SWEEP)
 def outbox_drain() -> None:
     services.outbox_drain()
 

@@ -14,7 +14,7 @@ import re
 import secrets
 import socket
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from datetime import datetime
 from functools import partial
 from http import HTTPStatus
@@ -25,7 +25,7 @@ from werkzeug.exceptions import MethodNotAllowed, NotFound
 from werkzeug.routing import Map, Rule
 from werkzeug.wrappers import Request, Response
 
-from mentiondesk.sandbox.store import Fault, OAuthRefused, Refused, SandboxStore
+from mentiondesk.sandbox.store import Fault, OAuthRefused, Refused, SandboxStore, x_time
 
 PROBLEMS = "https://api.twitter.com/2/problems"
 # Fields X returns when a request names none (README: tweepy's cassettes show exactly these).
@@ -88,6 +88,25 @@ def _checked_id(parameter: str, value: str) -> str:
             f"The `{parameter}` query parameter value [{value}] does not match ^[0-9]{{1,19}}$",
         )
     return value
+
+
+def _time_arg(args: Mapping[str, str], parameter: str) -> str | None:
+    """A `start_time`/`end_time` (RFC 3339, second granularity, inclusive) as x_time."""
+    value = args.get(parameter)
+    if not value:
+        return None
+    try:
+        moment = datetime.fromisoformat(value)
+    except ValueError:
+        moment = None
+    if moment is None or moment.tzinfo is None:
+        raise _BadParameter(
+            parameter,
+            value,
+            f"The `{parameter}` query parameter value [{value}] is not a valid RFC 3339 "
+            "date-time (YYYY-MM-DDTHH:mm:ssZ)",
+        )
+    return x_time(moment)
 
 
 class SandboxApp:
@@ -267,8 +286,21 @@ class SandboxApp:
                     token,
                     f"The `pagination_token` query parameter value [{token}] is not valid",
                 ) from None
+        start_time, end_time = _time_arg(args, "start_time"), _time_arg(args, "end_time")
+        if start_time and end_time and start_time > end_time:
+            raise _BadParameter(
+                "start_time",
+                args["start_time"],
+                "The `start_time` query parameter value must be before the `end_time` one",
+            )
         size = int(raw_max)
-        posts = fetch(since_id=since_id, until_id=until_id, limit=size + 1)
+        posts = fetch(
+            since_id=since_id,
+            until_id=until_id,
+            limit=size + 1,
+            start_time=start_time,
+            end_time=end_time,
+        )
         page, has_more = posts[:size], len(posts) > size
         if not page:
             return 200, {"meta": {"result_count": 0}}

@@ -102,6 +102,14 @@ def x_time(moment: datetime) -> str:
     return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.000Z")
 
 
+def _created_within(post: dict[str, Any], start_time: str | None, end_time: str | None) -> bool:
+    # x_time strings of one format: their order is the order of time.
+    created = post["created_at"]
+    return (start_time is None or created >= start_time) and (
+        end_time is None or created <= end_time
+    )
+
+
 def _display_url(url: str) -> str:
     shown = url.split("://", 1)[-1].removeprefix("www.")
     return shown if len(shown) <= 26 else shown[:25] + "…"
@@ -437,18 +445,26 @@ class SandboxStore:
         since_id: str | None = None,
         until_id: str | None = None,
         limit: int | None = None,
+        start_time: str | None = None,
+        end_time: str | None = None,
     ) -> list[dict[str, Any]]:
-        """Posts mentioning `user_id`, newest first, with since_id < id < until_id, at most
-        `limit`. A reply to the user counts: on X its text starts with the @username of the
-        post it answers (as in the academictwitteR replies)."""
+        """Posts mentioning `user_id`, newest first, with since_id < id < until_id, created
+        from `start_time` to `end_time` (x_time, inclusive), at most `limit`. A reply to the
+        user counts: on X its text starts with the @username of the post it answers (as in the
+        academictwitteR replies)."""
         with self._lock:
             user = self._users.get(user_id)
             ids = self._mentions.get(user["username"].lower(), []) if user else []
             start = bisect_right(ids, int(since_id)) if since_id else 0
             stop = bisect_left(ids, int(until_id)) if until_id else len(ids)
+            chosen = ids[start:stop]
+            if start_time or end_time:
+                chosen = [
+                    i for i in chosen if _created_within(self._posts[str(i)], start_time, end_time)
+                ]
             if limit is not None:
-                start = max(start, stop - limit)
-            return [copy.deepcopy(self._posts[str(i)]) for i in reversed(ids[start:stop])]
+                chosen = chosen[max(0, len(chosen) - limit) :]
+            return [copy.deepcopy(self._posts[str(i)]) for i in reversed(chosen)]
 
     def posts_of(
         self,
@@ -457,10 +473,18 @@ class SandboxStore:
         since_id: str | None = None,
         until_id: str | None = None,
         limit: int | None = None,
+        start_time: str | None = None,
+        end_time: str | None = None,
     ) -> list[dict[str, Any]]:
-        """`user_id`'s posts, newest first, with since_id < id < until_id, at most `limit`."""
+        """`user_id`'s posts, newest first, with since_id < id < until_id, created from
+        `start_time` to `end_time` (x_time, inclusive), at most `limit`."""
         return self._newest_first(
-            lambda post: post["author_id"] == user_id, since_id, until_id, limit
+            lambda post: (
+                post["author_id"] == user_id and _created_within(post, start_time, end_time)
+            ),
+            since_id,
+            until_id,
+            limit,
         )
 
     def _newest_first(

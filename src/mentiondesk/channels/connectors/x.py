@@ -561,12 +561,18 @@ class XConnector:
         since_id: str | None = None,
         pagination_token: str | None = None,
         max_results: int = 100,
+        start_time: datetime | None = None,
+        end_time: datetime | None = None,
     ) -> PostPage:
         """ONE page of GET /2/users/:id/tweets, newest first (loop on `next_token`): what we
-        really posted, to reconcile a send whose outcome is unknown."""
+        really posted, to reconcile a send whose outcome is unknown. `start_time` and
+        `end_time` bound the posts' creation times (X: inclusive, to the second)."""
         params = self._post_params(max_results=max_results, since_id=since_id)
         if pagination_token:
             params["pagination_token"] = pagination_token
+        for name, moment in (("start_time", start_time), ("end_time", end_time)):
+            if moment is not None:
+                params[name] = moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
         body = self._call("GET", "/2/users/:id/tweets", path={"id": user_id}, params=params)
         return parse_page(body)
 

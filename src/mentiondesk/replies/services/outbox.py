@@ -8,8 +8,9 @@ Delivery protocol (`reply_deliver`):
 3. Record the outcome. Sent: store our post, mark `sent`, stamp the ticket's first response.
    Certainly not sent (unreachable, rate limited): back to `queued` for later. Rejected:
    `needs_attention` with X's reason. Unknown (timeout, 5xx, 403 duplicate, or a lease found
-   expired after a crash): reconcile against our posts on the network, read back to the post
-   the reply answers (at most RECONCILE_MAX_PAGES pages); found → `sent`, not found →
+   expired after a crash): reconcile against our posts on the network, read within the
+   send's window (from its claim to its lease's end; after a 403 duplicate, back to the post
+   the reply answers), at most RECONCILE_MAX_PAGES pages; found → `sent`, not found →
    `needs_attention` saying how far it looked, rate limited → still `sending`, the search
    going on from where it stopped after X's reset. An unknown outcome is never retried
    blindly.
@@ -22,6 +23,7 @@ import re
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import partial
 from typing import Any
 
 from django.conf import settings
@@ -255,7 +257,8 @@ def _reply_send(
     except Unreachable as exc:
         return _reply_retry_later(reply, attempt, DeliveryAttempt.Outcome.UNREACHABLE, str(exc))
     except OutcomeUnknown as exc:
-        return _reply_reconcile(reply, attempt, x, exc.detail)
+        # A 403 duplicate says an identical post exists, possibly from before this send.
+        return _reply_reconcile(reply, attempt, x, exc.detail, windowed=exc.status != 403)
     except ConnectorError as exc:  # Rejected, or an answer we cannot read: X said no
         return _reply_park(reply, attempt, DeliveryAttempt.Outcome.REJECTED, f"X refused: {exc}")
     return _reply_record_sent(reply, attempt, remote, DeliveryAttempt.Outcome.SENT)
@@ -305,6 +308,10 @@ def _reply_claim(*, reply_id: int) -> tuple[Reply, DeliveryAttempt, bool, Post |
                 .order_by(*TIMELINE)
                 .first()
             )
+        if not reconcile_first:
+            # When this send began: a search for its outcome need only read the posts X
+            # created between now and the lease's end (SearchProgress.window).
+            reply.search_progress = SearchProgress(sent_from=now).as_json()
         reply.status = Reply.Status.SENDING
         reply.lease_until = now + timedelta(seconds=settings.OUTBOX_LEASE_SECONDS)
         reply.attempts += 1
@@ -314,6 +321,7 @@ def _reply_claim(*, reply_id: int) -> tuple[Reply, DeliveryAttempt, bool, Post |
                 "lease_until",
                 "attempts",
                 "in_reply_to_remote_id",
+                "search_progress",
                 "updated_at",
             ]
         )
@@ -324,10 +332,15 @@ def _reply_claim(*, reply_id: int) -> tuple[Reply, DeliveryAttempt, bool, Post |
 
 
 def _reply_reconcile(
-    reply: Reply, attempt: DeliveryAttempt, connector: XConnector, why: str
+    reply: Reply,
+    attempt: DeliveryAttempt,
+    connector: XConnector,
+    why: str,
+    *,
+    windowed: bool = True,
 ) -> Reply:
-    """Look for our post on the handle's timeline (back to the post the reply answers)
-    before deciding anything."""
+    """Look for our post on the handle's timeline (back to the post the reply answers, and
+    within the send's window unless not `windowed`) before deciding anything."""
     if reply.kind == Reply.Kind.DM:
         return _reply_park(
             reply,
@@ -337,6 +350,8 @@ def _reply_reconcile(
             "conversation on X before sending again.",
         )
     progress = SearchProgress.from_json(reply.search_progress)
+    if not windowed:
+        progress.sent_from = None
     try:
         search = reply_find_on_network(reply=reply, connector=connector, progress=progress)
     except RateLimited as exc:
@@ -399,32 +414,67 @@ def _search_progress_clear(reply: Reply) -> None:
         reply.search_progress = {}
 
 
+# X's clock and ours differ a little: a send's post is looked for this much either side of
+# the time it could have been created.
+SEND_WINDOW_MARGIN = timedelta(minutes=1)
+# X may refuse an end_time too close to now; a window ending later is read up to now.
+END_TIME_LAG = timedelta(seconds=10)
+
+
 @dataclass
 class SearchProgress:
-    """How far a search of our timeline got: the next page's token, the pages and posts read,
-    and the oldest post's time. Kept on the reply when X's rate limit interrupts the search,
-    so the next try reads on instead of starting over: with a window smaller than the pages to
-    read (a few calls per 15 minutes on X's Basic tier), starting over never ends. The pages
-    already read need no second look: the post sought was sent before the search began."""
+    """A search of our timeline for a send's post.
 
+    `sent_from` is when the send began (its claim): X can only have created the post between
+    then and the end of the send's lease (a worker gives up on X before its lease ends), so the
+    search reads that window (`window`) and no further back, however many posts were made
+    since. Without it (a 403 duplicate: the identical post may be older), the search reads
+    back to the post the reply answers.
+
+    The rest is how far the search got: the next page's token, the pages and posts read, the
+    oldest post's time, and the end_time of its first page (pages after it must ask the same).
+    Kept on the reply when X's rate limit interrupts the search, so the next try reads on
+    instead of starting over: with a window smaller than the pages to read (a few calls per
+    15 minutes on X's Basic tier), starting over never ends. The pages already read need no
+    second look: the post sought was sent before the search began."""
+
+    sent_from: datetime | None = None
     token: str | None = None
     pages: int = 0
     posts: int = 0
     oldest_at: datetime | None = None
+    end_time: datetime | None = None
+
+    _TIMES = ("sent_from", "oldest_at", "end_time")
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> SearchProgress:
-        oldest = data.get("oldest_at")
+        times = {
+            name: datetime.fromisoformat(data[name]) if data.get(name) else None
+            for name in cls._TIMES
+        }
         return cls(
             token=data.get("token") or None,
             pages=int(data.get("pages", 0)),
             posts=int(data.get("posts", 0)),
-            oldest_at=datetime.fromisoformat(oldest) if oldest else None,
+            **times,
         )
 
     def as_json(self) -> dict[str, Any]:
-        oldest = self.oldest_at.isoformat() if self.oldest_at else None
-        return {"token": self.token, "pages": self.pages, "posts": self.posts, "oldest_at": oldest}
+        times = {name: getattr(self, name) for name in self._TIMES}
+        return {
+            "token": self.token,
+            "pages": self.pages,
+            "posts": self.posts,
+            **{name: t.isoformat() if t else None for name, t in times.items()},
+        }
+
+    def window(self) -> tuple[datetime, datetime] | None:
+        """From when to when X could have created the send's post, margins included."""
+        if self.sent_from is None:
+            return None
+        lease = timedelta(seconds=settings.OUTBOX_LEASE_SECONDS)
+        return self.sent_from - SEND_WINDOW_MARGIN, self.sent_from + lease + SEND_WINDOW_MARGIN
 
 
 @dataclass(frozen=True)
@@ -434,14 +484,18 @@ class NetworkSearch:
     found: RemotePost | None
     pages: int
     posts: int
-    complete: bool  # reached the post the reply answers (or the end of the timeline)
+    complete: bool  # read the whole window, back to the post the reply answers at most
     oldest_at: datetime | None = None
     since_parent: bool = True  # the reply answers a post: the search stops there
+    window: tuple[datetime, datetime] | None = None  # SearchProgress.window
 
     def looked_at(self) -> str:
         """How far the search went, for a person deciding whether to look on X."""
         read = f"{self.posts:,} post{'s' if self.posts != 1 else ''}"
         if self.complete:
+            if self.window:
+                start, end = self.window
+                return f"posts from {start:%Y-%m-%d %H:%M:%S} to {end:%H:%M:%S} UTC ({read} read)"
             since = " since the post it answers" if self.since_parent else ""
             return f"posts{since} ({read} read)"
         oldest = f", back to {self.oldest_at:%Y-%m-%d %H:%M} UTC" if self.oldest_at else ""
@@ -456,36 +510,41 @@ def reply_find_on_network(
 ) -> NetworkSearch:
     """Our post for `reply` on the network, matched by the post it answers and its text.
 
-    Reads the handle's timeline newest first, page after page, back to the post the reply
-    answers (`since_id`), at most settings.RECONCILE_MAX_PAGES pages in all: each page is a
-    metered, rate-limited request. Goes on from `progress` (updated page by page) when given.
-    Stops at the first match. X rewrites links as t.co, so links are ignored in the
-    comparison. Raises ConnectorError (RateLimited included) when a page cannot be read."""
+    Reads the handle's timeline newest first, page after page, within the send's window
+    (`progress.window()`, when known) and back to the post the reply answers (`since_id`) at
+    most, at most settings.RECONCILE_MAX_PAGES pages in all: each page is a metered,
+    rate-limited request. Goes on from `progress` (updated page by page) when given. Stops at
+    the first match. X rewrites links as t.co, so links are ignored in the comparison. Raises
+    ConnectorError (RateLimited included) when a page cannot be read."""
     wanted = _comparable(reply.text)
     parent = reply.in_reply_to_remote_id or None
     at = progress if progress is not None else SearchProgress()
+    window = at.window()
+    if window and at.pages == 0 and window[1] < timezone.now() - END_TIME_LAG:
+        # Found late (a backlog held up the sweep), the window may lie thousands of posts back:
+        # X starts the pages there.
+        at.end_time = window[1]
+    found = partial(NetworkSearch, since_parent=bool(parent), window=window)
     while at.pages < settings.RECONCILE_MAX_PAGES:
         page = connector.user_posts(
             reply.handle.remote_id,
             since_id=parent,
             pagination_token=at.token,
+            start_time=window[0] if window else None,
+            end_time=at.end_time,
         )
         at.pages += 1
         at.posts += len(page.posts)
         for remote in page.posts:
             same_parent = (remote.in_reply_to_id or "") == reply.in_reply_to_remote_id
             if same_parent and _comparable(remote.text) == wanted:
-                return NetworkSearch(
-                    remote, at.pages, at.posts, complete=True, since_parent=bool(parent)
-                )
+                return found(remote, at.pages, at.posts, complete=True)
             if remote.created_at is not None:
                 at.oldest_at = remote.created_at
         at.token = page.next_token
         if not at.token:
-            return NetworkSearch(None, at.pages, at.posts, complete=True, since_parent=bool(parent))
-    return NetworkSearch(
-        None, at.pages, at.posts, complete=False, oldest_at=at.oldest_at, since_parent=bool(parent)
-    )
+            return found(None, at.pages, at.posts, complete=True)
+    return found(None, at.pages, at.posts, complete=False, oldest_at=at.oldest_at)
 
 
 _URL = re.compile(r"https?://\S+")
