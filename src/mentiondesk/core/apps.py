@@ -4,3 +4,10 @@ from django.apps import AppConfig
 class CoreConfig(AppConfig):
     name = "mentiondesk.core"
     label = "core"
+
+    def ready(self) -> None:
+        from django.core.signals import request_finished
+
+        from .gcfreeze import request_finished_freeze
+
+        request_finished.connect(request_finished_freeze, dispatch_uid="gcfreeze")
