@@ -460,7 +460,7 @@ def _tickets_for(*, network: str, posts: list[RemotePost]) -> dict[tuple[str, st
     if not conversations:
         return {}
     active = Ticket.objects.filter(
-        network=network, conversation_id__in=conversations, status__in=ACTIVE_STATUSES
+        network=network, conversation_id__in=conversations, status__literal_in=ACTIVE_STATUSES
     )
     return {(t.conversation_id, t.requester_remote_id): t for t in active}
 

@@ -8,6 +8,7 @@ class CoreConfig(AppConfig):
     def ready(self) -> None:
         from django.core.signals import request_finished
 
+        from . import lookups  # noqa: F401  (registers field__literal_in)
         from .gcfreeze import request_finished_freeze
 
         request_finished.connect(request_finished_freeze, dispatch_uid="gcfreeze")

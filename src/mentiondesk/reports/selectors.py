@@ -334,7 +334,7 @@ def _times(
 def _backlog(tickets: QuerySet[Ticket], now: datetime) -> Backlog:
     """Tickets waiting for us at `now` (status new or open, whatever their date; pending ones
     wait for the requester), by age = now - created_at."""
-    waiting = tickets.filter(status__in=QUEUE_STATUSES)
+    waiting = tickets.filter(status__literal_in=QUEUE_STATUSES)
     totals = waiting.aggregate(
         tickets=Count("id"),
         oldest=Min("created_at"),

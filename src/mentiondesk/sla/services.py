@@ -146,7 +146,9 @@ def tickets_sla_refresh_all(*, active_only: bool = True, now: datetime | None = 
     tickets keep the targets they were measured against)."""
     tickets = Ticket.objects.all()
     if active_only:
-        tickets = tickets.filter(status__in=ACTIVE_STATUSES).exclude(status=Ticket.Status.SOLVED)
+        tickets = tickets.filter(status__literal_in=ACTIVE_STATUSES).exclude(
+            status=Ticket.Status.SOLVED
+        )
     return tickets_sla_refresh(ticket_ids=tickets.values_list("pk", flat=True), now=now)
 
 

@@ -7,6 +7,8 @@ from dataclasses import dataclass
 
 from django.db.models import Q
 
+from .models import QUEUE_STATUSES
+
 
 @dataclass(frozen=True)
 class View:
@@ -25,7 +27,7 @@ VIEWS: dict[str, View] = {
         View(
             "twitter",
             "Twitter",
-            Q(network="x", status__in=("new", "open"), handle__respond_from="desk"),
+            Q(network="x", status__literal_in=QUEUE_STATUSES, handle__respond_from="desk"),
         ),
         View("pending", "Pending", Q(status="pending"), playable=False),
         View("solved", "Solved", Q(status="solved"), playable=False),

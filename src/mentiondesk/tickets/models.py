@@ -6,6 +6,9 @@ from django.db.models import Q
 
 from mentiondesk.channels.models import Handle, Network
 
+# The conditions of the partial indexes below. Queries meant to use one filter with
+# `status__literal_in=` these tuples (core/lookups.py): SQLite matches a partial index only when
+# the query spells out the same literal condition.
 ACTIVE_STATUSES = ("new", "open", "pending", "solved")
 QUEUE_STATUSES = ("new", "open")
 
@@ -94,11 +97,6 @@ class Ticket(models.Model):
             # "All tickets", and the sidebar's capped count of it, in queue order.
             models.Index(fields=["created_at", "id"], name="ticket_created"),
             models.Index(fields=["assignee", "status"]),
-            # Ingest joins follow-ups by conversation. SQLite cannot use the partial unique
-            # index for that (the statuses are bound parameters), so it needs a plain one.
-            models.Index(fields=["network", "conversation_id"]),
-            # Play on SQLite, which cannot use the partial queue index either (bench/RESULTS.md).
-            models.Index(fields=["assignee", "created_at", "id"]),
         ]
         ordering = ["created_at", "id"]
 

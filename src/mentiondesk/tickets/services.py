@@ -98,7 +98,7 @@ def _play_queues(*, view: str, user_id: int) -> tuple[QuerySet[Ticket], QuerySet
     view's rule for Play lives here only; both paths of `ticket_next` run these querysets."""
     in_view = (
         Ticket.objects.filter(view_get(slug=view).filter)
-        .filter(status__in=QUEUE_STATUSES)
+        .filter(status__literal_in=QUEUE_STATUSES)
         .order_by("created_at", "id")
     )
     held = in_view.filter(assignee_id=user_id)

@@ -41,7 +41,7 @@ def _ticket_for(post: Post) -> Ticket:
         network=post.network,
         conversation_id=post.conversation_id,
         requester_remote_id=post.author_remote_id,
-        status__in=ACTIVE_STATUSES,
+        status__literal_in=ACTIVE_STATUSES,
     ).first()
     if existing is None:
         try:
@@ -65,7 +65,7 @@ def _ticket_for(post: Post) -> Ticket:
                 network=post.network,
                 conversation_id=post.conversation_id,
                 requester_remote_id=post.author_remote_id,
-                status__in=ACTIVE_STATUSES,
+                status__literal_in=ACTIVE_STATUSES,
             )
     Post.objects.filter(
         network=post.network,
