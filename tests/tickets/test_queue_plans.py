@@ -8,7 +8,6 @@ tickets (bench/RESULTS.md, "Side by side")."""
 from __future__ import annotations
 
 import re
-
 from datetime import timedelta
 from typing import Any
 
