@@ -7,6 +7,8 @@ from dataclasses import dataclass
 
 from django.db.models import Q
 
+from mentiondesk.channels.models import Handle
+
 from .models import QUEUE_STATUSES
 
 
@@ -27,7 +29,13 @@ VIEWS: dict[str, View] = {
         View(
             "twitter",
             "Twitter",
-            Q(network="x", status__literal_in=QUEUE_STATUSES, handle__respond_from="desk"),
+            Q(
+                network="x",
+                status__literal_in=QUEUE_STATUSES,
+                # A subquery, not a join: with a join SQLite puts a desk's one or two handles
+                # first and then sorts all their open tickets for each page.
+                handle__in=Handle.objects.filter(respond_from=Handle.RespondFrom.DESK),
+            ),
         ),
         View("pending", "Pending", Q(status="pending"), playable=False),
         View("solved", "Solved", Q(status="solved"), playable=False),
