@@ -223,6 +223,20 @@ def test_every_authenticated_answer_has_rate_limit_headers_counting_down(
     assert "x-rate-limit-limit" in missing.headers
 
 
+def test_a_client_that_waits_for_the_announced_reset_is_never_refused() -> None:
+    """X announces resets in whole seconds; the sandbox rounds its window's end up, so a
+    sub-second test window never announces a reset before it is over."""
+    with SandboxServer(SandboxStore(rate_limits={"GET /2/users/me": 1}, window=0.3)) as server:
+        server.store.user_add("Driftwood")
+        client = api(server)
+        for _ in range(3):
+            assert client.get("/2/users/me").status_code == 200
+            refused = client.get("/2/users/me")
+            assert refused.status_code == 429
+            reset = int(refused.headers["x-rate-limit-reset"])
+            time.sleep(max(reset - time.time(), 0))
+
+
 def test_spent_window_answers_the_real_429() -> None:
     with SandboxServer(SandboxStore(rate_limits={"GET /2/users/me": 1})) as server:
         server.store.user_add("Driftwood")

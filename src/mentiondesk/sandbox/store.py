@@ -9,6 +9,7 @@ the desk asks for); callers get copies.
 from __future__ import annotations
 
 import copy
+import math
 import re
 import secrets
 import string
@@ -614,4 +615,7 @@ class SandboxStore:
             if consume and allowed:
                 used += 1
             self._windows[(bucket, endpoint)] = (started, used)
-            return RateWindow(limit, max(limit - used, 0), int(started + self.window), allowed)
+            # Rounded up: a reset announced before the window ends would have a client that
+            # honours it refused with a 429.
+            reset = math.ceil(started + self.window)
+            return RateWindow(limit, max(limit - used, 0), reset, allowed)

@@ -97,6 +97,9 @@ class Ticket(models.Model):
             # "All tickets", and the sidebar's capped count of it, in queue order.
             models.Index(fields=["created_at", "id"], name="ticket_created"),
             models.Index(fields=["assignee", "status"]),
+            # Conversations whatever their tickets' status: the history import asks whether the
+            # desk has any ticket there. Without it each of its lookups scans the table.
+            models.Index(fields=["network", "conversation_id"]),
         ]
         ordering = ["created_at", "id"]
 
