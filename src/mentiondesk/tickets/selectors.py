@@ -133,17 +133,17 @@ def ticket_list(
     return qs.order_by("created_at", "id")
 
 
-def ticket_get(*, ticket_id: int) -> Ticket:
-    """One ticket with its conversation (posts, oldest first) and events. Raises NotFound."""
-    ticket = (
-        Ticket.objects.select_related("handle", "assignee", "sla")
-        .prefetch_related(
+def ticket_get(*, ticket_id: int, with_conversation: bool = True) -> Ticket:
+    """One ticket with its conversation (posts, oldest first) and events, or without them
+    for a write that only needs the row (its service locks and reads what it needs): two
+    queries fewer. Raises NotFound."""
+    qs = Ticket.objects.select_related("handle", "assignee", "sla")
+    if with_conversation:
+        qs = qs.prefetch_related(
             Prefetch("posts", queryset=Post.objects.select_related("handle").order_by(*TIMELINE)),
             Prefetch("events", queryset=TicketEvent.objects.select_related("actor")),
         )
-        .filter(pk=ticket_id)
-        .first()
-    )
+    ticket = qs.filter(pk=ticket_id).first()
     if ticket is None:
         raise NotFound(f"ticket {ticket_id} does not exist")
     return ticket

@@ -57,13 +57,18 @@ def ticket_next(*, user: User, view: str = "twitter") -> Ticket | None:
         message=f"Assigned to {user.username} in play mode",
         data={"assignee": user.username, "view": view},
     )
-    held, candidates = _play_queues(view=view, user_id=user.pk)
     if connection.vendor != "postgresql":
+        held, candidates = _play_queues(view=view, user_id=user.pk)
         return _ticket_next_waiting(user=user, held=held, candidates=candidates, event=event)
     for _ in range(3):
         ticket = _ticket_next_statement(user=user, view=view, event=event)
-        if ticket is not None or not candidates.exists():
+        if ticket is not None:
             return ticket
+        # Built only now: compiling the querysets costs more than the statement (see
+        # `_play_statement`), and a press that gets a ticket never needs them.
+        held, candidates = _play_queues(view=view, user_id=user.pk)
+        if not candidates.exists():
+            return None
         # Every candidate is locked by another open transaction: an agent taking it, or a
         # background job labelling it. Wait for those rows rather than report an empty queue.
         ticket = _ticket_next_waiting(user=user, held=held, candidates=candidates, event=event)

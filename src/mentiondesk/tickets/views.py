@@ -434,8 +434,9 @@ def presence(request: HttpRequest, ticket_id: int) -> HttpResponse:
 
 
 def _ticket(ticket_id: int) -> Ticket:
+    """The ticket a write or a card acts on, without its conversation (read when used)."""
     try:
-        return selectors.ticket_get(ticket_id=ticket_id)
+        return selectors.ticket_get(ticket_id=ticket_id, with_conversation=False)
     except NotFound as exc:
         raise Http404(exc.message) from exc
 
