@@ -166,3 +166,18 @@ def test_without_a_policy_the_seed_defaults_are_in_force() -> None:
     assert policy.rules.like_intents == ("praise",)
     assert policy.channel_for("abuse").slack == "#abuse"
     assert "# no policy file applied yet" in services.policy_show()
+
+
+def test_a_request_sees_the_policy_it_applies(tmp_path: Path) -> None:
+    """Within a request the policy is looked up once, except after that request applies a
+    file: what follows in it reads the new one."""
+    from mentiondesk.ops.logs import request_memo
+    from mentiondesk.policy.selectors import policy_current
+
+    token = request_memo.set({})
+    try:
+        assert policy_current().rules.spam_report_channel != "trust"
+        services.policy_apply(path=write(tmp_path, MINIMAL + RULES))
+        assert policy_current().rules.spam_report_channel == "trust"
+    finally:
+        request_memo.reset(token)

@@ -9,7 +9,9 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
+from django.db import connection
 from django.test import Client
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from mentiondesk.accounts.models import User
@@ -238,6 +240,18 @@ def test_ticket_page_shows_conversation_composer_and_events(
     assert "Assign to me" in page
     assert "<strong>Created</strong>" in page
     assert 'name="idempotency_key"' in page
+
+
+def test_ticket_page_reads_the_policy_once(
+    conversation: tuple[Ticket, str], as_advocate: Client
+) -> None:
+    """The page's parts (reply handle, escalations, hand back, costs) each ask for the policy
+    in force; the request looks it up once."""
+    ticket, _ = conversation
+    with CaptureQueriesContext(connection) as captured:
+        assert as_advocate.get(detail_url(ticket)).status_code == 200
+    reads = [q["sql"] for q in captured.captured_queries if "policy_policyversion" in q["sql"]]
+    assert len(reads) == 1, reads
 
 
 def test_ticket_page_shows_expanded_links_and_escapes_network_text(

@@ -1,5 +1,6 @@
 """Structured logs: one JSON object per line, carrying the request id (taken from the
-proxy's X-Request-ID or made here) and the ticket a request or task is about."""
+proxy's X-Request-ID or made here) and the ticket a request or task is about; and a memo for
+what one request reads more than once."""
 
 from __future__ import annotations
 
@@ -9,11 +10,17 @@ import re
 import time
 import uuid
 from collections.abc import Callable
+from typing import Any
 
 from django.http import HttpRequest, HttpResponse
 
 request_id: contextvars.ContextVar[str | None] = contextvars.ContextVar("request_id", default=None)
 ticket_id: contextvars.ContextVar[int | None] = contextvars.ContextVar("ticket_id", default=None)
+# What a request worked out once and reads again (the policy in force, asked six times by the
+# ticket page): fresh for each request, None outside one (tasks, commands).
+request_memo: contextvars.ContextVar[dict[str, Any] | None] = contextvars.ContextVar(
+    "request_memo", default=None
+)
 
 logger = logging.getLogger("mentiondesk.request")
 
@@ -38,6 +45,7 @@ class RequestIdMiddleware:
         request.request_id = rid  # type: ignore[attr-defined]
         rid_token = request_id.set(rid)
         ticket_token = ticket_id.set(None)
+        memo_token = request_memo.set({})
         started = time.perf_counter()
         try:
             response = self.get_response(request)
@@ -56,6 +64,7 @@ class RequestIdMiddleware:
         finally:
             request_id.reset(rid_token)
             ticket_id.reset(ticket_token)
+            request_memo.reset(memo_token)
         response["X-Request-ID"] = rid
         return response
 

@@ -14,7 +14,7 @@ from mentiondesk.sla import services as sla_services
 
 from .models import PolicyVersion
 from .schema import WEEKDAYS, Policy, PolicyError, SlaPolicy, XBilling, policy_parse
-from .selectors import policy_current
+from .selectors import policy_current, policy_forget_request
 
 
 def policy_apply(*, path: Path | str, by: User | None = None) -> PolicyVersion:
@@ -65,6 +65,7 @@ def policy_apply_text(*, text: str, source: str, by: User | None = None) -> Poli
         content=text,
         applied_by=by,
     )
+    policy_forget_request()
     # New targets or business hours: open tickets' deadlines move with them.
     sla_services.tickets_sla_refresh_all()
     return version
