@@ -134,6 +134,10 @@ class TicketEvent(models.Model):
         COLLISION = "collision", "Send stopped"
         SURGE_GROUPED = "surge_grouped", "Grouped under an incident"
         SURGE_RESOLVED = "surge_resolved", "Incident resolved"
+        ANSWERED_ELSEWHERE = "answered_elsewhere", "Answered from another client"
+        ANOTHER_REPLY = "another_reply", "Another reply confirmed"
+        TAKEN_OUT_OF_ORDER = "taken_out_of_order", "Taken out of order"
+        RESPONSE_UNDONE = "response_undone", "Response undone"
 
     # PROTECT: audit rows are append-only, so what they point at is never deleted under them
     # (deactivate users instead of deleting them).
