@@ -5,7 +5,7 @@ from __future__ import annotations
 import csv
 import gzip
 import json
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -13,10 +13,12 @@ import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
 
+from mentiondesk.accounts.models import User
 from mentiondesk.channels.imports import services
 from mentiondesk.channels.imports.readers import CSV_COLUMNS, csv_time
 from mentiondesk.channels.models import Handle, IngestProblem, Post
 from mentiondesk.core.errors import DomainError
+from mentiondesk.tickets import services as ticket_services
 from mentiondesk.tickets.models import Ticket, TicketDocument, TicketEvent
 from mentiondesk.tickets.search import search_parse, ticket_search, ticket_similar
 from tests.factories import remote_post, tickets_from
@@ -117,12 +119,16 @@ def test_csv_conversations_are_rebuilt_from_reply_links(tmp_path: Path, handle: 
     assert raw["inbound"] == "True"
 
 
-def test_csv_tickets_are_solved_when_we_wrote_last_with_times_from_the_posts(
+# Imports that keep 2017's conversations open, as if they were this week's.
+LIVE = datetime(2017, 1, 1, tzinfo=UTC)
+
+
+def test_csv_tickets_take_their_times_and_status_from_the_posts(
     tmp_path: Path, handle: Handle
 ) -> None:
-    result = run(write_csv(tmp_path / "twcs.csv", SPRINT), handle)
+    result = run(write_csv(tmp_path / "twcs.csv", SPRINT), handle, open_since=LIVE)
 
-    assert result.totals.tickets_created == {"open": 1, "solved": 1}
+    assert result.totals.tickets_created == {"open": 1, "pending": 1}
     # 115712 wrote last: still open, answered at our first reply after their first post.
     open_ticket = Ticket.objects.get(requester_remote_id="115712")
     assert open_ticket.status == Ticket.Status.OPEN
@@ -134,26 +140,73 @@ def test_csv_tickets_are_solved_when_we_wrote_last_with_times_from_the_posts(
     assert open_ticket.solved_at is None
     assert open_ticket.subject == "@Driftwood is the worst customer service"
     assert open_ticket.posts.count() == 7
-    # We wrote last: solved at our last post.
-    solved = Ticket.objects.get(requester_remote_id="115713")
-    assert solved.status == Ticket.Status.SOLVED
-    assert solved.created_at == at("Tue Oct 31 22:04:47 +0000 2017")
-    assert solved.first_response_at == at("Tue Oct 31 22:10:35 +0000 2017")
-    assert solved.solved_at == at("Tue Oct 31 22:10:35 +0000 2017")
-    assert list(solved.posts.values_list("remote_id", flat=True)) == ["12", "11"]
+    # We wrote last: answered, waiting for the customer (as ingest leaves it).
+    pending = Ticket.objects.get(requester_remote_id="115713")
+    assert pending.status == Ticket.Status.PENDING
+    assert pending.created_at == at("Tue Oct 31 22:04:47 +0000 2017")
+    assert pending.first_response_at == at("Tue Oct 31 22:10:35 +0000 2017")
+    assert pending.solved_at is None
+    assert list(pending.posts.values_list("remote_id", flat=True)) == ["12", "11"]
     # Updated when the last post was written: `sort:updated` orders history as it happened.
-    assert solved.updated_at == solved.solved_at
+    assert pending.updated_at == at("Tue Oct 31 22:10:35 +0000 2017")
     assert open_ticket.updated_at == open_ticket.last_inbound_at
     # The same invariants as ingest: one CREATED event each, a search document each.
-    for ticket in (open_ticket, solved):
+    for ticket in (open_ticket, pending):
         assert list(ticket.events.values_list("kind", flat=True)) == [TicketEvent.Kind.CREATED]
         assert ticket.events.get().data == {"import": "twcs.csv"}
         assert TicketDocument.objects.filter(ticket=ticket).exists()
 
 
+def test_conversations_older_than_open_since_are_solved_history_out_of_play(
+    tmp_path: Path, handle: Handle, advocate: User
+) -> None:
+    recent = datetime.now(UTC) - timedelta(days=2)
+    rows = [
+        *SPRINT,
+        [
+            "50",
+            "555",
+            "True",
+            recent.strftime("%a %b %d %H:%M:%S +0000 %Y"),
+            "@Driftwood hi",
+            "",
+            "",
+        ],
+    ]
+    result = run(write_csv(tmp_path / "twcs.csv", rows), handle)  # default: the last 7 days
+
+    assert result.totals.tickets_created == {"new": 1, "solved": 2}
+    history = Ticket.objects.filter(status=Ticket.Status.SOLVED)
+    # Solved at their last post, whoever wrote it; first responses as the posts say.
+    assert {t.requester_remote_id: t.solved_at for t in history} == {
+        "115712": at("Tue Oct 31 22:11:45 +0000 2017"),
+        "115713": at("Tue Oct 31 22:10:35 +0000 2017"),
+    }
+    assert history.get(requester_remote_id="115712").first_response_at == at(
+        "Tue Oct 31 21:46:24 +0000 2017"
+    )
+    # Search still finds history; Play hands out only this week's ticket, then nothing.
+    assert len(ticket_search(query=search_parse(text="worst customer service"))) == 1
+    assert ticket_services.ticket_next(user=advocate).requester_remote_id == "555"
+    ticket_services.ticket_status_set(
+        ticket=Ticket.objects.get(requester_remote_id="555"), status="solved", by=advocate
+    )
+    assert ticket_services.ticket_next(user=advocate) is None
+
+
+def test_open_since_reads_ages_and_dates() -> None:
+    now = datetime(2026, 12, 7, 12, tzinfo=UTC)
+    assert services.open_since_parse("7d", now=now) == now - timedelta(days=7)
+    assert services.open_since_parse("36h", now=now) == now - timedelta(hours=36)
+    assert services.open_since_parse("3", now=now) == now - timedelta(days=3)
+    assert services.open_since_parse("2026-12-01", now=now) == datetime(2026, 12, 1, tzinfo=UTC)
+    with pytest.raises(DomainError, match="give an age"):
+        services.open_since_parse("last week", now=now)
+
+
 def test_unanswered_ticket_is_new_and_joins_the_queue(tmp_path: Path, handle: Handle) -> None:
     rows = [["30", "555", "True", "Wed Nov 01 08:00:00 +0000 2017", "@Driftwood hello?", "", ""]]
-    run(write_csv(tmp_path / "one.csv", rows), handle)
+    run(write_csv(tmp_path / "one.csv", rows), handle, open_since=LIVE)
     ticket = Ticket.objects.get()
     assert (ticket.status, ticket.first_response_at, ticket.solved_at) == ("new", None, None)
 
@@ -368,7 +421,7 @@ def check_x_import(result: services.ImportResult) -> None:
 def test_x_page_file(tmp_path: Path, handle: Handle) -> None:
     path = tmp_path / "mentions.json"
     path.write_text(json.dumps(pages(), indent=2))
-    result = run(path, handle)
+    result = run(path, handle, open_since=LIVE)
     assert result.format == "json"
     check_x_import(result)
     # The second page starts on a later line; its broken item is reported there.
@@ -416,7 +469,7 @@ def test_real_search_page_rebuilds_threads(shared_fixtures: Path, tmp_path: Path
         t["id"]
         for t in data
         if any(
-            isinstance(m, dict) and m.get("username") == "appledaily_hk"
+            isinstance(m, dict) and str(m.get("username")).lower() == "appledaily_hk"
             for m in (t.get("entities", {}).get("mentions") or [])
         )
     }
@@ -430,7 +483,17 @@ def test_real_search_page_rebuilds_threads(shared_fixtures: Path, tmp_path: Path
             post.conversation_id
             == next(t for t in data if t["id"] == post.remote_id)["conversation_id"]
         )
+    # Tickets only for people who wrote to the handle: not for those who only posted in a
+    # thread it was part of.
+    wrote_to_us = [
+        p
+        for p in Post.objects.filter(direction="in")
+        if "appledaily_hk" in {m.lower() for m in p.mentions}
+    ]
     assert Ticket.objects.count() == len(
+        {(p.conversation_id, p.author_remote_id) for p in wrote_to_us}
+    )
+    assert Ticket.objects.count() < len(
         {(p.conversation_id, p.author_remote_id) for p in Post.objects.filter(direction="in")}
     )
 
@@ -445,9 +508,13 @@ def test_command_prints_the_summary_and_refuses_unknown_handles(
 
     path = write_csv(tmp_path / "twcs.csv", [*SPRINT, ["70", "1", "True", "nope", "x", "", ""]])
     out = StringIO()
-    call_command("import", str(path), "--handle", "driftwood", stdout=out)
+    with pytest.raises(CommandError, match="give an age"):
+        call_command("import", str(path), "--open-since", "soon", stdout=StringIO())
+    call_command(
+        "import", str(path), "--handle", "driftwood", "--open-since", "2017-01-01", stdout=out
+    )
     text = out.getvalue()
-    assert "tickets created: 2 (1 open, 1 solved)" in text
+    assert "tickets created: 2 (1 open, 1 pending)" in text
     assert "line 13: created_at 'nope'" in text
     with pytest.raises(CommandError, match="@Nobody is not one of our handles"):
         call_command("import", str(path), "--handle", "Nobody", stdout=StringIO())

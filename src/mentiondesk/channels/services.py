@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import logging
 import os
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import transaction
@@ -18,8 +19,9 @@ from mentiondesk.core.errors import DomainError
 from mentiondesk.costs.services import UsageMeter
 from mentiondesk.policy import rules
 from mentiondesk.sla import services as sla_services
+from mentiondesk.tickets import answers
 from mentiondesk.tickets import services as ticket_services
-from mentiondesk.tickets.models import ACTIVE_STATUSES, Ticket, TicketEvent
+from mentiondesk.tickets.models import ACTIVE_STATUSES, QUEUE_STATUSES, Ticket, TicketEvent
 
 from .connectors.base import ConnectorError, PayloadProblem, PostPage, Rejected, RemotePost
 from .connectors.x import XConnector
@@ -127,64 +129,119 @@ class IngestResult:
 
 
 def handle_poll(*, handle: Handle, connector: XConnector | None = None) -> IngestResult:
-    """One ingestion pass for `handle`: every mention newer than its checkpoint.
+    """One ingestion pass for `handle`: every mention newer than its checkpoint, then our own
+    timeline back far enough to see every answer we gave from outside the desk.
 
-    Pages come newest first. Each page is stored in its own transaction; the checkpoint moves
-    to the newest id only in the transaction of the last page, and until then each page
-    records where the pass is (`resume_*`), so a pass cut short by a rate limit or a crash
-    goes on from the next page: a backlog longer than one rate-limit window still drains. The
-    unique remote ids absorb anything read twice. Connector errors end the pass with `error`
-    set; nothing stored so far is lost."""
+    Both reads page newest first. Each page is stored in its own transaction; a checkpoint
+    moves to the read's newest id only in the transaction of its last page, and until then
+    each page records where the read is (`resume_*`, `own_resume_*`), so a pass cut short by
+    a rate limit or a crash goes on from the next page: a backlog longer than one rate-limit
+    window still drains. The unique remote ids absorb anything read twice. Connector errors
+    end the pass with `error` set; nothing stored so far is lost."""
     result = IngestResult(handle=handle.username)
     try:
         with handle_connection(handle=handle, connector=connector) as x:
             handle_resolve_remote_id(handle=handle, connector=x)
-            newest_id: str | None = handle.resume_newest_id or None
-            token: str | None = handle.resume_token or None
-            resuming = token is not None
-            while True:
-                try:
-                    page = x.mentions(
-                        handle.remote_id, since_id=handle.since_id or None, pagination_token=token
-                    )
-                except Rejected:
-                    if not resuming:
-                        raise
-                    # X no longer knows the page we stopped at: read the pass again from the
-                    # newest page (the checkpoint has not moved, so nothing is skipped).
-                    resuming, newest_id, token = False, None, None
-                    continue
-                resuming = False
-                newest_id = newest_id or page.newest_id
-                token = page.next_token
-                result.merge(
-                    mentions_store(
-                        handle=handle,
-                        posts=page.posts,
-                        context=_parents(handle=handle, page=page, connector=x),
-                        problems=page.problems,
-                        checkpoint=None if token else newest_id,
-                        resume=(newest_id or "", token) if token else ("", ""),
-                    )
+
+            def mentions_page(token: str | None) -> PostPage:
+                return x.mentions(
+                    handle.remote_id, since_id=handle.since_id or None, pagination_token=token
                 )
-                if not token:
-                    break
-            # Our own timeline: replies sent from the X app attach to their tickets even when
-            # they mention none of the handles we watch. One page: the newest 100 since the
-            # last pass.
-            own = x.user_posts(handle.remote_id, since_id=handle.own_since_id or None)
-            result.merge(
-                mentions_store(
+
+            def mentions_keep(page: PostPage, newest: str, token: str | None) -> IngestResult:
+                return mentions_store(
                     handle=handle,
-                    posts=own.posts,
-                    problems=own.problems,
-                    own_checkpoint=own.newest_id,
+                    posts=page.posts,
+                    context=_parents(handle=handle, page=page, connector=x),
+                    problems=page.problems,
+                    checkpoint=None if token else newest,
+                    resume=(newest, token) if token else ("", ""),
                 )
+
+            _pages_read(
+                result,
+                fetch=mentions_page,
+                keep=mentions_keep,
+                resume=(handle.resume_newest_id, handle.resume_token),
+            )
+            # Our own timeline: replies sent from the X app attach to their tickets even when
+            # they mention none of the handles we watch. Read back to the checkpoint, and no
+            # further than the oldest unanswered ticket: an older post of ours answers nothing
+            # that is still waiting. With neither, the newest page sets the checkpoint.
+            start_time = _timeline_floor(handle=handle)
+
+            def own_page(token: str | None) -> PostPage:
+                return x.user_posts(
+                    handle.remote_id,
+                    since_id=handle.own_since_id or None,
+                    start_time=start_time,
+                    pagination_token=token,
+                )
+
+            def own_keep(page: PostPage, newest: str, token: str | None) -> IngestResult:
+                return mentions_store(
+                    handle=handle,
+                    posts=page.posts,
+                    problems=page.problems,
+                    own_checkpoint=None if token else newest,
+                    own_resume=(newest, token) if token else ("", ""),
+                )
+
+            _pages_read(
+                result,
+                fetch=own_page,
+                keep=own_keep,
+                resume=(handle.own_resume_newest_id, handle.own_resume_token),
+                bounded=bool(start_time or handle.own_since_id),
             )
     except (ConnectorError, DomainError) as exc:
         result.error = str(exc)
         logger.warning("poll @%s stopped: %s", handle.username, exc)
     return result
+
+
+def _pages_read(
+    result: IngestResult,
+    *,
+    fetch: Callable[[str | None], PostPage],
+    keep: Callable[[PostPage, str, str | None], IngestResult],
+    resume: tuple[str, str],
+    bounded: bool = True,
+) -> None:
+    """Read pages newest first from `resume` (the read's newest id and next page, left by a
+    read cut short) or from the newest page, storing each with `keep(page, newest id, next
+    page)`; an unbounded read stops after its first page."""
+    newest_id: str | None = resume[0] or None
+    token: str | None = resume[1] or None
+    resuming = token is not None
+    while True:
+        try:
+            page = fetch(token)
+        except Rejected:
+            if not resuming:
+                raise
+            # X no longer knows the page we stopped at: read again from the newest page (the
+            # checkpoint has not moved, so nothing is skipped).
+            resuming, newest_id, token = False, None, None
+            continue
+        resuming = False
+        newest_id = newest_id or page.newest_id
+        token = page.next_token if bounded else None
+        result.merge(keep(page, newest_id or "", token))
+        if not token:
+            return
+
+
+def _timeline_floor(*, handle: Handle) -> datetime | None:
+    """When the oldest ticket in the queue (new or open: waiting for an answer) on `handle`'s
+    network started, a second early (X's times are whole seconds); None when none waits."""
+    oldest = (
+        Ticket.objects.filter(network=handle.network, status__literal_in=QUEUE_STATUSES)
+        .order_by("created_at")
+        .values_list("created_at", flat=True)
+        .first()
+    )
+    return oldest - timedelta(seconds=1) if oldest else None
 
 
 def _parents(*, handle: Handle, page: PostPage, connector: XConnector) -> list[RemotePost]:
@@ -227,6 +284,7 @@ def mentions_store(
     checkpoint: str | None = None,
     own_checkpoint: str | None = None,
     resume: tuple[str, str] | None = None,
+    own_resume: tuple[str, str] | None = None,
 ) -> IngestResult:
     """Store one page of mentions found by `handle` and turn them into tickets.
 
@@ -236,8 +294,9 @@ def mentions_store(
     replies to) are stored on the ticket of their conversation without opening one. Items the
     connector could not parse are kept as IngestProblem rows. A post that mentions only
     handles without `auto_ticket` (stream handles) is stored without a ticket, for the stream
-    column. Writes `checkpoint` (mentions), `own_checkpoint` (our timeline) and `resume` (the
-    pass's newest id and next page, see handle_poll) to the handle in the same transaction."""
+    column. Writes `checkpoint` (mentions), `own_checkpoint` (our timeline), `resume` and
+    `own_resume` (each read's newest id and next page, see handle_poll) to the handle in the
+    same transaction."""
     result = IngestResult(handle=handle.username)
     network = handle.network
     now = timezone.now()
@@ -321,15 +380,13 @@ def mentions_store(
         TicketEvent(ticket=t, kind=TicketEvent.Kind.CREATED, created_at=now) for t in new_tickets
     )
 
-    # Our own posts, sent from outside the desk, attach to the conversation's ticket.
+    # Our own posts, sent from outside the desk: on the conversation's ticket for now; which
+    # ticket each one answers is worked out below, once every post of the page is stored.
     for remote in outbound:
         ticket = _conversation_ticket(tickets, remote.conversation_id)
         post_rows.append(
             _post_row(remote, handle=ours[remote.author_id], ticket=ticket, inbound=False)
         )
-        if ticket is not None and ticket.pk is not None and ticket.first_response_at is None:
-            ticket.first_response_at = remote.created_at
-            touched[ticket.pk] = ticket
     result.outbound = len(outbound)
 
     # Parents of this page's posts, stored for context when we do not have them yet.
@@ -360,16 +417,14 @@ def mentions_store(
     # updated_at (auto_now) is stamped as by save(): the search refresh relies on it.
     rows.rows_update(
         list(touched.values()),
-        fields=[
-            "status",
-            "solved_at",
-            "created_at",
-            "last_inbound_at",
-            "first_response_at",
-            "updated_at",
-        ],
+        fields=["status", "solved_at", "created_at", "last_inbound_at", "updated_at"],
     )
     rows.rows_insert(events)
+    answered = answers.conversations_answers_refresh(
+        network=network, conversations={row.conversation_id for row in post_rows}
+    )
+    ours_new = [row.remote_id for row in post_rows if row.direction == Post.Direction.OUTBOUND]
+    _tickets_answered_elsewhere(network=network, remote_ids=ours_new, answered=answered)
     sla_services.tickets_sla_refresh_later(ticket_ids={r.ticket.pk for r in post_rows if r.ticket})
 
     for row in post_rows:
@@ -388,9 +443,45 @@ def mentions_store(
     if resume is not None:
         handle.resume_newest_id, handle.resume_token = resume
         fields += ["resume_newest_id", "resume_token"]
+    if own_resume is not None:
+        handle.own_resume_newest_id, handle.own_resume_token = own_resume
+        fields += ["own_resume_newest_id", "own_resume_token"]
     handle.last_polled_at = now
     handle.save(update_fields=fields)
     return result
+
+
+def _tickets_answered_elsewhere(
+    *, network: str, remote_ids: list[str], answered: dict[int, int]
+) -> None:
+    """Posts of ours the desk did not send (another client, the X app) that answer a ticket in
+    the queue: it is answered, so it goes pending and leaves the queue when the answer follows
+    the requester's latest post, and is open (answered once, written to since) otherwise; its
+    timeline says where the answer came from."""
+    posts = {
+        p.pk: p
+        for p in Post.objects.filter(network=network, remote_id__in=remote_ids, deleted_at=None)
+        if p.pk in answered
+    }
+    if not posts:
+        return
+    tickets = Ticket.objects.select_for_update().in_bulk({answered[pk] for pk in posts})
+    for post in sorted(posts.values(), key=lambda p: (p.created_at, p.remote_id)):
+        ticket = tickets[answered[post.pk]]
+        if ticket.status not in QUEUE_STATUSES:
+            continue
+        latest = post.created_at >= ticket.last_inbound_at
+        status = Ticket.Status.PENDING if latest else Ticket.Status.OPEN
+        if status == ticket.status:
+            continue
+        ticket.status = status
+        ticket.save(update_fields=["status", "updated_at"])
+        TicketEvent.objects.create(
+            ticket=ticket,
+            kind=TicketEvent.Kind.ANSWERED_ELSEWHERE,
+            message=f"Answered from another client by @{post.author_username}: {post.url}",
+            data={"post": post.remote_id, "url": post.url, "status": status},
+        )
 
 
 def _enqueue_enrich(network: str, remote_ids: list[str]) -> None:

@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import hashlib
+import re
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from time import perf_counter
 
 from django.db import connection, transaction
+from django.utils import timezone
 
 from mentiondesk.channels.models import Handle, Network
 from mentiondesk.core.errors import DomainError
@@ -19,6 +22,9 @@ from . import readers, store
 
 PHASES = ("conversations", "tickets and posts", "search index", "problems")
 SHOWN = 100  # problems and warnings listed by line; all of them are counted
+# An imported conversation quiet for longer than this is history: solved, out of Play.
+HISTORY_OPEN_DAYS = 7
+_AGE = re.compile(r"(\d+)([dh]?)")
 SLA_BATCH = 5_000  # tickets per SLA refresh task queued after the import
 # SQLite's page cache while importing, for the database and for the TEMP tables each. Below
 # the size of the indexes being written, pages spill to the WAL and are written again each
@@ -44,6 +50,23 @@ class ImportResult:
     @property
     def rate(self) -> float:
         return self.rows / self.seconds if self.seconds else 0.0
+
+
+def open_since_parse(value: str, *, now: datetime) -> datetime:
+    """`--open-since`: an age (`7d`, `36h`, a bare number of days) or a date or time (ISO
+    8601, UTC unless it says otherwise). Raises DomainError saying what is accepted."""
+    value = value.strip()
+    if match := _AGE.fullmatch(value):
+        hours = int(match.group(1)) * (1 if match.group(2) == "h" else 24)
+        return now - timedelta(hours=hours)
+    try:
+        moment = datetime.fromisoformat(value)
+    except ValueError:
+        raise DomainError(
+            f"--open-since {value!r}: give an age (7d, 36h) or a date (2026-12-01)",
+            field="open_since",
+        ) from None
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 def import_handle(*, username: str | None, network: str = Network.X) -> Handle:
@@ -78,15 +101,19 @@ def history_import(
     fmt: str | None = None,
     on_read: Callable[[int, int], None] | None = None,
     on_phase: Callable[[str], None] | None = None,
+    open_since: datetime | None = None,
 ) -> ImportResult:
     """Import the posts of `path` (CSV or X API v2 pages) as history of `handle`.
 
     Streams the file into TEMP tables in batches, then in one transaction: rebuilds
     conversations from the reply links, stores new posts (ours are outbound), opens one ticket
-    per requester and conversation that concerns `handle` (solved when our post is the last),
-    adds their CREATED events and search documents, queues their SLA refresh for the worker
-    (after commit), and keeps unusable rows as IngestProblem rows. Idempotent: posts already
-    stored are skipped, and a file imported before adds no problems again.
+    per requester who wrote to `handle` and conversation (pending when our post is the last),
+    works out which of our posts answers which ticket (`tickets.answers`, the rule ingest
+    follows), makes conversations quiet since before `open_since` (default:
+    HISTORY_OPEN_DAYS ago) solved history that Play never hands out, adds their CREATED
+    events and search documents, queues their SLA refresh for the worker (after commit), and
+    keeps unusable rows as IngestProblem rows. Idempotent: posts already stored are skipped,
+    and a file imported before adds no problems again.
     `on_read(bytes_read, rows_read)` is called after every batch and `on_phase(name)` before
     each part of the writing. Raises DomainError when the file cannot be read at all (nothing
     is imported then)."""
@@ -119,6 +146,7 @@ def history_import(
                     handle_id=handle.pk,
                     totals=result.totals,
                     source=source,
+                    open_since=open_since or timezone.now() - timedelta(days=HISTORY_OPEN_DAYS),
                 )
                 _phase(on_phase, PHASES[2])
                 result.totals.documents = stage.write_documents()

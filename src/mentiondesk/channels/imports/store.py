@@ -20,12 +20,14 @@ import json
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any
 
 from django.db import connection, transaction
 from django.utils import timezone
 
 from mentiondesk.channels.connectors.x import json_without_nul
+from mentiondesk.tickets import answers
 from mentiondesk.tickets.models import ACTIVE_STATUSES
 
 from .readers import Problem, Row
@@ -274,12 +276,21 @@ class Stage:
             totals.orphans = [(int(a), str(b), str(c)) for a, b, c in cursor.fetchall()]
         return totals
 
-    def write(self, *, network: str, handle_id: int, totals: Totals, source: str) -> None:
+    def write(
+        self,
+        *,
+        network: str,
+        handle_id: int,
+        totals: Totals,
+        source: str,
+        open_since: datetime,
+    ) -> None:
         """Posts, tickets and their CREATED (or FOLLOW_UP) events, in the caller's
-        transaction."""
+        transaction. Conversations quiet since before `open_since` become solved history."""
         d = self.d
         now = timezone.now()
         stamp = d.time(str(now.replace(tzinfo=None)))  # now() is UTC
+        open_since_at = d.time(str(open_since.astimezone(UTC).replace(tzinfo=None)))
         active = list(ACTIVE_STATUSES)
         active_in = ", ".join(["%s"] * len(active))
 
@@ -301,7 +312,7 @@ class Stage:
         _execute(
             """
             CREATE TEMP TABLE import_new AS
-            SELECT l.rid, l.conv, l.req, l.direction, l.created_at
+            SELECT l.rid, l.conv, l.req, l.direction, l.created_at, l.involves
             FROM import_link l JOIN import_conv c ON c.conv = l.conv
             WHERE l.known = 0 AND l.direction <> 'x'
             """
@@ -320,9 +331,10 @@ class Stage:
             "AND NOT EXISTS (SELECT 1 FROM import_conv c WHERE c.conv = l.conv)"
         )
 
-        # One ticket per requester and conversation. Times come from the posts: created at
-        # the requester's first post, answered at our first post after it, solved at our
-        # last post when the conversation ends with us.
+        # One ticket per requester and conversation, for requesters who wrote to the handle
+        # (mentioned it or replied to it; the rule of ingest). Times come from the posts:
+        # created at the requester's first post to the handle, answered at our first post
+        # after it (tickets.answers, below), pending when the conversation ends with us.
         _execute(
             f"""
             CREATE TEMP TABLE import_group (
@@ -337,7 +349,7 @@ class Stage:
             """
             INSERT INTO import_group (conv, req, first_in, last_in, last_out)
             SELECT conv, req,
-                   MIN(CASE WHEN direction = 'in' THEN created_at END),
+                   MIN(CASE WHEN direction = 'in' AND involves = 1 THEN created_at END),
                    MAX(CASE WHEN direction = 'in' THEN created_at END),
                    MAX(CASE WHEN direction = 'out' THEN created_at END)
             FROM import_new WHERE req IS NOT NULL GROUP BY conv, req
@@ -368,11 +380,14 @@ class Stage:
                              AND n.direction = 'out' AND n.created_at >= import_group.first_in),
               first_rid = (SELECT n.rid FROM import_new n
                            WHERE n.conv = import_group.conv AND n.req = import_group.req
-                             AND n.direction = 'in'
+                             AND n.direction = 'in' AND n.involves = 1
                            ORDER BY n.created_at, n.rid LIMIT 1)
             """
         )
-        solved = "g.last_out IS NOT NULL AND (g.last_in IS NULL OR g.last_out > g.last_in)"
+        # History: a conversation quiet since before `open_since` is solved, at its last post.
+        last = "CASE WHEN g.last_out > g.last_in THEN g.last_out ELSE g.last_in END"
+        history = f"{last} < %s"
+        answered_last = "g.last_out IS NOT NULL AND g.last_out > g.last_in"
         # updated_at is the last post's time, so `sort:updated` orders history as it happened.
         _execute(
             f"""
@@ -381,15 +396,15 @@ class Stage:
                 subject, status, assignee_id, created_at, updated_at, last_inbound_at,
                 first_response_at, solved_at, intent, escalated_at)
             SELECT %s, %s, g.conv, g.req, r.author_username, substr(r.text, 1, 140),
-                   CASE WHEN {solved} THEN 'solved'
+                   CASE WHEN {history} THEN 'solved' WHEN {answered_last} THEN 'pending'
                         WHEN g.first_out IS NOT NULL THEN 'open' ELSE 'new' END,
-                   NULL, g.first_in, CASE WHEN {solved} THEN g.last_out ELSE g.last_in END,
-                   g.last_in, g.first_out, CASE WHEN {solved} THEN g.last_out END, '', NULL
+                   NULL, g.first_in, {last}, g.last_in, g.first_out,
+                   CASE WHEN {history} THEN {last} END, '', NULL
             FROM import_group g JOIN import_row r ON r.rid = g.first_rid
             WHERE g.existing = 0
             ORDER BY g.first_in, g.conv
             """,
-            [network, handle_id],
+            [network, handle_id, open_since_at, open_since_at],
         )
         _execute(link_tickets + " WHERE existing = 0", [network, *active])
         totals.tickets_created = dict(
@@ -444,6 +459,11 @@ class Stage:
             WHERE g.existing = 1 AND tickets_ticket.id = g.ticket_id
             """,
             [stamp],
+        )
+        # Which post of ours answers which ticket, and the first responses: the rule ingest
+        # follows too, over every conversation the file touched.
+        answers.conversations_answers_refresh_staged(
+            network=network, conversations_sql="SELECT conv FROM import_conv"
         )
         _execute("CREATE INDEX import_group_ticket ON import_group (ticket_id)")
 

@@ -21,9 +21,11 @@ from mentiondesk.channels.connectors.x import XConnector
 from mentiondesk.channels.models import Post
 from mentiondesk.core.errors import Conflict, DomainError, Forbidden
 from mentiondesk.policy.selectors import policy_current
+from mentiondesk.sla import services as sla_services
+from mentiondesk.tickets import answers
 from mentiondesk.tickets.models import Intent, Ticket, TicketEvent
 
-from ..models import PostAction
+from ..models import PostAction, Reply
 from .outbox import reply_handle_choice
 
 MAX_ACTION_ATTEMPTS = 8
@@ -177,7 +179,44 @@ def _action_done(action: PostAction) -> PostAction:
         action.save(update_fields=["status", "done_at", "detail"])
         if action.kind == PostAction.Kind.DELETE:
             Post.objects.filter(pk=action.post_id).update(deleted_at=now)
+            _answer_withdraw(post=Post.objects.get(pk=action.post_id))
     return action
+
+
+def _answer_withdraw(*, post: Post) -> None:
+    """A deleted post of ours answers nobody: the conversation's first responses are worked
+    out again from the posts that remain, and a ticket it had answered goes back to the
+    queue where it was (its place is its start) unless another answer of ours, sent or on its
+    way, still follows the requester's latest post."""
+    answers.conversations_answers_refresh(
+        network=post.network, conversations=[post.conversation_id]
+    )
+    post.refresh_from_db(fields=["ticket"])
+    if post.ticket_id is None:
+        return
+    ticket = Ticket.objects.select_for_update().get(pk=post.ticket_id)
+    still_answered = (
+        Post.objects.filter(
+            ticket=ticket,
+            direction=Post.Direction.OUTBOUND,
+            deleted_at=None,
+            created_at__gte=ticket.last_inbound_at,
+        ).exists()
+        or Reply.objects.filter(
+            ticket=ticket, status__in=(Reply.Status.QUEUED, Reply.Status.SENDING)
+        ).exists()
+    )
+    if ticket.status == Ticket.Status.PENDING and not still_answered:
+        ticket.status = Ticket.Status.OPEN if ticket.first_response_at else Ticket.Status.NEW
+        ticket.save(update_fields=["status", "updated_at"])
+        TicketEvent.objects.create(
+            ticket=ticket,
+            kind=TicketEvent.Kind.RESPONSE_UNDONE,
+            message=f"@{post.author_username}'s reply {post.url} was deleted: the ticket is "
+            f"{ticket.get_status_display().lower()} again and back in the queue",
+            data={"post": post.remote_id, "url": post.url, "status": ticket.status},
+        )
+    sla_services.tickets_sla_refresh(ticket_ids=[ticket.pk])
 
 
 def _action_later(action: PostAction, detail: str, not_before: object) -> PostAction:

@@ -4,15 +4,45 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('tickets', '0009_drop_sqlite_play_index'),
+        ("tickets", "0009_drop_sqlite_play_index"),
     ]
 
     operations = [
         migrations.AlterField(
-            model_name='ticketevent',
-            name='kind',
-            field=models.CharField(choices=[('created', 'Created'), ('follow_up', 'Follow-up received'), ('reopened', 'Reopened'), ('assigned', 'Assigned'), ('unassigned', 'Unassigned'), ('reply_queued', 'Reply queued'), ('reply_sent', 'Reply sent'), ('reply_needs_attention', 'Reply needs attention'), ('note', 'Internal note'), ('status_changed', 'Status changed'), ('intent_set', 'Intent set'), ('handed_back', 'Handed back'), ('escalated', 'Escalated'), ('spam_reported', 'Spam reported'), ('retweet_suggested', 'Suggested for retweet'), ('wrong_handle', 'Wrong handle'), ('liked', 'Liked'), ('post_deleted', 'Post deleted'), ('action_failed', 'Action failed'), ('dm_queued', 'Direct message queued'), ('collision', 'Send stopped'), ('surge_grouped', 'Grouped under an incident'), ('surge_resolved', 'Incident resolved'), ('answered_elsewhere', 'Answered from another client'), ('another_reply', 'Another reply confirmed'), ('taken_out_of_order', 'Taken out of order'), ('response_undone', 'Response undone')], max_length=30),
+            model_name="ticketevent",
+            name="kind",
+            field=models.CharField(
+                choices=[
+                    ("created", "Created"),
+                    ("follow_up", "Follow-up received"),
+                    ("reopened", "Reopened"),
+                    ("assigned", "Assigned"),
+                    ("unassigned", "Unassigned"),
+                    ("reply_queued", "Reply queued"),
+                    ("reply_sent", "Reply sent"),
+                    ("reply_needs_attention", "Reply needs attention"),
+                    ("note", "Internal note"),
+                    ("status_changed", "Status changed"),
+                    ("intent_set", "Intent set"),
+                    ("handed_back", "Handed back"),
+                    ("escalated", "Escalated"),
+                    ("spam_reported", "Spam reported"),
+                    ("retweet_suggested", "Suggested for retweet"),
+                    ("wrong_handle", "Wrong handle"),
+                    ("liked", "Liked"),
+                    ("post_deleted", "Post deleted"),
+                    ("action_failed", "Action failed"),
+                    ("dm_queued", "Direct message queued"),
+                    ("collision", "Send stopped"),
+                    ("surge_grouped", "Grouped under an incident"),
+                    ("surge_resolved", "Incident resolved"),
+                    ("answered_elsewhere", "Answered from another client"),
+                    ("another_reply", "Another reply confirmed"),
+                    ("taken_out_of_order", "Taken out of order"),
+                    ("response_undone", "Response undone"),
+                ],
+                max_length=30,
+            ),
         ),
     ]

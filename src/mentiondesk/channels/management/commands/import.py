@@ -5,6 +5,7 @@ from pathlib import Path
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandParser
+from django.utils import timezone
 from tqdm import tqdm
 
 from mentiondesk.channels.imports import services
@@ -32,12 +33,20 @@ class Command(BaseCommand):
             metavar="|".join(FORMATS),
             help="default: from the file name, else from its first characters",
         )
+        parser.add_argument(
+            "--open-since",
+            metavar="AGE|DATE",
+            default=f"{services.HISTORY_OPEN_DAYS}d",
+            help="conversations quiet since before this stay history: solved, never in Play "
+            "(an age such as 7d or 36h, or a date; default: %(default)s)",
+        )
         parser.add_argument("--quiet", action="store_true", help="no progress bar")
 
     @domain_errors_as_command_errors
     def handle(self, *args: Any, **options: Any) -> None:
         path = Path(options["file"])
         handle = services.import_handle(username=options["handle"])
+        open_since = services.open_since_parse(options["open_since"], now=timezone.now())
         # The bar goes to stderr, and only to a terminal: logs and pipes get the summary alone.
         quiet = options["quiet"] or not sys.stderr.isatty()
         size = path.stat().st_size if path.is_file() else None
@@ -76,7 +85,12 @@ class Command(BaseCommand):
 
         try:
             result = services.history_import(
-                path=path, handle=handle, fmt=options["fmt"], on_read=on_read, on_phase=on_phase
+                path=path,
+                handle=handle,
+                fmt=options["fmt"],
+                on_read=on_read,
+                on_phase=on_phase,
+                open_since=open_since,
             )
         finally:
             reading.close()
