@@ -73,6 +73,21 @@ def test_policy_apply_and_show(tmp_path: Path) -> None:
 
 
 @pytest.mark.django_db(transaction=True)
+def test_policy_apply_refuses_a_network_without_a_connector(tmp_path: Path) -> None:
+    policy = tmp_path / "mastodon.toml"
+    policy.write_text(
+        DESK_POLICY + '\n[[handle]]\nnetwork = "mastodon"\nusername = "driftwood"\n'
+        'instance = "https://social.example"\n'
+    )
+    failed = mentiondesk("policy", "apply", str(policy))
+    assert failed.returncode == 1
+    assert "handle[4] @driftwood: network 'mastodon' is not supported yet" in failed.stderr
+    assert "supported networks: x" in failed.stderr
+    assert "Traceback" not in failed.stderr
+    assert not Handle.objects.exists(), "all or nothing: the x handles were not applied either"
+
+
+@pytest.mark.django_db(transaction=True)
 def test_poll_stores_mentions_and_prints_what_it_stored(desk: SandboxServer) -> None:
     desk.store.mention_add("maya", "@Driftwood is CI down?")
     desk.store.mention_add("omar", "@DriftwoodStatus @Driftwood 502s everywhere")

@@ -12,10 +12,12 @@ from __future__ import annotations
 
 import gzip
 import json
+import re
 import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
+from email.utils import parsedate_to_datetime
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -23,11 +25,17 @@ from urllib.parse import urlsplit
 import httpx
 import pytest
 import yaml
-from werkzeug.serving import ThreadedWSGIServer, WSGIRequestHandler
+from werkzeug.serving import ThreadedWSGIServer
 from werkzeug.wrappers import Request, Response
 
 from mentiondesk.channels.connectors.base import PostPage, RemotePost, RemoteUser
-from mentiondesk.channels.connectors.x import XConnector, parse_page, rate_limit_status
+from mentiondesk.channels.connectors.x import (
+    XConnector,
+    clock_skew,
+    parse_page,
+    rate_limit_status,
+)
+from mentiondesk.core.localserver import AppDatedHandler
 from mentiondesk.sandbox.server import SandboxServer
 
 REPO = Path(__file__).resolve().parents[2]
@@ -46,7 +54,9 @@ HOP_BY_HOP = {"content-encoding", "content-length", "transfer-encoding", "connec
 # --- The recorded network -----------------------------------------------------------------------
 
 
-class _Quiet(WSGIRequestHandler):
+class _Quiet(AppDatedHandler):
+    """Answers with the recorded headers only: their Date is X's clock, not this machine's."""
+
     def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
         return None
 
@@ -246,6 +256,30 @@ def test_me(network: Network) -> None:
     assert_user(user, network.recorder.last_body())
     assert user.remote_id == network.me_id
     assert_window_remembered(network, "GET /2/users/me")
+
+
+# X's Date header: RFC 7231 to the second, "UTC" in the 2021-2022 recordings where the RFC says
+# "GMT" (the oldest ones still say "GMT").
+HTTP_DATE = re.compile(
+    r"^(Mon|Tue|Wed|Thu|Fri|Sat|Sun), \d\d (Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec) "
+    r"\d{4} \d\d:\d\d:\d\d (UTC|GMT)$"
+)
+
+
+def test_clock_skew_is_read_from_the_date_header(network: Network) -> None:
+    connector = network.connector()
+    before = datetime.now(UTC)
+    connector.me()
+    after = datetime.now(UTC)
+    dates = network.recorder.exchanges[-1][1].headers.get_list("date")
+    assert len(dates) == 1 and HTTP_DATE.match(dates[0]), dates
+    stamped = parsedate_to_datetime(dates[0])
+    skew = connector.clock_skew()
+    assert skew is not None and skew.microseconds == 0, "to the second"
+    assert stamped - after - timedelta(seconds=1) <= skew <= stamped - before + timedelta(seconds=2)
+    assert clock_skew(base_url=network.url + "/") == skew, "kept per base URL, process-wide"
+    if network.name == "recorded":
+        assert skew < -timedelta(days=365), "the recording's own clock (2022), not ours"
 
 
 def test_user_by_username(network: Network) -> None:

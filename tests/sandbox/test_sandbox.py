@@ -10,6 +10,7 @@ import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
+from email.utils import parsedate_to_datetime
 from pathlib import Path
 from typing import Any
 
@@ -341,6 +342,44 @@ def test_control_api_drives_the_store_over_http(sandbox: SandboxServer) -> None:
     assert bad.status_code == 400
     assert control.post("/reset").status_code == 200
     assert sandbox.store.posts() == []
+
+
+def test_answers_carry_the_network_clock_in_one_date_header_as_x_writes_it(
+    sandbox: SandboxServer,
+) -> None:
+    """The network's clock can be set apart from the machine's over the control API (X's and a
+    desk's clocks differ); its Date header, post times and post ids follow it."""
+    control = httpx.Client(base_url=f"{sandbox.url}/_sandbox")
+
+    def date_of(response: httpx.Response) -> datetime:
+        (date,) = response.headers.get_list("date")
+        # As in the recorded cassettes: `Fri, 07 Oct 2022 22:43:18 UTC`.
+        assert re.match(r"^\w{3}, \d\d \w{3} \d{4} \d\d:\d\d:\d\d UTC$", date), date
+        return parsedate_to_datetime(date)
+
+    with api(sandbox) as client:
+        in_step = date_of(client.get("/2/users/me")) - datetime.now(UTC)
+        assert abs(in_step.total_seconds()) <= 2
+        assert date_of(client.get("/2/nowhere")) is not None, "errors carry it too"
+
+        clock = control.post("/clock", json={"offset_seconds": -300})
+        assert clock.status_code == 200
+        assert clock.json()["offset_seconds"] == -300
+        behind = date_of(client.get("/2/users/me")) - datetime.now(UTC)
+        assert abs(behind.total_seconds() + 300) <= 2
+        created = client.post("/2/tweets", json={"text": "status: all green"}).json()["data"]
+    post = sandbox.store.post_get(created["id"])
+    assert post is not None
+    stamped = datetime.fromisoformat(post["created_at"]) - datetime.now(UTC)
+    assert abs(stamped.total_seconds() + 300) <= 2
+    id_time = datetime.fromtimestamp(((int(created["id"]) >> 22) + 1288834974657) / 1000, UTC)
+    assert abs((id_time - datetime.now(UTC)).total_seconds() + 300) <= 2
+    now = datetime.fromisoformat(control.get("/clock").json()["now"])
+    assert abs((now - datetime.now(UTC)).total_seconds() + 300) <= 2
+    assert control.post("/clock", json={"offset_seconds": "soon"}).status_code == 400
+    assert SandboxStore(clock_offset=timedelta(minutes=5)).now() > datetime.now(UTC) + timedelta(
+        minutes=4
+    )
 
 
 def test_serves_many_concurrent_requests(sandbox: SandboxServer) -> None:

@@ -23,6 +23,7 @@ from mentiondesk.tickets import answers
 from mentiondesk.tickets import services as ticket_services
 from mentiondesk.tickets.models import ACTIVE_STATUSES, QUEUE_STATUSES, Ticket, TicketEvent
 
+from .connectors import network_unsupported_reason
 from .connectors.base import ConnectorError, PayloadProblem, PostPage, Rejected, RemotePost
 from .connectors.x import XConnector
 from .credentials import services as credential_services
@@ -38,8 +39,10 @@ def handle_connector(*, handle: Handle) -> XConnector:
     (refreshed when they expire or X answers 401), else with the token in its
     `credentials_env` variable.
 
-    Raises DomainError naming what is missing: the variable, or MENTIONDESK_CREDENTIALS_KEY
-    (or one that opens the stored secret); the connector's errors when a due refresh fails."""
+    Raises DomainError naming what is missing: a connector for the handle's network, the
+    variable, or MENTIONDESK_CREDENTIALS_KEY (or one that opens the stored secret); the
+    connector's errors when a due refresh fails."""
+    _handle_network_check(handle=handle)
     stored = credential_services.credential_access_token(handle=handle)
     if stored is not None:
 
@@ -69,6 +72,14 @@ def handle_connector(*, handle: Handle) -> XConnector:
     return XConnector(base_url=settings.X_API_URL, token=token, timeout=settings.X_TIMEOUT_SECONDS)
 
 
+def _handle_network_check(*, handle: Handle) -> None:
+    # A handle row on another network (applied before the policy refused such networks, or
+    # written by hand) must never be polled or answered through the X connector.
+    reason = network_unsupported_reason(handle.network)
+    if reason is not None:
+        raise DomainError(f"@{handle.username}: {reason}")
+
+
 @contextmanager
 def handle_connection(
     *, handle: Handle, connector: XConnector | None = None, ticket_id: int | None = None
@@ -76,7 +87,9 @@ def handle_connection(
     """`connector` as is (the caller closes it), or a new one for `handle`, closed on exit.
 
     Every X call made inside is metered for `handle` (and `ticket_id`, when the work is for
-    one ticket), written in one batch on exit, whatever the outcome (costs.UsageMeter)."""
+    one ticket), written in one batch on exit, whatever the outcome (costs.UsageMeter).
+    Raises DomainError for a handle on a network without a connector."""
+    _handle_network_check(handle=handle)
     meter = UsageMeter(handle=handle, ticket_id=ticket_id)
     x = connector or handle_connector(handle=handle)
     try:

@@ -17,12 +17,23 @@ class _QuietHandler(WSGIRequestHandler):
         return None
 
 
+class AppDatedHandler(_QuietHandler):
+    """Leaves the `Date` header to the app: http.server writes the machine's time in every
+    answer, and a second Date would contradict an app that keeps a clock of its own."""
+
+    def send_response(self, code: int, message: str | None = None) -> None:
+        self.log_request(code)
+        self.send_response_only(code, message)
+        self.send_header("Server", self.version_string())
+
+
 class LocalServer:
     """A threaded werkzeug server (one thread per connection) bound to `host` only;
     `port=0` picks a free port and `url` tells which. `stop()` then `start()` brings it back
     on the same port. Subclasses give `name` and `wsgi_app()`."""
 
     name = "local"
+    handler: type[WSGIRequestHandler] = _QuietHandler
 
     def __init__(self, *, host: str = "127.0.0.1", port: int = 0) -> None:
         self.host = host
@@ -42,7 +53,7 @@ class LocalServer:
     def start(self) -> Self:
         """Bind, serve in a daemon thread, return self. Raises OSError if the port is taken."""
         self._server = ThreadedWSGIServer(
-            self.host, self.port, self.wsgi_app(), handler=_QuietHandler
+            self.host, self.port, self.wsgi_app(), handler=self.handler
         )
         self.port = self._server.server_port
         # A short poll interval makes stop() quick (tests start a server each).

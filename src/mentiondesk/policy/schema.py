@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 import tomllib
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
@@ -12,6 +13,7 @@ from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from mentiondesk.accounts.models import User
+from mentiondesk.channels.connectors import network_unsupported_reason
 from mentiondesk.channels.models import Handle, Network
 from mentiondesk.core.errors import DomainError
 from mentiondesk.costs.choices import UsageKind
@@ -258,7 +260,10 @@ def policy_parse(*, text: str, source: str) -> Policy:
             "[[escalation]], [[macro]] or [[triage_rule]]"
         )
     policy = Policy(
-        handles=[_handle(e, w) for e, w in _entries(data, "handle", HANDLE_KEYS, source)],
+        handles=[
+            _handle(e, w)
+            for e, w in _entries(data, "handle", HANDLE_KEYS, source, first=_handle_network)
+        ],
         users=[_user(e, w) for e, w in _entries(data, "user", USER_KEYS, source)],
     )
     if "channel" in data:
@@ -291,7 +296,12 @@ def policy_parse(*, text: str, source: str) -> Policy:
 
 
 def _entries(
-    data: dict[str, Any], kind: str, keys: dict[str, type], source: str
+    data: dict[str, Any],
+    kind: str,
+    keys: dict[str, type],
+    source: str,
+    *,
+    first: Callable[[dict[str, Any], str], None] | None = None,
 ) -> list[tuple[dict[str, Any], str]]:
     entries = data.get(kind, [])
     if not isinstance(entries, list):
@@ -301,6 +311,8 @@ def _entries(
         where = f"{source}: {kind}[{index}]"
         if not isinstance(entry, dict):
             raise PolicyError(f"{where}: must be a table ([[{kind}]]), not {entry!r}")
+        if first is not None:
+            first(entry, where)
         _keys(entry, keys, where)
         checked.append((entry, where))
     return checked
@@ -327,6 +339,19 @@ def _username(entry: dict[str, Any], where: str) -> str:
     return username
 
 
+def _handle_network(entry: dict[str, Any], where: str) -> None:
+    """Refuse a handle on a network the desk has no connector for, before its other keys are
+    checked: a Mastodon handle's `instance` is not an unknown key, its network is unsupported."""
+    network = entry.get("network", Network.X)
+    if not isinstance(network, str):
+        return  # _keys says it must be a string
+    reason = network_unsupported_reason(network)
+    if reason is not None:
+        username = entry.get("username")
+        who = f" @{username}" if isinstance(username, str) and username else ""
+        raise PolicyError(f"{where}{who}: {reason}")
+
+
 def _handle(entry: dict[str, Any], where: str) -> dict[str, Any]:
     clean = {
         "network": entry.get("network", Network.X),
@@ -337,7 +362,6 @@ def _handle(entry: dict[str, Any], where: str) -> dict[str, Any]:
         "credentials_env": entry.get("credentials_env", ""),
         "user_id": entry.get("user_id", ""),
     }
-    _one_of(where, "network", clean["network"], Network.values)
     _one_of(where, "role", clean["role"], Handle.Role.values)
     _one_of(where, "respond_from", clean["respond_from"], Handle.RespondFrom.values)
     if clean["credentials_env"] and not ENV_NAME.match(clean["credentials_env"]):

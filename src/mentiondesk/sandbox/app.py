@@ -15,7 +15,8 @@ import secrets
 import socket
 import time
 from collections.abc import Callable, Iterable, Mapping
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
+from email.utils import format_datetime
 from functools import partial
 from http import HTTPStatus
 from typing import Any
@@ -142,6 +143,8 @@ class SandboxApp:
             ("POST", "/_sandbox/faults", self._control_fault_add),
             ("GET", "/_sandbox/requests", self._control_requests),
             ("POST", "/_sandbox/reset", self._control_reset),
+            ("GET", "/_sandbox/clock", self._control_clock),
+            ("POST", "/_sandbox/clock", self._control_clock_set),
             ("POST", "/_sandbox/oauth/clients", self._control_oauth_client_add),
             ("POST", "/_sandbox/oauth/grants", self._control_oauth_grant),
             ("POST", "/_sandbox/oauth/expire", self._control_oauth_expire),
@@ -157,7 +160,11 @@ class SandboxApp:
         self, environ: dict[str, Any], start_response: Callable[..., Any]
     ) -> Iterable[bytes]:
         request = Request(environ)
-        return self._dispatch(request)(environ, start_response)
+        response = self._dispatch(request)
+        # Every answer carries the network's time, as X's do (the desk measures clock skew
+        # from it); otherwise the server would write the machine's.
+        response.headers["Date"] = x_http_date(self.store.now())
+        return response(environ, start_response)
 
     def _dispatch(self, request: Request) -> Response:
         adapter = self._url_map.bind_to_environ(request.environ)
@@ -536,9 +543,30 @@ class SandboxApp:
         self.store.oauth_expire(str(_json_body(request)["access_token"]))
         return 200, {"ok": True}
 
+    def _control_clock(self, request: Request) -> Result:
+        return 200, _clock(self.store)
+
+    def _control_clock_set(self, request: Request) -> Result:
+        """{"offset_seconds": 300}: the network's clock five minutes ahead of the machine's."""
+        offset = _json_body(request)["offset_seconds"]
+        if isinstance(offset, bool) or not isinstance(offset, int | float):
+            raise TypeError(f"offset_seconds must be a number of seconds, not {offset!r}")
+        self.store.clock_set(timedelta(seconds=offset))
+        return 200, _clock(self.store)
+
     def _control_reset(self, request: Request) -> Result:
         self.store.reset()
         return 200, {"ok": True}
+
+
+def x_http_date(moment: datetime) -> str:
+    """An HTTP Date as X writes it today: RFC 7231 with "UTC" where the RFC says "GMT"
+    (`Fri, 07 Oct 2022 22:43:18 UTC`; the 2021 recordings still say "GMT")."""
+    return format_datetime(moment.astimezone(UTC), usegmt=True).removesuffix("GMT") + "UTC"
+
+
+def _clock(store: SandboxStore) -> JSON:
+    return {"now": x_time(store.now()), "offset_seconds": store.clock_offset.total_seconds()}
 
 
 def _public_user(user: dict[str, str]) -> JSON:

@@ -11,7 +11,7 @@ import logging
 import random
 import threading
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 from mentiondesk.sandbox.store import SandboxStore
 
@@ -372,7 +372,7 @@ def script_seed(store: SandboxStore, *, now: datetime | None = None) -> list[str
     handles_add(store)
     for username, name in REQUESTERS:
         store.user_add(username, name)
-    now = now or datetime.now(UTC)
+    now = now or store.now()
     step = timedelta(hours=6) / SEED_COUNT
     return [
         _play(store, entry, created_at=now - timedelta(hours=6) + step * index)

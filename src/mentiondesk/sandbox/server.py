@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any, Self
 
-from mentiondesk.core.localserver import LocalServer
+from mentiondesk.core.localserver import AppDatedHandler, LocalServer
 from mentiondesk.sandbox.app import SandboxApp
 from mentiondesk.sandbox.script import ScriptPlayer, script_seed
 from mentiondesk.sandbox.store import SandboxStore
@@ -19,6 +19,8 @@ class SandboxServer(LocalServer):
     """
 
     name = "sandbox-x"
+    # Its answers carry the network's Date, which a test may set apart from the machine's.
+    handler = AppDatedHandler
 
     def __init__(
         self,

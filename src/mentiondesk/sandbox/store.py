@@ -18,7 +18,7 @@ import time
 from bisect import bisect_left, bisect_right
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any, NamedTuple
 
 # X ids are snowflakes: milliseconds since this epoch, shifted left by 22 bits (19 digits today).
@@ -125,18 +125,36 @@ def _as_sent(post: dict[str, Any]) -> str:
 
 
 class SandboxStore:
-    """A small X network. `rate_limits` overrides DEFAULT_RATE_LIMITS per "METHOD /route"."""
+    """A small X network. `rate_limits` overrides DEFAULT_RATE_LIMITS per "METHOD /route".
+
+    `clock_offset` sets the network's clock that far from the machine's (X's servers and a
+    desk's never quite agree): posts, DMs and their ids are stamped, and the HTTP `Date`
+    header written, on the network's clock (`now()`). Rate-limit windows and token expiry run
+    on the machine's. Kept across `reset()`, like the rate limits; `clock_set` changes it."""
 
     def __init__(
         self,
         *,
         rate_limits: Mapping[str, int] | None = None,
         window: float = RATE_LIMIT_WINDOW_SECONDS,
+        clock_offset: timedelta = timedelta(0),
     ) -> None:
         self._lock = threading.RLock()
         self.rate_limits = {**DEFAULT_RATE_LIMITS, **(rate_limits or {})}
         self.window = window
+        self.clock_offset = clock_offset
         self.reset()
+
+    # The network's clock
+
+    def now(self) -> datetime:
+        """The time on the network's clock: the machine's plus `clock_offset`."""
+        return datetime.now(UTC) + self.clock_offset
+
+    def clock_set(self, offset: timedelta) -> None:
+        """Put the network's clock `offset` ahead of the machine's (behind when negative)."""
+        with self._lock:
+            self.clock_offset = offset
 
     def reset(self) -> None:
         """Forget everything: users, tokens, posts, likes, DMs, faults, log and windows."""
@@ -168,7 +186,7 @@ class SandboxStore:
     def _snowflake(self, moment: datetime | None, last: int) -> int:
         # Time-ordered like X's ids, but strictly increasing in insertion order, so since_id
         # polling never misses a post added with a created_at in the past.
-        at_ms = int((moment or datetime.now(UTC)).timestamp() * 1000)
+        at_ms = int((moment or self.now()).timestamp() * 1000)
         return max((at_ms - SNOWFLAKE_EPOCH_MS) << 22, last + 1)
 
     def _post_id(self, moment: datetime | None = None) -> str:
@@ -375,7 +393,7 @@ class SandboxStore:
                 entity["id"] = mentioned["id"]
             mentions.append(entity)
 
-        moment = created_at or datetime.now(UTC)
+        moment = created_at or self.now()
         post_id = self._post_id(created_at)
         post: dict[str, Any] = {
             "id": post_id,
@@ -540,7 +558,7 @@ class SandboxStore:
                 "sender_id": sender_id,
                 "dm_conversation_id": f"{low}-{high}",
                 "participant_ids": [low, high],
-                "created_at": x_time(datetime.now(UTC)),
+                "created_at": x_time(self.now()),
             }
             self._dms.append(event)
             return dict(event)

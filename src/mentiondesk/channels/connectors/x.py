@@ -13,10 +13,11 @@ import json
 import logging
 import re
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import AbstractContextManager, ExitStack, contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from email.utils import parsedate_to_datetime
 from types import TracebackType
 from typing import Any, Protocol
 from urllib.parse import quote
@@ -87,12 +88,14 @@ class SpentWindows(Protocol):
 
 class _RateLimitBook:
     """Thread-safe map (base_url, token digest, "METHOD /route/:template") -> RateLimitStatus,
-    with spent windows also written to, and looked up in, `shared` when one is set."""
+    with spent windows also written to, and looked up in, `shared` when one is set. Also keeps
+    each token's `me()` and each base URL's latest clock skew."""
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._entries: dict[tuple[str, str, str], RateLimitStatus] = {}
         self._me: dict[tuple[str, str], RemoteUser] = {}
+        self._skews: dict[str, timedelta] = {}
         self.shared: SpentWindows | None = None
 
     def get(self, key: tuple[str, str, str]) -> RateLimitStatus | None:
@@ -136,10 +139,19 @@ class _RateLimitBook:
         with self._lock:
             self._me[key] = user
 
+    def skew_get(self, base_url: str) -> timedelta | None:
+        with self._lock:
+            return self._skews.get(base_url)
+
+    def skew_put(self, base_url: str, skew: timedelta) -> None:
+        with self._lock:
+            self._skews[base_url] = skew
+
     def clear(self) -> None:
         with self._lock:
             self._entries.clear()
             self._me.clear()
+            self._skews.clear()
 
 
 _BOOK = _RateLimitBook()
@@ -162,8 +174,42 @@ def rate_limits_share(shared: SpentWindows | None) -> None:
 
 
 def rate_limits_clear() -> None:
-    """Forget every remembered window and cached `me()` (tests only)."""
+    """Forget every remembered window, cached `me()` and clock skew (tests only)."""
     _BOOK.clear()
+
+
+# --- X's clock ----------------------------------------------------------------------------------
+
+
+def clock_skew(*, base_url: str) -> timedelta | None:
+    """X's clock minus ours, in whole seconds, as the latest response from `base_url` in this
+    process measured it (`clock_skew_measure`); None before the first response with a Date."""
+    return _BOOK.skew_get(base_url.rstrip("/"))
+
+
+def clock_skew_measure(
+    headers: Mapping[str, str], *, sent_at: datetime, received_at: datetime
+) -> timedelta | None:
+    """X's clock minus ours, from the `Date` header of a response to a request sent at
+    `sent_at` and answered at `received_at` (our clock), to the second; None without a
+    readable Date.
+
+    X writes RFC 7231 dates, lately with "UTC" for "GMT" (`Fri, 07 Oct 2022 22:43:18 UTC`,
+    recorded cassettes), and to the second: the header says X's time was within [Date,
+    Date + 1 s) at some moment of the exchange, so its middle is set against the exchange's."""
+    # One Date is the rule; with several (a hop that adds its own), the last is read, whole.
+    dates = headers.get_list("date") if isinstance(headers, httpx.Headers) else []
+    value = dates[-1] if dates else headers.get("date")
+    if not value:
+        return None
+    try:
+        stamped = parsedate_to_datetime(value)
+    except (TypeError, ValueError, IndexError):
+        return None
+    if stamped.tzinfo is None:  # "-0000": UTC by RFC 5322
+        stamped = stamped.replace(tzinfo=UTC)
+    middle = sent_at + (received_at - sent_at) / 2
+    return timedelta(seconds=round((stamped - middle).total_seconds() + 0.5))
 
 
 # --- Parsing ------------------------------------------------------------------------------------
@@ -500,6 +546,10 @@ class XConnector:
         finally:
             self._recorder = previous
 
+    def clock_skew(self) -> timedelta | None:
+        """X's clock minus ours (module `clock_skew`) for this connector's base URL."""
+        return clock_skew(base_url=self.base_url)
+
     def _report(self, report: CallReport) -> None:
         if self._recorder is None:
             return
@@ -732,6 +782,7 @@ class XConnector:
         url = route
         for name, value in (path or {}).items():
             url = url.replace(f":{name}", quote(value, safe=""))
+        sent_at = datetime.now(UTC)
         try:
             response = self._client.request(method, url, params=params, json=json_body)
         except (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout) as exc:
@@ -744,6 +795,9 @@ class XConnector:
             self._report(CallReport(endpoint, None, sent=json_body))
             error = OutcomeUnknown if write else ConnectorError
             raise error(f"{endpoint}: no answer ({type(exc).__name__}: {exc})") from exc
+        skew = clock_skew_measure(response.headers, sent_at=sent_at, received_at=datetime.now(UTC))
+        if skew is not None:
+            _BOOK.skew_put(self.base_url, skew)
         body: Any
         try:
             body = json_decode(response.content) if response.content else None

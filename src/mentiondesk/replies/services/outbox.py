@@ -9,11 +9,11 @@ Delivery protocol (`reply_deliver`):
    Certainly not sent (unreachable, rate limited): back to `queued` for later. Rejected:
    `needs_attention` with X's reason. Unknown (timeout, 5xx, 403 duplicate, or a lease found
    expired after a crash): reconcile against our posts on the network, read within the
-   send's window (from its claim to its lease's end; after a 403 duplicate, back to the post
-   the reply answers), at most RECONCILE_MAX_PAGES pages; found → `sent`, not found →
-   `needs_attention` saying how far it looked, rate limited → still `sending`, the search
-   going on from where it stopped after X's reset. An unknown outcome is never retried
-   blindly.
+   send's window (from its claim to its lease's end, moved to X's clock; after a 403
+   duplicate, back to the post the reply answers), at most RECONCILE_MAX_PAGES pages; found →
+   `sent`, not found → `needs_attention` saying how far it looked, rate limited → still
+   `sending`, the search going on from where it stopped after X's reset. An unknown outcome
+   is never retried blindly.
 """
 
 from __future__ import annotations
@@ -414,8 +414,9 @@ def _search_progress_clear(reply: Reply) -> None:
         reply.search_progress = {}
 
 
-# X's clock and ours differ a little: a send's post is looked for this much either side of
-# the time it could have been created.
+# The window is moved to X's clock by the skew measured from its Date header (to the second),
+# and a post's time and the moment X stamped it can still differ a little: a send's post is
+# looked for this much either side of the time it could have been created.
 SEND_WINDOW_MARGIN = timedelta(minutes=1)
 # X may refuse an end_time too close to now; a window ending later is read up to now.
 END_TIME_LAG = timedelta(seconds=10)
@@ -470,7 +471,8 @@ class SearchProgress:
         }
 
     def window(self) -> tuple[datetime, datetime] | None:
-        """From when to when X could have created the send's post, margins included."""
+        """From when to when X could have created the send's post, margins included, on the
+        desk's clock (`reply_find_on_network` moves it to X's)."""
         if self.sent_from is None:
             return None
         lease = timedelta(seconds=settings.OUTBOX_LEASE_SECONDS)
@@ -487,7 +489,8 @@ class NetworkSearch:
     complete: bool  # read the whole window, back to the post the reply answers at most
     oldest_at: datetime | None = None
     since_parent: bool = True  # the reply answers a post: the search stops there
-    window: tuple[datetime, datetime] | None = None  # SearchProgress.window
+    window: tuple[datetime, datetime] | None = None  # SearchProgress.window, on X's clock
+    skew: timedelta = timedelta(0)  # X's clock minus the desk's
 
     def looked_at(self) -> str:
         """How far the search went, for a person deciding whether to look on X."""
@@ -495,7 +498,10 @@ class NetworkSearch:
         if self.complete:
             if self.window:
                 start, end = self.window
-                return f"posts from {start:%Y-%m-%d %H:%M:%S} to {end:%H:%M:%S} UTC ({read} read)"
+                return (
+                    f"posts from {start:%Y-%m-%d %H:%M:%S} to {end:%H:%M:%S} UTC{self._clock()} "
+                    f"({read} read)"
+                )
             since = " since the post it answers" if self.since_parent else ""
             return f"posts{since} ({read} read)"
         oldest = f", back to {self.oldest_at:%Y-%m-%d %H:%M} UTC" if self.oldest_at else ""
@@ -503,6 +509,13 @@ class NetworkSearch:
             f"newest {read} ({self.pages} page{'s' if self.pages != 1 else ''} of "
             f"GET /2/users/:id/tweets, the cap{oldest}); older posts were not read"
         )
+
+    def _clock(self) -> str:
+        seconds = int(self.skew.total_seconds())
+        if not seconds:
+            return ""
+        way = "ahead of" if seconds > 0 else "behind"
+        return f" on X's clock, {abs(seconds)} s {way} the desk's"
 
 
 def reply_find_on_network(
@@ -513,18 +526,26 @@ def reply_find_on_network(
     Reads the handle's timeline newest first, page after page, within the send's window
     (`progress.window()`, when known) and back to the post the reply answers (`since_id`) at
     most, at most settings.RECONCILE_MAX_PAGES pages in all: each page is a metered,
-    rate-limited request. Goes on from `progress` (updated page by page) when given. Stops at
-    the first match. X rewrites links as t.co, so links are ignored in the comparison. Raises
+    rate-limited request. The window is asked on X's clock: moved by the skew the connector
+    measured from X's Date header (one GET /2/users/me first when this process has no
+    measurement yet). Goes on from `progress` (updated page by page) when given. Stops at the
+    first match. X rewrites links as t.co, so links are ignored in the comparison. Raises
     ConnectorError (RateLimited included) when a page cannot be read."""
     wanted = _comparable(reply.text)
     parent = reply.in_reply_to_remote_id or None
     at = progress if progress is not None else SearchProgress()
     window = at.window()
-    if window and at.pages == 0 and window[1] < timezone.now() - END_TIME_LAG:
-        # Found late (a backlog held up the sweep), the window may lie thousands of posts back:
-        # X starts the pages there.
-        at.end_time = window[1]
-    found = partial(NetworkSearch, since_parent=bool(parent), window=window)
+    skew = timedelta(0)
+    if window is not None:
+        # X filters start_time/end_time by its own clock: a desk a few minutes off would
+        # otherwise ask for a window its post is not in.
+        skew = _x_clock_skew(connector)
+        window = (window[0] + skew, window[1] + skew)
+        if at.pages == 0 and window[1] < timezone.now() + skew - END_TIME_LAG:
+            # Found late (a backlog held up the sweep), the window may lie thousands of posts
+            # back: X starts the pages there.
+            at.end_time = window[1]
+    found = partial(NetworkSearch, since_parent=bool(parent), window=window, skew=skew)
     while at.pages < settings.RECONCILE_MAX_PAGES:
         page = connector.user_posts(
             reply.handle.remote_id,
@@ -545,6 +566,16 @@ def reply_find_on_network(
         if not at.token:
             return found(None, at.pages, at.posts, complete=True)
     return found(None, at.pages, at.posts, complete=False, oldest_at=at.oldest_at)
+
+
+def _x_clock_skew(connector: XConnector) -> timedelta:
+    """X's clock minus ours, as measured by the latest answer X gave this process; measured
+    with GET /2/users/me when there is none (a worker that starts by reconciling)."""
+    skew = connector.clock_skew()
+    if skew is None:
+        connector.me()
+        skew = connector.clock_skew()
+    return skew or timedelta(0)
 
 
 _URL = re.compile(r"https?://\S+")
