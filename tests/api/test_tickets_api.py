@@ -142,6 +142,43 @@ def test_reply_with_the_same_idempotency_key_is_queued_once(
     assert len(ids) == 1 and Reply.objects.count() == 1
 
 
+def test_an_answered_post_is_409_then_201_with_another_reply(
+    client: Client, handle: Handle, advocate: User
+) -> None:
+    asked = remote_post(author="maya", text="@Driftwood login loops")
+    (ticket,) = tickets_from(handle, asked)
+    # Answered from the X app; the poll stores it on the ticket.
+    outside = remote_post(
+        author="Driftwood",
+        author_id=handle.remote_id,
+        text="@maya clear your cookies",
+        conversation_id=asked.conversation_id,
+        in_reply_to_id=asked.remote_id,
+        minutes=3,
+    )
+    tickets_from(handle, outside)
+    auth = bearer(advocate)
+    url = f"/api/v1/tickets/{ticket.pk}/replies"
+    body = {"text": "Also try a private window", "seen_post_id": outside.remote_id}
+
+    refused = client.post(url, data=body, content_type="application/json", **auth)
+    assert refused.status_code == 409
+    error = refused.json()
+    assert error["code"] == "already_answered"
+    link = f"https://x.com/Driftwood/status/{outside.remote_id}"
+    assert f"@Driftwood answered from another client: {link}" in error["detail"]
+    assert not Reply.objects.exists()
+
+    confirmed = client.post(
+        url, data={**body, "another_reply": True}, content_type="application/json", **auth
+    )
+    assert confirmed.status_code == 201
+    assert confirmed.json()["in_reply_to"] == asked.remote_id
+    events = client.get(f"/api/v1/tickets/{ticket.pk}/events", **auth).json()
+    (another,) = [e for e in events if e["kind"] == "another_reply"]
+    assert another["actor"] == advocate.username
+
+
 @pytest.mark.parametrize(
     ("body", "field"),
     [

@@ -609,9 +609,46 @@ def test_collision_when_someone_else_already_answered(
     )
     assert response.status_code == 409
     page = unescape(html(response))
-    assert "ana's reply to this post is already sent." in page
+    assert "ana's reply to this post is already sent: https://x.com/Driftwood/status/" in page
     assert "@Driftwood replied “On it!” since you opened it." in page
     assert len(desk.store.posts(author="Driftwood")) == 1
+
+
+def test_an_answered_post_offers_send_another_reply_which_goes_out(
+    desk: SandboxServer,
+    ticket: Ticket,
+    ana: Client,
+    django_capture_on_commit_callbacks: OnCommit,
+) -> None:
+    first = inbound(ticket)
+    driftwood = desk.store.user_by_username("Driftwood")["id"]  # type: ignore[index]
+    outside = desk.store.post_create(driftwood, "@maya fixed!", in_reply_to=first.remote_id)
+    ingest()
+    page = html(ana.get(url("tickets:detail", ticket.pk)))
+    form = {
+        "text": "And the docs: https://driftwood.dev/docs/push",
+        "idempotency_key": hidden(page, "idempotency_key"),
+        "seen_post_id": hidden(page, "seen_post_id"),
+    }
+    response = ana.post(url("tickets:reply", ticket.pk), form)
+    assert response.status_code == 409
+    page = unescape(html(response))
+    assert "Not sent — this post is already answered:" in page
+    assert f"@Driftwood answered from another client: {post_url(outside)}" in page
+    assert 'name="another_reply"' in page and "Send another reply" in page
+
+    with django_capture_on_commit_callbacks(execute=True):
+        response = ana.post(url("tickets:reply", ticket.pk), {**form, "another_reply": "on"})
+    assert response.status_code == 302
+    assert len(desk.store.posts(author="Driftwood")) == 2
+    event = ticket.events.get(kind=TicketEvent.Kind.ANOTHER_REPLY)
+    assert event.actor is not None and event.actor.username == "ana"
+    timeline = html(ana.get(url("tickets:detail", ticket.pk)))
+    assert "Another reply confirmed" in timeline and post_url(outside) in timeline
+
+
+def post_url(post: dict[str, object]) -> str:
+    return f"https://x.com/Driftwood/status/{post['id']}"
 
 
 # Presence
@@ -767,8 +804,9 @@ def test_stream_lists_posts_and_answers_inline_once(
     response = ana.post(reply_url, {"text": "Hi Kim!", "idempotency_key": str(uuid.uuid4())})
     assert response.status_code == 409
     page = unescape(html(response))
-    assert "Not sent — the conversation changed:" in page
-    assert "reply to this post is already sent." in page
+    assert "Not sent — this post is already answered:" in page
+    assert "reply to this post is already sent: https://x.com/MoveToDriftwood/status/" in page
+    assert 'name="another_reply"' in page, "a second answer is one confirmation away"
     assert len(desk.store.posts(author="MoveToDriftwood")) == 1
 
 

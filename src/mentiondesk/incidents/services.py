@@ -248,7 +248,7 @@ def surge_follow_up(*, surge: Surge) -> SurgeReplies:
         field="follow_up",
         key=f"surge-{surge.pk}-resolved-{{ticket}}",
         status_after=Ticket.Status.SOLVED,
-        follow_up=True,
+        another_reply=True,
     )
     Surge.objects.filter(pk=surge.pk, followed_up_at__isnull=True).update(
         followed_up_at=timezone.now()
@@ -265,7 +265,7 @@ def _members_answer(
     field: str,
     key: str,
     status_after: str,
-    follow_up: bool = False,
+    another_reply: bool = False,
 ) -> SurgeReplies:
     """Queue `text` (a policy template) to every grouped ticket whose `field` ("reply" or
     "follow_up") is not set yet, keyed `key` (with "{ticket}") so each goes out at most once.
@@ -284,7 +284,7 @@ def _members_answer(
                 text=text.format(requester=ticket.requester_username, incident_url=link),
                 idempotency_key=ticket_key,
                 status_after=status_after,
-                follow_up=follow_up,
+                another_reply=another_reply,
             )
         except DomainError as exc:
             if _member_answered(member, ticket_key, field):

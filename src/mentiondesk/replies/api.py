@@ -127,6 +127,10 @@ def stream_reply(request: HttpRequest, remote_id: str, payload: StreamReplyIn) -
     post = channel_selectors.post_get(remote_id=remote_id)
     key = payload.idempotency_key or request.headers.get("Idempotency-Key") or None
     reply = services.stream_reply(
-        post=post, by=_user(request), text=payload.text, idempotency_key=key
+        post=post,
+        by=_user(request),
+        text=payload.text,
+        idempotency_key=key,
+        another_reply=payload.another_reply,
     )
     return Status(201, reply_out(selectors.reply_get(reply_id=reply.pk)))

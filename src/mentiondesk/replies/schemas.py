@@ -43,3 +43,8 @@ class StreamPostOut(PostOut):
 class StreamReplyIn(Schema):
     text: str = Field(min_length=1, max_length=10_000)
     idempotency_key: str | None = Field(default=None, max_length=100)
+    another_reply: bool = Field(
+        default=False,
+        description="Confirms a deliberate second answer to a post already answered (409 "
+        "`already_answered`); recorded as an `another_reply` event in the audit log.",
+    )

@@ -65,13 +65,14 @@ def stream_reply(request: HttpRequest, remote_id: str) -> HttpResponse:
             by=_user(request),
             text=form.cleaned_data["text"],
             idempotency_key=form.cleaned_data["idempotency_key"],
+            another_reply=form.cleaned_data["another_reply"],
         )
     except services.Collision as exc:
         return _stream(
             request,
             status=exc.status_code,
             target=remote_id,
-            extra={"collision": exc.changes},
+            extra={"collision": exc.changes, "collision_answered": bool(exc.answered)},
             reply_form=form,
         )
     except DomainError as exc:

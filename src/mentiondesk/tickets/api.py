@@ -185,6 +185,10 @@ def queue_next(request: HttpRequest, filters: Query[QueueNextIn]) -> object:
     "/tickets/{ticket_id}/replies",
     response={201: ReplyOut},
     summary="Queue a reply; it is sent once, threaded to the requester's latest post",
+    description="409 `collision`: the conversation moved on since `seen_post_id`; read it "
+    "first. 409 `already_answered`: the requester's latest post already has an answer of ours "
+    "(a desk reply on its way or sent, or a post from another client, linked in `detail`); "
+    "send again with `another_reply: true` to confirm a deliberate second reply.",
 )
 def reply_create(request: HttpRequest, ticket_id: int, payload: ReplyCreateIn) -> object:
     ticket = selectors.ticket_get(ticket_id=ticket_id)
@@ -196,6 +200,7 @@ def reply_create(request: HttpRequest, ticket_id: int, payload: ReplyCreateIn) -
         idempotency_key=key,
         status_after=payload.status_after,
         seen_post_id=payload.seen_post_id,
+        another_reply=payload.another_reply,
     )
     return Status(201, reply_out(reply_selectors.reply_get(reply_id=reply.pk)))
 

@@ -88,6 +88,10 @@ class ReplyForm(forms.Form):
         required=False,
     )
 
+    # Set only by the "Send another reply" button shown when the post is already answered:
+    # the one explicit confirmation of a deliberate second answer.
+    another_reply = forms.BooleanField(required=False)
+
     def clean_status_after(self) -> str:
         return str(self.cleaned_data.get("status_after") or Ticket.Status.PENDING)
 
@@ -258,3 +262,5 @@ class StatusUpdateForm(forms.Form):
 class StreamReplyForm(forms.Form):
     text = forms.CharField(widget=forms.Textarea(attrs={"rows": 2, "data-max-chars": X_MAX_CHARS}))
     idempotency_key = forms.CharField(widget=forms.HiddenInput, max_length=100, initial=_new_key)
+    # The "Send another reply" confirmation shown when the post is already answered.
+    another_reply = forms.BooleanField(required=False)

@@ -82,6 +82,13 @@ class ReplyCreateIn(Schema):
     status_after: Literal["open", "pending", "solved"] = "pending"
     # The newest post the composer showed: the send stops if the conversation moved on.
     seen_post_id: str | None = Field(default=None, max_length=40)
+    another_reply: bool = Field(
+        default=False,
+        description="Confirms a deliberate second answer: send even though the requester's "
+        "latest post is already answered (409 with code `already_answered` says by whom and "
+        "where). Recorded as an `another_reply` event in the audit log. A conversation that "
+        "moved on since `seen_post_id` is still refused.",
+    )
 
 
 class ReplyOut(Schema):

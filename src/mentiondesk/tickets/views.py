@@ -169,15 +169,17 @@ def reply(request: HttpRequest, ticket_id: int) -> HttpResponse:
             idempotency_key=form.cleaned_data["idempotency_key"],
             status_after=form.cleaned_data["status_after"],
             seen_post_id=form.cleaned_data["seen_post_id"] or None,
+            another_reply=form.cleaned_data["another_reply"],
         )
     except reply_services.Collision as exc:
         # The page re-renders with the conversation as it is now (and a new seen_post_id),
-        # the typed text kept, and what changed above the composer.
+        # the typed text kept, and what changed above the composer; when the post is already
+        # answered, with the button that sends it anyway.
         return _detail(
             request,
             ticket_id,
             status=exc.status_code,
-            extra={"collision": exc.changes},
+            extra={"collision": exc.changes, "collision_answered": _answered(exc)},
             reply_form=form,
         )
     except DomainError as exc:
@@ -185,6 +187,14 @@ def reply(request: HttpRequest, ticket_id: int) -> HttpResponse:
     solved = " and the ticket is solved" if created.ticket.status == Ticket.Status.SOLVED else ""
     messages.success(request, f"Reply queued from @{created.handle.username}{solved}.")
     return redirect("tickets:detail", ticket_id=ticket_id)
+
+
+def _answered(collision: reply_services.Collision) -> str:
+    """ "only" when the post being answered already is all that stopped the send, "also" when
+    the conversation moved on too, "" when it is not answered: what the composer offers."""
+    if not collision.answered:
+        return ""
+    return "only" if collision.code == "already_answered" else "also"
 
 
 @require_POST

@@ -72,22 +72,25 @@ def reply_create(
     idempotency_key: str | None = None,
     status_after: str = Ticket.Status.PENDING,
     seen_post_id: str | None = None,
-    follow_up: bool = False,
+    another_reply: bool = False,
 ) -> Reply:
     """Queue a reply on `ticket` from the handle the policy chooses, and move the ticket to
     `status_after` (pending or solved).
 
-    `follow_up` is for a deliberate second message on a post we already answered (an
-    incident's all-clear): the latest post having an answer is then not a collision; the
-    conversation moving on since `seen_post_id` still is.
-
     Idempotent: the same `idempotency_key` returns the reply already queued, so a double
     submit from two tabs or a retried API call never queues twice. Collision guard: when
     `seen_post_id` (the newest post the composer showed) is given and the conversation has
-    moved on since, or when anyone already answered (or is answering) the requester's latest
-    post, raises Collision saying what changed. Enqueues delivery after commit. Raises
-    Forbidden (light agents; a status handle nobody may use), DomainError (empty or too long
-    text, bad status), Conflict (closed ticket, collision)."""
+    moved on since, or when the requester's latest post is already answered
+    (`ticket_answer_get`: a post of ours from any client, or a desk reply on its way), raises
+    Collision saying what changed, who answered and from where.
+
+    `another_reply` is the explicit confirmation of a deliberate second answer (a forgotten
+    link, the real answer after an automated follow-up, an incident's all-clear): the latest
+    post being answered is then not a collision, and a TicketEvent ANOTHER_REPLY records who
+    confirmed it after what; the conversation moving on since `seen_post_id` still is a
+    collision. Enqueues delivery after commit. Raises Forbidden (light agents; a status handle
+    nobody may use), DomainError (empty or too long text, bad status), Conflict (closed
+    ticket, collision)."""
     if not author.can_reply:
         raise Forbidden("light agents cannot reply; add an internal note instead")
     text = _checked_text(text)
@@ -107,10 +110,8 @@ def reply_create(
             choice = reply_handle_choice(ticket=locked, user=author)
             # Shown to the agent now; chosen again when the send starts.
             latest = ticket_selectors.ticket_latest_inbound(ticket=locked)
-            _collision_check(
-                ticket=locked,
-                seen_post_id=seen_post_id,
-                latest=None if follow_up else latest,
+            answer = _collision_check(
+                ticket=locked, seen_post_id=seen_post_id, latest=latest, another=another_reply
             )
             reply = Reply.objects.create(
                 ticket=locked,
@@ -134,6 +135,20 @@ def reply_create(
                 # The status the reply set: SLA clocks pause while a ticket is pending.
                 data={"reply": reply.pk, "handle": choice.handle.username, "status": status_after},
             )
+            if answer is not None:
+                TicketEvent.objects.create(
+                    ticket=locked,
+                    kind=TicketEvent.Kind.ANOTHER_REPLY,
+                    actor=author,
+                    message="Sent another reply, knowing: " + " ".join(answer.describe()),
+                    data={
+                        "reply": reply.pk,
+                        "in_reply_to": reply.in_reply_to_remote_id,
+                        "answered_by_post": answer.post.remote_id if answer.post else None,
+                        "answered_by_reply": answer.reply.pk if answer.reply else None,
+                        "url": answer.url or None,
+                    },
+                )
             sla_services.tickets_sla_refresh(ticket_ids=[locked.pk])
             transaction.on_commit(lambda: _enqueue_delivery(reply.pk))
     except IntegrityError:
@@ -153,16 +168,26 @@ def reply_create(
 
 
 class Collision(Conflict):
-    """The conversation changed since the composer opened; `changes` says how."""
+    """The conversation changed since the composer opened, or the requester's latest post is
+    already answered; `changes` says how. `answered` holds the "already answered" lines: when
+    set, the same send with `another_reply` goes through (code "already_answered" when they
+    are all there is)."""
 
     code = "collision"
 
-    def __init__(self, changes: list[str]) -> None:
-        super().__init__("Not sent: " + " ".join(changes))
-        self.changes = changes
+    def __init__(self, changes: list[str], *, answered: list[str] | None = None) -> None:
+        self.answered = answered or []
+        self.changes = changes + self.answered
+        super().__init__("Not sent: " + " ".join(self.changes))
+        if self.answered and not changes:
+            self.code = "already_answered"
 
 
-def _collision_check(*, ticket: Ticket, seen_post_id: str | None, latest: Post | None) -> None:
+def _collision_check(
+    *, ticket: Ticket, seen_post_id: str | None, latest: Post | None, another: bool
+) -> ticket_selectors.TicketAnswer | None:
+    """Raises Collision when the send would race a post the agent has not seen, or answer a
+    post already answered (unless `another` confirms it). Returns the answer confirmed past."""
     changes: list[str] = []
     if seen_post_id:
         timeline = list(Post.objects.filter(ticket=ticket, deleted_at=None).order_by(*TIMELINE))
@@ -172,19 +197,11 @@ def _collision_check(*, ticket: Ticket, seen_post_id: str | None, latest: Post |
             changes.append(
                 f"@{post.author_username} {verb} “{post.text[:80]}” since you opened it."
             )
-    if latest is not None:
-        answering = (
-            Reply.objects.filter(ticket=ticket, in_reply_to_remote_id=latest.remote_id)
-            .exclude(status=Reply.Status.NEEDS_ATTENTION)
-            .select_related("author")
-            .first()
-        )
-        if answering is not None:
-            who = answering.author.username if answering.author else "someone"
-            state = "sent" if answering.status == Reply.Status.SENT else "on its way"
-            changes.append(f"{who}'s reply to this post is already {state}.")
-    if changes:
-        raise Collision(changes)
+    answer = ticket_selectors.ticket_answer_get(ticket=ticket, latest=latest) if latest else None
+    answered = answer.describe() if answer is not None and not another else []
+    if changes or answered:
+        raise Collision(changes, answered=answered)
+    return answer
 
 
 def _checked_text(text: str, limit: int = X_MAX_CHARS, *, weighted: bool = True) -> str:
@@ -272,8 +289,10 @@ def _dm_recipient(reply: Reply) -> str:
 
 def _reply_claim(*, reply_id: int) -> tuple[Reply, DeliveryAttempt, bool, Post | None] | None:
     """Lock the reply and mark it sending; None when it is not due or someone else has it.
-    Also returns an outbound post that appeared in the conversation after the reply was
-    queued (from any client): the send must stop rather than answer twice."""
+    Also returns an outbound post that appeared on the ticket after the reply was queued
+    (from any client): the send must stop rather than answer twice. A post already on the
+    desk when the reply was queued does not stop it: the agent saw it (a reply confirmed with
+    `another_reply` knowingly follows it)."""
     now = timezone.now()
     with transaction.atomic():
         reply = (
@@ -302,9 +321,12 @@ def _reply_claim(*, reply_id: int) -> tuple[Reply, DeliveryAttempt, bool, Post |
                 Post.objects.filter(
                     ticket=reply.ticket,
                     direction=Post.Direction.OUTBOUND,
-                    created_at__gt=reply.created_at,
                     deleted_at=None,
                 )
+                # When the desk learnt of it, on the desk's clock, not when X created it: an
+                # answer from another client pulled in after queueing may be older than the
+                # reply, and a post known before may carry a later time from X's clock.
+                .filter(stored_at__gt=reply.created_at)
                 .order_by(*TIMELINE)
                 .first()
             )

@@ -15,24 +15,40 @@ from ..models import Reply
 from .outbox import reply_create
 
 
-def stream_reply(*, post: Post, by: User, text: str, idempotency_key: str | None = None) -> Reply:
+def stream_reply(
+    *,
+    post: Post,
+    by: User,
+    text: str,
+    idempotency_key: str | None = None,
+    another_reply: bool = False,
+) -> Reply:
     """Answer a stream post directly. The post's conversation gets a ticket (solved by this
     reply, so it never waits in the desk's queue) and the reply goes through the outbox with
     every guardrail: handle choice, collision guard, at-most-once delivery.
 
-    Raises DomainError (not an inbound post), Collision (already answered from anywhere),
-    and whatever `reply_create` raises."""
+    Raises DomainError (not an inbound post), Collision (already answered from anywhere: the
+    desk, the stream, automation or another client; `another_reply` confirms a second
+    answer, as in `reply_create`), and whatever `reply_create` raises."""
     if post.direction != Post.Direction.INBOUND:
         raise DomainError("only posts by others are answered from the stream")
-    with transaction.atomic():
-        ticket = post.ticket or _ticket_for(post)
-        return reply_create(
-            ticket=ticket,
-            author=by,
-            text=text,
-            idempotency_key=idempotency_key,
-            status_after=Ticket.Status.SOLVED,
-        )
+    known = post.ticket
+    try:
+        with transaction.atomic():
+            ticket = known or _ticket_for(post)
+            return reply_create(
+                ticket=ticket,
+                author=by,
+                text=text,
+                idempotency_key=idempotency_key,
+                status_after=Ticket.Status.SOLVED,
+                another_reply=another_reply,
+            )
+    except DomainError:
+        # A ticket made for this send was rolled back with it: the next try (another reply,
+        # confirmed) must not look for it.
+        post.ticket = known
+        raise
 
 
 def _ticket_for(post: Post) -> Ticket:
