@@ -176,7 +176,7 @@ def test_a_sweep_stops_trying_a_handle_that_x_put_off(
 
 @pytest.mark.django_db
 def test_status_handle_replies_go_out_from_main_for_advocates(
-    desk: SandboxServer, advocate: User, infrastructure: User
+    desk: SandboxServer, advocate: User, infrastructure: User, lead: User
 ) -> None:
     desk.store.mention_add("kai", "@DriftwoodStatus is the API down?")
     ingest()
@@ -190,6 +190,8 @@ def test_status_handle_replies_go_out_from_main_for_advocates(
     assert "Only infrastructure users post from @DriftwoodStatus" in by_advocate.handle_reason
     by_infra = services.reply_handle_choice(ticket=ticket, user=infrastructure)
     assert by_infra.handle.username == "DriftwoodStatus"
+    # No cross-answering: the ticket is ana's until a lead gives it to infrastructure.
+    ticket_services.ticket_assign(ticket=ticket, assignee=infrastructure, by=lead)
     with pytest.raises(services.Collision, match="ana's reply to this post is already on its way"):
         services.reply_create(ticket=ticket, author=infrastructure, text="Investigating")
     stopped = ticket.events.get(kind=TicketEvent.Kind.COLLISION)

@@ -82,6 +82,8 @@ class ReplyCreateIn(Schema):
     status_after: Literal["open", "pending", "solved"] = "pending"
     # The newest post the composer showed: the send stops if the conversation moved on.
     seen_post_id: str | None = Field(default=None, max_length=40)
+    # Used only when the reply takes the ticket out of Play's order, or over from someone.
+    reason: str = Field(default="", max_length=2_000)
 
 
 class ReplyOut(Schema):
@@ -111,6 +113,8 @@ class StatusIn(Schema):
 
 class AssignIn(Schema):
     assignee: str | None
+    # Used only when taking the ticket skips the one Play would give next.
+    reason: str = Field(default="", max_length=2_000)
 
 
 class HandleChoiceOut(Schema):

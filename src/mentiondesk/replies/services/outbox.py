@@ -73,9 +73,18 @@ def reply_create(
     status_after: str = Ticket.Status.PENDING,
     seen_post_id: str | None = None,
     follow_up: bool = False,
+    reason: str = "",
+    automated: bool = False,
 ) -> Reply:
     """Queue a reply on `ticket` from the handle the policy chooses, and move the ticket to
     `status_after` (pending or solved).
+
+    Replying takes the ticket (an unassigned one becomes the author's), so the rules of
+    taking it outside Play apply (`ticket_take_check`): an advocate answers someone else's
+    ticket never, one Play would not give them next only with a `reason` (audited) or not
+    at all; a lead takes someone else's over with a `reason` (it becomes theirs). `reason`
+    is used only then. `automated` messages (status follow-ups, incident replies) are sent
+    for the team, not taken by a person: the rule does not apply to them.
 
     `follow_up` is for a deliberate second message on a post we already answered (an
     incident's all-clear): the latest post having an answer is then not a collision; the
@@ -86,8 +95,9 @@ def reply_create(
     `seen_post_id` (the newest post the composer showed) is given and the conversation has
     moved on since, or when anyone already answered (or is answering) the requester's latest
     post, raises Collision saying what changed. Enqueues delivery after commit. Raises
-    Forbidden (light agents; a status handle nobody may use), DomainError (empty or too long
-    text, bad status), Conflict (closed ticket, collision)."""
+    Forbidden (light agents; a status handle nobody may use; someone else's ticket; skipping
+    the queue when the policy says never), DomainError (empty or too long text, bad status,
+    no reason when one is needed: field "reason"), Conflict (closed ticket, collision)."""
     if not author.can_reply:
         raise Forbidden("light agents cannot reply; add an internal note instead")
     text = _checked_text(text)
@@ -104,6 +114,9 @@ def reply_create(
             locked = Ticket.objects.select_for_update().select_related("handle").get(pk=ticket.pk)
             if locked.status == Ticket.Status.CLOSED:
                 raise Conflict(f"ticket #{ticket.pk} is closed")
+            taken = not automated and ticket_services.ticket_take_check(
+                ticket=locked, by=author, reason=reason, via="reply"
+            )
             choice = reply_handle_choice(ticket=locked, user=author)
             # Shown to the agent now; chosen again when the send starts.
             latest = ticket_selectors.ticket_latest_inbound(ticket=locked)
@@ -121,7 +134,7 @@ def reply_create(
                 idempotency_key=key,
                 in_reply_to_remote_id=latest.remote_id if latest else "",
             )
-            if locked.assignee_id is None:
+            if locked.assignee_id is None or taken:
                 locked.assignee = author
             locked.status = status_after
             locked.solved_at = timezone.now() if status_after == Ticket.Status.SOLVED else None
