@@ -301,7 +301,11 @@ def _replies_create(*, count: int) -> dict[str, Any]:
     created = 0
     for ticket in tickets:
         services.reply_create(
-            ticket=ticket, author=author, text=f"Thanks @{ticket.requester_username}, on it."
+            ticket=ticket,
+            author=author,
+            text=f"Thanks @{ticket.requester_username}, on it.",
+            # Not in Play's order (by id, and any open ticket): an out-of-order take, audited.
+            reason="chaos run: replies in bulk",
         )
         created += 1
     return {"created": created}

@@ -202,6 +202,35 @@ def test_bad_reply_input_is_a_4xx_naming_the_field(
     assert response.json()["field"] == field
 
 
+def test_taking_out_of_order_through_the_api_needs_a_reason(
+    client: Client, handle: Handle, advocate: User, advocate2: User
+) -> None:
+    older, newer = tickets_from(
+        handle, remote_post(author="a", minutes=0), remote_post(author="b", minutes=5)
+    )
+    auth = bearer(advocate)
+    take = f"/api/v1/tickets/{newer.pk}/assign"
+    refused = client.post(take, {"assignee": "ana"}, content_type="application/json", **auth)
+    assert refused.status_code == 400
+    assert refused.json()["field"] == "reason"
+    assert f"Play gives you #{older.pk} next" in refused.json()["detail"]
+    body = {"assignee": "ana", "reason": "b is a VIP"}
+    taken = client.post(take, body, content_type="application/json", **auth)
+    assert taken.status_code == 200 and taken.json()["assignee"] == "ana"
+
+    # ben replies to the oldest (his next, no reason), but never to ana's.
+    ben = bearer(advocate2)
+    for ticket, status in ((older, 201), (newer, 403)):
+        response = client.post(
+            f"/api/v1/tickets/{ticket.pk}/replies",
+            {"text": "On it", "reason": "I can"},
+            content_type="application/json",
+            **ben,
+        )
+        assert response.status_code == status
+    assert "assigned to ana" in response.json()["detail"]
+
+
 def test_malformed_json_and_unknown_ticket_are_4xx(client: Client, advocate: User) -> None:
     auth = bearer(advocate)
     bad = client.post(

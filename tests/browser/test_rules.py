@@ -212,7 +212,7 @@ def test_collision_stops_the_send_and_lists_the_follow_up(
     live_server: Any,
     live_desk: SandboxServer,
     advocate: User,
-    advocate2: User,
+    lead: User,
     browser: Browser,
     screenshot_dir: Path,
 ) -> None:
@@ -225,15 +225,15 @@ def test_collision_stops_the_send_and_lists_the_follow_up(
     sign_in(page, live_server.url, "ana")
     play(page)
 
-    # Ben opens the same ticket: ana sees him there.
+    # Lee, a lead, opens the same ticket (advocates cannot answer ana's): ana sees him there.
     other = browser.new_context(viewport={"width": 1366, "height": 768})
     try:
-        ben = other.new_page()
-        sign_in(ben, live_server.url, "ben")
-        ben.goto(page.url)
-        expect(page.locator("#presence-list")).to_contain_text("ben is viewing", timeout=8000)
-        ben.locator("#reply-text").press_sequentially("Hi Maya")
-        expect(page.locator("#presence-list")).to_contain_text("ben is typing…", timeout=8000)
+        lee = other.new_page()
+        sign_in(lee, live_server.url, "lee")
+        lee.goto(page.url)
+        expect(page.locator("#presence-list")).to_contain_text("lee is viewing", timeout=8000)
+        lee.locator("#reply-text").press_sequentially("Hi Maya")
+        expect(page.locator("#presence-list")).to_contain_text("lee is typing…", timeout=8000)
     finally:
         other.close()
 

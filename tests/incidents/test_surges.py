@@ -25,6 +25,7 @@ from mentiondesk.policy.schema import PolicyError
 from mentiondesk.replies import services as reply_services
 from mentiondesk.replies.models import Reply
 from mentiondesk.sandbox.server import SandboxServer
+from mentiondesk.tickets import services as ticket_services
 from mentiondesk.tickets.models import Ticket, TicketEvent
 from tests.conftest import DESK_POLICY
 from tests.factories import BASE_TIME, remote_post, tickets_from
@@ -252,6 +253,18 @@ def test_a_ticket_someone_already_answered_is_skipped_with_the_reason(
     assert "ana's reply to this post is already on its way" in done.skipped[answered.pk]
     member = SurgeTicket.objects.get(ticket=answered)
     assert member.reply is None and "already on its way" in member.reply_skipped
+
+
+@pytest.mark.django_db
+def test_the_incident_reply_is_no_take_of_tickets_others_hold(
+    open_surge: Surge, advocate: User, infrastructure: User
+) -> None:
+    """Sent for the team: it crosses nobody's ticket and skips no queue (no reason asked)."""
+    held = ticket_services.ticket_next(user=advocate)
+    assert held is not None
+    done = services.surge_reply_all(surge=open_surge, by=infrastructure)
+    assert len(done.queued) == 3 and not done.skipped
+    assert not TicketEvent.objects.filter(kind=TicketEvent.Kind.TAKEN_OUT_OF_ORDER).exists()
 
 
 @pytest.mark.django_db

@@ -86,6 +86,7 @@ def test_show_prints_what_is_in_force_and_applies_back(tmp_path: Path) -> None:
         ("[rules]\nstatus_handle_posters = ['wizard']\n", "rules.status_handle_posters: 'wizard'"),
         ("[rules]\nlike_intents = ['joy']\n", "rules.like_intents: 'joy' is not one of"),
         ("[rules]\nreassign_roles = 'lead'\n", "rules.reassign_roles: expected list"),
+        ("[rules]\nout_of_order = 'sometimes'\n", "rules.out_of_order: 'sometimes' is not one of"),
     ],
 )
 def test_invalid_files_name_the_file_the_key_and_the_problem(

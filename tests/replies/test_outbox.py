@@ -11,6 +11,7 @@ from django.utils import timezone
 
 from mentiondesk.accounts.models import User
 from mentiondesk.channels import services as channel_services
+from mentiondesk.core.errors import DomainError, Forbidden
 from mentiondesk.replies import services
 from mentiondesk.replies.models import DeliveryAttempt, Reply
 from mentiondesk.sandbox.server import SandboxServer
@@ -176,7 +177,7 @@ def test_a_sweep_stops_trying_a_handle_that_x_put_off(
 
 @pytest.mark.django_db
 def test_status_handle_replies_go_out_from_main_for_advocates(
-    desk: SandboxServer, advocate: User, infrastructure: User
+    desk: SandboxServer, advocate: User, infrastructure: User, lead: User
 ) -> None:
     desk.store.mention_add("kai", "@DriftwoodStatus is the API down?")
     ingest()
@@ -190,7 +191,79 @@ def test_status_handle_replies_go_out_from_main_for_advocates(
     assert "Only infrastructure users post from @DriftwoodStatus" in by_advocate.handle_reason
     by_infra = services.reply_handle_choice(ticket=ticket, user=infrastructure)
     assert by_infra.handle.username == "DriftwoodStatus"
+    # No cross-answering: the ticket is ana's until a lead gives it to infrastructure.
+    ticket_services.ticket_assign(ticket=ticket, assignee=infrastructure, by=lead)
     with pytest.raises(services.Collision, match="ana's reply to this post is already on its way"):
         services.reply_create(ticket=ticket, author=infrastructure, text="Investigating")
     stopped = ticket.events.get(kind=TicketEvent.Kind.COLLISION)
     assert stopped.actor == infrastructure and stopped.data["text"] == "Investigating"
+
+
+@pytest.fixture
+def two_tickets(desk: SandboxServer) -> tuple[Ticket, Ticket]:
+    """Two tickets of the Twitter view: Play gives the first one first."""
+    desk.store.mention_add("maya", "@Driftwood pushing to main fails with a 502")
+    desk.store.mention_add("kai", "@Driftwood where do I find the runner logs?")
+    ingest()
+    return Ticket.objects.get(requester_username="maya"), Ticket.objects.get(
+        requester_username="kai"
+    )
+
+
+@pytest.mark.django_db
+def test_replying_out_of_order_takes_the_ticket_only_with_a_reason(
+    two_tickets: tuple[Ticket, Ticket], advocate: User
+) -> None:
+    first, second = two_tickets
+    with pytest.raises(DomainError, match=f"Play gives you #{first.pk} next") as refused:
+        services.reply_create(ticket=second, author=advocate, text="Settings → Runners.")
+    assert refused.value.field == "reason"
+    assert Reply.objects.count() == 0
+    services.reply_create(
+        ticket=second, author=advocate, text="Settings → Runners.", reason="a one-liner"
+    )
+    second.refresh_from_db()
+    assert second.assignee == advocate
+    taken = second.events.get(kind=TicketEvent.Kind.TAKEN_OUT_OF_ORDER)
+    assert (taken.actor, taken.message, taken.data["via"]) == (advocate, "a one-liner", "reply")
+    # The head of the queue needs none (a reason given anyway is not used).
+    services.reply_create(ticket=first, author=advocate, text="Looking.", reason="unused")
+    assert TicketEvent.objects.filter(kind=TicketEvent.Kind.TAKEN_OUT_OF_ORDER).count() == 1
+
+
+@pytest.mark.django_db
+def test_someone_elses_ticket_is_refused_to_advocates_and_taken_over_by_leads(
+    two_tickets: tuple[Ticket, Ticket], advocate: User, advocate2: User, lead: User
+) -> None:
+    held = ticket_services.ticket_next(user=advocate)
+    assert held is not None
+    with pytest.raises(Forbidden, match=f"Ticket #{held.pk} is assigned to ana"):
+        services.reply_create(ticket=held, author=advocate2, text="I'll take it", reason="me")
+    with pytest.raises(DomainError, match="say why you take it over") as refused:
+        services.reply_create(ticket=held, author=lead, text="Looking into it.")
+    assert refused.value.field == "reason"
+    services.reply_create(ticket=held, author=lead, text="Looking into it.", reason="ana is out")
+    held.refresh_from_db()
+    assert held.assignee == lead
+    taken = held.events.get(kind=TicketEvent.Kind.TAKEN_OUT_OF_ORDER)
+    assert taken.actor == lead
+    assert taken.data == {"via": "reply", "from": "ana", "to": "lee", "play_next": None}
+
+
+@pytest.mark.django_db
+def test_status_follow_ups_are_not_takes(
+    two_tickets: tuple[Ticket, Ticket], advocate: User, infrastructure: User
+) -> None:
+    """An automated message is sent for the team: it skips no queue and crosses nobody."""
+    for ticket in two_tickets:
+        ticket_services.ticket_intent_set(ticket=ticket, intent="availability", by=advocate)
+    ticket_services.ticket_next(user=advocate)  # maya's is ana's; kai's is not ivan's next
+    update = services.status_update_create(
+        by=infrastructure,
+        text="We're investigating elevated 502 errors.",
+        incident_url="https://status.driftwood.dev/incidents/42",
+        follow_up_open_reports=True,
+    )
+    follow_ups = services.status_update_follow_up(reply_id=update.pk)
+    assert {r.ticket.requester_username for r in follow_ups if r.ticket} == {"maya", "kai"}
+    assert not TicketEvent.objects.filter(kind=TicketEvent.Kind.TAKEN_OUT_OF_ORDER).exists()

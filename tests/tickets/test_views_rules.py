@@ -22,9 +22,11 @@ from mentiondesk.channels import services as channel_services
 from mentiondesk.channels.models import Post
 from mentiondesk.integrations.slack.models import SlackMessage
 from mentiondesk.integrations.slack.testing import SlackServer
+from mentiondesk.policy import services as policy_services
 from mentiondesk.replies.models import PostAction, Reply
 from mentiondesk.sandbox.server import SandboxServer
 from mentiondesk.tickets.models import Ticket, TicketEvent
+from tests.conftest import DESK_POLICY
 from tests.integrations.conftest import slack, slack_server  # noqa: F401
 
 pytestmark = pytest.mark.django_db
@@ -584,11 +586,12 @@ def test_collision_when_someone_else_already_answered(
     desk: SandboxServer,
     ticket: Ticket,
     ana: Client,
-    advocate2: User,
+    lead: User,
     django_capture_on_commit_callbacks: OnCommit,
 ) -> None:
-    ben = signed_in(advocate2)
-    ben_page = html(ben.get(url("tickets:detail", ticket.pk)))
+    # Only a lead may answer a ticket someone else took (with a reason): even then, not twice.
+    lee = signed_in(lead)
+    lee_page = html(lee.get(url("tickets:detail", ticket.pk)))
     ana_page = html(ana.get(url("tickets:detail", ticket.pk)))
     with django_capture_on_commit_callbacks(execute=True):
         ana.post(
@@ -599,12 +602,13 @@ def test_collision_when_someone_else_already_answered(
                 "seen_post_id": hidden(ana_page, "seen_post_id"),
             },
         )
-    response = ben.post(
+    response = lee.post(
         url("tickets:reply", ticket.pk),
         {
             "text": "Looking now",
-            "idempotency_key": hidden(ben_page, "idempotency_key"),
-            "seen_post_id": hidden(ben_page, "seen_post_id"),
+            "idempotency_key": hidden(lee_page, "idempotency_key"),
+            "seen_post_id": hidden(lee_page, "seen_post_id"),
+            "reason": "ana is off today",
         },
     )
     assert response.status_code == 409
@@ -649,6 +653,103 @@ def test_an_answered_post_offers_send_another_reply_which_goes_out(
 
 def post_url(post: dict[str, object]) -> str:
     return f"https://x.com/Driftwood/status/{post['id']}"
+
+
+# No skipping outside Play
+
+
+@pytest.fixture
+def second(desk: SandboxServer, ticket: Ticket) -> Ticket:
+    """A ticket behind `ticket` in the Twitter view: Play gives `ticket` first."""
+    desk.store.mention_add("kai", "@Driftwood where do I find the runner logs?")
+    ingest()
+    return Ticket.objects.get(requester_username="kai")
+
+
+def test_taking_a_ticket_out_of_order_asks_why_and_audits_it(
+    ticket: Ticket, second: Ticket, ana: Client, advocate: User
+) -> None:
+    page = text_of(ana.get(url("tickets:detail", second.pk)))
+    ask = f"Play gives you #{ticket.pk} next: say why you take this one out of order."
+    assert ask in page, "Assign to me and the composer say why a reason is asked"
+    assert 'id="take-reason"' in html(ana.get(url("tickets:detail", second.pk)))
+
+    response = ana.post(url("tickets:assign", second.pk), {"reason": "  "})
+    assert response.status_code == 400
+    assert ask in text_of(response)
+    second.refresh_from_db()
+    assert second.assignee is None
+
+    response = ana.post(url("tickets:assign", second.pk), {"reason": "kai asked in chat"})
+    assert response.status_code == 302
+    second.refresh_from_db()
+    assert second.assignee == advocate
+    taken = second.events.get(kind=TicketEvent.Kind.TAKEN_OUT_OF_ORDER)
+    assert (taken.actor, taken.message) == (advocate, "kai asked in chat")
+    assert taken.data["play_next"] == ticket.pk
+
+
+def test_the_head_of_the_queue_is_taken_without_a_reason(ticket: Ticket, ana: Client) -> None:
+    page = html(ana.get(url("tickets:detail", ticket.pk)))
+    assert 'id="take-reason"' not in page and 'id="reply-reason"' not in page
+    assert ana.post(url("tickets:assign", ticket.pk)).status_code == 302
+    assert not ticket.events.filter(kind=TicketEvent.Kind.TAKEN_OUT_OF_ORDER).exists()
+
+
+def test_replying_out_of_order_needs_the_reason_in_the_composer(
+    ticket: Ticket,
+    second: Ticket,
+    ana: Client,
+    advocate: User,
+    django_capture_on_commit_callbacks: OnCommit,
+) -> None:
+    page = html(ana.get(url("tickets:detail", second.pk)))
+    assert 'id="reply-reason"' in page
+    form = {
+        "text": "Logs are under Settings → Runners.",
+        "idempotency_key": hidden(page, "idempotency_key"),
+        "seen_post_id": hidden(page, "seen_post_id"),
+    }
+    response = ana.post(url("tickets:reply", second.pk), form)
+    assert response.status_code == 400
+    assert "say why you take this one out of order" in text_of(response)
+    assert "Logs are under Settings → Runners.</textarea>" in unescape(html(response))
+    assert Reply.objects.count() == 0
+    with django_capture_on_commit_callbacks(execute=True):
+        response = ana.post(url("tickets:reply", second.pk), {**form, "reason": "a quick one"})
+    assert response.status_code == 302
+    second.refresh_from_db()
+    assert second.assignee == advocate
+    assert second.events.get(kind=TicketEvent.Kind.TAKEN_OUT_OF_ORDER).data["via"] == "reply"
+
+
+def test_advocates_cannot_answer_a_ticket_someone_else_holds(held: Ticket, advocate2: User) -> None:
+    ben = signed_in(advocate2)
+    page = ben.get(url("tickets:detail", held.pk))
+    refusal = f"Ticket #{held.pk} is assigned to ana: only they answer it."
+    assert refusal in text_of(page)
+    assert 'placeholder="You cannot reply on this ticket."' in html(page)
+    response = ben.post(
+        url("tickets:reply", held.pk),
+        {"text": "I can take this", "idempotency_key": str(uuid.uuid4())},
+    )
+    assert response.status_code == 403
+    assert refusal in text_of(response)
+    assert Reply.objects.count() == 0
+
+
+def test_the_policy_can_forbid_taking_out_of_order(
+    ticket: Ticket, second: Ticket, ana: Client
+) -> None:
+    policy_services.policy_apply_text(
+        text=DESK_POLICY + '\n[rules]\nout_of_order = "never"\n', source="never.toml"
+    )
+    page = text_of(ana.get(url("tickets:detail", second.pk)))
+    assert f"Play gives you #{ticket.pk} next: take tickets of the Twitter view with Next" in page
+    response = ana.post(url("tickets:assign", second.pk), {"reason": "I really want it"})
+    assert response.status_code == 403
+    second.refresh_from_db()
+    assert second.assignee is None
 
 
 # Presence

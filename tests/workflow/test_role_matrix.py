@@ -10,12 +10,13 @@ from typing import Any
 import pytest
 
 from mentiondesk.accounts import services as account_services
+from mentiondesk.accounts.models import User
 from mentiondesk.channels import selectors as channel_selectors
 from mentiondesk.channels.models import Post
 from mentiondesk.replies import services as reply_services
 from mentiondesk.sandbox.server import SandboxServer
 from mentiondesk.tickets import services as ticket_services
-from mentiondesk.tickets.models import Ticket
+from mentiondesk.tickets.models import Ticket, TicketEvent
 from tests.workflow.conftest import ROLES, Api, ingest
 
 pytestmark = pytest.mark.django_db
@@ -43,7 +44,10 @@ def setup(desk: SandboxServer, slack: Any, api: dict[str, Api]) -> Desk:
     outage = Ticket.objects.get(requester_username="down")
     ticket_services.ticket_intent_set(ticket=outage, intent="availability", by=writer)
     question = Ticket.objects.get(requester_username="asker")
-    reply = reply_services.reply_create(ticket=question, author=writer, text="Docs: rotate it.")
+    # The praise is older: answering the question first skips the queue, with a reason.
+    reply = reply_services.reply_create(
+        ticket=question, author=writer, text="Docs: rotate it.", reason="I know this one"
+    )
     reply = reply_services.reply_deliver(reply_id=reply.pk)
     assert reply.post is not None
     return Desk(
@@ -64,11 +68,44 @@ def assign_to(role_api: Api, ticket: Ticket) -> None:
     ticket_services.ticket_assign(ticket=ticket, assignee=role_api.user, by=lead)
 
 
+def give_to_writer(ticket: Ticket) -> None:
+    lead = User.objects.filter(username="assigner").first() or account_services.user_create(
+        username="assigner", role="lead"
+    )
+    writer = User.objects.get(username="writer")
+    ticket_services.ticket_assign(ticket=ticket, assignee=writer, by=lead)
+
+
 Action = Callable[[Api, Desk], Any]
+OUTAGE_FIRST = "502s everywhere: an outage goes first"
 
 ACTIONS: dict[str, Action] = {
     "reply": lambda a, d: a.post(f"/tickets/{d.praise.pk}/replies", {"text": "Thank you!"}),
-    "reply_on_outage": lambda a, d: a.post(f"/tickets/{d.outage.pk}/replies", {"text": "On it"}),
+    # Play gives the praise first (the oldest unassigned ticket): the outage is out of order.
+    "reply_on_outage": lambda a, d: a.post(
+        f"/tickets/{d.outage.pk}/replies", {"text": "On it", "reason": OUTAGE_FIRST}
+    ),
+    "reply_out_of_order": lambda a, d: a.post(f"/tickets/{d.outage.pk}/replies", {"text": "On it"}),
+    "assign_in_order": lambda a, d: a.post(
+        f"/tickets/{d.praise.pk}/assign", {"assignee": a.user.username}
+    ),
+    "assign_out_of_order": lambda a, d: a.post(
+        f"/tickets/{d.outage.pk}/assign", {"assignee": a.user.username}
+    ),
+    "assign_out_of_order_with_reason": lambda a, d: a.post(
+        f"/tickets/{d.outage.pk}/assign", {"assignee": a.user.username, "reason": OUTAGE_FIRST}
+    ),
+    "reply_on_others_ticket": lambda a, d: (
+        give_to_writer(d.outage),
+        a.post(f"/tickets/{d.outage.pk}/replies", {"text": "On it"}),
+    )[1],
+    "take_over_with_reason": lambda a, d: (
+        give_to_writer(d.outage),
+        a.post(
+            f"/tickets/{d.outage.pk}/replies",
+            {"text": "On it", "reason": "writer is off sick today"},
+        ),
+    )[1],
     "reply_from_stream": lambda a, d: a.post(
         f"/stream/{d.stream_post.remote_id}/reply", {"text": "Yes: Settings → Import."}
     ),
@@ -113,6 +150,29 @@ ALL_BUT_LIGHT = {"advocate": 201, "lead": 201, "infrastructure": 201, "light_age
 MATRIX: dict[str, dict[str, int]] = {
     "reply": ALL_BUT_LIGHT,
     "reply_on_outage": ALL_BUT_LIGHT,
+    # Skipping the queue: a reason from everyone but leads and admins.
+    "reply_out_of_order": {**ALL_BUT_LIGHT, "advocate": 400, "infrastructure": 400},
+    "assign_in_order": {"advocate": 200, "lead": 200, "infrastructure": 200, "light_agent": 403},
+    "assign_out_of_order": {
+        "advocate": 400,
+        "lead": 200,
+        "infrastructure": 400,
+        "light_agent": 403,
+    },
+    "assign_out_of_order_with_reason": {
+        "advocate": 200,
+        "lead": 200,
+        "infrastructure": 200,
+        "light_agent": 403,
+    },
+    # Someone else's ticket: never for advocates; leads take it over with a reason.
+    "reply_on_others_ticket": {
+        "advocate": 403,
+        "lead": 400,
+        "infrastructure": 403,
+        "light_agent": 403,
+    },
+    "take_over_with_reason": {**ALL_BUT_LIGHT, "advocate": 403, "infrastructure": 403},
     "reply_from_stream": ALL_BUT_LIGHT,
     "like_praise": ALL_BUT_LIGHT,
     "like_question": {**ALL_BUT_LIGHT, "advocate": 400, "lead": 400, "infrastructure": 400},
@@ -160,7 +220,9 @@ def test_outage_replies_go_out_from_the_handle_the_role_may_use(
     choice = api[role].get(f"/tickets/{setup.outage.pk}/reply-handle").json()
     assert choice["handle"] == handle
     assert "availability" in choice["reason"]
-    reply = api[role].post(f"/tickets/{setup.outage.pk}/replies", {"text": "Looking into it"})
+    reply = api[role].post(
+        f"/tickets/{setup.outage.pk}/replies", {"text": "Looking into it", "reason": OUTAGE_FIRST}
+    )
     assert reply.json()["handle"] == handle
     assert reply.json()["handle_reason"] == choice["reason"]
 
@@ -173,3 +235,32 @@ def test_stream_replies_go_out_from_the_campaign_handle(setup: Desk, api: dict[s
     again = ACTIONS["reply_from_stream"](api["lead"], setup)
     assert again.status_code == 409, "one answer per post, from the stream or the desk"
     assert channel_selectors.stream_posts()[0].remote_id == setup.stream_post.remote_id
+
+
+def test_out_of_order_takes_say_the_field_and_are_audited(setup: Desk, api: dict[str, Api]) -> None:
+    refused = ACTIONS["assign_out_of_order"](api["advocate"], setup).json()
+    assert refused["field"] == "reason"
+    assert f"Play gives you #{setup.praise.pk} next" in refused["detail"]
+    ACTIONS["assign_out_of_order_with_reason"](api["advocate"], setup)
+    taken = setup.outage.events.get(kind=TicketEvent.Kind.TAKEN_OUT_OF_ORDER)
+    assert (taken.actor, taken.message) == (api["advocate"].user, OUTAGE_FIRST)
+    assert taken.data == {
+        "via": "assign",
+        "from": None,
+        "to": "advocate_user",
+        "play_next": setup.praise.pk,
+    }
+
+
+def test_a_lead_taking_over_is_audited_and_owns_the_ticket(
+    setup: Desk, api: dict[str, Api]
+) -> None:
+    refused = ACTIONS["reply_on_others_ticket"](api["advocate"], setup).json()
+    assert "assigned to writer" in refused["detail"]
+    assert ACTIONS["take_over_with_reason"](api["lead"], setup).status_code == 201
+    ticket = Ticket.objects.get(pk=setup.outage.pk)
+    assert ticket.assignee == api["lead"].user
+    taken = ticket.events.get(kind=TicketEvent.Kind.TAKEN_OUT_OF_ORDER)
+    assert taken.actor == api["lead"].user
+    assert taken.message == "writer is off sick today"
+    assert taken.data["from"] == "writer" and taken.data["via"] == "reply"

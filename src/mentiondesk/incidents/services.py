@@ -285,6 +285,7 @@ def _members_answer(
                 idempotency_key=ticket_key,
                 status_after=status_after,
                 another_reply=another_reply,
+                automated=True,
             )
         except DomainError as exc:
             if _member_answered(member, ticket_key, field):

@@ -30,6 +30,8 @@ INTENTS = (
 ENV_NAME = re.compile(r"^[A-Z_][A-Z0-9_]*$")
 USERNAME = re.compile(r"^[A-Za-z0-9_]{1,50}$")
 SLUG = re.compile(r"^[a-z0-9_-]{1,50}$")
+# rules.out_of_order: taking a ticket Play would not give next needs a reason, or is refused.
+OUT_OF_ORDER = ("with_reason", "never")
 SLACK_CHANNEL = re.compile(r"^(#[a-z0-9_.-]{1,80}|[CG][A-Z0-9]{6,20})$")
 
 
@@ -56,6 +58,10 @@ class Rules:
     delete_roles: tuple[str, ...] = ("lead", "admin")
     # "Not cross assign tickets": only these roles assign a ticket to someone else.
     reassign_roles: tuple[str, ...] = ("lead", "admin")
+    # "Use Play mode ... Not skip any tickets": outside Play, an agent takes a ticket that is
+    # not the one Play would give them next "with_reason" (audited) or "never". The
+    # `reassign_roles` are not bound by it.
+    out_of_order: str = "with_reason"
     # "Post in the #abuse slack channel with a link ... and the timing of the spam report."
     spam_report_channel: str = "abuse"
     # "Paste the tweet in #social_media for the social team to review."
@@ -230,6 +236,7 @@ RULE_KEYS: dict[str, type] = {
     "dm_reason_required": bool,
     "delete_roles": list,
     "reassign_roles": list,
+    "out_of_order": str,
     "spam_report_channel": str,
     "retweet_suggestion_channel": str,
 }
@@ -420,6 +427,8 @@ def _rules(entry: Any, where: str) -> Rules:
     for key in ("several_handles_reply_from", "availability_reply_from"):
         if key in values and values[key] != "":
             _one_of(where, key, values[key], Handle.Role.values)
+    if "out_of_order" in values:
+        _one_of(where, "out_of_order", values["out_of_order"], list(OUT_OF_ORDER))
     for key, allowed in (
         ("status_handle_posters", User.Role.values),
         ("delete_roles", User.Role.values),

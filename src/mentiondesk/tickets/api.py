@@ -201,6 +201,7 @@ def reply_create(request: HttpRequest, ticket_id: int, payload: ReplyCreateIn) -
         status_after=payload.status_after,
         seen_post_id=payload.seen_post_id,
         another_reply=payload.another_reply,
+        reason=payload.reason,
     )
     return Status(201, reply_out(reply_selectors.reply_get(reply_id=reply.pk)))
 
@@ -240,7 +241,9 @@ def assign(request: HttpRequest, ticket_id: int, payload: AssignIn) -> dict[str,
         assignee = User.objects.filter(username__iexact=payload.assignee, is_active=True).first()
         if assignee is None:
             raise NotFound(f"no active user named {payload.assignee!r}", field="assignee")
-    ticket = services.ticket_assign(ticket=ticket, assignee=assignee, by=_user(request))
+    ticket = services.ticket_assign(
+        ticket=ticket, assignee=assignee, by=_user(request), reason=payload.reason
+    )
     return ticket_out(selectors.ticket_get(ticket_id=ticket.pk))
 
 

@@ -87,6 +87,15 @@ class ReplyForm(forms.Form):
         choices=[(Ticket.Status.PENDING, "Send"), (Ticket.Status.SOLVED, "Send and solve")],
         required=False,
     )
+    # Shown only when the reply takes the ticket out of Play's order or over from someone;
+    # `reply_create` says when it is required.
+    reason = forms.CharField(
+        required=False,
+        max_length=2_000,
+        widget=forms.TextInput(
+            attrs={"id": "reply-reason", "placeholder": "Why this ticket, now?"}
+        ),
+    )
 
     # Set only by the "Send another reply" button shown when the post is already answered:
     # the one explicit confirmation of a deliberate second answer.
@@ -94,6 +103,19 @@ class ReplyForm(forms.Form):
 
     def clean_status_after(self) -> str:
         return str(self.cleaned_data.get("status_after") or Ticket.Status.PENDING)
+
+
+class TakeForm(forms.Form):
+    """ "Assign to me": the reason is required by `ticket_assign` when the take skips the
+    ticket Play would give next, which says so."""
+
+    reason = forms.CharField(
+        required=False,
+        max_length=2_000,
+        widget=forms.TextInput(
+            attrs={"id": "take-reason", "placeholder": "Why this ticket, out of order?"}
+        ),
+    )
 
 
 class NoteForm(forms.Form):

@@ -89,6 +89,8 @@ class ReplyCreateIn(Schema):
         "where). Recorded as an `another_reply` event in the audit log. A conversation that "
         "moved on since `seen_post_id` is still refused.",
     )
+    # Used only when the reply takes the ticket out of Play's order, or over from someone.
+    reason: str = Field(default="", max_length=2_000)
 
 
 class ReplyOut(Schema):
@@ -118,6 +120,8 @@ class StatusIn(Schema):
 
 class AssignIn(Schema):
     assignee: str | None
+    # Used only when taking the ticket skips the one Play would give next.
+    reason: str = Field(default="", max_length=2_000)
 
 
 class HandleChoiceOut(Schema):

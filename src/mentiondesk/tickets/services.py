@@ -4,6 +4,7 @@ presence, and the Slack-backed reports (spam, retweet suggestions)."""
 from __future__ import annotations
 
 import functools
+from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
@@ -14,7 +15,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from mentiondesk.accounts.models import User
-from mentiondesk.channels.models import TIMELINE, Post
+from mentiondesk.channels.models import TIMELINE, Handle, Post
 from mentiondesk.core import rows
 from mentiondesk.core.errors import Conflict, DomainError, Forbidden
 from mentiondesk.integrations.slack import services as slack
@@ -25,6 +26,7 @@ from mentiondesk.triage import services as triage_services
 from mentiondesk.triage.models import TriageResult
 
 from . import selectors
+from .constants import VIEWS, View
 from .models import QUEUE_STATUSES, Intent, Ticket, TicketEvent, TicketPresence
 from .selectors import view_get
 
@@ -100,17 +102,23 @@ def _ticket_next_waiting(
 
 def _play_queues(*, view: str, user_id: int) -> tuple[QuerySet[Ticket], QuerySet[Ticket]]:
     """The ticket of `view` the user holds, and the candidates for them, oldest first. The
-    view's rule for Play lives here only; both paths of `ticket_next` run these querysets."""
-    in_view = (
-        Ticket.objects.filter(view_get(slug=view).filter)
-        .filter(status__literal_in=QUEUE_STATUSES)
-        .order_by("created_at", "id")
-    )
+    view's rule for Play lives here (and in `_play_queue`) only; both paths of `ticket_next`
+    run these querysets, and `ticket_take_rule` asks them what Play would give next."""
+    in_view = _play_queue(view=view)
     held = in_view.filter(assignee_id=user_id)
     handed_back = TicketEvent.objects.filter(
         ticket=OuterRef("pk"), kind=TicketEvent.Kind.HANDED_BACK, actor_id=user_id
     )
     return held, in_view.filter(assignee__isnull=True).exclude(Exists(handed_back))
+
+
+def _play_queue(*, view: str) -> QuerySet[Ticket]:
+    """Every ticket of `view` that Play hands out, whoever to, oldest first."""
+    return (
+        Ticket.objects.filter(view_get(slug=view).filter)
+        .filter(status__literal_in=QUEUE_STATUSES)
+        .order_by("created_at", "id")
+    )
 
 
 def _ticket_next_statement(*, user: User, view: str, event: TicketEvent) -> Ticket | None:
@@ -192,13 +200,130 @@ def user_can_reassign(user: User) -> bool:
     return user.role in policy_current().rules.reassign_roles
 
 
+@dataclass(frozen=True)
+class Take:
+    """What acting on a ticket outside Play asks of a user: assigning it to themselves, or
+    replying (which assigns it to the author).
+
+    `refused` says why they may not ("" when they may); `reason_needed` says why they must
+    give a reason ("" when none is needed). `next_ticket_id` is the ticket Play would give
+    them instead, `assignee` the user who holds the ticket now (a lead taking it over)."""
+
+    refused: str = ""
+    reason_needed: str = ""
+    next_ticket_id: int | None = None
+    assignee: str | None = None
+
+    @property
+    def asks(self) -> bool:
+        """The composer and "Assign to me" show a reason field."""
+        return bool(self.reason_needed) and not self.refused
+
+
+def ticket_take_rule(*, ticket: Ticket, user: User) -> Take:
+    """The handbook's "use Play mode, do not skip any tickets, do not cross assign" for
+    `user` acting on `ticket` outside Play. Read-only.
+
+    - Assigned to `user`, `user` cannot reply (refused elsewhere), or a stream handle's
+      ticket (answered from the stream column, never worked from a queue): nothing asked.
+    - Assigned to someone else: the policy's `reassign_roles` take it over with a reason;
+      everyone else is refused.
+    - Unassigned: `reassign_roles` are not bound. For the others, in order when it is what
+      Play would give them next in a playable view (the ticket they hold there, else the head
+      of their queue: `_play_queues`, the one definition); a ticket in no playable view's
+      queue (a stream handle's, a pending one) skips nobody. Out of order: a reason when
+      `rules.out_of_order` is "with_reason", refused when it is "never"."""
+    if ticket.assignee_id == user.pk or not user.can_reply:
+        return Take()
+    if ticket.handle.respond_from != Handle.RespondFrom.DESK:
+        # The stream's posts have no queue and no owner: whoever answers first answers,
+        # and the collision guard keeps it to one answer.
+        return Take()
+    rules_ = policy_current().rules
+    lead = user.role in rules_.reassign_roles
+    if ticket.assignee_id is not None:
+        holder = ticket.assignee.username if ticket.assignee else "someone else"
+        if lead:
+            return Take(
+                reason_needed=f"Ticket #{ticket.pk} is assigned to {holder}: say why you take "
+                "it over (it becomes yours).",
+                assignee=holder,
+            )
+        return Take(
+            refused=f"Ticket #{ticket.pk} is assigned to {holder}: only they answer it. Ask "
+            "them, or a lead to reassign it; no cross-assigning.",
+            assignee=holder,
+        )
+    if lead:
+        return Take()
+    skipped: tuple[View, int | None] | None = None
+    for view in VIEWS.values():
+        if not view.playable:
+            continue
+        held, candidates = _play_queues(view=view.slug, user_id=user.pk)
+        head = held.values_list("pk", flat=True).first()
+        if head is None:
+            head = candidates.values_list("pk", flat=True).first()
+        if head == ticket.pk:
+            return Take()
+        if skipped is None and _play_queue(view=view.slug).filter(pk=ticket.pk).exists():
+            skipped = (view, head)
+    if skipped is None:
+        return Take()
+    view, head = skipped
+    instead = f"Play gives you #{head} next" if head else "Play has another ticket for you"
+    if rules_.out_of_order == "never":
+        return Take(
+            refused=f"{instead}: take tickets of the {view.name} view with Next, in order. "
+            "The policy lets nobody skip the queue.",
+            next_ticket_id=head,
+        )
+    return Take(
+        reason_needed=f"{instead}: say why you take this one out of order.",
+        next_ticket_id=head,
+    )
+
+
+def ticket_take_check(*, ticket: Ticket, by: User, reason: str, via: str) -> bool:
+    """Enforce `ticket_take_rule` for `by` about to take `ticket` through `via` ("assign",
+    "reply"). The caller holds the ticket's row lock and assigns it to `by` when this returns
+    True (the ticket changes hands; False: nothing to take, or nothing the rule asks).
+
+    With a reason needed and given, writes the TAKEN_OUT_OF_ORDER event (the reason, the
+    actor, the ticket Play would have given, who held it) in the caller's transaction; a
+    `reason` not needed is ignored. Raises Forbidden (refused: someone else's ticket, or
+    the policy's out_of_order = "never"), DomainError with field "reason" (none given)."""
+    take = ticket_take_rule(ticket=ticket, user=by)
+    if take.refused:
+        raise Forbidden(take.refused)
+    if not take.reason_needed:
+        return False
+    reason = reason.strip()
+    if not reason:
+        raise DomainError(take.reason_needed, field="reason")
+    TicketEvent.objects.create(
+        ticket=ticket,
+        kind=TicketEvent.Kind.TAKEN_OUT_OF_ORDER,
+        actor=by,
+        message=reason,
+        data={
+            "via": via,
+            "from": take.assignee,
+            "to": by.username,
+            "play_next": take.next_ticket_id,
+        },
+    )
+    return True
+
+
 @transaction.atomic
-def ticket_assign(*, ticket: Ticket, assignee: User | None, by: User) -> Ticket:
+def ticket_assign(*, ticket: Ticket, assignee: User | None, by: User, reason: str = "") -> Ticket:
     """Assign `ticket` to `assignee` (None unassigns).
 
-    Advocates may take an unassigned ticket for themselves only: no cross-assigning. The
-    policy's `reassign_roles` (leads, admins) reassign freely. Locks the row. Raises
-    Forbidden or Conflict."""
+    Advocates may take an unassigned ticket for themselves only: no cross-assigning; and
+    one Play would not give them next only with a `reason` (audited) or not at all, as the
+    policy says (`ticket_take_check`). The policy's `reassign_roles` (leads, admins) reassign
+    freely. Locks the row. Raises Forbidden, Conflict, DomainError (field "reason")."""
     ticket = Ticket.objects.select_for_update().get(pk=ticket.pk)
     if ticket.status == Ticket.Status.CLOSED:
         raise Conflict(f"ticket #{ticket.pk} is closed")
@@ -209,6 +334,7 @@ def ticket_assign(*, ticket: Ticket, assignee: User | None, by: User) -> Ticket:
             raise Forbidden("only leads assign tickets to someone else")
         if ticket.assignee_id not in (None, by.pk):
             raise Conflict(f"ticket #{ticket.pk} is already assigned to {ticket.assignee}")
+        ticket_take_check(ticket=ticket, by=by, reason=reason, via="assign")
     if assignee is not None and not assignee.can_reply:
         raise DomainError(f"{assignee.username} is a light agent and cannot own tickets")
     if ticket.assignee_id == (assignee.pk if assignee else None):

@@ -46,6 +46,7 @@ from mentiondesk.tickets.forms import (
     SpamReportForm,
     StatusForm,
     SuggestRetweetForm,
+    TakeForm,
 )
 from mentiondesk.tickets.models import Ticket
 
@@ -170,6 +171,7 @@ def reply(request: HttpRequest, ticket_id: int) -> HttpResponse:
             status_after=form.cleaned_data["status_after"],
             seen_post_id=form.cleaned_data["seen_post_id"] or None,
             another_reply=form.cleaned_data["another_reply"],
+            reason=form.cleaned_data["reason"],
         )
     except reply_services.Collision as exc:
         # The page re-renders with the conversation as it is now (and a new seen_post_id),
@@ -201,10 +203,19 @@ def _answered(collision: reply_services.Collision) -> str:
 @login_required
 def assign_to_me(request: HttpRequest, ticket_id: int) -> HttpResponse:
     ticket = _ticket(ticket_id)
+    form = TakeForm(request.POST)
+    if not form.is_valid():
+        return _detail(request, ticket_id, status=400, take_form=form)
     try:
-        services.ticket_assign(ticket=ticket, assignee=_user(request), by=_user(request))
+        services.ticket_assign(
+            ticket=ticket,
+            assignee=_user(request),
+            by=_user(request),
+            reason=form.cleaned_data["reason"],
+        )
     except DomainError as exc:
-        return _rejected(request, ticket_id, exc)
+        # Only the reason is asked next to the button; the form is gone once someone has it.
+        return _rejected(request, ticket_id, exc, as_message=exc.field != "reason", take_form=form)
     messages.success(request, f"Ticket #{ticket_id} is yours.")
     return redirect("tickets:detail", ticket_id=ticket_id)
 
@@ -512,6 +523,11 @@ def _detail(
         "escalate_form": EscalateForm(),
         "spam_form": SpamReportForm(),
         "dm_form": DirectMessageForm(),
+        "take_form": TakeForm(),
+        # What taking the ticket (Assign to me, or a reply) asks of the viewer, outside Play.
+        "take": None
+        if wants_partial(request)
+        else services.ticket_take_rule(ticket=page.ticket, user=_user(request)),
         "play_view": DEFAULT_VIEW,
         "oob": wants_partial(request),
         # Fetched after ingest: drawn at once; the lazy card only when it never was.

@@ -73,9 +73,18 @@ def reply_create(
     status_after: str = Ticket.Status.PENDING,
     seen_post_id: str | None = None,
     another_reply: bool = False,
+    reason: str = "",
+    automated: bool = False,
 ) -> Reply:
     """Queue a reply on `ticket` from the handle the policy chooses, and move the ticket to
     `status_after` (pending or solved).
+
+    Replying takes the ticket (an unassigned one becomes the author's), so the rules of
+    taking it outside Play apply (`ticket_take_check`): an advocate answers someone else's
+    ticket never, one Play would not give them next only with a `reason` (audited) or not
+    at all; a lead takes someone else's over with a `reason` (it becomes theirs). `reason`
+    is used only then. `automated` messages (status follow-ups, incident replies) are sent
+    for the team, not taken by a person: the rule does not apply to them.
 
     Idempotent: the same `idempotency_key` returns the reply already queued, so a double
     submit from two tabs or a retried API call never queues twice. Collision guard: when
@@ -89,8 +98,9 @@ def reply_create(
     post being answered is then not a collision, and a TicketEvent ANOTHER_REPLY records who
     confirmed it after what; the conversation moving on since `seen_post_id` still is a
     collision. Enqueues delivery after commit. Raises Forbidden (light agents; a status handle
-    nobody may use), DomainError (empty or too long text, bad status), Conflict (closed
-    ticket, collision)."""
+    nobody may use; someone else's ticket; skipping the queue when the policy says never),
+    DomainError (empty or too long text, bad status, no reason when one is needed: field
+    "reason"), Conflict (closed ticket, collision)."""
     if not author.can_reply:
         raise Forbidden("light agents cannot reply; add an internal note instead")
     text = _checked_text(text)
@@ -107,6 +117,9 @@ def reply_create(
             locked = Ticket.objects.select_for_update().select_related("handle").get(pk=ticket.pk)
             if locked.status == Ticket.Status.CLOSED:
                 raise Conflict(f"ticket #{ticket.pk} is closed")
+            taken = not automated and ticket_services.ticket_take_check(
+                ticket=locked, by=author, reason=reason, via="reply"
+            )
             choice = reply_handle_choice(ticket=locked, user=author)
             # Shown to the agent now; chosen again when the send starts.
             latest = ticket_selectors.ticket_latest_inbound(ticket=locked)
@@ -122,7 +135,7 @@ def reply_create(
                 idempotency_key=key,
                 in_reply_to_remote_id=latest.remote_id if latest else "",
             )
-            if locked.assignee_id is None:
+            if locked.assignee_id is None or taken:
                 locked.assignee = author
             locked.status = status_after
             locked.solved_at = timezone.now() if status_after == Ticket.Status.SOLVED else None

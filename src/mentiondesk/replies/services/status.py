@@ -83,6 +83,7 @@ def status_update_follow_up(*, reply_id: int) -> list[Reply]:
                     author=update.author,
                     text=text,
                     idempotency_key=f"status-follow-up-{update.pk}-{ticket.pk}",
+                    automated=True,
                 )
             )
         except DomainError:
