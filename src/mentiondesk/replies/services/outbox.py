@@ -135,7 +135,7 @@ def reply_create(
                 idempotency_key=key,
                 in_reply_to_remote_id=latest.remote_id if latest else "",
             )
-            if locked.assignee_id is None or taken:
+            if (locked.assignee_id is None and not automated) or taken:
                 locked.assignee = author
             locked.status = status_after
             locked.solved_at = timezone.now() if status_after == Ticket.Status.SOLVED else None
