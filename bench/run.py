@@ -6,7 +6,7 @@ temporary directory, or the PostgreSQL database mentiondesk_bench, dropped and c
 since Django's settings are fixed per process. Progress goes to stderr, the table to stdout;
 bench/RESULTS.md is written by hand from it.
 
-    .venv/bin/python bench/run.py [--quick] [--only ingest|next|triage|import|scale]
+    .venv/bin/python bench/run.py [--quick] [--only ingest|next|triage|import|scale|timeline]
 
 MENTIONDESK_BENCH_PG_URL names another PostgreSQL server (its database is dropped!)."""
 
@@ -26,6 +26,7 @@ import history
 import ingest
 import play
 import scale
+import timeline
 from corpus import corpus_serve
 from harness import database_recreate, say
 
@@ -41,6 +42,7 @@ WORKERS = {
     "play": play.play,
     "import": history.run,
     "scale": scale.scale,
+    "timeline": timeline.timeline,
 }
 # Targets from the issue.
 INGEST_TARGET = 20_000  # mentions/s on SQLite, end to end
@@ -270,6 +272,18 @@ def bench_import(bench: Bench, *, rows: int, with_pg: bool) -> None:
         )
 
 
+def bench_timeline(bench: Bench, *, tickets: int) -> None:
+    r = bench.child("timeline", "sqlite", tickets=tickets, rounds=5)
+    bench.row(
+        f"timeline read-back, {tickets:,} open tickets",
+        "sqlite",
+        f"first poll {r['first_requests']} requests ({r['ours']:,} posts of ours, "
+        f"{r['first_ms']:,.0f} ms, {tickets - r['open_after_first']:,} answered from the X app "
+        f"found); then {r['steady_requests']:.1f}/poll "
+        f"({r['steady_ms']:,.0f} ms) for 50 mentions and 20 outside answers",
+    )
+
+
 def bench_scale(bench: Bench, *, tickets: int, seconds: float) -> None:
     """Scenario 4. The target round: the whole team for `seconds`, each agent taking and
     solving a ticket every 10 s (3.2 tickets/s, 11,520 an hour: faster than people answer,
@@ -336,7 +350,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="10x smaller: a smoke run")
     parser.add_argument(
-        "--only", choices=["ingest", "next", "triage", "import", "scale"], help="one benchmark"
+        "--only",
+        choices=["ingest", "next", "triage", "import", "scale", "timeline"],
+        help="one benchmark",
     )
     parser.add_argument("--worker", choices=WORKERS, help=argparse.SUPPRESS)
     parser.add_argument("--params", default="{}", help=argparse.SUPPRESS)
@@ -361,6 +377,8 @@ def main() -> None:
                 bench.row(r["benchmark"], r["database"], r["figure"], r["target"])
         if args.only in (None, "import"):
             bench_import(bench, rows=1_000_000 // smaller, with_pg=with_pg)
+        if args.only in (None, "timeline"):
+            bench_timeline(bench, tickets=1_000 // smaller)
         if args.only in (None, "scale") and with_pg:
             bench_scale(bench, tickets=1_000_000 // smaller, seconds=180 / smaller)
         print(bench.table())
