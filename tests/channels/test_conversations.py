@@ -28,6 +28,7 @@ from hypothesis import strategies as st
 from mentiondesk.channels import services
 from mentiondesk.channels.imports import services as import_services
 from mentiondesk.channels.models import Handle, Post
+from mentiondesk.reports.selectors import report_build, report_filters
 from mentiondesk.sandbox.server import SandboxServer
 from mentiondesk.tickets.models import Ticket
 
@@ -121,6 +122,12 @@ def expected(posts: list[dict[str, object]], brand_id: str) -> dict[tuple[str, s
     return {key: (starts[key], answers[key]) for key in starts}
 
 
+def report() -> tuple:
+    """What `mentiondesk report` says of them: volume and first-response times."""
+    built = report_build(filters=report_filters())
+    return built.by_day, built.first_response, built.first_response_distribution
+
+
 def tickets() -> dict[tuple[str, str], tuple]:
     return {
         (t.conversation_id, t.requester_remote_id): (t.created_at, t.first_response_at)
@@ -179,12 +186,13 @@ def test_poll_and_import_give_the_tickets_and_times_the_conversations_say(
         with undone():
             result = services.handle_poll(handle=brand)
             assert result.error == ""
-            polled = tickets()
+            polled, polled_report = tickets(), report()
         import_file(posts, store.users(), tmp_path / "history.json")
-        imported = tickets()
+        imported, imported_report = tickets(), report()
 
     assert polled == want
     assert imported == want
+    assert polled_report == imported_report
 
 
 def test_our_reply_that_arrives_only_as_a_parent_stops_the_clock(

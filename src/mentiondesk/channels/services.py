@@ -20,6 +20,7 @@ from mentiondesk.costs.services import UsageMeter
 from mentiondesk.policy import rules
 from mentiondesk.sla import services as sla_services
 from mentiondesk.tickets import answers
+from mentiondesk.tickets import selectors as ticket_selectors
 from mentiondesk.tickets import services as ticket_services
 from mentiondesk.tickets.models import ACTIVE_STATUSES, QUEUE_STATUSES, Ticket, TicketEvent
 
@@ -468,9 +469,9 @@ def _tickets_answered_elsewhere(
     *, network: str, remote_ids: list[str], answered: dict[int, int]
 ) -> None:
     """Posts of ours the desk did not send (another client, the X app) that answer a ticket in
-    the queue: it is answered, so it goes pending and leaves the queue when the answer follows
-    the requester's latest post, and is open (answered once, written to since) otherwise; its
-    timeline says where the answer came from."""
+    the queue: it goes pending and leaves the queue when the requester's latest post is
+    answered (`ticket_answer_get`, the one rule of "already answered"), and is open (answered
+    once, written to since) otherwise; its timeline says where the answer came from."""
     posts = {
         p.pk: p
         for p in Post.objects.filter(network=network, remote_id__in=remote_ids, deleted_at=None)
@@ -483,8 +484,8 @@ def _tickets_answered_elsewhere(
         ticket = tickets[answered[post.pk]]
         if ticket.status not in QUEUE_STATUSES:
             continue
-        latest = post.created_at >= ticket.last_inbound_at
-        status = Ticket.Status.PENDING if latest else Ticket.Status.OPEN
+        answered_latest = ticket_selectors.ticket_answer_get(ticket=ticket) is not None
+        status = Ticket.Status.PENDING if answered_latest else Ticket.Status.OPEN
         if status == ticket.status:
             continue
         ticket.status = status

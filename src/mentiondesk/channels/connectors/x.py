@@ -644,9 +644,10 @@ class XConnector:
 
         The answer has no author, time or conversation, so the post is built from what we sent:
         the author is the token's user (one GET /2/users/me per process and token, before the
-        POST so a failure there sends nothing), created_at is now, and the conversation is the
-        parent's id or the post's own (the parent's real root is unknown here). A 2xx without an
-        id raises OutcomeUnknown: the post may exist.
+        POST so a failure there sends nothing), created_at is the time X wrote into the id (its
+        clock, not ours: the answer must sort after the post it answers), and the conversation
+        is the parent's id or the post's own (the parent's real root is unknown here). A 2xx
+        without an id raises OutcomeUnknown: the post may exist.
         """
         author = self.author()
         payload: dict[str, Any] = {"text": text}
@@ -662,7 +663,8 @@ class XConnector:
             author_id=author.remote_id,
             author_username=author.username,
             text=text,
-            created_at=datetime.now(UTC),
+            # X reports created_at to the second; ties are ordered by id, as on its timelines.
+            created_at=_snowflake_time(post_id).replace(microsecond=0),
             conversation_id=in_reply_to_id or post_id,
             in_reply_to_id=in_reply_to_id,
             raw=data,

@@ -23,9 +23,10 @@ from mentiondesk.core.errors import Conflict, DomainError, Forbidden
 from mentiondesk.policy.selectors import policy_current
 from mentiondesk.sla import services as sla_services
 from mentiondesk.tickets import answers
+from mentiondesk.tickets import selectors as ticket_selectors
 from mentiondesk.tickets.models import Intent, Ticket, TicketEvent
 
-from ..models import PostAction, Reply
+from ..models import PostAction
 from .outbox import reply_handle_choice
 
 MAX_ACTION_ATTEMPTS = 8
@@ -195,17 +196,7 @@ def _answer_withdraw(*, post: Post) -> None:
     if post.ticket_id is None:
         return
     ticket = Ticket.objects.select_for_update().get(pk=post.ticket_id)
-    still_answered = (
-        Post.objects.filter(
-            ticket=ticket,
-            direction=Post.Direction.OUTBOUND,
-            deleted_at=None,
-            created_at__gte=ticket.last_inbound_at,
-        ).exists()
-        or Reply.objects.filter(
-            ticket=ticket, status__in=(Reply.Status.QUEUED, Reply.Status.SENDING)
-        ).exists()
-    )
+    still_answered = ticket_selectors.ticket_answer_get(ticket=ticket) is not None
     if ticket.status == Ticket.Status.PENDING and not still_answered:
         ticket.status = Ticket.Status.OPEN if ticket.first_response_at else Ticket.Status.NEW
         ticket.save(update_fields=["status", "updated_at"])
