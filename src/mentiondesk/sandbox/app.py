@@ -10,6 +10,7 @@ import base64
 import binascii
 import contextlib
 import json
+import math
 import re
 import secrets
 import socket
@@ -208,7 +209,7 @@ class SandboxApp:
         headers = {
             "x-rate-limit-limit": str(window.limit),
             "x-rate-limit-remaining": str(window.remaining),
-            "x-rate-limit-reset": str(window.reset),
+            "x-rate-limit-reset": str(self._network_time(window.reset)),
         }
         if not window.allowed:
             return _json(429, problem(429), headers)
@@ -232,9 +233,14 @@ class SandboxApp:
         headers = {
             "x-rate-limit-limit": str(window.limit),
             "x-rate-limit-remaining": str(remaining),
-            "x-rate-limit-reset": str(reset),
+            "x-rate-limit-reset": str(self._network_time(reset)),
         }
         return _json(status, problem(status), headers)
+
+    def _network_time(self, epoch: int) -> int:
+        """A machine-clock epoch second as X would announce it: on the network's clock,
+        rounded up so a client that honours it is never refused."""
+        return math.ceil(epoch + self.store.clock_offset.total_seconds())
 
     # Field selection and pages
 

@@ -883,6 +883,9 @@ class XConnector:
         elif limit is None and remaining is None and reset is None:
             return None
         reset_at = datetime.fromtimestamp(reset, UTC) if reset else None
+        skew = _BOOK.skew_get(key[0])
+        if reset_at is not None and skew:
+            reset_at -= skew  # X announces the reset on its clock: the wait is on ours
         window = RateLimitStatus(limit=limit, remaining=remaining, reset_at=reset_at)
         _BOOK.put(key, window)
         return window
