@@ -50,12 +50,12 @@ class Spec:
 
 
 @st.composite
-def threads(draw: st.DrawFn) -> list[Spec]:
+def threads(draw: st.DrawFn, *, posts: tuple[int, int] = (1, 14)) -> list[Spec]:
     """Threads as they happen: customers writing to the brand and to each other, a third
     party joining without writing to us, the brand answering several people in one thread,
     answering its own reply, and replies to replies."""
     specs: list[Spec] = []
-    for _ in range(draw(st.integers(min_value=1, max_value=14))):
+    for _ in range(draw(st.integers(*posts))):
         author = draw(st.sampled_from((BRAND, *PEOPLE)))
         parent = (
             draw(st.none() | st.integers(min_value=0, max_value=len(specs) - 1)) if specs else None
@@ -169,6 +169,26 @@ def brand(desk: SandboxServer) -> Handle:
 )
 @given(specs=threads())
 def test_poll_and_import_give_the_tickets_and_times_the_conversations_say(
+    desk: SandboxServer, brand: Handle, tmp_path: Path, specs: list[Spec]
+) -> None:
+    poll_and_import_agree(desk, brand, tmp_path, specs)
+
+
+@settings(
+    max_examples=3,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(specs=threads(posts=(250, 320)))
+def test_a_backlog_read_newest_first_over_many_pages_agrees_too(
+    desk: SandboxServer, brand: Handle, tmp_path: Path, specs: list[Spec]
+) -> None:
+    """Hundreds of interleaved posts: the poll reads mentions and our timeline page after
+    page, newest first, so a reply is often stored before what it answers."""
+    poll_and_import_agree(desk, brand, tmp_path, specs)
+
+
+def poll_and_import_agree(
     desk: SandboxServer, brand: Handle, tmp_path: Path, specs: list[Spec]
 ) -> None:
     store = desk.store

@@ -33,6 +33,9 @@ from .models import TIMELINE, Handle, IngestProblem, Post
 logger = logging.getLogger(__name__)
 
 MENTIONS_ENDPOINT = "GET /2/users/:id/mentions"
+# How far above a page's posts `_parents` climbs through our own posts, and ids per lookup.
+PARENT_LEVELS = 3
+MAX_LOOKUP = 100
 
 
 def handle_connector(*, handle: Handle) -> XConnector:
@@ -196,6 +199,8 @@ def handle_poll(*, handle: Handle, connector: XConnector | None = None) -> Inges
                 return mentions_store(
                     handle=handle,
                     posts=page.posts,
+                    # What our posts answer: whom a reply answers is read from its thread.
+                    context=_parents(handle=handle, page=page, connector=x),
                     problems=page.problems,
                     own_checkpoint=None if token else newest,
                     own_resume=(newest, token) if token else ("", ""),
@@ -259,24 +264,33 @@ def _timeline_floor(*, handle: Handle) -> datetime | None:
 
 
 def _parents(*, handle: Handle, page: PostPage, connector: XConnector) -> list[RemotePost]:
-    """The posts this page replies to, for context on the ticket: from `includes.tweets`, and
-    through GET /2/tweets for those X left out and we do not have yet."""
+    """The posts this page replies to, for context on the ticket and for the ticket rule
+    (whom our reply answers is found by climbing its thread): from `includes.tweets`, and
+    through GET /2/tweets for those X left out and we do not have yet. Above a post of ours,
+    its own parent is looked up too, a few levels at most (one lookup each), so a reply to
+    our reply reaches the requester we answered."""
     parents = dict(page.included)
-    wanted = {p.in_reply_to_id for p in page.posts if p.in_reply_to_id} - set(parents)
-    wanted -= {p.remote_id for p in page.posts}
-    if wanted:
-        wanted -= set(
-            Post.objects.filter(network=handle.network, remote_id__in=wanted).values_list(
-                "remote_id", flat=True
-            )
-        )
-    if wanted:
-        try:
-            # Deleted or protected parents come back as errors[]: they are simply not there.
-            found = connector.posts_lookup(sorted(wanted)[:100])
-            parents.update((p.remote_id, p) for p in found.posts)
-        except ConnectorError as exc:
-            logger.info("parents of @%s's mentions not fetched: %s", handle.username, exc)
+    ours = set(our_handles_by_id(network=handle.network))
+    known = {p.remote_id for p in page.posts}
+    climbing = list(page.posts)
+    for _ in range(PARENT_LEVELS):
+        wanted = {p.in_reply_to_id for p in climbing if p.in_reply_to_id} - known - set(parents)
+        if wanted:
+            stored = Post.objects.filter(network=handle.network, remote_id__in=wanted)
+            wanted -= set(stored.values_list("remote_id", flat=True))
+        if wanted:
+            try:
+                # Deleted or protected parents come back as errors[]: they are simply not there.
+                found = connector.posts_lookup(sorted(wanted)[:MAX_LOOKUP])
+                parents.update((p.remote_id, p) for p in found.posts)
+            except ConnectorError as exc:
+                logger.info("parents of @%s's posts not fetched: %s", handle.username, exc)
+                break
+        known |= {p.in_reply_to_id for p in climbing if p.in_reply_to_id}
+        climbing = [p for p in parents.values() if p.author_id in ours and p.remote_id in known]
+        climbing = [p for p in climbing if p.in_reply_to_id and p.in_reply_to_id not in known]
+        if not climbing:
+            break
     return list(parents.values())
 
 
@@ -324,11 +338,25 @@ def mentions_store(
         result.problems = len(problem_rows)
 
     unique = {p.remote_id: p for p in sorted(posts, key=lambda p: (p.created_at, p.remote_id))}
-    seen = set(
-        Post.objects.filter(network=network, remote_id__in=list(unique)).values_list(
-            "remote_id", flat=True
-        )
+    stored = Post.objects.filter(network=network, remote_id__in=list(unique)).values_list(
+        "remote_id", "direction", "author_remote_id", "ticket__requester_remote_id", "ticket_id"
     )
+    # A customer's post stored earlier only as context (the parent of a newer post, read first
+    # in a backlog read newest first) still opens or joins its author's ticket now; one stored
+    # on its author's ticket still starts it, if it is older than the ticket's start.
+    inbound_stored = [row for row in stored if row[1] == Post.Direction.INBOUND]
+    context_only = {rid for rid, _, author, requester, _ in inbound_stored if requester != author}
+    own = {rid: ticket_id for rid, _, author, requester, ticket_id in inbound_stored}
+    starts = dict(
+        Ticket.objects.filter(pk__in=set(own.values()) - {None}).values_list("pk", "created_at")
+    )
+    restarted = set()
+    for rid, ticket_id in own.items():
+        if rid not in context_only and unique[rid].created_at < starts[ticket_id]:
+            starts[ticket_id] = unique[rid].created_at
+            Ticket.objects.filter(pk=ticket_id).update(created_at=starts[ticket_id])
+            restarted.add(ticket_id)
+    seen = {rid for rid, *_ in stored} - context_only
     result.duplicates = len(seen)
     fresh = [p for rid, p in unique.items() if rid not in seen]
 
@@ -427,6 +455,9 @@ def mentions_store(
         )
 
     rows.rows_insert(post_rows, ignore_conflicts=True)
+    for row in post_rows:
+        if row.remote_id in context_only and row.ticket is not None:
+            Post.objects.filter(network=network, remote_id=row.remote_id).update(ticket=row.ticket)
     result.stored = len(inbound) + len(outbound)
     # updated_at (auto_now) is stamped as by save(): the search refresh relies on it.
     rows.rows_update(
@@ -439,7 +470,9 @@ def mentions_store(
     )
     ours_new = [row.remote_id for row in post_rows if row.direction == Post.Direction.OUTBOUND]
     _tickets_answered_elsewhere(network=network, remote_ids=ours_new, answered=answered)
-    sla_services.tickets_sla_refresh_later(ticket_ids={r.ticket.pk for r in post_rows if r.ticket})
+    sla_services.tickets_sla_refresh_later(
+        ticket_ids={r.ticket.pk for r in post_rows if r.ticket} | restarted
+    )
 
     for row in post_rows:
         if row.direction == Post.Direction.OUTBOUND and row.ticket is not None:
