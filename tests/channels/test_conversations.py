@@ -22,7 +22,7 @@ from pathlib import Path
 
 import pytest
 from django.db import transaction
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, given, note, settings
 from hypothesis import strategies as st
 
 from mentiondesk.channels import services
@@ -163,7 +163,7 @@ def brand(desk: SandboxServer) -> Handle:
 
 
 @settings(
-    max_examples=25,
+    max_examples=50,
     deadline=None,
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
@@ -175,7 +175,7 @@ def test_poll_and_import_give_the_tickets_and_times_the_conversations_say(
 
 
 @settings(
-    max_examples=3,
+    max_examples=4,
     deadline=None,
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
@@ -191,6 +191,7 @@ def test_a_backlog_read_newest_first_over_many_pages_agrees_too(
 def poll_and_import_agree(
     desk: SandboxServer, brand: Handle, tmp_path: Path, specs: list[Spec]
 ) -> None:
+    note(f"specs = {specs!r}")  # the failing thread, in full, in the report
     store = desk.store
     store.reset()  # each example on an empty network and an empty desk
     store.user_add(BRAND, name=BRAND)

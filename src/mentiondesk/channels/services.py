@@ -183,8 +183,8 @@ def handle_poll(*, handle: Handle, connector: XConnector | None = None) -> Inges
             )
             # Our own timeline: replies sent from the X app attach to their tickets even when
             # they mention none of the handles we watch. Read back to the checkpoint, and no
-            # further than the oldest unanswered ticket: an older post of ours answers nothing
-            # that is still waiting. With neither, the newest page sets the checkpoint.
+            # further than the oldest ticket not solved: an older post of ours answers nothing
+            # that is still open. With neither, the newest page sets the checkpoint.
             start_time = _timeline_floor(handle=handle)
 
             def own_page(token: str | None) -> PostPage:
@@ -252,14 +252,17 @@ def _pages_read(
 
 
 def _timeline_floor(*, handle: Handle) -> datetime | None:
-    """When the oldest ticket in the queue (new or open: waiting for an answer) on `handle`'s
-    network started, a second early (X's times are whole seconds); None when none waits."""
-    oldest = (
-        Ticket.objects.filter(network=handle.network, status__literal_in=QUEUE_STATUSES)
+    """When the oldest ticket on `handle`'s network whose answers may still change started
+    (new, open or pending: a pending ticket's earliest answer may be a post of ours not read
+    yet), a second early (X's times are whole seconds); None when there is none."""
+    starts = [
+        Ticket.objects.filter(network=handle.network, status=status)
         .order_by("created_at")
         .values_list("created_at", flat=True)
         .first()
-    )
+        for status in (Ticket.Status.NEW, Ticket.Status.OPEN, Ticket.Status.PENDING)
+    ]
+    oldest = min(filter(None, starts), default=None)
     return oldest - timedelta(seconds=1) if oldest else None
 
 
@@ -350,7 +353,7 @@ def mentions_store(
     starts = dict(
         Ticket.objects.filter(pk__in=set(own.values()) - {None}).values_list("pk", "created_at")
     )
-    restarted = set()
+    restarted: set[int] = set()
     for rid, ticket_id in own.items():
         if rid not in context_only and unique[rid].created_at < starts[ticket_id]:
             starts[ticket_id] = unique[rid].created_at
@@ -466,7 +469,9 @@ def mentions_store(
     )
     rows.rows_insert(events)
     answered = answers.conversations_answers_refresh(
-        network=network, conversations={row.conversation_id for row in post_rows}
+        network=network,
+        conversations={row.conversation_id for row in post_rows}
+        | {unique[rid].conversation_id for rid, ticket_id in own.items() if ticket_id in restarted},
     )
     ours_new = [row.remote_id for row in post_rows if row.direction == Post.Direction.OUTBOUND]
     _tickets_answered_elsewhere(network=network, remote_ids=ours_new, answered=answered)
