@@ -26,6 +26,7 @@ from mentiondesk.policy.schema import SurgeSettings
 from mentiondesk.policy.selectors import policy_current
 from mentiondesk.replies.models import Reply
 from mentiondesk.replies.services import reply_create
+from mentiondesk.replies.services.automation import PHASE_INCIDENT, PHASE_RESOLVED
 from mentiondesk.tickets.models import Intent, Ticket, TicketEvent
 
 from .models import Surge, SurgeTicket
@@ -185,6 +186,7 @@ def surge_reply_all(*, surge: Surge, by: User, incident_url: str = "") -> SurgeR
         field="reply",
         key=f"surge-{surge.pk}-{{ticket}}",
         status_after=Ticket.Status.PENDING,
+        phase=PHASE_INCIDENT,
     )
     if done.queued and surge.replied_at is None:
         Surge.objects.filter(pk=surge.pk, replied_at__isnull=True).update(
@@ -249,6 +251,7 @@ def surge_follow_up(*, surge: Surge) -> SurgeReplies:
         key=f"surge-{surge.pk}-resolved-{{ticket}}",
         status_after=Ticket.Status.SOLVED,
         another_reply=True,
+        phase=PHASE_RESOLVED,
     )
     Surge.objects.filter(pk=surge.pk, followed_up_at__isnull=True).update(
         followed_up_at=timezone.now()
@@ -265,6 +268,7 @@ def _members_answer(
     field: str,
     key: str,
     status_after: str,
+    phase: str,
     another_reply: bool = False,
 ) -> SurgeReplies:
     """Queue `text` (a policy template) to every grouped ticket whose `field` ("reply" or
@@ -286,6 +290,7 @@ def _members_answer(
                 status_after=status_after,
                 another_reply=another_reply,
                 automated=True,
+                phase=phase,
             )
         except DomainError as exc:
             if _member_answered(member, ticket_key, field):

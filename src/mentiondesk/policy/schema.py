@@ -196,6 +196,7 @@ class Policy:
     macros: tuple[Macro, ...] = DEFAULT_MACROS
     triage: TriageSettings = field(default_factory=lambda: TriageSettings())
     surge: SurgeSettings = field(default_factory=lambda: SurgeSettings())
+    automation: AutomationSettings = field(default_factory=lambda: AutomationSettings())
     # No [x_billing] section: calls are counted, not priced (prices live only in the file).
     x_billing: XBilling | None = None
     sla: SlaPolicy = field(default_factory=lambda: SlaPolicy())
@@ -250,7 +251,7 @@ X_BILLING_KEYS: dict[str, type] = {
 }
 CURRENCY = re.compile(r"^[A-Z]{3}$")
 # Single tables ([name]), each with its own parser.
-SECTIONS = {"rules", "sla", "x_billing", "triage", "surge"}
+SECTIONS = {"rules", "sla", "x_billing", "triage", "surge", "automation"}
 
 
 def policy_parse(*, text: str, source: str) -> Policy:
@@ -263,7 +264,7 @@ def policy_parse(*, text: str, source: str) -> Policy:
     if unknown:
         raise PolicyError(
             f"{source}: unknown section {sorted(unknown)[0]!r}; expected [rules], [sla], "
-            "[x_billing], [triage], [surge], [[handle]], [[user]], [[channel]], "
+            "[x_billing], [triage], [surge], [automation], [[handle]], [[user]], [[channel]], "
             "[[escalation]], [[macro]] or [[triage_rule]]"
         )
     policy = Policy(
@@ -286,6 +287,7 @@ def policy_parse(*, text: str, source: str) -> Policy:
     policy.rules = _rules(data.get("rules", {}), f"{source}: rules")
     policy.triage = _triage(data, source)
     policy.surge = _surge(data.get("surge", {}), f"{source}: surge")
+    policy.automation = _automation(data.get("automation", {}), f"{source}: automation")
     if "x_billing" in data:
         policy.x_billing = _x_billing(data["x_billing"], f"{source}: x_billing")
     if "sla" in data:
@@ -571,6 +573,16 @@ class SurgeSettings:
     )
 
 
+@dataclass(frozen=True)
+class AutomationSettings:
+    """[automation]: the manners of messages the desk sends for the team (incident replies,
+    status update follow-ups, all-clears). One goes only to a requester whose latest post is
+    an unanswered report of what it is about, labelled so by triage with at least
+    `min_confidence` (0..1) or by a person."""
+
+    min_confidence: float = 0.8
+
+
 TRIAGE_KEYS: dict[str, type] = {"hosted_keywords": list, "self_managed_keywords": list}
 TRIAGE_RULE_KEYS: dict[str, type] = {
     "name": str,
@@ -637,6 +649,22 @@ def _triage_rule(entry: dict[str, Any], where: str) -> TriageRule:
                 f"{where}.pattern: /{pattern}/ matches an empty text, so it would label every post"
             )
     return TriageRule(name=name, intent=intent, keywords=keywords, pattern=pattern)
+
+
+AUTOMATION_KEYS: dict[str, type] = {"min_confidence": object}  # a number: checked below
+
+
+def _automation(entry: Any, where: str) -> AutomationSettings:
+    if not isinstance(entry, dict):
+        raise PolicyError(f"{where}: [automation] must be a table")
+    _keys(entry, AUTOMATION_KEYS, where)
+    if "min_confidence" not in entry:
+        return AutomationSettings()
+    value = entry["min_confidence"]
+    # bool is an int in Python: `min_confidence = true` is a mistake, not 1.
+    if isinstance(value, bool) or not isinstance(value, int | float) or not 0 <= value <= 1:
+        raise PolicyError(f"{where}.min_confidence: expected a number from 0 to 1, got {value!r}")
+    return AutomationSettings(min_confidence=float(value))
 
 
 def _surge(entry: Any, where: str) -> SurgeSettings:

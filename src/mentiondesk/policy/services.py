@@ -132,7 +132,8 @@ def policy_show() -> str:
 
 
 def _triage_and_surge_lines(policy: Policy) -> list[str]:
-    """[triage], [surge] and the [[triage_rule]] entries (tables before arrays of tables)."""
+    """[triage], [surge], [automation] and the [[triage_rule]] entries (tables before arrays
+    of tables)."""
     triage, surge = policy.triage, policy.surge
     lines = [
         "[triage]",
@@ -142,7 +143,7 @@ def _triage_and_surge_lines(policy: Policy) -> list[str]:
         "[surge]",
     ]
     lines += [f"{key} = {_toml(value)}" for key, value in vars(surge).items()]
-    lines.append("")
+    lines += ["", "[automation]", f"min_confidence = {_toml(policy.automation.min_confidence)}", ""]
     for rule in triage.rules:
         lines += [
             "[[triage_rule]]",

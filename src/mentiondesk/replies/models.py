@@ -48,6 +48,12 @@ class Reply(models.Model):
     purpose = models.CharField(max_length=300, blank=True)
     # Status updates: follow up on every open availability ticket once this is sent.
     follow_up_open_reports = models.BooleanField(default=False)
+    # Status updates: the open reports their follow-up skipped, {ticket id: why}.
+    follow_up_skipped = models.JSONField(default=dict, blank=True)
+    # Sent for the team (incident replies, status follow-ups, all-clears), not by a person;
+    # `automation_phase` is the incident phase it belongs to: one per ticket and phase.
+    is_automated = models.BooleanField(default=False)
+    automation_phase = models.CharField(max_length=20, blank=True)
     not_before = models.DateTimeField(null=True, blank=True)
     lease_until = models.DateTimeField(null=True, blank=True)
     attempts = models.PositiveIntegerField(default=0)
@@ -62,6 +68,14 @@ class Reply(models.Model):
         ordering = ["created_at", "id"]
         indexes = [models.Index(fields=["status", "not_before"])]
         verbose_name_plural = "replies"
+        constraints = [
+            # Automation's manners, enforced across processes: one message per phase.
+            models.UniqueConstraint(
+                fields=["ticket", "automation_phase"],
+                condition=~models.Q(automation_phase=""),
+                name="reply_one_automated_per_ticket_phase",
+            )
+        ]
 
     def __str__(self) -> str:
         return f"reply {self.pk} ({self.status})"

@@ -51,6 +51,7 @@ from mentiondesk.tickets.models import Ticket, TicketEvent
 
 from ..length import X_MAX_WEIGHT, x_length
 from ..models import DeliveryAttempt, Reply
+from .automation import AutomationSkipped, automated_reply_allowed
 
 logger = logging.getLogger(__name__)
 
@@ -75,6 +76,7 @@ def reply_create(
     another_reply: bool = False,
     reason: str = "",
     automated: bool = False,
+    phase: str = "",
 ) -> Reply:
     """Queue a reply on `ticket` from the handle the policy chooses, and move the ticket to
     `status_after` (pending or solved).
@@ -84,7 +86,10 @@ def reply_create(
     ticket never, one Play would not give them next only with a `reason` (audited) or not
     at all; a lead takes someone else's over with a `reason` (it becomes theirs). `reason`
     is used only then. `automated` messages (status follow-ups, incident replies) are sent
-    for the team, not taken by a person: the rule does not apply to them.
+    for the team, not taken by a person: the rule does not apply to them, they leave the
+    assignee as it was, and they mind their manners (`automated_reply_allowed` for their
+    incident `phase`, under the ticket's lock: raises AutomationSkipped with the reason). They
+    are marked `is_automated`, and so are their REPLY_QUEUED/REPLY_SENT events.
 
     Idempotent: the same `idempotency_key` returns the reply already queued, so a double
     submit from two tabs or a retried API call never queues twice. Collision guard: when
@@ -106,6 +111,8 @@ def reply_create(
     text = _checked_text(text)
     if status_after not in (Ticket.Status.OPEN, Ticket.Status.PENDING, Ticket.Status.SOLVED):
         raise DomainError("status_after must be open, pending or solved", field="status_after")
+    if automated != bool(phase):
+        raise ValueError("an automated reply names its phase, and only an automated one does")
     key = idempotency_key or str(uuid.uuid4())
     existing = Reply.objects.filter(idempotency_key=key).first()
     if existing is not None:
@@ -123,6 +130,10 @@ def reply_create(
             choice = reply_handle_choice(ticket=locked, user=author)
             # Shown to the agent now; chosen again when the send starts.
             latest = ticket_selectors.ticket_latest_inbound(ticket=locked)
+            if automated:
+                skip = automated_reply_allowed(ticket=locked, phase=phase, latest=latest)
+                if skip is not None:
+                    raise AutomationSkipped(skip)
             answer = _collision_check(
                 ticket=locked, seen_post_id=seen_post_id, latest=latest, another=another_reply
             )
@@ -134,7 +145,10 @@ def reply_create(
                 text=text,
                 idempotency_key=key,
                 in_reply_to_remote_id=latest.remote_id if latest else "",
+                is_automated=automated,
+                automation_phase=phase,
             )
+            # Automation answers for the team: the ticket stays whoever's (or nobody's) it was.
             if (locked.assignee_id is None and not automated) or taken:
                 locked.assignee = author
             locked.status = status_after
@@ -146,7 +160,12 @@ def reply_create(
                 actor=author,
                 message=text,
                 # The status the reply set: SLA clocks pause while a ticket is pending.
-                data={"reply": reply.pk, "handle": choice.handle.username, "status": status_after},
+                data={
+                    "reply": reply.pk,
+                    "handle": choice.handle.username,
+                    "status": status_after,
+                    **({"automated": True, "phase": phase} if automated else {}),
+                },
             )
             if answer is not None:
                 TicketEvent.objects.create(
@@ -166,7 +185,11 @@ def reply_create(
             transaction.on_commit(lambda: _enqueue_delivery(reply.pk))
     except IntegrityError:
         # Two requests raced with the same key: the other one won; return its reply.
-        return Reply.objects.get(idempotency_key=key)
+        raced = Reply.objects.filter(idempotency_key=key).first()
+        if raced is None:
+            # Another automated message of this phase took the ticket's one place first.
+            raise AutomationSkipped(f"the {phase} message already went to this ticket.") from None
+        return raced
     except Collision as collision:
         # Recorded after the rollback: a stopped send belongs in the audit log too.
         TicketEvent.objects.create(
@@ -665,6 +688,7 @@ def _reply_record_sent(
                     "remote_id": post.remote_id if post else None,
                     "url": post.url if post else None,
                     "in_reply_to": reply.in_reply_to_remote_id or None,
+                    **({"automated": True} if reply.is_automated else {}),
                 },
             )
             if post is not None:

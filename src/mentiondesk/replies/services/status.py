@@ -17,6 +17,7 @@ from mentiondesk.tickets.models import Intent, Ticket
 
 from ..length import x_length
 from ..models import Reply
+from .automation import PHASE_INCIDENT
 from .outbox import X_MAX_CHARS, _checked_text, _enqueue_delivery, reply_create
 
 # Addressed to each requester: X refuses the same text twice from one account (403 duplicate
@@ -61,8 +62,12 @@ def status_update_create(
 
 
 def status_update_follow_up(*, reply_id: int) -> list[Reply]:
-    """Reply on every open availability ticket after status update `reply_id` went out.
-    Idempotent per ticket: the key is derived from the update and the ticket."""
+    """Reply on every open availability ticket after status update `reply_id` went out: an
+    automated message of the incident phase, so only where `automated_reply_allowed` lets it
+    (the requester's latest post an unanswered, confidently labelled report; no incident
+    message there yet, such as the surge reply). Idempotent per ticket: the key is derived
+    from the update and the ticket. Why each other ticket was skipped is kept on the update
+    (`follow_up_skipped`, {ticket id: reason}) for the status page."""
     update = Reply.objects.select_related("post", "author").get(pk=reply_id)
     link = update.purpose or (update.post.url if update.post else "")
     if update.author is None:
@@ -72,9 +77,11 @@ def status_update_follow_up(*, reply_id: int) -> list[Reply]:
         status__in=(Ticket.Status.NEW, Ticket.Status.OPEN, Ticket.Status.PENDING),
     ).order_by("created_at", "id")
     sent = []
+    skipped: dict[str, str] = {}
     for ticket in open_reports:
         text = FOLLOW_UP.format(requester=ticket.requester_username, link=link)
         if x_length(text) > X_MAX_CHARS:
+            skipped[str(ticket.pk)] = "the follow-up would be too long for X."
             continue
         try:
             sent.append(
@@ -84,9 +91,11 @@ def status_update_follow_up(*, reply_id: int) -> list[Reply]:
                     text=text,
                     idempotency_key=f"status-follow-up-{update.pk}-{ticket.pk}",
                     automated=True,
+                    phase=PHASE_INCIDENT,
                 )
             )
-        except DomainError:
-            # Already answered since (collision) or closed meanwhile: nothing to add there.
-            continue
+        except DomainError as exc:
+            # Automation's manners, already answered since (collision) or closed meanwhile.
+            skipped[str(ticket.pk)] = exc.message
+    Reply.objects.filter(pk=update.pk).update(follow_up_skipped=skipped)
     return sent
