@@ -27,7 +27,7 @@ from mentiondesk.replies.models import DeliveryAttempt, Reply
 from mentiondesk.sandbox.server import SandboxServer
 from mentiondesk.sandbox.store import REPLY_NOT_SUMMONED
 from mentiondesk.tickets import services as ticket_services
-from mentiondesk.tickets.models import Ticket
+from mentiondesk.tickets.models import Ticket, TicketEvent
 from tests.conftest import DESK_POLICY
 
 RULE = "on X's self-serve plan (x_plan in the policy) X refuses an API reply"
@@ -274,3 +274,16 @@ def test_the_composer_says_why_nobody_here_may_answer(desk: SandboxServer, advoc
     )
     assert "is-blocked" in page
     assert "it mentions only @DriftwoodStatus: only infrastructure users post from there." in page
+
+
+@pytest.mark.django_db
+def test_a_reply_from_the_only_summoned_handle_is_not_noted_as_the_wrong_handle(
+    desk: SandboxServer, infrastructure: User
+) -> None:
+    desk.store.mention_add("kai", "@DriftwoodStatus how do I rotate a runner token?")
+    ingest()
+    ticket = Ticket.objects.get()
+    reply = services.reply_create(ticket=ticket, author=infrastructure, text="Settings, Runners")
+    reply = services.reply_deliver(reply_id=reply.pk)
+    assert (reply.status, reply.handle.username) == (Reply.Status.SENT, "DriftwoodStatus")
+    assert not ticket.events.filter(kind=TicketEvent.Kind.WRONG_HANDLE).exists()

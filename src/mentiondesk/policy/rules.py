@@ -136,13 +136,25 @@ def _handbook_choice(
     )
 
 
-def handle_is_acceptable(*, ticket: Ticket, mentioned: list[Handle], handle: Handle) -> bool:
+def handle_is_acceptable(
+    *,
+    ticket: Ticket,
+    mentioned: list[Handle],
+    handle: Handle,
+    summoned: list[Handle] | None = None,
+) -> bool:
     """Whether an answer from `handle` follows the policy: the correct handle, or the main
-    handle standing in for a status handle its author may not post from."""
-    correct = handle_correct(ticket=ticket, mentioned=mentioned).handle
-    return handle.pk == correct.pk or (
+    handle standing in for a status handle its author may not post from, or (on X's
+    self-serve plan, `summoned` being the handles the answered post summoned) a summoned
+    handle standing in for a correct one X would not let answer."""
+    policy = policy_current()
+    correct = handle_correct(ticket=ticket, mentioned=mentioned, policy=policy).handle
+    if handle.pk == correct.pk or (
         correct.role == Handle.Role.STATUS and handle.role == Handle.Role.MAIN
-    )
+    ):
+        return True
+    ids = {h.pk for h in summoned or []}
+    return policy.x_replies_need_summons and handle.pk in ids and correct.pk not in ids
 
 
 def status_poster(user: User, rules: Rules) -> bool:
