@@ -18,6 +18,9 @@ from mentiondesk.tickets.models import Intent, Ticket
 from .schema import Policy, Rules
 from .selectors import policy_current
 
+# Reply.handle_reason's length: a reason is stored with the reply it explains.
+REASON_MAX = 300
+
 
 @dataclass(frozen=True)
 class HandleChoice:
@@ -109,11 +112,14 @@ def reply_handle_choose(
             f"only {who} users post from there."
         )
     handle = next((h for h in allowed if h.role == Handle.Role.MAIN), allowed[0])
-    return HandleChoice(
-        handle,
-        f"{choice.reason} But {SELF_SERVE_REPLY_RULE} (this one mentions {names}), so your "
-        f"reply goes out from @{handle.username}.",
-    )
+    # Why the handbook's handle, then why not: the first part without the status-poster
+    # switch, which the plan's rule overrides anyway.
+    correct = handle_correct(ticket=ticket, mentioned=mentioned, policy=policy)
+    why_not = f"{SELF_SERVE_REPLY_RULE}, so your reply goes out from @{handle.username}."
+    reason = f"{correct.reason} But {why_not}"
+    if len(reason) > REASON_MAX:  # the reason is stored with the reply
+        reason = f"The policy picks @{correct.handle.username}, but {why_not}"
+    return HandleChoice(handle, reason)
 
 
 def _handbook_choice(

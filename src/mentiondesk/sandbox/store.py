@@ -375,8 +375,7 @@ class SandboxStore:
                 if post["author_id"] == user_id and _as_sent(post) == text:
                     raise Refused(403, DUPLICATE_DETAIL)
             parent = self._posts.get(in_reply_to) if in_reply_to else None
-            summons_needed = parent is not None and self.x_plan == "self_serve"
-            if summons_needed and not self._summoned(parent, user_id):  # type: ignore[arg-type]
+            if parent and self.x_plan == "self_serve" and not self._summoned(parent, user_id):
                 raise Refused(403, REPLY_NOT_SUMMONED)
             return copy.deepcopy(self._post_build(user_id, text, in_reply_to, None, []))
 

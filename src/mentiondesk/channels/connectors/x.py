@@ -898,8 +898,8 @@ class XConnector:
 # post replied to summoned the replying account; X answers 403 with the problem shape of
 # API-FACTS §3 (the sandbox's REPLY_NOT_SUMMONED is the detail as reported publicly).
 SELF_SERVE_REPLY_RULE = (
-    "on X's self-serve plan (x_plan in the policy) X refuses an API reply from an account "
-    "the post's author did not mention"
+    "on X's self-serve plan (policy x_plan) X refuses API replies from accounts the post "
+    "does not mention"
 )
 
 
