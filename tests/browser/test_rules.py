@@ -52,9 +52,11 @@ def test_availability_ticket_switches_the_advocate_to_the_main_handle(
     advocate: User,
     screenshot_dir: Path,
 ) -> None:
+    # Both handles: on X's self-serve plan (the default) the advocate's reply may only come
+    # from a handle the post mentions (a @DriftwoodStatus-only report is infrastructure's).
     live_desk.store.mention_add(
         "maya",
-        "@DriftwoodStatus is the site down? pushes fail with 502",
+        "@Driftwood @DriftwoodStatus is the site down? pushes fail with 502",
         created_at=datetime.now(UTC) - timedelta(minutes=7),
     )
     ingest()

@@ -192,16 +192,17 @@ def test_one_click_sends_one_threaded_reply_per_ticket_even_when_clicked_twice(
     assert Reply.objects.count() == 3
     assert set(Reply.objects.values_list("status", flat=True)) == {Reply.Status.SENT}
 
-    # Infrastructure answers availability from the status handle, each reply threaded to
-    # its own requester's post, exactly once.
-    counts = replies_to(surge_desk, "DriftwoodStatus")
+    # The reports mention @Driftwood only: on X's self-serve plan (the default) the status
+    # handle may not reply to them, so infrastructure answers from @Driftwood, each reply
+    # threaded to its own requester's post, exactly once.
+    counts = replies_to(surge_desk, "Driftwood")
     latest = {t.pk: t.posts.get(direction="in").remote_id for t in Ticket.objects.all()}
     assert counts == dict.fromkeys(latest.values(), 1)
     for reply in Reply.objects.select_related("ticket"):
         # X shows the link as t.co; what we sent carries the incident's own link.
         assert reply.text.startswith(f"@{reply.ticket.requester_username} ")
         assert "https://stspg.io/dw4kq81" in reply.text
-    texts = [p["text"] for p in surge_desk.store.posts(author="DriftwoodStatus")]
+    texts = [p["text"] for p in surge_desk.store.posts(author="Driftwood")]
     assert len(set(texts)) == 3, "each reply names its requester: X refuses duplicates"
     open_surge.refresh_from_db()
     assert open_surge.replied_by == infrastructure
@@ -330,7 +331,7 @@ def test_the_status_page_resolving_the_incident_sends_one_follow_up_each(
     assert follow_ups.count() == 3
     assert set(follow_ups.values_list("status", flat=True)) == {Reply.Status.SENT}
     # Two posts per requester's post now: the incident reply and the all-clear, threaded.
-    assert sorted(replies_to(surge_desk, "DriftwoodStatus").values()) == [2, 2, 2]
+    assert sorted(replies_to(surge_desk, "Driftwood").values()) == [2, 2, 2]
     assert set(Ticket.objects.values_list("status", flat=True)) == {Ticket.Status.SOLVED}
     assert TicketEvent.objects.filter(kind=TicketEvent.Kind.SURGE_RESOLVED).count() == 3
 

@@ -12,11 +12,13 @@ from django.utils import timezone
 from mentiondesk.accounts.models import User
 from mentiondesk.channels import services as channel_services
 from mentiondesk.core.errors import DomainError, Forbidden
+from mentiondesk.policy import services as policy_services
 from mentiondesk.replies import services
 from mentiondesk.replies.models import DeliveryAttempt, Reply
 from mentiondesk.sandbox.server import SandboxServer
 from mentiondesk.tickets import services as ticket_services
 from mentiondesk.tickets.models import Ticket, TicketEvent
+from tests.conftest import DESK_POLICY
 
 
 def ingest() -> None:
@@ -179,6 +181,10 @@ def test_a_sweep_stops_trying_a_handle_that_x_put_off(
 def test_status_handle_replies_go_out_from_main_for_advocates(
     desk: SandboxServer, advocate: User, infrastructure: User, lead: User
 ) -> None:
+    """The handbook's handle switching, where X allows it: on an enterprise plan (on
+    self-serve X refuses a reply from a handle the post did not mention: test_x_plan.py)."""
+    policy_services.policy_apply_text(text='x_plan = "enterprise"\n' + DESK_POLICY, source="e")
+    desk.store.plan_set("enterprise")
     desk.store.mention_add("kai", "@DriftwoodStatus is the API down?")
     ingest()
     ticket = Ticket.objects.get()

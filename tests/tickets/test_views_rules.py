@@ -147,6 +147,8 @@ def test_forms_carry_csrf_tokens_and_the_pages_no_inline_script(held: Ticket, an
 def test_intent_selector_shows_the_intent_and_switches_the_reply_handle(
     desk: SandboxServer, ana: Client, infrastructure: User
 ) -> None:
+    # The handbook's switching, where X allows it: on self-serve, test_x_plan.py.
+    policy_services.policy_apply_text(text='x_plan = "enterprise"\n' + DESK_POLICY, source="e")
     desk.store.mention_add("maya", "@DriftwoodStatus is the site down?")
     ingest()
     ticket = Ticket.objects.get()

@@ -36,7 +36,9 @@ def setup(desk: SandboxServer, slack: Any, api: dict[str, Api]) -> Desk:
     writer = account_services.user_create(username="writer", role="advocate")
     desk.store.mention_add("fan", "@Driftwood the new editor is brilliant")
     desk.store.mention_add("asker", "@Driftwood how do I rotate a runner token?")
-    desk.store.mention_add("down", "@DriftwoodStatus is the API down? 502s everywhere")
+    # Both handles: on X's self-serve plan (the default) a reply comes only from a handle the
+    # post mentions, and the roles that may not post from the status handle answer from main.
+    desk.store.mention_add("down", "@Driftwood @DriftwoodStatus is the API down? 502s everywhere")
     desk.store.mention_add("mover", "@MoveToDriftwood can I import my repos from elsewhere?")
     ingest()
     praise = Ticket.objects.get(requester_username="fan")

@@ -86,9 +86,9 @@ def test_wrong_handle_reply_is_noted_and_the_follow_up_uses_the_right_one(
 ) -> None:
     ticket = mention("kai", "@Driftwood how do I export my issues?")
     first = ticket.posts.get().remote_id
-    # Someone answered from the status handle, in the X app, outside the desk.
-    status_id = desk.store.user_by_username("DriftwoodStatus")["id"]  # type: ignore[index]
-    desk.store.post_create(status_id, "@kai use Settings > Export", in_reply_to=first)
+    # Someone answered from the status handle, in the X app, outside the desk (the app is not
+    # bound by the API plan's reply rule, so not through the sandbox's API door).
+    desk.store.mention_add("DriftwoodStatus", "@kai use Settings > Export", in_reply_to=first)
     ingest()
     ticket.refresh_from_db()
     assert ticket.first_response_at is not None, "a reply from outside still stops the clock"

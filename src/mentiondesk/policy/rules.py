@@ -10,12 +10,16 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from mentiondesk.accounts.models import User
-from mentiondesk.channels.models import Handle
-from mentiondesk.core.errors import Forbidden
+from mentiondesk.channels.connectors.x import SELF_SERVE_REPLY_RULE
+from mentiondesk.channels.models import Handle, Network
+from mentiondesk.core.errors import DomainError, Forbidden
 from mentiondesk.tickets.models import Intent, Ticket
 
 from .schema import Policy, Rules
 from .selectors import policy_current
+
+# Reply.handle_reason's length: a reason is stored with the reply it explains.
+REASON_MAX = 300
 
 
 @dataclass(frozen=True)
@@ -69,14 +73,58 @@ def handle_correct(
 
 
 def reply_handle_choose(
-    *, ticket: Ticket, mentioned: list[Handle], user: User, policy: Policy | None = None
+    *,
+    ticket: Ticket,
+    mentioned: list[Handle],
+    user: User,
+    policy: Policy | None = None,
+    summoned: list[Handle] | None = None,
 ) -> HandleChoice:
     """The handle `user`'s reply on `ticket` goes out from, and why.
 
     Only the roles in `rules.status_handle_posters` post from a status handle (seed: "Only
     the infrastructure team should be posting updates"); anyone else's reply switches to the
-    main handle, or is refused (Forbidden) when there is none."""
+    main handle, or is refused (Forbidden) when there is none.
+
+    `summoned` (None: the reply answers no post, or the rule does not apply) are the handles
+    the author of the post being answered summoned. On X's self-serve plan (`x_plan`) X
+    refuses a reply from any other account, so a handbook choice outside them switches to a
+    summoned handle `user` may post from, the reason saying why; none summoned at all →
+    DomainError; only a status handle `user` may not post from → Forbidden."""
     policy = policy or policy_current()
+    choice = _handbook_choice(ticket=ticket, mentioned=mentioned, user=user, policy=policy)
+    rules = policy.rules
+    if summoned is None or not policy.x_replies_need_summons or ticket.network != Network.X:
+        return choice
+    if any(h.pk == choice.handle.pk for h in summoned):
+        return choice
+    if not summoned:
+        raise DomainError(
+            f"Not sent: {SELF_SERVE_REPLY_RULE}, and this post mentions none of our handles. "
+            'Reply on X itself, or set x_plan = "enterprise" if the desk is on such a plan.'
+        )
+    allowed = [h for h in summoned if h.role != Handle.Role.STATUS or status_poster(user, rules)]
+    names = ", ".join(f"@{h.username}" for h in summoned)
+    if not allowed:
+        who = " and ".join(rules.status_handle_posters) or "nobody"
+        raise Forbidden(
+            f"{choice.reason} But {SELF_SERVE_REPLY_RULE}, and it mentions only {names}: "
+            f"only {who} users post from there."
+        )
+    handle = next((h for h in allowed if h.role == Handle.Role.MAIN), allowed[0])
+    # Why the handbook's handle, then why not: the first part without the status-poster
+    # switch, which the plan's rule overrides anyway.
+    correct = handle_correct(ticket=ticket, mentioned=mentioned, policy=policy)
+    why_not = f"{SELF_SERVE_REPLY_RULE}, so your reply goes out from @{handle.username}."
+    reason = f"{correct.reason} But {why_not}"
+    if len(reason) > REASON_MAX:  # the reason is stored with the reply
+        reason = f"The policy picks @{correct.handle.username}, but {why_not}"
+    return HandleChoice(handle, reason)
+
+
+def _handbook_choice(
+    *, ticket: Ticket, mentioned: list[Handle], user: User, policy: Policy
+) -> HandleChoice:
     correct = handle_correct(ticket=ticket, mentioned=mentioned, policy=policy)
     if correct.handle.role != Handle.Role.STATUS or status_poster(user, policy.rules):
         return correct
@@ -94,13 +142,25 @@ def reply_handle_choose(
     )
 
 
-def handle_is_acceptable(*, ticket: Ticket, mentioned: list[Handle], handle: Handle) -> bool:
+def handle_is_acceptable(
+    *,
+    ticket: Ticket,
+    mentioned: list[Handle],
+    handle: Handle,
+    summoned: list[Handle] | None = None,
+) -> bool:
     """Whether an answer from `handle` follows the policy: the correct handle, or the main
-    handle standing in for a status handle its author may not post from."""
-    correct = handle_correct(ticket=ticket, mentioned=mentioned).handle
-    return handle.pk == correct.pk or (
+    handle standing in for a status handle its author may not post from, or (on X's
+    self-serve plan, `summoned` being the handles the answered post summoned) a summoned
+    handle standing in for a correct one X would not let answer."""
+    policy = policy_current()
+    correct = handle_correct(ticket=ticket, mentioned=mentioned, policy=policy).handle
+    if handle.pk == correct.pk or (
         correct.role == Handle.Role.STATUS and handle.role == Handle.Role.MAIN
-    )
+    ):
+        return True
+    ids = {h.pk for h in summoned or []}
+    return policy.x_replies_need_summons and handle.pk in ids and correct.pk not in ids
 
 
 def status_poster(user: User, rules: Rules) -> bool:

@@ -32,6 +32,10 @@ USERNAME = re.compile(r"^[A-Za-z0-9_]{1,50}$")
 SLUG = re.compile(r"^[a-z0-9_-]{1,50}$")
 # rules.out_of_order: taking a ticket Play would not give next needs a reason, or is refused.
 OUT_OF_ORDER = ("with_reason", "never")
+# x_plan: which X API plan the desk's handles post on. On pay-per-use self-serve plans X
+# refuses an API reply unless the post's author summoned the replying account (API-FACTS §4);
+# enterprise plans are exempt.
+X_PLANS = ("self_serve", "enterprise")
 SLACK_CHANNEL = re.compile(r"^(#[a-z0-9_.-]{1,80}|[CG][A-Z0-9]{6,20})$")
 
 
@@ -200,6 +204,13 @@ class Policy:
     # No [x_billing] section: calls are counted, not priced (prices live only in the file).
     x_billing: XBilling | None = None
     sla: SlaPolicy = field(default_factory=lambda: SlaPolicy())
+    # X's current default plan is pay-per-use self-serve, with its reply restriction.
+    x_plan: str = "self_serve"
+
+    @property
+    def x_replies_need_summons(self) -> bool:
+        """Whether X accepts an API reply only from an account the post's author summoned."""
+        return self.x_plan == "self_serve"
 
     def channel(self, name: str) -> Channel | None:
         return next((c for c in self.channels if c.name == name), None)
@@ -252,6 +263,8 @@ X_BILLING_KEYS: dict[str, type] = {
 CURRENCY = re.compile(r"^[A-Z]{3}$")
 # Single tables ([name]), each with its own parser.
 SECTIONS = {"rules", "sla", "x_billing", "triage", "surge", "automation"}
+# Top-level keys (before any table), each a plain value.
+SCALARS = {"x_plan"}
 
 
 def policy_parse(*, text: str, source: str) -> Policy:
@@ -260,11 +273,12 @@ def policy_parse(*, text: str, source: str) -> Policy:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise PolicyError(f"{source}: {exc}") from None
-    unknown = set(data) - TABLES - SECTIONS
+    unknown = set(data) - TABLES - SECTIONS - SCALARS
     if unknown:
         raise PolicyError(
-            f"{source}: unknown section {sorted(unknown)[0]!r}; expected [rules], [sla], "
-            "[x_billing], [triage], [surge], [automation], [[handle]], [[user]], [[channel]], "
+            f"{source}: unknown section {sorted(unknown)[0]!r}; expected x_plan, [rules], "
+            "[sla], [x_billing], [triage], [surge], [automation], [[handle]], [[user]], "
+            "[[channel]], "
             "[[escalation]], [[macro]] or [[triage_rule]]"
         )
     policy = Policy(
@@ -284,6 +298,8 @@ def policy_parse(*, text: str, source: str) -> Policy:
         )
     if "macro" in data:
         policy.macros = tuple(_macro(e, w) for e, w in _entries(data, "macro", MACRO_KEYS, source))
+    if "x_plan" in data:
+        policy.x_plan = _x_plan(data["x_plan"], f"{source}: x_plan")
     policy.rules = _rules(data.get("rules", {}), f"{source}: rules")
     policy.triage = _triage(data, source)
     policy.surge = _surge(data.get("surge", {}), f"{source}: surge")
@@ -442,6 +458,12 @@ def _rules(entry: Any, where: str) -> Rules:
                 _one_of(where, key, item, allowed)
             values[key] = tuple(values[key])
     return Rules(**values)
+
+
+def _x_plan(value: Any, where: str) -> str:
+    if value not in X_PLANS:
+        raise PolicyError(f"{where}: expected one of {', '.join(X_PLANS)}, got {value!r}")
+    return str(value)
 
 
 def _x_billing(entry: Any, where: str) -> XBilling:

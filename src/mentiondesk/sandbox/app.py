@@ -146,6 +146,8 @@ class SandboxApp:
             ("POST", "/_sandbox/reset", self._control_reset),
             ("GET", "/_sandbox/clock", self._control_clock),
             ("POST", "/_sandbox/clock", self._control_clock_set),
+            ("GET", "/_sandbox/plan", self._control_plan),
+            ("POST", "/_sandbox/plan", self._control_plan_set),
             ("POST", "/_sandbox/oauth/clients", self._control_oauth_client_add),
             ("POST", "/_sandbox/oauth/grants", self._control_oauth_grant),
             ("POST", "/_sandbox/oauth/expire", self._control_oauth_expire),
@@ -559,6 +561,13 @@ class SandboxApp:
             raise TypeError(f"offset_seconds must be a number of seconds, not {offset!r}")
         self.store.clock_set(timedelta(seconds=offset))
         return 200, _clock(self.store)
+
+    def _control_plan(self, request: Request) -> Result:
+        return 200, {"x_plan": self.store.x_plan}
+
+    def _control_plan_set(self, request: Request) -> Result:
+        self.store.plan_set(str(_json_body(request).get("x_plan")))
+        return 200, {"x_plan": self.store.x_plan}
 
     def _control_reset(self, request: Request) -> Result:
         self.store.reset()

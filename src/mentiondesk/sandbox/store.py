@@ -44,6 +44,14 @@ FAULT_KINDS = ("status", "timeout_after_accept", "drop")
 DUPLICATE_DETAIL = "You are not allowed to create a Tweet with duplicate content."
 # The v1.1 code 385 message (reported in node-twitter-api-v2#366), in the v2 problem shape.
 REPLY_TARGET_GONE = "You attempted to reply to a Tweet that is deleted or not visible to you."
+# API-FACTS §4 gives the self-serve rule but not X's answer; this 403 detail (in the §3
+# problem shape) is the one reported verbatim in public client code and issue threads, 2026.
+REPLY_NOT_SUMMONED = (
+    "Reply to this conversation is not allowed because you have not been mentioned or "
+    "otherwise engaged by the author of the post you are replying to."
+)
+# The X API plans the sandbox can play (`x_plan`): self-serve enforces REPLY_NOT_SUMMONED.
+X_PLANS = ("self_serve", "enterprise")
 # OAuth 2.0 user access tokens last two hours; the scopes a desk asks for.
 ACCESS_TOKEN_LIFETIME = 7200
 DESK_SCOPE = "tweet.read tweet.write users.read like.write dm.read dm.write offline.access"
@@ -130,7 +138,11 @@ class SandboxStore:
     `clock_offset` sets the network's clock that far from the machine's (X's servers and a
     desk's never quite agree): posts, DMs and their ids are stamped, and the HTTP `Date`
     header written, on the network's clock (`now()`). Rate-limit windows and token expiry run
-    on the machine's. Kept across `reset()`, like the rate limits; `clock_set` changes it."""
+    on the machine's. Kept across `reset()`, like the rate limits; `clock_set` changes it.
+
+    `x_plan` is the API plan the desk's app is on: "self_serve" (X's default, like the
+    desk's) refuses a reply whose target's author did not summon the replier (API-FACTS §4);
+    "enterprise" does not. Kept across `reset()`; `plan_set` changes it."""
 
     def __init__(
         self,
@@ -138,12 +150,21 @@ class SandboxStore:
         rate_limits: Mapping[str, int] | None = None,
         window: float = RATE_LIMIT_WINDOW_SECONDS,
         clock_offset: timedelta = timedelta(0),
+        x_plan: str = "self_serve",
     ) -> None:
         self._lock = threading.RLock()
         self.rate_limits = {**DEFAULT_RATE_LIMITS, **(rate_limits or {})}
         self.window = window
         self.clock_offset = clock_offset
+        self.plan_set(x_plan)
         self.reset()
+
+    def plan_set(self, x_plan: str) -> None:
+        """Play the X API plan `x_plan` (one of X_PLANS); ValueError for any other."""
+        if x_plan not in X_PLANS:
+            raise ValueError(f"x_plan must be one of {', '.join(X_PLANS)}, not {x_plan!r}")
+        with self._lock:
+            self.x_plan = x_plan
 
     # The network's clock
 
@@ -346,11 +367,16 @@ class SandboxStore:
         self, user_id: str, text: str, *, in_reply_to: str | None = None
     ) -> dict[str, Any]:
         """What `POST /2/tweets` does: refuses a text this user already posted (403 duplicate
-        content, API-FACTS §3) or a reply to a missing post, wraps URLs in t.co links."""
+        content, API-FACTS §3), a reply to a missing post, and on the self-serve plan a reply
+        to a post whose author did not summon `user_id` (API-FACTS §4); wraps URLs in t.co
+        links."""
         with self._lock:
             for post in self._posts.values():
                 if post["author_id"] == user_id and _as_sent(post) == text:
                     raise Refused(403, DUPLICATE_DETAIL)
+            parent = self._posts.get(in_reply_to) if in_reply_to else None
+            if parent and self.x_plan == "self_serve" and not self._summoned(parent, user_id):
+                raise Refused(403, REPLY_NOT_SUMMONED)
             return copy.deepcopy(self._post_build(user_id, text, in_reply_to, None, []))
 
     def _post_build(
@@ -414,6 +440,14 @@ class SandboxStore:
         for name in self._mentioned_names(post):
             self._mentions.setdefault(name, []).append(int(post_id))
         return post
+
+    def _summoned(self, post: dict[str, Any], user_id: str) -> bool:
+        """Whether `post`'s author summoned `user_id` in it: wrote it, mentioned them or
+        replied to them (a reply names whom it answers, as on X)."""
+        user = self._users.get(user_id)
+        return post["author_id"] == user_id or (
+            user is not None and user["username"].lower() in self._mentioned_names(post)
+        )
 
     def _mentioned_names(self, post: dict[str, Any]) -> set[str]:
         """Lowercased usernames whose mentions timeline holds `post`: those it names and the

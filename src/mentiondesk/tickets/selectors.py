@@ -24,7 +24,7 @@ from django.db.models.functions import Cast, Coalesce, Concat
 from mentiondesk.accounts.models import User
 from mentiondesk.channels import selectors as channel_selectors
 from mentiondesk.channels.models import TIMELINE, TIMELINE_NEWEST_FIRST, Handle, Post
-from mentiondesk.core.errors import DomainError, Forbidden, NotFound
+from mentiondesk.core.errors import DomainError, NotFound
 from mentiondesk.integrations.slack.models import SlackMessage
 from mentiondesk.integrations.slack.selectors import slack_messages_for_ticket
 from mentiondesk.integrations.slack.services import slack_is_configured
@@ -283,6 +283,33 @@ def ticket_mentioned_handles(*, ticket: Ticket) -> list[Handle]:
     ]
 
 
+def post_summoned_handles(*, post: Post) -> list[Handle]:
+    """Our active handles that `post`'s author summoned in it: named in its mentions, or the
+    author of a post of ours it replies to or quotes. On X's self-serve plans only these may
+    reply to it through the API (API-FACTS §4; X: "not been mentioned or otherwise engaged by
+    the author of the post you are replying to")."""
+    names = {m.lower() for m in post.mentions or []}
+    referenced = [post.in_reply_to_remote_id] if post.in_reply_to_remote_id else []
+    referenced += [
+        str(ref.get("id"))
+        for ref in (post.raw or {}).get("referenced_tweets", [])
+        if isinstance(ref, dict) and ref.get("type") == "quoted" and ref.get("id")
+    ]
+    ours = set(
+        Post.objects.filter(
+            network=post.network,
+            remote_id__in=referenced,
+            direction=Post.Direction.OUTBOUND,
+            handle__isnull=False,
+        ).values_list("handle_id", flat=True)
+    )
+    return [
+        h
+        for h in Handle.objects.filter(network=post.network, is_active=True).order_by("pk")
+        if h.username.lower() in names or h.pk in ours
+    ]
+
+
 # The sidebar counts up to this many tickets per view and shows "1,000+" past it: an exact
 # count reads every matching row (230 ms for "All tickets" at a million tickets, on every
 # page), while a capped one reads at most this many index entries, whatever the history.
@@ -423,7 +450,7 @@ def ticket_get_for_page(*, ticket_id: int, viewer: User) -> TicketPage:
     else:
         try:
             reply_from = reply_handle_choice(ticket=ticket, user=viewer)
-        except Forbidden as exc:
+        except DomainError as exc:  # Forbidden, or X's self-serve plan allows no handle
             reply_blocked = exc.message
     events = list(ticket_events(ticket=ticket))
     slack = {m.pk: m for m in slack_messages_for_ticket(ticket=ticket)}

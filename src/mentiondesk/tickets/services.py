@@ -564,8 +564,14 @@ def ticket_handle_check(*, ticket: Ticket, post: Post) -> TicketEvent | None:
     one in the follow-up." Notes it on the ticket; the next reply's handle is the policy's
     choice anyway. Returns the note, or None when the handle was right."""
     mentioned = selectors.ticket_mentioned_handles(ticket=ticket)
+    answered = (
+        Post.objects.filter(network=post.network, remote_id=post.in_reply_to_remote_id).first()
+        if post.in_reply_to_remote_id
+        else None
+    )
+    summoned = selectors.post_summoned_handles(post=answered) if answered else None
     if post.handle is None or rules.handle_is_acceptable(
-        ticket=ticket, mentioned=mentioned, handle=post.handle
+        ticket=ticket, mentioned=mentioned, handle=post.handle, summoned=summoned
     ):
         return None
     correct = rules.handle_correct(ticket=ticket, mentioned=mentioned)

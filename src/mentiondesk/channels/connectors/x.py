@@ -848,6 +848,14 @@ class XConnector:
             if status == 403 and _is_duplicate(shown):
                 # A double submit: the first POST probably succeeded (API-FACTS §3).
                 raise OutcomeUnknown(f"{endpoint}: {detail}", status=status, body=shown)
+            if status == 403 and _is_reply_not_summoned(shown):
+                raise Rejected(
+                    f"{endpoint}: 403 {SELF_SERVE_REPLY_RULE[0].upper()}"
+                    f"{SELF_SERVE_REPLY_RULE[1:]} (X: “{detail}”). Send it from a handle the "
+                    'post mentions, or set x_plan = "enterprise" if the desk is on such a plan.',
+                    status=status,
+                    body=shown,
+                )
             raise Rejected(f"{endpoint}: {status} {detail}", status=status, body=shown)
         if status >= 300 or body is _NOT_JSON or body is None:
             error = OutcomeUnknown if write else ConnectorError
@@ -889,6 +897,21 @@ class XConnector:
         window = RateLimitStatus(limit=limit, remaining=remaining, reset_at=reset_at)
         _BOOK.put(key, window)
         return window
+
+
+# API-FACTS §4: pay-per-use self-serve plans refuse an API reply unless the author of the
+# post replied to summoned the replying account; X answers 403 with the problem shape of
+# API-FACTS §3 (the sandbox's REPLY_NOT_SUMMONED is the detail as reported publicly).
+SELF_SERVE_REPLY_RULE = (
+    "on X's self-serve plan (policy x_plan) X refuses API replies from accounts the post "
+    "does not mention"
+)
+
+
+def _is_reply_not_summoned(body: Any) -> bool:
+    """403 for a reply the self-serve plan does not allow. Matched on the detail's start: its
+    ending has been reported both with and without "by the author of the post ..."."""
+    return "reply to this conversation is not allowed" in _problem_text(body).lower()
 
 
 def _is_duplicate(body: Any) -> bool:

@@ -63,7 +63,11 @@ def post_like(*, post: Post, by: User, reason: str = "") -> PostAction:
         .exists()
     ):
         raise Conflict("this post is already liked")
-    handle = reply_handle_choice(ticket=ticket, user=by).handle if ticket else post.handle
+    handle = (
+        reply_handle_choice(ticket=ticket, user=by, threaded=False).handle
+        if ticket
+        else post.handle
+    )
     if handle is None:
         raise DomainError("no handle of ours can like this post")
     override = intent not in intents

@@ -34,7 +34,7 @@ def dm_create(*, ticket: Ticket, by: User, text: str, purpose: str = "") -> Repl
             field="purpose",
         )
     text = _checked_text(text, limit=DM_MAX_CHARS, weighted=False)
-    choice = reply_handle_choice(ticket=ticket, user=by)
+    choice = reply_handle_choice(ticket=ticket, user=by, threaded=False)
     with transaction.atomic():
         reply = Reply.objects.create(
             kind=Reply.Kind.DM,

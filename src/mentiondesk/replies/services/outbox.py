@@ -59,10 +59,19 @@ X_MAX_CHARS = X_MAX_WEIGHT
 MAX_UNREACHABLE_ATTEMPTS = 8
 
 
-def reply_handle_choice(*, ticket: Ticket, user: User) -> rules.HandleChoice:
-    """The handle a reply by `user` on `ticket` goes out from, with the reason to show."""
+def reply_handle_choice(*, ticket: Ticket, user: User, threaded: bool = True) -> rules.HandleChoice:
+    """The handle a reply by `user` on `ticket` goes out from, with the reason to show.
+
+    `threaded`: a reply to the requester's latest post, so on X's self-serve plan it must
+    come from a handle that post summoned (`rules.reply_handle_choose`); False for what X
+    does not restrict that way (likes, direct messages). Raises Forbidden or DomainError
+    when no handle may answer."""
     mentioned = ticket_selectors.ticket_mentioned_handles(ticket=ticket)
-    return rules.reply_handle_choose(ticket=ticket, mentioned=mentioned, user=user)
+    latest = ticket_selectors.ticket_latest_inbound(ticket=ticket) if threaded else None
+    summoned = ticket_selectors.post_summoned_handles(post=latest) if latest else None
+    return rules.reply_handle_choose(
+        ticket=ticket, mentioned=mentioned, user=user, summoned=summoned
+    )
 
 
 def reply_create(
