@@ -32,6 +32,7 @@ from mentiondesk.channels.connectors.base import PostPage, RemotePost, RemoteUse
 from mentiondesk.channels.connectors.x import (
     XConnector,
     clock_skew,
+    parse_dm_page,
     parse_page,
     rate_limit_status,
 )
@@ -350,6 +351,85 @@ def test_dm_create(network: Network) -> None:
 
 def test_empty_dm_events_page(network: Network) -> None:
     assert_empty_page(network.get_raw("/2/dm_events"))
+
+
+def test_dm_events_page(network: Network) -> None:
+    page = network.connector().dm_events()
+    request, response = network.recorder.exchanges[-1]
+    assert response.status_code == 200
+    assert request.url.params["event_types"] == "MessageCreate"
+    assert {"sender_id", "dm_conversation_id", "created_at"} <= set(
+        request.url.params["dm_event.fields"].split(",")
+    )
+    assert (page.events, page.problems, page.next_token) == ([], [], None)
+    assert_window_remembered(network, "GET /2/dm_events")
+
+
+def recorded_dm_events() -> dict[str, Any]:
+    """The recorded GET /2/dm_conversations/with/:participant_id/dm_events answer: the only
+    recorded page of DM events with items (default fields)."""
+    cassette = X_FIXTURES / "test_manage_and_lookup_direct_messages.yaml"
+    for interaction in yaml.safe_load(cassette.read_text())["interactions"]:
+        if interaction["request"]["uri"].endswith("/with/750362064426721281/dm_events"):
+            body = interaction["response"]["body"]["string"]
+            body = body.encode() if isinstance(body, str) else body
+            return dict(json.loads(gzip.decompress(body) if body[:2] == b"\x1f\x8b" else body))
+    raise AssertionError("the DM cassette has no dm_events page")
+
+
+def test_recorded_dm_events_without_sender_are_problems_never_lost() -> None:
+    body = recorded_dm_events()
+    page = parse_dm_page(body)
+    # Default fields name no sender: each item is kept whole as a problem, none made up.
+    assert page.events == [] and [p.raw for p in page.problems] == body["data"]
+    assert page.newest_id == body["data"][0]["id"]
+    assert page.next_token == body["meta"]["next_token"]
+
+
+def test_sandbox_dm_events_have_the_recorded_shape_and_page_like_x(sandbox: SandboxServer) -> None:
+    store = sandbox.store
+    me = store.user_add("Driftwood")
+    maya = store.user_add("maya")
+    sent = [
+        store.dm_add(me, maya, "Could you send us your address?"),
+        store.dm_add(maya, me, "12 Quay Street"),
+        store.dm_add(maya, me, "Bristol"),
+    ]
+    network = Network(
+        name="sandbox",
+        url=sandbox.url,
+        token=store.token_for("Driftwood"),
+        me_id=me,
+        username="maya",
+        timeline_user_id=me,
+        lookup_ids=[],
+        dm_participant_id=maya,
+    )
+    recorded = recorded_dm_events()
+
+    body = network.get_raw("/2/dm_events")
+    assert [set(item) for item in body["data"]] == [set(recorded["data"][0])] * 3
+    assert [item["id"] for item in body["data"]] == [e["id"] for e in reversed(sent)]
+    assert body["meta"] == {"result_count": 3}
+
+    spec = json.loads((X_FIXTURES / "openapi-v2.159.json").read_text())
+    properties = set(spec["components"]["schemas"]["DmEvent"]["properties"])
+    connector = network.connector()
+    first = connector.dm_events(max_results=2)
+    items = network.recorder.last_body()["data"]
+    assert all(set(item) <= properties for item in items), "only fields X defines"
+    assert [(e.sender_id, e.text) for e in first.events] == [
+        (maya, "Bristol"),
+        (maya, "12 Quay Street"),
+    ]
+    assert {e.conversation_id for e in first.events} == {
+        f"{min(me, maya, key=int)}-{max(me, maya, key=int)}"
+    }
+    assert first.next_token and first.newest_id == sent[-1]["id"]
+    second = connector.dm_events(pagination_token=first.next_token, max_results=2)
+    assert [e.remote_id for e in second.events] == [sent[0]["id"]]
+    assert second.next_token is None
+    assert_window_remembered(network, "GET /2/dm_events")
 
 
 # --- Rich threading fields: academictwitteR full-archive pages ----------------------------------

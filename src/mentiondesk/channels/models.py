@@ -46,6 +46,11 @@ class Handle(models.Model):
     # The same for the read-back of our own timeline (see channels.services.handle_poll).
     own_resume_newest_id = models.CharField(max_length=40, blank=True)
     own_resume_token = models.CharField(max_length=200, blank=True)
+    # The same for the read of direct messages (channels.dms): the newest DM event read, and
+    # where a read cut short goes on.
+    dm_since_id = models.CharField(max_length=40, blank=True)
+    dm_resume_newest_id = models.CharField(max_length=40, blank=True)
+    dm_resume_token = models.CharField(max_length=200, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -132,6 +137,45 @@ class Post(models.Model):
     @property
     def url(self) -> str:
         return f"https://x.com/{self.author_username}/status/{self.remote_id}"
+
+
+class DirectMessage(models.Model):
+    """A direct message from a ticket's requester, answering one the desk sent first (seed:
+    DMs only after we write first). Kept apart from Post on purpose: DM text is private, so it
+    never reaches what reads public posts (search, reports, triage, link previews, the API's
+    conversation, a reply's threading); only the ticket screen shows it."""
+
+    network = models.CharField(max_length=20, choices=Network.choices, default=Network.X)
+    remote_id = models.CharField(max_length=40)  # the DM event id
+    handle = models.ForeignKey(
+        Handle, null=True, blank=True, on_delete=models.SET_NULL, related_name="direct_messages"
+    )
+    ticket = models.ForeignKey(
+        "tickets.Ticket",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="direct_messages",
+    )
+    conversation_id = models.CharField(max_length=60)  # "<low id>-<high id>" (API-FACTS §4)
+    sender_remote_id = models.CharField(max_length=40)
+    sender_username = models.CharField(max_length=50)
+    text = models.TextField()
+    created_at = models.DateTimeField()
+    raw = models.JSONField(default=dict, blank=True)
+    stored_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["network", "remote_id"], name="dm_unique_remote_id_per_network"
+            ),
+        ]
+        indexes = [models.Index(fields=["ticket", "created_at"])]
+        ordering = ["created_at", "remote_id"]
+
+    def __str__(self) -> str:
+        return f"dm {self.remote_id} @{self.sender_username}"
 
 
 class IngestProblem(models.Model):

@@ -24,6 +24,7 @@ from mentiondesk.tickets import selectors as ticket_selectors
 from mentiondesk.tickets import services as ticket_services
 from mentiondesk.tickets.models import ACTIVE_STATUSES, QUEUE_STATUSES, Ticket, TicketEvent
 
+from . import dms
 from .connectors import network_unsupported_reason
 from .connectors.base import ConnectorError, PayloadProblem, PostPage, Rejected, RemotePost
 from .connectors.x import XConnector
@@ -213,6 +214,9 @@ def handle_poll(*, handle: Handle, connector: XConnector | None = None) -> Inges
                 resume=(handle.own_resume_newest_id, handle.own_resume_token),
                 bounded=bool(start_time or handle.own_since_id),
             )
+            # The requesters' answers to our direct messages (channels.dms), resumable alike.
+            dm_read = dms.handle_dms_read(handle=handle, connector=x)
+            result.follow_ups += dm_read.follow_ups
     except (ConnectorError, DomainError) as exc:
         result.error = str(exc)
         logger.warning("poll @%s stopped: %s", handle.username, exc)

@@ -32,6 +32,7 @@ from mentiondesk.sandbox.store import Fault, OAuthRefused, Refused, SandboxStore
 PROBLEMS = "https://api.twitter.com/2/problems"
 # Fields X returns when a request names none (README: tweepy's cassettes show exactly these).
 DEFAULT_POST_FIELDS = {"id", "text", "edit_history_tweet_ids"}
+DEFAULT_DM_EVENT_FIELDS = {"id", "event_type", "text"}  # as recorded (README, DM cassette)
 PUBLIC_USER_FIELDS = ("id", "name", "username")
 _ID = re.compile(r"^[0-9]{1,19}$")
 _USERNAME = re.compile(r"^[A-Za-z0-9_]{1,15}$")
@@ -438,12 +439,41 @@ class SandboxApp:
         return 201, {"data": data}
 
     def _dm_events(self, request: Request, user: dict[str, str]) -> Result:
-        events = list(reversed(self.store.dms(user["id"])))
-        if not events:
+        """GET /2/dm_events: the user's DM events newest first, `max_results` long (1 to 100,
+        default 100), before the position in `pagination_token`, of the `event_types` asked
+        (all kept are MessageCreate), with the `dm_event.fields` asked beside the default
+        id, event_type and text, as recorded."""
+        args = request.args
+        raw_max = args.get("max_results", "100")
+        if not raw_max.isdigit() or not 1 <= int(raw_max) <= 100:
+            raise _BadParameter(
+                "max_results",
+                raw_max,
+                f"The `max_results` query parameter value [{raw_max}] is not between 1 and 100",
+            )
+        types = set(filter(None, args.get("event_types", "").split(","))) or {"MessageCreate"}
+        events = [e for e in reversed(self.store.dms(user["id"])) if e["event_type"] in types]
+        if token := args.get("pagination_token"):
+            try:
+                before = int(token.removeprefix("sbxdm"), 36)
+            except ValueError:
+                raise _BadParameter(
+                    "pagination_token",
+                    token,
+                    f"The `pagination_token` query parameter value [{token}] is not valid",
+                ) from None
+            events = [e for e in events if int(e["id"]) < before]
+        size = int(raw_max)
+        page, has_more = events[:size], len(events) > size
+        if not page:
             # Recorded exactly so: no `data` key at all (README, DM cassette).
             return 200, {"meta": {"result_count": 0}}
-        data = [{k: e[k] for k in ("event_type", "id", "text")} for e in events]
-        return 200, {"data": data, "meta": {"result_count": len(data)}}
+        wanted = DEFAULT_DM_EVENT_FIELDS | set(args.get("dm_event.fields", "").split(","))
+        data = [{k: v for k, v in e.items() if k in wanted} for e in page]
+        meta: JSON = {"result_count": len(data)}
+        if has_more:
+            meta["next_token"] = "sbxdm" + _base36(int(page[-1]["id"]))
+        return 200, {"data": data, "meta": meta}
 
     # OAuth 2.0 token endpoint
 

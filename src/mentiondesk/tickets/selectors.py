@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import functools
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from django.db import connection
@@ -23,7 +23,13 @@ from django.db.models.functions import Cast, Coalesce, Concat
 
 from mentiondesk.accounts.models import User
 from mentiondesk.channels import selectors as channel_selectors
-from mentiondesk.channels.models import TIMELINE, TIMELINE_NEWEST_FIRST, Handle, Post
+from mentiondesk.channels.models import (
+    TIMELINE,
+    TIMELINE_NEWEST_FIRST,
+    DirectMessage,
+    Handle,
+    Post,
+)
 from mentiondesk.core.errors import DomainError, NotFound
 from mentiondesk.integrations.slack.models import SlackMessage
 from mentiondesk.integrations.slack.selectors import slack_messages_for_ticket
@@ -373,7 +379,8 @@ class TicketPage:
     `reply_from` is the handle a reply by `viewer` goes out from (with the reason);
     `reply_blocked` says why `viewer` cannot reply ("" when they can). `rows` are the posts
     with their likes and deletes; `timeline` pairs each event with the Slack message it
-    posted (escalations, spam reports, retweet suggestions), if any."""
+    posted (escalations, spam reports, retweet suggestions), if any. `direct_messages` are
+    the requester's private answers to our DMs (channels.dms), oldest first: never posts."""
 
     ticket: Ticket
     posts: list[Post]
@@ -391,6 +398,7 @@ class TicketPage:
     can_hand_back: bool
     # Triage's own label for the requester's first post (see ticket_first_inbound_triage).
     triage: TriageResult | None = None
+    direct_messages: list[DirectMessage] = field(default_factory=list)
 
     @property
     def replies_in_flight(self) -> bool:
@@ -428,7 +436,8 @@ def ticket_get_for_page(*, ticket_id: int, viewer: User) -> TicketPage:
     with the reply that sent it and that reply's author, and its likes and deletes), its
     events with their Slack messages, the replies not sent yet (queued, sending, needs
     attention), the requester's latest post (what a reply threads to), the reply handle
-    choice, the policy's escalation categories, and the reassign choices for leads.
+    choice, the policy's escalation categories, the reassign choices for leads, and the
+    requester's direct messages answering ours.
 
     Read-only. Raises NotFound."""
     # replies.services imports this module: import at call time.
@@ -477,6 +486,7 @@ def ticket_get_for_page(*, ticket_id: int, viewer: User) -> TicketPage:
         can_hand_back=ticket.assignee_id is not None
         and (ticket.assignee_id == viewer.pk or viewer.role in policy.rules.reassign_roles),
         triage=ticket_first_inbound_triage(ticket=ticket),
+        direct_messages=list(DirectMessage.objects.filter(ticket=ticket)),
     )
 
 

@@ -54,6 +54,29 @@ class PostPage:
 
 
 @dataclass(frozen=True)
+class RemoteDm:
+    """One direct message event (`MessageCreate`) as the network reported it; `raw` keeps the
+    item as received. Private: never handled like a public post."""
+
+    remote_id: str
+    sender_id: str
+    conversation_id: str
+    text: str
+    created_at: datetime
+    raw: dict[str, Any] = field(default_factory=dict, compare=False)
+
+
+@dataclass(frozen=True)
+class DmPage:
+    """One page of direct message events, newest first."""
+
+    events: list[RemoteDm]
+    newest_id: str | None = None
+    next_token: str | None = None
+    problems: list[PayloadProblem] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
 class CallReport:
     """One request that reached the network, as the connector saw it: for the usage meter.
 

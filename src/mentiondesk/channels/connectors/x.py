@@ -31,11 +31,13 @@ from mentiondesk.channels.connectors.base import (
     CallRecorder,
     CallReport,
     ConnectorError,
+    DmPage,
     OutcomeUnknown,
     PayloadProblem,
     PostPage,
     RateLimited,
     Rejected,
+    RemoteDm,
     RemotePost,
     RemoteUser,
     Unreachable,
@@ -48,6 +50,10 @@ POST_FIELDS = "conversation_id,created_at,in_reply_to_user_id,referenced_tweets,
 EXPANSIONS = "author_id,referenced_tweets.id"
 USER_FIELDS = "username,name"
 MAX_LOOKUP_IDS = 100
+# Spec 2.159's names, as for posts (spec 2.167 moves sender_id and participant_ids to
+# `expansions`); only messages: joins and leaves say nothing to a ticket.
+DM_EVENT_FIELDS = "id,text,event_type,created_at,sender_id,dm_conversation_id,participant_ids"
+DM_EVENT_TYPES = "MessageCreate"
 # X sends no Retry-After; without a reset header, wait one standard window (API-FACTS §2).
 DEFAULT_RESET_WAIT = timedelta(minutes=15)
 # Snowflake ids carry their creation time: milliseconds since this epoch, shifted left by 22.
@@ -376,6 +382,58 @@ def parse_page(body: Any) -> PostPage:
     )
 
 
+def parse_dm_event(item: Any) -> RemoteDm | PayloadProblem:
+    """Normalise one `MessageCreate` DM event; anything without an id, a sender, a conversation,
+    a time and a text (or of another event type) is a problem kept whole."""
+    if not isinstance(item, dict):
+        return PayloadProblem("dm event is not an object", raw=item)
+    event_id, sender_id = _id(item.get("id")), _id(item.get("sender_id"))
+    conversation_id, text = item.get("dm_conversation_id"), item.get("text")
+    created = item.get("created_at")
+    created_at = _parse_time(created) if isinstance(created, str) else None
+    if item.get("event_type") != "MessageCreate":
+        return PayloadProblem(f"dm event of type {item.get('event_type')!r}", raw=item)
+    if event_id is None or sender_id is None or created_at is None:
+        return PayloadProblem("dm event without id, sender_id or created_at", raw=item)
+    if not isinstance(conversation_id, str) or not conversation_id or not isinstance(text, str):
+        return PayloadProblem("dm event without dm_conversation_id or text", raw=item)
+    return RemoteDm(
+        remote_id=event_id,
+        sender_id=sender_id,
+        conversation_id=conversation_id,
+        text=text,
+        created_at=created_at,
+        raw=item,
+    )
+
+
+def parse_dm_page(body: Any) -> DmPage:
+    """Parse a page of GET /2/dm_events. An empty page has no `data` key (README); `errors[]`
+    entries are problems. Raises ConnectorError if `body` is not a JSON object."""
+    if not isinstance(body, dict):
+        raise ConnectorError("X answered with something that is not a JSON object", body=body)
+    events: list[RemoteDm] = []
+    problems: list[PayloadProblem] = []
+    for item in _as_list(body.get("data")):
+        parsed = parse_dm_event(item)
+        if isinstance(parsed, RemoteDm):
+            events.append(parsed)
+        else:
+            problems.append(parsed)
+    problems.extend(
+        PayloadProblem(_problem_text(error) or "error without detail", raw=error)
+        for error in _as_list(body.get("errors"))
+    )
+    ids = [i for item in _as_list(body.get("data")) if (i := _id(_as_dict(item).get("id")))]
+    next_token = _as_dict(body.get("meta")).get("next_token")
+    return DmPage(
+        events=events,
+        newest_id=max(ids, key=lambda i: (len(i), i)) if ids else None,
+        next_token=next_token if isinstance(next_token, str) and next_token else None,
+        problems=problems,
+    )
+
+
 # --- OAuth 2.0: refreshing a user access token -------------------------------------------------
 
 TOKEN_ENDPOINT = "POST /2/oauth2/token"  # noqa: S105 - an endpoint name, not a secret
@@ -635,6 +693,19 @@ class XConnector:
         params = self._post_params(max_results=None, since_id=None)
         params["ids"] = ",".join(ids)
         return parse_page(self._call("GET", "/2/tweets", params=params))
+
+    def dm_events(self, *, pagination_token: str | None = None, max_results: int = 100) -> DmPage:
+        """ONE page of GET /2/dm_events: the token user's direct messages (`MessageCreate`
+        only), newest first, over every conversation; loop on `next_token`. The endpoint has
+        no since_id: the caller stops paging once it reaches what it has read."""
+        params: dict[str, Any] = {
+            "dm_event.fields": DM_EVENT_FIELDS,
+            "event_types": DM_EVENT_TYPES,
+            "max_results": max_results,
+        }
+        if pagination_token:
+            params["pagination_token"] = pagination_token
+        return parse_dm_page(self._call("GET", "/2/dm_events", params=params))
 
     # Writes
 

@@ -309,8 +309,10 @@ def _reply_send(
         x.author()
     try:
         if reply.kind == Reply.Kind.DM:
-            x.dm_send(_dm_recipient(reply), reply.text)
-            return _reply_record_sent(reply, attempt, None, DeliveryAttempt.Outcome.SENT)
+            sent = x.dm_send(_dm_recipient(reply), reply.text)
+            return _reply_record_sent(
+                reply, attempt, None, DeliveryAttempt.Outcome.SENT, dm_event_id=sent["dm_event_id"]
+            )
         remote = x.post_create(reply.text, in_reply_to_id=reply.in_reply_to_remote_id or None)
     except RateLimited as exc:
         return _reply_retry_later(
@@ -653,11 +655,17 @@ def _comparable(text: str) -> str:
 
 
 def _reply_record_sent(
-    reply: Reply, attempt: DeliveryAttempt, remote: RemotePost | None, outcome: str
+    reply: Reply,
+    attempt: DeliveryAttempt,
+    remote: RemotePost | None,
+    outcome: str,
+    *,
+    dm_event_id: str = "",
 ) -> Reply:
     """Record a send that happened: our post (none for a DM), the reply `sent`, the ticket's
     first response, the timeline link, a note when the handle was not the policy's choice,
-    and a status update's follow-ups."""
+    and a status update's follow-ups. A DM's event names its handle and X's event id: the
+    read of DMs (channels.dms) takes the requester's answers after it onto the ticket."""
     now = timezone.now()
     with transaction.atomic():
         reply = Reply.objects.select_for_update().select_related("handle").get(pk=reply.pk)
@@ -698,6 +706,11 @@ def _reply_record_sent(
                     "url": post.url if post else None,
                     "in_reply_to": reply.in_reply_to_remote_id or None,
                     **({"automated": True} if reply.is_automated else {}),
+                    **(
+                        {"handle": reply.handle_id, "dm_event_id": dm_event_id}
+                        if reply.kind == Reply.Kind.DM
+                        else {}
+                    ),
                 },
             )
             if post is not None:
