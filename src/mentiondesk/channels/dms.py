@@ -24,7 +24,8 @@ from django.utils import timezone
 from mentiondesk.sla import services as sla_services
 from mentiondesk.tickets.models import Ticket, TicketEvent
 
-from .connectors.base import DmPage, PayloadProblem, Rejected, RemoteDm
+from . import paging
+from .connectors.base import DmPage, PayloadProblem, RemoteDm
 from .connectors.x import XConnector
 from .models import DirectMessage, Handle, IngestProblem
 
@@ -115,36 +116,27 @@ def handle_dms_read(*, handle: Handle, connector: XConnector) -> DmRead:
         return result
     first_sent = min((o.sent_at for group in openings.values() for o in group), default=None)
     floor = first_sent - OPENING_CLOCK_MARGIN if first_sent else None
-    newest_id: str | None = handle.dm_resume_newest_id or None
-    token: str | None = handle.dm_resume_token or None
-    resuming = token is not None
-    while True:
-        try:
-            page = connector.dm_events(pagination_token=token)
-        except Rejected:
-            if not resuming:
-                raise
-            # X no longer knows the page we stopped at: read again from the newest page (the
-            # checkpoint has not moved, so nothing is skipped).
-            resuming, newest_id, token = False, None, None
-            continue
-        resuming = False
-        newest_id = newest_id or page.newest_id
-        # No since_id on this endpoint: stop at the first page that reaches the checkpoint or
-        # the first DM we sent (older messages answer nothing of ours).
-        token = None if _page_reaches(page, handle=handle, floor=floor) else page.next_token
-        result.merge(
-            dms_store(
-                handle=handle,
-                events=page.events,
-                problems=page.problems,
-                openings=openings,
-                checkpoint=None if token else newest_id,
-                resume=(newest_id or "", token) if token else ("", ""),
-            )
+
+    def keep(page: DmPage, newest: str, token: str | None) -> None:
+        stored = dms_store(
+            handle=handle,
+            events=page.events,
+            problems=page.problems,
+            openings=openings,
+            checkpoint=None if token else newest,
+            resume=(newest, token) if token else ("", ""),
         )
-        if not token:
-            return result
+        result.merge(stored)
+
+    paging.pages_read(
+        fetch=lambda token: connector.dm_events(pagination_token=token),
+        keep=keep,
+        resume=(handle.dm_resume_newest_id, handle.dm_resume_token),
+        # No since_id on this endpoint: the read ends at the first page that reaches the
+        # checkpoint or the first DM we sent (older messages answer nothing of ours).
+        last=lambda page: _page_reaches(page, handle=handle, floor=floor),
+    )
+    return result
 
 
 def _page_reaches(page: DmPage, *, handle: Handle, floor: datetime | None) -> bool:

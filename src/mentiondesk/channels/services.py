@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 import os
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -24,7 +24,7 @@ from mentiondesk.tickets import selectors as ticket_selectors
 from mentiondesk.tickets import services as ticket_services
 from mentiondesk.tickets.models import ACTIVE_STATUSES, QUEUE_STATUSES, Ticket, TicketEvent
 
-from . import dms
+from . import dms, paging
 from .connectors import network_unsupported_reason
 from .connectors.base import ConnectorError, PayloadProblem, PostPage, Rejected, RemotePost
 from .connectors.x import XConnector
@@ -166,8 +166,8 @@ def handle_poll(*, handle: Handle, connector: XConnector | None = None) -> Inges
                     handle.remote_id, since_id=handle.since_id or None, pagination_token=token
                 )
 
-            def mentions_keep(page: PostPage, newest: str, token: str | None) -> IngestResult:
-                return mentions_store(
+            def mentions_keep(page: PostPage, newest: str, token: str | None) -> None:
+                stored = mentions_store(
                     handle=handle,
                     posts=page.posts,
                     context=_parents(handle=handle, page=page, connector=x),
@@ -175,9 +175,9 @@ def handle_poll(*, handle: Handle, connector: XConnector | None = None) -> Inges
                     checkpoint=None if token else newest,
                     resume=(newest, token) if token else ("", ""),
                 )
+                result.merge(stored)
 
-            _pages_read(
-                result,
+            paging.pages_read(
                 fetch=mentions_page,
                 keep=mentions_keep,
                 resume=(handle.resume_newest_id, handle.resume_token),
@@ -196,8 +196,8 @@ def handle_poll(*, handle: Handle, connector: XConnector | None = None) -> Inges
                     pagination_token=token,
                 )
 
-            def own_keep(page: PostPage, newest: str, token: str | None) -> IngestResult:
-                return mentions_store(
+            def own_keep(page: PostPage, newest: str, token: str | None) -> None:
+                stored = mentions_store(
                     handle=handle,
                     posts=page.posts,
                     # What our posts answer: whom a reply answers is read from its thread.
@@ -206,13 +206,14 @@ def handle_poll(*, handle: Handle, connector: XConnector | None = None) -> Inges
                     own_checkpoint=None if token else newest,
                     own_resume=(newest, token) if token else ("", ""),
                 )
+                result.merge(stored)
 
-            _pages_read(
-                result,
+            bounded = bool(start_time or handle.own_since_id)
+            paging.pages_read(
                 fetch=own_page,
                 keep=own_keep,
                 resume=(handle.own_resume_newest_id, handle.own_resume_token),
-                bounded=bool(start_time or handle.own_since_id),
+                last=None if bounded else lambda page: True,
             )
             # The requesters' answers to our direct messages (channels.dms), resumable alike.
             dm_read = dms.handle_dms_read(handle=handle, connector=x)
@@ -221,38 +222,6 @@ def handle_poll(*, handle: Handle, connector: XConnector | None = None) -> Inges
         result.error = str(exc)
         logger.warning("poll @%s stopped: %s", handle.username, exc)
     return result
-
-
-def _pages_read(
-    result: IngestResult,
-    *,
-    fetch: Callable[[str | None], PostPage],
-    keep: Callable[[PostPage, str, str | None], IngestResult],
-    resume: tuple[str, str],
-    bounded: bool = True,
-) -> None:
-    """Read pages newest first from `resume` (the read's newest id and next page, left by a
-    read cut short) or from the newest page, storing each with `keep(page, newest id, next
-    page)`; an unbounded read stops after its first page."""
-    newest_id: str | None = resume[0] or None
-    token: str | None = resume[1] or None
-    resuming = token is not None
-    while True:
-        try:
-            page = fetch(token)
-        except Rejected:
-            if not resuming:
-                raise
-            # X no longer knows the page we stopped at: read again from the newest page (the
-            # checkpoint has not moved, so nothing is skipped).
-            resuming, newest_id, token = False, None, None
-            continue
-        resuming = False
-        newest_id = newest_id or page.newest_id
-        token = page.next_token if bounded else None
-        result.merge(keep(page, newest_id or "", token))
-        if not token:
-            return
 
 
 def _timeline_floor(*, handle: Handle) -> datetime | None:
