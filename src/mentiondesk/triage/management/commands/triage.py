@@ -10,6 +10,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from mentiondesk.core.management.base import domain_errors_as_command_errors
 from mentiondesk.triage import selectors, services
 from mentiondesk.triage.classify import triage_classify
+from mentiondesk.triage.corpus import corpus_read, corpus_write
 from mentiondesk.triage.evaluation import LABELS, examples_read, report_make, throughput
 from mentiondesk.triage.model import model_load
 
@@ -20,7 +21,8 @@ class Command(BaseCommand):
     help = (
         "Triage: `triage eval FILE.csv` measures the shipped model on your labelled posts; "
         "`triage export` writes agents' corrections as labelled CSV; `triage classify TEXT` "
-        "shows what triage makes of one text, with the policy's rules."
+        "shows what triage makes of one text, with the policy's rules; `triage corpus` joins "
+        "the real labelled corpus to its texts."
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
@@ -43,6 +45,17 @@ class Command(BaseCommand):
         export.add_argument("--output", metavar="FILE", help="write to FILE instead of stdout")
         classify = sub.add_parser("classify", help="triage one text and explain it")
         classify.add_argument("text")
+        corpus = sub.add_parser(
+            "corpus",
+            help="join the real labelled corpus (labels in the repo) to its texts, as CSV",
+        )
+        corpus.add_argument(
+            "--corpora",
+            default="../shared/corpora",
+            metavar="DIR",
+            help="the corpora folder (default: %(default)s)",
+        )
+        corpus.add_argument("--output", required=True, metavar="FILE")
 
     @domain_errors_as_command_errors
     def handle(self, *args: Any, **options: Any) -> None:
@@ -51,6 +64,13 @@ class Command(BaseCommand):
             self.evaluate(Path(options["file"]), options["model"], options["split"])
         elif action == "export":
             self.export(options["output"])
+        elif action == "corpus":
+            found = corpus_read(corpora=Path(options["corpora"]))
+            corpus_write(found, Path(options["output"]))
+            brands = len({e.brand for e in found})
+            self.stdout.write(
+                f"Wrote {len(found):,} labelled posts ({brands} brands) to {options['output']}"
+            )
         else:
             self.classify(options["text"])
 
