@@ -319,16 +319,25 @@ def mentions_store(
     )
     # A customer's post stored earlier only as context (the parent of a newer post, read first
     # in a backlog read newest first) still opens or joins its author's ticket now; one stored
-    # on its author's ticket still starts it, if it is older than the ticket's start.
+    # on its author's ticket still starts it, if it is older than the ticket's start. (A
+    # stream handle's poll opens no tickets: what it stored is never context.)
     inbound_stored = [row for row in stored if row[1] == Post.Direction.INBOUND]
-    context_only = {rid for rid, _, author, requester, _ in inbound_stored if requester != author}
-    own = {rid: ticket_id for rid, _, author, requester, ticket_id in inbound_stored}
+    context_only = {
+        rid
+        for rid, _, author, requester, _ in inbound_stored
+        if requester != author and handle.auto_ticket
+    }
+    ticket_of = {rid: ticket_id for rid, _, _, _, ticket_id in inbound_stored}
     starts = dict(
-        Ticket.objects.filter(pk__in=set(own.values()) - {None}).values_list("pk", "created_at")
+        Ticket.objects.filter(pk__in=set(ticket_of.values()) - {None}).values_list(
+            "pk", "created_at"
+        )
     )
     restarted: set[int] = set()
-    for rid, ticket_id in own.items():
-        if rid not in context_only and unique[rid].created_at < starts[ticket_id]:
+    for rid, ticket_id in ticket_of.items():
+        if ticket_id is None or rid in context_only:
+            continue
+        if unique[rid].created_at < starts[ticket_id]:
             starts[ticket_id] = unique[rid].created_at
             Ticket.objects.filter(pk=ticket_id).update(created_at=starts[ticket_id])
             restarted.add(ticket_id)
@@ -444,7 +453,7 @@ def mentions_store(
     answered = answers.conversations_answers_refresh(
         network=network,
         conversations={row.conversation_id for row in post_rows}
-        | {unique[rid].conversation_id for rid, ticket_id in own.items() if ticket_id in restarted},
+        | {unique[rid].conversation_id for rid, t in ticket_of.items() if t in restarted},
     )
     ours_new = [row.remote_id for row in post_rows if row.direction == Post.Direction.OUTBOUND]
     _tickets_answered_elsewhere(network=network, remote_ids=ours_new, answered=answered)
