@@ -261,6 +261,10 @@ X_CLIENT_SECRET = env("X_CLIENT_SECRET")
 CREDENTIALS_KEY = env("CREDENTIALS_KEY")
 # How often `mentiondesk worker` polls mentions (seconds).
 POLL_INTERVAL_SECONDS = float(env("POLL_INTERVAL_SECONDS", "60"))
+# Webhook events make the worker poll their handle at most once per this many seconds, so a
+# flood of events (or of replays) cannot spend the handle's rate-limit window and the X budget.
+# Events in between lose nothing: the next poll reads everything since the checkpoint.
+WEBHOOK_POLL_MIN_SECONDS = max(0.0, float(env("WEBHOOK_POLL_MIN_SECONDS", "5")))
 # How often `mentiondesk worker` sweeps the outbox for replies whose retry time came (after a
 # rate limit's reset, a backoff) or whose sender died (seconds).
 OUTBOX_SWEEP_SECONDS = float(env("OUTBOX_SWEEP_SECONDS", "15"))

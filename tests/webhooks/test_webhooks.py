@@ -8,10 +8,14 @@ import hashlib
 import hmac
 import json
 from collections.abc import Callable
+from datetime import timedelta
 from typing import Any
 
 import pytest
+import time_machine
+from django.db import IntegrityError
 from django.test import Client, override_settings
+from django.utils import timezone
 
 from mentiondesk.channels.models import Handle, Post
 from mentiondesk.sandbox.server import SandboxServer
@@ -170,3 +174,130 @@ def test_signed_but_unusable_events_are_kept_with_the_reason(
     )
     status, answer = deliver({"for_user_id": main_handle.remote_id, "favorite_events": [{}]})
     assert WebhookEvent.objects.get(pk=answer["id"]).status == WebhookEvent.Status.IGNORED
+
+
+def mention_reads(desk: SandboxServer, since: int) -> int:
+    return sum(1 for r in desk.store.request_log()[since:] if r.path.endswith("/mentions"))
+
+
+@pytest.fixture
+def polled_handle(desk: SandboxServer, main_handle: Handle) -> Handle:
+    from mentiondesk.channels.services import handle_poll
+
+    handle_poll(handle=main_handle)  # resolves the handle's user id, as the worker would
+    main_handle.refresh_from_db()
+    return main_handle
+
+
+@pytest.mark.django_db
+def test_a_replayed_body_is_stored_once_and_polls_once(
+    client: Client,
+    django_capture_on_commit_callbacks: Any,
+    desk: SandboxServer,
+    polled_handle: Handle,
+) -> None:
+    post_id = desk.store.mention_add("rosa", "@Driftwood is the runner down?")
+    body = json.dumps(mention_event(polled_handle, post_id)).encode()
+    before = len(desk.store.request_log())
+    answers = []
+    for _ in range(15):
+        with django_capture_on_commit_callbacks(execute=True) as queued:
+            response = client.post(
+                URL,
+                body,
+                content_type="application/json",
+                headers={"x-twitter-webhooks-signature": signed(body)},
+            )
+        assert response.status_code == 200  # X retries anything else
+        answers.append((response.json(), len(queued)))
+    (first, first_queued), *replays = answers
+    assert first == {"id": first["id"], "status": "received", "replay": False}
+    assert first_queued >= 1  # the poll, and the work the poll itself queues
+    # A replay names the event already kept, stores nothing and queues nothing.
+    assert replays == [({"id": first["id"], "status": "processed", "replay": True}, 0)] * 14
+    assert WebhookEvent.objects.count() == 1
+    assert mention_reads(desk, before) == 1
+    assert Post.objects.filter(remote_id=post_id).count() == 1
+
+
+@pytest.mark.django_db
+def test_events_poll_a_handle_at_most_once_per_window(
+    deliver: Deliver, desk: SandboxServer, polled_handle: Handle
+) -> None:
+    before = len(desk.store.request_log())
+    first = desk.store.mention_add("rosa", "@Driftwood first")
+    assert deliver(mention_event(polled_handle, first))[0] == 200
+    second = desk.store.mention_add("zoe", "@Driftwood second")
+    status, answer = deliver(mention_event(polled_handle, second))
+    assert status == 200
+    # Two different events within the window: both kept, one poll.
+    assert WebhookEvent.objects.count() == 2
+    assert mention_reads(desk, before) == 1
+    skipped = WebhookEvent.objects.get(pk=answer["id"])
+    assert skipped.status == WebhookEvent.Status.PROCESSED
+    assert skipped.reason.startswith("not polled: events polled this handle less than 5 s ago")
+    assert Post.objects.filter(remote_id=second).count() == 0
+
+    # After the window the next event polls again, and reads what the skipped one announced.
+    with time_machine.travel(timezone.now() + timedelta(seconds=6)):
+        third = desk.store.mention_add("ana", "@Driftwood third")
+        assert deliver(mention_event(polled_handle, third))[0] == 200
+    assert mention_reads(desk, before) == 2
+    assert Post.objects.filter(remote_id__in=[first, second, third]).count() == 3
+
+
+@pytest.mark.django_db
+def test_the_periodic_poll_is_not_capped_and_reads_skipped_events_posts(
+    deliver: Deliver, desk: SandboxServer, polled_handle: Handle
+) -> None:
+    from mentiondesk.channels.services import handle_poll
+
+    deliver(mention_event(polled_handle, desk.store.mention_add("rosa", "@Driftwood one")))
+    later = desk.store.mention_add("zoe", "@Driftwood two")
+    deliver(mention_event(polled_handle, later))
+    assert not Post.objects.filter(remote_id=later).exists()
+    before = len(desk.store.request_log())
+    handle_poll(handle=polled_handle)
+    assert mention_reads(desk, before) == 1
+    assert Post.objects.filter(remote_id=later).count() == 1
+
+
+@pytest.mark.django_db
+def test_a_signed_deeply_nested_body_is_kept_as_failed_not_a_500(
+    deliver: Deliver, polled_handle: Handle
+) -> None:
+    nested = b'{"for_user_id": ' + b"[" * 100_000 + b"]" * 100_000 + b"}"
+    status, answer = deliver(nested)
+    assert status == 200
+    event = WebhookEvent.objects.get(pk=answer["id"])
+    assert event.status == WebhookEvent.Status.FAILED
+    assert event.reason.startswith("unreadable body: maximum recursion depth exceeded")
+    assert bytes(event.raw) == nested
+
+
+@pytest.mark.django_db
+def test_signed_ids_and_kinds_the_database_cannot_store_are_kept_as_failed(
+    deliver: Deliver, polled_handle: Handle
+) -> None:
+    for for_user_id in ("12\x0034", "\udc00", [[1]], {"id": 1}):
+        payload = {"for_user_id": for_user_id, "tweet_create_events": [{}]}
+        status, answer = deliver(json.dumps(payload).encode())
+        assert status == 200
+        event = WebhookEvent.objects.get(pk=answer["id"])
+        assert (event.status, event.reason) == (
+            WebhookEvent.Status.FAILED,
+            "for_user_id is not a user id",
+        )
+    odd_kind = {"for_user_id": polled_handle.remote_id, "x\x00_events": [], "\udc00_events": []}
+    status, answer = deliver(json.dumps(odd_kind).encode())
+    assert status == 200
+    assert WebhookEvent.objects.get(pk=answer["id"]).kinds == []
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_database_keeps_one_event_per_body_digest() -> None:
+    # What makes two processes receiving the same body at once keep it once.
+    WebhookEvent.objects.create(raw=b"{}", digest="d" * 64)
+    with pytest.raises(IntegrityError):
+        WebhookEvent.objects.create(raw=b"{}", digest="d" * 64)
+    assert WebhookEvent.objects.count() == 1

@@ -2,6 +2,8 @@ from __future__ import annotations
 
 from django.db import models
 
+from mentiondesk.channels.models import Handle
+
 
 class WebhookEvent(models.Model):
     """One signed event POST from X, kept byte for byte. The event only says "something
@@ -16,6 +18,9 @@ class WebhookEvent(models.Model):
 
     received_at = models.DateTimeField(auto_now_add=True)
     raw = models.BinaryField()
+    # SHA-256 of `raw`, hex. Unique so a replayed body is stored once even when two processes
+    # receive it at the same moment. Null only on events kept before it existed.
+    digest = models.CharField(max_length=64, null=True, blank=True, unique=True)
     for_user_id = models.CharField(max_length=40, blank=True)
     kinds = models.JSONField(default=list, blank=True)
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.RECEIVED)
@@ -27,3 +32,15 @@ class WebhookEvent(models.Model):
 
     def __str__(self) -> str:
         return f"webhook event #{self.pk} ({self.status})"
+
+
+class WebhookPoll(models.Model):
+    """When events last made the worker poll a handle. One row per handle, moved forward by a
+    conditional UPDATE, so two workers racing agree on which of them polls: webhook polls stay
+    at most one per handle per `WEBHOOK_POLL_MIN_SECONDS`, whoever sends events."""
+
+    handle = models.OneToOneField(Handle, on_delete=models.CASCADE, related_name="webhook_poll")
+    polled_at = models.DateTimeField()
+
+    def __str__(self) -> str:
+        return f"webhook poll of handle #{self.handle_id} at {self.polled_at}"

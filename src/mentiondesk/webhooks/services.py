@@ -13,16 +13,18 @@ import hashlib
 import hmac
 import json
 import logging
+from dataclasses import dataclass
+from datetime import timedelta
 
 from django.conf import settings
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from mentiondesk.channels import services as channel_services
 from mentiondesk.channels.models import Handle
 from mentiondesk.core.errors import DomainError, Forbidden, NotFound
 
-from .models import WebhookEvent
+from .models import WebhookEvent, WebhookPoll
 
 logger = logging.getLogger(__name__)
 
@@ -49,41 +51,95 @@ def webhook_crc_response(*, crc_token: str) -> dict[str, str]:
     return {"response_token": _sign(crc_token.encode())}
 
 
-def webhook_event_receive(*, body: bytes, signature: str | None) -> WebhookEvent:
+@dataclass(frozen=True)
+class WebhookReceipt:
+    """What a signed POST came to: the event kept for it, and whether that body had been
+    received before (a replay, answered like the first delivery and doing nothing more)."""
+
+    event: WebhookEvent
+    is_replay: bool
+
+
+def _is_plain(value: str) -> bool:
+    # Keys and ids X sends are ASCII; NUL or a lone surrogate would be refused by PostgreSQL.
+    return value.isascii() and value.isprintable()
+
+
+def webhook_event_receive(*, body: bytes, signature: str | None) -> WebhookReceipt:
     """Check the signature over the raw bytes (constant time), keep the event, and have the
     worker poll the handle it is about. Unsigned or wrongly signed bodies are refused and not
-    kept (anyone can POST). A signed body that is not usable is kept with the reason."""
+    kept (anyone can POST). A signed body that is not usable is kept with the reason.
+
+    Events are deduplicated by the SHA-256 of the body: a replay of a body already kept (by
+    X's redelivery or by anyone who captured it) returns the first event, stores nothing and
+    enqueues nothing. The digest is unique in the database, so two processes receiving the
+    same body at once keep it once. Enqueues `webhook_events_process` after commit."""
     expected = _sign(body)
     if not signature or not hmac.compare_digest(signature.encode(), expected.encode()):
         raise Forbidden("the x-twitter-webhooks-signature header is missing or wrong")
-    event = WebhookEvent(raw=body)
+    digest = hashlib.sha256(body).hexdigest()
+    known = WebhookEvent.objects.filter(digest=digest).first()
+    if known is not None:
+        return WebhookReceipt(event=known, is_replay=True)
+    event = WebhookEvent(raw=body, digest=digest)
     try:
         payload = json.loads(body)
         if not isinstance(payload, dict):
             raise ValueError("the body is not a JSON object")
-    except ValueError as exc:
+    # Deeply nested JSON exhausts the decoder's recursion limit: as unreadable as bad syntax.
+    except (ValueError, RecursionError) as exc:
         event.status, event.reason = WebhookEvent.Status.FAILED, f"unreadable body: {exc}"
-        event.save()
-        logger.warning("webhook event #%s kept unread: %s", event.pk, event.reason)
-        return event
-    event.for_user_id = str(payload.get("for_user_id", ""))[:40]
-    event.kinds = sorted(k for k in payload if k.endswith("_events"))
+        return _keep(event)
+    for_user_id = payload.get("for_user_id", "")
+    if isinstance(for_user_id, int | str) and _is_plain(str(for_user_id)):
+        event.for_user_id = str(for_user_id)[:40]
+    else:
+        event.status, event.reason = WebhookEvent.Status.FAILED, "for_user_id is not a user id"
+        return _keep(event)
+    event.kinds = sorted(k for k in payload if k.endswith("_events") and _is_plain(k))
     if not POST_EVENTS & set(event.kinds):
         event.status, event.reason = WebhookEvent.Status.IGNORED, "no post events"
     elif not Handle.objects.filter(remote_id=event.for_user_id, is_active=True).exists():
         event.status = WebhookEvent.Status.IGNORED
         event.reason = f"no active handle has user id {event.for_user_id!r}"
-    event.save()
+    return _keep(event)
+
+
+def _keep(event: WebhookEvent) -> WebhookReceipt:
+    try:
+        with transaction.atomic():
+            event.save()
+    except IntegrityError:
+        # Another process kept the same body between our look-up and our insert.
+        return WebhookReceipt(event=WebhookEvent.objects.get(digest=event.digest), is_replay=True)
+    if event.status == WebhookEvent.Status.FAILED:
+        logger.warning("webhook event #%s kept unread: %s", event.pk, event.reason)
     if event.status == WebhookEvent.Status.RECEIVED:
         from . import tasks
 
         transaction.on_commit(tasks.webhook_events_process.enqueue)
-    return event
+    return WebhookReceipt(event=event, is_replay=False)
+
+
+def webhook_poll_claim(*, handle: Handle) -> bool:
+    """Whether events may make the worker poll `handle` now: at most once per
+    `WEBHOOK_POLL_MIN_SECONDS` per handle, across every worker (a conditional UPDATE on the
+    handle's `WebhookPoll` row decides the race). True records now as the last webhook poll.
+    The periodic poll is not counted and not limited."""
+    now = timezone.now()
+    row, created = WebhookPoll.objects.get_or_create(handle=handle, defaults={"polled_at": now})
+    if created:
+        return True
+    due = now - timedelta(seconds=settings.WEBHOOK_POLL_MIN_SECONDS)
+    return WebhookPoll.objects.filter(pk=row.pk, polled_at__lte=due).update(polled_at=now) == 1
 
 
 def webhook_events_process() -> int:
     """Poll once for every handle with received events, however many arrived: a burst of
-    events costs one poll per handle, not one per event. Returns how many events it took."""
+    events costs one poll per handle, not one per event, and a handle polled because of events
+    less than `WEBHOOK_POLL_MIN_SECONDS` ago is not polled again (its events are marked
+    processed with the reason; the next poll reads their posts from the checkpoint, so nothing
+    is lost). Returns how many events it took."""
     with transaction.atomic():
         claimed = list(
             WebhookEvent.objects.select_for_update(skip_locked=True)
@@ -95,10 +151,17 @@ def webhook_events_process() -> int:
         )
     user_ids = {e.for_user_id for e in claimed}
     for handle in Handle.objects.filter(remote_id__in=user_ids, is_active=True).order_by("pk"):
+        events = WebhookEvent.objects.filter(
+            pk__in=[e.pk for e in claimed if e.for_user_id == handle.remote_id]
+        )
+        if not webhook_poll_claim(handle=handle):
+            events.update(
+                reason=f"not polled: events polled this handle less than "
+                f"{settings.WEBHOOK_POLL_MIN_SECONDS:g} s ago; the next poll reads it"
+            )
+            continue
         result = channel_services.handle_poll(handle=handle)
         if result.error:
             # Nothing is lost: the periodic poll reads from the same checkpoint later.
-            WebhookEvent.objects.filter(
-                pk__in=[e.pk for e in claimed if e.for_user_id == handle.remote_id]
-            ).update(status=WebhookEvent.Status.FAILED, reason=f"poll failed: {result.error}")
+            events.update(status=WebhookEvent.Status.FAILED, reason=f"poll failed: {result.error}")
     return len(claimed)

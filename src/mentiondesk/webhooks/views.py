@@ -19,11 +19,13 @@ def x_webhook(request: HttpRequest) -> JsonResponse:
             return JsonResponse(
                 services.webhook_crc_response(crc_token=request.GET.get("crc_token", ""))
             )
-        event = services.webhook_event_receive(
+        receipt = services.webhook_event_receive(
             body=request.body, signature=request.headers.get("x-twitter-webhooks-signature")
         )
     except DomainError as exc:
         return JsonResponse(
             {"detail": exc.message, "code": exc.code, "field": exc.field}, status=exc.status_code
         )
-    return JsonResponse({"id": event.pk, "status": event.status})
+    # A replay answers 200 like the first delivery: X retries anything else.
+    event = receipt.event
+    return JsonResponse({"id": event.pk, "status": event.status, "replay": receipt.is_replay})
