@@ -16,6 +16,7 @@ from mentiondesk.accounts.models import User
 from mentiondesk.channels.connectors import network_unsupported_reason
 from mentiondesk.channels.models import Handle, Network
 from mentiondesk.core.errors import DomainError
+from mentiondesk.core.patterns import PatternError, pattern_compile, pattern_search
 from mentiondesk.costs.choices import UsageKind
 
 INTENTS = (
@@ -660,15 +661,15 @@ def _triage_rule(entry: dict[str, Any], where: str) -> TriageRule:
             + ("both" if keywords else "neither")
         )
     if pattern:
+        # Matched on RE2 (linear time): what it cannot run is refused here, not in the worker.
         try:
-            re.compile(pattern, re.IGNORECASE)
-        except re.error as exc:
+            compiled = pattern_compile(source=pattern)
+        except PatternError as exc:
+            raise PolicyError(f"{where}.pattern ({name}): {exc.message}") from None
+        if pattern_search(pattern=compiled, text="") is not None:
             raise PolicyError(
-                f"{where}.pattern: /{pattern}/ is not a regular expression: {exc}"
-            ) from None
-        if re.search(pattern, "", re.IGNORECASE) is not None:
-            raise PolicyError(
-                f"{where}.pattern: /{pattern}/ matches an empty text, so it would label every post"
+                f"{where}.pattern ({name}): /{pattern}/ matches an empty text, so it would "
+                "label every post"
             )
     return TriageRule(name=name, intent=intent, keywords=keywords, pattern=pattern)
 
