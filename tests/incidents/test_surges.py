@@ -147,6 +147,16 @@ def test_threshold_zero_turns_surges_off(main_handle: Handle) -> None:
         ('reply_roles = ["boss"]', "surge.reply_roles: 'boss' is not one of"),
         ('reply_text = "we are on it {incident_url}"', "surge.reply_text: must name {requester}"),
         ('resolved_text = "@{requester} {eta}"', "surge.resolved_text: unknown variable {eta}"),
+        (
+            'reply_text = "@{requester:>999999999} {incident_url}"',
+            "surge.reply_text: {requester:>999999999}: only a plain variable is allowed",
+        ),
+        (
+            'resolved_text = "@{requester.__class__}"',
+            "surge.resolved_text: {requester.__class__}: only a plain variable is allowed",
+        ),
+        # A doubled brace is a literal one: this text names nobody.
+        ('reply_text = "@{{requester}} {incident_url}"', "must name {requester}"),
         ("cooldown = 5", "surge: unknown key 'cooldown'"),
     ],
 )

@@ -65,6 +65,18 @@ def test_policy_macros_replace_the_defaults_and_long_ones_are_flagged(
     ("text", "error"),
     [
         ('[[macro]]\nname = "m"\ntext = "{customer}"\n', "unknown variable {customer}"),
+        # str.format would read attributes, index, and pad to a gigabyte on every draft.
+        (
+            '[[macro]]\nname = "m"\ntext = "@{requester.__class__}"\n',
+            "macro\\[1\\].text: {requester.__class__}: only a plain variable is allowed",
+        ),
+        (
+            '[[macro]]\nname = "m"\ntext = "@{requester:>999999999}"\n',
+            "{requester:>999999999}: only a plain variable is allowed \\(no format spec",
+        ),
+        ('[[macro]]\nname = "m"\ntext = "@{requester!r}"\n', "{requester!r}: only a plain"),
+        ('[[macro]]\nname = "m"\ntext = "@{requester[0]}"\n', "{requester\\[0\\]}: only a"),
+        ('[[macro]]\nname = "m"\ntext = "@{requester"\n', "write {{ and }} for a literal brace"),
         ('[[macro]]\nname = "m"\ntext = "hi"\nintents = ["joy"]\n', "'joy' is not one of"),
         ('[[macro]]\nname = "m"\ntext = "a"\n[[macro]]\nname = "m"\ntext = "b"\n', "repeats"),
     ],

@@ -20,6 +20,7 @@ from mentiondesk.channels.models import Handle, Post
 from mentiondesk.cli import main
 from mentiondesk.core.errors import DomainError
 from mentiondesk.policy import services as policy_services
+from mentiondesk.policy.models import PolicyVersion
 from mentiondesk.policy.schema import PolicyError, policy_parse
 from mentiondesk.tickets import search
 from mentiondesk.tickets.models import Ticket, TicketEvent
@@ -271,7 +272,8 @@ def test_policy_show_round_trips_the_triage_and_surge_sections() -> None:
         ('name = "x"\nintent = "other"\nkeywords = ["a"]\npattern = "b"', "not both"),
         (
             'name = "x"\nintent = "other"\npattern = "(down"',
-            "triage_rule[1].pattern: /(down/ is not a regular expression: missing ),",
+            "triage_rule[1].pattern (x): /(down/ is not a regular expression the linear-time "
+            "matcher can run: missing )",
         ),
         ('name = "x"\nintent = "other"\npattern = "a*"', "matches an empty text"),
         (
@@ -291,6 +293,56 @@ def test_bad_triage_rules_are_refused_precisely(entry: str, error: str) -> None:
         policy_parse(text=f"[[triage_rule]]\n{entry}\n", source="team.toml")
     assert exc.value.message.startswith("team.toml: ")
     assert error in exc.value.message
+
+
+# Patterns run on RE2 (linear time): under Python's backtracking `re`, `(a+)+$` took 10 s on
+# a 26-character post and doubled with each character, and the worker's heartbeat kept the
+# hung task alive.
+CARELESS = '\n[[triage_rule]]\nname = "aaargh"\nintent = "other"\npattern = "(a+)+$"\n'
+
+
+def test_a_careless_pattern_is_applied_and_matched_in_linear_time(main_handle: Handle) -> None:
+    policy_services.policy_apply_text(text=DESK_POLICY + CARELESS, source="rules.toml")
+    # Never finishes under `re`: 2**10000 ways to split the a's before the "!" fails $.
+    adversarial = "@Driftwood " + "a" * 10_000 + "!"
+    shout = "@Driftwood aaaaaaa"
+    triaged(main_handle, adversarial, shout)
+    assert TriageResult.objects.get(post__text=adversarial).source == "model"
+    hit = TriageResult.objects.get(post__text=shout)
+    assert (hit.intent, hit.source) == ("other", "rule")
+    assert hit.evidence[0] == 'rule: aaargh (/(a+)+$/ matched "aaaaaaa")'
+
+
+@pytest.mark.parametrize(
+    ("pattern", "error"),
+    [
+        (
+            "(down)\\\\1",
+            "triage_rule[1].pattern (careless): /(down)\\1/ uses a backreference (\\1, "
+            "(?P=name)), which the linear-time matcher cannot run",
+        ),
+        ("(?P<w>a)(?P=w)", "/(?P<w>a)(?P=w)/ uses a backreference"),
+        (
+            "down(?!time)",
+            "triage_rule[1].pattern (careless): /down(?!time)/ uses lookahead or lookbehind",
+        ),
+        ("(?<=is )down", "/(?<=is )down/ uses lookahead or lookbehind"),
+        ("down\\\\Z", "/down\\Z/ uses \\Z: write \\z for the end of the text"),
+        (
+            "a" * 501,
+            "triage_rule[1].pattern (careless): /" + "a" * 40 + "…/ is 501 characters long; "
+            "at most 500",
+        ),
+    ],
+    ids=["backreference", "named-backreference", "lookahead", "lookbehind", "Z", "overlong"],
+)
+def test_policy_apply_refuses_a_pattern_the_matcher_cannot_run(pattern: str, error: str) -> None:
+    rule = f'\n[[triage_rule]]\nname = "careless"\nintent = "other"\npattern = "{pattern}"\n'
+    with pytest.raises(PolicyError) as exc:
+        policy_services.policy_apply_text(text=DESK_POLICY + rule, source="rules.toml")
+    assert exc.value.message.startswith("rules.toml: ")
+    assert error in exc.value.message
+    assert not PolicyVersion.objects.exists()
 
 
 def test_duplicate_rule_names_and_bad_keywords_are_refused() -> None:

@@ -100,6 +100,33 @@ def test_a_bad_rule_is_refused_with_a_reason(rule: tuple[object, str], says: str
         triage_classify(OUTAGE, rules=[rule])  # type: ignore[list-item]
 
 
+def test_rules_run_in_linear_time_whatever_the_pattern() -> None:
+    # Under Python's backtracking `re` this search never ends: 2**10000 ways to split the a's.
+    rules = [("(a+)+$", "other")]
+    assert triage_classify("@Driftwood " + "a" * 10_000 + "!", rules=rules).source == "model"
+    hit = triage_classify("@Driftwood aaaa", rules=rules)
+    assert (hit.intent, hit.evidence[0]) == ("other", 'rule 1: /(a+)+$/ matched "aaaa"')
+
+
+@pytest.mark.parametrize(
+    ("pattern", "says"),
+    [
+        (r"(down)\1", "uses a backreference"),
+        (r"down(?=time)", "uses lookahead or lookbehind"),
+        ("a" * 501, "is 501 characters long; at most 500"),
+    ],
+)
+def test_a_rule_the_linear_time_matcher_cannot_run_is_refused(pattern: str, says: str) -> None:
+    with pytest.raises(TriageRuleError, match=re.escape(says)):
+        triage_classify(OUTAGE, rules=[(pattern, "other")])
+
+
+def test_a_lone_surrogate_in_a_post_does_not_stop_its_rules() -> None:
+    # RE2 reads UTF-8, which has no form for "\udc00"; the rest of the text is still matched.
+    hit = triage_classify("@Driftwood \udc00 phishing link", rules=[("phish", "spam_report")])
+    assert (hit.intent, hit.evidence[0]) == ("spam_report", 'rule 1: /phish/ matched "phish"')
+
+
 @pytest.mark.parametrize(
     ("text", "context"),
     [

@@ -4,6 +4,7 @@ and how it is checked. Parsing never touches the database."""
 from __future__ import annotations
 
 import re
+import string
 import tomllib
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -16,6 +17,7 @@ from mentiondesk.accounts.models import User
 from mentiondesk.channels.connectors import network_unsupported_reason
 from mentiondesk.channels.models import Handle, Network
 from mentiondesk.core.errors import DomainError
+from mentiondesk.core.patterns import PatternError, pattern_compile, pattern_search
 from mentiondesk.costs.choices import UsageKind
 
 INTENTS = (
@@ -421,16 +423,44 @@ def _escalation(entry: dict[str, Any], where: str) -> Escalation:
     return Escalation(category, entry.get("label", category), _required(entry, "channel", where))
 
 
+def _template_check(text: str, variables: tuple[str, ...], where: str) -> set[str]:
+    """Refuse anything in a reply template but plain {name} fields of `variables`: the text
+    goes through str.format, where {requester.__class__} reads attributes, {requester[0]}
+    indexes and {requester:>999999999} builds a gigabyte string on every draft. Returns the
+    names used."""
+    known = ", ".join(f"{{{v}}}" for v in variables)
+    try:
+        fields = [
+            (name, spec, conversion)
+            for _, name, spec, conversion in string.Formatter().parse(text)
+            if name is not None
+        ]
+    except ValueError as exc:
+        raise PolicyError(
+            f"{where}: {exc}; write {{{{ and }}}} for a literal brace, {known} for a variable"
+        ) from None
+    for name, spec, conversion in fields:
+        shown = name + (f"!{conversion}" if conversion else "") + (f":{spec}" if spec else "")
+        if name not in variables:
+            if name.split(".")[0].split("[")[0] in variables:
+                raise PolicyError(
+                    f"{where}: {{{shown}}}: only a plain variable is allowed (no attribute or "
+                    f"index); use {known}"
+                )
+            raise PolicyError(f"{where}: unknown variable {{{shown}}}; use {known}")
+        if spec or conversion:
+            raise PolicyError(
+                f"{where}: {{{shown}}}: only a plain variable is allowed (no format spec or "
+                f"conversion); write {{{name}}}"
+            )
+    return {name for name, _, _ in fields}
+
+
 def _macro(entry: dict[str, Any], where: str) -> Macro:
     name, text = _required(entry, "name", where), _required(entry, "text", where)
     if not SLUG.match(name):
         raise PolicyError(f"{where}.name: {name!r}: use lowercase letters, digits, - and _")
-    for variable in re.findall(r"{(\w*)}", text):
-        if variable not in MACRO_VARIABLES:
-            raise PolicyError(
-                f"{where}.text: unknown variable {{{variable}}}; use "
-                + ", ".join(f"{{{v}}}" for v in MACRO_VARIABLES)
-            )
+    _template_check(text, MACRO_VARIABLES, f"{where}.text")
     intents = entry.get("intents", [])
     for intent in intents:
         _one_of(where, "intents", intent, list(INTENTS))
@@ -660,15 +690,15 @@ def _triage_rule(entry: dict[str, Any], where: str) -> TriageRule:
             + ("both" if keywords else "neither")
         )
     if pattern:
+        # Matched on RE2 (linear time): what it cannot run is refused here, not in the worker.
         try:
-            re.compile(pattern, re.IGNORECASE)
-        except re.error as exc:
+            compiled = pattern_compile(source=pattern)
+        except PatternError as exc:
+            raise PolicyError(f"{where}.pattern ({name}): {exc.message}") from None
+        if pattern_search(pattern=compiled, text="") is not None:
             raise PolicyError(
-                f"{where}.pattern: /{pattern}/ is not a regular expression: {exc}"
-            ) from None
-        if re.search(pattern, "", re.IGNORECASE) is not None:
-            raise PolicyError(
-                f"{where}.pattern: /{pattern}/ matches an empty text, so it would label every post"
+                f"{where}.pattern ({name}): /{pattern}/ matches an empty text, so it would "
+                "label every post"
             )
     return TriageRule(name=name, intent=intent, keywords=keywords, pattern=pattern)
 
@@ -708,13 +738,7 @@ def _surge(entry: Any, where: str) -> SurgeSettings:
         if key not in values:
             continue
         text = values[key]
-        for variable in re.findall(r"{(\w*)}", text):
-            if variable not in SURGE_VARIABLES:
-                raise PolicyError(
-                    f"{where}.{key}: unknown variable {{{variable}}}; use {{requester}} and "
-                    "{incident_url}"
-                )
-        if "{requester}" not in text:
+        if "requester" not in _template_check(text, SURGE_VARIABLES, f"{where}.{key}"):
             raise PolicyError(
                 f"{where}.{key}: must name {{requester}}: X refuses the same text twice, so "
                 "each reply has to be addressed to its requester"

@@ -6,9 +6,11 @@
 
 Rules win over the model. Each rule is `(pattern or keywords, intent)` or a NamedRule (the
 policy file's [[triage_rule]] entries): a `str` or compiled `re.Pattern` is a regular
-expression searched case-insensitively; a list or tuple of strings is keywords, any of which
-matches as a whole word, case-insensitively. The first rule that matches decides, and says so
-in `source` and `evidence` ("rule: <name> (keyword "502")" for a named rule)."""
+expression searched case-insensitively, always on RE2 (core.patterns: linear time, so a
+careless pattern cannot hang the worker; of a compiled `re.Pattern` only the source is used);
+a list or tuple of strings is keywords, any of which matches as a whole word,
+case-insensitively. The first rule that matches decides, and says so in `source` and
+`evidence` ("rule: <name> (keyword "502")" for a named rule)."""
 
 from __future__ import annotations
 
@@ -16,8 +18,10 @@ import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
+from typing import Any
 
 from mentiondesk.core.errors import DomainError
+from mentiondesk.core.patterns import PatternError, pattern_compile, pattern_search
 
 from .constants import INTENTS
 from .model import model_load
@@ -170,13 +174,11 @@ def context_detect(
 
 
 @lru_cache(maxsize=256)
-def _pattern(source: str) -> re.Pattern[str]:
+def _pattern(source: str) -> Any:
     try:
-        return re.compile(source, re.IGNORECASE)
-    except re.error as exc:
-        raise TriageRuleError(
-            f"rule pattern /{source}/ is not a regular expression: {exc}"
-        ) from None
+        return pattern_compile(source=source)
+    except PatternError as exc:
+        raise TriageRuleError(f"rule pattern {exc.message}") from None
 
 
 def rule_match(text: str, rules: Sequence[Rule]) -> tuple[str, str] | None:
@@ -191,9 +193,9 @@ def rule_match(text: str, rules: Sequence[Rule]) -> tuple[str, str] | None:
                 f"{label}: unknown intent {intent!r}; use one of {', '.join(INTENTS)}"
             )
         if isinstance(match, re.Pattern | str):
-            pattern = match if isinstance(match, re.Pattern) else _pattern(match)
-            found = pattern.search(text)
-            why = f'/{pattern.pattern}/ matched "{found.group(0)}"' if found else ""
+            source = match.pattern if isinstance(match, re.Pattern) else match
+            found = pattern_search(pattern=_pattern(source), text=text)
+            why = f'/{source}/ matched "{found}"' if found is not None else ""
         else:
             words = keywords_find(text, match)
             why = f'keyword "{words[0]}"' if words else ""
