@@ -170,3 +170,21 @@ def test_signed_but_unusable_events_are_kept_with_the_reason(
     )
     status, answer = deliver({"for_user_id": main_handle.remote_id, "favorite_events": [{}]})
     assert WebhookEvent.objects.get(pk=answer["id"]).status == WebhookEvent.Status.IGNORED
+
+
+def test_signed_events_with_an_unpaired_surrogate_are_kept_never_a_500(
+    deliver: Deliver, main_handle: Handle
+) -> None:
+    # json.dumps writes each surrogate as its escape ("\udc00"), as X would.
+    status, answer = deliver(mention_event(main_handle) | {"note": "\udc00"})
+    assert (status, answer["status"]) == (200, WebhookEvent.Status.RECEIVED)
+    status, answer = deliver({"for_user_id": "\udc00", "tweet_create_events": [{}]})
+    assert status == 200
+    odd = WebhookEvent.objects.get(pk=answer["id"])
+    assert odd.status == WebhookEvent.Status.IGNORED
+    assert "\\udc00" in odd.reason
+    status, answer = deliver({"for_user_id": main_handle.remote_id, "x\udc00_events": [{}]})
+    assert status == 200
+    kept = WebhookEvent.objects.get(pk=answer["id"])
+    assert kept.kinds == ["x\\udc00_events"]
+    assert json.loads(bytes(kept.raw))["x\udc00_events"] == [{}]

@@ -42,6 +42,12 @@ def _sign(message: bytes) -> str:
     return "sha256=" + base64.b64encode(digest).decode()
 
 
+def _storable(text: str) -> str:
+    """`text` with any unpaired surrogate (valid in JSON as "\\udc00", but without a UTF-8
+    form, so no database stores it) written as its escape."""
+    return text.encode("utf-8", "backslashreplace").decode()
+
+
 def webhook_crc_response(*, crc_token: str) -> dict[str, str]:
     """The answer to X's challenge: no database work, so it is fast even under load."""
     if not crc_token:
@@ -66,8 +72,8 @@ def webhook_event_receive(*, body: bytes, signature: str | None) -> WebhookEvent
         event.save()
         logger.warning("webhook event #%s kept unread: %s", event.pk, event.reason)
         return event
-    event.for_user_id = str(payload.get("for_user_id", ""))[:40]
-    event.kinds = sorted(k for k in payload if k.endswith("_events"))
+    event.for_user_id = _storable(str(payload.get("for_user_id", "")))[:40]
+    event.kinds = sorted(_storable(k) for k in payload if k.endswith("_events"))
     if not POST_EVENTS & set(event.kinds):
         event.status, event.reason = WebhookEvent.Status.IGNORED, "no post events"
     elif not Handle.objects.filter(remote_id=event.for_user_id, is_active=True).exists():
