@@ -580,3 +580,54 @@ def test_imported_tickets_get_their_sla_state_after_commit(
     assert set(TicketSla.objects.values_list("ticket_id", flat=True)) == set(
         Ticket.objects.values_list("pk", flat=True)
     )
+
+
+def test_a_post_with_an_unpaired_surrogate_is_a_problem_by_line_and_the_rest_imported(
+    tmp_path: Path, handle: Handle
+) -> None:
+    first, second = pages()
+    first["data"][1]["text"] = "@Driftwood billing \udc00 missing"  # omar's post
+    path = tmp_path / "mentions.jsonl"
+    # json.dumps writes the surrogate as its escape, as X does.
+    path.write_text(json.dumps(first) + "\n" + json.dumps(second) + "\n")
+    result = run(path, handle)
+    reasons = dict(result.problems)
+    assert "post 900004: an unpaired surrogate in its text" in reasons[1]
+    assert "post 900005: missing text" in reasons[2]
+    assert set(Post.objects.values_list("remote_id", flat=True)) == {
+        "900001",
+        "900002",
+        "900003",
+    }
+    kept = IngestProblem.objects.get(raw__line=1)
+    assert json.loads(kept.raw["raw"])["text"] == "@Driftwood billing \udc00 missing"
+
+
+def test_a_csv_with_an_unpaired_surrogate_imports(tmp_path: Path, handle: Handle) -> None:
+    path = tmp_path / "twcs.csv"
+    write_csv(path, SPRINT[:2])
+    # The surrogate's bytes (what a careless encoder writes) are no UTF-8: read as U+FFFD.
+    with path.open("ab") as f:
+        f.write(b'90,700,True,Tue Oct 31 22:10:47 +0000 2017,"@Driftwood a \xed\xb0\x80 b",,\n')
+    result = run(path, handle)
+    assert result.problem_count == 0
+    assert Post.objects.get(remote_id="90").text == "@Driftwood a \ufffd\ufffd\ufffd b"
+
+
+def test_deeply_nested_json_is_a_problem_by_line_and_the_rest_imported(
+    tmp_path: Path, handle: Handle
+) -> None:
+    first, second = pages()
+    deep = '{"data": ' + "[" * 100_000 + "]" * 100_000 + "}"
+    lines = tmp_path / "mentions.jsonl"
+    lines.write_text(json.dumps(first) + "\n" + deep + "\n" + json.dumps(second) + "\n")
+    result = run(lines, handle)
+    assert [line for line, _ in result.problems] == [2, 3]
+    assert "nested too deeply" in result.problems[0][1]
+    assert Post.objects.count() == 4
+    # In a JSON array nothing after such a value can be found again: what came before is in.
+    array = tmp_path / "mentions.json"
+    array.write_text("[" + json.dumps(first) + ",\n" + deep + "]")
+    result = run(array, handle)
+    assert [line for line, _ in result.problems] == [2]
+    assert "nested too deeply" in result.problems[0][1]

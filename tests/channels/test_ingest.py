@@ -224,3 +224,30 @@ def test_new_mentions_are_triaged_and_their_tickets_labelled(desk, advocate) -> 
     # Labels set by a person are never overwritten by triage.
     Ticket.objects.filter(requester_username="oli").update(intent="other")
     assert services.posts_enrich(network="x", remote_ids=[p.remote_id for p in posts]) == 0
+
+
+def test_a_post_with_an_unpaired_surrogate_is_kept_whole_and_the_rest_of_the_page_stored(
+    desk,  # type: ignore[no-untyped-def]
+    main_handle: Handle,
+) -> None:
+    # X escapes such a character as "\udc00" in its JSON: valid JSON, but no UTF-8 text, so
+    # neither SQLite nor PostgreSQL can store it as a post.
+    before = desk.store.mention_add("maya", "@Driftwood runner stuck")
+    bad = desk.store.mention_add("omar", "@Driftwood broken \udc00 half")
+    after = desk.store.mention_add("zoe", "@Driftwood still down")
+
+    result = services.handle_poll(handle=main_handle)
+
+    assert not result.error
+    assert (result.stored, result.problems) == (2, 1)
+    assert set(Post.objects.values_list("remote_id", flat=True)) == {before, after}
+    problem = IngestProblem.objects.get()
+    assert f"post {bad}" in problem.reason and "unpaired surrogate" in problem.reason
+    # Kept whole: the item's JSON text, with the surrogate as its escape.
+    assert isinstance(problem.raw, str) and "\\udc00" in problem.raw
+    assert json.loads(problem.raw)["text"] == "@Driftwood broken \udc00 half"
+    main_handle.refresh_from_db()
+    assert main_handle.since_id == max(before, bad, after, key=int)
+    # The next poll reads past it: nothing new, nothing failed.
+    again = services.handle_poll(handle=main_handle)
+    assert (again.error, again.stored, again.problems) == ("", 0, 0)

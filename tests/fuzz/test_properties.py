@@ -3,24 +3,29 @@ content give a result or a precise error, never a crash, and stored text comes b
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import pytest
 import tomli_w
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from mentiondesk.channels.connectors.base import ConnectorError
 from mentiondesk.channels.connectors.x import parse_page
-from mentiondesk.channels.models import Handle, Post
+from mentiondesk.channels.models import Handle, IngestProblem, Post
 from mentiondesk.channels.services import handle_poll
 from mentiondesk.policy import schema as policy_schema
 from mentiondesk.policy.schema import PolicyError, policy_parse
 from mentiondesk.sandbox.server import SandboxServer
 
+# Any code point, unpaired surrogates (valid in JSON as "\\udc00") and NUL included, and those
+# two often: st.text() alone never draws a surrogate.
+HOSTILE = st.sampled_from(["\x00", "\udc00", "\ud800", "\ud83d", "\ude00"])
+TEXT = st.text(alphabet=st.characters(exclude_categories=()) | HOSTILE)
 JSON = st.recursive(
-    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(),
-    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(), inner, max_size=4),
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | TEXT,
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(TEXT, inner, max_size=4),
     max_leaves=20,
 )
 POST_KEYS = [
@@ -40,7 +45,7 @@ POST = st.dictionaries(
     JSON
     | st.just("1800000000000000001")
     | st.just("2026-11-20T09:00:00.000Z")
-    | st.text(max_size=300),
+    | st.text(st.characters(exclude_categories=()) | HOSTILE, max_size=300),
     max_size=len(POST_KEYS),
 )
 PAGE = st.fixed_dictionaries(
@@ -71,6 +76,12 @@ def test_any_page_shape_parses_item_by_item_without_crashing(body: dict[str, Any
         assert isinstance(post.text, str)
         assert post.created_at.tzinfo is not None
         assert any(post.raw is item for item in items)
+        # What a database can store: UTF-8 text (NUL is the storing side's business).
+        json.dumps([post.raw, post.author_username], ensure_ascii=False).encode()
+    for problem in page.problems:
+        kept = json.dumps([problem.reason, problem.raw], ensure_ascii=False)
+        kept.encode()
+        assert "\\u0000" not in kept.replace("\\\\", "")
 
 
 @given(JSON.filter(lambda value: not isinstance(value, dict)))
@@ -120,9 +131,14 @@ def test_any_text_as_a_policy_file_never_crashes(text: str) -> None:
 
 @pytest.mark.django_db
 @given(
-    text=st.text(max_size=300) | st.text(min_size=20_000, max_size=30_000),
+    text=st.text(st.characters(exclude_categories=()) | HOSTILE, max_size=300)
+    | st.text(min_size=20_000, max_size=30_000),
     author=st.from_regex(r"[A-Za-z0-9_]{1,15}", fullmatch=True),
 )
+# Always tried, whatever the draw: an unpaired surrogate, a pair written as two escapes, NUL.
+@example(text="broken \udc00 half", author="omar")
+@example(text="two escapes, one emoji: \ud83d\ude00", author="omar")
+@example(text="nul \x00 here", author="omar")
 @settings(
     max_examples=40,
     deadline=None,
@@ -134,6 +150,15 @@ def test_any_unicode_in_a_tweet_is_stored_and_read_back(
     remote_id = desk.store.mention_add(author, f"@Driftwood {text}")
     result = handle_poll(handle=main_handle)
     assert not result.error
-    stored = Post.objects.get(remote_id=remote_id)
-    # Byte for byte, but for U+0000, which PostgreSQL cannot store: it reads as U+FFFD.
-    assert stored.text == f"@Driftwood {text}".replace("\x00", "\ufffd")
+    # As the desk reads it: X escapes surrogates in its JSON, so an adjacent pair reads as one
+    # character; U+0000, which PostgreSQL cannot store, reads as U+FFFD.
+    sent = json.loads(json.dumps(f"@Driftwood {text}")).replace("\x00", "\ufffd")
+    try:
+        sent.encode()
+    except UnicodeEncodeError:
+        # An unpaired surrogate: no database stores it; the post is kept whole as a problem.
+        assert not Post.objects.filter(remote_id=remote_id).exists()
+        problem = IngestProblem.objects.get(reason__startswith=f"post {remote_id}:")
+        assert json.loads(problem.raw)["text"] == sent
+        return
+    assert Post.objects.get(remote_id=remote_id).text == sent

@@ -301,3 +301,20 @@ def test_the_database_keeps_one_event_per_body_digest() -> None:
     with pytest.raises(IntegrityError):
         WebhookEvent.objects.create(raw=b"{}", digest="d" * 64)
     assert WebhookEvent.objects.count() == 1
+
+
+def test_signed_events_with_an_unpaired_surrogate_are_kept_never_a_500(
+    deliver: Deliver, main_handle: Handle
+) -> None:
+    # json.dumps writes each surrogate as its escape ("\udc00"), as X would.
+    status, answer = deliver(mention_event(main_handle) | {"note": "\udc00"})
+    assert (status, answer["status"]) == (200, WebhookEvent.Status.RECEIVED)
+    status, answer = deliver({"for_user_id": "\udc00", "tweet_create_events": [{}]})
+    assert status == 200
+    odd = WebhookEvent.objects.get(pk=answer["id"])
+    assert (odd.status, odd.reason) == (WebhookEvent.Status.FAILED, "for_user_id is not a user id")
+    status, answer = deliver({"for_user_id": main_handle.remote_id, "x\udc00_events": [{}]})
+    assert status == 200
+    kept = WebhookEvent.objects.get(pk=answer["id"])
+    assert kept.kinds == []  # a kind no database can store is left out; the body is kept
+    assert json.loads(bytes(kept.raw))["x\udc00_events"] == [{}]

@@ -657,6 +657,11 @@ def _json(
     content_type: str = "application/json; charset=utf-8",
 ) -> Response:
     data = json.dumps(body, ensure_ascii=False, separators=(",", ":"))
+    try:
+        data.encode("utf-8")
+    except UnicodeEncodeError:
+        # An unpaired surrogate has no UTF-8 form: X sends it as its JSON escape ("\udc00").
+        data = json.dumps(body, separators=(",", ":"))
     return Response(data, status=status, headers=headers, content_type=content_type)
 
 

@@ -262,13 +262,51 @@ def _problem_text(body: Any) -> str:
     return "; ".join(str(part) for part in parts if part)
 
 
+def _has_surrogate(value: Any) -> bool:
+    """Whether a JSON value holds an unpaired surrogate anywhere (X's JSON can escape one as
+    `"\\udc00"`): valid JSON, but no UTF-8 form, so no database can store it as text."""
+    try:
+        json.dumps(value, ensure_ascii=False).encode("utf-8")
+    except UnicodeEncodeError:
+        return True
+    return False
+
+
+def storable(value: Any) -> Any:
+    """`value` itself when a database can keep it as JSON, else its JSON text with every
+    character escaped: a string, so nothing is lost and both SQLite and PostgreSQL accept it.
+
+    What needs the escape: an unpaired surrogate (no UTF-8 form) and, for PostgreSQL, NUL;
+    either one anywhere in a problem's payload would fail the statement storing it."""
+    try:
+        text = json.dumps(value, ensure_ascii=False)
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return json.dumps(value)
+    except (TypeError, ValueError, RecursionError):
+        return "(a value that cannot be written as JSON)"
+    return json.dumps(value) if _NUL_ESCAPE.search(text) else value
+
+
+def _kept(problem: PayloadProblem) -> PayloadProblem:
+    """The problem as the database can keep it: its payload through `storable`, its reason
+    with unstorable characters escaped."""
+    raw, reason = storable(problem.raw), problem.reason
+    if _has_surrogate(reason) or "\x00" in reason:
+        reason = reason.encode("utf-8", "backslashreplace").decode().replace("\x00", "\\x00")
+    return (
+        problem if raw is problem.raw and reason is problem.reason else PayloadProblem(reason, raw)
+    )
+
+
 def parse_post(item: Any, users: dict[str, dict[str, Any]]) -> RemotePost | PayloadProblem:
     """Normalise one post object; `users` maps author ids to `includes.users` entries.
 
     Accepts both spellings of the spec (`referenced_tweets`/`referenced_posts`; the edit history
     is only kept in `raw`). A missing `conversation_id` means the post starts its own
     conversation; a missing `created_at` is read from the snowflake id. Returns a PayloadProblem,
-    never raises, when `id`, `text` or `author_id` is missing or `created_at` is unreadable.
+    never raises, when `id`, `text` or `author_id` is missing, `created_at` is unreadable, or
+    the item or its author holds a character no database stores (an unpaired surrogate).
     """
     if not isinstance(item, dict):
         return PayloadProblem("item is not an object", raw=item)
@@ -288,6 +326,13 @@ def parse_post(item: Any, users: dict[str, dict[str, Any]]) -> RemotePost | Payl
         created_at = _parse_time(created_raw) if isinstance(created_raw, str) else None
     if created_at is None:
         return PayloadProblem(f"post {post_id}: bad created_at {created_raw!r}", raw=item)
+    author = users.get(author_id, {})
+    # Decided per item: this post cannot be stored, the rest of its page can.
+    for where, value in (("text", text), ("payload", item), ("author", author.get("username"))):
+        if _has_surrogate(value):
+            return PayloadProblem(
+                f"post {post_id}: an unpaired surrogate in its {where} (no UTF-8 form)", raw=item
+            )
 
     references = _as_list(item.get("referenced_tweets")) or _as_list(item.get("referenced_posts"))
     in_reply_to_id = next(
@@ -313,7 +358,6 @@ def parse_post(item: Any, users: dict[str, dict[str, Any]]) -> RemotePost | Payl
         for u in _as_list(entities.get("urls"))
         if isinstance(u, dict) and isinstance(u.get("url"), str)
     )
-    author = users.get(author_id, {})
     return RemotePost(
         remote_id=post_id,
         author_id=author_id,
@@ -367,6 +411,7 @@ def parse_page(body: Any) -> PostPage:
         PayloadProblem(_problem_text(error) or "error without detail", raw=error)
         for error in _as_list(body.get("errors"))
     )
+    problems = [_kept(problem) for problem in problems]
 
     meta = _as_dict(body.get("meta"))
     newest_id = _id(meta.get("newest_id"))
@@ -424,6 +469,7 @@ def parse_dm_page(body: Any) -> DmPage:
         PayloadProblem(_problem_text(error) or "error without detail", raw=error)
         for error in _as_list(body.get("errors"))
     )
+    problems = [_kept(problem) for problem in problems]
     ids = [i for item in _as_list(body.get("data")) if (i := _id(_as_dict(item).get("id")))]
     next_token = _as_dict(body.get("meta")).get("next_token")
     return DmPage(

@@ -42,6 +42,9 @@ MAX_USERNAME = 50
 # the rest of the file looking for its end.
 MAX_VALUE_BYTES = 256 * 1024 * 1024
 _CHUNK = 1024 * 1024
+# Python's JSON reader gives up past its recursion limit (about a thousand levels): no page of
+# X's is that deep, so such a value is a problem, never a crash.
+_TOO_DEEP = "JSON nested too deeply"
 
 _MONTHS = {
     name: f"{number:02d}"
@@ -391,9 +394,14 @@ def _json_lines(text: IO[str]) -> Iterator[tuple[int, Any] | Problem]:
         if not line.strip():
             continue
         try:
-            yield number, json.loads(line)
+            value = json.loads(line)
         except ValueError as exc:
             yield Problem(number, f"not JSON: {exc}", line.rstrip("\n"))
+            continue
+        except RecursionError:
+            yield Problem(number, _TOO_DEEP, line[:2000])
+            continue
+        yield number, value
 
 
 def _json_values(text: IO[str]) -> Iterator[tuple[int, Any] | Problem]:
@@ -448,6 +456,14 @@ def _json_values(text: IO[str]) -> Iterator[tuple[int, Any] | Problem]:
             try:
                 value, end = decoder.raw_decode(buffer, pos)
                 break
+            except RecursionError:
+                # Its end cannot be found without reading it: the rest of the file is lost.
+                yield Problem(
+                    line,
+                    f"{_TOO_DEEP}, the rest of the file cannot be read",
+                    buffer[pos : pos + 2000],
+                )
+                return
             except ValueError as exc:
                 near_end = getattr(exc, "pos", 0) >= len(buffer) - 65536
                 if near_end and len(buffer) - pos < MAX_VALUE_BYTES and fill():
