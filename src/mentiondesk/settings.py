@@ -414,6 +414,9 @@ LOGGING = {
     "loggers": {
         "mentiondesk": {"handlers": ["console"], "level": env("LOG_LEVEL", "INFO")},
         "django_tasks": {"handlers": ["console"], "level": "WARNING"},
+        # Unhandled exceptions in requests, with their traceback. Django's default sends them
+        # only to `mail_admins` when DEBUG is off, so a 500 otherwise left no trace at all.
+        "django.request": {"handlers": ["console"], "level": "ERROR"},
         # One line per request (method, path, status, duration_ms).
         "mentiondesk.request": {"level": "INFO" if env_bool("ACCESS_LOG", True) else "WARNING"},
     },
