@@ -20,7 +20,7 @@ from tests.factories import remote_post, tickets_from
 pytestmark = pytest.mark.django_db
 
 # A right-to-left override, then Hebrew and Arabic letters.
-NAME = "\u202eשלום_سلام"
+NAME = "\u202e\u05e9\u05dc\u05d5\u05dd_\u0633\u0644\u0627\u0645"  # shalom_salam
 ISOLATED = re.compile(r"<bdi>[^<]*</bdi>|href=\"[^\"]*\"|\u2068[^\u2069]*\u2069")
 
 
