@@ -52,6 +52,9 @@ INSTALLED_APPS = [
     "template_partials",
     "django_tasks",
     "django_tasks_db",
+    # django-ninja's own app: /api/v1/docs then serves the Swagger UI it bundles from our
+    # static files (whitenoise) instead of loading it from a CDN (CSP, offline installs).
+    "ninja",
     "mentiondesk.core",
     "mentiondesk.accounts",
     "mentiondesk.channels",
