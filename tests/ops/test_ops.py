@@ -150,6 +150,34 @@ def test_unmigrated_server_is_alive_not_ready_and_logs_json(tmp_path: Path) -> N
     assert "OperationalError" in crashed[0]["exc_info"]
 
 
+def test_readyz_does_not_tell_anyone_where_the_database_is() -> None:
+    """Nothing listens on the database's port: /readyz says so without the host, the port
+    or the password of the URL; the log has the driver's message for the operator."""
+    port, db_port = _free_port(), _free_port()
+    server = subprocess.Popen(
+        [sys.executable, "-m", "mentiondesk", "serve", "--port", str(port)],
+        env=command_env(
+            MENTIONDESK_DATABASE_URL=f"postgres://desk:s3cret@127.0.0.1:{db_port}/mentiondesk"
+        ),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert server.stdout is not None
+        assert server.stdout.readline().startswith("mentiondesk on ")
+        ready = httpx.get(f"http://127.0.0.1:{port}/readyz")
+    finally:
+        server.terminate()
+        _, stderr = server.communicate(timeout=30)
+    assert ready.status_code == 503
+    database = ready.json()["checks"]["database"]
+    assert database == {"ok": False, "detail": "the database does not answer (details in the log)"}
+    for secret in ("127.0.0.1", str(db_port), "s3cret", "desk"):
+        assert secret not in ready.text
+    assert str(db_port) in stderr
+
+
 @pytest.mark.django_db(transaction=True)
 def test_behind_tls_the_server_redirects_to_https_and_sends_hsts() -> None:
     port = _free_port()
