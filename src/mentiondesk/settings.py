@@ -52,6 +52,9 @@ INSTALLED_APPS = [
     "template_partials",
     "django_tasks",
     "django_tasks_db",
+    # django-ninja's own app: /api/v1/docs then serves the Swagger UI it bundles from our
+    # static files (whitenoise) instead of loading it from a CDN (CSP, offline installs).
+    "ninja",
     "mentiondesk.core",
     "mentiondesk.accounts",
     "mentiondesk.channels",
@@ -418,6 +421,9 @@ LOGGING = {
     "loggers": {
         "mentiondesk": {"handlers": ["console"], "level": env("LOG_LEVEL", "INFO")},
         "django_tasks": {"handlers": ["console"], "level": "WARNING"},
+        # Unhandled exceptions in requests, with their traceback. Django's default sends them
+        # only to `mail_admins` when DEBUG is off, so a 500 otherwise left no trace at all.
+        "django.request": {"handlers": ["console"], "level": "ERROR"},
         # One line per request (method, path, status, duration_ms).
         "mentiondesk.request": {"level": "INFO" if env_bool("ACCESS_LOG", True) else "WARNING"},
     },

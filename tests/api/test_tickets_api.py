@@ -284,3 +284,28 @@ def test_openapi_document_is_served(client: Client) -> None:
         "/api/v1/tickets/{ticket_id}/replies",
     ):
         assert path in doc["paths"]
+
+
+def test_unknown_api_routes_are_a_json_404(client: Client, advocate: User) -> None:
+    for method, path in (
+        ("get", "/api/v1/nope"),
+        ("get", "/api/v1/tickets/1/nope"),
+        ("post", "/api/v1/nope/deeper"),
+    ):
+        response = getattr(client, method)(path, **bearer(advocate))
+        assert response.status_code == 404
+        assert response["Content-Type"] == "application/json; charset=utf-8"
+        body = response.json()
+        assert body["code"] == "not_found"
+        assert path in body["detail"]
+
+
+def test_the_docs_page_serves_swagger_from_the_desk_not_a_cdn(client: Client) -> None:
+    page = client.get("/api/v1/docs").content.decode()
+    assert "cdn" not in page.lower()
+    assert "/static/ninja/swagger-ui-bundle.js" in page
+    assert "/static/ninja/swagger-ui.css" in page
+    # ...and the desk really serves them (whitenoise, from the installed apps).
+    bundle = client.get("/static/ninja/swagger-ui-bundle.js")
+    assert bundle.status_code == 200
+    assert b"SwaggerUIBundle" in b"".join(bundle.streaming_content)

@@ -9,7 +9,10 @@ from django.urls import reverse
 
 from mentiondesk.accounts import services as account_services
 from mentiondesk.accounts.models import User
+from mentiondesk.sandbox.server import SandboxServer
 from mentiondesk.tickets.models import Ticket
+from tests.conftest import PASSWORD
+from tests.costs.conftest import poll
 
 pytestmark = pytest.mark.django_db
 
@@ -135,3 +138,23 @@ def test_the_reply_estimate_api_says_what_a_link_costs(
         **bearer(light_agent),
     )
     assert refused.status_code == 403
+
+
+def test_without_prices_the_cost_page_still_counts_calls(
+    desk: SandboxServer, client: Client, lead: User
+) -> None:
+    """[x_billing] is optional: the desk of tests/conftest.py has none. The page says so and
+    shows the request counts instead of answering 500 on the missing currency."""
+    desk.store.mention_add("maya", "@Driftwood pushing to main fails with a 502")
+    poll()
+    admin = account_services.user_create(username="ada", role=User.Role.ADMIN, password=PASSWORD)
+    for user in (lead, admin):
+        client.force_login(user)
+        answer = client.get(reverse("costs:page"))
+        assert answer.status_code == 200
+        page = answer.content.decode()
+        assert "No prices configured" in page
+        assert "not priced" in page
+        requests = page.split("data-total-requests>", 1)[1].split("<", 1)[0]
+        assert int(requests) > 0
+        assert 'data-kind="post_read"' in page

@@ -125,6 +125,12 @@ def test_unmigrated_server_is_alive_not_ready_and_logs_json(tmp_path: Path) -> N
         assert "unapplied" in migrations["detail"]
         assert "mentiondesk migrate" in migrations["detail"]
         httpx.get(f"{base}/tickets/7/", headers={"X-Request-ID": "trace-7"})
+        # A real crash: the token lookup meets the missing tables.
+        crash = httpx.get(
+            f"{base}/api/v1/tickets",
+            headers={"Authorization": "Bearer any", "X-Request-ID": "crash-1"},
+        )
+        assert crash.status_code == 500
     finally:
         server.terminate()
         _, stderr = server.communicate(timeout=30)
@@ -135,6 +141,41 @@ def test_unmigrated_server_is_alive_not_ready_and_logs_json(tmp_path: Path) -> N
     assert ticket_page[0]["path"] == "/tickets/7/"
     assert ticket_page[0]["status"] == 302  # to the login page
     assert {"time", "level", "logger", "message", "duration_ms"} <= ticket_page[0].keys()
+    # The 500 is logged with its traceback (DEBUG is off: Django alone would only mail it).
+    crashed = [r for r in records if r.get("request_id") == "crash-1" and "exc_info" in r]
+    assert crashed, stderr
+    assert crashed[0]["logger"] == "django.request"
+    assert crashed[0]["level"] == "ERROR"
+    assert "Traceback" in crashed[0]["exc_info"]
+    assert "OperationalError" in crashed[0]["exc_info"]
+
+
+def test_readyz_does_not_tell_anyone_where_the_database_is() -> None:
+    """Nothing listens on the database's port: /readyz says so without the host, the port
+    or the password of the URL; the log has the driver's message for the operator."""
+    port, db_port = _free_port(), _free_port()
+    server = subprocess.Popen(
+        [sys.executable, "-m", "mentiondesk", "serve", "--port", str(port)],
+        env=command_env(
+            MENTIONDESK_DATABASE_URL=f"postgres://desk:s3cret@127.0.0.1:{db_port}/mentiondesk"
+        ),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert server.stdout is not None
+        assert server.stdout.readline().startswith("mentiondesk on ")
+        ready = httpx.get(f"http://127.0.0.1:{port}/readyz")
+    finally:
+        server.terminate()
+        _, stderr = server.communicate(timeout=30)
+    assert ready.status_code == 503
+    database = ready.json()["checks"]["database"]
+    assert database == {"ok": False, "detail": "the database does not answer (details in the log)"}
+    for secret in ("127.0.0.1", str(db_port), "s3cret", "desk"):
+        assert secret not in ready.text
+    assert str(db_port) in stderr
 
 
 @pytest.mark.django_db(transaction=True)

@@ -10,8 +10,9 @@ from typing import Any
 import pytest
 
 from mentiondesk.accounts.models import User
+from mentiondesk.core.errors import Conflict
 from mentiondesk.replies import services as replies
-from mentiondesk.replies.models import Reply
+from mentiondesk.replies.models import PostAction, Reply
 from mentiondesk.sandbox.server import SandboxServer
 from mentiondesk.tickets import services as tickets
 from mentiondesk.tickets.models import Ticket, TicketEvent
@@ -115,3 +116,22 @@ def test_deleting_an_answer_to_a_follow_up_keeps_the_first_response(
     assert ticket.first_response_at == first.post.created_at
     latest: Any = replies.reply_create(ticket=ticket, author=advocate, text="Settings → CI/CD")
     assert latest.in_reply_to_remote_id == ticket.posts.filter(direction="in").last().remote_id
+
+
+def test_a_second_delete_of_the_same_post_is_a_conflict(
+    desk: SandboxServer, mention: Callable[..., Ticket], advocate: User, lead: User
+) -> None:
+    ticket = mention("omar", "@Driftwood where are my builds?")
+    tickets.ticket_next(user=advocate)
+    reply = sent(replies.reply_create(ticket=ticket, author=advocate, text="Oops, wrong window"))
+
+    first = replies.post_delete(post=reply.post, by=advocate, reason="sent by mistake")
+    with pytest.raises(Conflict, match="a delete is already queued"):
+        replies.post_delete(post=reply.post, by=lead, reason="sent by mistake")
+    response = Api(lead).post(f"/posts/{reply.post.remote_id}/delete", {"reason": "again"})
+    assert response.status_code == 409, response.content
+    assert "a delete is already queued" in response.json()["detail"]
+    assert list(PostAction.objects.filter(post=reply.post).values_list("pk", flat=True)) == [
+        first.pk
+    ]
+    assert ticket.events.filter(kind=TicketEvent.Kind.POST_DELETED).count() == 1

@@ -35,12 +35,17 @@ def page(request: HttpRequest) -> HttpResponse:
     except DomainError as exc:
         form.add_error(exc.field, exc.message)
         return render(request, TEMPLATE, {"form": form}, status=400)
+    billing = policy_current().x_billing
     return render(
         request,
         TEMPLATE,
         {
             "form": form,
-            "billing": policy_current().x_billing,
+            "billing": billing,
+            # [x_billing] is optional: without it calls are counted, not priced, and the
+            # template must not look `billing.currency` up on None (a filter argument that
+            # fails to resolve raises instead of rendering empty).
+            "currency": billing.currency if billing else "",
             "budget": selectors.budget_status(),
             "total": selectors.usage_total(qs=qs),
             "by_day_handle": selectors.usage_grouped(qs=qs, by=("day", "handle")),

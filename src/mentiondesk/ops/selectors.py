@@ -4,6 +4,7 @@ that a restart would lose."""
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -22,6 +23,8 @@ from mentiondesk.sla.models import SlaBreach, TicketSla
 from mentiondesk.tickets.constants import VIEWS
 from mentiondesk.tickets.models import Ticket
 
+logger = logging.getLogger(__name__)
+
 
 @dataclass(frozen=True)
 class Check:
@@ -36,7 +39,10 @@ def readiness_checks() -> list[Check]:
         with connection.cursor() as cursor:
             cursor.execute("SELECT 1")
     except DatabaseError as exc:
-        return [Check("database", False, f"{type(exc).__name__}: {exc}")]
+        # The driver's message names the host and port (and may quote more); /readyz answers
+        # anyone, so the details go to the log only.
+        logger.error("readiness: the database does not answer: %s: %s", type(exc).__name__, exc)
+        return [Check("database", False, "the database does not answer (details in the log)")]
     checks = [Check("database", True, connection.vendor)]
     executor = MigrationExecutor(connection)
     pending = executor.migration_plan(executor.loader.graph.leaf_nodes())

@@ -86,7 +86,8 @@ def post_like(*, post: Post, by: User, reason: str = "") -> PostAction:
 def post_delete(*, post: Post, by: User, reason: str = "") -> PostAction:
     """Delete one of our posts (seed: tweets "sent accidentally"). Its author may, and so
     may the policy's `delete_roles` (leads). The original text is kept in the audit event.
-    Raises Forbidden, DomainError (not ours), Conflict (already deleted)."""
+    Raises Forbidden, DomainError (not ours), Conflict (already deleted, or a delete of it is
+    already queued or running: one action per post, also for two people clicking at once)."""
     if post.direction != Post.Direction.OUTBOUND or post.handle is None:
         raise DomainError("only our own posts can be deleted")
     if post.deleted_at is not None:
@@ -94,16 +95,25 @@ def post_delete(*, post: Post, by: User, reason: str = "") -> PostAction:
     author_id = getattr(getattr(post, "reply", None), "author_id", None)
     if by.pk != author_id and by.role not in policy_current().rules.delete_roles:
         raise Forbidden("only the post's author or a lead deletes it")
-    return _action_queue(
-        kind=PostAction.Kind.DELETE,
-        post=post,
-        handle=post.handle,
-        by=by,
-        reason=reason.strip(),
-        message=f"Deleting @{post.handle.username}'s post {post.url}: “{post.text}”",
-        event=TicketEvent.Kind.POST_DELETED,
-        data={"text": post.text, "url": post.url, "reason": reason.strip()},
-    )
+    with transaction.atomic():
+        # The post's row lock makes the check and the queuing one step for concurrent callers.
+        Post.objects.select_for_update().filter(pk=post.pk).first()
+        if (
+            PostAction.objects.filter(post=post, kind=PostAction.Kind.DELETE)
+            .exclude(status=PostAction.Status.FAILED)
+            .exists()
+        ):
+            raise Conflict("a delete is already queued for this post")
+        return _action_queue(
+            kind=PostAction.Kind.DELETE,
+            post=post,
+            handle=post.handle,
+            by=by,
+            reason=reason.strip(),
+            message=f"Deleting @{post.handle.username}'s post {post.url}: “{post.text}”",
+            event=TicketEvent.Kind.POST_DELETED,
+            data={"text": post.text, "url": post.url, "reason": reason.strip()},
+        )
 
 
 def _action_queue(
