@@ -33,3 +33,21 @@ def test_a_stored_handle_on_another_network_is_not_polled_through_x(
     assert "/2/users/by/username/driftwood" not in asked
     handle.refresh_from_db()
     assert handle.remote_id == ""
+
+
+@pytest.mark.django_db
+def test_a_stored_handle_naming_another_variable_sends_nothing(
+    desk: SandboxServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A row from before `policy apply` checked credentials_env: the desk's own secret key
+    (or PATH) is never sent to X as a bearer token."""
+    monkeypatch.setenv("MENTIONDESK_SECRET_KEY", "the-desk-secret")
+    handle = Handle.objects.get(username="Driftwood")
+    Handle.objects.filter(pk=handle.pk).update(credentials_env="MENTIONDESK_SECRET_KEY")
+    handle.refresh_from_db()
+    with pytest.raises(DomainError, match="is not a handle's secret"):
+        services.handle_connector(handle=handle)
+    (result,) = [r for r in services.mentions_poll_all() if r.handle == "Driftwood"]
+    assert "is not a handle's secret" in result.error
+    # The other handles are polled; nothing is asked as @Driftwood.
+    assert "/2/users/by/username/Driftwood" not in [r.path for r in desk.store.request_log()]

@@ -301,6 +301,20 @@ def test_unreachable_port_is_unreachable(closed_port: int) -> None:
         connector.post_create("never sent")
 
 
+def test_credentials_in_the_x_api_url_never_show_in_errors(closed_port: int) -> None:
+    """A gateway URL may carry its own credentials: the poll's error names the host only."""
+    for base_url in (
+        f"http://gateway-user:s3cr3t-pass@127.0.0.1:{closed_port}",
+        "ftp://gateway-user:s3cr3t-pass@127.0.0.1/x",
+    ):
+        connector = XConnector(base_url=base_url, token="t", timeout=2)
+        with pytest.raises(Unreachable) as caught:
+            connector.me()
+        assert "s3cr3t-pass" not in str(caught.value)
+        assert "gateway-user" not in str(caught.value)
+        assert "***@127.0.0.1" in str(caught.value)
+
+
 def test_bad_token_is_rejected_with_the_401_problem(sandbox: SandboxServer) -> None:
     connector = XConnector(base_url=sandbox.url, token="not-a-token")
     with pytest.raises(Rejected, match="401 Unauthorized") as caught:

@@ -69,6 +69,16 @@ def test_show_prints_what_is_in_force_and_applies_back(tmp_path: Path) -> None:
         ("[[handle]]\nusername = 'GitLab'\ncolour = 'red'\n", "handle[1]: unknown key 'colour'"),
         ("[[user]]\nrole = 'lead'\n", "user[1]: missing required key 'username'"),
         ("[[handle]]\nusername = 'GitLab'\ncredentials_env = 'sk-live-123'\n", "credentials_env"),
+        # The desk would send the variable's value to X as the handle's token.
+        (
+            "[[handle]]\nusername = 'GitLab'\ncredentials_env = 'PATH'\n",
+            "handle[1].credentials_env: 'PATH' is not a handle's secret",
+        ),
+        (
+            "[[handle]]\nusername = 'GitLab'\ncredentials_env = 'MENTIONDESK_SECRET_KEY'\n",
+            "'MENTIONDESK_SECRET_KEY' is not a handle's secret: name a variable "
+            "MENTIONDESK_X_TOKEN_<NAME>",
+        ),
         ("[[handle]]\nusername = 'GitLab'\n[[handle]]\nusername = 'gitlab'\n", "handle[2] repeats"),
         ("[handle\nusername = 1", "line 1"),
         ("[[team]]\nname = 'x'\n", "unknown section 'team'"),

@@ -18,6 +18,7 @@ from mentiondesk.core import rows
 from mentiondesk.core.errors import DomainError
 from mentiondesk.costs.services import UsageMeter
 from mentiondesk.policy import rules
+from mentiondesk.policy.schema import CREDENTIALS_ENV
 from mentiondesk.sla import services as sla_services
 from mentiondesk.tickets import answers
 from mentiondesk.tickets import selectors as ticket_selectors
@@ -68,6 +69,13 @@ def handle_connector(*, handle: Handle) -> XConnector:
         raise DomainError(
             f"@{handle.username} has no stored credentials (`mentiondesk credentials set`) "
             "and no credentials_env in the policy file"
+        )
+    if not CREDENTIALS_ENV.match(handle.credentials_env):
+        # A handle stored before `policy apply` checked the name: never send another
+        # variable's value (PATH, MENTIONDESK_SECRET_KEY) to the network as a token.
+        raise DomainError(
+            f"@{handle.username}: credentials_env {handle.credentials_env} is not a handle's "
+            "secret (MENTIONDESK_X_TOKEN_<NAME>); apply a policy that names one"
         )
     token = os.environ.get(handle.credentials_env, "")
     if not token:

@@ -30,6 +30,10 @@ INTENTS = (
     "other",
 )
 ENV_NAME = re.compile(r"^[A-Z_][A-Z0-9_]*$")
+# The desk sends the value of a handle's `credentials_env` to the network as the handle's
+# secret: only variables named for that, never another of the machine's (PATH) or the
+# desk's own (MENTIONDESK_SECRET_KEY).
+CREDENTIALS_ENV = re.compile(r"^MENTIONDESK_(X|MASTODON|BLUESKY)_(TOKEN|PASSWORD)_[A-Z0-9_]+$")
 USERNAME = re.compile(r"^[A-Za-z0-9_]{1,50}$")
 SLUG = re.compile(r"^[a-z0-9_-]{1,50}$")
 # rules.out_of_order: taking a ticket Play would not give next needs a reason, or is refused.
@@ -395,6 +399,12 @@ def _handle(entry: dict[str, Any], where: str) -> dict[str, Any]:
         raise PolicyError(
             f"{where}.credentials_env: {clean['credentials_env']!r} is not an environment "
             "variable name (the file names the variable; the token itself never goes here)"
+        )
+    if clean["credentials_env"] and not CREDENTIALS_ENV.match(clean["credentials_env"]):
+        raise PolicyError(
+            f"{where}.credentials_env: {clean['credentials_env']!r} is not a handle's secret: "
+            "name a variable MENTIONDESK_X_TOKEN_<NAME> (or MENTIONDESK_MASTODON_TOKEN_<NAME>, "
+            "MENTIONDESK_BLUESKY_PASSWORD_<NAME>); the desk sends its value to the network"
         )
     if clean["user_id"] and not clean["user_id"].isdigit():
         raise PolicyError(f"{where}.user_id: {clean['user_id']!r} is not a numeric X user id")

@@ -20,7 +20,7 @@ from datetime import UTC, datetime, timedelta
 from email.utils import parsedate_to_datetime
 from types import TracebackType
 from typing import Any, Protocol
-from urllib.parse import quote
+from urllib.parse import quote, urlsplit
 
 import httpx
 import requests
@@ -243,6 +243,14 @@ def _parse_time(value: str) -> datetime | None:
     except ValueError:
         return None
     return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+
+
+def url_shown(url: str, text: str | None = None) -> str:
+    """`text` (default: `url` itself) with the credentials `url` may carry (a gateway's
+    `https://user:secret@host`) masked: error messages and logs never show them."""
+    text = url if text is None else text
+    userinfo = urlsplit(url).netloc.rpartition("@")[0]
+    return text.replace(userinfo, "***") if userinfo else text
 
 
 def _snowflake_time(post_id: str) -> datetime:
@@ -530,9 +538,11 @@ def token_refresh(
             status=400,
         ) from None
     except requests.ConnectionError:  # connect timeouts included
-        raise Unreachable(f"{TOKEN_ENDPOINT}: cannot reach {base_url}") from None
+        raise Unreachable(f"{TOKEN_ENDPOINT}: cannot reach {url_shown(base_url)}") from None
     except requests.Timeout:
-        raise ConnectorError(f"{TOKEN_ENDPOINT}: no answer from {base_url} in time") from None
+        raise ConnectorError(
+            f"{TOKEN_ENDPOINT}: no answer from {url_shown(base_url)} in time"
+        ) from None
     except (requests.RequestException, ValueError) as exc:
         status = getattr(getattr(exc, "response", None), "status_code", None)
         raise ConnectorError(
@@ -905,15 +915,22 @@ class XConnector:
         try:
             response = self._client.request(method, url, params=params, json=json_body)
         except (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout) as exc:
-            raise Unreachable(f"{endpoint}: cannot reach {self.base_url} ({exc})") from exc
+            shown = url_shown(self.base_url, str(exc))
+            raise Unreachable(
+                f"{endpoint}: cannot reach {url_shown(self.base_url)} ({shown})"
+            ) from exc
         except (httpx.UnsupportedProtocol, httpx.InvalidURL) as exc:
-            raise Unreachable(f"{endpoint}: bad X API URL {self.base_url} ({exc})") from exc
+            shown = url_shown(self.base_url, str(exc))
+            raise Unreachable(
+                f"{endpoint}: bad X API URL {url_shown(self.base_url)} ({shown})"
+            ) from exc
         except httpx.TransportError as exc:
             # The request left: a read timeout or a dropped connection says nothing about
             # whether X acted on it.
             self._report(CallReport(endpoint, None, sent=json_body))
             error = OutcomeUnknown if write else ConnectorError
-            raise error(f"{endpoint}: no answer ({type(exc).__name__}: {exc})") from exc
+            shown = url_shown(self.base_url, str(exc))
+            raise error(f"{endpoint}: no answer ({type(exc).__name__}: {shown})") from exc
         skew = clock_skew_measure(response.headers, sent_at=sent_at, received_at=datetime.now(UTC))
         if skew is not None:
             _BOOK.skew_put(self.base_url, skew)
