@@ -34,8 +34,8 @@ DATA_DIR = Path(env("DATA_DIR", str(Path.cwd() / "var"))).resolve()
 DEBUG = env_bool("DEBUG")
 TESTING = "pytest" in sys.modules
 
-# A fixed key is only acceptable on a laptop: `manage.py check --deploy` flags it, and
-# `mentiondesk serve` warns while it is in use.
+# A fixed key is only acceptable on a laptop: `mentiondesk check --deploy` fails on it, and
+# `mentiondesk serve` refuses it on an address other machines reach (warns on loopback).
 INSECURE_SECRET_KEY = "insecure-mentiondesk-dev-key-set-MENTIONDESK_SECRET_KEY"  # noqa: S105
 SECRET_KEY = env("SECRET_KEY") or INSECURE_SECRET_KEY
 
@@ -130,8 +130,11 @@ def database_from_url(url: str) -> dict[str, Any]:
     return config
 
 
-DATABASE_URL = env("DATABASE_URL", f"sqlite:///{DATA_DIR / 'mentiondesk.db'}")
-DATABASES = {"default": database_from_url(DATABASE_URL)}
+# Not kept as a setting of its own: Django's debug page lists settings, and the URL may hold
+# the database password (the DATABASES entry's PASSWORD is masked there).
+DATABASES = {
+    "default": database_from_url(env("DATABASE_URL", f"sqlite:///{DATA_DIR / 'mentiondesk.db'}"))
+}
 if TESTING and DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # A file, not memory: crash tests run real worker processes against the test database.
     # One per test run, so two runs side by side never share it.
