@@ -81,6 +81,7 @@ def test_show_prints_what_is_in_force_and_applies_back(tmp_path: Path) -> None:
         ),
         ("[[handle]]\nusername = 'GitLab'\n[[handle]]\nusername = 'gitlab'\n", "handle[2] repeats"),
         ("[handle\nusername = 1", "line 1"),
+        ("x = " + "[" * 100_000 + "]" * 100_000, "values nested too deeply to read"),
         ("[[team]]\nname = 'x'\n", "unknown section 'team'"),
         (
             "[rules]\nspam_report_channel = 'spam'\n",

@@ -279,6 +279,9 @@ def policy_parse(*, text: str, source: str) -> Policy:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise PolicyError(f"{source}: {exc}") from None
+    except RecursionError:
+        # tomllib reads nested arrays and tables recursively: no policy nests this deep.
+        raise PolicyError(f"{source}: values nested too deeply to read") from None
     unknown = set(data) - TABLES - SECTIONS - SCALARS
     if unknown:
         raise PolicyError(
