@@ -309,3 +309,15 @@ def test_the_docs_page_serves_swagger_from_the_desk_not_a_cdn(client: Client) ->
     bundle = client.get("/static/ninja/swagger-ui-bundle.js")
     assert bundle.status_code == 200
     assert b"SwaggerUIBundle" in b"".join(bundle.streaming_content)
+
+
+def test_an_offset_past_what_the_database_counts_is_a_422_not_a_500(
+    client: Client, handle: Handle, advocate: User, lead: User
+) -> None:
+    tickets_from(handle, remote_post(author="u0"))
+    for user, path in ((advocate, "/api/v1/tickets"), (lead, "/api/v1/audit/events")):
+        response = client.get(f"{path}?offset={2**63}", **bearer(user))
+        assert response.status_code == 422, (path, response.content)
+        assert "offset" in response.content.decode()
+        # The furthest allowed offset is served: an empty page.
+        assert client.get(f"{path}?offset={2**31 - 1}", **bearer(user)).status_code == 200

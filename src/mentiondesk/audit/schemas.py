@@ -6,6 +6,8 @@ from typing import Literal
 from ninja import Schema
 from pydantic import Field
 
+from mentiondesk.core.constants import MAX_OFFSET
+
 
 class AuditFiltersIn(Schema):
     ticket: int | None = Field(default=None, ge=1, description="only this ticket's events")
@@ -17,7 +19,7 @@ class AuditFiltersIn(Schema):
 
 class AuditListIn(AuditFiltersIn):
     limit: int = Field(default=50, ge=1, le=500)
-    offset: int = Field(default=0, ge=0)
+    offset: int = Field(default=0, ge=0, le=MAX_OFFSET)
 
 
 class AuditExportIn(AuditFiltersIn):

@@ -9,6 +9,7 @@ from pydantic import Field
 
 from mentiondesk.accounts.models import User
 from mentiondesk.channels.models import Post
+from mentiondesk.core.constants import MAX_OFFSET
 from mentiondesk.core.errors import DomainError, NotFound
 from mentiondesk.replies import selectors as reply_selectors
 from mentiondesk.replies import services as reply_services
@@ -108,7 +109,7 @@ class TicketFilters(QueueNextIn):
     # "due": the nearest SLA deadline first (overdue first of all), instead of oldest first.
     sort: Literal["created", "due"] = "created"
     limit: int = Field(default=50, ge=1, le=500)
-    offset: int = Field(default=0, ge=0)
+    offset: int = Field(default=0, ge=0, le=MAX_OFFSET)
 
 
 @router.get("/tickets", response=TicketListOut, summary="List tickets, oldest created first")
