@@ -321,3 +321,13 @@ def test_an_offset_past_what_the_database_counts_is_a_422_not_a_500(
         assert "offset" in response.content.decode()
         # The furthest allowed offset is served: an empty page.
         assert client.get(f"{path}?offset={2**31 - 1}", **bearer(user)).status_code == 200
+
+
+def test_a_deeply_nested_body_is_a_400_not_a_500(client: Client, advocate: User) -> None:
+    nested = "[" * 100_000 + "]" * 100_000
+    for path in ("/api/v1/queue/next", "/api/v1/tickets/1/notes"):
+        response = client.post(
+            path, data=nested, content_type="application/json", **bearer(advocate)
+        )
+        assert response.status_code == 400, (path, response.content)
+        assert response.json()["detail"]

@@ -374,7 +374,7 @@ def _optional_json(request: HttpRequest) -> dict[str, object]:
         return {}
     try:
         data = json.loads(request.body)
-    except ValueError:
+    except (ValueError, RecursionError):  # nested deeper than the decoder goes: not a body
         raise DomainError("the request body is not valid JSON") from None
     if not isinstance(data, dict):
         raise DomainError("the request body must be a JSON object")
