@@ -79,6 +79,8 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "mentiondesk.ops.logs.RequestIdMiddleware",
+    # A NUL anywhere in what a client sends is a 400 before any view or database sees it.
+    "mentiondesk.core.middleware.nul_refusing_middleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
