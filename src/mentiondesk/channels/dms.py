@@ -68,7 +68,7 @@ class DmOpening:
 
     def precedes(self, event: RemoteDm) -> bool:
         if self.event_id:
-            return _id_newer(event.remote_id, self.event_id)
+            return paging.id_newer(event.remote_id, self.event_id)
         return event.created_at >= self.sent_at - OPENING_CLOCK_MARGIN
 
 
@@ -141,7 +141,7 @@ def handle_dms_read(*, handle: Handle, connector: XConnector) -> DmRead:
 
 def _page_reaches(page: DmPage, *, handle: Handle, floor: datetime | None) -> bool:
     if handle.dm_since_id and any(
-        not _id_newer(e.remote_id, handle.dm_since_id) for e in page.events
+        not paging.id_newer(e.remote_id, handle.dm_since_id) for e in page.events
     ):
         return True
     return floor is not None and any(e.created_at < floor for e in page.events)
@@ -244,7 +244,7 @@ def dms_store(
     sla_services.tickets_sla_refresh_later(ticket_ids=touched)
 
     fields = ["last_polled_at"]
-    if checkpoint and _id_newer(checkpoint, handle.dm_since_id):
+    if checkpoint and paging.id_newer(checkpoint, handle.dm_since_id):
         handle.dm_since_id = checkpoint
         fields.append("dm_since_id")
     if resume is not None:
@@ -267,10 +267,3 @@ def _opening_for(
         return None  # a group conversation, or another handle's
     before = [o for o in openings.get(event.sender_id, []) if o.precedes(event)]
     return before[-1] if before else None
-
-
-def _id_newer(candidate: str, current: str) -> bool:
-    """X ids are snowflakes: a longer id is newer, equal lengths compare as strings."""
-    if not current:
-        return True
-    return (len(candidate), candidate) > (len(current), current)

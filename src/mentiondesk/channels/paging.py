@@ -52,3 +52,11 @@ def pages_read(
         keep(page, newest_id or "", token)
         if not token:
             return
+
+
+def id_newer(candidate: str, current: str) -> bool:
+    """X ids are snowflakes: a longer id is newer, equal lengths compare as strings. Any id
+    is newer than no checkpoint."""
+    if not current:
+        return True
+    return (len(candidate), candidate) > (len(current), current)

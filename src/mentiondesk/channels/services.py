@@ -477,9 +477,9 @@ def mentions_store(
         remote_ids = [p.remote_id for p in inbound]
         transaction.on_commit(lambda: _enqueue_enrich(network, remote_ids))
 
-    if checkpoint and _id_newer(checkpoint, handle.since_id):
+    if checkpoint and paging.id_newer(checkpoint, handle.since_id):
         handle.since_id = checkpoint
-    if own_checkpoint and _id_newer(own_checkpoint, handle.own_since_id):
+    if own_checkpoint and paging.id_newer(own_checkpoint, handle.own_since_id):
         handle.own_since_id = own_checkpoint
     fields = ["since_id", "own_since_id", "last_polled_at"]
     if resume is not None:
@@ -622,10 +622,3 @@ def _post_row(remote: RemotePost, *, handle: Handle, ticket: Ticket | None, inbo
         urls=list(remote.urls),
         raw=remote.raw,
     )
-
-
-def _id_newer(candidate: str, current: str) -> bool:
-    """X ids are snowflakes: a longer id is newer, equal lengths compare as strings."""
-    if not current:
-        return True
-    return (len(candidate), candidate) > (len(current), current)
