@@ -3,7 +3,6 @@ answer, says who answered and where, and sends it with one confirmation."""
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 from typing import Any
 
@@ -11,26 +10,11 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from mentiondesk.accounts.models import User
-from mentiondesk.channels import services as channel_services
 from mentiondesk.sandbox.server import SandboxServer
 from mentiondesk.tickets.models import Ticket, TicketEvent
-from tests.conftest import PASSWORD
+from tests.browser.journeys import ingest, sign_in
 
 pytestmark = pytest.mark.browser
-
-
-def ingest() -> None:
-    results = channel_services.mentions_poll_all()
-    assert not [r.error for r in results if r.error]
-
-
-def sign_in(page: Page, base: str, username: str) -> None:
-    page.goto(f"{base}/")
-    expect(page).to_have_url(re.compile(r"/accounts/login/"))
-    page.get_by_label("Username").fill(username)
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
-    expect(page.get_by_role("heading", name="Twitter")).to_be_visible()
 
 
 def test_agent_sees_the_answer_from_another_client_and_sends_another_reply(

@@ -11,13 +11,12 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from mentiondesk.accounts.models import User
-from mentiondesk.channels import services as channel_services
 from mentiondesk.replies.models import Reply
 from mentiondesk.sandbox.server import SandboxServer
 from mentiondesk.tickets import services as ticket_services
 from mentiondesk.tickets.models import Ticket
 from mentiondesk.triage.models import TriageResult
-from tests.conftest import PASSWORD
+from tests.browser.journeys import ingest, sign_in
 
 pytestmark = pytest.mark.browser
 
@@ -32,7 +31,7 @@ def test_a_status_follow_up_goes_only_to_the_sure_report_and_says_it_is_automate
 ) -> None:
     live_desk.store.mention_add("kai", "@Driftwood @DriftwoodStatus is the API down? 502s")
     live_desk.store.mention_add("nia", "@Driftwood the new dashboard colours are something")
-    assert not [r.error for r in channel_services.mentions_poll_all() if r.error]
+    ingest()
     kai = Ticket.objects.get(requester_username="kai")
     nia = Ticket.objects.get(requester_username="nia")
     ticket_services.ticket_intent_set(ticket=kai, intent="availability", by=advocate)
@@ -42,10 +41,7 @@ def test_a_status_follow_up_goes_only_to_the_sure_report_and_says_it_is_automate
     )
     Ticket.objects.filter(pk=nia.pk).update(intent="availability")
 
-    page.goto(f"{live_server.url}/")
-    page.get_by_label("Username").fill(infrastructure.username)
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
+    sign_in(page, live_server.url, infrastructure.username)
     page.goto(f"{live_server.url}/status/")
     page.get_by_role("textbox", name="Status update").fill("We're investigating 502s on the API.")
     page.get_by_label("Incident link").fill("https://status.driftwood.dev/incidents/7")

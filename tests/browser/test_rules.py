@@ -13,31 +13,16 @@ import pytest
 from playwright.sync_api import Browser, Page, expect
 
 from mentiondesk.accounts.models import User
-from mentiondesk.channels import services as channel_services
 from mentiondesk.integrations.slack.models import SlackMessage
 from mentiondesk.integrations.slack.testing import SlackServer
 from mentiondesk.sandbox.server import SandboxServer
 from mentiondesk.tickets.models import Ticket
-from tests.conftest import PASSWORD
+from tests.browser.journeys import ingest, sign_in
 from tests.integrations.conftest import slack, slack_server  # noqa: F401
 
 pytestmark = pytest.mark.browser
 
 TICKET_URL = re.compile(r"/tickets/\d+/$")
-
-
-def ingest() -> None:
-    results = channel_services.mentions_poll_all()
-    assert not [r.error for r in results if r.error]
-
-
-def sign_in(page: Page, base: str, username: str) -> None:
-    page.goto(f"{base}/")
-    expect(page).to_have_url(re.compile(r"/accounts/login/"))
-    page.get_by_label("Username").fill(username)
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
-    expect(page.get_by_role("heading", name="Twitter")).to_be_visible()
 
 
 def play(page: Page) -> None:

@@ -14,13 +14,13 @@ from django.conf import settings
 from playwright.sync_api import Page, expect
 
 from mentiondesk.accounts.models import User
-from mentiondesk.channels import services as channel_services
 from mentiondesk.integrations.statuspage.testing import StatuspageServer
 from mentiondesk.policy import services as policy_services
 from mentiondesk.replies.models import Reply
 from mentiondesk.sandbox.server import SandboxServer
 from mentiondesk.tickets.models import Ticket
 from mentiondesk.triage.models import TriageResult
+from tests.browser.journeys import ingest
 from tests.browser.test_rules import sign_in
 from tests.conftest import DESK_POLICY
 
@@ -40,11 +40,6 @@ def statuspage(monkeypatch: pytest.MonkeyPatch) -> Iterator[StatuspageServer]:
         monkeypatch.setattr(settings, "STATUSPAGE_TIMEOUT_SECONDS", 1.0)
         monkeypatch.setattr(settings, "STATUSPAGE_CACHE_SECONDS", 0.0)
         yield server
-
-
-def ingest() -> None:
-    results = channel_services.mentions_poll_all()
-    assert not [r.error for r in results if r.error]
 
 
 def replies_per_post(desk: SandboxServer, author: str) -> dict[str, int]:

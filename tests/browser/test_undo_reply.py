@@ -11,10 +11,9 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from mentiondesk.accounts.models import User
-from mentiondesk.channels import services as channel_services
 from mentiondesk.sandbox.server import SandboxServer
 from mentiondesk.tickets.models import Ticket
-from tests.conftest import PASSWORD
+from tests.browser.journeys import ingest, sign_in
 
 pytestmark = pytest.mark.browser
 
@@ -23,13 +22,10 @@ def test_deleting_the_only_reply_puts_the_ticket_back_in_the_queue(
     page: Page, live_server: Any, live_desk: SandboxServer, advocate: User, screenshot_dir: Path
 ) -> None:
     live_desk.store.mention_add("omar", "@Driftwood where are my build logs?")
-    assert not [r.error for r in channel_services.mentions_poll_all() if r.error]
+    ingest()
     ticket = Ticket.objects.get()
 
-    page.goto(f"{live_server.url}/")
-    page.get_by_label("Username").fill("ana")
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
+    sign_in(page, live_server.url, "ana")
     page.goto(f"{live_server.url}/tickets/{ticket.pk}/")
     page.locator("#reply-text").fill("Wrong window, sorry")
     page.locator("#reply-text").press("Control+Enter")

@@ -1,0 +1,24 @@
+"""Steps every browser journey takes: bring the sandbox's mentions in, sign in."""
+
+from __future__ import annotations
+
+import re
+
+from playwright.sync_api import Page, expect
+
+from mentiondesk.channels import services as channel_services
+from tests.conftest import PASSWORD
+
+
+def ingest() -> None:
+    results = channel_services.mentions_poll_all()
+    assert not [r.error for r in results if r.error]
+
+
+def sign_in(page: Page, base: str, username: str) -> None:
+    page.goto(f"{base}/")
+    expect(page).to_have_url(re.compile(r"/accounts/login/"))
+    page.get_by_label("Username").fill(username)
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
+    expect(page.get_by_role("heading", name="Twitter")).to_be_visible()
