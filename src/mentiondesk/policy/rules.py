@@ -51,10 +51,12 @@ def handle_correct(
     reason."""
     policy = policy or policy_current()
     act_above = policy.triage.act_above
-    choice = _handbook_handle(ticket=ticket, mentioned=mentioned, policy=policy)
-    if ticket.intent != Intent.AVAILABILITY or ticket_intent_acts(
-        ticket=ticket, act_above=act_above
-    ):
+    availability = ticket.intent == Intent.AVAILABILITY
+    acts = ticket_intent_acts(ticket=ticket, act_above=act_above)
+    choice = _handbook_handle(
+        ticket=ticket, mentioned=mentioned, rules=policy.rules, availability=availability and acts
+    )
+    if not availability or acts:
         return choice
     why_not = (
         f" Triage only suggests availability ({ticket.intent_confidence or 0:.0%}, below the "
@@ -64,13 +66,11 @@ def handle_correct(
     return HandleChoice(choice.handle, (choice.reason + why_not)[:REASON_MAX])
 
 
-def _handbook_handle(*, ticket: Ticket, mentioned: list[Handle], policy: Policy) -> HandleChoice:
-    rules = policy.rules
+def _handbook_handle(
+    *, ticket: Ticket, mentioned: list[Handle], rules: Rules, availability: bool
+) -> HandleChoice:
     candidates = {h.pk: h for h in [*mentioned, ticket.handle]}.values()
-    about_availability = ticket.intent == Intent.AVAILABILITY and ticket_intent_acts(
-        ticket=ticket, act_above=policy.triage.act_above
-    )
-    if about_availability and rules.availability_reply_from:
+    if availability and rules.availability_reply_from:
         role = rules.availability_reply_from
         handle = _with_role(candidates, role) or _active_with_role(ticket.network, role)
         if handle is not None:

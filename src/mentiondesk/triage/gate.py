@@ -4,8 +4,8 @@ group a ticket into a surge, send an automated message.
 A label acts when a person gave it (a correction, or a ticket's intent set by hand), when a
 policy [[triage_rule]] gave it (confidence 1.0), or when the model was at least the policy's
 [triage] act_above sure. Anything less is a suggestion: shown to agents, acted on by nobody.
-Observed on real tweets: a Spanish "403 with my token" read as availability at 54% moved the
-reply to the status handle; a suggestion waits for a person instead."""
+Observed on real tweets: a Spanish "403 with my token" read as availability would have moved
+the reply to the status handle; a suggestion waits for a person instead."""
 
 from __future__ import annotations
 

@@ -40,7 +40,7 @@ class TriageResult(models.Model):
     @property
     def intent_model(self) -> str:
         """The intent model's version alone ("intent-3f2a…"): the part that chose the label."""
-        return self.model_version.split("+", 1)[0]
+        return intent_model_of(self.model_version)
 
     @property
     def rule_name(self) -> str:
@@ -54,3 +54,8 @@ class TriageResult(models.Model):
     def final_intent(self) -> str:
         """The agent's correction when there is one, else triage's label."""
         return self.corrected_intent or self.intent
+
+
+def intent_model_of(model_version: str) -> str:
+    """The intent model's part of a stored `model_version` ("intent-…+sentiment-…")."""
+    return model_version.split("+", 1)[0]

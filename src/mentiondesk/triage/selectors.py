@@ -14,7 +14,7 @@ from django.db.models import Count, F, Max, Q, QuerySet
 from .choices import INTENT_CHOICES, Source
 from .constants import FORMULA_PREFIXES, INTENTS
 from .model import model_load
-from .models import TriageResult
+from .models import TriageResult, intent_model_of
 
 EXPORT_COLUMNS = ("text", "intent", "corrected_by", "corrected_at")
 
@@ -114,13 +114,13 @@ def triage_accuracy(
     counts: dict[str, dict[str, list[int]]] = {}  # model -> intent -> [4 figures]
     latest: dict[str, datetime] = {}
     for row in said.order_by():
-        model = row["model_version"].split("+", 1)[0]
+        model = intent_model_of(row["model_version"])
         figures = counts.setdefault(model, {}).setdefault(row["intent"], [0, 0, 0, 0])
         figures[0] += row["n"]
         figures[1] += row["right"]
         latest[model] = max(latest.get(model, row["latest"]), row["latest"])
     for row in truth.order_by():
-        model = row["model_version"].split("+", 1)[0]
+        model = intent_model_of(row["model_version"])
         figures = counts.setdefault(model, {}).setdefault(row["corrected_intent"], [0, 0, 0, 0])
         figures[2] += row["n"]
         figures[3] += row["right"]
