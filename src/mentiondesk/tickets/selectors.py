@@ -38,6 +38,7 @@ from mentiondesk.policy import rules
 from mentiondesk.policy.rules import HandleChoice
 from mentiondesk.policy.schema import Escalation, Rules
 from mentiondesk.policy.selectors import policy_current
+from mentiondesk.replies import selectors as reply_selectors
 from mentiondesk.replies.models import PostAction, Reply
 from mentiondesk.triage.constants import CONTEXTS, SENTIMENTS
 from mentiondesk.triage.models import TriageResult
@@ -399,6 +400,8 @@ class TicketPage:
     # Triage's own label for the requester's first post (see ticket_first_inbound_triage).
     triage: TriageResult | None = None
     direct_messages: list[DirectMessage] = field(default_factory=list)
+    # Replies waiting for a person that are proven never sent: a lead may send them again.
+    sendable_again: frozenset[int] = frozenset()
 
     @property
     def replies_in_flight(self) -> bool:
@@ -464,15 +467,22 @@ def ticket_get_for_page(*, ticket_id: int, viewer: User) -> TicketPage:
     events = list(ticket_events(ticket=ticket))
     slack = {m.pk: m for m in slack_messages_for_ticket(ticket=ticket)}
     policy = policy_current()
+    unsent = list(
+        Reply.objects.filter(ticket=ticket)
+        .exclude(status=Reply.Status.SENT)
+        .select_related("handle", "author")
+        .order_by("created_at", "id")
+    )
     return TicketPage(
         ticket=ticket,
         posts=posts,
         events=events,
-        unsent_replies=list(
-            Reply.objects.filter(ticket=ticket)
-            .exclude(status=Reply.Status.SENT)
-            .select_related("handle", "author")
-            .order_by("created_at", "id")
+        unsent_replies=unsent,
+        sendable_again=frozenset(
+            r.pk
+            for r in unsent
+            if r.status == Reply.Status.NEEDS_ATTENTION
+            and not reply_selectors.reply_may_have_left(reply=r)
         ),
         latest_inbound=ticket_latest_inbound(ticket=ticket),
         reply_from=reply_from,
