@@ -236,3 +236,27 @@ def test_a_reply_x_did_post_is_found_by_the_recheck_and_never_sent_twice(
     services.outbox_drain()
     sent_once(desk, reply)
     assert outcomes(reply)[-1] == DeliveryAttempt.Outcome.RECONCILED_FOUND
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_send_whose_search_was_rate_limited_is_searched_again_not_taken_for_never_sent(
+    desk: SandboxServer, advocate: User, lead: User, settings: Any
+) -> None:
+    settings.TASKS = HELD
+    reply = queued_reply(desk, advocate)
+    desk.store.fault_add("POST", "/2/tweets", kind="status", status=503)
+    timeline = f"/2/users/{reply.handle.remote_id}/tweets"
+    desk.store.fault_add("GET", timeline, kind="status", status=429, reset_in=1)
+    reply = services.reply_deliver(reply_id=reply.pk)
+    assert reply.status == Reply.Status.SENDING and "rate limit" in reply.reason
+    assert outcomes(reply) == [DeliveryAttempt.Outcome.UNKNOWN]
+    wait_for(lambda: timezone.now() > reply.lease_until)
+
+    reply = services.reply_deliver(reply_id=reply.pk)
+
+    # The POST's outcome was unknown: the expired lease leads to a search, not to "not sent".
+    assert outcomes(reply)[-1] == DeliveryAttempt.Outcome.RECONCILED_MISSING
+    assert "not among @Driftwood's" in reply.reason
+    services.reply_retry(reply=reply, by=lead)
+    services.outbox_drain()
+    sent_once(desk, reply)

@@ -599,8 +599,13 @@ def _reply_reconcile_later(
             search_progress=progress.as_json(),
             updated_at=now,
         )
+        # The search was rate limited, not the send: an attempt that sent its request keeps
+        # an unknown outcome (selectors.reply_may_have_left reads RATE_LIMITED as "X made
+        # nothing").
         attempt.outcome, attempt.detail, attempt.finished_at = (
-            DeliveryAttempt.Outcome.RATE_LIMITED,
+            DeliveryAttempt.Outcome.UNKNOWN
+            if attempt.request_started_at
+            else DeliveryAttempt.Outcome.RATE_LIMITED,
             detail,
             now,
         )
