@@ -44,3 +44,21 @@ def reply_may_have_left(*, reply: Reply) -> bool:
         elif started is not None and outcome not in _NOTHING_POSTED:
             may = True
     return may
+
+
+def reply_stopped_by_conversation(*, reply: Reply) -> bool:
+    """Whether the reply's last send stopped because the conversation moved on after it was
+    queued: sending the same text again would stop again; a person writes a new reply."""
+    last = reply.attempts_log.order_by("-pk").values_list("outcome", flat=True).first()
+    return last == DeliveryAttempt.Outcome.STOPPED
+
+
+def reply_person_action(*, reply: Reply) -> str:
+    """What a lead can do for a reply waiting for a person: "retry" (proven never sent:
+    services.reply_retry), "recheck" (it may be on X: services.reply_recheck searches again),
+    or "" (a DM of unknown outcome, a send the conversation stopped: a person writes anew)."""
+    if reply.status != Reply.Status.NEEDS_ATTENTION or reply_stopped_by_conversation(reply=reply):
+        return ""
+    if not reply_may_have_left(reply=reply):
+        return "retry"
+    return "" if reply.kind == Reply.Kind.DM else "recheck"

@@ -400,8 +400,6 @@ class TicketPage:
     # Triage's own label for the requester's first post (see ticket_first_inbound_triage).
     triage: TriageResult | None = None
     direct_messages: list[DirectMessage] = field(default_factory=list)
-    # Replies waiting for a person that are proven never sent: a lead may send them again.
-    sendable_again: frozenset[int] = frozenset()
 
     @property
     def replies_in_flight(self) -> bool:
@@ -473,17 +471,14 @@ def ticket_get_for_page(*, ticket_id: int, viewer: User) -> TicketPage:
         .select_related("handle", "author")
         .order_by("created_at", "id")
     )
+    for reply in unsent:
+        # What a lead can do for it, for the template: "retry", "recheck" or "".
+        reply.person_action = reply_selectors.reply_person_action(reply=reply)  # type: ignore[attr-defined]
     return TicketPage(
         ticket=ticket,
         posts=posts,
         events=events,
         unsent_replies=unsent,
-        sendable_again=frozenset(
-            r.pk
-            for r in unsent
-            if r.status == Reply.Status.NEEDS_ATTENTION
-            and not reply_selectors.reply_may_have_left(reply=r)
-        ),
         latest_inbound=ticket_latest_inbound(ticket=ticket),
         reply_from=reply_from,
         reply_blocked=reply_blocked,

@@ -452,14 +452,20 @@ def reply_retry(*, reply: Reply, by: User) -> Reply:
     Locks the reply; puts it back in the queue with a fresh count of tries, writes a
     TicketEvent REPLY_RETRIED (the audit log) on its ticket and enqueues delivery after
     commit; the send checks the conversation again (a post since stops it). Raises Forbidden
-    for other roles, Conflict when the reply is not waiting for a person or when a send of it
-    may have reached X (`reply_may_have_left`): at most once comes first."""
+    for other roles, Conflict when the reply is not waiting for a person, was stopped because
+    the conversation moved on, or when a send of it may have reached X
+    (`reply_may_have_left`; MayHaveBeenSent): at most once comes first."""
     if not by.can_reassign:
         raise Forbidden("only leads and admins can send a reply again")
     with transaction.atomic():
         reply = Reply.objects.select_for_update().get(pk=reply.pk)
         if reply.status != Reply.Status.NEEDS_ATTENTION:
             raise Conflict(f"this reply is {reply.get_status_display().lower()}, not waiting")
+        if selectors.reply_stopped_by_conversation(reply=reply):
+            raise Conflict(
+                "Not sent again: the conversation moved on after this reply was written. Read "
+                "what came since and write a new reply."
+            )
         if selectors.reply_may_have_left(reply=reply):
             check = (
                 "Look at the conversation on X; if it is not there, write it again."
