@@ -224,7 +224,8 @@ def reply_detail(request: HttpRequest, reply_id: int) -> dict[str, object]:
     summary="Send again a reply that needs attention and is proven never sent (leads)",
     description="403 for other roles. 409 `may_have_been_sent`: a send of it may have reached "
     "X and no search of the handle's posts has shown it missing; it is never sent again "
-    "blindly. 409 `conflict`: the reply is not waiting for a person.",
+    "blindly. 409 `conflict`: the reply is not waiting for a person, or the conversation "
+    "moved on and stopped it (write a new reply).",
 )
 def reply_retry(request: HttpRequest, reply_id: int) -> dict[str, object]:
     reply = reply_services.reply_retry(
