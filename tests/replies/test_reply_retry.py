@@ -109,6 +109,7 @@ def test_a_worker_killed_before_its_request_left_parks_a_reply_a_lead_sends_agai
     assert "nothing reached X" in reply.reason
     assert outcomes(reply) == [DeliveryAttempt.Outcome.PENDING, DeliveryAttempt.Outcome.NOT_SENT]
     assert not desk.store.posts(author="Driftwood")
+    assert Ticket.objects.get().status == Ticket.Status.OPEN, "parked: back in the queue"
 
     # The ticket page offers the lead the button; its form posts with the page's CSRF token.
     settings.TASKS = IMMEDIATE
@@ -125,7 +126,10 @@ def test_a_worker_killed_before_its_request_left_parks_a_reply_a_lead_sends_agai
 
     sent_once(desk, reply)
     event = TicketEvent.objects.get(kind=TicketEvent.Kind.REPLY_RETRIED)
-    assert event.actor == lead and event.data == {"reply": reply.pk}
+    # The ticket takes back the status the reply set when it was queued (pending).
+    assert event.actor == lead and event.data == {"reply": reply.pk, "status": "pending"}
+    ticket = Ticket.objects.get()
+    assert ticket.status == Ticket.Status.PENDING and ticket.first_response_at is not None
     # Clicked twice (two tabs): the reply is sent, not waiting; still one post.
     assert browser.post(action, {"csrfmiddlewaretoken": token.group(1)}).status_code == 409
     sent_once(desk, reply)

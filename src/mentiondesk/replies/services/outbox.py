@@ -486,7 +486,10 @@ def reply_retry(*, reply: Reply, by: User) -> Reply:
             reason="",
             updated_at=now,
         )
-        _reply_audit(reply, by, TicketEvent.Kind.REPLY_RETRIED, "Sent again, proven never sent")
+        status = _ticket_status_restore(reply, now)
+        _reply_audit(
+            reply, by, TicketEvent.Kind.REPLY_RETRIED, "Sent again, proven never sent", status
+        )
         transaction.on_commit(lambda: _enqueue_delivery(reply.pk))
     reply.refresh_from_db()
     return reply
@@ -516,14 +519,40 @@ def reply_recheck(*, reply: Reply, by: User) -> Reply:
         Reply.objects.filter(pk=reply.pk).update(
             status=Reply.Status.SENDING, lease_until=now, updated_at=now
         )
-        _reply_audit(reply, by, TicketEvent.Kind.REPLY_RECHECKED, "Asked the desk to check X")
+        _reply_audit(reply, by, TicketEvent.Kind.REPLY_RECHECKED, "Asked the desk to check X", "")
         transaction.on_commit(lambda: _enqueue_delivery(reply.pk))
     reply.refresh_from_db()
     return reply
 
 
-def _reply_audit(reply: Reply, by: User, kind: str, message: str) -> None:
-    """A person's action on a reply, in the audit log (its ticket's events) and the log."""
+def _ticket_status_restore(reply: Reply, now: datetime) -> str:
+    """The ticket of a reply sent again takes back the status the reply set when it was
+    queued (its REPLY_QUEUED event), if it is still open as the park left it. Returns the
+    ticket's status ("" without a ticket)."""
+    if reply.ticket_id is None:
+        return ""
+    ticket = Ticket.objects.select_for_update().get(pk=reply.ticket_id)
+    queued = (
+        TicketEvent.objects.filter(
+            ticket_id=ticket.pk, kind=TicketEvent.Kind.REPLY_QUEUED, data__reply=reply.pk
+        )
+        .values_list("data", flat=True)
+        .first()
+    )
+    status_after = (queued or {}).get("status")
+    if ticket.status == Ticket.Status.OPEN and status_after in (
+        Ticket.Status.PENDING,
+        Ticket.Status.SOLVED,
+    ):
+        ticket.status = status_after
+        ticket.solved_at = now if status_after == Ticket.Status.SOLVED else None
+        ticket.save(update_fields=["status", "solved_at", "updated_at"])
+    return str(ticket.status)
+
+
+def _reply_audit(reply: Reply, by: User, kind: str, message: str, status: str) -> None:
+    """A person's action on a reply, in the audit log (its ticket's events, with the ticket's
+    `status` when it set one: the SLA clocks read it) and the log."""
     logger.info("reply %s: %s (%s)", reply.pk, message, by.username)
     if reply.ticket_id is not None:
         TicketEvent.objects.create(
@@ -531,8 +560,10 @@ def _reply_audit(reply: Reply, by: User, kind: str, message: str) -> None:
             kind=kind,
             actor=by,
             message=f"{message}: {reply.reason}",
-            data={"reply": reply.pk},
+            data={"reply": reply.pk, **({"status": status} if status else {})},
         )
+        if status:
+            sla_services.tickets_sla_refresh(ticket_ids=[reply.ticket_id])
 
 
 def _reply_reconcile(
