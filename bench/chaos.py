@@ -3,11 +3,14 @@ processes, SIGKILLed at random and restarted, against a sandbox network (its own
 injects timeouts after accepting, 5xx and 429s. Each scenario stops by itself, checks its
 invariant on what the sandbox received and what the database holds, and prints a table row.
 
-    .venv/bin/python bench/chaos.py [--only ingest-kill|outbox-kill|rate-limits] [--scale N]
+    .venv/bin/python bench/chaos.py [--only ingest-kill|outbox-kill|pg-kill|rate-limits]
+                                    [--scale N]
     .venv/bin/python bench/chaos.py --full     # the issue's sizes: 100,000 mentions, 10,000 replies
 
 Scale 1 (the default) is 3,000 mentions, 300 replies and a 300-mention backlog; `--scale N`
-multiplies them. outbox-kill, and rate-limits' last row, run on PostgreSQL
+multiplies them. outbox-kill, pg-kill (every connection of the desk dropped with
+pg_terminate_backend, again and again, under API traffic), and rate-limits' last row, run on
+PostgreSQL
 (MENTIONDESK_CHAOS_PG_URL, default the database mentiondesk_chaos on the local server, dropped
 and created again); the others on SQLite files in a temporary directory. Progress goes to
 stderr, the table to stdout; bench/RESULTS.md is written by hand from it."""
@@ -355,7 +358,24 @@ def _desk_state() -> dict[str, Any]:
     }
 
 
-WORKERS: dict[str, Callable[..., Any]] = {"replies": _replies_create, "state": _desk_state}
+def _parked() -> list[dict[str, Any]]:
+    """Replies waiting for a person: id, text, and whether a send of each may have reached X
+    (then no one-click retry; `reply_retry` refuses it)."""
+    django_start(migrate=False)
+    from mentiondesk.replies.models import Reply
+    from mentiondesk.replies.selectors import reply_may_have_left
+
+    return [
+        {"id": r.pk, "text": r.text, "may_have_left": reply_may_have_left(reply=r)}
+        for r in Reply.objects.filter(status=Reply.Status.NEEDS_ATTENTION)
+    ]
+
+
+WORKERS: dict[str, Callable[..., Any]] = {
+    "replies": _replies_create,
+    "state": _desk_state,
+    "parked": _parked,
+}
 
 
 # --- Checks shared by the scenarios -------------------------------------------------------------
@@ -563,6 +583,208 @@ def outbox_kill(workdir: Path, sizes: dict[str, int]) -> tuple[str, bool]:
     return figure, replies_ok(result) and not state["tasks_lost"]
 
 
+def pg_terminate(database_url: str) -> int:
+    """Drop every connection the desk holds to its database (web threads and workers alike),
+    as a PostgreSQL restart or failover would: pg_terminate_backend on all but our own."""
+    import psycopg
+
+    url = database_url.replace("postgres://", "postgresql://", 1)
+    with psycopg.connect(url, autocommit=True) as db:
+        row = db.execute(
+            "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
+            "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+        ).fetchone()
+        return int(row[0]) if row else 0
+
+
+class Traffic:
+    """Client threads on the desk's API: list and read tickets, and queue one reply per ticket
+    (a lead, with an Idempotency-Key, so a retried POST queues once). A 5xx or no answer is
+    retried up to RETRIES times with backoff, as a client would; what still fails then is
+    counted. Every failed try's span is kept (`failures`): one that no dropped connection
+    overlaps is the desk's fault, not the fault's (health checks: a request that starts after
+    the drop reconnects)."""
+
+    RETRIES = (0.5, 1.0, 2.0)
+
+    def __init__(self, base: str, token: str, ticket_ids: list[int], threads: int = 4) -> None:
+        import threading
+
+        self.base, self.token = base, token
+        self.todo = list(ticket_ids)
+        self.lock = threading.Lock()
+        self.stop = threading.Event()
+        self.counts: Counter[str] = Counter()
+        self.failures: list[tuple[float, float]] = []
+        self.threads = [threading.Thread(target=self._run, args=(n,)) for n in range(threads)]
+
+    def __enter__(self) -> Traffic:
+        for thread in self.threads:
+            thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop.set()
+        for thread in self.threads:
+            thread.join()
+
+    def _request(self, method: str, path: str, body: dict[str, Any] | None = None) -> int:
+        import httpx
+
+        try:
+            response = httpx.request(
+                method,
+                self.base + path,
+                json=body,
+                headers={"Authorization": f"Bearer {self.token}"},
+                timeout=30,
+            )
+        except httpx.HTTPError:
+            return 0  # no answer at all
+        return response.status_code
+
+    def _run(self, n: int) -> None:
+        rng = random.Random(SEED + n)
+        while not self.stop.is_set():
+            roll = rng.random()
+            body = None
+            if roll < 0.3:
+                with self.lock:
+                    ticket = self.todo.pop() if self.todo else None
+                if ticket is None:
+                    method, path = "GET", "/api/v1/tickets?limit=20"
+                else:
+                    method, path = "POST", f"/api/v1/tickets/{ticket}/replies"
+                    body = {
+                        "text": f"Thanks for waiting, ticket {ticket}: on it.",
+                        "idempotency_key": f"chaos-{ticket}",
+                        "reason": "chaos run: replies in bulk",
+                    }
+            elif roll < 0.6:
+                method, path = "GET", f"/api/v1/tickets/{rng.randint(1, 50)}"
+            else:
+                method, path = "GET", "/api/v1/tickets?limit=20"
+            tries = 0
+            while True:
+                began = time.monotonic()
+                status = self._request(method, path, body)
+                if (status < 500 and status != 0) or tries == len(self.RETRIES):
+                    break
+                with self.lock:
+                    self.failures.append((began, time.monotonic()))
+                time.sleep(self.RETRIES[tries])
+                tries += 1
+            with self.lock:
+                self.counts["requests"] += 1
+                self.counts["5xx first"] += tries > 0
+                self.counts["5xx after retry"] += status >= 500
+                self.counts["no answer after retry"] += status == 0
+                self.counts["replies queued"] += method == "POST" and status == 201
+
+
+def pg_kill(workdir: Path, sizes: dict[str, int]) -> tuple[str, bool]:
+    """PostgreSQL drops every connection of the desk, again and again, while the API is busy
+    and workers send replies: no 5xx once retried, no duplicate, and every reply parked that
+    never left can be sent again in one click (then it goes out once)."""
+    tickets = max(60, sizes["replies"] // 2)
+    rng = random.Random(SEED)
+    pg_recreate()
+    say(f"pg-kill: {tickets} tickets, web server (8 threads) + 2 workers, PostgreSQL")
+    sandbox = Sandbox(
+        "plain",
+        mentions=tickets,
+        rate_limits=dict.fromkeys(
+            ("POST /2/tweets", "GET /2/users/:id/tweets", "GET /2/users/:id/mentions"), UNLIMITED
+        )
+        | {"GET /2/users/me": UNLIMITED},
+    )
+    processes: list[subprocess.Popen[bytes]] = []
+    try:
+        desk = Desk(
+            workdir,
+            PG_URL,
+            sandbox,
+            MENTIONDESK_X_TIMEOUT_SECONDS="2",
+            MENTIONDESK_OUTBOX_LEASE_SECONDS="5",
+            MENTIONDESK_POLL_INTERVAL_SECONDS="3600",
+            MENTIONDESK_TASK_WORKER_GONE_SECONDS="6",
+        )
+        desk.run("poll")
+        desk.run("user", "add", "lee", "--role", "lead")
+        token = desk.run("token", "create", "lee").strip().splitlines()[-1]
+        port = 18000 + rng.randrange(1000)
+        base = f"http://127.0.0.1:{port}"
+        server = desk.start("serve", "--port", str(port), "--threads", "8")
+        workers = [desk.start("worker", "--interval", "0.5") for _ in range(2)]
+        processes = [server, *workers]
+        if not wait_until(lambda: _answers(base + "/healthz"), 60, every=0.5):
+            raise RuntimeError("the web server did not start")
+        kills, dropped = 0, 0
+        started = time.monotonic()
+        with Traffic(base, token, list(range(1, tickets + 1))) as traffic:
+            drops: list[tuple[float, float]] = []
+            for _ in range(12):
+                time.sleep(rng.uniform(1, 3))
+                began = time.monotonic()
+                dropped += pg_terminate(PG_URL)
+                drops.append((began, time.monotonic()))
+                kills += 1
+            # Let the last replies be queued.
+            wait_until(lambda: not traffic.todo, 60, every=1)
+        chaos_s = time.monotonic() - started
+        say(f"  {kills} rounds, {dropped} connections dropped; {dict(traffic.counts)}")
+        unexplained = [
+            (a, b) for a, b in traffic.failures if not any(k0 <= b and k1 >= a for k0, k1 in drops)
+        ]
+        wait_until(lambda: unsettled(PG_URL) == 0, 300, every=3)
+        network = {p["text"] for p in sandbox.call("posts", "Driftwood")}
+        parked = desk.python("parked")
+        never_left = [r for r in parked if r["text"] not in network]
+        stuck = [r for r in never_left if r["may_have_left"]]
+        # The lead's one click on each reply proven never sent.
+        retried = sum(
+            traffic._request("POST", f"/api/v1/replies/{r['id']}/retry") == 200
+            for r in parked
+            if not r["may_have_left"]
+        )
+        wait_until(lambda: unsettled(PG_URL) == 0, 120, every=2)
+        state = desk.python("state")
+        result = replies_check(state, sandbox)
+    finally:
+        for process in processes:
+            desk.kill(process)
+        sandbox.stop()
+    counts = traffic.counts
+    figure = (
+        f"{counts['requests']:,} API requests over {kills} rounds of pg_terminate_backend "
+        f"({dropped} connections dropped, {chaos_s:.0f} s): {counts['5xx first']} answered 5xx "
+        f"or nothing at first; of {len(traffic.failures)} failed tries, {len(unexplained)} "
+        f"while no connection was being dropped; {counts['5xx after retry']} 5xx and "
+        f"{counts['no answer after retry']} unanswered after the client's retries; "
+        f"{counts['replies queued']} replies queued: {len(parked)} parked, {len(never_left)} of "
+        f"them never left ({len(stuck)} without a one-click retry), {retried} sent again by "
+        f"the lead; then {result['status']}, {result['duplicate_posts']} duplicate posts, "
+        f"{result['resends']} re-sends, {result['left']} left"
+    )
+    ok = (
+        not unexplained
+        and not counts["5xx after retry"]
+        and not counts["no answer after retry"]
+        and not stuck
+        and replies_ok(result)
+    )
+    return figure, ok
+
+
+def _answers(url: str) -> bool:
+    import httpx
+
+    try:
+        return httpx.get(url, timeout=2).status_code < 500
+    except httpx.HTTPError:
+        return False
+
+
 def rate_limits(
     workdir: Path, sizes: dict[str, int], worker_count: int, postgres: bool = False
 ) -> tuple[str, bool]:
@@ -675,6 +897,7 @@ def rate_limits(
 SCENARIOS: dict[str, list[tuple[str, Callable[[Path, dict[str, int]], tuple[str, bool]]]]] = {
     "ingest-kill": [("ingest-kill", ingest_kill)],
     "outbox-kill": [("outbox-kill", outbox_kill)],
+    "pg-kill": [("pg-kill (PostgreSQL connections dropped)", pg_kill)],
     "rate-limits": [
         (
             f"rate-limits, {n} worker{'s' * (n > 1)} ({'PostgreSQL' if pg else 'SQLite'})",

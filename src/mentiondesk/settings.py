@@ -117,7 +117,12 @@ TEMPLATES = [
 def database_from_url(url: str) -> dict[str, Any]:
     """Parse a MENTIONDESK_DATABASE_URL (`sqlite:////abs/path.db`, `postgres://user@host/db`)."""
     try:
-        config: dict[str, Any] = dict(dj_database_url.parse(url, conn_max_age=60))
+        # Connections are kept for a minute; each request checks its connection first
+        # (CONN_HEALTH_CHECKS), so one PostgreSQL dropped (restart, failover,
+        # pg_terminate_backend) costs a reconnect, not a 500 on every web thread holding it.
+        config: dict[str, Any] = dict(
+            dj_database_url.parse(url, conn_max_age=60, conn_health_checks=True)
+        )
     except ValueError as exc:
         raise ImproperlyConfigured(f"MENTIONDESK_DATABASE_URL={url!r}: {exc}") from exc
     if config["ENGINE"] == "django.db.backends.sqlite3":

@@ -631,3 +631,59 @@ def test_deeply_nested_json_is_a_problem_by_line_and_the_rest_imported(
     result = run(array, handle)
     assert [line for line, _ in result.problems] == [2]
     assert "nested too deeply" in result.problems[0][1]
+
+
+SLA_POLICY = """
+[[handle]]
+network = "x"
+username = "Driftwood"
+role = "main"
+credentials_env = "MENTIONDESK_X_TOKEN_DRIFTWOOD"
+
+[sla.business_hours]
+mon = "09:00-17:00"
+
+[[sla.target]]
+name = "standard"
+first_response = "2h"
+resolution = "24h"
+"""
+
+
+@pytest.mark.parametrize(
+    ("year", "created"),
+    [("0001", "0001-01-01T00:00:00.000Z"), ("9999", "9999-12-31T23:59:59.000Z")],
+)
+def test_a_post_dated_at_the_ends_of_the_calendar_is_a_problem_and_sla_still_applies(
+    tmp_path: Path, handle: Handle, year: str, created: str, django_capture_on_commit_callbacks: Any
+) -> None:
+    """Year 1 made `policy apply` with [sla] fail with an OverflowError (issue 18, item 11)."""
+    from mentiondesk.policy import services as policy_services
+    from mentiondesk.sla.models import TicketSla
+
+    first, second = pages()
+    first["data"][1]["created_at"] = created  # omar's post
+    lines = tmp_path / "mentions.jsonl"
+    lines.write_text(json.dumps(first) + "\n" + json.dumps(second) + "\n")
+    odd = ["90", "700", "True", f"Tue Oct 31 22:10:47 +0000 {year}", "@Driftwood a", "", ""]
+    table = write_csv(tmp_path / "twcs.csv", [*SPRINT[:2], odd])
+    main = Handle.objects.get(username="Driftwood")
+    # Kept open, however old: the SLA clocks run on every ticket.
+    since = datetime.min.replace(tzinfo=UTC)
+    with django_capture_on_commit_callbacks(execute=True):
+        result = run(lines, main, open_since=since)
+        csv_result = run(table, main, open_since=since)
+    with django_capture_on_commit_callbacks(execute=True):
+        policy_services.policy_apply_text(text=SLA_POLICY, source="sla.toml")
+
+    assert "post 900004: bad created_at" in dict(result.problems)[1]
+    assert "a time from 1970 to 2099 is expected" in dict(result.problems)[1]
+    assert dict(csv_result.problems)[4] == (
+        f"created_at 'Tue Oct 31 22:10:47 +0000 {year}' is not a time from 1970 to 2099"
+    )
+    assert IngestProblem.objects.filter(raw__line=4, raw__raw__tweet_id="90").exists()
+    stored = set(Post.objects.values_list("remote_id", flat=True))
+    assert "900004" not in stored and "90" not in stored and "900001" in stored
+    assert set(TicketSla.objects.values_list("ticket_id", flat=True)) == set(
+        Ticket.objects.values_list("pk", flat=True)
+    )

@@ -13,6 +13,7 @@ from mentiondesk.accounts.models import User
 from mentiondesk.audit import selectors as audit_selectors
 from mentiondesk.channels import services as channel_services
 from mentiondesk.channels.models import Post
+from mentiondesk.core.errors import Conflict
 from mentiondesk.replies import services
 from mentiondesk.replies.models import DeliveryAttempt, Reply
 from mentiondesk.sandbox.server import SandboxServer
@@ -167,7 +168,7 @@ def test_another_reply_is_not_stopped_by_the_post_it_follows_on_a_fast_x_clock(
 
 
 def test_an_answer_pulled_in_after_queueing_stops_the_send_even_if_older(
-    desk: SandboxServer, conversation: tuple[Ticket, str], advocate: User
+    desk: SandboxServer, conversation: tuple[Ticket, str], advocate: User, lead: User
 ) -> None:
     """The X app's answer was written just before the desk's reply was queued but reaches the
     desk after: the reply stops rather than answer twice."""
@@ -179,6 +180,11 @@ def test_an_answer_pulled_in_after_queueing_stops_the_send_even_if_older(
     assert reply.status == Reply.Status.NEEDS_ATTENTION
     assert reply.attempts_log.get().outcome == DeliveryAttempt.Outcome.STOPPED
     assert len(our_posts(desk)) == 1
+    # Sending the same text again would stop again: a person reads on and writes anew.
+    with pytest.raises(Conflict, match="the conversation moved on"):
+        services.reply_retry(reply=reply, by=lead)
+    page = ticket_selectors.ticket_get_for_page(ticket_id=ticket.pk, viewer=lead)
+    assert [r.person_action for r in page.unsent_replies] == [""]  # type: ignore[attr-defined]
 
 
 def test_after_an_automated_follow_up_a_person_can_still_answer(

@@ -40,7 +40,8 @@ def timeline_requests() -> int:
 @pytest.fixture
 def killed_mid_send(desk: SandboxServer, advocate: User) -> tuple[Reply, str]:
     """A reply a worker claimed and was killed sending: `sending`, its lease over, one pending
-    attempt (the rows a SIGKILLed worker leaves). Returns it and the post it answers."""
+    attempt whose request had left (the rows a SIGKILLed worker leaves). Returns it and the
+    post it answers."""
     parent = desk.store.mention_add("maya", "@Driftwood pushing to main fails with a 502")
     results = channel_services.mentions_poll_all()
     assert not [r.error for r in results if r.error]
@@ -52,7 +53,9 @@ def killed_mid_send(desk: SandboxServer, advocate: User) -> tuple[Reply, str]:
         lease_until=timezone.now() - timedelta(seconds=1),
         attempts=1,
     )
-    DeliveryAttempt.objects.create(reply=reply, in_reply_to_remote_id=parent)
+    DeliveryAttempt.objects.create(
+        reply=reply, in_reply_to_remote_id=parent, request_started_at=timezone.now()
+    )
     reply.refresh_from_db()
     return reply, parent
 

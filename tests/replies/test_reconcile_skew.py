@@ -83,7 +83,9 @@ def test_a_late_search_asks_x_for_the_window_on_its_clock(
         attempts=1,
         search_progress=SearchProgress(sent_from=sent_from).as_json(),
     )
-    DeliveryAttempt.objects.create(reply=reply, in_reply_to_remote_id=parent)
+    DeliveryAttempt.objects.create(
+        reply=reply, in_reply_to_remote_id=parent, request_started_at=timezone.now()
+    )
     # X created the post 5 s into the send, by its clock five minutes ahead of the desk's.
     posted = desk.store.mention_add(
         "Driftwood",

@@ -114,7 +114,11 @@ class PostAction(models.Model):
 
 
 class DeliveryAttempt(models.Model):
-    """One try at sending a reply, recorded before the request leaves and closed after."""
+    """One try at sending a reply, recorded when a worker claims the reply and closed after.
+
+    `request_started_at` is committed just before the request to the network leaves: an
+    attempt without it sent nothing (the worker died, or lost its database, before sending),
+    so only attempts with it can have reached the network (`services.reply_may_have_left`)."""
 
     class Outcome(models.TextChoices):
         PENDING = "pending", "Pending"
@@ -126,12 +130,14 @@ class DeliveryAttempt(models.Model):
         RECONCILED_FOUND = "reconciled_found", "Found on the network"
         RECONCILED_MISSING = "reconciled_missing", "Not found on the network"
         STOPPED = "stopped", "Stopped: the conversation moved on"
+        NOT_SENT = "not_sent", "Stopped before the request left"
 
     reply = models.ForeignKey(Reply, on_delete=models.CASCADE, related_name="attempts_log")
     in_reply_to_remote_id = models.CharField(max_length=40, blank=True)
     outcome = models.CharField(max_length=20, choices=Outcome.choices, default=Outcome.PENDING)
     detail = models.TextField(blank=True)
     started_at = models.DateTimeField(auto_now_add=True)
+    request_started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:

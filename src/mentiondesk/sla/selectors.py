@@ -38,6 +38,7 @@ STATUS_EVENTS = (
     Kind.STATUS_CHANGED,
     Kind.REPLY_QUEUED,
     Kind.REPLY_NEEDS_ATTENTION,
+    Kind.REPLY_RETRIED,
     Kind.FOLLOW_UP,
     Kind.REOPENED,
 )
@@ -47,8 +48,8 @@ BUCKETS = ("day", "week", "month")
 def _event_status(kind: str, data: dict[str, Any]) -> str:
     if kind == Kind.STATUS_CHANGED:
         return str(data.get("to", ""))
-    if kind == Kind.REPLY_QUEUED:
-        return str(data.get("status", ""))  # "status_after" of the reply
+    if kind in (Kind.REPLY_QUEUED, Kind.REPLY_RETRIED):
+        return str(data.get("status", ""))  # "status_after" of the reply, set again
     # A parked reply and a follow-up from the requester both set the ticket open.
     return Ticket.Status.OPEN
 

@@ -221,6 +221,37 @@ def reply_detail(request: HttpRequest, reply_id: int) -> dict[str, object]:
     return reply_out(reply_selectors.reply_get(reply_id=reply_id))
 
 
+@router.post(
+    "/replies/{reply_id}/retry",
+    response=ReplyOut,
+    summary="Send again a reply that needs attention and is proven never sent (leads)",
+    description="403 for other roles. 409 `may_have_been_sent`: a send of it may have reached "
+    "X and no search of the handle's posts has shown it missing; it is never sent again "
+    "blindly. 409 `conflict`: the reply is not waiting for a person, or the conversation "
+    "moved on and stopped it (write a new reply).",
+)
+def reply_retry(request: HttpRequest, reply_id: int) -> dict[str, object]:
+    reply = reply_services.reply_retry(
+        reply=reply_selectors.reply_get(reply_id=reply_id), by=_user(request)
+    )
+    return reply_out(reply_selectors.reply_get(reply_id=reply.pk))
+
+
+@router.post(
+    "/replies/{reply_id}/recheck",
+    response=ReplyOut,
+    summary="Search X again for a reply that needs attention and may have been sent (leads)",
+    description="The reply becomes `sending` while the worker reads the handle's posts: "
+    "found → `sent`; missing → `needs_attention` again, and `retry` then accepts it. 403 for "
+    "other roles; 409 when it is not waiting or is proven never sent; 400 for a direct message.",
+)
+def reply_recheck(request: HttpRequest, reply_id: int) -> dict[str, object]:
+    reply = reply_services.reply_recheck(
+        reply=reply_selectors.reply_get(reply_id=reply_id), by=_user(request)
+    )
+    return reply_out(reply_selectors.reply_get(reply_id=reply.pk))
+
+
 @router.post("/tickets/{ticket_id}/notes", response={201: EventOut}, summary="Add an internal note")
 def note_add(request: HttpRequest, ticket_id: int, payload: NoteIn) -> object:
     ticket = selectors.ticket_get(ticket_id=ticket_id)

@@ -122,6 +122,8 @@ class TicketEvent(models.Model):
         REPLY_QUEUED = "reply_queued", "Reply queued"
         REPLY_SENT = "reply_sent", "Reply sent"
         REPLY_NEEDS_ATTENTION = "reply_needs_attention", "Reply needs attention"
+        REPLY_RETRIED = "reply_retried", "Reply sent again"
+        REPLY_RECHECKED = "reply_rechecked", "Reply checked on X again"
         NOTE = "note", "Internal note"
         STATUS_CHANGED = "status_changed", "Status changed"
         INTENT_SET = "intent_set", "Intent set"

@@ -40,6 +40,7 @@ from mentiondesk.policy import rules
 from mentiondesk.policy.rules import HandleChoice
 from mentiondesk.policy.schema import Escalation, Policy
 from mentiondesk.policy.selectors import policy_current
+from mentiondesk.replies import selectors as reply_selectors
 from mentiondesk.replies.models import PostAction, Reply
 from mentiondesk.triage.constants import CONTEXTS, SENTIMENTS
 from mentiondesk.triage.gate import (
@@ -475,16 +476,20 @@ def ticket_get_for_page(*, ticket_id: int, viewer: User) -> TicketPage:
     events = list(ticket_events(ticket=ticket))
     slack = {m.pk: m for m in slack_messages_for_ticket(ticket=ticket)}
     policy = policy_current()
+    unsent = list(
+        Reply.objects.filter(ticket=ticket)
+        .exclude(status=Reply.Status.SENT)
+        .select_related("handle", "author")
+        .order_by("created_at", "id")
+    )
+    for reply in unsent:
+        # What a lead can do for it, for the template: "retry", "recheck" or "".
+        reply.person_action = reply_selectors.reply_person_action(reply=reply)  # type: ignore[attr-defined]
     return TicketPage(
         ticket=ticket,
         posts=posts,
         events=events,
-        unsent_replies=list(
-            Reply.objects.filter(ticket=ticket)
-            .exclude(status=Reply.Status.SENT)
-            .select_related("handle", "author")
-            .order_by("created_at", "id")
-        ),
+        unsent_replies=unsent,
         latest_inbound=ticket_latest_inbound(ticket=ticket),
         reply_from=reply_from,
         reply_blocked=reply_blocked,

@@ -10,6 +10,11 @@ urlpatterns = [
     path("tickets/<int:ticket_id>/activity", views.activity, name="activity"),
     path("tickets/<int:ticket_id>/evidence", views.evidence, name="evidence"),
     path("tickets/<int:ticket_id>/reply", views.reply, name="reply"),
+    path(
+        "tickets/<int:ticket_id>/replies/<int:reply_id>/retry",
+        views.reply_retry,
+        name="reply_retry",
+    ),
     path("tickets/<int:ticket_id>/assign-to-me", views.assign_to_me, name="assign"),
     path("tickets/<int:ticket_id>/reassign", views.reassign, name="reassign"),
     path("tickets/<int:ticket_id>/status", views.status, name="status"),

@@ -25,6 +25,7 @@ from mentiondesk.channels.models import Post
 from mentiondesk.core.errors import DomainError, Forbidden, NotFound
 from mentiondesk.incidents import selectors as surge_selectors
 from mentiondesk.integrations.slack.services import SlackUnavailable
+from mentiondesk.replies import selectors as reply_selectors
 from mentiondesk.replies import services as reply_services
 from mentiondesk.sla import selectors as sla_selectors
 from mentiondesk.tickets import evidence as ticket_evidence
@@ -188,6 +189,31 @@ def reply(request: HttpRequest, ticket_id: int) -> HttpResponse:
         return _rejected(request, ticket_id, exc, reply_form=form)
     solved = " and the ticket is solved" if created.ticket.status == Ticket.Status.SOLVED else ""
     messages.success(request, f"Reply queued from @{created.handle.username}{solved}.")
+    return redirect("tickets:detail", ticket_id=ticket_id)
+
+
+@require_POST
+@login_required
+def reply_retry(request: HttpRequest, ticket_id: int, reply_id: int) -> HttpResponse:
+    """A parked reply: send it again (proven never sent) or have X checked again."""
+    ticket = _ticket(ticket_id)
+    reply = reply_selectors.reply_get(reply_id=reply_id)
+    if reply.ticket_id != ticket.pk:
+        raise Http404(f"reply {reply_id} is not on ticket #{ticket_id}")
+    recheck = request.POST.get("action") == "recheck"
+    try:
+        if recheck:
+            reply_services.reply_recheck(reply=reply, by=_user(request))
+        else:
+            reply_services.reply_retry(reply=reply, by=_user(request))
+    except DomainError as exc:
+        return _rejected(request, ticket_id, exc, as_message=True)
+    messages.success(
+        request,
+        f"Checking @{reply.handle.username}'s posts on X for the reply."
+        if recheck
+        else f"Reply queued again from @{reply.handle.username}.",
+    )
     return redirect("tickets:detail", ticket_id=ticket_id)
 
 

@@ -42,6 +42,7 @@ from mentiondesk.channels.connectors.base import (
     RemoteUser,
     Unreachable,
 )
+from mentiondesk.core.constants import POST_TIME_MAX, POST_TIME_MIN, POST_TIME_RANGE
 
 logger = logging.getLogger(__name__)
 
@@ -240,9 +241,14 @@ def _id(value: Any) -> str | None:
 def _parse_time(value: str) -> datetime | None:
     try:
         moment = datetime.fromisoformat(value)
-    except ValueError:
+        moment = moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+    except (ValueError, OverflowError):  # year 1 with an offset east of UTC
         return None
-    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+    return moment if _time_plausible(moment) else None
+
+
+def _time_plausible(moment: datetime | None) -> bool:
+    return moment is not None and POST_TIME_MIN <= moment < POST_TIME_MAX
 
 
 def url_shown(url: str, text: str | None = None) -> str:
@@ -329,11 +335,16 @@ def parse_post(item: Any, users: dict[str, dict[str, Any]]) -> RemotePost | Payl
         return PayloadProblem(f"post {post_id}: missing author_id", raw=item)
     created_raw = item.get("created_at")
     if created_raw is None:
-        created_at: datetime | None = _snowflake_time(post_id)
+        # X's ids are 64-bit: a longer one would put the time past what datetime holds.
+        created_at: datetime | None = _snowflake_time(post_id) if len(post_id) <= 19 else None
     else:
         created_at = _parse_time(created_raw) if isinstance(created_raw, str) else None
-    if created_at is None:
-        return PayloadProblem(f"post {post_id}: bad created_at {created_raw!r}", raw=item)
+    if not _time_plausible(created_at):
+        return PayloadProblem(
+            f"post {post_id}: bad created_at {created_raw!r} (a time {POST_TIME_RANGE} is "
+            "expected)",
+            raw=item,
+        )
     author = users.get(author_id, {})
     # Decided per item: this post cannot be stored, the rest of its page can.
     for where, value in (("text", text), ("payload", item), ("author", author.get("username"))):

@@ -23,6 +23,7 @@ from typing import IO, Any, NamedTuple
 
 from mentiondesk.channels.connectors.base import RemotePost
 from mentiondesk.channels.connectors.x import parse_page
+from mentiondesk.core.constants import POST_TIME_MAX, POST_TIME_MIN, POST_TIME_RANGE
 
 FORMATS = ("csv", "json", "jsonl")
 CSV_COLUMNS = (
@@ -227,6 +228,11 @@ def batches_ahead(items: Iterator[Row | Problem], *, size: int) -> Iterator[list
 _DAYS: dict[str, str | None] = {}  # "Tue Oct 31 2017" -> "2017-10-31" (None: no such day)
 
 
+# csv_time's strings, zero-padded to four-digit years, compare as the times they name.
+_CSV_TIME_MIN = f"{POST_TIME_MIN:%Y-%m-%d %H:%M:%S}"
+_CSV_TIME_MAX = f"{POST_TIME_MAX:%Y-%m-%d %H:%M:%S}"
+
+
 def csv_time(value: str) -> str | None:
     """`Tue Oct 31 22:10:47 +0000 2017` as UTC "2017-10-31 22:10:47", or None if malformed.
 
@@ -332,6 +338,13 @@ def _csv_rows(text: IO[str], *, ours: Ours, name: str) -> Iterator[Row | Problem
             yield Problem(
                 start,
                 f"created_at {fields[i_time]!r} is not like 'Tue Oct 31 22:10:47 +0000 2017'",
+                _as_dict(fields),
+            )
+            continue
+        if not _CSV_TIME_MIN <= created_at < _CSV_TIME_MAX:
+            yield Problem(
+                start,
+                f"created_at {fields[i_time]!r} is not a time {POST_TIME_RANGE}",
                 _as_dict(fields),
             )
             continue

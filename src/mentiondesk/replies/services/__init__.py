@@ -7,12 +7,15 @@ from .drafts import Draft, ticket_drafts
 from .outbox import (
     X_MAX_CHARS,
     Collision,
+    MayHaveBeenSent,
     outbox_drain,
     outbox_due,
     reply_create,
     reply_deliver,
     reply_find_on_network,
     reply_handle_choice,
+    reply_recheck,
+    reply_retry,
 )
 from .status import status_update_create, status_update_follow_up
 from .stream import stream_reply
@@ -21,6 +24,7 @@ __all__ = [
     "X_MAX_CHARS",
     "Collision",
     "Draft",
+    "MayHaveBeenSent",
     "dm_create",
     "outbox_drain",
     "outbox_due",
@@ -32,6 +36,8 @@ __all__ = [
     "reply_deliver",
     "reply_find_on_network",
     "reply_handle_choice",
+    "reply_recheck",
+    "reply_retry",
     "status_update_create",
     "status_update_follow_up",
     "stream_reply",

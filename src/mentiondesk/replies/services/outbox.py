@@ -2,9 +2,13 @@
 
 Delivery protocol (`reply_deliver`):
 1. Claim: lock the reply, mark it `sending` with a lease, pick the post it threads to (the
-   requester's newest post, at send time) and record a pending DeliveryAttempt. Commit. From
-   here on a crash leaves evidence that a request may have left.
-2. Send through the connector, outside any transaction.
+   requester's newest post, at send time) and record a pending DeliveryAttempt. Commit.
+2. Just before the request leaves, stamp the attempt's `request_started_at` and renew the
+   lease (`_attempt_request_start`, under the reply's lock, only while this attempt still
+   holds the reply). Commit. From here on a crash leaves evidence that a request may have
+   left; before it, none could have: a worker that dies or loses its database between claim
+   and send leaves a reply proven never sent, which a lead can send again (`reply_retry`).
+   Send through the connector, outside any transaction.
 3. Record the outcome. Sent: store our post, mark `sent`, stamp the ticket's first response.
    Certainly not sent (unreachable, rate limited): back to `queued` for later. Rejected:
    `needs_attention` with X's reason. Unknown (timeout, 5xx, 403 duplicate, or a lease found
@@ -13,7 +17,8 @@ Delivery protocol (`reply_deliver`):
    duplicate, back to the post the reply answers), at most RECONCILE_MAX_PAGES pages; found →
    `sent`, not found → `needs_attention` saying how far it looked, rate limited → still
    `sending`, the search going on from where it stopped after X's reset. An unknown outcome
-   is never retried blindly.
+   is never retried blindly. A lease found expired on a send whose request never left is
+   parked as `not_sent` without asking X.
 """
 
 from __future__ import annotations
@@ -49,6 +54,7 @@ from mentiondesk.tickets import selectors as ticket_selectors
 from mentiondesk.tickets import services as ticket_services
 from mentiondesk.tickets.models import Ticket, TicketEvent
 
+from .. import selectors
 from ..length import X_MAX_WEIGHT, x_length
 from ..models import DeliveryAttempt, Reply
 from .automation import AutomationSkipped, automated_reply_allowed
@@ -279,6 +285,14 @@ def reply_deliver(*, reply_id: int, connector: XConnector | None = None) -> Repl
     if claim is None:
         return Reply.objects.get(pk=reply_id)
     reply, attempt, reconcile_first, collided = claim
+    if reconcile_first and not selectors.reply_may_have_left(reply=reply):
+        return _reply_park(
+            reply,
+            attempt,
+            DeliveryAttempt.Outcome.NOT_SENT,
+            "Not sent: the worker stopped (killed, or its database connection lost) before the "
+            "request left for X, so nothing reached X. A lead can send it again.",
+        )
     if collided is not None:
         return _reply_park(
             reply,
@@ -307,6 +321,8 @@ def _reply_send(
         # Who we post as (GET /2/users/me) before the POST: a failure here sent nothing, so
         # it is retried like an unreachable network, not taken for X refusing the post.
         x.author()
+    if not _attempt_request_start(reply, attempt):
+        return Reply.objects.get(pk=reply.pk)  # another worker took the reply over
     try:
         if reply.kind == Reply.Kind.DM:
             sent = x.dm_send(_dm_recipient(reply), reply.text)
@@ -377,10 +393,6 @@ def _reply_claim(*, reply_id: int) -> tuple[Reply, DeliveryAttempt, bool, Post |
                 .order_by(*TIMELINE)
                 .first()
             )
-        if not reconcile_first:
-            # When this send began: a search for its outcome need only read the posts X
-            # created between now and the lease's end (SearchProgress.window).
-            reply.search_progress = SearchProgress(sent_from=now).as_json()
         reply.status = Reply.Status.SENDING
         reply.lease_until = now + timedelta(seconds=settings.OUTBOX_LEASE_SECONDS)
         reply.attempts += 1
@@ -390,7 +402,6 @@ def _reply_claim(*, reply_id: int) -> tuple[Reply, DeliveryAttempt, bool, Post |
                 "lease_until",
                 "attempts",
                 "in_reply_to_remote_id",
-                "search_progress",
                 "updated_at",
             ]
         )
@@ -398,6 +409,161 @@ def _reply_claim(*, reply_id: int) -> tuple[Reply, DeliveryAttempt, bool, Post |
             reply=reply, in_reply_to_remote_id=reply.in_reply_to_remote_id
         )
     return reply, attempt, reconcile_first, collided
+
+
+def _attempt_request_start(reply: Reply, attempt: DeliveryAttempt) -> bool:
+    """Record, and commit, that `attempt`'s request is about to leave; False when the attempt
+    no longer holds the reply (its lease ran out and another worker claimed it), and then
+    nothing may be sent.
+
+    The lease is renewed from now, so it still outlasts the request's timeout (settings), and
+    the send's window (SearchProgress) starts now: X can only have created the post between
+    now and the lease's end. A database error here propagates before anything was sent."""
+    now = timezone.now()
+    with transaction.atomic():
+        held = (
+            Reply.objects.select_for_update()
+            .filter(pk=reply.pk, status=Reply.Status.SENDING)
+            .values_list("pk", flat=True)
+            .first()
+        )
+        latest = DeliveryAttempt.objects.filter(reply_id=reply.pk).order_by("-pk").first()
+        if held is None or latest is None or latest.pk != attempt.pk:
+            return False
+        reply.lease_until = now + timedelta(seconds=settings.OUTBOX_LEASE_SECONDS)
+        reply.search_progress = SearchProgress(sent_from=now).as_json()
+        Reply.objects.filter(pk=reply.pk).update(
+            lease_until=reply.lease_until, search_progress=reply.search_progress, updated_at=now
+        )
+        attempt.request_started_at = now
+        attempt.save(update_fields=["request_started_at"])
+    return True
+
+
+class MayHaveBeenSent(Conflict):
+    """A send of the reply may have reached the network: it is never sent again blindly."""
+
+    code = "may_have_been_sent"
+
+
+def reply_retry(*, reply: Reply, by: User) -> Reply:
+    """Send again a reply that needs attention and is proven never sent (leads and admins).
+
+    Locks the reply; puts it back in the queue with a fresh count of tries, writes a
+    TicketEvent REPLY_RETRIED (the audit log) on its ticket and enqueues delivery after
+    commit; the send checks the conversation again (a post since stops it). Raises Forbidden
+    for other roles, Conflict when the reply is not waiting for a person, was stopped because
+    the conversation moved on, or when a send of it may have reached X
+    (`reply_may_have_left`; MayHaveBeenSent): at most once comes first."""
+    if not by.can_reassign:
+        raise Forbidden("only leads and admins can send a reply again")
+    with transaction.atomic():
+        reply = Reply.objects.select_for_update().get(pk=reply.pk)
+        if reply.status != Reply.Status.NEEDS_ATTENTION:
+            raise Conflict(f"this reply is {reply.get_status_display().lower()}, not waiting")
+        if selectors.reply_stopped_by_conversation(reply=reply):
+            raise Conflict(
+                "Not sent again: the conversation moved on after this reply was written. Read "
+                "what came since and write a new reply."
+            )
+        if selectors.reply_may_have_left(reply=reply):
+            check = (
+                "Look at the conversation on X; if it is not there, write it again."
+                if reply.kind == Reply.Kind.DM
+                else "Ask the desk to check X again; once the check shows it missing, it can "
+                "be sent again."
+            )
+            raise MayHaveBeenSent(
+                "Not sent again: this reply may already be on X (a send's outcome is unknown "
+                f"and no search of the handle's posts has shown it missing). {check}"
+            )
+        now = timezone.now()
+        Reply.objects.filter(pk=reply.pk).update(
+            status=Reply.Status.QUEUED,
+            attempts=0,
+            not_before=None,
+            lease_until=None,
+            reason="",
+            updated_at=now,
+        )
+        status = _ticket_status_restore(reply, now)
+        _reply_audit(
+            reply, by, TicketEvent.Kind.REPLY_RETRIED, "Sent again, proven never sent", status
+        )
+        transaction.on_commit(lambda: _enqueue_delivery(reply.pk))
+    reply.refresh_from_db()
+    return reply
+
+
+def reply_recheck(*, reply: Reply, by: User) -> Reply:
+    """Search X again for a reply that needs attention and may have been sent (leads and
+    admins): the way to the proof `reply_retry` asks for.
+
+    Locks the reply and hands it to the worker as a send whose outcome was never recorded:
+    it reconciles (never sends): found → `sent`; not found in the whole window → needs
+    attention again, now proven missing, so `reply_retry` accepts it. Writes a TicketEvent
+    REPLY_RECHECKED and enqueues delivery after commit. Raises Forbidden for other roles,
+    Conflict when the reply is not waiting or nothing needs checking, DomainError for a
+    direct message (X gives no way to look one up)."""
+    if not by.can_reassign:
+        raise Forbidden("only leads and admins can ask the desk to check X again")
+    with transaction.atomic():
+        reply = Reply.objects.select_for_update().get(pk=reply.pk)
+        if reply.status != Reply.Status.NEEDS_ATTENTION:
+            raise Conflict(f"this reply is {reply.get_status_display().lower()}, not waiting")
+        if reply.kind == Reply.Kind.DM:
+            raise DomainError("direct messages cannot be looked up on X: check the conversation")
+        if not selectors.reply_may_have_left(reply=reply):
+            raise Conflict("this reply is proven never sent: send it again instead")
+        now = timezone.now()
+        Reply.objects.filter(pk=reply.pk).update(
+            status=Reply.Status.SENDING, lease_until=now, updated_at=now
+        )
+        _reply_audit(reply, by, TicketEvent.Kind.REPLY_RECHECKED, "Asked the desk to check X", "")
+        transaction.on_commit(lambda: _enqueue_delivery(reply.pk))
+    reply.refresh_from_db()
+    return reply
+
+
+def _ticket_status_restore(reply: Reply, now: datetime) -> str:
+    """The ticket of a reply sent again takes back the status the reply set when it was
+    queued (its REPLY_QUEUED event), if it is still open as the park left it. Returns the
+    ticket's status ("" without a ticket)."""
+    if reply.ticket_id is None:
+        return ""
+    ticket = Ticket.objects.select_for_update().get(pk=reply.ticket_id)
+    queued = (
+        TicketEvent.objects.filter(
+            ticket_id=ticket.pk, kind=TicketEvent.Kind.REPLY_QUEUED, data__reply=reply.pk
+        )
+        .values_list("data", flat=True)
+        .first()
+    )
+    status_after = (queued or {}).get("status")
+    if ticket.status == Ticket.Status.OPEN and status_after in (
+        Ticket.Status.PENDING,
+        Ticket.Status.SOLVED,
+    ):
+        ticket.status = status_after
+        ticket.solved_at = now if status_after == Ticket.Status.SOLVED else None
+        ticket.save(update_fields=["status", "solved_at", "updated_at"])
+    return str(ticket.status)
+
+
+def _reply_audit(reply: Reply, by: User, kind: str, message: str, status: str) -> None:
+    """A person's action on a reply, in the audit log (its ticket's events, with the ticket's
+    `status` when it set one: the SLA clocks read it) and the log."""
+    logger.info("reply %s: %s (%s)", reply.pk, message, by.username)
+    if reply.ticket_id is not None:
+        TicketEvent.objects.create(
+            ticket_id=reply.ticket_id,
+            kind=kind,
+            actor=by,
+            message=f"{message}: {reply.reason}",
+            data={"reply": reply.pk, **({"status": status} if status else {})},
+        )
+        if status:
+            sla_services.tickets_sla_refresh(ticket_ids=[reply.ticket_id])
 
 
 def _reply_reconcile(
@@ -439,10 +605,14 @@ def _reply_reconcile(
         return _reply_record_sent(
             reply, attempt, search.found, DeliveryAttempt.Outcome.RECONCILED_FOUND
         )
+    # Only a search that read the whole window is proof the post is not there
+    # (selectors.reply_may_have_left): one stopped at the page cap leaves the outcome unknown.
     return _reply_park(
         reply,
         attempt,
-        DeliveryAttempt.Outcome.RECONCILED_MISSING,
+        DeliveryAttempt.Outcome.RECONCILED_MISSING
+        if search.complete
+        else DeliveryAttempt.Outcome.UNKNOWN,
         f"Outcome unknown ({why}) and the post is not among @{reply.handle.username}'s "
         f"{search.looked_at()}. It was not re-sent, to avoid a duplicate: check on X, then send "
         "again.",
@@ -466,8 +636,13 @@ def _reply_reconcile_later(
             search_progress=progress.as_json(),
             updated_at=now,
         )
+        # The search was rate limited, not the send: an attempt that sent its request keeps
+        # an unknown outcome (selectors.reply_may_have_left reads RATE_LIMITED as "X made
+        # nothing").
         attempt.outcome, attempt.detail, attempt.finished_at = (
-            DeliveryAttempt.Outcome.RATE_LIMITED,
+            DeliveryAttempt.Outcome.UNKNOWN
+            if attempt.request_started_at
+            else DeliveryAttempt.Outcome.RATE_LIMITED,
             detail,
             now,
         )
