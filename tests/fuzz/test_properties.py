@@ -19,9 +19,11 @@ from mentiondesk.policy import schema as policy_schema
 from mentiondesk.policy.schema import PolicyError, policy_parse
 from mentiondesk.sandbox.server import SandboxServer
 
-# Any code point, unpaired surrogates (valid in JSON as "\\udc00") and NUL included, and those
-# two often: st.text() alone never draws a surrogate.
-HOSTILE = st.sampled_from(["\x00", "\udc00", "\ud800", "\ud83d", "\ude00"])
+# Any code point, unpaired surrogates (valid in JSON as "\\udc00"), NUL and bidi controls
+# included, and those often: st.text() alone never draws a surrogate and rarely a control.
+HOSTILE = st.sampled_from(
+    ["\x00", "\udc00", "\ud800", "\ud83d", "\ude00", "\u202e", "\u2066", "\u200f"]
+)
 TEXT = st.text(alphabet=st.characters(exclude_categories=()) | HOSTILE)
 JSON = st.recursive(
     st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | TEXT,
