@@ -37,6 +37,9 @@ class Labelled:
     source: str
     id: str
     note: str
+    # "random" (drawn at random from its corpus: fit for measuring) or "enriched" (picked
+    # for being a rare intent: fit for training only).
+    sampling: str = "random"
 
 
 def _twcs(path: Path) -> Iterator[tuple[str, str]]:
@@ -99,6 +102,7 @@ def corpus_read(*, corpora: Path, labels: Path = REAL_LABELS) -> list[Labelled]:
                 row["source"],
                 row["id"],
                 row["note"],
+                row.get("sampling") or "random",
             )
         )
     return corpus
