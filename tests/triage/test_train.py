@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 from django.core.management import call_command
+from django.core.management.base import CommandError
 
 from mentiondesk.accounts.models import User
 from mentiondesk.triage import services
@@ -82,8 +83,21 @@ def test_a_labels_file_teaches_both_models_and_no_corrections_leaves_them_out(
 def test_a_bad_labels_file_is_refused_naming_the_line(tmp_path: Path) -> None:
     labels = tmp_path / "ours.csv"
     labels.write_text("text,intent,sentiment\nfine,praise,\nhm,praise,meh\n", encoding="utf-8")
-    from django.core.management.base import CommandError
-
     with pytest.raises(CommandError, match="line 3: unknown sentiment 'meh'"):
         _train(tmp_path / "out", "--labels", str(labels), "--no-corrections")
     assert not (tmp_path / "out").exists()
+
+
+def test_measuring_without_the_real_corpus_is_refused_with_the_way_out(tmp_path: Path) -> None:
+    with pytest.raises(CommandError, match=r"needs the real corpus.*--quick"):
+        call_command(
+            "triage",
+            "train",
+            "--real",
+            "0",
+            "--no-corrections",
+            "--out",
+            str(tmp_path),
+            stdout=io.StringIO(),
+        )
+    assert not list(tmp_path.iterdir())

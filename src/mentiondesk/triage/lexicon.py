@@ -7,7 +7,7 @@ sentiment, so a cue is evidence, never a rule ("love" is also sarcasm). Phrases 
 on the scorer's tokens (so "doesn't work" is written as it tokenizes: doesn t work), up to
 three words; `SUBSTRINGS` are for scripts written without spaces (Japanese).
 
-Changing anything here changes the features: retrain (`python -m mentiondesk.triage.train`).
+Changing anything here changes the features: retrain (`make triage-model`).
 The scorer refuses a model trained on other cue lists."""
 
 from __future__ import annotations

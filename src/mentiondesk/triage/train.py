@@ -29,7 +29,6 @@ shipped one), in seconds on a small set (`--real N`)."""
 
 from __future__ import annotations
 
-import csv
 import hashlib
 import itertools
 import json
@@ -406,28 +405,8 @@ def labels_read(path: Path) -> list[Row]:
     """A team's labelled posts: columns text,intent and optionally sentiment (blank: the
     row teaches the intent model only). Raises TriageDataError naming the line."""
     intents = examples_read(path, column="intent")
-    tones = _sentiments_where_given(path)
-    return [Row(e.text, e.label, tones.get(e.line, ""), "labels") for e in intents]
-
-
-def _sentiments_where_given(path: Path) -> dict[int, str]:
-    """line → sentiment of the rows of `path` that give one (validated)."""
-    out = {}
-    with path.open(encoding="utf-8-sig", newline="") as f:
-        reader = csv.DictReader(f)
-        line = 2
-        for row in reader:
-            start, line = line, reader.line_num + 1
-            tone = (row.get("sentiment") or "").strip()
-            if not tone:
-                continue
-            if tone not in LABELS["sentiment"]:
-                raise TriageDataError(
-                    f"{path}: line {start}: unknown sentiment {tone!r}; "
-                    f"use one of {', '.join(LABELS['sentiment'])}"
-                )
-            out[start] = tone
-    return out
+    tones = examples_read(path, column="sentiment", optional=True)
+    return [Row(i.text, i.label, t.label, "labels") for i, t in zip(intents, tones, strict=True)]
 
 
 def rows_gather(
@@ -499,6 +478,11 @@ def task_train(
         log(f"quick: {params}, bias +{bias:g}, temperature {temperature:g} (not re-chosen)")
     else:
         scored = sum(1 for r in rows if r.scored)
+        if len({r.group for r in rows if r.scored}) < OUTER_FOLDS * INNER_FOLDS:
+            raise TriageDataError(
+                f"{task}: measuring leave-brand-out needs the real corpus (posts of at least "
+                f"{OUTER_FOLDS * INNER_FOLDS} brands); --quick trains without measuring"
+            )
         log(f"leave-brand-out, nested ({OUTER_FOLDS} outer folds, {scored:,} test posts):")
         evaluation = nested_evaluate(rows, task, log)
         log(evaluation.report.table() + "\n" + _availability(evaluation.report).lstrip(", "))
