@@ -283,7 +283,6 @@ class Choice:
     params: Params
     bias: float
     temperature: float
-    report: Report  # out-of-fold, with the bias
 
 
 def choose(rows: Sequence[Row], task: str, n: int, log: Log | None = None) -> Choice:
@@ -300,7 +299,7 @@ def choose(rows: Sequence[Row], task: str, n: int, log: Log | None = None) -> Ch
         if bias:
             scores[:, classes.index("availability")] += bias
         report = report_make(gold, _argmax(scores, classes), LABELS[task])
-        choice = Choice(params, bias, temperature_fit(gold, scores, classes), report)
+        choice = Choice(params, bias, temperature_fit(gold, scores, classes))
         if log:
             log(
                 f"  {params}: macro-F1 {report.macro_f1:.3f}{_availability(report)}"
@@ -327,7 +326,6 @@ class Evaluation:
     confidence: list[float]
     texts: list[str]
     report: Report
-    chosen: list[str]
 
 
 def nested_evaluate(rows: Sequence[Row], task: str, log: Log) -> Evaluation:
@@ -337,7 +335,6 @@ def nested_evaluate(rows: Sequence[Row], task: str, log: Log) -> Evaluation:
     predicted: list[str] = []
     confidence: list[float] = []
     texts: list[str] = []
-    chosen = []
     for fold, (fit_idx, test_idx) in enumerate(_folds(rows, OUTER_FOLDS), start=1):
         inner = [rows[i] for i in fit_idx]
         choice = choose(inner, task, INNER_FOLDS)
@@ -352,10 +349,9 @@ def nested_evaluate(rows: Sequence[Row], task: str, log: Log) -> Evaluation:
         confidence.extend(float(p) for p in probabilities.max(axis=1))
         texts.extend(held)
         note = f"{choice.params}, bias +{choice.bias:g}, temperature {choice.temperature:g}"
-        chosen.append(note)
         log(f"  outer fold {fold}: {len(test_idx)} test posts; inner choice: {note}")
     report = report_make(gold, predicted, LABELS[task])
-    return Evaluation(gold, predicted, confidence, texts, report, chosen)
+    return Evaluation(gold, predicted, confidence, texts, report)
 
 
 def reliability(evaluation: Evaluation) -> list[dict[str, Any]]:
