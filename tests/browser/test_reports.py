@@ -78,6 +78,10 @@ def test_a_lead_sees_the_charts_and_filters_them(
         assert box is not None and box["width"] > 100 and box["height"] > 100
     assert chart(page, "by_day") == [[1, 4, 1]]
     assert chart(page, "by_handle") == [[600, 7200], [1800, 90000]]
+    # Nobody corrected triage in the range: the live model's table, every intent at zero.
+    accuracy = page.locator("[data-triage-accuracy]")
+    expect(accuracy.locator("h3")).to_contain_text("(live): 0 corrected posts")
+    expect(accuracy.locator("tr[data-intent]")).to_have_count(7)
     assert chart(page, "by_agent") == [[1800, 300, None], [90000, 7200, None]]
     # No SLA targets in this desk: every day is a gap in each metric's line.
     assert chart(page, "sla") == [[None, None, None]] * 3

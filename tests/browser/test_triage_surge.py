@@ -138,3 +138,41 @@ def test_one_click_answers_a_surge_once_and_the_follow_up_goes_once(
     expect(card).to_contain_text("follow-ups 3 sent")
     assert sorted(replies_per_post(live_desk, "Driftwood").values()) == [2, 2, 2]
     assert Reply.objects.count() == 6
+
+
+def test_a_suggestion_waits_for_a_person_then_acts(
+    page: Page,
+    live_server: Any,
+    live_desk: SandboxServer,
+    infrastructure: User,
+    screenshot_dir: Path,
+) -> None:
+    """A 54% availability label to both handles: shown as a suggestion, the reply stays on
+    the main handle and says why; confirming it from the ticket page moves it to status."""
+    live_desk.store.mention_add("sofia", "@Driftwood @DriftwoodStatus me da 403 con mi token")
+    ingest()
+    ticket = Ticket.objects.get(requester_username="sofia")
+    # What the model said of it on real traffic: availability, 54% sure.
+    TriageResult.objects.filter(post__ticket=ticket).update(
+        intent="availability", intent_confidence=0.54
+    )
+    Ticket.objects.filter(pk=ticket.pk).update(intent="availability", intent_confidence=0.54)
+
+    sign_in(page, live_server.url, "ivan")
+    row = page.locator("tr.ticket-row", has_text="@sofia")
+    expect(row.locator("[data-suggested]")).to_have_text("suggested: availability (54%)")
+    row.get_by_role("link").click()
+    expect(page.locator("dd[data-intent] [data-suggested]")).to_have_text(
+        "suggested: availability (54%)"
+    )
+    expect(page.locator(".triage-source")).to_contain_text("triage model intent-")
+    reason = page.locator("[data-reply-reason]")
+    expect(reason).to_contain_text("Triage only suggests availability (54%")
+    page.screenshot(path=str(screenshot_dir / "triage-suggestion.png"), full_page=True)
+
+    block = page.locator("#intent-block")
+    block.locator("select[name=intent]").select_option("availability")
+    block.get_by_role("button", name="Label").click()
+    expect(page.locator("dd[data-intent]")).to_contain_text("Availability")
+    expect(page.locator("[data-suggested]")).to_have_count(0)
+    expect(reason).to_have_text("It is about availability: @DriftwoodStatus answers.")

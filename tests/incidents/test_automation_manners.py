@@ -238,7 +238,16 @@ def test_the_threshold_is_the_policys(
         intent="availability", intent_confidence=0.3
     )
     Ticket.objects.filter(pk=ticket.pk).update(intent="availability")
-    status_update_with_follow_up(infrastructure)
+    # [automation] min_confidence cannot go under [triage] act_above: a suggestion never sends.
+    update = status_update_with_follow_up(infrastructure)
+    assert automated(ticket) == []
+    assert "(the policy asks 70%): a suggestion" in update.follow_up_skipped[str(ticket.pk)]
+
+    policy_services.policy_apply_text(
+        text=DESK_POLICY + "\n[triage]\nact_above = 0.25\n\n[automation]\nmin_confidence = 0.25\n",
+        source="lower.toml",
+    )
+    status_update_with_follow_up(infrastructure, "Still investigating the 502s.")
     assert automated(ticket) == ["incident"]
 
 

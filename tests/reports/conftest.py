@@ -34,7 +34,9 @@ from django.conf import settings
 from mentiondesk.accounts.models import User
 from mentiondesk.channels.models import Handle
 from mentiondesk.tickets import services
-from mentiondesk.tickets.models import Ticket
+from mentiondesk.tickets.models import Intent, Ticket
+from mentiondesk.triage.constants import INTENTS
+from mentiondesk.triage.model import model_load
 from tests.factories import BASE_TIME, remote_post, tickets_from
 from tests.sla.conftest import carol_says, clock, handle, we_say_from_the_x_app  # noqa: F401
 
@@ -236,6 +238,28 @@ EXPECTED_UNFILTERED = {
             for metric in ("first_response", "next_response", "resolution")
         },
     },
+    # Nobody corrected triage: the live model, nothing counted (tests/triage/test_accuracy.py).
+    "triage_accuracy": [
+        {
+            "model": model_load("intent").version,
+            "live": True,
+            "corrected": 0,
+            "right": 0,
+            "intents": [
+                {
+                    "intent": intent,
+                    "label": str(Intent(intent).label),
+                    "labelled": 0,
+                    "labelled_right": 0,
+                    "precision": None,
+                    "actual": 0,
+                    "found": 0,
+                    "recall": None,
+                }
+                for intent in INTENTS
+            ],
+        }
+    ],
 }
 
 

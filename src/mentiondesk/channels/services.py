@@ -535,13 +535,15 @@ def _enqueue_enrich(network: str, remote_ids: list[str]) -> None:
 def posts_enrich(*, network: str, remote_ids: list[str]) -> int:
     """After ingest, off the hot path: triage the new inbound posts, label their tickets that
     have no intent yet from the first post's triage (the policy's triage rules win over the
-    model), group availability reports under an incident card when they spike, and queue
+    model; a label less sure than [triage] act_above is stored as a suggestion, see
+    `triage.gate`), group availability reports under an incident card when they spike, and queue
     their link previews and their tickets' evidence (warm before anyone opens them).
     Returns how many tickets got an intent."""
     from mentiondesk.incidents import services as surge_services
     from mentiondesk.integrations.links import tasks as link_tasks
     from mentiondesk.tickets import tasks as ticket_tasks
     from mentiondesk.triage import services as triage_services
+    from mentiondesk.triage.gate import ticket_intent_suggested
 
     posts = list(
         Post.objects.filter(
@@ -564,13 +566,16 @@ def posts_enrich(*, network: str, remote_ids: list[str]) -> int:
             if result is None or not result.intent:
                 continue
             ticket.intent = result.intent
-            ticket.save(update_fields=["intent", "updated_at"])
+            ticket.intent_confidence = result.intent_confidence
+            ticket.save(update_fields=["intent", "intent_confidence", "updated_at"])
+            suggested = ticket_intent_suggested(ticket=ticket)
             TicketEvent.objects.create(
                 ticket=ticket,
                 kind=TicketEvent.Kind.INTENT_SET,
-                message=f"Triage: {ticket.get_intent_display()} "
-                f"({result.intent_confidence:.0%}, {result.source})",
-                data={"from": "", "to": result.intent, "by": "triage"},
+                message=f"Triage{' suggests' if suggested else ''}: "
+                f"{ticket.get_intent_display()} ({result.intent_confidence:.0%}, {result.source})"
+                + (" — a suggestion until a person confirms it" if suggested else ""),
+                data={"from": "", "to": result.intent, "by": "triage", "suggested": suggested},
             )
             labelled += 1
         sla_services.tickets_sla_refresh(ticket_ids=[t.pk for t in unlabelled])

@@ -28,6 +28,7 @@ from mentiondesk.replies.models import Reply
 from mentiondesk.replies.services import reply_create
 from mentiondesk.replies.services.automation import PHASE_INCIDENT, PHASE_RESOLVED
 from mentiondesk.tickets.models import Intent, Ticket, TicketEvent
+from mentiondesk.triage.gate import tickets_intent_acting
 
 from .models import Surge, SurgeTicket
 
@@ -40,17 +41,21 @@ REPORT_STATUSES = (Ticket.Status.NEW, Ticket.Status.OPEN, Ticket.Status.PENDING)
 def surge_detect(*, network: str = Network.X, now: datetime | None = None) -> Surge | None:
     """Open a surge when at least `threshold` availability tickets of `network` were created
     in the `window_minutes` before `now` (the policy's [surge]), and group every ungrouped
-    availability report since the window's start under the open surge. Returns the open
+    availability report since the window's start under the open surge. Only labels that act
+    count (`triage.gate`): triage's suggestions wait for a person. Returns the open
     surge, or None (no spike, or surges turned off with threshold 0).
 
     Each grouped ticket gets a `surge_grouped` event. Safe side by side: one open surge per
     network (a unique constraint), a ticket grouped once (one-to-one)."""
-    rules = policy_current().surge
+    policy = policy_current()
+    rules = policy.surge
     if rules.threshold <= 0:
         return None
     now = now or timezone.now()
     window = timedelta(minutes=rules.window_minutes)
     reports = Ticket.objects.filter(
+        # Triage's suggestions (below [triage] act_above) neither count nor join.
+        tickets_intent_acting(act_above=policy.triage.act_above),
         network=network,
         intent=Intent.AVAILABILITY,
         status__in=REPORT_STATUSES,

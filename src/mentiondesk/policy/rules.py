@@ -14,6 +14,7 @@ from mentiondesk.channels.connectors.x import SELF_SERVE_REPLY_RULE
 from mentiondesk.channels.models import Handle, Network
 from mentiondesk.core.errors import DomainError, Forbidden
 from mentiondesk.tickets.models import Intent, Ticket
+from mentiondesk.triage.gate import ticket_intent_acts
 
 from .schema import Policy, Rules
 from .selectors import policy_current
@@ -45,10 +46,31 @@ def handle_correct(
     """The handle the policy says answers `ticket`, whoever is writing.
 
     Seed: several handles mentioned → the main handle, unless it is about availability →
-    the status handle; the status handle is only for availability."""
-    rules = (policy or policy_current()).rules
+    the status handle; the status handle is only for availability. Triage's availability
+    label switches the handle only when it acts (`triage.gate`); a suggestion says so in the
+    reason."""
+    policy = policy or policy_current()
+    act_above = policy.triage.act_above
+    availability = ticket.intent == Intent.AVAILABILITY
+    acts = ticket_intent_acts(ticket=ticket, act_above=act_above)
+    choice = _handbook_handle(
+        ticket=ticket, mentioned=mentioned, rules=policy.rules, availability=availability and acts
+    )
+    if not availability or acts:
+        return choice
+    why_not = (
+        f" Triage only suggests availability ({ticket.intent_confidence or 0:.0%}, below the "
+        f"{act_above:.0%} it acts on): mark it as availability to answer from the "
+        f"{policy.rules.availability_reply_from or 'status'} handle."
+    )
+    return HandleChoice(choice.handle, (choice.reason + why_not)[:REASON_MAX])
+
+
+def _handbook_handle(
+    *, ticket: Ticket, mentioned: list[Handle], rules: Rules, availability: bool
+) -> HandleChoice:
     candidates = {h.pk: h for h in [*mentioned, ticket.handle]}.values()
-    if ticket.intent == Intent.AVAILABILITY and rules.availability_reply_from:
+    if availability and rules.availability_reply_from:
         role = rules.availability_reply_from
         handle = _with_role(candidates, role) or _active_with_role(ticket.network, role)
         if handle is not None:

@@ -607,11 +607,14 @@ class TriageRule:
 @dataclass(frozen=True)
 class TriageSettings:
     """[triage]: the company's product-context keywords (empty: the built-in Driftwood and
-    GitLab lists) and the [[triage_rule]] entries, in file order."""
+    GitLab lists), the [[triage_rule]] entries, in file order, and `act_above` (0..1): a
+    model label less sure than that is a suggestion, which switches no handle, unlocks no
+    like, joins no surge and sends nothing automated (`triage.gate`)."""
 
     hosted_keywords: tuple[str, ...] = ()
     self_managed_keywords: tuple[str, ...] = ()
     rules: tuple[TriageRule, ...] = ()
+    act_above: float = 0.7
 
 
 SURGE_VARIABLES = ("requester", "incident_url")
@@ -648,7 +651,11 @@ class AutomationSettings:
     min_confidence: float = 0.8
 
 
-TRIAGE_KEYS: dict[str, type] = {"hosted_keywords": list, "self_managed_keywords": list}
+TRIAGE_KEYS: dict[str, type] = {
+    "hosted_keywords": list,
+    "self_managed_keywords": list,
+    "act_above": object,  # a number: checked by _fraction
+}
 TRIAGE_RULE_KEYS: dict[str, type] = {
     "name": str,
     "intent": str,
@@ -687,7 +694,17 @@ def _triage(data: dict[str, Any], source: str) -> TriageSettings:
         rules=tuple(
             _triage_rule(e, w) for e, w in _entries(data, "triage_rule", TRIAGE_RULE_KEYS, source)
         ),
+        act_above=_fraction(entry, "act_above", where, TriageSettings.act_above),
     )
+
+
+def _fraction(entry: dict[str, Any], key: str, where: str, default: float) -> float:
+    """`entry[key]` as a number from 0 to 1 (a confidence), `default` when absent."""
+    value = entry.get(key, default)
+    # bool is an int in Python: `act_above = true` is a mistake, not 1.
+    if isinstance(value, bool) or not isinstance(value, int | float) or not 0 <= value <= 1:
+        raise PolicyError(f"{where}.{key}: expected a number from 0 to 1, got {value!r}")
+    return float(value)
 
 
 def _triage_rule(entry: dict[str, Any], where: str) -> TriageRule:
@@ -723,13 +740,9 @@ def _automation(entry: Any, where: str) -> AutomationSettings:
     if not isinstance(entry, dict):
         raise PolicyError(f"{where}: [automation] must be a table")
     _keys(entry, AUTOMATION_KEYS, where)
-    if "min_confidence" not in entry:
-        return AutomationSettings()
-    value = entry["min_confidence"]
-    # bool is an int in Python: `min_confidence = true` is a mistake, not 1.
-    if isinstance(value, bool) or not isinstance(value, int | float) or not 0 <= value <= 1:
-        raise PolicyError(f"{where}.min_confidence: expected a number from 0 to 1, got {value!r}")
-    return AutomationSettings(min_confidence=float(value))
+    return AutomationSettings(
+        min_confidence=_fraction(entry, "min_confidence", where, AutomationSettings.min_confidence)
+    )
 
 
 def _surge(entry: Any, where: str) -> SurgeSettings:

@@ -139,6 +139,7 @@ def _triage_and_surge_lines(policy: Policy) -> list[str]:
         "[triage]",
         f"hosted_keywords = {_toml(triage.hosted_keywords)}",
         f"self_managed_keywords = {_toml(triage.self_managed_keywords)}",
+        f"act_above = {_toml(triage.act_above)}",
         "",
         "[surge]",
     ]

@@ -31,6 +31,7 @@ SLA_METRICS = (
 )
 CSV_COLUMNS = ("section", "key", "metric", "value")
 TIMES = ("tickets", "answered", "median_seconds", "p90_seconds")
+ACCURACY = ("labelled", "labelled_right", "precision", "actual", "found", "recall")
 
 
 def report_json(data: dict[str, Any]) -> str:
@@ -59,6 +60,11 @@ def report_csv(data: dict[str, Any]) -> str:
             for metric, value in row.items():
                 if metric not in {key, "label"}:
                     writer.writerow((section, _cell(row[key]), metric, _cell(value)))
+    for model in data["triage_accuracy"]:
+        for row in model["intents"]:
+            for metric in ACCURACY:
+                key = f"{model['model']}/{row['intent']}"
+                writer.writerow(("triage_accuracy", key, metric, _cell(row[metric])))
     return out.getvalue()
 
 
@@ -113,7 +119,30 @@ def report_table(data: dict[str, Any]) -> str:
             ("all days", *(within(sla["totals"][metric]) for metric, _ in SLA_METRICS)),
         ],
     )
+    for model in data["triage_accuracy"]:
+        lines += _table(
+            f"Triage model {model['model']}{' (live)' if model['live'] else ''} on "
+            f"{model['corrected']} corrected posts, {model['right']} right",
+            ("intent", "labelled", "right", "precision", "actual", "found", "recall"),
+            [
+                (
+                    r["label"],
+                    r["labelled"],
+                    r["labelled_right"],
+                    share(r["precision"]),
+                    r["actual"],
+                    r["found"],
+                    share(r["recall"]),
+                )
+                for r in model["intents"]
+            ],
+        )
     return "\n".join(lines) + "\n"
+
+
+def share(value: float | None) -> str:
+    """`83%` for 0.83; `-` when nothing was counted."""
+    return "-" if value is None else f"{value:.0%}"
 
 
 def duration(seconds: float | None) -> str:

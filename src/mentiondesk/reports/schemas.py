@@ -118,9 +118,34 @@ class SlaOut(Schema):
     totals: SlaTotalsOut
 
 
+class IntentAccuracyOut(Schema):
+    intent: str
+    label: str
+    labelled: int = Field(description="corrected posts the model labelled with this intent")
+    labelled_right: int = Field(description="...of which a person agreed")
+    precision: float | None = Field(description="labelled_right / labelled; null when 0")
+    actual: int = Field(description="corrected posts a person labelled with this intent")
+    found: int = Field(description="...of which the model had said it too")
+    recall: float | None = Field(description="found / actual; null when 0")
+
+
+class ModelAccuracyOut(Schema):
+    """One intent model on the posts people corrected (or confirmed) in the range; rule
+    labels are left out."""
+
+    model: str = Field(description="the intent model's version, as on the ticket page")
+    live: bool = Field(description="the model triaging new posts now")
+    corrected: int
+    right: int = Field(description="corrected posts the model had right (confirmations)")
+    intents: list[IntentAccuracyOut]
+
+
 class ReportOut(Schema):
     filters: ReportFiltersOut
     volume: VolumeOut
     first_response: FirstResponseOut
     backlog: BacklogOut
     sla: SlaOut
+    triage_accuracy: list[ModelAccuracyOut] = Field(
+        description="per intent model, the live one first: accuracy on corrected posts"
+    )

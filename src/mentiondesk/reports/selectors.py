@@ -28,6 +28,7 @@ from mentiondesk.core.errors import DomainError, Forbidden
 from mentiondesk.sla.clock import METRICS
 from mentiondesk.sla.selectors import AttainmentRow, sla_attainment
 from mentiondesk.tickets.models import QUEUE_STATUSES, Intent, Ticket
+from mentiondesk.triage.selectors import ModelAccuracy, triage_accuracy
 
 from .constants import (
     BACKLOG_BUCKETS,
@@ -108,6 +109,9 @@ class Report:
     # Per SLA metric: one row per day of the range, then the range's totals (dated its first day).
     sla: dict[str, list[AttainmentRow]]
     sla_totals: dict[str, AttainmentRow]
+    # How triage's intent model did on the posts people corrected in the range, per model
+    # version, the live one first (the handle, intent and agent filters do not apply).
+    triage_accuracy: list[ModelAccuracy]
 
 
 def report_viewer_check(*, viewer: User) -> None:
@@ -166,8 +170,9 @@ def report_build(*, filters: ReportFilters, now: datetime | None = None) -> Repo
 
     Tickets counted: created (`Ticket.created_at`, the requester's first post) in
     [filters.start, filters.end), any status, matching the handle, intent (the ticket's) and
-    agent (the ticket's current assignee). SLA clocks counted: see `_sla`. Read-only: a
-    handful of aggregate queries."""
+    agent (the ticket's current assignee). SLA clocks counted: see `_sla`. Triage accuracy:
+    the posts people corrected in the range (`triage_accuracy`). Read-only: a handful of
+    aggregate queries."""
     # To the second: JSON times carry milliseconds at most, and as_of must be exact.
     now = (now or timezone.now()).replace(microsecond=0)
     tickets = _matching(filters).filter(created_at__gte=filters.start, created_at__lt=filters.end)
@@ -186,6 +191,7 @@ def report_build(*, filters: ReportFilters, now: datetime | None = None) -> Repo
             )
             for metric, rows in sla.items()
         },
+        triage_accuracy=triage_accuracy(corrected_from=filters.start, corrected_to=filters.end),
     )
 
 
@@ -436,6 +442,29 @@ def report_as_dict(report: Report) -> dict[str, Any]:
             },
             "totals": {metric: _attainment(r) for metric, r in report.sla_totals.items()},
         },
+        "triage_accuracy": [_model_accuracy(m) for m in report.triage_accuracy],
+    }
+
+
+def _model_accuracy(m: ModelAccuracy) -> dict[str, Any]:
+    return {
+        "model": m.model,
+        "live": m.is_live,
+        "corrected": m.corrected,
+        "right": m.right,
+        "intents": [
+            {
+                "intent": i.intent,
+                "label": i.label,
+                "labelled": i.labelled,
+                "labelled_right": i.labelled_right,
+                "precision": i.precision,
+                "actual": i.actual,
+                "found": i.found,
+                "recall": i.recall,
+            }
+            for i in m.intents
+        ],
     }
 
 

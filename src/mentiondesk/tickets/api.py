@@ -21,6 +21,7 @@ from mentiondesk.tickets import search as ticket_search
 from mentiondesk.tickets import selectors, services
 from mentiondesk.tickets.constants import DEFAULT_VIEW
 from mentiondesk.tickets.models import Ticket, TicketEvent
+from mentiondesk.triage.gate import ticket_intent_suggested
 from mentiondesk.triage.models import TriageResult
 
 from .schemas import (
@@ -64,6 +65,7 @@ def ticket_out(ticket: Ticket) -> dict[str, object]:
         "first_response_at": ticket.first_response_at,
         "solved_at": ticket.solved_at,
         "intent": ticket.intent,
+        "intent_suggested": ticket_intent_suggested(ticket=ticket),
         "escalated_at": ticket.escalated_at,
         "sla": ticket_sla_out(ticket),
     }
@@ -147,6 +149,7 @@ def triage_out(triage: TriageResult) -> dict[str, object]:
         "evidence": triage.evidence,
         "corrected_intent": triage.corrected_intent or None,
         "corrected_by": triage.corrected_by.username if triage.corrected_by else None,
+        "model_version": triage.model_version,
     }
 
 

@@ -59,6 +59,9 @@ class Ticket(models.Model):
     first_response_at = models.DateTimeField(null=True, blank=True)
     solved_at = models.DateTimeField(null=True, blank=True)
     intent = models.CharField(max_length=20, choices=Intent.choices, blank=True, default="")
+    # How sure triage was of `intent` when it set it; None when a person (or the desk itself)
+    # did. Below the policy's [triage] act_above the label is a suggestion (`triage.gate`).
+    intent_confidence = models.FloatField(null=True, blank=True)
     escalated_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:

@@ -24,6 +24,11 @@ class TicketOut(Schema):
     first_response_at: datetime | None
     solved_at: datetime | None
     intent: str
+    intent_suggested: bool = Field(
+        description="`intent` is only triage's suggestion (less sure than the policy's "
+        "[triage] act_above): it switches no handle, unlocks no like, joins no surge and sends "
+        "nothing automated until a person sets the intent (POST .../intent)"
+    )
     escalated_at: datetime | None
     sla: TicketSlaOut
 
@@ -51,6 +56,7 @@ class TriageOut(Schema):
     evidence: list[str]
     corrected_intent: str | None
     corrected_by: str | None
+    model_version: str = Field(description="the models that labelled the post")
 
 
 class TicketDetailOut(TicketOut):

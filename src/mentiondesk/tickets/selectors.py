@@ -8,9 +8,11 @@ from typing import Any
 
 from django.db import connection
 from django.db.models import (
+    BooleanField,
     CharField,
     Count,
     Exists,
+    ExpressionWrapper,
     OuterRef,
     Prefetch,
     Q,
@@ -36,10 +38,15 @@ from mentiondesk.integrations.slack.selectors import slack_messages_for_ticket
 from mentiondesk.integrations.slack.services import slack_is_configured
 from mentiondesk.policy import rules
 from mentiondesk.policy.rules import HandleChoice
-from mentiondesk.policy.schema import Escalation, Rules
+from mentiondesk.policy.schema import Escalation, Policy
 from mentiondesk.policy.selectors import policy_current
 from mentiondesk.replies.models import PostAction, Reply
 from mentiondesk.triage.constants import CONTEXTS, SENTIMENTS
+from mentiondesk.triage.gate import (
+    ticket_intent_acts,
+    ticket_intent_suggested,
+    tickets_intent_acting,
+)
 from mentiondesk.triage.models import TriageResult
 
 from .constants import VIEWS, View
@@ -99,6 +106,7 @@ QUEUE_ROW_FIELDS = (
     "requester_username",
     "subject",
     "intent",
+    "intent_confidence",
     "status",
     "assignee_id",
     "created_at",
@@ -109,13 +117,14 @@ QUEUE_ROW_FIELDS = (
 
 
 def ticket_list_with_triage(qs: QuerySet[Ticket]) -> QuerySet[Ticket]:
-    """`qs` with `triage_sentiment`, `triage_context` and `triage_confidence` (of the first
-    inbound post; None when not triaged yet), for queue rows: only the fields they draw."""
+    """`qs` with `triage_sentiment` and `triage_context` (of the first inbound post; None
+    when not triaged yet) and `intent_acts` (False: the intent is triage's suggestion, see
+    triage.gate), for queue rows: only the fields they draw."""
     triage = _first_inbound_triage()
     return qs.only(*QUEUE_ROW_FIELDS).annotate(
         triage_sentiment=Subquery(triage.values("sentiment")[:1]),
         triage_context=Subquery(triage.values("context")[:1]),
-        triage_confidence=Subquery(triage.values("intent_confidence")[:1]),
+        intent_acts=ExpressionWrapper(tickets_intent_acting(), output_field=BooleanField()),
     )
 
 
@@ -398,6 +407,8 @@ class TicketPage:
     can_hand_back: bool
     # Triage's own label for the requester's first post (see ticket_first_inbound_triage).
     triage: TriageResult | None = None
+    # The ticket's intent is triage's suggestion: it acts on nothing (triage.gate).
+    intent_suggested: bool = False
     direct_messages: list[DirectMessage] = field(default_factory=list)
 
     @property
@@ -478,7 +489,7 @@ def ticket_get_for_page(*, ticket_id: int, viewer: User) -> TicketPage:
         reply_from=reply_from,
         reply_blocked=reply_blocked,
         assignees=list(ticket_list_assignees()) if viewer.can_reassign else [],
-        rows=[_post_row(post, viewer, policy.rules) for post in posts],
+        rows=[_post_row(post, viewer, policy) for post in posts],
         timeline=[(e, slack.get(_slack_message_id(e))) for e in events],
         slack_configured=slack_is_configured(),
         escalations=policy.escalations,
@@ -486,6 +497,7 @@ def ticket_get_for_page(*, ticket_id: int, viewer: User) -> TicketPage:
         can_hand_back=ticket.assignee_id is not None
         and (ticket.assignee_id == viewer.pk or viewer.role in policy.rules.reassign_roles),
         triage=ticket_first_inbound_triage(ticket=ticket),
+        intent_suggested=ticket_intent_suggested(ticket=ticket, act_above=policy.triage.act_above),
         direct_messages=list(DirectMessage.objects.filter(ticket=ticket)),
     )
 
@@ -530,7 +542,7 @@ def stream_page_get(*, viewer: User, limit: int = 50) -> StreamPage:
     """The stream column for `viewer`: `channels.selectors.stream_posts` (newest first, with
     `is_answered`), each with its like, whether a like needs a reason, and our reply to it
     that is not sent yet. Read-only; a fixed number of queries whatever the length."""
-    policy_rules = policy_current().rules
+    policy = policy_current()
     posts = list(channel_selectors.stream_posts(limit=limit))
     prefetch_related_objects(posts, _actions_prefetch())
     pending = {
@@ -544,10 +556,7 @@ def stream_page_get(*, viewer: User, limit: int = 50) -> StreamPage:
     }
     return StreamPage(
         handles=list(channel_selectors.stream_handles().order_by("username")),
-        rows=[
-            _post_row(p, viewer, policy_rules, pending_reply=pending.get(p.remote_id))
-            for p in posts
-        ],
+        rows=[_post_row(p, viewer, policy, pending_reply=pending.get(p.remote_id)) for p in posts],
     )
 
 
@@ -608,13 +617,19 @@ def _actions_prefetch() -> Prefetch[PostAction]:
 
 
 def _post_row(
-    post: Post, viewer: User, policy_rules: Rules, *, pending_reply: Reply | None = None
+    post: Post, viewer: User, policy: Policy, *, pending_reply: Reply | None = None
 ) -> PostRow:
+    policy_rules = policy.rules
     actions = list(post.actions.all())
     like = next((a for a in reversed(actions) if a.kind == PostAction.Kind.LIKE), None)
     delete = next((a for a in reversed(actions) if a.kind == PostAction.Kind.DELETE), None)
     inbound = post.direction == Post.Direction.INBOUND
-    intent = post.ticket.intent if post.ticket_id is not None and post.ticket else ""
+    ticket = post.ticket if post.ticket_id is not None else None
+    # A suggestion (below [triage] act_above) unlocks no like: see triage.gate.
+    acts = ticket is not None and ticket_intent_acts(
+        ticket=ticket, act_above=policy.triage.act_above
+    )
+    intent = ticket.intent if ticket and acts else ""
     ours = post.direction == Post.Direction.OUTBOUND and post.handle_id is not None
     # Only our posts have a sending reply; asking an inbound post would cost a query.
     author_id = getattr(getattr(post, "reply", None), "author_id", None) if ours else None

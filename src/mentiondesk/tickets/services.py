@@ -509,7 +509,8 @@ def ticket_intent_set(*, ticket: Ticket, intent: str, by: User) -> Ticket:
 
     When triage labelled the requester's first post, the label is also kept as a correction
     of triage (`triage_correct`: labelled data for `mentiondesk triage export`), and the
-    event says what triage had said."""
+    event says what triage had said. A person's label always acts (`triage.gate`), so
+    confirming triage's suggestion (the same intent) makes it act."""
     if intent not in Intent.values:
         raise DomainError(
             f"unknown intent {intent!r}; use one of {', '.join(v for v in Intent.values if v)}",
@@ -518,12 +519,13 @@ def ticket_intent_set(*, ticket: Ticket, intent: str, by: User) -> Ticket:
     if not by.can_reply:
         raise Forbidden("light agents cannot label tickets")
     ticket = Ticket.objects.select_for_update().get(pk=ticket.pk)
-    if ticket.intent == intent:
+    if ticket.intent == intent and ticket.intent_confidence is None:
         return ticket
     previous = ticket.intent
-    ticket.intent = intent
-    ticket.save(update_fields=["intent", "updated_at"])
-    message, data = f"Marked as {Intent(intent).label}", {"from": previous, "to": intent}
+    ticket.intent, ticket.intent_confidence = intent, None
+    ticket.save(update_fields=["intent", "intent_confidence", "updated_at"])
+    verb = "Confirmed as" if previous == intent else "Marked as"
+    message, data = f"{verb} {Intent(intent).label}", {"from": previous, "to": intent}
     corrected = _triage_correct_first_post(ticket=ticket, intent=intent, by=by)
     if corrected is not None:
         message += f" (triage said {Intent(corrected.intent).label})"

@@ -11,24 +11,29 @@ research-only. `corpus_read` joins the two from a folder laid out as `shared/cor
 | `airline` | `airline-sentiment/Tweets.csv` (US airlines, 2015) | CC BY-NC-SA 4.0 |
 
 `brand` is the account the post is addressed to (from the thread's brand replies, else its
-first @handle; the airline's handle), the unit of leave-brand-out evaluation."""
+first @handle; the airline's handle), the unit of leave-brand-out evaluation. `sampling`
+says how a post entered the set (`SAMPLINGS`): `random` rows are the natural mix (every
+customer tweet of twcs-random5k, a uniform sample of the other two) and the only rows that
+estimate real-world figures; `enriched` rows were found by keyword search for the rare
+classes and are for training. How the labels were made: `data/LABELS.md`."""
 
 from __future__ import annotations
 
 import csv
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import astuple, dataclass
 from pathlib import Path
 
 from .evaluation import LABELS, TriageDataError
 
 REAL_LABELS = Path(__file__).resolve().parent / "data" / "real-labels.csv"
-COLUMNS = ("text", "intent", "sentiment", "brand", "source", "id", "note")
+COLUMNS = ("text", "intent", "sentiment", "brand", "source", "id", "note", "sampling")
+SAMPLINGS = ("random", "enriched")
 
 
 @dataclass(frozen=True)
 class Labelled:
-    """One real post with its labels."""
+    """One real post with its labels; its fields are `COLUMNS`, in order."""
 
     text: str
     intent: str
@@ -37,9 +42,7 @@ class Labelled:
     source: str
     id: str
     note: str
-    # "random" (drawn at random from its corpus: fit for measuring) or "enriched" (picked
-    # for being a rare intent: fit for training only).
-    sampling: str = "random"
+    sampling: str
 
 
 def _twcs(path: Path) -> Iterator[tuple[str, str]]:
@@ -71,7 +74,8 @@ def corpus_read(*, corpora: Path, labels: Path = REAL_LABELS) -> list[Labelled]:
     """Every labelled post of `labels` with its text from `corpora`, in the labels' order.
 
     Raises TriageDataError naming what is wrong: a missing corpus file, a label row for a
-    source or id the corpora do not have, an intent or tone outside the guide's."""
+    source or id the corpora do not have, an intent or tone outside the guide's, a sampling
+    outside `SAMPLINGS`."""
     with labels.open(encoding="utf-8", newline="") as f:
         rows = list(csv.DictReader(f))
     texts: dict[str, dict[str, str]] = {}
@@ -93,6 +97,11 @@ def corpus_read(*, corpora: Path, labels: Path = REAL_LABELS) -> list[Labelled]:
         for column in ("intent", "sentiment"):
             if row[column] not in LABELS[column]:
                 raise TriageDataError(f"{labels}: line {line}: unknown {column} {row[column]!r}")
+        if row.get("sampling") not in SAMPLINGS:
+            raise TriageDataError(
+                f"{labels}: line {line}: sampling {row.get('sampling')!r} is not one of "
+                f"{', '.join(SAMPLINGS)}"
+            )
         corpus.append(
             Labelled(
                 text,
@@ -102,7 +111,7 @@ def corpus_read(*, corpora: Path, labels: Path = REAL_LABELS) -> list[Labelled]:
                 row["source"],
                 row["id"],
                 row["note"],
-                row.get("sampling") or "random",
+                row["sampling"],
             )
         )
     return corpus
@@ -113,6 +122,4 @@ def corpus_write(corpus: list[Labelled], path: Path) -> None:
     with path.open("w", encoding="utf-8", newline="") as f:
         out = csv.writer(f)
         out.writerow(COLUMNS)
-        out.writerows(
-            (e.text, e.intent, e.sentiment, e.brand, e.source, e.id, e.note) for e in corpus
-        )
+        out.writerows(astuple(e) for e in corpus)

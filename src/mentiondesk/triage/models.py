@@ -38,6 +38,24 @@ class TriageResult(models.Model):
         return f"post {self.post_id}: {self.final_intent}"
 
     @property
+    def intent_model(self) -> str:
+        """The intent model's version alone ("intent-3f2a…"): the part that chose the label."""
+        return intent_model_of(self.model_version)
+
+    @property
+    def rule_name(self) -> str:
+        """The policy [[triage_rule]] that chose the label ("" when the model did): its
+        evidence reads "rule: <name> (…)" and names are slugs."""
+        if self.source != "rule" or not self.evidence:
+            return ""
+        return str(self.evidence[0]).removeprefix("rule: ").split(" ", 1)[0]
+
+    @property
     def final_intent(self) -> str:
         """The agent's correction when there is one, else triage's label."""
         return self.corrected_intent or self.intent
+
+
+def intent_model_of(model_version: str) -> str:
+    """The intent model's part of a stored `model_version` ("intent-…+sentiment-…")."""
+    return model_version.split("+", 1)[0]

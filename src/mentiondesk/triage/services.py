@@ -13,7 +13,7 @@ from django.utils import timezone
 
 from mentiondesk.accounts.models import User
 from mentiondesk.channels.models import Post
-from mentiondesk.core.errors import DomainError
+from mentiondesk.core.errors import DomainError, Forbidden
 from mentiondesk.policy.selectors import policy_current
 
 from . import classify
@@ -117,8 +117,11 @@ def triage_correct(*, post: Post, intent: str, by: User) -> TriageResult:
     """Record that `by` says `post` is about `intent`, beside triage's own label.
 
     Triages the post first if it never was. A confirmation (the same intent) is kept too:
-    both are labelled data for `mentiondesk triage export`. Locks the result row. Raises
-    DomainError for an unknown intent or an outbound post."""
+    both are labelled data for `mentiondesk triage export`, and a corrected label always acts
+    (`triage.gate`). Locks the result row. Raises Forbidden for a light agent (who labels
+    nothing), DomainError for an unknown intent or an outbound post."""
+    if not by.can_reply:
+        raise Forbidden("light agents cannot correct triage's labels")
     if intent not in INTENTS:
         raise DomainError(
             f"unknown intent {intent!r}; use one of {', '.join(INTENTS)}", field="intent"

@@ -25,6 +25,7 @@ from mentiondesk.sla import services as sla_services
 from mentiondesk.tickets import answers
 from mentiondesk.tickets import selectors as ticket_selectors
 from mentiondesk.tickets.models import Intent, Ticket, TicketEvent
+from mentiondesk.triage.gate import ticket_intent_suggested
 
 from ..models import PostAction
 from .outbox import reply_handle_choice
@@ -48,13 +49,18 @@ def post_like(*, post: Post, by: User, reason: str = "") -> PostAction:
     # Read the ticket afresh: its intent may have changed since `post` was loaded.
     ticket = Ticket.objects.filter(pk=post.ticket_id).first()
     intent = ticket.intent if ticket else ""
+    # Triage's suggestion (below [triage] act_above) unlocks nothing: a person confirms it.
+    suggested = ticket is not None and ticket_intent_suggested(ticket=ticket)
     reason = reason.strip()
-    if intent not in intents and not reason:
+    override = intent not in intents or suggested
+    if override and not reason:
         labels = ", ".join(Intent(i).label.lower() for i in intents) or "nothing"
+        what = Intent(intent).label.lower() if intent else "not triaged"
+        if suggested and ticket is not None:
+            what = f"only suggested as {what} ({ticket.intent_confidence or 0:.0%} sure)"
         raise DomainError(
-            f"likes are for positive feedback ({labels}); this post is "
-            f"{Intent(intent).label.lower() if intent else 'not triaged'}. Give a reason to "
-            "like it anyway (it is recorded).",
+            f"likes are for positive feedback ({labels}); this post is {what}. Confirm its "
+            "label, or give a reason to like it anyway (it is recorded).",
             field="reason",
         )
     if (
@@ -70,7 +76,6 @@ def post_like(*, post: Post, by: User, reason: str = "") -> PostAction:
     )
     if handle is None:
         raise DomainError("no handle of ours can like this post")
-    override = intent not in intents
     return _action_queue(
         kind=PostAction.Kind.LIKE,
         post=post,

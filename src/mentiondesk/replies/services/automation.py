@@ -15,6 +15,7 @@ from mentiondesk.core.errors import DomainError
 from mentiondesk.policy.selectors import policy_current
 from mentiondesk.tickets import selectors as ticket_selectors
 from mentiondesk.tickets.models import Intent, Ticket
+from mentiondesk.triage.gate import triage_result_acts
 from mentiondesk.triage.models import TriageResult
 
 from ..models import Reply
@@ -44,9 +45,10 @@ def automated_reply_allowed(
     status: one stopped or refused is not retried by automation, a person decides); the
     requester's latest post (`latest`, looked up when not given) is labelled as the report the
     phase is about (`PHASE_INTENTS`), by a person (a correction) or by triage with at least
-    the policy's [automation] min_confidence; and it is not answered (`ticket_answer_get`),
-    except, for the all-clear, by the ticket's own earlier automated message (a deliberate
-    second answer to the same post). Read-only: call it under the ticket's lock."""
+    the policy's [triage] act_above and [automation] min_confidence (`triage.gate`); and it
+    is not answered (`ticket_answer_get`), except, for the all-clear, by the ticket's own
+    earlier automated message (a deliberate second answer to the same post). Read-only: call
+    it under the ticket's lock."""
     if phase not in PHASE_INTENTS:
         raise ValueError(f"unknown automation phase {phase!r}")
     earlier = Reply.objects.filter(ticket=ticket, automation_phase=phase).first()
@@ -69,11 +71,14 @@ def automated_reply_allowed(
                 f"the requester's latest post is {_label(triage.intent)} "
                 f"({triage.intent_confidence:.0%}), not a report."
             )
-        threshold = policy_current().automation.min_confidence
-        if triage.intent_confidence < threshold:
+        # A suggestion never sends; [automation] min_confidence may ask more still.
+        policy = policy_current()
+        threshold = max(policy.triage.act_above, policy.automation.min_confidence)
+        if not triage_result_acts(result=triage, act_above=threshold):
             return (
                 f"triage is only {triage.intent_confidence:.0%} sure the requester's latest "
-                f"post is {_label(wanted)} (the policy asks {threshold:.0%})."
+                f"post is {_label(wanted)} (the policy asks {threshold:.0%}): a suggestion, "
+                "a person decides."
             )
     answer = ticket_selectors.ticket_answer_get(ticket=ticket, latest=latest)
     if answer is None:

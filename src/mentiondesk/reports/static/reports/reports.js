@@ -216,6 +216,46 @@
           charts[name] = new window.Chart(canvas, config);
         }
       });
+      accuracy(report.triage_accuracy);
+    }
+
+    // One table per intent model (report.triage_accuracy), built with textContent only.
+    function accuracy(models) {
+      var box = root.querySelector("[data-triage-accuracy]");
+      if (!box) return;
+      box.replaceChildren();
+      function share(value) { return value === null ? "–" : Math.round(value * 100) + "%"; }
+      function cell(row, tag, text) {
+        var el = document.createElement(tag);
+        el.textContent = text;
+        row.appendChild(el);
+      }
+      models.forEach(function (m) {
+        var title = document.createElement("h3");
+        title.className = "report-table-title";
+        title.textContent = "Model " + m.model + (m.live ? " (live)" : "") + ": " +
+          m.corrected + " corrected posts, " + m.right + " it had right";
+        var table = document.createElement("table");
+        table.className = "report-table";
+        table.dataset.model = m.model;
+        var head = document.createElement("tr");
+        ["Intent", "Model said", "Right", "People said", "Found"].forEach(function (h) {
+          cell(head, "th", h);
+        });
+        table.appendChild(head);
+        m.intents.forEach(function (i) {
+          var row = document.createElement("tr");
+          row.dataset.intent = i.intent;
+          cell(row, "th", i.label);
+          cell(row, "td", String(i.labelled));
+          cell(row, "td", i.labelled_right + " (" + share(i.precision) + ")");
+          cell(row, "td", String(i.actual));
+          cell(row, "td", i.found + " (" + share(i.recall) + ")");
+          table.appendChild(row);
+        });
+        box.appendChild(title);
+        box.appendChild(table);
+      });
     }
 
     function load() {
