@@ -13,7 +13,7 @@ from mentiondesk.triage import selectors, services
 from mentiondesk.triage.classify import triage_classify
 from mentiondesk.triage.corpus import corpus_read, corpus_write
 from mentiondesk.triage.evaluation import LABELS, examples_read, report_make, throughput
-from mentiondesk.triage.model import MODEL_DIR_ENV, model_load
+from mentiondesk.triage.model import MODEL_DIR, MODEL_DIR_ENV, model_load
 
 MODELS = ("intent", "sentiment")
 
@@ -168,10 +168,9 @@ class Command(BaseCommand):
             log=self.stdout.write,
         )
         versions = ", ".join(spec["version"] for spec in specs.values())
-        self.stdout.write(
-            f"\nTrained {versions} ({len(corrections)} corrections) into {out}.\n"
-            f"Triage uses them where {MODEL_DIR_ENV}={out.resolve()} is set."
-        )
+        self.stdout.write(f"\nTrained {versions} ({len(corrections)} corrections) into {out}.")
+        if out.resolve() != MODEL_DIR.resolve():
+            self.stdout.write(f"Triage uses them where {MODEL_DIR_ENV}={out.resolve()} is set.")
 
     def export(self, output: str | None) -> None:
         results = selectors.triage_corrections()
