@@ -225,8 +225,9 @@ def triage_classify(
         intent, confidence = prediction.label, prediction.confidence
         evidence, source = prediction.evidence, "model"
         if english_unlikely(text):
-            # Measured on the real corpus's posts in other languages, the model's label is
-            # right more often than `other` would be, but not often enough to act on alone.
+            # On the real corpus's posts in other languages the model's label is right as
+            # often as `other` would be, but for more intents (bench/RESULTS.md): shown, not
+            # acted on.
             confidence = min(confidence, NOT_ENGLISH_CONFIDENCE)
             evidence = [*evidence, "language: not English (a suggestion)"]
     same_features = (sentiment_model.char_min, sentiment_model.char_max) == (
