@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 CODE := src tests $(wildcard bench)
 
 .DEFAULT_GOAL := help
-.PHONY: help setup demo test lint format check bench chaos peer openapi clean
+.PHONY: help setup demo test lint format check bench chaos peer openapi triage-model clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -49,6 +49,10 @@ peer: $(STAMP) ## side by side with django-helpdesk on PostgreSQL (its own venv:
 
 openapi: $(STAMP) ## refresh the committed OpenAPI snapshot after an intended API change
 	$(BIN)/python -m tests.api.snapshot
+
+triage-model: $(STAMP) ## retrain the shipped triage models from ../shared/corpora and dev.csv (~10 min)
+	$(BIN)/mentiondesk triage train --corpora ../shared/corpora --no-corrections \
+		--out src/mentiondesk/triage/model
 
 clean: ## remove the virtualenv and local data
 	rm -rf $(VENV) var

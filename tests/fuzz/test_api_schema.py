@@ -4,13 +4,10 @@ documented status and a body that matches the schema, and never with a 5xx."""
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
 import schemathesis
-from django.core import signals
-from django.db import close_old_connections
 from hypothesis import HealthCheck, settings
 from schemathesis.checks import (
     content_type_conformance,
@@ -29,19 +26,8 @@ from tests.factories import remote_post, tickets_from
 
 schema = schemathesis.openapi.from_wsgi("/api/v1/openapi.json", application)
 # Per operation: a quick pass locally, three times as many in CI (.ci/run sets CI=true).
-# The webhook endpoint is outside this document: tests/fuzz/test_properties.py draws its bodies.
+# The webhook endpoint is outside this document: test_webhook_schema.py writes its contract.
 EXAMPLES = 60 if os.environ.get("CI") == "true" else 20
-
-
-@pytest.fixture
-def _connection_kept() -> Iterator[None]:
-    # Called straight through WSGI, each request would end by closing the test's database
-    # connection; Django's own test client switches that off the same way.
-    for signal in (signals.request_started, signals.request_finished):
-        signal.disconnect(close_old_connections)
-    yield
-    for signal in (signals.request_started, signals.request_finished):
-        signal.connect(close_old_connections)
 
 
 @pytest.fixture

@@ -14,8 +14,8 @@ from mentiondesk.triage.classify import (
     keywords_find,
     triage_classify,
 )
-from mentiondesk.triage.constants import INTENTS, SENTIMENTS
-from mentiondesk.triage.model import LinearModel, model_load
+from mentiondesk.triage.constants import INTENTS, NOT_ENGLISH_CONFIDENCE, SENTIMENTS
+from mentiondesk.triage.model import LinearModel, english_unlikely, model_load
 
 OUTAGE = "@DriftwoodStatus is driftwood.dev down? every page gives 502 for our whole team"
 
@@ -194,3 +194,24 @@ def test_a_model_trained_on_other_features_is_refused() -> None:
     }
     with pytest.raises(ValueError, match="retrain"):
         LinearModel(spec)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "@AskPlayStation no puedo iniciar sesión en ps3, ¿Hay algún problema con los servidores?",
+        "@Driftwood マージリクエストの差分が正しく表示されません",
+        "@AmazonHelp Bonjour, j'ai passé une commande jeudi et je n'ai pas reçu le mail",
+    ],
+)
+def test_a_post_not_in_english_gets_a_label_but_only_as_a_suggestion(text: str) -> None:
+    result = triage_classify(text)
+    assert result.intent in INTENTS
+    assert result.intent_confidence <= NOT_ENGLISH_CONFIDENCE
+    assert "language: not English (a suggestion)" in result.evidence
+
+
+def test_english_posts_are_not_taken_for_another_language() -> None:
+    for text in (OUTAGE, "@united my flight to Denver is delayed again, any update?", "ok"):
+        assert not english_unlikely(text), text
+    assert triage_classify(OUTAGE).intent_confidence > NOT_ENGLISH_CONFIDENCE

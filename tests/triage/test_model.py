@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections import Counter
 from pathlib import Path
 
 import pytest
@@ -17,23 +18,24 @@ from mentiondesk.triage.model import MODEL_DIR, LinearModel, model_load
 
 
 @pytest.mark.parametrize("name", ["intent", "sentiment"])
-def test_scorer_gives_scikit_learns_answers_on_the_test_split(name: str) -> None:
+def test_the_shipped_model_is_its_training_data_refitted(name: str, shared_fixtures: Path) -> None:
     pytest.importorskip("sklearn", reason="scikit-learn (the dev extra) refits the model")
     from mentiondesk.triage import train
 
-    rows = train.rows_read(DEV_SET)
-    fit_rows = [r for r in rows if r["split"] == "train"]
-    test = [r["text"] for r in rows if r["split"] == "test"]
     shipped = model_load(name)
+    rows, dev_test = train.rows_gather(corpora=shared_fixtures.parent / "corpora")
+    rows = [r for r in rows if getattr(r, name)]
+    assert shipped.meta["trained_on"] == dict(Counter(r.source for r in rows))
     params = train.Params.from_dict(shipped.meta["params"])
-    fitted = train.fit([r["text"] for r in fit_rows], [r[name] for r in fit_rows], params)
-    bias = shipped.meta.get("availability_bias", 0.0)
+    fitted = train.fit([r.text for r in rows], [getattr(r, name) for r in rows], params)
+    bias = shipped.meta["availability_bias"]
     if bias:
-        column = list(fitted.classifier.classes_).index("availability")
+        column = fitted.classes.index("availability")
         fitted.classifier.intercept_[column] = round(
             float(fitted.classifier.intercept_[column]) + bias, train.WEIGHT_DECIMALS
         )
 
+    test = [r.text for r in dev_test]
     expected = fitted.predict(test)
     # The same fit, exported and scored in plain Python...
     fresh = LinearModel(train.export(fitted, name=name, meta={}))

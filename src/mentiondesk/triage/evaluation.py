@@ -30,15 +30,18 @@ class Example:
     split: str = ""
 
 
-def examples_read(path: Path, *, column: str = "intent") -> list[Example]:
+def examples_read(path: Path, *, column: str = "intent", optional: bool = False) -> list[Example]:
     """The rows of a CSV with a `text` column and a `column` label column (`split` too, when
-    present). Raises TriageDataError naming the file and line of the first problem."""
-    allowed = LABELS[column]
+    present). `optional`: the label column may be missing or blank (label ""). Raises
+    TriageDataError naming the file and line of the first problem."""
+    allowed = (*LABELS[column], "") if optional else LABELS[column]
     try:
         with path.open(encoding="utf-8-sig", newline="") as f:
             reader = csv.reader(f)
             header = [h.strip() for h in next(reader, [])]
             missing = [c for c in ("text", column) if c not in header]
+            if optional and missing == [column]:
+                missing = []
             if missing:
                 raise TriageDataError(
                     f"{path}: line 1: missing column {', '.join(missing)} "
@@ -62,7 +65,7 @@ def examples_read(path: Path, *, column: str = "intent") -> list[Example]:
                 if label not in allowed:
                     raise TriageDataError(
                         f"{path}: line {start}: unknown {column} {label!r}; "
-                        f"use one of {', '.join(allowed)}"
+                        f"use one of {', '.join(LABELS[column])}"
                     )
                 examples.append(Example(text, label, start, (row.get("split") or "").strip()))
     except FileNotFoundError:

@@ -7,7 +7,7 @@ sentiment, so a cue is evidence, never a rule ("love" is also sarcasm). Phrases 
 on the scorer's tokens (so "doesn't work" is written as it tokenizes: doesn t work), up to
 three words; `SUBSTRINGS` are for scripts written without spaces (Japanese).
 
-Changing anything here changes the features: retrain (`python -m mentiondesk.triage.train`).
+Changing anything here changes the features: retrain (`make triage-model`).
 The scorer refuses a model trained on other cue lists."""
 
 from __future__ import annotations
@@ -103,3 +103,27 @@ SUBSTRINGS: dict[str, tuple[str, ...]] = {
     "love": ("ありがとう", "感謝", "助かり", "便利", "使いやすい"),
     "misc": ("イベント", "ステッカー", "採用"),
 }
+
+# The commonest short words of English and of the other languages the corpora's posts use
+# most (Spanish, French, German, Portuguese, Italian, Dutch, Indonesian, Turkish): a post
+# whose known words are mostly not English is scored, but its label is only a suggestion
+# (model.english_unlikely).
+_ENGLISH = """
+    the a an and or but is are was were be been am i you he she it we they me my your our
+    their this that these those to of in on at for with from by about as not no do does did
+    have has had can could will would should just so if what why how when where who there
+    here all any some get got out up down again still please thanks thank hi hello yes
+"""
+_OTHER_LANGUAGES = """
+    el la los las un una unos y o pero es son fue ser estoy está esta mi mis tu su sus
+    nuestro que porque por para con sin del al lo le se ya muy más pues hola gracias como
+    qué cuando donde hay tengo todo nada le les des et ou mais est sont été je tu il elle
+    nous vous ils mon ma mes ton ta votre vos qui pour avec sans dans sur pas plus très
+    bonjour merci c j n d qu ce cette ça der die das ein eine und oder aber ist sind war
+    ich du er sie wir ihr mein meine nicht kein mit ohne für auf bei noch schon auch danke
+    hallo wie warum os as um uma e mas são foi eu ele ela nós meu minha seu sua não com
+    sem muito obrigado obrigada olá oi também il lo gli di da che per non sono ho het een
+    en van niet ik je dat saya tidak dan yang ini itu bir ve bu çok ne
+"""
+ENGLISH_WORDS = frozenset(_ENGLISH.split())
+OTHER_LANGUAGE_WORDS = frozenset(_OTHER_LANGUAGES.split())

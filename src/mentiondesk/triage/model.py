@@ -1,22 +1,25 @@
 """The shipped text classifiers, scored in plain Python: no NumPy, no scikit-learn, no Django.
 
 A model is a TF-IDF vector (sublinear term frequency, L2-normalised) of the features below,
-times the weights of a linear classifier (logistic regression or linear SVM, whichever
-cross-validated better), exported by `triage.train` to `model/<name>.json`. `features()` is
+times the weights of a linear SVM, softmax with a fitted temperature for the probabilities,
+exported by `triage.train` (`mentiondesk triage train`) to `model/<name>.json`. `features()` is
 the very function scikit-learn used as its analyzer when the model was fitted, so the scores
 here are the fitted model's, not an approximation of them (tests/triage/test_model.py
 compares both on the held-out split).
 
 Features, for one post:
 - words and word pairs of the normalised text: lowercased, every link one `_url_` token,
-  every @handle one `_at_` token followed by the words of its name (`@DriftwoodStatus` →
-  `_at_ driftwood status`, so "status" counts whichever company's status handle it is),
-  `?`, `!` and emoji kept as tokens of their own;
+  every @handle one `_at_` token followed by only the role words of its name
+  (`@DriftwoodStatus` → `_at_ status`, `@AmazonHelp` → `_at_ help`): a brand's name is not
+  a feature, so the model cannot learn "posts to this brand are usually X" (it is judged on
+  brands it never saw), while "status" counts whichever company's status handle it is;
+  numbers of 5 digits or more (orders, phones, the corpora's anonymised ids) one `_num_`
+  token, shorter ones ("503", "2fa") kept; `?`, `!` and emoji kept as tokens of their own;
 - cues (`=` + name) from lexicon.py: phrases any company's posts use for an outage, a wish,
   a question, thanks, spam..., so a few hundred examples generalise past their own words;
-- optionally, character n-grams of each token padded with spaces (`|` + n-gram). The
-  shipped models use none: on dev.csv they cost cross-validated macro-F1 (they drown the
-  cues in the L2 norm) and make scoring several times slower (see train.py).
+- optionally, character n-grams of each token padded with spaces (`|` + n-gram): misspelt,
+  inflected and other languages' words share them (train.py chooses, by cross-validation
+  on brands held out).
 
 A model records the `FEATURES_ID` it was trained with; loading one trained on other features
 fails instead of scoring garbage.
@@ -29,17 +32,23 @@ import heapq
 import itertools
 import json
 import math
+import operator
+import os
 import re
 import unicodedata
+from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, lru_cache
 from pathlib import Path
 from typing import Any
 
 from . import lexicon
 
 MODEL_DIR = Path(__file__).resolve().parent / "model"
+# A team's own retrained models (`mentiondesk triage train --out DIR`) are used instead of
+# the shipped ones when this names their folder.
+MODEL_DIR_ENV = "MENTIONDESK_TRIAGE_MODEL_DIR"
 FORMAT = "mentiondesk-linear-tfidf/1"
 
 _URL = re.compile(r"https?://\S+|\bt\.co/\S+", re.IGNORECASE)
@@ -49,10 +58,16 @@ _CAMEL = re.compile(r"[A-Z]+(?![a-z])|[A-Z]?[a-z]+|\d+")
 # symbols). `?` and `!` are the punctuation worth keeping: questions and exclamations.
 # Variation selectors and joiners only style an emoji: not tokens.
 _TOKEN = re.compile(r"\w+|[?!]|[^\w\s\x00-\x7f\ufe0e\ufe0f\u200d]")
+_LONG_NUMBER = re.compile(r"(?<![^\W\d_])\d{5,}(?![^\W\d_])")
+# The words of a handle's name that say what the account is for, whoever's it is.
+HANDLE_ROLES = frozenset(
+    {"support", "help", "helps", "care", "cares", "service", "status", "ask", "team", "assist"}
+    | {"customer", "news", "desk"}
+)
 
 
 def _handle_words(match: re.Match[str]) -> str:
-    parts = _CAMEL.findall(match.group(1)) or [match.group(1)]
+    parts = [p for p in _CAMEL.findall(match.group(1)) if p.lower() in HANDLE_ROLES]
     return " _at_ " + " ".join(parts) + " "
 
 
@@ -61,7 +76,23 @@ def tokens(text: str) -> list[str]:
     text = unicodedata.normalize("NFKC", text)
     text = _URL.sub(" _url_ ", text)
     text = _HANDLE.sub(_handle_words, text)
+    text = _LONG_NUMBER.sub(" _num_ ", text)
     return _TOKEN.findall(text.lower())
+
+
+def english_unlikely(text: str) -> bool:
+    """Whether `text` is most likely not English: most of its letters outside the Latin
+    script, or more of its common words another language's than English's. Cheap (one pass
+    over the tokens); measured on the real corpus's posts in other languages (train.py)."""
+    words = [w for w in tokens(text) if not w.startswith("_")]
+    letters = [c for w in words for c in w if c.isalpha()]
+    if not letters:
+        return False
+    if sum(1 for c in letters if c > "\u024f") * 2 > len(letters):
+        return True
+    english = sum(1 for w in words if w in lexicon.ENGLISH_WORDS)
+    other = sum(1 for w in words if w in lexicon.OTHER_LANGUAGE_WORDS)
+    return other >= 2 and other > english
 
 
 def _cues() -> tuple[dict[str, list[str]], dict[str, list[str]], dict[str, list[str]]]:
@@ -87,8 +118,10 @@ _CUE_SUBSTRINGS = [(s, f"={cue}") for cue, subs in lexicon.SUBSTRINGS.items() fo
 FEATURES_ID = hashlib.sha256(
     json.dumps(
         [
-            "1",
+            "2",
             _URL.pattern,
+            _LONG_NUMBER.pattern,
+            sorted(HANDLE_ROLES),
             _HANDLE.pattern,
             _CAMEL.pattern,
             _TOKEN.pattern,
@@ -125,13 +158,21 @@ def features(text: str, *, char_min: int = 0, char_max: int = 0) -> list[str]:
     if char_max <= 0:
         return out
     for word in words:
-        padded = f" {word} "
-        size = len(padded)
-        for n in range(char_min, char_max + 1):
-            if size < n:
-                break
-            out.extend("|" + padded[i : i + n] for i in range(size - n + 1))
+        out.extend(_char_grams(word, char_min, char_max))
     return out
+
+
+@lru_cache(maxsize=100_000)
+def _char_grams(word: str, char_min: int, char_max: int) -> tuple[str, ...]:
+    # Cached: most words of a post were in an earlier one, and the n-grams are most of the
+    # scorer's time.
+    padded = f" {word} "
+    size = len(padded)
+    return tuple(
+        "|" + padded[i : i + n]
+        for n in range(char_min, min(char_max, size) + 1)
+        for i in range(size - n + 1)
+    )
 
 
 @dataclass(frozen=True)
@@ -157,15 +198,15 @@ class LinearModel:
         self.intercept: tuple[float, ...] = tuple(spec["intercept"])
         self.char_min: int = spec["char_ngrams"][0]
         self.char_max: int = spec["char_ngrams"][1]
-        # Probabilities are softmax(temperature * score): 1 for logistic regression; fitted
-        # on cross-validated scores for a linear SVM, whose scores are not log-odds.
+        # Probabilities are softmax(temperature * score), the temperature fitted on scores of
+        # brands held out: a linear SVM's scores are not log-odds.
         self.temperature: float = float(spec.get("temperature", 1.0))
         self.meta: dict[str, Any] = spec.get("meta", {})
         if spec.get("features_id") != FEATURES_ID:
             raise ValueError(
                 f"model {self.name} was trained on other features "
                 f"({spec.get('features_id')!r}, this code makes {FEATURES_ID!r}); "
-                "retrain it with `python -m mentiondesk.triage.train`"
+                "retrain it with `mentiondesk triage train`"
             )
         # feature -> (idf, weight for each label): one lookup per feature while scoring.
         self.table: dict[str, tuple[float, tuple[float, ...]]] = {
@@ -189,9 +230,7 @@ class LinearModel:
     ) -> tuple[list[float], list[tuple[float, tuple[float, ...], str]]]:
         """The linear scores (one per label, before softmax), and each known feature's
         normalised TF-IDF value with its weights, for explaining the result."""
-        counts: dict[str, int] = {}
-        for f in feats:
-            counts[f] = counts.get(f, 0) + 1
+        counts = Counter(feats)
         table = self.table
         found: list[tuple[float, tuple[float, ...], str]] = []
         squares = 0.0
@@ -208,8 +247,10 @@ class LinearModel:
         norm = math.sqrt(squares)
         # Normalise first, as scikit-learn does, so the sums are the fitted model's.
         rows = [(value / norm, weights, f) for value, weights, f in found]
-        for k in range(len(scores)):
-            scores[k] += sum(value * weights[k] for value, weights, _ in rows)
+        values = [value for value, _, _ in rows]
+        # One label's weights at a time, multiplied in C (map): most of the scorer's time.
+        for k, column in enumerate(zip(*(weights for _, weights, _ in rows), strict=True)):
+            scores[k] += sum(map(operator.mul, values, column))
         return scores, rows
 
     def predict(
@@ -279,12 +320,18 @@ def feature_names(feats: Sequence[str], *, limit: int) -> list[str]:
     return shown
 
 
+def model_dir() -> Path:
+    """Where the models are read from: $MENTIONDESK_TRIAGE_MODEL_DIR, else the shipped ones."""
+    return Path(os.environ.get(MODEL_DIR_ENV) or MODEL_DIR)
+
+
 @cache
 def model_load(name: str) -> LinearModel:
-    """The shipped model `name` ("intent" or "sentiment"), read once per process."""
-    path = MODEL_DIR / f"{name}.json"
+    """The model `name` ("intent" or "sentiment") from `model_dir()`, read once per process."""
+    path = model_dir() / f"{name}.json"
     if not path.exists():
         raise FileNotFoundError(
-            f"no triage model {name!r} at {path}; run `python -m mentiondesk.triage.train`"
+            f"no triage model {name!r} at {path}; run `mentiondesk triage train --out "
+            f"{path.parent}` (or unset {MODEL_DIR_ENV} to use the shipped models)"
         )
     return LinearModel.load(path)

@@ -5,6 +5,7 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
+from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from mentiondesk.core.management.base import domain_errors_as_command_errors
@@ -12,7 +13,7 @@ from mentiondesk.triage import selectors, services
 from mentiondesk.triage.classify import triage_classify
 from mentiondesk.triage.corpus import corpus_read, corpus_write
 from mentiondesk.triage.evaluation import LABELS, examples_read, report_make, throughput
-from mentiondesk.triage.model import model_load
+from mentiondesk.triage.model import MODEL_DIR, MODEL_DIR_ENV, model_load
 
 MODELS = ("intent", "sentiment")
 
@@ -22,7 +23,8 @@ class Command(BaseCommand):
         "Triage: `triage eval FILE.csv` measures the shipped model on your labelled posts; "
         "`triage export` writes agents' corrections as labelled CSV; `triage classify TEXT` "
         "shows what triage makes of one text, with the policy's rules; `triage corpus` joins "
-        "the real labelled corpus to its texts."
+        "the real labelled corpus to its texts; `triage train` retrains both models from it, "
+        "dev.csv and the team's corrections."
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
@@ -56,6 +58,40 @@ class Command(BaseCommand):
             help="the corpora folder (default: %(default)s)",
         )
         corpus.add_argument("--output", required=True, metavar="FILE")
+        train = sub.add_parser(
+            "train",
+            help="retrain both models from the real corpus, dev.csv and the team's corrections "
+            "(needs scikit-learn)",
+        )
+        train.add_argument(
+            "--corpora",
+            default="../shared/corpora",
+            metavar="DIR",
+            help="the corpora folder (default: %(default)s)",
+        )
+        train.add_argument(
+            "--labels", metavar="FILE.csv", help="your own labelled posts: text,intent[,sentiment]"
+        )
+        train.add_argument(
+            "--out",
+            metavar="DIR",
+            help=f"where the models go (default: ${MODEL_DIR_ENV}, else DATA_DIR/triage-model)",
+        )
+        train.add_argument(
+            "--quick",
+            action="store_true",
+            help="no evaluation, no search: refit with the current model's parameters",
+        )
+        train.add_argument(
+            "--real",
+            type=int,
+            metavar="N",
+            help="only the first N posts of the real corpus (0: none; default: all)",
+        )
+        train.add_argument("--no-dev", action="store_true", help="leave out dev.csv")
+        train.add_argument(
+            "--no-corrections", action="store_true", help="leave out the stored corrections"
+        )
 
     @domain_errors_as_command_errors
     def handle(self, *args: Any, **options: Any) -> None:
@@ -71,6 +107,8 @@ class Command(BaseCommand):
             self.stdout.write(
                 f"Wrote {len(found):,} labelled posts ({brands} brands) to {options['output']}"
             )
+        elif action == "train":
+            self.train(options)
         else:
             self.classify(options["text"])
 
@@ -98,6 +136,41 @@ class Command(BaseCommand):
             f"throughput: {rate:,.0f} posts/s on one core ({scored:,} posts scored, "
             "features and model; no database)"
         )
+
+    def train(self, options: dict[str, Any]) -> None:
+        try:
+            from mentiondesk.triage.train import models_train
+        except ImportError as exc:
+            raise CommandError(
+                f"triage train needs scikit-learn ({exc.name} is missing): "
+                "pip install -e '.[dev]' (or pip install scikit-learn==1.9.1)"
+            ) from None
+        if options["real"] is not None and options["real"] < 0:
+            raise CommandError("--real: a number of posts, 0 or more")
+        out = Path(
+            options["out"]
+            or os.environ.get(MODEL_DIR_ENV)
+            or Path(settings.DATA_DIR) / "triage-model"
+        )
+        corrections = (
+            []
+            if options["no_corrections"]
+            else [(r.post.text, r.corrected_intent) for r in selectors.triage_corrections()]
+        )
+        specs = models_train(
+            corpora=None if options["real"] == 0 else Path(options["corpora"]),
+            out=out,
+            quick=options["quick"],
+            real_limit=options["real"],
+            dev=not options["no_dev"],
+            corrections=corrections,
+            labels=Path(options["labels"]) if options["labels"] else None,
+            log=self.stdout.write,
+        )
+        versions = ", ".join(spec["version"] for spec in specs.values())
+        self.stdout.write(f"\nTrained {versions} ({len(corrections)} corrections) into {out}.")
+        if out.resolve() != MODEL_DIR.resolve():
+            self.stdout.write(f"Triage uses them where {MODEL_DIR_ENV}={out.resolve()} is set.")
 
     def export(self, output: str | None) -> None:
         results = selectors.triage_corrections()
