@@ -25,9 +25,10 @@ demo: $(STAMP) ## run the whole desk with the sandbox network (http://127.0.0.1:
 test: $(STAMP) ## run the whole test suite: SQLite, then PostgreSQL, browser tests included
 	bin/test
 
-lint: $(STAMP) ## ruff, format check, Django checks, migrations up to date
+lint: $(STAMP) ## ruff, format check, mypy, Django checks, migrations up to date
 	$(BIN)/ruff check $(CODE)
 	$(BIN)/ruff format --check $(CODE)
+	MENTIONDESK_DATA_DIR=$$(mktemp -d) $(BIN)/mypy
 	MENTIONDESK_DATA_DIR=$$(mktemp -d) $(BIN)/mentiondesk check
 	MENTIONDESK_DATA_DIR=$$(mktemp -d) $(BIN)/mentiondesk makemigrations --check --dry-run
 

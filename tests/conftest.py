@@ -7,7 +7,7 @@ from __future__ import annotations
 import os
 from collections.abc import Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NoReturn
 
 import pytest
 from django.conf import settings
@@ -131,10 +131,24 @@ def main_handle(desk: SandboxServer) -> Handle:
 
 @pytest.fixture
 def shared_fixtures() -> Path:
-    if not SHARED.is_dir():
-        pytest.skip(f"the shared fixtures folder {SHARED} is not beside the checkout")
-    return SHARED / "fixtures"
+    return shared_folder("fixtures")
 
 
 def in_ci() -> bool:
     return os.environ.get("CI", "").lower() in {"1", "true", "yes"}
+
+
+def missing(reason: str) -> NoReturn:
+    """Something a test needs from outside the repository is absent (the shared folder,
+    Chromium): skip with the reason on a laptop; fail in CI, so a green build means it ran."""
+    if in_ci():
+        pytest.fail(f"CI needs it: {reason}", pytrace=False)
+    pytest.skip(reason, allow_module_level=True)
+
+
+def shared_folder(*parts: str) -> Path:
+    """`../shared/<parts>` (fixtures, corpora), kept beside the checkout and the CI clone."""
+    folder = SHARED.joinpath(*parts)
+    if not folder.is_dir():
+        missing(f"the shared folder {folder} is not beside the checkout")
+    return folder

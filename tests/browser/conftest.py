@@ -15,7 +15,7 @@ import pytest
 from django.conf import settings
 
 from mentiondesk.sandbox.server import SandboxServer
-from tests.conftest import in_ci
+from tests.conftest import missing
 
 # Playwright's sync API keeps an event loop running in the test thread; Django refuses ORM
 # calls from a thread with a running loop unless told otherwise. Only these tests need it.
@@ -38,10 +38,7 @@ RESULTS = Path(__file__).resolve().parents[2] / "test-results"
 @pytest.fixture(scope="session")
 def browser_type_launch_args(browser_type_launch_args: dict[str, Any]) -> dict[str, Any]:
     if not CHROMIUM.exists():
-        reason = f"{CHROMIUM} is missing: apt-get install chromium"
-        if in_ci():
-            pytest.fail(f"CI runs the browser tests: {reason}", pytrace=False)
-        pytest.skip(reason)
+        missing(f"{CHROMIUM} is missing: apt-get install chromium")
     return {**browser_type_launch_args, "executable_path": str(CHROMIUM), "args": CHROMIUM_ARGS}
 
 

@@ -38,15 +38,9 @@ from mentiondesk.channels.connectors.x import (
 )
 from mentiondesk.core.localserver import AppDatedHandler
 from mentiondesk.sandbox.server import SandboxServer
+from tests.conftest import shared_folder
 
-REPO = Path(__file__).resolve().parents[2]
-X_FIXTURES = REPO / ".." / "shared" / "fixtures" / "x-api-v2"
-if not X_FIXTURES.is_dir():
-    pytest.skip(
-        f"recorded X API fixtures not found at {X_FIXTURES.resolve()} (the CI clone keeps "
-        "shared/ beside the repository)",
-        allow_module_level=True,
-    )
+X_FIXTURES = shared_folder("fixtures", "x-api-v2")
 
 REQUIRED = ("id", "text", "author_id")
 HOP_BY_HOP = {"content-encoding", "content-length", "transfer-encoding", "connection"}

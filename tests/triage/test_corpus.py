@@ -13,11 +13,12 @@ import pytest
 from mentiondesk.cli import main
 from mentiondesk.triage.corpus import COLUMNS, REAL_LABELS, corpus_read
 from mentiondesk.triage.evaluation import LABELS, TriageDataError
+from tests.conftest import shared_folder
 
 
 @pytest.fixture
-def corpora(shared_fixtures: Path) -> Path:
-    return shared_fixtures.parent / "corpora"
+def corpora() -> Path:
+    return shared_folder("corpora")
 
 
 def test_every_label_joins_a_real_post_of_many_brands(corpora: Path) -> None:

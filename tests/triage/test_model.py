@@ -15,15 +15,16 @@ from mentiondesk.triage.evaluation import (
     report_make,
 )
 from mentiondesk.triage.model import MODEL_DIR, LinearModel, model_load
+from tests.conftest import shared_folder
 
 
 @pytest.mark.parametrize("name", ["intent", "sentiment"])
-def test_the_shipped_model_is_its_training_data_refitted(name: str, shared_fixtures: Path) -> None:
+def test_the_shipped_model_is_its_training_data_refitted(name: str) -> None:
     pytest.importorskip("sklearn", reason="scikit-learn (the dev extra) refits the model")
     from mentiondesk.triage import train
 
     shipped = model_load(name)
-    rows, dev_test = train.rows_gather(corpora=shared_fixtures.parent / "corpora")
+    rows, dev_test = train.rows_gather(corpora=shared_folder("corpora"))
     rows = [r for r in rows if getattr(r, name)]
     assert shipped.meta["trained_on"] == dict(Counter(r.source for r in rows))
     params = train.Params.from_dict(shipped.meta["params"])

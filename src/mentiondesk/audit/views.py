@@ -53,7 +53,7 @@ def events(request: HttpRequest) -> HttpResponse:
 
 @require_GET
 @login_required
-def export(request: HttpRequest) -> HttpResponse:
+def export(request: HttpRequest) -> HttpResponse | StreamingHttpResponse:
     """`?format=csv|json` plus the page's filters: the download, streamed."""
     try:
         selectors.audit_viewer_check(viewer=_user(request))
@@ -70,7 +70,8 @@ def export(request: HttpRequest) -> HttpResponse:
     response = StreamingHttpResponse(
         selectors.audit_export(events=qs, fmt=fmt), content_type=EXPORT_CONTENT_TYPES[fmt]
     )
-    response["Content-Disposition"] = content_disposition_header(
+    # Never None when as_attachment is true; django-stubs types the general case.
+    response["Content-Disposition"] = content_disposition_header(  # type: ignore[assignment]
         as_attachment=True, filename=selectors.audit_export_filename(fmt=fmt)
     )
     return response

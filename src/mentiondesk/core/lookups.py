@@ -18,7 +18,7 @@ _WORD = re.compile(r"[a-z_]+\Z")
 
 
 @Field.register_lookup
-class LiteralIn(Lookup):
+class LiteralIn(Lookup):  # type: ignore[type-arg]  # generic in django-stubs only
     lookup_name = "literal_in"
     prepare_rhs = False
 

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from datetime import datetime
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 from django.conf import settings
 from django.db import connections, models
@@ -105,7 +105,7 @@ class _Column:
             self.convert = convert_datetime
         elif kind is models.JSONField:
             adapt_json = connection.ops.adapt_json_value
-            encoder = field.encoder
+            encoder = field.encoder  # type: ignore[attr-defined]
             self.plain = (NoneType,)  # None is SQL NULL, as JSONField.get_db_prep_save has it
             self.convert = lambda v: (
                 adapt_json(v, encoder)
@@ -117,7 +117,8 @@ class _Column:
 def _columns(
     fields: Sequence[models.Field[Any, Any]], connection: BaseDatabaseWrapper, *, add: bool
 ) -> list[_Column]:
-    now, adapted = timezone.now(), {}
+    now = timezone.now()
+    adapted: dict[datetime, Any] = {}
     return [_Column(f, connection, add=add, now=now, adapted=adapted) for f in fields]
 
 
@@ -210,14 +211,15 @@ def rows_insert(
     with connection.cursor() as cursor:
         if ignore_conflicts:
             # Names from our own models; every value is a parameter.
-            sql = f"{head} {ops.bulk_insert_sql(fields, [marks])} {suffix}"
+            # django-stubs types each placeholder row as a str; Django takes a sequence of them.
+            sql = f"{head} {ops.bulk_insert_sql(fields, [marks])} {suffix}"  # type: ignore[list-item]
             cursor.executemany(sql, rows)
         else:
             returning, _ = ops.return_insert_columns([meta.pk])
             batch = ops.bulk_batch_size(fields, objs)
             for start in range(0, len(rows), batch):
                 chunk = rows[start : start + batch]
-                values = ops.bulk_insert_sql(fields, [marks] * len(chunk))
+                values = ops.bulk_insert_sql(fields, [marks] * len(chunk))  # type: ignore[list-item]
                 cursor.execute(f"{head} {values} {returning}", [v for row in chunk for v in row])
                 # Rows come back in VALUES order, as bulk_create relies on too.
                 for obj, (pk,) in zip(objs[start : start + batch], cursor.fetchall(), strict=True):
@@ -238,7 +240,9 @@ def rows_update(
     meta = model._meta
     connection = connections[using]
     ops = connection.ops
-    targets = [meta.get_field(name) for name in fields]
+    # `fields` names concrete fields (bulk_update refuses others too); get_field's type also
+    # covers reverse relations.
+    targets = [cast("models.Field[Any, Any]", meta.get_field(name)) for name in fields]
     if _handled_by_orm(targets):
         model._base_manager.using(using).bulk_update(objs, list(fields))
         return

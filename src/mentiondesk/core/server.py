@@ -1,8 +1,9 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
-from waitress import create_server
+from waitress.server import create_server
 
 
 def serve(
@@ -14,7 +15,7 @@ def serve(
 
     from mentiondesk.wsgi import application
 
-    proxy: dict[str, object] = {}
+    proxy: dict[str, Any] = {}
     if settings.TRUSTED_PROXY:
         # Only the named proxy may say which scheme and client address a request had; waitress
         # then sets wsgi.url_scheme and REMOTE_ADDR, and strips those headers from anyone else.

@@ -68,7 +68,8 @@ def call_usage(report: CallReport) -> list[Usage]:
     failed = 0 if ok else 1
     limited = 1 if status == 429 else 0
     body = report.body if ok and isinstance(report.body, dict) else {}
-    includes = body.get("includes") if isinstance(body.get("includes"), dict) else {}
+    includes = body.get("includes")
+    includes = includes if isinstance(includes, dict) else {}
 
     if endpoint in POST_READS or endpoint in USER_READS or endpoint.startswith("GET "):
         data = _list(body.get("data"))

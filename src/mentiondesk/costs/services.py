@@ -8,6 +8,7 @@ from collections import defaultdict
 from collections.abc import Iterator
 from datetime import UTC, date, datetime
 from decimal import Decimal
+from typing import TYPE_CHECKING
 
 from django.db import transaction
 from django.utils import timezone
@@ -22,6 +23,9 @@ from .billing import Usage, call_usage
 from .choices import UsageKind
 from .models import BilledResource, BudgetAlert, XApiUsage
 from .selectors import money, month_spend, month_start
+
+if TYPE_CHECKING:
+    from mentiondesk.integrations.slack.models import SlackMessage
 
 logger = logging.getLogger(__name__)
 
@@ -223,7 +227,7 @@ def budget_check(*, billing: XBilling, today: date) -> BudgetAlert | None:
     return alert
 
 
-def _slack_warning(*, alert: BudgetAlert, billing: XBilling) -> object | None:
+def _slack_warning(*, alert: BudgetAlert, billing: XBilling) -> SlackMessage | None:
     from mentiondesk.integrations.slack import services as slack_services
     from mentiondesk.integrations.slack.models import SlackMessage
 

@@ -59,7 +59,7 @@ class SurgeCard:
         )
 
 
-def _members() -> Prefetch[SurgeTicket]:
+def _members() -> Prefetch[str, QuerySet[SurgeTicket], str]:
     return Prefetch(
         "members",
         queryset=SurgeTicket.objects.select_related("ticket", "reply", "follow_up").order_by(

@@ -69,7 +69,11 @@ class RequestIdMiddleware:
         return response
 
     def process_view(
-        self, request: HttpRequest, view: Callable[..., object], args: tuple, kwargs: dict
+        self,
+        request: HttpRequest,
+        view: Callable[..., object],
+        args: tuple[Any, ...],
+        kwargs: dict[str, Any],
     ) -> None:
         if isinstance(kwargs.get("ticket_id"), int):
             ticket_id.set(kwargs["ticket_id"])

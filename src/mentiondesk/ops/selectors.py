@@ -10,7 +10,7 @@ from datetime import UTC, datetime
 
 from django.db import DatabaseError, connection
 from django.db.migrations.executor import MigrationExecutor
-from django.db.models import Count, Q, Sum
+from django.db.models import Count, Model, Q, Sum
 from django.utils import timezone
 from django_tasks_db.models import DBTaskResult
 
@@ -59,8 +59,8 @@ def readiness_checks() -> list[Check]:
     return checks
 
 
-def _counts(model: type, field: str, **filters: object) -> dict[str, int]:
-    rows = model.objects.filter(**filters).values_list(field).annotate(n=Count("pk"))
+def _counts(model: type[Model], field: str, **filters: object) -> dict[str, int]:
+    rows = model._default_manager.filter(**filters).values_list(field).annotate(n=Count("pk"))
     return {str(value): n for value, n in rows}
 
 

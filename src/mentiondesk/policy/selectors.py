@@ -15,7 +15,8 @@ def policy_current() -> Policy:
     unless it is new."""
     memo = request_memo.get()
     if memo is not None and _MEMO_KEY in memo:
-        return memo[_MEMO_KEY]
+        memoized: Policy = memo[_MEMO_KEY]
+        return memoized
     policy = _policy_latest()
     if memo is not None:
         memo[_MEMO_KEY] = policy

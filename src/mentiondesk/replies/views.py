@@ -113,7 +113,8 @@ def _stream_rejected(
         messages.error(request, exc.message)
     else:
         form.add_error(exc.field if exc.field in form.fields else None, exc.message)
-    response = _stream(request, status=exc.status_code, target=target, **bound)
+    # `bound` holds forms keyed *_form only: none can land on template, target or extra.
+    response = _stream(request, status=exc.status_code, target=target, **bound)  # type: ignore[arg-type]
     rendered_error(response, exc)
     return response
 

@@ -191,7 +191,11 @@ class SandboxApp:
         return self._api(request, str(endpoint), handler, args)
 
     def _api(
-        self, request: Request, endpoint: str, handler: Callable[..., Result], args: JSON
+        self,
+        request: Request,
+        endpoint: str,
+        handler: Callable[..., Result],
+        args: Mapping[str, Any],
     ) -> Response:
         method, rule = endpoint.split(" ", 1)
         endpoint = f"{method} {_template(rule)}"

@@ -88,6 +88,7 @@ def _refresh_batch(ids: list[int], *, policy: SlaPolicy, now: datetime) -> int:
         )
         # Breaches that no counting clock's deadline shows: answered late, or paused overdue.
         settled = [c.due_at for c in clocks if c.breached and c.due_at and c is not due]
+        shown = due or nearest_paused
         states.append(
             TicketSla(
                 ticket=ticket,
@@ -97,7 +98,7 @@ def _refresh_batch(ids: list[int], *, policy: SlaPolicy, now: datetime) -> int:
                 warn_at=due.due_at - timedelta(seconds=policy.warn_before)
                 if due and due.due_at
                 else None,
-                due_metric=(due or nearest_paused).metric if (due or nearest_paused) else "",
+                due_metric=shown.metric if shown else "",
                 paused_seconds_left=(
                     int(nearest_paused.target_seconds - nearest_paused.elapsed_seconds)
                     if nearest_paused and not due
@@ -177,7 +178,8 @@ def sla_breaches_notify(*, now: datetime | None = None) -> int:
                     ticket=clock.ticket,
                     metric=clock.metric,
                     started_at=clock.started_at,
-                    due_at=clock.due_at,
+                    # Never None: sla_breaches_due selects clocks by due_at.
+                    due_at=clock.due_at,  # type: ignore[misc]
                 )
                 if channel is not None and slack.slack_is_configured():
                     try:

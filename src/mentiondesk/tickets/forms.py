@@ -149,7 +149,7 @@ class ReassignForm(forms.Form):
         super().__init__(*args, **kwargs)
         # Read per form, not at import: users come and go while the server runs.
         cast(
-            forms.ModelChoiceField, self.fields["assignee"]
+            "forms.ModelChoiceField[Any]", self.fields["assignee"]
         ).queryset = selectors.ticket_list_assignees()
 
 

@@ -134,13 +134,13 @@ def ticket_search(
         return [SearchHit(t, 0.0) for t in tickets]
 
     scores = _fulltext(query, limit=limit * 5 if order is None else 10_000)
-    tickets = {
+    found = {
         t.pk: t
         for t in ticket_filter.filter(pk__in=list(scores)).select_related(
             "handle", "assignee", "sla"
         )
     }
-    hits = [SearchHit(tickets[pk], score) for pk, score in scores.items() if pk in tickets]
+    hits = [SearchHit(found[pk], score) for pk, score in scores.items() if pk in found]
     if order == "-updated_at":
         hits.sort(key=lambda h: (h.ticket.updated_at, h.ticket.pk), reverse=True)
     elif order == "-created_at":

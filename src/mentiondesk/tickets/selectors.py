@@ -339,7 +339,8 @@ def _view_counts_sql(cap: int) -> tuple[str, tuple[Any, ...]]:
     may scan the table from its start, through every solved ticket before the first open
     one). The views are constants, so it is compiled once per process: compiling the four
     sliced counts through the ORM on each page cost more than running them."""
-    parts, params = [], []
+    parts: list[str] = []
+    params: list[Any] = []
     for slug in VIEWS:
         sql, part_params = ticket_list(view=slug).values("pk")[: cap + 1].query.sql_with_params()
         parts.append(f"(SELECT COUNT(*) FROM ({sql}) AS capped)")  # noqa: S608 (compiled)
@@ -474,7 +475,10 @@ def ticket_get_for_page(*, ticket_id: int, viewer: User) -> TicketPage:
         except DomainError as exc:  # Forbidden, or X's self-serve plan allows no handle
             reply_blocked = exc.message
     events = list(ticket_events(ticket=ticket))
-    slack = {m.pk: m for m in slack_messages_for_ticket(ticket=ticket)}
+    # Keyed for lookups by _slack_message_id, which is None for events without a message.
+    slack: dict[int | None, SlackMessage] = {
+        m.pk: m for m in slack_messages_for_ticket(ticket=ticket)
+    }
     policy = policy_current()
     unsent = list(
         Reply.objects.filter(ticket=ticket)
@@ -617,7 +621,7 @@ def status_update_page_get(*, viewer: User, limit: int = 20) -> StatusUpdatePage
     )
 
 
-def _actions_prefetch() -> Prefetch[PostAction]:
+def _actions_prefetch() -> Prefetch[str, QuerySet[PostAction], str]:
     return Prefetch("actions", queryset=PostAction.objects.order_by("created_at", "id"))
 
 

@@ -153,7 +153,10 @@ def _play_statement(
     table = ops.quote_name(Ticket._meta.db_table)
 
     def compiled(queryset: QuerySet[Ticket]) -> tuple[str, tuple[Any, ...]]:
-        return queryset.values("id")[:1].query.get_compiler(connection=db).as_sql()
+        sql_params: tuple[str, tuple[Any, ...]] = (
+            queryset.values("id")[:1].query.get_compiler(connection=db).as_sql()
+        )
+        return sql_params
 
     held, candidates = _play_queues(view=view, user_id=user_id)
     held_sql, held_params = compiled(held)
@@ -525,7 +528,8 @@ def ticket_intent_set(*, ticket: Ticket, intent: str, by: User) -> Ticket:
     ticket.intent, ticket.intent_confidence = intent, None
     ticket.save(update_fields=["intent", "intent_confidence", "updated_at"])
     verb = "Confirmed as" if previous == intent else "Marked as"
-    message, data = f"{verb} {Intent(intent).label}", {"from": previous, "to": intent}
+    message = f"{verb} {Intent(intent).label}"
+    data: dict[str, object] = {"from": previous, "to": intent}
     corrected = _triage_correct_first_post(ticket=ticket, intent=intent, by=by)
     if corrected is not None:
         message += f" (triage said {Intent(corrected.intent).label})"

@@ -187,7 +187,9 @@ def reply(request: HttpRequest, ticket_id: int) -> HttpResponse:
         )
     except DomainError as exc:
         return _rejected(request, ticket_id, exc, reply_form=form)
-    solved = " and the ticket is solved" if created.ticket.status == Ticket.Status.SOLVED else ""
+    # A reply made for a ticket always has it (only status updates have none).
+    ticket_status = created.ticket.status  # type: ignore[union-attr]
+    solved = " and the ticket is solved" if ticket_status == Ticket.Status.SOLVED else ""
     messages.success(request, f"Reply queued from @{created.handle.username}{solved}.")
     return redirect("tickets:detail", ticket_id=ticket_id)
 
@@ -330,7 +332,8 @@ def hand_back(request: HttpRequest, ticket_id: int) -> HttpResponse:
         )
     except DomainError as exc:
         return _rejected(request, ticket_id, exc, hand_back_form=form)
-    label = dict(form.fields["category"].choices).get(form.cleaned_data["category"], "")
+    choices = form.fields["category"].choices  # type: ignore[attr-defined]  # a ChoiceField
+    label = dict(choices).get(form.cleaned_data["category"], "")
     messages.success(
         request,
         f"Ticket #{ticket_id} is back in the queue, at its place; {label} experts were asked "
@@ -513,7 +516,8 @@ def _rejected(
         messages.error(request, exc.message)
     else:
         form.add_error(exc.field if exc.field in form.fields else None, exc.message)
-    response = _detail(request, ticket_id, status=exc.status_code, extra=extra, **bound)
+    # `bound` holds forms keyed *_form only: none can land on template or extra.
+    response = _detail(request, ticket_id, status=exc.status_code, extra=extra, **bound)  # type: ignore[arg-type]
     rendered_error(response, exc)
     return response
 

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from email.utils import parsedate_to_datetime
 from types import TracebackType
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 from urllib.parse import quote, urlsplit
 
 import httpx
@@ -43,6 +43,9 @@ from mentiondesk.channels.connectors.base import (
     Unreachable,
 )
 from mentiondesk.core.constants import POST_TIME_MAX, POST_TIME_MIN, POST_TIME_RANGE
+
+if TYPE_CHECKING:
+    from typing_extensions import TypeIs
 
 logger = logging.getLogger(__name__)
 
@@ -247,7 +250,7 @@ def _parse_time(value: str) -> datetime | None:
     return moment if _time_plausible(moment) else None
 
 
-def _time_plausible(moment: datetime | None) -> bool:
+def _time_plausible(moment: datetime | None) -> TypeIs[datetime]:
     return moment is not None and POST_TIME_MIN <= moment < POST_TIME_MAX
 
 

@@ -151,8 +151,8 @@ def history_import(
                 _phase(on_phase, PHASES[2])
                 result.totals.documents = stage.write_documents()
                 # As after ingest: the worker computes their SLA clocks once this commits.
-                for batch in stage.ticket_batches(size=SLA_BATCH):
-                    sla_services.tickets_sla_refresh_later(ticket_ids=batch)
+                for ticket_ids in stage.ticket_batches(size=SLA_BATCH):
+                    sla_services.tickets_sla_refresh_later(ticket_ids=ticket_ids)
                 _phase(on_phase, PHASES[3])
                 result.problem_count, result.problems = stage.problems(limit=SHOWN)
                 result.problems_kept = stage.keep_problems(

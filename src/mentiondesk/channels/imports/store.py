@@ -318,9 +318,7 @@ class Stage:
             """
         )
         _execute("CREATE INDEX import_new_group ON import_new (conv, req, direction, created_at)")
-        counts = dict(
-            _rows("SELECT direction, COUNT(*) FROM import_new GROUP BY direction")  # type: ignore[arg-type]
-        )
+        counts = dict(_rows("SELECT direction, COUNT(*) FROM import_new GROUP BY direction"))
         totals.stored_in, totals.stored_out = counts.get("in", 0), counts.get("out", 0)
         totals.already_stored = _scalar("SELECT COUNT(*) FROM import_link WHERE known = 1")
         totals.other_brands = _scalar(
@@ -408,7 +406,7 @@ class Stage:
         )
         _execute(link_tickets + " WHERE existing = 0", [network, *active])
         totals.tickets_created = dict(
-            _rows(  # type: ignore[arg-type]
+            _rows(
                 "SELECT t.status, COUNT(*) FROM import_group g "
                 "JOIN tickets_ticket t ON t.id = g.ticket_id WHERE g.existing = 0 "
                 "GROUP BY t.status"

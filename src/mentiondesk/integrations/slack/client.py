@@ -82,7 +82,7 @@ def slack_web_client() -> WebClient:
         token=settings.SLACK_BOT_TOKEN,
         base_url=settings.SLACK_API_URL,
         # Annotated int, but slack_sdk only hands it to urllib's urlopen, which takes a float.
-        timeout=settings.SLACK_TIMEOUT_SECONDS,
+        timeout=settings.SLACK_TIMEOUT_SECONDS,  # type: ignore[arg-type]
         retry_handlers=[],
     )
 

@@ -3,7 +3,7 @@ them until X says done; the rules about who may do them live here."""
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from django.db import transaction
 from django.utils import timezone
@@ -18,7 +18,7 @@ from mentiondesk.channels.connectors.base import (
     Unreachable,
 )
 from mentiondesk.channels.connectors.x import XConnector
-from mentiondesk.channels.models import Post
+from mentiondesk.channels.models import Handle, Post
 from mentiondesk.core.errors import Conflict, DomainError, Forbidden
 from mentiondesk.policy.selectors import policy_current
 from mentiondesk.sla import services as sla_services
@@ -47,7 +47,9 @@ def post_like(*, post: Post, by: User, reason: str = "") -> PostAction:
         raise DomainError("only posts by others can be liked")
     intents = policy_current().rules.like_intents
     # Read the ticket afresh: its intent may have changed since `post` was loaded.
-    ticket = Ticket.objects.filter(pk=post.ticket_id).first()
+    ticket = (
+        Ticket.objects.filter(pk=post.ticket_id).first() if post.ticket_id is not None else None
+    )
     intent = ticket.intent if ticket else ""
     # Triage's suggestion (below [triage] act_above) unlocks nothing: a person confirms it.
     suggested = ticket is not None and ticket_intent_suggested(ticket=ticket)
@@ -125,7 +127,7 @@ def _action_queue(
     *,
     kind: str,
     post: Post,
-    handle: object,
+    handle: Handle,
     by: User,
     reason: str,
     message: str,
@@ -229,7 +231,7 @@ def _answer_withdraw(*, post: Post) -> None:
     sla_services.tickets_sla_refresh(ticket_ids=[ticket.pk])
 
 
-def _action_later(action: PostAction, detail: str, not_before: object) -> PostAction:
+def _action_later(action: PostAction, detail: str, not_before: datetime | None) -> PostAction:
     if action.attempts >= MAX_ACTION_ATTEMPTS:
         return _action_failed(action, f"gave up after {action.attempts} tries: {detail}")
     action.detail = detail

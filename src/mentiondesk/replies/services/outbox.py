@@ -927,7 +927,7 @@ def _reply_retry_later(
     outcome: str,
     detail: str,
     *,
-    not_before=None,  # type: ignore[no-untyped-def]
+    not_before: datetime | None = None,
 ) -> Reply:
     """Nothing reached the network: put the reply back in the queue, later."""
     if (

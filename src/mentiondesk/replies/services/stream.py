@@ -64,7 +64,8 @@ def _ticket_for(post: Post) -> Ticket:
             with transaction.atomic():
                 existing = Ticket.objects.create(
                     network=post.network,
-                    handle=post.handle,
+                    # None only once the handle is deleted (SET_NULL); the database refuses it.
+                    handle=post.handle,  # type: ignore[misc]
                     conversation_id=post.conversation_id,
                     requester_remote_id=post.author_remote_id,
                     requester_username=post.author_username,

@@ -95,7 +95,7 @@ class Command(BaseCommand):
         finally:
             reading.close()
             if writing is not None:
-                writing.update(writing.total - writing.n)
+                writing.update(len(services.PHASES) - writing.n)
                 writing.close()
         self._summary(result)
 
