@@ -3,7 +3,6 @@ documented status and a body that matches the schema, and never with a 5xx."""
 
 from __future__ import annotations
 
-import os
 from typing import Any
 
 import pytest
@@ -22,12 +21,13 @@ from mentiondesk.accounts.models import User
 from mentiondesk.channels.models import Handle
 from mentiondesk.integrations.slack.testing import SlackServer
 from mentiondesk.wsgi import application
+from tests.conftest import in_ci
 from tests.factories import remote_post, tickets_from
 
 schema = schemathesis.openapi.from_wsgi("/api/v1/openapi.json", application)
 # Per operation: a quick pass locally, three times as many in CI (.ci/run sets CI=true).
 # The webhook endpoint is outside this document: test_webhook_schema.py writes its contract.
-EXAMPLES = 60 if os.environ.get("CI") == "true" else 20
+EXAMPLES = 60 if in_ci() else 20
 
 
 @pytest.fixture

@@ -9,7 +9,6 @@ import base64
 import hashlib
 import hmac
 import json
-import os
 from collections.abc import Iterator
 from typing import Any
 
@@ -23,6 +22,7 @@ from schemathesis.core import NOT_SET
 from mentiondesk.channels.models import Handle
 from mentiondesk.webhooks.models import WebhookEvent
 from mentiondesk.wsgi import application
+from tests.conftest import in_ci
 
 SECRET = "fuzz-consumer-secret"
 ERROR = {
@@ -79,7 +79,7 @@ CONTRACT: dict[str, Any] = {
 }
 schema = schemathesis.openapi.from_dict(CONTRACT)
 schema.app = application
-EXAMPLES = 60 if os.environ.get("CI") == "true" else 20
+EXAMPLES = 60 if in_ci() else 20
 
 
 def signature(body: bytes) -> str:
