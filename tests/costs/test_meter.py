@@ -11,12 +11,13 @@ import pytest
 from mentiondesk.accounts.models import User
 from mentiondesk.channels import services as channel_services
 from mentiondesk.channels.models import Handle
+from mentiondesk.core.intents import Intent
 from mentiondesk.costs import selectors
 from mentiondesk.costs.models import XApiUsage
 from mentiondesk.replies import services as reply_services
 from mentiondesk.replies.models import PostAction, Reply
 from mentiondesk.sandbox.server import SandboxServer
-from mentiondesk.tickets.models import Intent, Ticket
+from mentiondesk.tickets.models import Ticket
 from tests.costs.conftest import poll
 
 pytestmark = pytest.mark.django_db

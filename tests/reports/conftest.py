@@ -33,9 +33,9 @@ from django.conf import settings
 
 from mentiondesk.accounts.models import User
 from mentiondesk.channels.models import Handle
+from mentiondesk.core.intents import INTENTS, Intent
 from mentiondesk.tickets import services
-from mentiondesk.tickets.models import Intent, Ticket
-from mentiondesk.triage.constants import INTENTS
+from mentiondesk.tickets.models import Ticket
 from mentiondesk.triage.model import model_load
 from tests.factories import BASE_TIME, remote_post, tickets_from
 from tests.sla.conftest import carol_says, clock, handle, we_say_from_the_x_app  # noqa: F401

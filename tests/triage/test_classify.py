@@ -7,6 +7,7 @@ import re
 
 import pytest
 
+from mentiondesk.core.intents import INTENTS
 from mentiondesk.triage.classify import (
     TriageConfig,
     TriageRuleError,
@@ -14,7 +15,7 @@ from mentiondesk.triage.classify import (
     keywords_find,
     triage_classify,
 )
-from mentiondesk.triage.constants import INTENTS, NOT_ENGLISH_CONFIDENCE, SENTIMENTS
+from mentiondesk.triage.constants import NOT_ENGLISH_CONFIDENCE, SENTIMENTS
 from mentiondesk.triage.model import LinearModel, english_unlikely, model_load
 
 OUTAGE = "@DriftwoodStatus is driftwood.dev down? every page gives 502 for our whole team"

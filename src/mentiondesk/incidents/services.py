@@ -21,13 +21,14 @@ from django.utils import timezone
 from mentiondesk.accounts.models import User
 from mentiondesk.channels.models import Network
 from mentiondesk.core.errors import Conflict, DomainError, Forbidden
+from mentiondesk.core.intents import Intent
 from mentiondesk.integrations.evidence import services as evidence
 from mentiondesk.policy.schema import SurgeSettings
 from mentiondesk.policy.selectors import policy_current
 from mentiondesk.replies.models import Reply
 from mentiondesk.replies.services import reply_create
 from mentiondesk.replies.services.automation import PHASE_INCIDENT, PHASE_RESOLVED
-from mentiondesk.tickets.models import Intent, Ticket, TicketEvent
+from mentiondesk.tickets.models import Ticket, TicketEvent
 from mentiondesk.triage.gate import tickets_intent_acting
 
 from .models import Surge, SurgeTicket

@@ -13,7 +13,8 @@ from mentiondesk.accounts.models import User
 from mentiondesk.channels.connectors.x import SELF_SERVE_REPLY_RULE
 from mentiondesk.channels.models import Handle, Network
 from mentiondesk.core.errors import DomainError, Forbidden
-from mentiondesk.tickets.models import Intent, Ticket
+from mentiondesk.core.intents import Intent
+from mentiondesk.tickets.models import Ticket
 from mentiondesk.triage.gate import ticket_intent_acts
 
 from .schema import Policy, Rules

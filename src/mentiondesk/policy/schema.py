@@ -17,18 +17,10 @@ from mentiondesk.accounts.models import User
 from mentiondesk.channels.connectors import network_unsupported_reason
 from mentiondesk.channels.models import Handle, Network
 from mentiondesk.core.errors import DomainError
+from mentiondesk.core.intents import INTENTS
 from mentiondesk.core.patterns import PatternError, pattern_compile, pattern_search
 from mentiondesk.costs.choices import UsageKind
 
-INTENTS = (
-    "availability",
-    "spam_report",
-    "bug_report",
-    "feature_request",
-    "support_question",
-    "praise",
-    "other",
-)
 ENV_NAME = re.compile(r"^[A-Z_][A-Z0-9_]*$")
 # The desk sends the value of a handle's `credentials_env` to the network as the handle's
 # secret: only variables named for that, never another of the machine's (PATH) or the

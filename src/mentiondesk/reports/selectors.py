@@ -25,9 +25,10 @@ from django.utils import timezone
 from mentiondesk.accounts.models import User
 from mentiondesk.channels.models import Handle
 from mentiondesk.core.errors import DomainError, Forbidden
+from mentiondesk.core.intents import Intent
 from mentiondesk.sla.clock import METRICS
 from mentiondesk.sla.selectors import AttainmentRow, sla_attainment
-from mentiondesk.tickets.models import QUEUE_STATUSES, Intent, Ticket
+from mentiondesk.tickets.models import QUEUE_STATUSES, Ticket
 from mentiondesk.triage.selectors import ModelAccuracy, triage_accuracy
 
 from .constants import (

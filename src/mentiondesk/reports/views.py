@@ -14,8 +14,8 @@ from django.views.decorators.http import require_GET
 
 from mentiondesk.accounts.models import User
 from mentiondesk.core.errors import Forbidden
+from mentiondesk.core.intents import Intent
 from mentiondesk.reports import selectors
-from mentiondesk.tickets.models import Intent
 
 TEMPLATE = "reports/reports.html"
 FILTERS = ("from", "to", "handle", "intent", "agent")

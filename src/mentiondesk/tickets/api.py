@@ -349,7 +349,9 @@ def reply_handle(request: HttpRequest, ticket_id: int) -> dict[str, str]:
 @router.post("/tickets/{ticket_id}/intent", response=TicketOut, summary="Label what it is about")
 def intent_set(request: HttpRequest, ticket_id: int, payload: IntentIn) -> dict[str, object]:
     ticket = selectors.ticket_get(ticket_id=ticket_id)
-    ticket = services.ticket_intent_set(ticket=ticket, intent=payload.intent, by=_user(request))
+    ticket = services.ticket_intent_set(
+        ticket=ticket, intent=payload.intent.value, by=_user(request)
+    )
     return ticket_out(selectors.ticket_get(ticket_id=ticket.pk))
 
 

@@ -8,13 +8,14 @@ from urllib.parse import urlencode
 
 from django import forms
 
+from mentiondesk.core.intents import INTENT_CHOICES, Intent
 from mentiondesk.core.widgets import PlainSelect
 from mentiondesk.policy.selectors import policy_current
 from mentiondesk.replies.services import X_MAX_CHARS
 from mentiondesk.tickets import selectors
 from mentiondesk.tickets.constants import DEFAULT_VIEW, VIEWS
-from mentiondesk.tickets.models import Intent, Ticket
-from mentiondesk.triage.choices import INTENT_CHOICES, Context, Sentiment
+from mentiondesk.tickets.models import Ticket
+from mentiondesk.triage.choices import Context, Sentiment
 
 
 def _new_key() -> str:

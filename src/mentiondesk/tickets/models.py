@@ -5,25 +5,13 @@ from django.db import models
 from django.db.models import Q
 
 from mentiondesk.channels.models import Handle, Network
+from mentiondesk.core.intents import Intent
 
 # The conditions of the partial indexes below. Queries meant to use one filter with
 # `status__literal_in=` these tuples (core/lookups.py): SQLite matches a partial index only when
 # the query spells out the same literal condition.
 ACTIVE_STATUSES = ("new", "open", "pending", "solved")
 QUEUE_STATUSES = ("new", "open")
-
-
-class Intent(models.TextChoices):
-    """What a post is about. Set by hand for now; triage sets it automatically later."""
-
-    UNKNOWN = "", "Not triaged"
-    AVAILABILITY = "availability", "Availability"
-    SPAM_REPORT = "spam_report", "Spam report"
-    BUG_REPORT = "bug_report", "Bug report"
-    FEATURE_REQUEST = "feature_request", "Feature request"
-    SUPPORT_QUESTION = "support_question", "Support question"
-    PRAISE = "praise", "Praise"
-    OTHER = "other", "Other"
 
 
 class Ticket(models.Model):

@@ -6,6 +6,7 @@ from typing import Literal
 from ninja import Schema
 from pydantic import Field
 
+from mentiondesk.core.intents import Intent
 from mentiondesk.sla.schemas import TicketSlaOut
 
 
@@ -136,16 +137,7 @@ class HandleChoiceOut(Schema):
 
 
 class IntentIn(Schema):
-    intent: Literal[
-        "availability",
-        "spam_report",
-        "bug_report",
-        "feature_request",
-        "support_question",
-        "praise",
-        "other",
-        "",
-    ]
+    intent: Intent
 
 
 class HandBackIn(Schema):

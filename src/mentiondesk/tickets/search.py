@@ -20,10 +20,11 @@ from django.utils import timezone
 
 from mentiondesk.channels.models import Post
 from mentiondesk.core.errors import DomainError
+from mentiondesk.core.intents import Intent
 from mentiondesk.integrations.evidence.keywords import keywords_extract
 from mentiondesk.triage.constants import CONTEXTS, SENTIMENTS
 
-from .models import Intent, Ticket, TicketDocument
+from .models import Ticket, TicketDocument
 from .selectors import TriageFilter, ticket_filter_triage
 
 SORTS = ("relevance", "updated", "created")

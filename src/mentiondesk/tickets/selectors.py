@@ -33,6 +33,7 @@ from mentiondesk.channels.models import (
     Post,
 )
 from mentiondesk.core.errors import DomainError, NotFound
+from mentiondesk.core.intents import Intent
 from mentiondesk.integrations.slack.models import SlackMessage
 from mentiondesk.integrations.slack.selectors import slack_messages_for_ticket
 from mentiondesk.integrations.slack.services import slack_is_configured
@@ -51,7 +52,7 @@ from mentiondesk.triage.gate import (
 from mentiondesk.triage.models import TriageResult
 
 from .constants import VIEWS, View
-from .models import Intent, Ticket, TicketEvent
+from .models import Ticket, TicketEvent
 
 
 def view_get(*, slug: str) -> View:

@@ -18,6 +18,7 @@ from mentiondesk.accounts.models import User
 from mentiondesk.channels.models import TIMELINE, Handle, Post
 from mentiondesk.core import rows
 from mentiondesk.core.errors import Conflict, DomainError, Forbidden
+from mentiondesk.core.intents import Intent
 from mentiondesk.integrations.slack import services as slack
 from mentiondesk.policy import rules
 from mentiondesk.policy.selectors import policy_current
@@ -27,7 +28,7 @@ from mentiondesk.triage.models import TriageResult
 
 from . import selectors
 from .constants import VIEWS, View
-from .models import QUEUE_STATUSES, Intent, Ticket, TicketEvent, TicketPresence
+from .models import QUEUE_STATUSES, Ticket, TicketEvent, TicketPresence
 from .selectors import view_get
 
 PRESENCE_TTL = timedelta(seconds=20)

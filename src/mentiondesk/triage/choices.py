@@ -2,11 +2,6 @@ from __future__ import annotations
 
 from django.db import models
 
-from mentiondesk.tickets.models import Intent
-
-# Every intent but tickets' "not triaged": triage always decides.
-INTENT_CHOICES = [(value, label) for value, label in Intent.choices if value]
-
 
 class Sentiment(models.TextChoices):
     POSITIVE = "positive", "Positive"

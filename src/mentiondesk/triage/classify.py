@@ -21,9 +21,10 @@ from functools import lru_cache
 from typing import Any
 
 from mentiondesk.core.errors import DomainError
+from mentiondesk.core.intents import INTENTS
 from mentiondesk.core.patterns import PatternError, pattern_compile, pattern_search
 
-from .constants import INTENTS, NOT_ENGLISH_CONFIDENCE
+from .constants import NOT_ENGLISH_CONFIDENCE
 from .model import english_unlikely, model_load
 
 RuleMatch = str | re.Pattern[str] | Sequence[str]

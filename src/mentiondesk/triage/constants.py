@@ -1,19 +1,8 @@
-"""The labels triage gives a post. Plain tuples: the scorer and the training script use them
-without Django."""
+"""The labels triage gives a post besides its intent (core/intents.py). Plain tuples: the scorer
+and the training script use them without Django."""
 
 from __future__ import annotations
 
-# The same values as tickets.models.Intent (without its "not triaged") and the policy
-# file's INTENTS.
-INTENTS = (
-    "availability",
-    "spam_report",
-    "bug_report",
-    "feature_request",
-    "support_question",
-    "praise",
-    "other",
-)
 SENTIMENTS = ("positive", "neutral", "negative")
 # The policy's escalation categories for the two kinds of install are hosted/self_managed.
 CONTEXTS = ("hosted", "self_managed", "unknown")

@@ -11,8 +11,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from mentiondesk.core.errors import DomainError
+from mentiondesk.core.intents import INTENTS
 
-from .constants import CONTEXTS, FORMULA_PREFIXES, INTENTS, SENTIMENTS
+from .constants import CONTEXTS, FORMULA_PREFIXES, SENTIMENTS
 
 DEV_SET = Path(__file__).resolve().parent / "data" / "dev.csv"
 LABELS = {"intent": INTENTS, "sentiment": SENTIMENTS, "context": CONTEXTS}

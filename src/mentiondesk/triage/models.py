@@ -3,7 +3,9 @@ from __future__ import annotations
 from django.conf import settings
 from django.db import models
 
-from .choices import INTENT_CHOICES, Context, Sentiment, Source
+from mentiondesk.core.intents import INTENT_CHOICES
+
+from .choices import Context, Sentiment, Source
 
 
 class TriageResult(models.Model):

@@ -11,8 +11,10 @@ from datetime import datetime
 
 from django.db.models import Count, F, Max, Q, QuerySet
 
-from .choices import INTENT_CHOICES, Source
-from .constants import FORMULA_PREFIXES, INTENTS
+from mentiondesk.core.intents import INTENT_CHOICES, INTENTS
+
+from .choices import Source
+from .constants import FORMULA_PREFIXES
 from .model import model_load
 from .models import TriageResult, intent_model_of
 

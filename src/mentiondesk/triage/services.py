@@ -14,10 +14,10 @@ from django.utils import timezone
 from mentiondesk.accounts.models import User
 from mentiondesk.channels.models import Post
 from mentiondesk.core.errors import DomainError, Forbidden
+from mentiondesk.core.intents import INTENTS
 from mentiondesk.policy.selectors import policy_current
 
 from . import classify
-from .constants import INTENTS
 from .models import TriageResult
 
 

@@ -20,11 +20,12 @@ from mentiondesk.channels.connectors.base import (
 from mentiondesk.channels.connectors.x import XConnector
 from mentiondesk.channels.models import Handle, Post
 from mentiondesk.core.errors import Conflict, DomainError, Forbidden
+from mentiondesk.core.intents import Intent
 from mentiondesk.policy.selectors import policy_current
 from mentiondesk.sla import services as sla_services
 from mentiondesk.tickets import answers
 from mentiondesk.tickets import selectors as ticket_selectors
-from mentiondesk.tickets.models import Intent, Ticket, TicketEvent
+from mentiondesk.tickets.models import Ticket, TicketEvent
 from mentiondesk.triage.gate import ticket_intent_suggested
 
 from ..models import PostAction

@@ -12,9 +12,10 @@ from __future__ import annotations
 
 from mentiondesk.channels.models import Post
 from mentiondesk.core.errors import DomainError
+from mentiondesk.core.intents import Intent
 from mentiondesk.policy.selectors import policy_current
 from mentiondesk.tickets import selectors as ticket_selectors
-from mentiondesk.tickets.models import Intent, Ticket
+from mentiondesk.tickets.models import Ticket
 from mentiondesk.triage.gate import triage_result_acts
 from mentiondesk.triage.models import TriageResult
 

@@ -11,9 +11,10 @@ from django.db import transaction
 from mentiondesk.accounts.models import User
 from mentiondesk.channels.models import Handle
 from mentiondesk.core.errors import DomainError, Forbidden
+from mentiondesk.core.intents import Intent
 from mentiondesk.policy import rules
 from mentiondesk.policy.selectors import policy_current
-from mentiondesk.tickets.models import Intent, Ticket
+from mentiondesk.tickets.models import Ticket
 
 from ..length import x_length
 from ..models import Reply
