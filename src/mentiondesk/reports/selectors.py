@@ -24,6 +24,7 @@ from django.utils import timezone
 
 from mentiondesk.accounts.models import User
 from mentiondesk.channels.models import Handle
+from mentiondesk.core.constants import POST_TIME_MAX, POST_TIME_MIN, POST_TIME_RANGE
 from mentiondesk.core.errors import DomainError, Forbidden
 from mentiondesk.core.intents import Intent
 from mentiondesk.sla.clock import METRICS
@@ -135,17 +136,21 @@ def report_filters(
     Both dates are inclusive days on that clock; without them the range is the last
     DEFAULT_RANGE_DAYS days up to `today` (default: today on that clock). `handle` is a
     username (with or without "@", any case), `intent` an intent value, `agent` a username.
-    Raises DomainError naming the field for an unknown handle, intent or agent, a range that
-    ends before it starts or one longer than MAX_RANGE_DAYS. Read-only."""
+    Raises DomainError naming the field for an unknown handle, intent or agent, a day outside
+    the years posts may carry (core.constants), a range that ends before it starts or one
+    longer than MAX_RANGE_DAYS. Read-only."""
     tz = ZoneInfo(settings.REPORTS_TIME_ZONE)
+    # Checked before any arithmetic: a day at the ends of the calendar overflows it, and no
+    # post is stored outside these years.
+    for field, day in (("from", date_from), ("to", date_to)):
+        if day is not None and not POST_TIME_MIN.year <= day.year < POST_TIME_MAX.year:
+            raise DomainError(f"a report's days run {POST_TIME_RANGE}", field=field)
     if date_to is None:
         date_to = today or timezone.now().astimezone(tz).date()
     if date_from is None:
         date_from = date_to - timedelta(days=DEFAULT_RANGE_DAYS - 1)
     if date_to < date_from:
         raise DomainError("the range ends before it starts", field="to")
-    if date_to == date.max:
-        raise DomainError("the range must end before the calendar does", field="to")
     if (date_to - date_from).days + 1 > MAX_RANGE_DAYS:
         raise DomainError(f"a report covers at most {MAX_RANGE_DAYS} days", field="from")
     return ReportFilters(
