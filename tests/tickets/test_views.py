@@ -478,3 +478,39 @@ def test_activity_partial_polls_while_a_reply_is_in_flight(
 def test_missing_ticket_is_404(as_advocate: Client) -> None:
     assert as_advocate.get(reverse("tickets:detail", args=[999])).status_code == 404
     assert as_advocate.post(reverse("tickets:note", args=[999]), {"text": "x"}).status_code == 404
+
+
+def test_my_tickets_lists_the_viewers_unfinished_tickets_oldest_first(
+    main_handle: Handle, as_advocate: Client, advocate: User, advocate2: User, lead: User
+) -> None:
+    waiting, mine, theirs, done, _free = tickets_from(
+        main_handle,
+        *(
+            remote_post(author=name, minutes=i)
+            for i, name in enumerate(("waiting", "mine", "theirs", "done", "free"))
+        ),
+    )
+    for ticket, who in (
+        (waiting, advocate),
+        (mine, advocate),
+        (theirs, advocate2),
+        (done, advocate),
+    ):
+        services.ticket_assign(ticket=ticket, assignee=who, by=lead)
+    services.ticket_status_set(ticket=waiting, status=Ticket.Status.PENDING, by=advocate)
+    services.ticket_status_set(ticket=done, status=Ticket.Status.SOLVED, by=advocate)
+
+    page = html(as_advocate.get(QUEUE, {"view": "mine"}))
+    assert "<h1>My tickets</h1>" in page
+    shown = re.findall(r"@(waiting|mine|theirs|done|free)\b", page)
+    assert shown == ["waiting", "mine"]
+    # The sidebar links it with the viewer's own count.
+    assert re.search(
+        r'href="/\?view=mine"[^>]*aria-current="page">\s*<span>My tickets</span>\s*'
+        r'<span class="count">2</span>',
+        page,
+    )
+    as_advocate.force_login(advocate2)
+    assert re.findall(
+        r"@(waiting|mine|theirs|done|free)\b", html(as_advocate.get(QUEUE, {"view": "mine"}))
+    ) == ["theirs"]

@@ -147,14 +147,21 @@ def ticket_list(
     status: str | None = None,
     assignee: User | None = None,
     labels: TriageFilter | None = None,
+    viewer: User | None = None,
 ) -> QuerySet[Ticket]:
     """Tickets of `view` (all when None), oldest created first, with handle, assignee and
-    SLA state, narrowed by their triage `labels`."""
+    SLA state, narrowed by their triage `labels`. A `mine` view needs its `viewer`: raises
+    DomainError without one."""
     qs = Ticket.objects.select_related("handle", "assignee", "sla")
     if labels is not None and labels.active:
         qs = ticket_filter_triage(qs, labels)
     if view:
-        qs = qs.filter(view_get(slug=view).filter)
+        chosen = view_get(slug=view)
+        qs = qs.filter(chosen.filter)
+        if chosen.mine:
+            if viewer is None:
+                raise DomainError(f"the {view!r} view lists a signed-in user's tickets")
+            qs = qs.filter(assignee=viewer)
     if status:
         if status not in Ticket.Status.values:
             raise DomainError(
@@ -341,19 +348,40 @@ def _view_counts_sql(cap: int) -> tuple[str, tuple[Any, ...]]:
     sliced counts through the ORM on each page cost more than running them."""
     parts: list[str] = []
     params: list[Any] = []
-    for slug in VIEWS:
-        sql, part_params = ticket_list(view=slug).values("pk")[: cap + 1].query.sql_with_params()
-        parts.append(f"(SELECT COUNT(*) FROM ({sql}) AS capped)")  # noqa: S608 (compiled)
+    for slug in _SHARED_VIEWS:
+        part, part_params = _capped_count_sql(ticket_list(view=slug), cap)
+        parts.append(part)
         params.extend(part_params)
     return "SELECT " + ", ".join(parts), tuple(params)
 
 
-def ticket_count_by_view(*, cap: int = VIEW_COUNT_CAP) -> dict[str, int]:
-    """How many tickets each view in `VIEWS` holds, keyed by slug; past `cap`, `cap + 1`."""
+# The views every user sees the same; a `mine` view's count depends on who looks.
+_SHARED_VIEWS = [slug for slug, v in VIEWS.items() if not v.mine]
+
+
+def _capped_count_sql(qs: QuerySet[Ticket], cap: int) -> tuple[str, tuple[Any, ...]]:
+    sql, params = qs.values("pk")[: cap + 1].query.sql_with_params()
+    return f"(SELECT COUNT(*) FROM ({sql}) AS capped)", params  # noqa: S608 (compiled)
+
+
+def ticket_count_by_view(
+    *, cap: int = VIEW_COUNT_CAP, viewer: User | None = None
+) -> dict[str, int]:
+    """How many tickets each view in `VIEWS` holds, keyed by slug; past `cap`, `cap + 1`.
+    The `mine` views count `viewer`'s tickets, and are left out without a viewer. One query."""
     sql, params = _view_counts_sql(cap)
+    slugs = list(_SHARED_VIEWS)
+    if viewer is not None:
+        # Compiled per call, as it names the viewer: one small statement, still one query.
+        for slug in VIEWS:
+            if VIEWS[slug].mine:
+                part, part_params = _capped_count_sql(ticket_list(view=slug, viewer=viewer), cap)
+                sql, params = f"{sql}, {part}", (*params, *part_params)
+                slugs.append(slug)
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
-        return dict(zip(VIEWS, cursor.fetchone(), strict=True))
+        counts = dict(zip(slugs, cursor.fetchone(), strict=True))
+    return {slug: counts[slug] for slug in VIEWS if slug in counts}
 
 
 def ticket_list_assignees() -> QuerySet[User]:

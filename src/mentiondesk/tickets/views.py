@@ -84,7 +84,7 @@ def queue(request: HttpRequest) -> HttpResponse:
     form = QueueForm(request.GET)
     view = form.view_slug()
     labels = form.labels()
-    tickets = selectors.ticket_list(view=view, labels=labels)
+    tickets = selectors.ticket_list(view=view, labels=labels, viewer=_user(request))
     sort = "due" if request.GET.get("sort") == "due" else "created"
     if sort == "due":
         tickets = sla_selectors.tickets_by_due(tickets)
