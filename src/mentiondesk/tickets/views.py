@@ -29,6 +29,7 @@ from mentiondesk.replies import selectors as reply_selectors
 from mentiondesk.replies import services as reply_services
 from mentiondesk.sla import selectors as sla_selectors
 from mentiondesk.tickets import evidence as ticket_evidence
+from mentiondesk.tickets import search as ticket_search
 from mentiondesk.tickets import selectors, services
 from mentiondesk.tickets.constants import DEFAULT_VIEW, VIEWS
 from mentiondesk.tickets.forms import (
@@ -44,6 +45,7 @@ from mentiondesk.tickets.forms import (
     QueueForm,
     ReassignForm,
     ReplyForm,
+    SearchForm,
     SpamReportForm,
     StatusForm,
     SuggestRetweetForm,
@@ -103,6 +105,23 @@ def queue(request: HttpRequest) -> HttpResponse:
     response = render(request, template, context)
     patch_vary_headers(response, ["HX-Request"])
     return response
+
+
+@require_GET
+@login_required
+def search(request: HttpRequest) -> HttpResponse:
+    """Ticket search in the seed's syntax, results as queue rows; a query the parser refuses
+    is shown on the page with a 400."""
+    form = SearchForm(request.GET)
+    tickets: list[Ticket] | None = None
+    if form.is_valid() and form.cleaned_data["q"]:
+        try:
+            query = ticket_search.search_parse(text=form.cleaned_data["q"])
+            tickets = ticket_search.ticket_search_rows(query=query, limit=QUEUE_ROWS)
+        except DomainError as exc:
+            form.add_error("q", exc.message)
+    context = {"form": form, "tickets": tickets, "queue_rows": QUEUE_ROWS}
+    return render(request, "tickets/search.html", context, status=400 if form.errors else 200)
 
 
 @require_POST
