@@ -1,5 +1,6 @@
 """The daily screens in a real browser: My tickets from the sidebar, search from the sidebar's
-box (a refused query explained on the page), and the desk's own 404 page."""
+box (a refused query explained on the page), the requester card on a ticket, and the desk's
+own 404 page."""
 
 from __future__ import annotations
 
@@ -47,6 +48,8 @@ def test_my_tickets_search_and_the_404_page(
     expect(page.locator("tr.ticket-row")).to_have_count(1)
     page.locator("tr.ticket-row a.row-link").click()
     expect(page).to_have_url(re.compile(rf"/tickets/{omar.pk}/$"))
+    expect(page.locator("#requester-card")).to_contain_text("@omar · 1 ticket")
+    expect(page.locator("#requester-card")).to_contain_text("Never answered yet")
 
     page.goto(f"{live_server.url}/search?q=colour%3Ared")
     expect(page.get_by_role("alert")).to_contain_text("unknown search filter 'colour'")

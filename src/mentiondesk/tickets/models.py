@@ -103,6 +103,11 @@ class Ticket(models.Model):
             # Conversations whatever their tickets' status: the history import asks whether the
             # desk has any ticket there. Without it each of its lookups scans the table.
             models.Index(fields=["network", "conversation_id"]),
+            # The ticket page's requester card: one person's tickets, newest first. Without it
+            # each ticket page scans the table for them.
+            models.Index(
+                fields=["network", "requester_remote_id", "-created_at"], name="ticket_requester"
+            ),
         ]
         ordering = ["created_at", "id"]
 

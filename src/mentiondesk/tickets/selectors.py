@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 from django.db import connection
@@ -13,6 +14,7 @@ from django.db.models import (
     Count,
     Exists,
     ExpressionWrapper,
+    Max,
     OuterRef,
     Prefetch,
     Q,
@@ -536,6 +538,44 @@ def ticket_get_for_page(*, ticket_id: int, viewer: User) -> TicketPage:
         triage=ticket_first_inbound_triage(ticket=ticket),
         intent_suggested=ticket_intent_suggested(ticket=ticket, act_above=policy.triage.act_above),
         direct_messages=list(DirectMessage.objects.filter(ticket=ticket)),
+    )
+
+
+@dataclass(frozen=True)
+class RequesterCard:
+    """Who wrote the ticket, as the ticket page's card shows them: how many tickets they
+    opened on this network (this one included), their latest other tickets (newest first),
+    and when we last answered them in any of their tickets (None: never)."""
+
+    username: str
+    ticket_count: int
+    earlier: list[Ticket]
+    last_response_at: datetime | None
+
+
+def requester_card_get(*, ticket: Ticket, limit: int = 5) -> RequesterCard:
+    """`ticket`'s requester card. Read-only; two queries, however many tickets they have
+    (through the ticket_requester index)."""
+    theirs = Ticket.objects.filter(
+        network=ticket.network, requester_remote_id=ticket.requester_remote_id
+    )
+    stats = theirs.aggregate(
+        count=Count("pk", distinct=True),
+        last_response_at=Max(
+            "posts__created_at",
+            filter=Q(posts__direction=Post.Direction.OUTBOUND, posts__deleted_at=None),
+        ),
+    )
+    earlier = (
+        theirs.exclude(pk=ticket.pk)
+        .only("subject", "status", "created_at")
+        .order_by("-created_at", "-id")[:limit]
+    )
+    return RequesterCard(
+        username=ticket.requester_username,
+        ticket_count=stats["count"],
+        earlier=list(earlier),
+        last_response_at=stats["last_response_at"],
     )
 
 

@@ -18,6 +18,7 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.cache import patch_vary_headers
+from django.utils.functional import SimpleLazyObject
 from django.views.decorators.http import require_GET, require_POST
 
 from mentiondesk.accounts.models import User
@@ -563,6 +564,10 @@ def _detail(
     context: dict[str, Any] = {
         "page": page,
         "ticket": page.ticket,
+        # Lazy: read only by the full page, not by the partials polled while a reply is sent.
+        "requester_card": SimpleLazyObject(
+            lambda: selectors.requester_card_get(ticket=page.ticket)
+        ),
         "reply_form": ReplyForm(),
         "note_form": NoteForm(),
         "status_form": StatusForm(initial={"status": page.ticket.status}),
