@@ -162,7 +162,9 @@ def ticket_list(
         qs = qs.filter(chosen.filter)
         if chosen.mine:
             if viewer is None:
-                raise DomainError(f"the {view!r} view lists a signed-in user's tickets")
+                raise DomainError(
+                    f"the {view!r} view lists a signed-in user's tickets", field="view"
+                )
             qs = qs.filter(assignee=viewer)
     if status:
         if status not in Ticket.Status.values:
@@ -339,11 +341,14 @@ def post_summoned_handles(*, post: Post) -> list[Handle]:
 # count reads every matching row (230 ms for "All tickets" at a million tickets, on every
 # page), while a capped one reads at most this many index entries, whatever the history.
 VIEW_COUNT_CAP = 1_000
+# The views every user sees the same; a `mine` view's count depends on who looks.
+_SHARED_VIEWS = [slug for slug, v in VIEWS.items() if not v.mine]
+_MINE_VIEWS = [slug for slug, v in VIEWS.items() if v.mine]
 
 
 @functools.cache
 def _view_counts_sql(cap: int) -> tuple[str, tuple[Any, ...]]:
-    """One statement counting each view's first `cap + 1` tickets in queue order, so that
+    """One statement counting each shared view's first `cap + 1` tickets in queue order, so that
     PostgreSQL walks the view's own index from the oldest ticket on (without the order it
     may scan the table from its start, through every solved ticket before the first open
     one). The views are constants, so it is compiled once per process: compiling the four
@@ -355,10 +360,6 @@ def _view_counts_sql(cap: int) -> tuple[str, tuple[Any, ...]]:
         parts.append(part)
         params.extend(part_params)
     return "SELECT " + ", ".join(parts), tuple(params)
-
-
-# The views every user sees the same; a `mine` view's count depends on who looks.
-_SHARED_VIEWS = [slug for slug, v in VIEWS.items() if not v.mine]
 
 
 def _capped_count_sql(qs: QuerySet[Ticket], cap: int) -> tuple[str, tuple[Any, ...]]:
@@ -373,13 +374,11 @@ def ticket_count_by_view(
     The `mine` views count `viewer`'s tickets, and are left out without a viewer. One query."""
     sql, params = _view_counts_sql(cap)
     slugs = list(_SHARED_VIEWS)
-    if viewer is not None:
-        # Compiled per call, as it names the viewer: one small statement, still one query.
-        for slug in VIEWS:
-            if VIEWS[slug].mine:
-                part, part_params = _capped_count_sql(ticket_list(view=slug, viewer=viewer), cap)
-                sql, params = f"{sql}, {part}", (*params, *part_params)
-                slugs.append(slug)
+    # A `mine` count names the viewer, so it is compiled on each call, into the same query.
+    for slug in _MINE_VIEWS if viewer is not None else []:
+        part, part_params = _capped_count_sql(ticket_list(view=slug, viewer=viewer), cap)
+        sql, params = f"{sql}, {part}", (*params, *part_params)
+        slugs.append(slug)
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         counts = dict(zip(slugs, cursor.fetchone(), strict=True))
