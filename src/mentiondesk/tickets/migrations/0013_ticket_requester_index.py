@@ -12,7 +12,7 @@ class Migration(migrations.Migration):
         migrations.AddIndex(
             model_name="ticket",
             index=models.Index(
-                fields=["network", "requester_remote_id", "-created_at"], name="ticket_requester"
+                fields=["requester_remote_id", "network", "-created_at"], name="ticket_requester"
             ),
         ),
     ]
