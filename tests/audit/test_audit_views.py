@@ -15,6 +15,7 @@ from django.urls import reverse
 from pytest_django import DjangoAssertNumQueries
 
 from mentiondesk.accounts.models import User
+from mentiondesk.audit import views as audit_views
 from tests.audit.conftest import Trail
 
 pytestmark = pytest.mark.django_db
@@ -54,7 +55,7 @@ def test_advocates_are_refused_with_a_403_page(
     assert event_ids(page) == [] and "data-export" not in page
 
 
-def test_leads_see_every_event_oldest_first_with_export_links(
+def test_leads_see_every_event_newest_first_with_export_links(
     client: Client, trail: Trail, lead: User, django_assert_max_num_queries: DjangoAssertNumQueries
 ) -> None:
     client = logged_in(client, lead)
@@ -62,18 +63,37 @@ def test_leads_see_every_event_oldest_first_with_export_links(
         response = client.get(PAGE)
     assert response.status_code == 200
     page = html(response)
-    assert event_ids(page) == [e.pk for e in trail.events()]
+    assert event_ids(page) == [e.pk for e in reversed(trail.events())]
     assert 'data-export="csv"' in page and 'data-export="json"' in page
     assert 'hx-boost="false"' in page
     assert reverse("tickets:detail", args=[trail.maya.pk]) in page
     assert "<script>" not in page and "style=" not in page
 
 
+def test_the_page_opens_on_the_newest_events_and_pages_to_older_ones(
+    client: Client, trail: Trail, lead: User, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(audit_views, "PAGE_ROWS", 2)
+    newest_first = [e.pk for e in reversed(trail.events())]
+    client = logged_in(client, lead)
+    page = html(client.get(PAGE))
+    assert event_ids(page) == newest_first[:2]
+    assert 'rel="next">Older</a>' in page and 'rel="prev"' not in page
+    page = html(client.get(PAGE, {"page": 2}))
+    assert event_ids(page) == newest_first[2:4]
+    assert 'rel="prev">Newer</a>' in page
+    # The download stays a chronological record.
+    response = client.get(EXPORT, {"format": "json"})
+    assert isinstance(response, StreamingHttpResponse)
+    items = json.loads(b"".join(response.streaming_content))  # type: ignore[arg-type]
+    assert [i["id"] for i in items] == newest_first[::-1]
+
+
 def test_admins_filter_by_user_kind_ticket_and_days(
     client: Client, trail: Trail, admin: User
 ) -> None:
     client = logged_in(client, admin)
-    events = trail.events()
+    events = trail.events()[::-1]  # as the page lists them: newest first
 
     def shown(**query: Any) -> list[int]:
         response = client.get(PAGE, query)
@@ -84,7 +104,7 @@ def test_admins_filter_by_user_kind_ticket_and_days(
     assert shown(kind="note", ticket=trail.maya.pk) == [
         e.pk for e in events if e.kind == "note" and e.ticket_id == trail.maya.pk
     ]
-    first, last = (e.created_at.date().isoformat() for e in (events[0], events[-1]))
+    first, last = (e.created_at.date().isoformat() for e in (events[-1], events[0]))
     assert shown(since=first, until=last) == [e.pk for e in events]
     assert shown(since="2000-01-01", until="2000-01-31") == []
     # The export links carry the filters.

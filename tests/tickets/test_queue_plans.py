@@ -122,3 +122,13 @@ def test_ingest_seeks_its_conversations(main_handle: Handle) -> None:
     assert re.search(
         r"SEARCH tickets_ticket USING INDEX \S+ \(network=\? AND conversation_id=\?", plan
     ), plan
+
+
+@sqlite_only
+@pytest.mark.django_db
+@pytest.mark.usefixtures("many_tickets")
+def test_the_requester_card_seeks_the_requesters_tickets() -> None:
+    theirs = Ticket.objects.filter(network="x", requester_remote_id="7")
+    for qs in (theirs.exclude(pk=1).order_by("-created_at", "-id")[:5], theirs.values("pk")):
+        plan = _plan(qs)
+        assert re.search(r"USING (COVERING )?INDEX ticket_requester\b", plan), plan

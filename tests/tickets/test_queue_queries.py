@@ -53,6 +53,7 @@ def test_sidebar_counts_each_view_and_stops_at_the_cap(
     tickets = tickets_from(main_handle, *(remote_post(author=f"u{i}", minutes=i) for i in range(4)))
     ticket_services.ticket_status_set(ticket=tickets[0], status=Ticket.Status.SOLVED, by=lead)
     ticket_services.ticket_status_set(ticket=tickets[1], status=Ticket.Status.PENDING, by=lead)
+    ticket_services.ticket_assign(ticket=tickets[2], assignee=lead, by=lead)
 
     assert ticket_selectors.ticket_count_by_view() == {
         "twitter": 2,
@@ -67,11 +68,25 @@ def test_sidebar_counts_each_view_and_stops_at_the_cap(
         "solved": 1,
         "all": 3,
     }
+    # "My tickets" counts the viewer's own, in the same query.
+    assert ticket_selectors.ticket_count_by_view(viewer=lead)["mine"] == 1
     client.force_login(lead)
     page = client.get("/").content.decode()
     counts = re.findall(r'<span>([^<]+)</span>\s*<span class="count[^"]*">([^<]+)</span>', page)
-    assert counts == [("Twitter", "2"), ("Pending", "1"), ("Solved", "1"), ("All tickets", "4")]
+    assert counts == [
+        ("Twitter", "2"),
+        ("My tickets", "1"),
+        ("Pending", "1"),
+        ("Solved", "1"),
+        ("All tickets", "4"),
+    ]
     monkeypatch.setattr(ticket_selectors, "VIEW_COUNT_CAP", 3)
     page = client.get("/").content.decode()
     counts = re.findall(r'<span>([^<]+)</span>\s*<span class="count[^"]*">([^<]+)</span>', page)
-    assert counts == [("Twitter", "2"), ("Pending", "1"), ("Solved", "1"), ("All tickets", "3+")]
+    assert counts == [
+        ("Twitter", "2"),
+        ("My tickets", "1"),
+        ("Pending", "1"),
+        ("Solved", "1"),
+        ("All tickets", "3+"),
+    ]

@@ -16,7 +16,7 @@ from django.urls import reverse
 
 from mentiondesk.accounts.models import User
 from mentiondesk.channels import services as channel_services
-from mentiondesk.channels.models import Handle
+from mentiondesk.channels.models import Handle, Post
 from mentiondesk.replies.models import Reply
 from mentiondesk.sandbox.server import SandboxServer
 from mentiondesk.tickets import services
@@ -478,3 +478,89 @@ def test_activity_partial_polls_while_a_reply_is_in_flight(
 def test_missing_ticket_is_404(as_advocate: Client) -> None:
     assert as_advocate.get(reverse("tickets:detail", args=[999])).status_code == 404
     assert as_advocate.post(reverse("tickets:note", args=[999]), {"text": "x"}).status_code == 404
+
+
+def test_my_tickets_lists_the_viewers_unfinished_tickets_oldest_first(
+    main_handle: Handle, as_advocate: Client, advocate: User, advocate2: User, lead: User
+) -> None:
+    waiting, mine, theirs, done, _free = tickets_from(
+        main_handle,
+        *(
+            remote_post(author=name, minutes=i)
+            for i, name in enumerate(("waiting", "mine", "theirs", "done", "free"))
+        ),
+    )
+    for ticket, who in (
+        (waiting, advocate),
+        (mine, advocate),
+        (theirs, advocate2),
+        (done, advocate),
+    ):
+        services.ticket_assign(ticket=ticket, assignee=who, by=lead)
+    services.ticket_status_set(ticket=waiting, status=Ticket.Status.PENDING, by=advocate)
+    services.ticket_status_set(ticket=done, status=Ticket.Status.SOLVED, by=advocate)
+
+    page = html(as_advocate.get(QUEUE, {"view": "mine"}))
+    assert "<h1>My tickets</h1>" in page
+    shown = re.findall(r"@(waiting|mine|theirs|done|free)\b", page)
+    assert shown == ["waiting", "mine"]
+    # The sidebar links it with the viewer's own count.
+    assert re.search(
+        r'href="/\?view=mine"[^>]*aria-current="page">\s*<span>My tickets</span>\s*'
+        r'<span class="count">2</span>',
+        page,
+    )
+    as_advocate.force_login(advocate2)
+    assert re.findall(
+        r"@(waiting|mine|theirs|done|free)\b", html(as_advocate.get(QUEUE, {"view": "mine"}))
+    ) == ["theirs"]
+
+
+def test_ticket_page_shows_the_requesters_card_in_the_same_queries_however_many_tickets(
+    main_handle: Handle, as_advocate: Client
+) -> None:
+    first, _other, current = tickets_from(
+        main_handle,
+        remote_post(author="maya", author_id="77", text="@Driftwood <b>first</b> question"),
+        remote_post(author="maya", author_id="77", text="@Driftwood still stuck", minutes=30),
+        remote_post(author="omar", text="@Driftwood not maya", minutes=1),
+    )
+    # Our answer to the first ticket, as the desk stores a sent reply.
+    Post.objects.create(
+        network=first.network,
+        remote_id="9001",
+        handle=main_handle,
+        ticket=first,
+        direction=Post.Direction.OUTBOUND,
+        author_remote_id="100",
+        author_username="Driftwood",
+        text="@maya try this",
+        created_at=first.created_at + timedelta(minutes=5),
+        conversation_id=first.conversation_id,
+    )
+
+    def card() -> tuple[str, int]:
+        with CaptureQueriesContext(connection) as captured:
+            response = as_advocate.get(detail_url(current))
+        page = html(response)
+        start = page.index('id="requester-card"')
+        return page[start : page.index("</section>", start)], len(captured.captured_queries)
+
+    text, queries = card()
+    assert "@maya</bdi> · 2 tickets" in text
+    assert 'datetime="2026-11-20T09:05' in text and "Last answered" in text
+    assert re.findall(r'data-earlier-ticket="(\d+)"', text) == [str(first.pk)]
+    assert f'href="{detail_url(first)}"' in text and "&lt;b&gt;first&lt;/b&gt;" in text
+    assert "not maya" not in text
+
+    tickets_from(
+        main_handle,
+        *(
+            remote_post(author="maya", author_id="77", text=f"@Driftwood again {i}", minutes=i)
+            for i in range(6)
+        ),
+    )
+    text, more_queries = card()
+    assert "@maya</bdi> · 8 tickets" in text
+    assert len(re.findall(r"data-earlier-ticket=", text)) == 5
+    assert more_queries == queries

@@ -36,8 +36,10 @@ def audit_events(
     kind: str | None = None,
     since: datetime | None = None,
     until: datetime | None = None,
+    newest_first: bool = False,
 ) -> QuerySet[TicketEvent]:
-    """Audit events, oldest first, with actor and ticket joined.
+    """Audit events, oldest first (`newest_first`: the other way), with actor and ticket
+    joined.
 
     `actor` is a user or a username (any case); `since` is inclusive, `until` exclusive, and a
     naive time is UTC. Raises DomainError naming the field for an unknown ticket, user or
@@ -65,7 +67,8 @@ def audit_events(
         qs = qs.filter(created_at__gte=since)
     if until:
         qs = qs.filter(created_at__lt=until)
-    return qs.order_by("created_at", "id")
+    order = ("created_at", "id")
+    return qs.order_by(*(f"-{f}" for f in order) if newest_first else order)
 
 
 def audit_export(*, events: QuerySet[TicketEvent], fmt: str) -> Iterator[str]:

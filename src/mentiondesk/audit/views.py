@@ -40,7 +40,8 @@ def events(request: HttpRequest) -> HttpResponse:
     except Forbidden as exc:
         return render(request, TEMPLATE, {"forbidden": exc.message}, status=403)
     form = AuditFilterForm(request.GET)
-    qs = _filtered(form)
+    # People open the log to see what just happened: its first page is the newest.
+    qs = _filtered(form, newest_first=True)
     if qs is None:
         return render(request, TEMPLATE, {"form": form, "formats": EXPORT_FORMATS}, status=400)
     page = Paginator(qs, PAGE_ROWS).get_page(request.GET.get("page"))
@@ -77,12 +78,12 @@ def export(request: HttpRequest) -> HttpResponse | StreamingHttpResponse:
     return response
 
 
-def _filtered(form: AuditFilterForm) -> QuerySet[TicketEvent] | None:
+def _filtered(form: AuditFilterForm, *, newest_first: bool = False) -> QuerySet[TicketEvent] | None:
     """The events `form` selects, or None with the errors on the form."""
     if not form.is_valid():
         return None
     try:
-        return selectors.audit_events(**form.filters())
+        return selectors.audit_events(**form.filters(), newest_first=newest_first)
     except DomainError as exc:
         form.add_error(exc.field if exc.field in form.fields else None, exc.message)
         return None

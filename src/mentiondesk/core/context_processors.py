@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 from django.http import HttpRequest
 from django.utils.functional import SimpleLazyObject
 
+from mentiondesk.accounts.models import User
 from mentiondesk.audit.constants import AUDIT_ROLES
 from mentiondesk.channels import selectors as channel_selectors
 from mentiondesk.reports.constants import REPORT_ROLES
@@ -35,7 +36,7 @@ def desk(request: HttpRequest) -> dict[str, Any]:
 
     def nav_views() -> list[NavView]:
         cap = ticket_selectors.VIEW_COUNT_CAP
-        counts = ticket_selectors.ticket_count_by_view(cap=cap)
+        counts = ticket_selectors.ticket_count_by_view(cap=cap, viewer=cast(User, request.user))
         return [
             NavView(slug, v.name, min(counts[slug], cap), v.playable, counts[slug] > cap)
             for slug, v in VIEWS.items()

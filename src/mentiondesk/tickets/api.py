@@ -119,7 +119,9 @@ def ticket_list(request: HttpRequest, filters: Query[TicketFilters]) -> dict[str
     labels = selectors.TriageFilter(
         intent=filters.intent, sentiment=filters.sentiment, context=filters.context
     )
-    qs = selectors.ticket_list(view=filters.view, status=filters.status, labels=labels)
+    qs = selectors.ticket_list(
+        view=filters.view, status=filters.status, labels=labels, viewer=_user(request)
+    )
     if filters.sort == "due":
         qs = sla_selectors.tickets_by_due(qs)
     items = qs[filters.offset : filters.offset + filters.limit]

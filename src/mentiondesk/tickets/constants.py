@@ -18,6 +18,8 @@ class View:
     name: str
     filter: Q
     playable: bool = True
+    # The viewer's own tickets: `filter` narrowed to those assigned to whoever looks.
+    mine: bool = False
 
 
 DEFAULT_VIEW = "twitter"
@@ -36,6 +38,14 @@ VIEWS: dict[str, View] = {
                 # first and then sorts all their open tickets for each page.
                 handle__in=Handle.objects.filter(respond_from=Handle.RespondFrom.DESK),
             ),
+        ),
+        # Everything the viewer still has to finish, new or waiting on the requester.
+        View(
+            "mine",
+            "My tickets",
+            Q(status__literal_in=(*QUEUE_STATUSES, "pending")),
+            playable=False,
+            mine=True,
         ),
         View("pending", "Pending", Q(status="pending"), playable=False),
         View("solved", "Solved", Q(status="solved"), playable=False),

@@ -59,6 +59,22 @@ class QueueForm(forms.Form):
 FILTERS = ("intent", "sentiment", "context")
 
 
+class SearchForm(forms.Form):
+    """`?q=` of the search page, in the syntax of tickets.search (as GET /api/v1/search)."""
+
+    q = forms.CharField(
+        required=False,
+        max_length=500,
+        widget=forms.TextInput(
+            attrs={
+                "type": "search",
+                "placeholder": 'Search: words, "a phrase", status:solved, requester:maya',
+                "aria-label": "Search tickets",
+            }
+        ),
+    )
+
+
 class PlayForm(forms.Form):
     view = forms.ChoiceField(choices=[(slug, v.name) for slug, v in VIEWS.items()], required=False)
     # The ticket on screen when "Next ticket" was pressed: strict play returning that same

@@ -25,7 +25,7 @@ from mentiondesk.integrations.evidence.keywords import keywords_extract
 from mentiondesk.triage.constants import CONTEXTS, SENTIMENTS
 
 from .models import Ticket, TicketDocument
-from .selectors import TriageFilter, ticket_filter_triage
+from .selectors import TriageFilter, ticket_filter_triage, ticket_list, ticket_list_with_triage
 
 SORTS = ("relevance", "updated", "created")
 _WORD = re.compile(r"\w+", re.UNICODE)
@@ -149,6 +149,14 @@ def ticket_search(
     else:
         hits.sort(key=lambda h: (-h.score, -h.ticket.pk))
     return hits[:limit]
+
+
+def ticket_search_rows(*, query: SearchQuery, limit: int = 50) -> list[Ticket]:
+    """The tickets `ticket_search` finds, in its order, as queue rows (the fields and triage
+    labels tickets/queue.html#ticket-table draws): one query after the search's."""
+    found = [hit.ticket.pk for hit in ticket_search(query=query, limit=limit)]
+    rows = {t.pk: t for t in ticket_list_with_triage(ticket_list().filter(pk__in=found))}
+    return [rows[pk] for pk in found if pk in rows]
 
 
 def _fulltext(query: SearchQuery, *, limit: int) -> dict[int, float]:

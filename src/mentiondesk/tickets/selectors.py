@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 from django.db import connection
@@ -13,6 +14,7 @@ from django.db.models import (
     Count,
     Exists,
     ExpressionWrapper,
+    Max,
     OuterRef,
     Prefetch,
     Q,
@@ -148,14 +150,23 @@ def ticket_list(
     status: str | None = None,
     assignee: User | None = None,
     labels: TriageFilter | None = None,
+    viewer: User | None = None,
 ) -> QuerySet[Ticket]:
     """Tickets of `view` (all when None), oldest created first, with handle, assignee and
-    SLA state, narrowed by their triage `labels`."""
+    SLA state, narrowed by their triage `labels`. A `mine` view needs its `viewer`: raises
+    DomainError without one."""
     qs = Ticket.objects.select_related("handle", "assignee", "sla")
     if labels is not None and labels.active:
         qs = ticket_filter_triage(qs, labels)
     if view:
-        qs = qs.filter(view_get(slug=view).filter)
+        chosen = view_get(slug=view)
+        qs = qs.filter(chosen.filter)
+        if chosen.mine:
+            if viewer is None:
+                raise DomainError(
+                    f"the {view!r} view lists a signed-in user's tickets", field="view"
+                )
+            qs = qs.filter(assignee=viewer)
     if status:
         if status not in Ticket.Status.values:
             raise DomainError(
@@ -331,30 +342,48 @@ def post_summoned_handles(*, post: Post) -> list[Handle]:
 # count reads every matching row (230 ms for "All tickets" at a million tickets, on every
 # page), while a capped one reads at most this many index entries, whatever the history.
 VIEW_COUNT_CAP = 1_000
+# The views every user sees the same; a `mine` view's count depends on who looks.
+_SHARED_VIEWS = [slug for slug, v in VIEWS.items() if not v.mine]
+_MINE_VIEWS = [slug for slug, v in VIEWS.items() if v.mine]
 
 
 @functools.cache
 def _view_counts_sql(cap: int) -> tuple[str, tuple[Any, ...]]:
-    """One statement counting each view's first `cap + 1` tickets in queue order, so that
+    """One statement counting each shared view's first `cap + 1` tickets in queue order, so that
     PostgreSQL walks the view's own index from the oldest ticket on (without the order it
     may scan the table from its start, through every solved ticket before the first open
     one). The views are constants, so it is compiled once per process: compiling the four
     sliced counts through the ORM on each page cost more than running them."""
     parts: list[str] = []
     params: list[Any] = []
-    for slug in VIEWS:
-        sql, part_params = ticket_list(view=slug).values("pk")[: cap + 1].query.sql_with_params()
-        parts.append(f"(SELECT COUNT(*) FROM ({sql}) AS capped)")  # noqa: S608 (compiled)
+    for slug in _SHARED_VIEWS:
+        part, part_params = _capped_count_sql(ticket_list(view=slug), cap)
+        parts.append(part)
         params.extend(part_params)
     return "SELECT " + ", ".join(parts), tuple(params)
 
 
-def ticket_count_by_view(*, cap: int = VIEW_COUNT_CAP) -> dict[str, int]:
-    """How many tickets each view in `VIEWS` holds, keyed by slug; past `cap`, `cap + 1`."""
+def _capped_count_sql(qs: QuerySet[Ticket], cap: int) -> tuple[str, tuple[Any, ...]]:
+    sql, params = qs.values("pk")[: cap + 1].query.sql_with_params()
+    return f"(SELECT COUNT(*) FROM ({sql}) AS capped)", params  # noqa: S608 (compiled)
+
+
+def ticket_count_by_view(
+    *, cap: int = VIEW_COUNT_CAP, viewer: User | None = None
+) -> dict[str, int]:
+    """How many tickets each view in `VIEWS` holds, keyed by slug; past `cap`, `cap + 1`.
+    The `mine` views count `viewer`'s tickets, and are left out without a viewer. One query."""
     sql, params = _view_counts_sql(cap)
+    slugs = list(_SHARED_VIEWS)
+    # A `mine` count names the viewer, so it is compiled on each call, into the same query.
+    for slug in _MINE_VIEWS if viewer is not None else []:
+        part, part_params = _capped_count_sql(ticket_list(view=slug, viewer=viewer), cap)
+        sql, params = f"{sql}, {part}", (*params, *part_params)
+        slugs.append(slug)
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
-        return dict(zip(VIEWS, cursor.fetchone(), strict=True))
+        counts = dict(zip(slugs, cursor.fetchone(), strict=True))
+    return {slug: counts[slug] for slug in VIEWS if slug in counts}
 
 
 def ticket_list_assignees() -> QuerySet[User]:
@@ -509,6 +538,44 @@ def ticket_get_for_page(*, ticket_id: int, viewer: User) -> TicketPage:
         triage=ticket_first_inbound_triage(ticket=ticket),
         intent_suggested=ticket_intent_suggested(ticket=ticket, act_above=policy.triage.act_above),
         direct_messages=list(DirectMessage.objects.filter(ticket=ticket)),
+    )
+
+
+@dataclass(frozen=True)
+class RequesterCard:
+    """Who wrote the ticket, as the ticket page's card shows them: how many tickets they
+    opened on this network (this one included), their latest other tickets (newest first),
+    and when we last answered them in any of their tickets (None: never)."""
+
+    username: str
+    ticket_count: int
+    earlier: list[Ticket]
+    last_response_at: datetime | None
+
+
+def requester_card_get(*, ticket: Ticket, limit: int = 5) -> RequesterCard:
+    """`ticket`'s requester card. Read-only; two queries, however many tickets they have
+    (through the ticket_requester index)."""
+    theirs = Ticket.objects.filter(
+        network=ticket.network, requester_remote_id=ticket.requester_remote_id
+    )
+    stats = theirs.aggregate(
+        count=Count("pk", distinct=True),
+        last_response_at=Max(
+            "posts__created_at",
+            filter=Q(posts__direction=Post.Direction.OUTBOUND, posts__deleted_at=None),
+        ),
+    )
+    earlier = (
+        theirs.exclude(pk=ticket.pk)
+        .only("subject", "status", "created_at")
+        .order_by("-created_at", "-id")[:limit]
+    )
+    return RequesterCard(
+        username=ticket.requester_username,
+        ticket_count=stats["count"],
+        earlier=list(earlier),
+        last_response_at=stats["last_response_at"],
     )
 
 

@@ -6,6 +6,7 @@ app_name = "tickets"
 urlpatterns = [
     path("", views.queue, name="queue"),
     path("play/next", views.play_next, name="next"),
+    path("search", views.search, name="search"),
     path("tickets/<int:ticket_id>/", views.detail, name="detail"),
     path("tickets/<int:ticket_id>/activity", views.activity, name="activity"),
     path("tickets/<int:ticket_id>/evidence", views.evidence, name="evidence"),

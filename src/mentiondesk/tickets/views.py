@@ -18,6 +18,7 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.cache import patch_vary_headers
+from django.utils.functional import SimpleLazyObject
 from django.views.decorators.http import require_GET, require_POST
 
 from mentiondesk.accounts.models import User
@@ -29,6 +30,7 @@ from mentiondesk.replies import selectors as reply_selectors
 from mentiondesk.replies import services as reply_services
 from mentiondesk.sla import selectors as sla_selectors
 from mentiondesk.tickets import evidence as ticket_evidence
+from mentiondesk.tickets import search as ticket_search
 from mentiondesk.tickets import selectors, services
 from mentiondesk.tickets.constants import DEFAULT_VIEW, VIEWS
 from mentiondesk.tickets.forms import (
@@ -44,6 +46,7 @@ from mentiondesk.tickets.forms import (
     QueueForm,
     ReassignForm,
     ReplyForm,
+    SearchForm,
     SpamReportForm,
     StatusForm,
     SuggestRetweetForm,
@@ -84,7 +87,7 @@ def queue(request: HttpRequest) -> HttpResponse:
     form = QueueForm(request.GET)
     view = form.view_slug()
     labels = form.labels()
-    tickets = selectors.ticket_list(view=view, labels=labels)
+    tickets = selectors.ticket_list(view=view, labels=labels, viewer=_user(request))
     sort = "due" if request.GET.get("sort") == "due" else "created"
     if sort == "due":
         tickets = sla_selectors.tickets_by_due(tickets)
@@ -103,6 +106,23 @@ def queue(request: HttpRequest) -> HttpResponse:
     response = render(request, template, context)
     patch_vary_headers(response, ["HX-Request"])
     return response
+
+
+@require_GET
+@login_required
+def search(request: HttpRequest) -> HttpResponse:
+    """Ticket search in the seed's syntax, results as queue rows; a query the parser refuses
+    is shown on the page with a 400."""
+    form = SearchForm(request.GET)
+    tickets: list[Ticket] | None = None
+    if form.is_valid() and form.cleaned_data["q"]:
+        try:
+            query = ticket_search.search_parse(text=form.cleaned_data["q"])
+            tickets = ticket_search.ticket_search_rows(query=query, limit=QUEUE_ROWS)
+        except DomainError as exc:
+            form.add_error("q", exc.message)
+    context = {"form": form, "tickets": tickets, "queue_rows": QUEUE_ROWS}
+    return render(request, "tickets/search.html", context, status=400 if form.errors else 200)
 
 
 @require_POST
@@ -544,6 +564,10 @@ def _detail(
     context: dict[str, Any] = {
         "page": page,
         "ticket": page.ticket,
+        # Lazy: read only by the full page, not by the partials polled while a reply is sent.
+        "requester_card": SimpleLazyObject(
+            lambda: selectors.requester_card_get(ticket=page.ticket)
+        ),
         "reply_form": ReplyForm(),
         "note_form": NoteForm(),
         "status_form": StatusForm(initial={"status": page.ticket.status}),
