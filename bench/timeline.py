@@ -22,7 +22,7 @@ def timeline(*, tickets: int, rounds: int) -> dict[str, Any]:
     from mentiondesk.channels.connectors.x import XConnector
     from mentiondesk.channels.models import Handle
     from mentiondesk.channels.services import handle_poll
-    from mentiondesk.sandbox.server import SandboxServer
+    from mentiondesk.sandbox.x.server import SandboxServer
     from mentiondesk.tickets.models import Ticket
 
     server = SandboxServer().start()

@@ -33,7 +33,7 @@ class Demo:
 def demo_start(*, sandbox_port: int = 0) -> Demo:
     """Migrate, start the sandbox, apply the demo policy with the sandbox's tokens, give the
     demo users their password, take a first pass of mentions and start the worker thread."""
-    from mentiondesk.sandbox.server import SandboxServer
+    from mentiondesk.sandbox.x.server import SandboxServer
 
     call_command("migrate", verbosity=0, interactive=False)
     sandbox = SandboxServer(port=sandbox_port, script=True).start()

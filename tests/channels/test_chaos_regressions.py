@@ -20,7 +20,7 @@ from mentiondesk.channels.connectors.base import Unreachable
 from mentiondesk.channels.connectors.x import XConnector
 from mentiondesk.channels.models import Handle
 from mentiondesk.core.localserver import LocalServer
-from mentiondesk.sandbox.server import SandboxServer
+from mentiondesk.sandbox.x.server import SandboxServer
 from mentiondesk.tickets.models import Ticket
 from tests.processes import command_env, mentiondesk
 

@@ -29,7 +29,7 @@ from mentiondesk.channels import services
 from mentiondesk.channels.imports import services as import_services
 from mentiondesk.channels.models import Handle, Post
 from mentiondesk.reports.selectors import report_build, report_filters
-from mentiondesk.sandbox.server import SandboxServer
+from mentiondesk.sandbox.x.server import SandboxServer
 from mentiondesk.tickets.models import Ticket
 
 pytestmark = pytest.mark.django_db

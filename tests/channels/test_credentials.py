@@ -26,8 +26,8 @@ from mentiondesk.channels.credentials import services as credentials
 from mentiondesk.channels.models import Handle, HandleCredential
 from mentiondesk.replies.models import Reply
 from mentiondesk.replies.services import outbox
-from mentiondesk.sandbox.server import SandboxServer
-from mentiondesk.sandbox.store import OAuthRefused, SandboxStore
+from mentiondesk.sandbox.x.server import SandboxServer
+from mentiondesk.sandbox.x.store import OAuthRefused, SandboxStore
 from mentiondesk.tickets.models import Ticket
 from tests.processes import command_env, mentiondesk
 

@@ -17,7 +17,7 @@ from mentiondesk.channels import services
 from mentiondesk.channels.models import DirectMessage, Handle, Post
 from mentiondesk.replies.models import Reply
 from mentiondesk.replies.services import dm_create
-from mentiondesk.sandbox.server import SandboxServer
+from mentiondesk.sandbox.x.server import SandboxServer
 from mentiondesk.tickets.models import Ticket, TicketEvent
 
 pytestmark = pytest.mark.django_db

@@ -8,7 +8,7 @@ import pytest
 from mentiondesk.channels import services
 from mentiondesk.channels.models import Handle
 from mentiondesk.core.errors import DomainError
-from mentiondesk.sandbox.server import SandboxServer
+from mentiondesk.sandbox.x.server import SandboxServer
 
 
 @pytest.mark.django_db

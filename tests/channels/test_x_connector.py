@@ -19,8 +19,8 @@ from mentiondesk.channels.connectors.base import (
     Unreachable,
 )
 from mentiondesk.channels.connectors.x import XConnector, rate_limit_status
-from mentiondesk.sandbox.server import SandboxServer
-from mentiondesk.sandbox.store import SandboxStore
+from mentiondesk.sandbox.x.server import SandboxServer
+from mentiondesk.sandbox.x.store import SandboxStore
 
 
 def connect(server: SandboxServer, username: str = "Driftwood", **kwargs: float) -> XConnector:

@@ -37,7 +37,7 @@ from mentiondesk.channels.connectors.x import (
     rate_limit_status,
 )
 from mentiondesk.core.localserver import AppDatedHandler
-from mentiondesk.sandbox.server import SandboxServer
+from mentiondesk.sandbox.x.server import SandboxServer
 from tests.conftest import shared_folder
 
 X_FIXTURES = shared_folder("fixtures", "x-api-v2")

@@ -22,7 +22,7 @@ from mentiondesk.core.selectors import task_results_lost
 from mentiondesk.core.worker import WORKER_LOST, task_results_lost_fail
 from mentiondesk.replies import services
 from mentiondesk.replies.models import Reply
-from mentiondesk.sandbox.server import SandboxServer
+from mentiondesk.sandbox.x.server import SandboxServer
 from mentiondesk.tickets.models import Ticket
 from tests.processes import command_env
 

@@ -16,7 +16,7 @@ from django_tasks_db.models import DBTaskResult
 from mentiondesk.channels import tasks as channel_tasks
 from mentiondesk.core.worker import PASS_TASKS, tasks_drain, worker_run
 from mentiondesk.replies import tasks as reply_tasks
-from mentiondesk.sandbox.server import SandboxServer
+from mentiondesk.sandbox.x.server import SandboxServer
 from mentiondesk.schedules import schedules
 from mentiondesk.tickets import tasks as ticket_tasks
 from mentiondesk.tickets.models import Ticket

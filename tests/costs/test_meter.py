@@ -16,7 +16,7 @@ from mentiondesk.costs import selectors
 from mentiondesk.costs.models import XApiUsage
 from mentiondesk.replies import services as reply_services
 from mentiondesk.replies.models import PostAction, Reply
-from mentiondesk.sandbox.server import SandboxServer
+from mentiondesk.sandbox.x.server import SandboxServer
 from mentiondesk.tickets.models import Ticket
 from tests.costs.conftest import poll
 

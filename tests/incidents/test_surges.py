@@ -19,12 +19,12 @@ from mentiondesk.channels.models import Handle
 from mentiondesk.core.errors import Conflict, DomainError, Forbidden
 from mentiondesk.incidents import services
 from mentiondesk.incidents.models import Surge, SurgeTicket
-from mentiondesk.integrations.statuspage.testing import StatuspageServer
 from mentiondesk.policy import services as policy_services
 from mentiondesk.policy.schema import PolicyError
 from mentiondesk.replies import services as reply_services
 from mentiondesk.replies.models import Reply
-from mentiondesk.sandbox.server import SandboxServer
+from mentiondesk.sandbox.statuspage import StatuspageServer
+from mentiondesk.sandbox.x.server import SandboxServer
 from mentiondesk.tickets import services as ticket_services
 from mentiondesk.tickets.models import Ticket, TicketEvent
 from tests.conftest import DESK_POLICY

@@ -26,7 +26,7 @@ from mentiondesk.channels.models import Handle
 from mentiondesk.core.errors import DomainError
 from mentiondesk.integrations.slack import selectors, services
 from mentiondesk.integrations.slack.models import SlackMessage
-from mentiondesk.integrations.slack.testing import SlackServer
+from mentiondesk.sandbox.slack import SlackServer
 from mentiondesk.schedules import schedules
 from mentiondesk.settings import slack_settings_check
 from tests.factories import remote_post, tickets_from

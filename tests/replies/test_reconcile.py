@@ -19,7 +19,7 @@ from mentiondesk.costs.models import XApiUsage
 from mentiondesk.replies import services
 from mentiondesk.replies.models import DeliveryAttempt, Reply
 from mentiondesk.replies.services.outbox import SearchProgress
-from mentiondesk.sandbox.server import SandboxServer
+from mentiondesk.sandbox.x.server import SandboxServer
 from mentiondesk.tickets.models import Ticket
 
 TIMELINE = "GET /2/users/:id/tweets"

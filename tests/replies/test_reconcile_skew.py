@@ -18,7 +18,7 @@ from mentiondesk.channels.connectors.x import clock_skew, rate_limits_clear
 from mentiondesk.replies import services
 from mentiondesk.replies.models import DeliveryAttempt, Reply
 from mentiondesk.replies.services.outbox import SearchProgress
-from mentiondesk.sandbox.server import SandboxServer
+from mentiondesk.sandbox.x.server import SandboxServer
 from mentiondesk.tickets.models import Ticket
 
 FIVE_MINUTES = 300

@@ -24,7 +24,7 @@ from mentiondesk.channels import services as channel_services
 from mentiondesk.core.errors import Forbidden
 from mentiondesk.replies import services
 from mentiondesk.replies.models import DeliveryAttempt, Reply
-from mentiondesk.sandbox.server import SandboxServer
+from mentiondesk.sandbox.x.server import SandboxServer
 from mentiondesk.tickets.models import Ticket, TicketEvent
 from tests.processes import command_env
 

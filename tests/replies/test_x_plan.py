@@ -24,8 +24,8 @@ from mentiondesk.policy import services as policy_services
 from mentiondesk.policy.schema import Policy, PolicyError, policy_parse
 from mentiondesk.replies import services
 from mentiondesk.replies.models import DeliveryAttempt, Reply
-from mentiondesk.sandbox.server import SandboxServer
-from mentiondesk.sandbox.store import REPLY_NOT_SUMMONED
+from mentiondesk.sandbox.x.server import SandboxServer
+from mentiondesk.sandbox.x.store import REPLY_NOT_SUMMONED
 from mentiondesk.tickets import services as ticket_services
 from mentiondesk.tickets.models import Ticket, TicketEvent
 from tests.conftest import DESK_POLICY

@@ -20,9 +20,9 @@ from mentiondesk.channels import services as channel_services
 from mentiondesk.channels.models import Handle
 from mentiondesk.integrations.slack import services as slack_services
 from mentiondesk.integrations.slack.models import SlackMessage
-from mentiondesk.integrations.slack.testing import SlackServer
 from mentiondesk.policy import services as policy_services
 from mentiondesk.policy.schema import PolicyError
+from mentiondesk.sandbox.slack import SlackServer
 from mentiondesk.sla import selectors, services
 from mentiondesk.sla.models import SlaBreach, SlaClock, TicketSla
 from mentiondesk.tickets import services as ticket_services

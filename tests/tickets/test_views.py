@@ -18,7 +18,7 @@ from mentiondesk.accounts.models import User
 from mentiondesk.channels import services as channel_services
 from mentiondesk.channels.models import Handle, Post
 from mentiondesk.replies.models import Reply
-from mentiondesk.sandbox.server import SandboxServer
+from mentiondesk.sandbox.x.server import SandboxServer
 from mentiondesk.tickets import services
 from mentiondesk.tickets.models import Ticket, TicketEvent
 from tests.conftest import PASSWORD

@@ -21,10 +21,10 @@ from mentiondesk.accounts.models import User
 from mentiondesk.channels import services as channel_services
 from mentiondesk.channels.models import Post
 from mentiondesk.integrations.slack.models import SlackMessage
-from mentiondesk.integrations.slack.testing import SlackServer
 from mentiondesk.policy import services as policy_services
 from mentiondesk.replies.models import PostAction, Reply
-from mentiondesk.sandbox.server import SandboxServer
+from mentiondesk.sandbox.slack import SlackServer
+from mentiondesk.sandbox.x.server import SandboxServer
 from mentiondesk.tickets.models import Ticket, TicketEvent
 from tests.conftest import DESK_POLICY
 from tests.integrations.conftest import slack, slack_server  # noqa: F401

@@ -25,7 +25,7 @@ from mentiondesk.policy import services as policy_services
 from mentiondesk.policy.schema import PolicyError, policy_parse
 from mentiondesk.replies import services as reply_services
 from mentiondesk.replies.services.automation import PHASE_INCIDENT, automated_reply_allowed
-from mentiondesk.sandbox.server import SandboxServer
+from mentiondesk.sandbox.x.server import SandboxServer
 from mentiondesk.tickets import services as ticket_services
 from mentiondesk.tickets.models import Ticket, TicketEvent
 from mentiondesk.triage import services as triage_services

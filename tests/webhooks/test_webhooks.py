@@ -18,7 +18,7 @@ from django.test import Client, override_settings
 from django.utils import timezone
 
 from mentiondesk.channels.models import Handle, Post
-from mentiondesk.sandbox.server import SandboxServer
+from mentiondesk.sandbox.x.server import SandboxServer
 from mentiondesk.tickets.models import Ticket
 from mentiondesk.webhooks.models import WebhookEvent
 from mentiondesk.webhooks.services import webhook_events_process

@@ -11,7 +11,7 @@ from mentiondesk.accounts.models import User
 from mentiondesk.channels.models import Post
 from mentiondesk.replies import services as replies
 from mentiondesk.replies.models import PostAction, Reply
-from mentiondesk.sandbox.server import SandboxServer
+from mentiondesk.sandbox.x.server import SandboxServer
 from mentiondesk.tickets import services as tickets
 from mentiondesk.tickets.models import Ticket, TicketEvent
 from tests.workflow.conftest import ingest

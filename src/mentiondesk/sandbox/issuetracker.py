@@ -1,6 +1,6 @@
 """A local GitLab-compatible server for tests and demos: the REST API v4's project issue list,
 with GitLab's authentication, parameter validation, search semantics, pagination headers and
-rate-limit answer, plus the fault injection of evidence.testing.ContractServer.
+rate-limit answer, plus the fault injection of sandbox.base.ContractServer.
 
     server = GitLabServer().start()
     settings.GITLAB_URL = server.url
@@ -34,7 +34,7 @@ from urllib.parse import unquote, urlencode
 
 from werkzeug.wrappers import Request, Response
 
-from mentiondesk.integrations.evidence.testing import ContractServer, json_response
+from mentiondesk.sandbox.base import ContractServer, json_response
 
 JSON = dict[str, Any]
 DEFAULT_TOKEN = "glpat-mentiondesk-test-0000000000"  # noqa: S105 (a fake)

@@ -1,6 +1,6 @@
 """A local Discourse-compatible server for tests and demos: full-page search as JSON over
 Driftwood's community forum, with Discourse's response shape and rate-limit answer, plus the
-fault injection of evidence.testing.ContractServer.
+fault injection of sandbox.base.ContractServer.
 
     server = DiscourseServer().start()
     settings.DISCOURSE_URL = server.url
@@ -28,7 +28,7 @@ from typing import Any
 
 from werkzeug.wrappers import Request, Response
 
-from mentiondesk.integrations.evidence.testing import ContractServer, json_response
+from mentiondesk.sandbox.base import ContractServer, json_response
 
 JSON = dict[str, Any]
 MIN_TERM_LENGTH = 3

@@ -1,6 +1,6 @@
 """A local Zendesk-compatible server for tests and demos: the Search API over Driftwood's
 support tickets, with Zendesk's authentication, query syntax, sorting, response shape and
-rate-limit answer, plus the fault injection of evidence.testing.ContractServer.
+rate-limit answer, plus the fault injection of sandbox.base.ContractServer.
 
     server = ZendeskServer().start()
     settings.ZENDESK_URL = server.url
@@ -32,7 +32,7 @@ from urllib.parse import urlencode
 
 from werkzeug.wrappers import Request, Response
 
-from mentiondesk.integrations.evidence.testing import ContractServer, json_response
+from mentiondesk.sandbox.base import ContractServer, json_response
 
 JSON = dict[str, Any]
 DEFAULT_EMAIL = "advocates@driftwood.dev"

@@ -13,7 +13,7 @@ import threading
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from mentiondesk.sandbox.store import SandboxStore
+from mentiondesk.sandbox.x.store import SandboxStore
 
 logger = logging.getLogger(__name__)
 

@@ -27,7 +27,7 @@ from werkzeug.exceptions import MethodNotAllowed, NotFound
 from werkzeug.routing import Map, Rule
 from werkzeug.wrappers import Request, Response
 
-from mentiondesk.sandbox.store import Fault, OAuthRefused, Refused, SandboxStore, x_time
+from mentiondesk.sandbox.x.store import Fault, OAuthRefused, Refused, SandboxStore, x_time
 
 PROBLEMS = "https://api.twitter.com/2/problems"
 # Fields X returns when a request names none (README: tweepy's cassettes show exactly these).

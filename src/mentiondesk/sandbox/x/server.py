@@ -5,9 +5,9 @@ from __future__ import annotations
 from typing import Any, Self
 
 from mentiondesk.core.localserver import AppDatedHandler, LocalServer
-from mentiondesk.sandbox.app import SandboxApp
-from mentiondesk.sandbox.script import ScriptPlayer, script_seed
-from mentiondesk.sandbox.store import SandboxStore
+from mentiondesk.sandbox.x.app import SandboxApp
+from mentiondesk.sandbox.x.script import ScriptPlayer, script_seed
+from mentiondesk.sandbox.x.store import SandboxStore
 
 
 class SandboxServer(LocalServer):

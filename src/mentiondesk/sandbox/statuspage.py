@@ -1,6 +1,6 @@
 """A local Atlassian-Statuspage-compatible server for tests and demos: the public (no auth)
 status API with the Driftwood status page's components and incidents, plus the fault injection
-of evidence.testing.ContractServer.
+of sandbox.base.ContractServer.
 
     server = StatuspageServer().start()
     settings.STATUSPAGE_URL = server.url
@@ -27,7 +27,7 @@ from typing import Any
 
 from werkzeug.wrappers import Request, Response
 
-from mentiondesk.integrations.evidence.testing import ContractServer, json_response
+from mentiondesk.sandbox.base import ContractServer, json_response
 
 JSON = dict[str, Any]
 PAGE_ID = "dw7k2f9m3q1x"

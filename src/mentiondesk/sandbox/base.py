@@ -1,5 +1,5 @@
-"""The shared machinery of the evidence contract servers (statuspage/, issuetracker/, forum/,
-helpdesk/ `testing.py`): a threaded werkzeug server on a free localhost port, a log of every
+"""The shared machinery of the evidence contract servers (statuspage, issuetracker, forum,
+helpdesk in sandbox/): a threaded werkzeug server on a free localhost port, a log of every
 request, and fault injection. Each subclass answers its vendor's paths in `handle`.
 
     server = StatuspageServer().start()     # http://127.0.0.1:<free port>
