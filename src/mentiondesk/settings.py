@@ -73,6 +73,7 @@ INSTALLED_APPS = [
     "mentiondesk.integrations.links",
     "mentiondesk.ops",
     "mentiondesk.webhooks",
+    "mentiondesk.desk",
     "axes",
     "csp",
 ]
@@ -94,7 +95,7 @@ MIDDLEWARE = [
     "axes.middleware.AxesMiddleware",
 ]
 
-ROOT_URLCONF = "mentiondesk.urls"
+ROOT_URLCONF = "mentiondesk.desk.urls"
 WSGI_APPLICATION = "mentiondesk.wsgi.application"
 
 TEMPLATES = [
@@ -107,7 +108,7 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
-                "mentiondesk.core.context_processors.desk",
+                "mentiondesk.desk.context_processors.desk",
             ],
         },
     },

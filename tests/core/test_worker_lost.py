@@ -19,7 +19,7 @@ from mentiondesk.accounts.models import User
 from mentiondesk.channels import services as channel_services
 from mentiondesk.core.models import WorkerProcess
 from mentiondesk.core.selectors import task_results_lost
-from mentiondesk.core.worker import WORKER_LOST, task_results_lost_fail
+from mentiondesk.desk.worker import WORKER_LOST, task_results_lost_fail
 from mentiondesk.replies import services
 from mentiondesk.replies.models import Reply
 from mentiondesk.sandbox.x.server import SandboxServer

@@ -14,10 +14,10 @@ from django_tasks_db.compat import TaskResultStatus
 from django_tasks_db.models import DBTaskResult
 
 from mentiondesk.channels import tasks as channel_tasks
-from mentiondesk.core.worker import PASS_TASKS, tasks_drain, worker_run
+from mentiondesk.desk.schedules import schedules
+from mentiondesk.desk.worker import PASS_TASKS, tasks_drain, worker_run
 from mentiondesk.replies import tasks as reply_tasks
 from mentiondesk.sandbox.x.server import SandboxServer
-from mentiondesk.schedules import schedules
 from mentiondesk.tickets import tasks as ticket_tasks
 from mentiondesk.tickets.models import Ticket
 from tests.core.test_worker_lost import DB_TASKS
