@@ -334,7 +334,7 @@ def _desk_state() -> dict[str, Any]:
     from django_tasks_db.models import DBTaskResult
 
     from mentiondesk.core.selectors import task_results_lost
-    from mentiondesk.desk.worker import WORKER_LOST
+    from mentiondesk.desk.lost import WORKER_LOST
 
     return {
         # Task rows: by status, those RUNNING whose worker is gone, those marked failed as lost.

@@ -73,13 +73,14 @@ INSTALLED_APPS = [
     "mentiondesk.integrations.links",
     "mentiondesk.ops",
     "mentiondesk.webhooks",
+    "mentiondesk.intake",
     "mentiondesk.desk",
     "axes",
     "csp",
 ]
 
 MIDDLEWARE = [
-    "mentiondesk.ops.logs.RequestIdMiddleware",
+    "mentiondesk.core.logs.RequestIdMiddleware",
     # A NUL anywhere in what a client sends is a 400 before any view or database sees it.
     "mentiondesk.core.middleware.nul_refusing_middleware",
     "django.middleware.security.SecurityMiddleware",
@@ -412,7 +413,7 @@ if LOG_FORMAT not in {"plain", "json"}:
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "filters": {"context": {"()": "mentiondesk.ops.logs.ContextFilter"}},
+    "filters": {"context": {"()": "mentiondesk.core.logs.ContextFilter"}},
     "formatters": {
         "plain": {"format": "%(asctime)s %(levelname)s %(name)s [%(request_id)s]: %(message)s"},
         # One JSON object a line; `extra` fields (status, duration_ms, ...) come along.

@@ -10,9 +10,9 @@ from django.test import Client
 from django.urls import reverse
 
 from mentiondesk.accounts.models import User
-from mentiondesk.channels import services as channel_services
 from mentiondesk.costs import selectors
 from mentiondesk.costs.models import BudgetAlert
+from mentiondesk.intake import ingest as channel_services
 from mentiondesk.integrations.slack import services as slack_services
 from mentiondesk.integrations.slack.models import SlackMessage
 from mentiondesk.policy import services as policy_services

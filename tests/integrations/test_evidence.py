@@ -17,18 +17,18 @@ from django.core.exceptions import ImproperlyConfigured
 from django.utils import timezone
 from gitlab.exceptions import GitlabListError
 
-from mentiondesk.integrations.evidence import services
-from mentiondesk.integrations.evidence.client import (
-    DEFAULT_RETRY_AFTER_SECONDS,
-    retry_after_seconds,
-)
-from mentiondesk.integrations.evidence.keywords import (
+from mentiondesk.core.keywords import (
     keyword_overlap,
     keyword_queries,
     keywords_extract,
 )
+from mentiondesk.integrations.evidence import services
 from mentiondesk.integrations.evidence.models import EvidenceCache
 from mentiondesk.integrations.evidence.services import EvidenceResult
+from mentiondesk.integrations.vendorhttp import (
+    DEFAULT_RETRY_AFTER_SECONDS,
+    retry_after_seconds,
+)
 from mentiondesk.sandbox.base import ContractServer
 from mentiondesk.sandbox.forum import DiscourseServer
 from mentiondesk.sandbox.helpdesk import ZendeskServer

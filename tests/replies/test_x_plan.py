@@ -16,10 +16,10 @@ from django.test import Client
 from django.urls import reverse
 
 from mentiondesk.accounts.models import User
-from mentiondesk.channels import services as channel_services
 from mentiondesk.channels.connectors.base import Rejected
 from mentiondesk.channels.connectors.x import XConnector
 from mentiondesk.core.errors import DomainError, Forbidden
+from mentiondesk.intake import ingest as channel_services
 from mentiondesk.policy import services as policy_services
 from mentiondesk.policy.schema import Policy, PolicyError, policy_parse
 from mentiondesk.replies import services

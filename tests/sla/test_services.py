@@ -16,8 +16,8 @@ from django.core.management import call_command
 from django.db import connections
 
 from mentiondesk.accounts.models import User
-from mentiondesk.channels import services as channel_services
 from mentiondesk.channels.models import Handle
+from mentiondesk.intake import ingest as channel_services
 from mentiondesk.integrations.slack import services as slack_services
 from mentiondesk.integrations.slack.models import SlackMessage
 from mentiondesk.policy import services as policy_services

@@ -12,7 +12,7 @@ from django.urls import reverse
 from django.utils.html import escape
 
 from mentiondesk.accounts.models import User
-from mentiondesk.channels import services as channel_services
+from mentiondesk.intake import ingest as channel_services
 from mentiondesk.integrations.evidence.models import TicketEvidence
 from mentiondesk.sandbox.statuspage import StatuspageServer
 from mentiondesk.sandbox.x.server import SandboxServer

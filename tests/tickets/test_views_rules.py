@@ -18,8 +18,8 @@ from django.test import Client
 from django.urls import reverse
 
 from mentiondesk.accounts.models import User
-from mentiondesk.channels import services as channel_services
 from mentiondesk.channels.models import Post
+from mentiondesk.intake import ingest as channel_services
 from mentiondesk.integrations.slack.models import SlackMessage
 from mentiondesk.policy import services as policy_services
 from mentiondesk.replies.models import PostAction, Reply

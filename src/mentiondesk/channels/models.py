@@ -43,7 +43,7 @@ class Handle(models.Model):
     # newest page: the pass's newest id (the checkpoint once it ends) and its next page.
     resume_newest_id = models.CharField(max_length=40, blank=True)
     resume_token = models.CharField(max_length=200, blank=True)
-    # The same for the read-back of our own timeline (see channels.services.handle_poll).
+    # The same for the read-back of our own timeline (see intake.ingest.handle_poll).
     own_resume_newest_id = models.CharField(max_length=40, blank=True)
     own_resume_token = models.CharField(max_length=200, blank=True)
     # The same for the read of direct messages (channels.dms): the newest DM event read, and

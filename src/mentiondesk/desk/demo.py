@@ -11,11 +11,12 @@ from django.conf import settings
 from django.core.management import call_command
 
 from mentiondesk.accounts.models import User
-from mentiondesk.channels import services as channel_services
 from mentiondesk.channels.models import Handle
 from mentiondesk.desk.worker import worker_run
+from mentiondesk.intake import ingest as channel_services
 from mentiondesk.policy import services as policy_services
 from mentiondesk.policy.schema import policy_parse
+from mentiondesk.sandbox.x.server import SandboxServer
 
 POLICY = Path(__file__).with_name("demo_policy.toml")
 PASSWORD = "mentiondesk"  # noqa: S105 (the demo's published login, on a local sandbox)
@@ -33,8 +34,6 @@ class Demo:
 def demo_start(*, sandbox_port: int = 0) -> Demo:
     """Migrate, start the sandbox, apply the demo policy with the sandbox's tokens, give the
     demo users their password, take a first pass of mentions and start the worker thread."""
-    from mentiondesk.sandbox.x.server import SandboxServer
-
     call_command("migrate", verbosity=0, interactive=False)
     sandbox = SandboxServer(port=sandbox_port, script=True).start()
     settings.X_API_URL = sandbox.url

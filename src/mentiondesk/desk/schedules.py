@@ -9,6 +9,14 @@ from django_tasks.base import Task
 from django_tasks_db.compat import TaskResultStatus
 from django_tasks_db.models import DBTaskResult
 
+from mentiondesk.desk import lost
+from mentiondesk.incidents import tasks as incident_tasks
+from mentiondesk.intake import tasks as intake_tasks
+from mentiondesk.integrations.slack import tasks as slack_tasks
+from mentiondesk.replies import tasks as reply_tasks
+from mentiondesk.sla import tasks as sla_tasks
+from mentiondesk.tickets import tasks as ticket_tasks
+
 
 @dataclass(frozen=True)
 class Schedule:
@@ -30,21 +38,13 @@ class Schedule:
 
 
 def schedules() -> list[Schedule]:
-    from mentiondesk.channels import tasks as channel_tasks
-    from mentiondesk.desk import tasks as desk_tasks
-    from mentiondesk.incidents import tasks as incident_tasks
-    from mentiondesk.integrations.slack import tasks as slack_tasks
-    from mentiondesk.replies import tasks as reply_tasks
-    from mentiondesk.sla import tasks as sla_tasks
-    from mentiondesk.tickets import tasks as ticket_tasks
-
     return [
         # Mentions: X's mentions endpoint allows 300-450 calls per 15 minutes; once a minute
         # per handle stays far below that and keeps first-response times honest.
         Schedule(
             "mentions_poll_all",
             settings.POLL_INTERVAL_SECONDS,
-            channel_tasks.mentions_poll_all,
+            intake_tasks.mentions_poll_all,
             sweep=False,
         ),
         # Outbox sweep: picks up replies whose retry time came or whose sender died. X's
@@ -67,6 +67,6 @@ def schedules() -> list[Schedule]:
         Schedule(
             "task_results_lost_fail",
             min(30.0, settings.TASK_WORKER_GONE_SECONDS / 2),
-            desk_tasks.task_results_lost_fail,
+            lost.task_results_lost_fail_task,
         ),
     ]

@@ -14,6 +14,6 @@ urlpatterns = [
     path("api/v1/", api.urls),
     path("api/v1/<path:rest>", not_found),
     path("", include("mentiondesk.desk.ops.urls")),
-    path("webhooks/", include("mentiondesk.webhooks.urls")),
+    path("webhooks/", include("mentiondesk.intake.webhooks.urls")),
     path("admin/", admin.site.urls),
 ]

@@ -8,10 +8,8 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
-from django.conf import settings
 from django.db import connection, connections, transaction
 from django.db.models import Exists, Field, OuterRef, QuerySet
-from django.urls import reverse
 from django.utils import timezone
 
 from mentiondesk.accounts.models import User
@@ -29,7 +27,7 @@ from mentiondesk.triage.models import TriageResult
 from . import selectors
 from .constants import VIEWS, View
 from .models import QUEUE_STATUSES, Ticket, TicketEvent, TicketPresence
-from .selectors import view_get
+from .selectors import ticket_url, view_get
 
 PRESENCE_TTL = timedelta(seconds=20)
 
@@ -609,10 +607,6 @@ def presence_touch(*, ticket: Ticket, user: User, is_typing: bool = False) -> li
         .select_related("user")
         .order_by("user__username")
     )
-
-
-def ticket_url(ticket: Ticket) -> str:
-    return settings.BASE_URL + reverse("tickets:detail", kwargs={"ticket_id": ticket.pk})
 
 
 def _age(delta: timedelta) -> str:

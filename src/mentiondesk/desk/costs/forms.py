@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django import forms
 
-from mentiondesk.costs.choices import UsageKind
+from mentiondesk.channels.choices import UsageKind
 
 DATE_ERRORS = {"invalid": "Enter a date as YYYY-MM-DD."}
 

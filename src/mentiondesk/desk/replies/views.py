@@ -22,11 +22,11 @@ from mentiondesk.accounts.models import User
 from mentiondesk.channels import selectors as channel_selectors
 from mentiondesk.channels.models import Post
 from mentiondesk.core.errors import DomainError, Forbidden, NotFound
+from mentiondesk.desk.tickets import pages
 from mentiondesk.desk.tickets.forms import LikeForm, StatusUpdateForm, StreamReplyForm
 from mentiondesk.desk.tickets.views import rendered_error, wants_partial
 from mentiondesk.incidents import selectors as surge_selectors
 from mentiondesk.replies import services
-from mentiondesk.tickets import selectors as ticket_selectors
 
 STREAM_TEMPLATE = "replies/stream.html"
 STATUS_TEMPLATE = "replies/status.html"
@@ -129,7 +129,7 @@ def _stream(
     **bound: django_forms.Form,
 ) -> HttpResponse:
     context: dict[str, Any] = {
-        "page": ticket_selectors.stream_page_get(viewer=_user(request)),
+        "page": pages.stream_page_get(viewer=_user(request)),
         # One fresh key per render; each row's key is "<this>-<post id>", so resending the
         # same row's form (double click, back button) queues one reply.
         "key_form": StreamReplyForm(),
@@ -200,7 +200,7 @@ def _status(
     form: StatusUpdateForm | None = None,
 ) -> HttpResponse:
     context: dict[str, Any] = {
-        "page": ticket_selectors.status_update_page_get(viewer=_user(request)),
+        "page": pages.status_update_page_get(viewer=_user(request)),
         "form": form or StatusUpdateForm(),
         "oob": wants_partial(request),
     }

@@ -14,7 +14,7 @@ from ninja.security import SessionAuth
 
 from mentiondesk.accounts.models import User
 from mentiondesk.core.errors import DomainError
-from mentiondesk.desk.api import BearerToken
+from mentiondesk.desk.auth import BearerToken
 from mentiondesk.reports import selectors
 
 from .schemas import ReportIn, ReportOut

@@ -12,11 +12,11 @@ from mentiondesk.channels.models import Post
 from mentiondesk.core.constants import MAX_OFFSET
 from mentiondesk.core.errors import DomainError, NotFound
 from mentiondesk.desk.sla.schemas import ticket_sla_out
+from mentiondesk.replies import evidence as ticket_evidence
 from mentiondesk.replies import selectors as reply_selectors
 from mentiondesk.replies import services as reply_services
 from mentiondesk.replies.models import Reply
 from mentiondesk.sla import selectors as sla_selectors
-from mentiondesk.tickets import evidence as ticket_evidence
 from mentiondesk.tickets import search as ticket_search
 from mentiondesk.tickets import selectors, services
 from mentiondesk.tickets.constants import DEFAULT_VIEW

@@ -24,6 +24,7 @@ from django.views.decorators.http import require_GET, require_POST
 from mentiondesk.accounts.models import User
 from mentiondesk.channels.models import Post
 from mentiondesk.core.errors import DomainError, Forbidden, NotFound
+from mentiondesk.desk.tickets import pages
 from mentiondesk.desk.tickets.forms import (
     DeletePostForm,
     DirectMessageForm,
@@ -45,10 +46,10 @@ from mentiondesk.desk.tickets.forms import (
 )
 from mentiondesk.incidents import selectors as surge_selectors
 from mentiondesk.integrations.slack.services import SlackUnavailable
+from mentiondesk.replies import evidence as ticket_evidence
 from mentiondesk.replies import selectors as reply_selectors
 from mentiondesk.replies import services as reply_services
 from mentiondesk.sla import selectors as sla_selectors
-from mentiondesk.tickets import evidence as ticket_evidence
 from mentiondesk.tickets import search as ticket_search
 from mentiondesk.tickets import selectors, services
 from mentiondesk.tickets.constants import DEFAULT_VIEW, VIEWS
@@ -558,16 +559,14 @@ def _detail(
     **bound: django_forms.Form,
 ) -> HttpResponse:
     try:
-        page = selectors.ticket_get_for_page(ticket_id=ticket_id, viewer=_user(request))
+        page = pages.ticket_get_for_page(ticket_id=ticket_id, viewer=_user(request))
     except NotFound as exc:
         raise Http404(exc.message) from exc
     context: dict[str, Any] = {
         "page": page,
         "ticket": page.ticket,
         # Lazy: read only by the full page, not by the partials polled while a reply is sent.
-        "requester_card": SimpleLazyObject(
-            lambda: selectors.requester_card_get(ticket=page.ticket)
-        ),
+        "requester_card": SimpleLazyObject(lambda: pages.requester_card_get(ticket=page.ticket)),
         "reply_form": ReplyForm(),
         "note_form": NoteForm(),
         "status_form": StatusForm(initial={"status": page.ticket.status}),

@@ -33,13 +33,13 @@ from django.conf import settings
 from django.db import DatabaseError, transaction
 from django.utils import timezone
 
+from mentiondesk.core.keywords import keyword_overlap, keyword_queries, keywords_extract
 from mentiondesk.integrations.forum import client as forum_client
 from mentiondesk.integrations.helpdesk import client as helpdesk_client
 from mentiondesk.integrations.issuetracker import client as issuetracker_client
 from mentiondesk.integrations.statuspage import client as statuspage_client
+from mentiondesk.integrations.vendorhttp import BudgetSpent, Deadline, EvidenceError
 
-from .client import BudgetSpent, Deadline, EvidenceError
-from .keywords import keyword_overlap, keyword_queries, keywords_extract
 from .models import EvidenceCache, TicketEvidence
 
 logger = logging.getLogger(__name__)

@@ -14,6 +14,7 @@ from mentiondesk.channels.models import Post
 from mentiondesk.core.errors import DomainError
 from mentiondesk.core.intents import Intent
 from mentiondesk.policy.selectors import policy_current
+from mentiondesk.replies import selectors as reply_selectors
 from mentiondesk.tickets import selectors as ticket_selectors
 from mentiondesk.tickets.models import Ticket
 from mentiondesk.triage.gate import triage_result_acts
@@ -81,7 +82,7 @@ def automated_reply_allowed(
                 f"post is {_label(wanted)} (the policy asks {threshold:.0%}): a suggestion, "
                 "a person decides."
             )
-    answer = ticket_selectors.ticket_answer_get(ticket=ticket, latest=latest)
+    answer = reply_selectors.ticket_answer_get(ticket=ticket, latest=latest)
     if answer is None:
         return None
     ours = answer.reply

@@ -14,9 +14,8 @@ from django.utils import timezone
 from mentiondesk.channels.models import Post
 from mentiondesk.integrations.evidence import services as evidence
 from mentiondesk.replies.services import Draft, ticket_drafts
-
-from .models import Ticket
-from .search import SearchHit, ticket_similar
+from mentiondesk.tickets.models import Ticket
+from mentiondesk.tickets.search import SearchHit, ticket_similar
 
 
 @dataclass(frozen=True)

@@ -8,9 +8,9 @@ from django.core.management.base import BaseCommand, CommandParser
 from django.utils import timezone
 from tqdm import tqdm
 
-from mentiondesk.channels.imports import services
-from mentiondesk.channels.imports.readers import FORMATS
 from mentiondesk.core.management.base import domain_errors_as_command_errors
+from mentiondesk.intake.imports import services
+from mentiondesk.intake.imports.readers import FORMATS
 
 
 class Command(BaseCommand):

@@ -4,7 +4,8 @@ from django.db import models
 
 
 class UsageKind(models.TextChoices):
-    """What X bills, one price each in the policy's [x_billing.prices]. Reads are billed per
+    """What X bills (a property of the network, so it lives with the channels; costs prices
+    and meters it), one price each in the policy's [x_billing.prices]. Reads are billed per
     resource returned, writes per request (https://docs.x.com/x-api/getting-started/pricing)."""
 
     POST_READ = "post_read", "Post read"

@@ -1,4 +1,5 @@
-"""Shared vendor I/O for the evidence connectors: a GET for JSON through httpx with a timeout,
+"""Shared vendor I/O for the evidence connectors (statuspage, issuetracker, forum, helpdesk; the
+evidence services above them call those): a GET for JSON through httpx with a timeout,
 with every way it can fail turned into EvidenceError, whose `detail` is a sentence for the
 evidence panel. No database.
 

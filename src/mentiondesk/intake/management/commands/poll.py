@@ -4,14 +4,14 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError
 
-from mentiondesk.channels import services
+from mentiondesk.intake import ingest
 
 
 class Command(BaseCommand):
     help = "One ingestion pass over every handle that creates tickets; prints what it stored."
 
     def handle(self, *args: Any, **options: Any) -> None:
-        results = services.mentions_poll_all()
+        results = ingest.mentions_poll_all()
         if not results:
             self.stdout.write("no handle creates tickets: apply a policy file first")
             return

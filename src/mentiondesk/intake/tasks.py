@@ -4,9 +4,9 @@ from django_tasks import task
 
 from mentiondesk.core import priorities
 
-from . import services
+from . import ingest
 
 
 @task(queue_name="ingest", priority=priorities.INGEST)
-def webhook_events_process() -> None:
-    services.webhook_events_process()
+def mentions_poll_all() -> None:
+    ingest.mentions_poll_all()

@@ -19,12 +19,13 @@ from datetime import timedelta
 from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
+from django_tasks import task
 
-from mentiondesk.channels import services as channel_services
 from mentiondesk.channels.models import Handle
+from mentiondesk.core import priorities
 from mentiondesk.core.errors import DomainError, Forbidden, NotFound
-
-from .models import WebhookEvent, WebhookPoll
+from mentiondesk.intake import ingest as channel_services
+from mentiondesk.webhooks.models import WebhookEvent, WebhookPoll
 
 logger = logging.getLogger(__name__)
 
@@ -73,7 +74,7 @@ def webhook_event_receive(*, body: bytes, signature: str | None) -> WebhookRecei
     Events are deduplicated by the SHA-256 of the body: a replay of a body already kept (by
     X's redelivery or by anyone who captured it) returns the first event, stores nothing and
     enqueues nothing. The digest is unique in the database, so two processes receiving the
-    same body at once keep it once. Enqueues `webhook_events_process` after commit."""
+    same body at once keep it once. Enqueues `webhook_events_process_task` after commit."""
     expected = _sign(body)
     if not signature or not hmac.compare_digest(signature.encode(), expected.encode()):
         raise Forbidden("the x-twitter-webhooks-signature header is missing or wrong")
@@ -115,9 +116,7 @@ def _keep(event: WebhookEvent) -> WebhookReceipt:
     if event.status == WebhookEvent.Status.FAILED:
         logger.warning("webhook event #%s kept unread: %s", event.pk, event.reason)
     if event.status == WebhookEvent.Status.RECEIVED:
-        from . import tasks
-
-        transaction.on_commit(tasks.webhook_events_process.enqueue)
+        transaction.on_commit(webhook_events_process_task.enqueue)
     return WebhookReceipt(event=event, is_replay=False)
 
 
@@ -165,3 +164,9 @@ def webhook_events_process() -> int:
             # Nothing is lost: the periodic poll reads from the same checkpoint later.
             events.update(status=WebhookEvent.Status.FAILED, reason=f"poll failed: {result.error}")
     return len(claimed)
+
+
+# Beside the service it runs: the receipt above enqueues it.
+@task(queue_name="ingest", priority=priorities.INGEST)
+def webhook_events_process_task() -> None:
+    webhook_events_process()

@@ -21,13 +21,12 @@ from datetime import datetime, timedelta
 from django.db import transaction
 from django.utils import timezone
 
+from mentiondesk.channels import paging
+from mentiondesk.channels.connectors.base import DmPage, PayloadProblem, RemoteDm
+from mentiondesk.channels.connectors.x import XConnector
+from mentiondesk.channels.models import DirectMessage, Handle, IngestProblem
 from mentiondesk.sla import services as sla_services
 from mentiondesk.tickets.models import Ticket, TicketEvent
-
-from . import paging
-from .connectors.base import DmPage, PayloadProblem, RemoteDm
-from .connectors.x import XConnector
-from .models import DirectMessage, Handle, IngestProblem
 
 logger = logging.getLogger(__name__)
 
@@ -105,7 +104,7 @@ def handle_dms_read(*, handle: Handle, connector: XConnector) -> DmRead:
     (`dm_since_id`) or to its first DM sent, storing the requesters' answers to our DMs with
     dms_store, page by page.
 
-    Like the mention read (channels.services.handle_poll): each page is stored in its own
+    Like the mention read (intake.ingest.handle_poll): each page is stored in its own
     transaction with where the read is (`dm_resume_*`), so a read cut short by a rate limit
     or a crash goes on from the next page; the checkpoint moves to the read's newest id with
     its last page. Makes no call at all while the handle has opened no conversation. Raises
@@ -216,7 +215,7 @@ def dms_store(
                 raw=event.raw,
             )
         )
-        # A follow-up as a public one is (channels.services.mentions_store); a closed ticket
+        # A follow-up as a public one is (intake.ingest.mentions_store); a closed ticket
         # stays closed: the message is on it all the same.
         kind = TicketEvent.Kind.FOLLOW_UP
         if ticket.status == Ticket.Status.SOLVED:
