@@ -428,7 +428,10 @@ def _failure(exc: RequestErrorBase) -> _Failure:
     content = response.content
     if isinstance(content, XrpcError):
         return _Failure(
-            response.status_code, content.error, content.message or "", get_model_as_dict(content)
+            response.status_code,
+            content.error,
+            content.message or "",
+            {"error": content.error, "message": content.message},
         )
     return _Failure(
         response.status_code,
