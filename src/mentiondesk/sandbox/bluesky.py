@@ -486,6 +486,7 @@ class BlueskyApp:
             "app.bsky.notification.listNotifications": self.list_notifications,
             "app.bsky.feed.getAuthorFeed": self.get_author_feed,
             "app.bsky.feed.getPosts": self.get_posts,
+            "app.bsky.actor.getProfile": self.get_profile,
         }
         self.public = {
             "com.atproto.server.createSession",
@@ -770,6 +771,15 @@ class BlueskyApp:
         if len(items) > limit:
             answer["cursor"] = str(page[-1].seq)
         return answer
+
+    def get_profile(self, request: Request, _: Account | None) -> dict[str, Any]:
+        actor = request.args.get("actor", "")
+        try:
+            did = self.store._account(actor).did
+        except XrpcFailure:
+            raise XrpcFailure(400, "InvalidRequest", "Profile not found") from None
+        posts = sum(1 for (d, c, _r) in self.store._records if d == did and c == POST)
+        return {**self.store._profile(did), "postsCount": posts}
 
     def get_author_feed(self, request: Request, _: Account | None) -> dict[str, Any]:
         store = self.store

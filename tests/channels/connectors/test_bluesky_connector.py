@@ -289,3 +289,36 @@ def test_remote_post_fields_are_the_base_dataclass(bluesky: BlueskySandbox) -> N
 
     assert isinstance(post, RemotePost)
     assert post.conversation_id == post.remote_id and post.in_reply_to_id is None
+
+
+def test_user_by_username_reads_the_profile_and_refuses_an_unknown_handle(
+    bluesky: BlueskySandbox,
+) -> None:
+    driftwood = connect(bluesky)
+
+    ana = driftwood.user_by_username("@ana.test")
+
+    assert (ana.remote_id, ana.username, ana.name) == (
+        bluesky.store.did_of("ana.test"),
+        "ana.test",
+        "Ana",
+    )
+    with pytest.raises(Rejected, match="Profile not found"):
+        driftwood.user_by_username("nobody.test")
+
+
+def test_clock_skew_is_measured_from_the_answers_date(bluesky: BlueskySandbox) -> None:
+    driftwood = connect(bluesky)
+    assert driftwood.clock_skew() is None
+
+    driftwood.me()
+
+    skew = driftwood.clock_skew()
+    assert skew is not None and abs(skew) <= timedelta(seconds=1)  # same machine, same clock
+
+
+def test_direct_messages_are_not_read_and_nothing_is_asked(bluesky: BlueskySandbox) -> None:
+    page = connect(bluesky).dm_events()
+
+    assert (page.events, page.next_token) == ([], None)
+    assert bluesky.store.request_log() == []

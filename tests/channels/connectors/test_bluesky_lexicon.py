@@ -82,6 +82,14 @@ def test_the_sandbox_answers_as_the_lexicons_define(bluesky: BlueskySandbox) -> 
         xrpc(bluesky, "com.atproto.server.getSession", headers=auth).json(),
         models.ComAtprotoServerGetSession.Response,
     )
+    strict(
+        xrpc(bluesky, "app.bsky.actor.getProfile", params={"actor": OURS}, headers=auth).json(),
+        models.AppBskyActorDefs.ProfileViewDetailed,
+    )
+    strict(
+        xrpc(bluesky, "com.atproto.identity.resolveHandle", params={"handle": OURS}).json(),
+        models.ComAtprotoIdentityResolveHandle.Response,
+    )
     missing = xrpc(
         bluesky,
         "com.atproto.repo.getRecord",

@@ -27,6 +27,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from email.utils import parsedate_to_datetime
 from types import TracebackType
 from typing import Any, TypeVar
 
@@ -50,6 +51,7 @@ from mentiondesk.channels.connectors.base import (
     CallRecorder,
     CallReport,
     ConnectorError,
+    DmPage,
     OutcomeUnknown,
     PayloadProblem,
     PostPage,
@@ -144,6 +146,7 @@ class _Book:
         self.locks: dict[tuple[str, str], threading.Lock] = {}
         self.blocked: dict[tuple[str, str, str], datetime] = {}
         self.me: dict[tuple[str, str], RemoteUser] = {}
+        self.skews: dict[str, timedelta] = {}
 
     def account_lock(self, key: tuple[str, str]) -> threading.Lock:
         with self._lock:
@@ -171,6 +174,7 @@ class _Book:
             self.sessions.clear()
             self.blocked.clear()
             self.me.clear()
+            self.skews.clear()
 
 
 _BOOK = _Book()
@@ -221,6 +225,7 @@ class _RecordingTransport(httpx.BaseTransport):
                 reset_at=blocked,
             )
         sent = _without_secrets(_json_or_none(request.read()))
+        sent_at = datetime.now(UTC)
         try:
             response = self._inner.handle_request(request)
         except (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout):
@@ -242,7 +247,22 @@ class _RecordingTransport(httpx.BaseTransport):
         body = _without_secrets(_json_or_none(answer.read()))
         self._connector._report(CallReport(endpoint, answer.status_code, body=body, sent=sent))
         self._remember(key, answer)
+        self._skew_measure(answer, sent_at)
         return answer
+
+    def _skew_measure(self, response: httpx.Response, sent_at: datetime) -> None:
+        """The server's clock minus ours from its `Date` (to the second), set against the
+        middle of the exchange: reconciliation bounds its search windows with it."""
+        try:
+            stamped = parsedate_to_datetime(response.headers.get("date", ""))
+        except (TypeError, ValueError, IndexError):
+            return
+        if stamped.tzinfo is None:
+            stamped = stamped.replace(tzinfo=UTC)
+        middle = sent_at + (datetime.now(UTC) - sent_at) / 2
+        skew = timedelta(seconds=round((stamped - middle).total_seconds() + 0.5))
+        with _BOOK._lock:
+            _BOOK.skews[self._connector.service] = skew
 
     @staticmethod
     def _remember(key: tuple[str, str, str], response: httpx.Response) -> None:
@@ -662,7 +682,25 @@ class BlueskyConnector:
         name = type(cause).__name__ if cause is not None else type(exc).__name__
         return error(f"{endpoint}: no answer ({name})")
 
+    def clock_skew(self) -> timedelta | None:
+        """The service's clock minus ours, as its latest `Date` header in this process said;
+        None before the first answer."""
+        with _BOOK._lock:
+            return _BOOK.skews.get(self.service)
+
     # Users
+
+    def user_by_username(self, username: str) -> RemoteUser:
+        """app.bsky.actor.getProfile of a handle (or DID): DID, handle, display name. An
+        unknown handle is Rejected."""
+        params = models.AppBskyActorGetProfile.Params(actor=username.removeprefix("@"))
+        profile = self._call(
+            "GET /xrpc/app.bsky.actor.getProfile",
+            lambda: self._client.app.bsky.actor.get_profile(params),
+        )
+        return RemoteUser(
+            remote_id=profile.did, username=profile.handle, name=profile.display_name or ""
+        )
 
     def me(self) -> RemoteUser:
         """The account itself (com.atproto.server.getSession): DID and handle."""
@@ -1041,6 +1079,12 @@ class BlueskyConnector:
             write=True,
         )
         return True
+
+    def dm_events(self, *, pagination_token: str | None = None, max_results: int = 100) -> DmPage:
+        """No direct messages are read on Bluesky in this version (chat is a separate
+        service): always an empty page, without a request."""
+        del pagination_token, max_results
+        return DmPage(events=[])
 
     def dm_send(self, participant_id: str, text: str) -> dict[str, Any]:
         """Not on Bluesky in this version: chat is a separate service (chat.bsky.*, through
