@@ -322,3 +322,33 @@ def test_direct_messages_are_not_read_and_nothing_is_asked(bluesky: BlueskySandb
 
     assert (page.events, page.next_token) == ([], None)
     assert bluesky.store.request_log() == []
+
+
+def test_a_failed_read_before_the_write_is_retryable_and_sends_nothing(
+    bluesky: BlueskySandbox,
+) -> None:
+    ana = bluesky.store.post_add("ana.test", "@driftwood.test help")
+    bluesky.store.fault("status", status=503, path="/xrpc/app.bsky.feed.getPosts")
+
+    with pytest.raises(Unreachable, match="nothing sent"):
+        connect(bluesky).post_create("on it", in_reply_to_id=ana, rkey="3lbcd2xyz8888")
+    assert bluesky.store.calls("com.atproto.repo.createRecord") == 0
+
+
+def test_a_thread_handle_on_a_reserved_domain_still_gets_its_mention_facet(
+    bluesky: BlueskySandbox,
+) -> None:
+    # The SDK's detector (like Bluesky's app) only takes real TLDs and .test; the handle of
+    # the post replied to is known, so it is linked anyway.
+    bluesky.store.account_add("lena.example")
+    lena = bluesky.store.post_add("lena.example", "@driftwood.test where is the changelog?")
+
+    connect(bluesky).post_create("@lena.example here: https://example.com/log", in_reply_to_id=lena)
+
+    (facet,) = [
+        f
+        for f in bluesky.store.posts_by(OURS)[0]["value"]["facets"]
+        if f["features"][0]["$type"].endswith("#mention")
+    ]
+    assert facet["index"]["byteStart"] == 0 and facet["index"]["byteEnd"] == len("@lena.example")
+    assert facet["features"][0]["did"] == bluesky.store.did_of("lena.example")

@@ -901,13 +901,21 @@ class BlueskyConnector:
         problem = text_problem(text)
         if problem is not None:
             raise Rejected(f"POST /xrpc/com.atproto.repo.createRecord: {problem} (not sent)")
-        author = self.author()
-        reply, known = self._reply_ref(in_reply_to_id) if in_reply_to_id else (None, {})
+        try:
+            author = self.author()
+            reply, known = self._reply_ref(in_reply_to_id) if in_reply_to_id else (None, {})
+            facets = self._facets(text, known)
+        except (Rejected, RateLimited, Unreachable):
+            raise
+        except ConnectorError as exc:
+            # A read before the write failed (a timeout, a 5xx): nothing was sent, so the
+            # desk may try again later instead of taking it for a refusal.
+            raise Unreachable(f"before createRecord: {exc.detail} (nothing sent)") from None
         record = models.AppBskyFeedPost.Record(
             created_at=self._client.get_current_time_iso(),
             text=text,
             reply=reply,
-            facets=self._facets(text, known) or None,
+            facets=facets or None,
         )
         data = models.ComAtprotoRepoCreateRecord.Data(
             repo=author.remote_id, collection=POST_COLLECTION, record=record, rkey=rkey
