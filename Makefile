@@ -2,24 +2,32 @@
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
+RUNTIME := $(VENV)/.runtime
 STAMP := $(VENV)/.installed
 CODE := src tests $(wildcard bench)
 
 .DEFAULT_GOAL := help
-.PHONY: help setup demo test lint format check bench chaos peer openapi triage-model clean
+.PHONY: help setup demo test lint lock format check bench chaos peer openapi triage-model clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
 
-$(STAMP): pyproject.toml
-	$(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e ".[dev]"
+# Installs come from the lock files (requirements/*.txt, every package pinned), so every
+# machine gets the same versions; `make lock` rewrites them after a change to pyproject.toml.
+# The demo needs the runtime alone; tests and tools add the dev lock on top.
+$(RUNTIME): requirements/runtime.txt pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet -r requirements/runtime.txt
+	$(BIN)/pip install --quiet --no-deps -e .
+	touch $(RUNTIME)
+
+$(STAMP): requirements/dev.txt $(RUNTIME)
+	$(BIN)/pip install --quiet -r requirements/dev.txt
 	touch $(STAMP)
 
 setup: $(STAMP) ## create .venv and install mentiondesk with its dev tools
 
-demo: $(STAMP) ## run the whole desk with the sandbox network (http://127.0.0.1:8000)
+demo: $(RUNTIME) ## run the whole desk with the sandbox network (http://127.0.0.1:8000)
 	$(BIN)/mentiondesk demo
 
 test: $(STAMP) ## run the whole test suite: SQLite, then PostgreSQL, browser tests included
@@ -32,6 +40,12 @@ lint: $(STAMP) ## ruff, format check, mypy, import contracts (layers), Django ch
 	$(BIN)/lint-imports --no-cache
 	MENTIONDESK_DATA_DIR=$$(mktemp -d) $(BIN)/mentiondesk check
 	MENTIONDESK_DATA_DIR=$$(mktemp -d) $(BIN)/mentiondesk makemigrations --check --dry-run
+
+lock: $(STAMP) ## rewrite requirements/*.txt from pyproject.toml (newest versions its pins allow)
+	$(BIN)/pip-compile --quiet --strip-extras --no-emit-index-url --no-emit-find-links \
+		-o requirements/runtime.txt pyproject.toml
+	$(BIN)/pip-compile --quiet --strip-extras --no-emit-index-url --no-emit-find-links \
+		--extra dev -c requirements/runtime.txt -o requirements/dev.txt pyproject.toml
 
 format: $(STAMP) ## apply ruff's fixes and formatting
 	$(BIN)/ruff check --fix $(CODE)

@@ -7,6 +7,15 @@ from django.db.models.functions import Lower
 class Network(models.TextChoices):
     X = "x", "X"
     MASTODON = "mastodon", "Mastodon"
+    BLUESKY = "bluesky", "Bluesky"
+
+
+# Room for any network's ids: X's are 19 digits, Mastodon's 18, but a Bluesky post is named by
+# its at:// URI (did:plc:<24>/app.bsky.feed.post/<13>: about 70 characters; did:web longer).
+REMOTE_ID_LENGTH = 300
+# A Mastodon account from another instance is `user@domain`; a Bluesky handle is a domain name
+# (up to 253 characters).
+USERNAME_LENGTH = 300
 
 
 class Handle(models.Model):
@@ -23,33 +32,36 @@ class Handle(models.Model):
         STREAM = "stream", "Stream"
 
     network = models.CharField(max_length=20, choices=Network.choices, default=Network.X)
-    username = models.CharField(max_length=50)
-    remote_id = models.CharField(max_length=40, blank=True)
+    username = models.CharField(max_length=USERNAME_LENGTH)
+    remote_id = models.CharField(max_length=REMOTE_ID_LENGTH, blank=True)
     role = models.CharField(max_length=20, choices=Role.choices, default=Role.MAIN)
     respond_from = models.CharField(
         max_length=10, choices=RespondFrom.choices, default=RespondFrom.DESK
     )
     auto_ticket = models.BooleanField(default=True)
     credentials_env = models.CharField(max_length=100, blank=True)
+    # Where the handle's network answers: its Mastodon instance or its Bluesky service (PDS or
+    # entryway), from the policy; blank for X, whose API is MENTIONDESK_X_API_URL for all.
+    base_url = models.CharField(max_length=200, blank=True)
     is_active = models.BooleanField(default=True)
     # Ingest checkpoint: the newest mention id stored. Written in the same transaction as the
     # posts it covers, so a crash re-reads at most one page and never skips one.
-    since_id = models.CharField(max_length=40, blank=True)
+    since_id = models.CharField(max_length=REMOTE_ID_LENGTH, blank=True)
     # Checkpoint of our own timeline: replies sent from outside the desk (the X app) that
     # mention nobody we watch still attach to their tickets.
-    own_since_id = models.CharField(max_length=40, blank=True)
+    own_since_id = models.CharField(max_length=REMOTE_ID_LENGTH, blank=True)
     last_polled_at = models.DateTimeField(null=True, blank=True)
     # A pass cut short (a rate limit, a crash) resumes here instead of starting again from the
     # newest page: the pass's newest id (the checkpoint once it ends) and its next page.
-    resume_newest_id = models.CharField(max_length=40, blank=True)
+    resume_newest_id = models.CharField(max_length=REMOTE_ID_LENGTH, blank=True)
     resume_token = models.CharField(max_length=200, blank=True)
     # The same for the read-back of our own timeline (see intake.ingest.handle_poll).
-    own_resume_newest_id = models.CharField(max_length=40, blank=True)
+    own_resume_newest_id = models.CharField(max_length=REMOTE_ID_LENGTH, blank=True)
     own_resume_token = models.CharField(max_length=200, blank=True)
-    # The same for the read of direct messages (channels.dms): the newest DM event read, and
+    # The same for the read of direct messages (intake.dms): the newest DM event read, and
     # where a read cut short goes on.
-    dm_since_id = models.CharField(max_length=40, blank=True)
-    dm_resume_newest_id = models.CharField(max_length=40, blank=True)
+    dm_since_id = models.CharField(max_length=REMOTE_ID_LENGTH, blank=True)
+    dm_resume_newest_id = models.CharField(max_length=REMOTE_ID_LENGTH, blank=True)
     dm_resume_token = models.CharField(max_length=200, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
@@ -99,7 +111,7 @@ class Post(models.Model):
         OUTBOUND = "out", "Outbound"
 
     network = models.CharField(max_length=20, choices=Network.choices, default=Network.X)
-    remote_id = models.CharField(max_length=40)
+    remote_id = models.CharField(max_length=REMOTE_ID_LENGTH)
     handle = models.ForeignKey(
         Handle, null=True, blank=True, on_delete=models.SET_NULL, related_name="posts"
     )
@@ -107,12 +119,12 @@ class Post(models.Model):
         "tickets.Ticket", null=True, blank=True, on_delete=models.SET_NULL, related_name="posts"
     )
     direction = models.CharField(max_length=3, choices=Direction.choices)
-    author_remote_id = models.CharField(max_length=40)
-    author_username = models.CharField(max_length=50)
+    author_remote_id = models.CharField(max_length=REMOTE_ID_LENGTH)
+    author_username = models.CharField(max_length=USERNAME_LENGTH)
     text = models.TextField()
     created_at = models.DateTimeField()
-    conversation_id = models.CharField(max_length=40)
-    in_reply_to_remote_id = models.CharField(max_length=40, blank=True)
+    conversation_id = models.CharField(max_length=REMOTE_ID_LENGTH)
+    in_reply_to_remote_id = models.CharField(max_length=REMOTE_ID_LENGTH, blank=True)
     mentions = models.JSONField(default=list, blank=True)
     urls = models.JSONField(default=list, blank=True)
     raw = models.JSONField(default=dict, blank=True)
@@ -159,7 +171,7 @@ class DirectMessage(models.Model):
     )
     conversation_id = models.CharField(max_length=60)  # "<low id>-<high id>" (API-FACTS §4)
     sender_remote_id = models.CharField(max_length=40)
-    sender_username = models.CharField(max_length=50)
+    sender_username = models.CharField(max_length=USERNAME_LENGTH)
     text = models.TextField()
     created_at = models.DateTimeField()
     raw = models.JSONField(default=dict, blank=True)

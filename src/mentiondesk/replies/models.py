@@ -5,7 +5,7 @@ import uuid
 from django.conf import settings
 from django.db import models
 
-from mentiondesk.channels.models import Handle, Post
+from mentiondesk.channels.models import REMOTE_ID_LENGTH, Handle, Post
 from mentiondesk.tickets.models import Ticket
 
 
@@ -39,7 +39,7 @@ class Reply(models.Model):
     status = models.CharField(max_length=20, choices=Status.choices, default=Status.QUEUED)
     idempotency_key = models.CharField(max_length=100, unique=True, default=uuid.uuid4)
     # Chosen when the send starts, so a follow-up that arrived in the meantime is answered.
-    in_reply_to_remote_id = models.CharField(max_length=40, blank=True)
+    in_reply_to_remote_id = models.CharField(max_length=REMOTE_ID_LENGTH, blank=True)
     post = models.OneToOneField(
         Post, null=True, blank=True, on_delete=models.SET_NULL, related_name="reply"
     )
@@ -133,7 +133,7 @@ class DeliveryAttempt(models.Model):
         NOT_SENT = "not_sent", "Stopped before the request left"
 
     reply = models.ForeignKey(Reply, on_delete=models.CASCADE, related_name="attempts_log")
-    in_reply_to_remote_id = models.CharField(max_length=40, blank=True)
+    in_reply_to_remote_id = models.CharField(max_length=REMOTE_ID_LENGTH, blank=True)
     outcome = models.CharField(max_length=20, choices=Outcome.choices, default=Outcome.PENDING)
     detail = models.TextField(blank=True)
     started_at = models.DateTimeField(auto_now_add=True)

@@ -4,7 +4,7 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 
-from mentiondesk.channels.models import Handle, Network
+from mentiondesk.channels.models import REMOTE_ID_LENGTH, USERNAME_LENGTH, Handle, Network
 from mentiondesk.core.intents import Intent
 
 # The conditions of the partial indexes below. Queries meant to use one filter with
@@ -27,9 +27,9 @@ class Ticket(models.Model):
 
     network = models.CharField(max_length=20, choices=Network.choices, default=Network.X)
     handle = models.ForeignKey(Handle, on_delete=models.PROTECT, related_name="tickets")
-    conversation_id = models.CharField(max_length=40)
-    requester_remote_id = models.CharField(max_length=40)
-    requester_username = models.CharField(max_length=50)
+    conversation_id = models.CharField(max_length=REMOTE_ID_LENGTH)
+    requester_remote_id = models.CharField(max_length=REMOTE_ID_LENGTH)
+    requester_username = models.CharField(max_length=USERNAME_LENGTH)
     subject = models.CharField(max_length=140, blank=True)
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.NEW)
     assignee = models.ForeignKey(

@@ -1,0 +1,1108 @@
+"""Bluesky (AT Protocol) connector: vendor I/O only, through MarshalX's `atproto` SDK (over httpx).
+
+The same method names, keyword arguments and return types as `XConnector` (x.py), so the desk
+treats every network alike; what differs is said here once:
+
+- ids are `at://` URIs (`at://<did>/app.bsky.feed.post/<rkey>`); users are DIDs with handles;
+- a session (access + refresh JWT) comes from com.atproto.server.createSession, which the PDS
+  limits to 30 per 5 minutes and 300 per day per account: the connector logs in only when it
+  has no session at all (neither the one it was given nor one this process already holds),
+  refreshes with com.atproto.server.refreshSession when the access token expires, and hands
+  every new session to `on_session` so the desk can store it (encrypted) for the next process;
+- mentions come from app.bsky.notification.listNotifications, which has no `since`: see
+  `mentions()` for the checkpoint;
+- a reply's record key (`rkey`) is chosen by the desk, so a retried createRecord collides
+  instead of posting twice; see `post_create()` for how the outcome of a failed send is learnt.
+
+Lexicon shapes are the SDK's generated models (`atproto_client.models`): every item read is
+parsed with them, so a payload that breaks the lexicon becomes a PayloadProblem.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from email.utils import parsedate_to_datetime
+from types import TracebackType
+from typing import Any, TypeVar
+
+import httpx
+import regex
+from atproto_client import Client, models
+from atproto_client.client.session import Session, SessionEvent
+from atproto_client.exceptions import (
+    AtProtocolError,
+    ModelError,
+    RateLimitExceededError,
+    RequestErrorBase,
+)
+from atproto_client.models.common import XrpcError
+from atproto_client.models.utils import get_model_as_dict, get_or_create
+from atproto_client.request import Request
+from atproto_client.utils import facet_detection
+
+from mentiondesk import __version__
+from mentiondesk.channels.connectors.base import (
+    CallRecorder,
+    CallReport,
+    ConnectorError,
+    DmPage,
+    OutcomeUnknown,
+    PayloadProblem,
+    PostPage,
+    RateLimited,
+    Rejected,
+    RemotePost,
+    RemoteUser,
+    Unreachable,
+)
+from mentiondesk.core.constants import POST_TIME_MAX, POST_TIME_MIN
+
+logger = logging.getLogger(__name__)
+
+POST_COLLECTION = "app.bsky.feed.post"
+LIKE_COLLECTION = "app.bsky.feed.like"
+# app.bsky.feed.post#text: maxGraphemes 300 (and maxLength 3000 bytes).
+TEXT_LIMIT_GRAPHEMES = 300
+TEXT_LIMIT_BYTES = 3000
+# The notifications a ticket is made of; likes, follows, reposts are not conversations.
+MENTION_REASONS = ("mention", "reply", "quote")
+# app.bsky.feed.getPosts takes at most 25 URIs per call.
+GET_POSTS_MAX = 25
+MAX_LOOKUP_IDS = 100
+# Without a `ratelimit-reset` on a 429, wait one PDS window (5 minutes).
+DEFAULT_RESET_WAIT = timedelta(minutes=5)
+# Errors the PDS answers for an access token it no longer takes (400 or 401).
+_TOKEN_ERRORS = frozenset({"ExpiredToken", "InvalidToken"})
+_TID_ALPHABET = "234567abcdefghijklmnopqrstuvwxyz"
+
+_M = TypeVar("_M")
+
+
+# --- Text rules ---------------------------------------------------------------------------------
+
+
+def text_graphemes(text: str) -> int:
+    """User-perceived characters (UAX #29 extended grapheme clusters), as Bluesky counts them:
+    an emoji family or a letter with its accent is one."""
+    return len(regex.findall(r"\X", text))
+
+
+def text_problem(text: str) -> str | None:
+    """Why Bluesky would refuse `text` as a post's text, or None."""
+    graphemes = text_graphemes(text)
+    if graphemes > TEXT_LIMIT_GRAPHEMES:
+        return f"{graphemes} characters: Bluesky posts hold at most {TEXT_LIMIT_GRAPHEMES}"
+    if len(text.encode()) > TEXT_LIMIT_BYTES:
+        return f"{len(text.encode())} bytes of UTF-8: Bluesky posts hold at most {TEXT_LIMIT_BYTES}"
+    return None
+
+
+def rkey_for(*, created_at: datetime, seed: int) -> str:
+    """A record key for one reply, stable across its retries: a TID (13 characters of
+    base32-sortable: 53 bits of microseconds since the epoch, then 10 bits of clock id) made
+    from the reply's own creation time and `seed` (its id), so every send of the same reply
+    names the same record and a repeated createRecord collides instead of posting again."""
+    micros = int(created_at.astimezone(UTC).timestamp() * 1_000_000)
+    value = ((micros & ((1 << 53) - 1)) << 10) | (seed % 1024)
+    chars = []
+    for _ in range(13):
+        chars.append(_TID_ALPHABET[value & 31])
+        value >>= 5
+    return "".join(reversed(chars))
+
+
+def post_url(uri: str, *, handle: str | None = None) -> str:
+    """The bsky.app page of the post `uri` (by handle when known, else by DID)."""
+    authority, _, rkey = _uri_parts(uri)
+    return f"https://bsky.app/profile/{handle or authority}/post/{rkey}"
+
+
+def _uri_parts(uri: str) -> tuple[str, str, str]:
+    """(authority, collection, rkey) of an at:// URI; empty strings where missing."""
+    if not uri.startswith("at://"):
+        return "", "", ""
+    parts = uri[len("at://") :].split("/")
+    parts += [""] * (3 - len(parts))
+    return parts[0], parts[1], parts[2]
+
+
+# --- Process-wide memory: sessions, spent windows, who we are ----------------------------------
+
+
+class _Book:
+    """What every connector of this process shares, per (service, account): the newest session
+    string (so a second connector never logs in again), a lock taken for logins and refreshes,
+    the endpoints blocked until a rate-limit reset, and the account's own user."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self.sessions: dict[tuple[str, str], str] = {}
+        self.locks: dict[tuple[str, str], threading.Lock] = {}
+        self.blocked: dict[tuple[str, str, str], datetime] = {}
+        self.me: dict[tuple[str, str], RemoteUser] = {}
+        self.skews: dict[str, timedelta] = {}
+
+    def account_lock(self, key: tuple[str, str]) -> threading.Lock:
+        with self._lock:
+            return self.locks.setdefault(key, threading.Lock())
+
+    def session_get(self, key: tuple[str, str]) -> str | None:
+        with self._lock:
+            return self.sessions.get(key)
+
+    def session_put(self, key: tuple[str, str], session: str) -> None:
+        with self._lock:
+            self.sessions[key] = session
+
+    def blocked_until(self, key: tuple[str, str, str], now: datetime) -> datetime | None:
+        with self._lock:
+            reset_at = self.blocked.get(key)
+        return reset_at if reset_at is not None and now < reset_at else None
+
+    def block(self, key: tuple[str, str, str], reset_at: datetime) -> None:
+        with self._lock:
+            self.blocked[key] = max(reset_at, self.blocked.get(key, reset_at))
+
+    def clear(self) -> None:
+        with self._lock:
+            self.sessions.clear()
+            self.blocked.clear()
+            self.me.clear()
+            self.skews.clear()
+
+
+_BOOK = _Book()
+
+
+def bluesky_state_clear() -> None:
+    """Forget every session, spent window and cached user of this process (tests only)."""
+    _BOOK.clear()
+
+
+# --- The recording transport --------------------------------------------------------------------
+
+# Secrets in what we send or receive: never handed to the usage recorder.
+_SECRET_FIELDS = frozenset({"password", "accessJwt", "refreshJwt", "authFactorToken"})
+
+
+def _without_secrets(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: "***" if k in _SECRET_FIELDS else v for k, v in value.items()}
+    return value
+
+
+def _json_or_none(content: bytes) -> Any:
+    try:
+        return json.loads(content) if content else None
+    except ValueError:
+        return None
+
+
+class _RecordingTransport(httpx.BaseTransport):
+    """Sits under the SDK's httpx client, so it sees every request the SDK makes (logins and
+    refreshes included), which the SDK's own API does not expose: it reports each one that
+    left to the connector's recorder, refuses (RateLimited, nothing sent) a call to an endpoint
+    whose window is spent, and remembers a spent window from `ratelimit-*` headers."""
+
+    def __init__(self, inner: httpx.BaseTransport, connector: BlueskyConnector) -> None:
+        self._inner = inner
+        self._connector = connector
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        path = request.url.path
+        endpoint = f"{request.method} {path[path.find('/xrpc/') :] if '/xrpc/' in path else path}"
+        key = self._connector._rate_key(endpoint)
+        blocked = _BOOK.blocked_until(key, datetime.now(UTC))
+        if blocked is not None:
+            raise RateLimited(
+                f"{endpoint}: rate limited until {blocked:%H:%M:%S} UTC (not sent)",
+                reset_at=blocked,
+            )
+        sent = _without_secrets(_json_or_none(request.read()))
+        sent_at = datetime.now(UTC)
+        try:
+            response = self._inner.handle_request(request)
+        except (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout):
+            raise  # never left: nothing to report
+        except httpx.TransportError:
+            self._connector._report(CallReport(endpoint, None, sent=sent))
+            raise
+        try:
+            raw = b"".join(response.stream)  # type: ignore[arg-type]
+        finally:
+            response.close()
+        answer = httpx.Response(
+            response.status_code,
+            headers=response.headers,
+            content=raw,
+            request=request,
+            extensions=response.extensions,
+        )
+        body = _without_secrets(_json_or_none(answer.read()))
+        self._connector._report(CallReport(endpoint, answer.status_code, body=body, sent=sent))
+        self._remember(key, answer)
+        self._skew_measure(answer, sent_at)
+        return answer
+
+    def _skew_measure(self, response: httpx.Response, sent_at: datetime) -> None:
+        """The server's clock minus ours from its `Date` (to the second), set against the
+        middle of the exchange: reconciliation bounds its search windows with it."""
+        try:
+            stamped = parsedate_to_datetime(response.headers.get("date", ""))
+        except (TypeError, ValueError, IndexError):
+            return
+        if stamped.tzinfo is None:
+            stamped = stamped.replace(tzinfo=UTC)
+        middle = sent_at + (datetime.now(UTC) - sent_at) / 2
+        skew = timedelta(seconds=round((stamped - middle).total_seconds() + 0.5))
+        with _BOOK._lock:
+            _BOOK.skews[self._connector.service] = skew
+
+    @staticmethod
+    def _remember(key: tuple[str, str, str], response: httpx.Response) -> None:
+        """`ratelimit-remaining: 0` or a 429 blocks the endpoint until `ratelimit-reset`
+        (epoch seconds) for every connector of this account in the process."""
+        remaining = response.headers.get("ratelimit-remaining", "").strip()
+        reset = response.headers.get("ratelimit-reset", "").strip()
+        if response.status_code != 429 and remaining != "0":
+            return
+        reset_at = (
+            datetime.fromtimestamp(int(reset), UTC)
+            if reset.isdigit()
+            else datetime.now(UTC) + DEFAULT_RESET_WAIT
+        )
+        _BOOK.block(key, reset_at)
+
+    def close(self) -> None:
+        self._inner.close()
+
+
+# --- Parsing ------------------------------------------------------------------------------------
+
+
+def _parse_time(value: Any) -> datetime | None:
+    if not isinstance(value, str):
+        return None
+    try:
+        moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    moment = moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+    return moment if POST_TIME_MIN <= moment < POST_TIME_MAX else None
+
+
+def _model(data: Any, model: type[_M]) -> _M:
+    """`data` as the SDK's lexicon model, or ModelError (a shape the lexicon does not allow)."""
+    if not isinstance(data, dict):
+        raise ModelError("not a JSON object")
+    parsed = get_or_create(data, model, strict=True)
+    if not isinstance(parsed, model):  # pragma: no cover - strict mode raises instead
+        raise ModelError(f"not a {model.__name__}")
+    return parsed
+
+
+def _slice(text: str, start: int, end: int) -> str:
+    """The UTF-8 byte range [start, end) of `text` (facet indexes count bytes)."""
+    return text.encode()[start:end].decode("utf-8", errors="replace")
+
+
+def post_from_record(
+    *,
+    uri: str,
+    cid: str,
+    author_did: str,
+    author_handle: str,
+    record: Any,
+    indexed_at: str | None,
+    raw: dict[str, Any],
+    known_handles: dict[str, str] | None = None,
+) -> RemotePost | PayloadProblem:
+    """One post record (app.bsky.feed.post) as a RemotePost, or a PayloadProblem keeping `raw`.
+
+    created_at is the record's `createdAt` (declared by the author's client) but never later
+    than `indexedAt` (when the network saw it): a client clock ahead must not sort a question
+    after its answer. Mentions are the handles as written at each #mention facet (falling back
+    to `known_handles` by DID); links are the #link facets' URIs."""
+    try:
+        post = _model(record, models.AppBskyFeedPost.Record)
+    except ModelError as exc:
+        return PayloadProblem(f"post {uri}: not an app.bsky.feed.post record ({exc})"[:500], raw)
+    created = _parse_time(post.created_at)
+    indexed = _parse_time(indexed_at)
+    moments = [m for m in (created, indexed) if m is not None]
+    if not moments:
+        return PayloadProblem(f"post {uri}: no readable createdAt or indexedAt", raw)
+    mentions: list[str] = []
+    urls: list[dict[str, str]] = []
+    for facet in post.facets or []:
+        shown = _slice(post.text, facet.index.byte_start, facet.index.byte_end)
+        for feature in facet.features:
+            if isinstance(feature, models.AppBskyRichtextFacet.Mention):
+                handle = shown.removeprefix("@") if shown.startswith("@") else ""
+                handle = handle or (known_handles or {}).get(feature.did, "")
+                if handle and handle not in mentions:
+                    mentions.append(handle)
+            elif isinstance(feature, models.AppBskyRichtextFacet.Link):
+                urls.append({"url": feature.uri, "expanded_url": feature.uri, "display_url": shown})
+    reply = post.reply
+    parent_uri = reply.parent.uri if reply else None
+    return RemotePost(
+        remote_id=uri,
+        author_id=author_did,
+        author_username=author_handle,
+        text=post.text,
+        created_at=min(moments),
+        conversation_id=reply.root.uri if reply else uri,
+        in_reply_to_id=parent_uri,
+        in_reply_to_user_id=_uri_parts(parent_uri)[0] or None if parent_uri else None,
+        mentions=tuple(mentions),
+        urls=tuple(urls),
+        raw={**raw, "cid": cid} if "cid" not in raw else raw,
+    )
+
+
+def parse_notification(item: Any, *, me: RemoteUser | None = None) -> RemotePost | PayloadProblem:
+    """One app.bsky.notification.listNotifications#notification (reason mention, reply or
+    quote) as the post it notifies; `raw` is the notification as received (with its `cid`)."""
+    raw = item if isinstance(item, dict) else {"item": item}
+    try:
+        note = _model(item, models.AppBskyNotificationListNotifications.Notification)
+    except ModelError as exc:
+        return PayloadProblem(f"notification breaks the lexicon ({exc})"[:500], raw)
+    known = {note.author.did: note.author.handle}
+    if me is not None:
+        known[me.remote_id] = me.username
+    return post_from_record(
+        uri=note.uri,
+        cid=note.cid,
+        author_did=note.author.did,
+        author_handle=note.author.handle,
+        record=raw.get("record"),
+        indexed_at=note.indexed_at,
+        raw=raw,
+        known_handles=known,
+    )
+
+
+def parse_post_view(item: Any) -> RemotePost | PayloadProblem:
+    """One app.bsky.feed.defs#postView as a RemotePost; `raw` is the view (with its `cid`)."""
+    raw = item if isinstance(item, dict) else {"item": item}
+    try:
+        view = _model(item, models.AppBskyFeedDefs.PostView)
+    except ModelError as exc:
+        return PayloadProblem(f"post view breaks the lexicon ({exc})"[:500], raw)
+    return post_from_record(
+        uri=view.uri,
+        cid=view.cid,
+        author_did=view.author.did,
+        author_handle=view.author.handle,
+        record=raw.get("record"),
+        indexed_at=view.indexed_at,
+        raw=raw,
+        known_handles={view.author.did: view.author.handle},
+    )
+
+
+def notification_key(item: dict[str, Any]) -> str | None:
+    """The checkpoint of one notification: "<indexedAt as UTC ISO>|<uri>". Notifications come
+    newest first by indexedAt; the key orders them and survives the post's deletion (a URI
+    alone would not: a deleted post's notification disappears, and paging would run on to the
+    end). The cursor is not used as a checkpoint: it is opaque and the AppView may change it."""
+    moment = _parse_time(item.get("indexedAt"))
+    uri = item.get("uri")
+    if moment is None or not isinstance(uri, str):
+        return None
+    return f"{moment.isoformat(timespec='microseconds')}|{uri}"
+
+
+def _key_reached(key: str, checkpoint: str) -> bool:
+    """Whether a notification with `key` is at or before `checkpoint` (already read)."""
+    moment, _, uri = key.partition("|")
+    seen_moment, _, seen_uri = checkpoint.partition("|")
+    return moment < seen_moment or (moment == seen_moment and uri == seen_uri)
+
+
+# --- The connector ------------------------------------------------------------------------------
+
+
+@dataclass
+class _Failure:
+    """What an SDK error says, read once."""
+
+    status: int | None
+    error: str
+    message: str
+    body: Any = field(default=None)
+
+
+def _failure(exc: RequestErrorBase) -> _Failure:
+    response = exc.response
+    if response is None:
+        return _Failure(None, "", "")
+    content = response.content
+    if isinstance(content, XrpcError):
+        return _Failure(
+            response.status_code,
+            content.error,
+            content.message or "",
+            {"error": content.error, "message": content.message},
+        )
+    return _Failure(
+        response.status_code,
+        "",
+        "",
+        _json_or_none(content) if isinstance(content, bytes) else content,
+    )
+
+
+class BlueskyConnector:
+    """One Bluesky account (handle + app password) against one PDS / entryway (`service`).
+
+    Sessions: `session` is a session string this account exported earlier (the desk stores
+    it encrypted); with none, the process's newest one for the account is used; only without
+    either does the first call log in (com.atproto.server.createSession). The SDK refreshes
+    the access token itself 15 minutes before it expires; an access token the PDS calls
+    expired anyway (ExpiredToken) is refreshed once and the call repeated; a refresh token
+    the PDS no longer takes leads to one login. Every new session goes to `on_session`.
+
+    Errors as XConnector's: Unreachable (nothing sent), RateLimited (429, with `reset_at`
+    from `ratelimit-reset`; later calls to that endpoint are refused locally until then),
+    Rejected (4xx: nothing happened), OutcomeUnknown (a write may have happened), and
+    ConnectorError for anything else (a read's timeout or 5xx, an answer off the lexicon).
+
+    Every request that leaves (whatever its answer) is reported to the recorder installed
+    with `recording()`, as "METHOD /xrpc/<nsid>"; passwords and JWTs are masked.
+    """
+
+    _recorder: CallRecorder | None = None
+
+    def __init__(
+        self,
+        *,
+        service: str,
+        handle: str,
+        password: str | None = None,
+        session: str | None = None,
+        on_session: Callable[[str], None] | None = None,
+        timeout: float = 10.0,
+        transport: httpx.BaseTransport | None = None,
+    ) -> None:
+        self.service = service.rstrip("/")
+        self.handle = handle.removeprefix("@")
+        self._password = password
+        self._session_given = session
+        self._on_session = on_session
+        self._account = (self.service, self.handle.lower())
+        inner = transport if transport is not None else httpx.HTTPTransport()
+        request = Request(
+            transport=_RecordingTransport(inner, self),
+            timeout=timeout,
+            headers={"User-Agent": f"mentiondesk/{__version__}"},
+        )
+        self._client = Client(base_url=self.service, request=request)
+        self._client.on_session_change(self._session_changed)
+
+    # Plumbing shared with the transport
+
+    def _rate_key(self, endpoint: str) -> tuple[str, str, str]:
+        return (*self._account, endpoint)
+
+    def _report(self, report: CallReport) -> None:
+        if self._recorder is None:
+            return
+        try:
+            self._recorder(report)
+        except Exception:  # the meter must never turn a done call into a failed one
+            logger.exception("usage recorder failed for %s", report.endpoint)
+
+    @contextmanager
+    def recording(self, recorder: CallRecorder) -> Iterator[BlueskyConnector]:
+        """Report every request sent inside the block to `recorder` (the previous recorder is
+        restored after it)."""
+        previous, self._recorder = self._recorder, recorder
+        try:
+            yield self
+        finally:
+            self._recorder = previous
+
+    def close(self) -> None:
+        self._client.request.close()
+
+    def __enter__(self) -> BlueskyConnector:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    @staticmethod
+    def text_limit() -> int:
+        """Bluesky's post length rule: 300 graphemes (`text_graphemes`)."""
+        return TEXT_LIMIT_GRAPHEMES
+
+    # Sessions
+
+    def _session_changed(self, event: SessionEvent, session: Session) -> None:
+        if event is SessionEvent.IMPORT:
+            return  # what we were given or already hold: nothing new to store
+        exported = session.export()
+        _BOOK.session_put(self._account, exported)
+        if self._on_session is not None:
+            self._on_session(exported)
+
+    def _session_ready(self) -> None:
+        """Import a session, or log in once when this process has none for the account."""
+        if self._client._session is not None:
+            return
+        with _BOOK.account_lock(self._account):
+            known = _BOOK.session_get(self._account) or self._session_given
+            if known:
+                self._client.login(session_string=known, fetch_bsky_profile=False)
+                return
+            self._login()
+
+    def _login(self) -> None:
+        """com.atproto.server.createSession: the rare call (30 per 5 min, 300 per day)."""
+        if not self._password:
+            raise Rejected(
+                f"Bluesky {self.handle}: no session and no app password to start one", status=401
+            )
+        self._sdk(
+            "POST /xrpc/com.atproto.server.createSession",
+            lambda: self._client.login(self.handle, self._password, fetch_bsky_profile=False),
+            write=False,
+        )
+
+    def _session_renew(self, stale: str | None) -> None:
+        """The PDS no longer takes our access token: adopt a newer session of this process,
+        else refresh, else (the refresh token is dead too) log in."""
+        with _BOOK.account_lock(self._account):
+            newest = _BOOK.session_get(self._account)
+            if newest and newest != stale:
+                self._client.login(session_string=newest, fetch_bsky_profile=False)
+                return
+            current = Session.decode(stale) if stale else None
+            if current is not None:
+                try:
+                    refreshed = self._sdk(
+                        "POST /xrpc/com.atproto.server.refreshSession",
+                        lambda: self._client.com.atproto.server.refresh_session(
+                            headers={"Authorization": f"Bearer {current.refresh_jwt}"},
+                            ignore_session_check=True,
+                        ),
+                        write=False,
+                    )
+                except Rejected as exc:
+                    if exc.status not in (400, 401):
+                        raise
+                else:
+                    renewed = Session(
+                        handle=refreshed.handle,
+                        did=refreshed.did,
+                        access_jwt=refreshed.access_jwt,
+                        refresh_jwt=refreshed.refresh_jwt,
+                        pds_endpoint=current.pds_endpoint,
+                    )
+                    self._client.login(session_string=renewed.export(), fetch_bsky_profile=False)
+                    self._session_changed(SessionEvent.REFRESH, renewed)
+                    return
+            self._login()
+
+    def _session_string(self) -> str | None:
+        session = self._client._session
+        return session.export() if session is not None else None
+
+    # Calls
+
+    def _call(self, endpoint: str, call: Callable[[], _M], *, write: bool = False) -> _M:
+        """Run one SDK call with a session, renewing it once if the PDS says it expired."""
+        self._session_ready()
+        stale = self._session_string()
+        try:
+            return self._sdk(endpoint, call, write=write, renewing=True)
+        except _TokenRefused:
+            self._session_renew(stale)
+            return self._sdk(endpoint, call, write=write)
+
+    def _sdk(
+        self, endpoint: str, call: Callable[[], _M], *, write: bool, renewing: bool = False
+    ) -> _M:
+        """Run `call`, turning the SDK's and httpx's errors into ours."""
+        try:
+            return call()
+        except ConnectorError:
+            raise  # refused locally by the transport (a spent window)
+        except RateLimitExceededError as exc:
+            failure = _failure(exc)
+            raise RateLimited(
+                f"{endpoint}: {failure.message or 'Rate Limit Exceeded'}",
+                reset_at=exc.reset_at or datetime.now(UTC) + DEFAULT_RESET_WAIT,
+                status=429,
+                body=failure.body,
+            ) from None
+        except RequestErrorBase as exc:
+            failure = _failure(exc)
+            if failure.status is None:
+                raise self._transport_error(endpoint, exc, write=write) from None
+            detail = f"{endpoint}: {failure.status} {failure.error or ''} {failure.message}"
+            detail = " ".join(detail.split())
+            if failure.status in (400, 401) and failure.error in _TOKEN_ERRORS and renewing:
+                raise _TokenRefused(detail) from None
+            if failure.status >= 500:
+                error = OutcomeUnknown if write else ConnectorError
+                raise error(detail, status=failure.status, body=failure.body) from None
+            raise Rejected(detail, status=failure.status, body=failure.body) from None
+        except httpx.TransportError as exc:  # what the SDK lets through (a dropped connection)
+            raise self._transport_error(endpoint, exc, write=write) from None
+        except ModelError as exc:
+            error = OutcomeUnknown if write else ConnectorError
+            raise error(f"{endpoint}: the answer breaks the lexicon ({exc})"[:500]) from None
+        except AtProtocolError as exc:
+            raise ConnectorError(f"{endpoint}: {type(exc).__name__}: {exc}"[:500]) from None
+
+    def _transport_error(self, endpoint: str, exc: BaseException, *, write: bool) -> ConnectorError:
+        cause = exc if isinstance(exc, httpx.TransportError) else exc.__cause__
+        if isinstance(cause, httpx.ConnectError | httpx.ConnectTimeout | httpx.PoolTimeout):
+            return Unreachable(f"{endpoint}: cannot reach {self.service} ({cause})")
+        if isinstance(cause, httpx.UnsupportedProtocol | httpx.InvalidURL):
+            return Unreachable(f"{endpoint}: bad Bluesky service URL {self.service}")
+        # The request left: a read timeout or a dropped connection says nothing about whether
+        # the PDS acted on it.
+        error = OutcomeUnknown if write else ConnectorError
+        name = type(cause).__name__ if cause is not None else type(exc).__name__
+        return error(f"{endpoint}: no answer ({name})")
+
+    def clock_skew(self) -> timedelta | None:
+        """The service's clock minus ours, as its latest `Date` header in this process said;
+        None before the first answer."""
+        with _BOOK._lock:
+            return _BOOK.skews.get(self.service)
+
+    # Users
+
+    def user_by_username(self, username: str) -> RemoteUser:
+        """app.bsky.actor.getProfile of a handle (or DID): DID, handle, display name. An
+        unknown handle is Rejected."""
+        params = models.AppBskyActorGetProfile.Params(actor=username.removeprefix("@"))
+        profile = self._call(
+            "GET /xrpc/app.bsky.actor.getProfile",
+            lambda: self._client.app.bsky.actor.get_profile(params),
+        )
+        return RemoteUser(
+            remote_id=profile.did, username=profile.handle, name=profile.display_name or ""
+        )
+
+    def me(self) -> RemoteUser:
+        """The account itself (com.atproto.server.getSession): DID and handle."""
+        answer = self._call(
+            "GET /xrpc/com.atproto.server.getSession",
+            lambda: self._client.com.atproto.server.get_session(),
+        )
+        user = RemoteUser(remote_id=answer.did, username=answer.handle)
+        with _BOOK._lock:
+            _BOOK.me[self._account] = user
+        return user
+
+    def author(self) -> RemoteUser:
+        """The account itself, asked once per process (the session also names it)."""
+        with _BOOK._lock:
+            known = _BOOK.me.get(self._account)
+        if known is not None:
+            return known
+        self._session_ready()
+        session = self._client._session
+        if session is not None and session.did:
+            user = RemoteUser(remote_id=session.did, username=session.handle)
+            with _BOOK._lock:
+                _BOOK.me[self._account] = user
+            return user
+        return self.me()  # pragma: no cover - a session always names its account
+
+    # Reads
+
+    def mentions(
+        self,
+        user_id: str,
+        *,
+        since_id: str | None = None,
+        pagination_token: str | None = None,
+        max_results: int = 100,
+    ) -> PostPage:
+        """ONE page of app.bsky.notification.listNotifications (reasons mention, reply, quote;
+        others skipped), newest first; loop on `next_token` (the cursor).
+
+        `user_id` is ignored (notifications are always the session's own account). The
+        endpoint has no `since`: `newest_id` is a checkpoint key ("<indexedAt>|<uri>", see
+        `notification_key`) of the newest notification on the page; pass the newest one stored
+        as `since_id`, and the page stops there (no `next_token`) once it is reached."""
+        del user_id
+        params = models.AppBskyNotificationListNotifications.Params(
+            limit=max(1, min(max_results, 100)),
+            cursor=pagination_token or None,
+            reasons=list(MENTION_REASONS),
+        )
+        answer = self._call(
+            "GET /xrpc/app.bsky.notification.listNotifications",
+            lambda: self._client.invoke_query(
+                "app.bsky.notification.listNotifications", params=params
+            ),
+        )
+        body = answer.content if isinstance(answer.content, dict) else None
+        if body is None or not isinstance(body.get("notifications"), list):
+            raise ConnectorError("listNotifications: the answer has no notifications list")
+        me = self.author()
+        posts: list[RemotePost] = []
+        problems: list[PayloadProblem] = []
+        newest: str | None = None
+        reached = False
+        for item in body["notifications"]:
+            key = notification_key(item) if isinstance(item, dict) else None
+            if key is not None:
+                if since_id and _key_reached(key, since_id):
+                    reached = True
+                    break
+                newest = max(newest or key, key)
+            if not isinstance(item, dict) or item.get("reason") not in MENTION_REASONS:
+                if not isinstance(item, dict):
+                    problems.append(PayloadProblem("notification is not an object", item))
+                continue
+            parsed = parse_notification(item, me=me)
+            if isinstance(parsed, RemotePost):
+                posts.append(parsed)
+            else:
+                problems.append(parsed)
+        cursor = body.get("cursor")
+        more = not reached and isinstance(cursor, str) and cursor and body["notifications"]
+        return PostPage(
+            posts=posts,
+            newest_id=newest,
+            next_token=cursor if more else None,
+            problems=problems,
+        )
+
+    def user_posts(
+        self,
+        user_id: str,
+        *,
+        since_id: str | None = None,
+        pagination_token: str | None = None,
+        max_results: int = 100,
+        start_time: datetime | None = None,
+        end_time: datetime | None = None,
+    ) -> PostPage:
+        """ONE page of app.bsky.feed.getAuthorFeed (`posts_with_replies`) of `user_id` (a DID
+        or handle), newest first, reposts left out; loop on `next_token`. `since_id` (a post
+        URI) ends the listing where it is met; `start_time`/`end_time` bound created_at (the
+        page ends once a post is older than `start_time`)."""
+        params = models.AppBskyFeedGetAuthorFeed.Params(
+            actor=user_id,
+            limit=max(1, min(max_results, 100)),
+            cursor=pagination_token or None,
+            filter="posts_with_replies",
+        )
+        answer = self._call(
+            "GET /xrpc/app.bsky.feed.getAuthorFeed",
+            lambda: self._client.invoke_query("app.bsky.feed.getAuthorFeed", params=params),
+        )
+        body = answer.content if isinstance(answer.content, dict) else None
+        if body is None or not isinstance(body.get("feed"), list):
+            raise ConnectorError("getAuthorFeed: the answer has no feed list")
+        posts: list[RemotePost] = []
+        problems: list[PayloadProblem] = []
+        ended = False
+        for item in body["feed"]:
+            view = item.get("post") if isinstance(item, dict) else None
+            if isinstance(item, dict) and item.get("reason"):
+                continue  # a repost: not a post of ours
+            parsed = parse_post_view(view)
+            if isinstance(parsed, PayloadProblem):
+                problems.append(parsed)
+                continue
+            if since_id and parsed.remote_id == since_id:
+                ended = True
+                break
+            if start_time is not None and parsed.created_at < start_time:
+                ended = True
+                break
+            if end_time is not None and parsed.created_at > end_time:
+                continue
+            posts.append(parsed)
+        cursor = body.get("cursor")
+        more = not ended and isinstance(cursor, str) and cursor and body["feed"]
+        return PostPage(
+            posts=posts,
+            newest_id=posts[0].remote_id if posts else None,
+            next_token=cursor if more else None,
+            problems=problems,
+        )
+
+    def posts_lookup(self, ids: list[str]) -> PostPage:
+        """app.bsky.feed.getPosts (25 URIs per request, at most 100 per lookup); URIs the
+        AppView does not return (deleted, blocked, unknown) come back as `problems`."""
+        if not ids:
+            return PostPage(posts=[])
+        if len(ids) > MAX_LOOKUP_IDS:
+            raise Rejected(f"app.bsky.feed.getPosts: at most {MAX_LOOKUP_IDS} ids per lookup")
+        found: dict[str, RemotePost] = {}
+        problems: list[PayloadProblem] = []
+        for start in range(0, len(ids), GET_POSTS_MAX):
+            chunk = ids[start : start + GET_POSTS_MAX]
+            params = models.AppBskyFeedGetPosts.Params(uris=chunk)
+            answer = self._call(
+                "GET /xrpc/app.bsky.feed.getPosts",
+                lambda params=params: self._client.invoke_query(  # type: ignore[misc]
+                    "app.bsky.feed.getPosts", params=params
+                ),
+            )
+            body = answer.content if isinstance(answer.content, dict) else None
+            if body is None or not isinstance(body.get("posts"), list):
+                raise ConnectorError("getPosts: the answer has no posts list")
+            for item in body["posts"]:
+                parsed = parse_post_view(item)
+                if isinstance(parsed, RemotePost):
+                    found[parsed.remote_id] = parsed
+                else:
+                    problems.append(parsed)
+        problems.extend(
+            PayloadProblem(f"post {uri}: not found", {"uri": uri})
+            for uri in ids
+            if uri not in found
+        )
+        return PostPage(posts=[found[uri] for uri in ids if uri in found], problems=problems)
+
+    # Writes
+
+    def post_create(
+        self, text: str, *, in_reply_to_id: str | None = None, rkey: str | None = None
+    ) -> RemotePost:
+        """com.atproto.repo.createRecord of an app.bsky.feed.post, threaded under
+        `in_reply_to_id` (its strong ref as `reply.parent`, and the parent's own `reply.root`,
+        else the parent, as `reply.root`: one getPosts first), with facets for @mentions and
+        links (UTF-8 byte offsets).
+
+        At most once: with `rkey` (the desk's key for this reply, `rkey_for`), a send that may
+        have happened (a 5xx, a timeout or dropped connection after sending) is settled by
+        reading the record back (com.atproto.repo.getRecord on our repo): there, with our
+        text, it is returned (this attempt or an earlier one wrote it; the reference PDS
+        answers a repeated key with a 500 and writes nothing); not there, nothing was written
+        and Unreachable says so (retry later with the same rkey: safe); the read itself
+        failing raises OutcomeUnknown. A record under `rkey` with another text is Rejected.
+        Without `rkey`, such a send raises OutcomeUnknown as on X."""
+        problem = text_problem(text)
+        if problem is not None:
+            raise Rejected(f"POST /xrpc/com.atproto.repo.createRecord: {problem} (not sent)")
+        try:
+            author = self.author()
+            reply, known = self._reply_ref(in_reply_to_id) if in_reply_to_id else (None, {})
+            facets = self._facets(text, known)
+        except (Rejected, RateLimited, Unreachable):
+            raise
+        except ConnectorError as exc:
+            # A read before the write failed (a timeout, a 5xx): nothing was sent, so the
+            # desk may try again later instead of taking it for a refusal.
+            raise Unreachable(f"before createRecord: {exc.detail} (nothing sent)") from None
+        record = models.AppBskyFeedPost.Record(
+            created_at=self._client.get_current_time_iso(),
+            text=text,
+            reply=reply,
+            facets=facets or None,
+        )
+        data = models.ComAtprotoRepoCreateRecord.Data(
+            repo=author.remote_id, collection=POST_COLLECTION, record=record, rkey=rkey
+        )
+        endpoint = "POST /xrpc/com.atproto.repo.createRecord"
+        sent = get_model_as_dict(record)
+        try:
+            created = self._call(
+                endpoint, lambda: self._client.com.atproto.repo.create_record(data), write=True
+            )
+        except OutcomeUnknown as exc:
+            if rkey is None:
+                raise
+            return self._post_read_back(rkey, text, exc)
+        return self._post_made(created.uri, created.cid, author, sent)
+
+    def _post_made(
+        self, uri: str, cid: str, author: RemoteUser, record: dict[str, Any]
+    ) -> RemotePost:
+        made = post_from_record(
+            uri=uri,
+            cid=cid,
+            author_did=author.remote_id,
+            author_handle=author.username,
+            record=record,
+            indexed_at=None,
+            raw={"uri": uri, "cid": cid, "value": record},
+        )
+        if isinstance(made, PayloadProblem):
+            raise OutcomeUnknown(f"createRecord: the post made cannot be read ({made.reason})")
+        return made
+
+    def _post_read_back(self, rkey: str, text: str, failed: OutcomeUnknown) -> RemotePost:
+        author = self.author()
+        params = models.ComAtprotoRepoGetRecord.Params(
+            repo=author.remote_id, collection=POST_COLLECTION, rkey=rkey
+        )
+        try:
+            found = self._call(
+                "GET /xrpc/com.atproto.repo.getRecord",
+                lambda: self._client.com.atproto.repo.get_record(params),
+            )
+        except Rejected as exc:
+            if (
+                exc.status == 400
+                and isinstance(exc.body, dict)
+                and exc.body.get("error") == ("RecordNotFound")
+            ):
+                raise Unreachable(
+                    f"{failed.detail}; the record {rkey} is not in our repo: nothing was "
+                    "written, a retry with the same rkey is safe",
+                    status=failed.status,
+                ) from None
+            raise OutcomeUnknown(
+                f"{failed.detail}; reading the record back failed ({exc.detail})",
+                status=failed.status,
+            ) from None
+        except (ConnectorError, RateLimited) as exc:
+            raise OutcomeUnknown(
+                f"{failed.detail}; reading the record back failed ({exc.detail})",
+                status=failed.status,
+            ) from None
+        value = found.value if isinstance(found.value, dict) else get_model_as_dict(found.value)
+        if value.get("text") != text:
+            raise Rejected(
+                f"record key {rkey} already holds another post ({found.uri}): not ours to reuse"
+            )
+        return self._post_made(found.uri, found.cid or "", author, value)
+
+    def _reply_ref(self, parent_uri: str) -> tuple[models.AppBskyFeedPost.ReplyRef, dict[str, str]]:
+        """The parent's and root's strong refs, and the handles the thread names (for facets)."""
+        page = self.posts_lookup([parent_uri])
+        if not page.posts:
+            reason = page.problems[0].reason if page.problems else "not found"
+            raise Rejected(f"the post replied to is not readable: {reason}")
+        parent = page.posts[0]
+        cid = parent.raw.get("cid")
+        if not isinstance(cid, str):
+            raise Rejected(f"the post replied to has no cid: {parent_uri}")
+        parent_ref = models.ComAtprotoRepoStrongRef.Main(uri=parent.remote_id, cid=cid)
+        root_ref = parent_ref
+        reply = parent.raw.get("record", {}).get("reply")
+        if isinstance(reply, dict) and isinstance(reply.get("root"), dict):
+            root_ref = _model(reply["root"], models.ComAtprotoRepoStrongRef.Main)
+        known = {parent.author_username.lower(): parent.author_id}
+        return models.AppBskyFeedPost.ReplyRef(parent=parent_ref, root=root_ref), known
+
+    def _facets(self, text: str, known: dict[str, str]) -> list[models.AppBskyRichtextFacet.Main]:
+        """Links (and tags) as the SDK detects them; @mentions of handles we can name a DID
+        for (the thread's, else com.atproto.identity.resolveHandle; unresolved ones stay
+        plain text, as in Bluesky's own app). Offsets are UTF-8 bytes."""
+        facets = list(facet_detection.detect_facets(text))
+        spans = {
+            (m.byte_start, m.byte_end): m.handle for m in facet_detection.detect_mentions(text)
+        }
+        data = text.encode()
+        for handle in known:  # handles of a reserved TLD (.example) the detector skips
+            needle = f"@{handle}".encode()
+            at = data.lower().find(needle)
+            while at >= 0:
+                end = at + len(needle)
+                if end == len(data) or not regex.match(rb"[\w.\-]", data[end : end + 1]):
+                    spans.setdefault((at, end), handle)
+                at = data.lower().find(needle, end)
+        for (start, end), handle in sorted(spans.items()):
+            did = known.get(handle.lower()) or self._did_of(handle)
+            if did is None:
+                continue
+            facets.append(
+                models.AppBskyRichtextFacet.Main(
+                    features=[models.AppBskyRichtextFacet.Mention(did=did)],
+                    index=models.AppBskyRichtextFacet.ByteSlice(byte_start=start, byte_end=end),
+                )
+            )
+        return sorted(facets, key=lambda facet: facet.index.byte_start)
+
+    def _did_of(self, handle: str) -> str | None:
+        try:
+            answer = self._call(
+                "GET /xrpc/com.atproto.identity.resolveHandle",
+                lambda: self._client.com.atproto.identity.resolve_handle(
+                    models.ComAtprotoIdentityResolveHandle.Params(handle=handle)
+                ),
+            )
+        except Rejected:
+            return None
+        did = answer.did
+        return did if isinstance(did, str) else None
+
+    def post_delete(self, post_id: str) -> bool:
+        """com.atproto.repo.deleteRecord of one of our posts (by URI); True once it is gone
+        (deleting a record already gone is not an error on a PDS)."""
+        authority, collection, rkey = _uri_parts(post_id)
+        author = self.author()
+        if collection != POST_COLLECTION or authority not in (author.remote_id, author.username):
+            raise Rejected(f"deleteRecord: {post_id} is not a post of {self.handle}")
+        data = models.ComAtprotoRepoDeleteRecord.Data(
+            repo=author.remote_id, collection=POST_COLLECTION, rkey=rkey
+        )
+        self._call(
+            "POST /xrpc/com.atproto.repo.deleteRecord",
+            lambda: self._client.com.atproto.repo.delete_record(data),
+            write=True,
+        )
+        return True
+
+    def like(self, user_id: str, post_id: str) -> bool:
+        """An app.bsky.feed.like record with the post's strong ref (one getPosts for its cid).
+        `user_id` must be the account's own DID, as on X."""
+        author = self.author()
+        if user_id not in (author.remote_id, author.username):
+            raise Rejected(
+                f"like: {user_id} is not the account of this session ({author.remote_id})"
+            )
+        page = self.posts_lookup([post_id])
+        cid = page.posts[0].raw.get("cid") if page.posts else None
+        if not isinstance(cid, str):
+            raise Rejected(f"like: the post is not readable: {post_id}")
+        record = models.AppBskyFeedLike.Record(
+            created_at=self._client.get_current_time_iso(),
+            subject=models.ComAtprotoRepoStrongRef.Main(uri=post_id, cid=cid),
+        )
+        data = models.ComAtprotoRepoCreateRecord.Data(
+            repo=author.remote_id, collection=LIKE_COLLECTION, record=record
+        )
+        self._call(
+            "POST /xrpc/com.atproto.repo.createRecord",
+            lambda: self._client.com.atproto.repo.create_record(data),
+            write=True,
+        )
+        return True
+
+    def dm_events(self, *, pagination_token: str | None = None, max_results: int = 100) -> DmPage:
+        """No direct messages are read on Bluesky in this version (chat is a separate
+        service): always an empty page, without a request."""
+        del pagination_token, max_results
+        return DmPage(events=[])
+
+    def dm_send(self, participant_id: str, text: str) -> dict[str, Any]:
+        """Not on Bluesky in this version: chat is a separate service (chat.bsky.*, through
+        the api.bsky.chat proxy), not the PDS. Raises Rejected; nothing is sent."""
+        raise Rejected(
+            "Bluesky direct messages are not supported: chat is a separate service (Bluesky "
+            "Chat) that mentiondesk does not speak yet; answer in public or move the person "
+            "to another channel"
+        )
+
+
+class _TokenRefused(ConnectorError):
+    """The PDS no longer takes the access token (ExpiredToken, InvalidToken)."""
