@@ -12,9 +12,9 @@ from mentiondesk.channels.models import Handle, Post
 from mentiondesk.core.errors import NotFound
 from mentiondesk.desk.tickets.api import _user, event_out, post_out, reply_out
 from mentiondesk.desk.tickets.schemas import EventOut, ReplyOut
+from mentiondesk.integrations.slack import escalations
 from mentiondesk.replies import selectors, services
 from mentiondesk.replies.models import PostAction
-from mentiondesk.tickets import services as ticket_services
 
 from .schemas import (
     NoteIn,
@@ -71,7 +71,7 @@ def delete(request: HttpRequest, remote_id: str, payload: ReasonIn) -> object:
 )
 def suggest_retweet(request: HttpRequest, remote_id: str, payload: NoteIn) -> object:
     post = channel_selectors.post_get(remote_id=remote_id)
-    event = ticket_services.post_suggest_retweet(post=post, by=_user(request), note=payload.note)
+    event = escalations.post_suggest_retweet(post=post, by=_user(request), note=payload.note)
     return Status(201, event_out(event) if event else None)
 
 

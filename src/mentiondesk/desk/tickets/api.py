@@ -12,6 +12,7 @@ from mentiondesk.channels.models import Post
 from mentiondesk.core.constants import MAX_OFFSET
 from mentiondesk.core.errors import DomainError, NotFound
 from mentiondesk.desk.sla.schemas import ticket_sla_out
+from mentiondesk.integrations.slack import escalations
 from mentiondesk.replies import evidence as ticket_evidence
 from mentiondesk.replies import selectors as reply_selectors
 from mentiondesk.replies import services as reply_services
@@ -364,7 +365,7 @@ def intent_set(request: HttpRequest, ticket_id: int, payload: IntentIn) -> dict[
 )
 def hand_back(request: HttpRequest, ticket_id: int, payload: HandBackIn) -> dict[str, object]:
     ticket = selectors.ticket_get(ticket_id=ticket_id)
-    services.ticket_hand_back(
+    escalations.ticket_hand_back(
         ticket=ticket, by=_user(request), reason=payload.reason, category=payload.category
     )
     return ticket_out(selectors.ticket_get(ticket_id=ticket_id))
@@ -377,7 +378,7 @@ def hand_back(request: HttpRequest, ticket_id: int, payload: HandBackIn) -> dict
 )
 def escalate(request: HttpRequest, ticket_id: int, payload: EscalateIn) -> object:
     ticket = selectors.ticket_get(ticket_id=ticket_id)
-    event = services.ticket_escalate(
+    event = escalations.ticket_escalate(
         ticket=ticket, by=_user(request), category=payload.category, note=payload.note
     )
     return Status(201, event_out(event))
@@ -390,7 +391,9 @@ def escalate(request: HttpRequest, ticket_id: int, payload: EscalateIn) -> objec
 )
 def spam_report(request: HttpRequest, ticket_id: int, payload: SpamReportIn) -> object:
     ticket = selectors.ticket_get(ticket_id=ticket_id)
-    draft = services.ticket_report_spam(ticket=ticket, by=_user(request), reported_url=payload.url)
+    draft = escalations.ticket_report_spam(
+        ticket=ticket, by=_user(request), reported_url=payload.url
+    )
     return Status(201, {"draft": draft})
 
 

@@ -45,6 +45,7 @@ from mentiondesk.desk.tickets.forms import (
     TakeForm,
 )
 from mentiondesk.incidents import selectors as surge_selectors
+from mentiondesk.integrations.slack import escalations
 from mentiondesk.integrations.slack.services import SlackUnavailable
 from mentiondesk.replies import evidence as ticket_evidence
 from mentiondesk.replies import selectors as reply_selectors
@@ -345,7 +346,7 @@ def hand_back(request: HttpRequest, ticket_id: int) -> HttpResponse:
     if not form.is_valid():
         return _detail(request, ticket_id, status=400, hand_back_form=form)
     try:
-        services.ticket_hand_back(
+        escalations.ticket_hand_back(
             ticket=ticket,
             by=_user(request),
             reason=form.cleaned_data["reason"],
@@ -371,7 +372,7 @@ def escalate(request: HttpRequest, ticket_id: int) -> HttpResponse:
     if not form.is_valid():
         return _detail(request, ticket_id, status=400, escalate_form=form)
     try:
-        event = services.ticket_escalate(
+        event = escalations.ticket_escalate(
             ticket=ticket,
             by=_user(request),
             category=form.cleaned_data["category"],
@@ -391,7 +392,7 @@ def report_spam(request: HttpRequest, ticket_id: int) -> HttpResponse:
     if not form.is_valid():
         return _detail(request, ticket_id, status=400, spam_form=form)
     try:
-        draft = services.ticket_report_spam(
+        draft = escalations.ticket_report_spam(
             ticket=ticket, by=_user(request), reported_url=form.cleaned_data["url"]
         )
     except DomainError as exc:
@@ -446,7 +447,7 @@ def like(request: HttpRequest, ticket_id: int, remote_id: str) -> HttpResponse:
 @login_required
 def suggest_retweet(request: HttpRequest, ticket_id: int, remote_id: str) -> HttpResponse:
     def act(post: Post, data: dict[str, Any]) -> str:
-        event = services.post_suggest_retweet(post=post, by=_user(request), note=data["note"])
+        event = escalations.post_suggest_retweet(post=post, by=_user(request), note=data["note"])
         where = event.data.get("channel", "the social team") if event else "the social team"
         return f"Suggested to {where} for the social team to review."
 
