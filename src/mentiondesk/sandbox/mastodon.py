@@ -498,7 +498,7 @@ class MastodonApp:
         if fault and not fault.after:
             if fault.kind == "drop":
                 _drop(request)
-            return self._fault_answer(fault, account)
+            return self._fault_answer(fault, account, request.method)
         if account is None and endpoint != "GET /api/v2/instance":
             return _json(401, {"error": "The access token is invalid"})
         bucket = "delete" if request.method == "DELETE" else "general"
@@ -520,16 +520,16 @@ class MastodonApp:
         if fault:  # after the work
             if fault.kind == "drop":
                 _drop(request)
-            return self._fault_answer(fault, account)
+            return self._fault_answer(fault, account, request.method)
         return _json(status, body, headers | extra)
 
-    def _fault_answer(self, fault: Fault, account: SandboxAccount | None) -> Response:
-        headers: dict[str, str] = {}
+    def _fault_answer(self, fault: Fault, account: SandboxAccount | None, method: str) -> Response:
         if fault.status == 429:
+            bucket = "delete" if method == "DELETE" else "general"
             if account is not None:
-                self.store.window_spend(account.id, reset_in=fault.reset_in)
+                self.store.window_spend(account.id, reset_in=fault.reset_in, bucket=bucket)
             headers = {
-                "x-ratelimit-limit": str(GENERAL_LIMIT),
+                "x-ratelimit-limit": str(DELETE_LIMIT if bucket == "delete" else GENERAL_LIMIT),
                 "x-ratelimit-remaining": "0",
                 "x-ratelimit-reset": _reset_header(time.time() + fault.reset_in),
             }
