@@ -18,6 +18,7 @@ from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from email.utils import parsedate_to_datetime
 from functools import partial
 from html.parser import HTMLParser
 from types import TracebackType
@@ -269,6 +270,18 @@ def _next_max_id(response: requests.Response) -> str | None:
     return values[0] if values and values[0].isdigit() else None
 
 
+def _clock_skew(headers: Mapping[str, str], received_at: datetime) -> timedelta | None:
+    """The instance's clock minus ours, to the second, from the answer's `Date` (a time
+    within the second it names, so its middle is set against when the answer arrived)."""
+    try:
+        stamped = parsedate_to_datetime(headers.get("date", ""))
+    except (TypeError, ValueError, IndexError):
+        return None
+    if stamped.tzinfo is None:
+        stamped = stamped.replace(tzinfo=UTC)
+    return timedelta(seconds=round((stamped - received_at).total_seconds() + 0.5))
+
+
 def _reset_at(value: str | None) -> datetime | None:
     """x-ratelimit-reset is an ISO 8601 time on Mastodon (README), epoch seconds on X."""
     if not value:
@@ -355,6 +368,11 @@ class MastodonConnector:
             yield self
         finally:
             self._recorder = previous
+
+    def clock_skew(self) -> timedelta | None:
+        """The instance's clock minus ours, as its latest answer to this process said (None
+        before the first). Rate-limit resets are announced on its clock: the wait is on ours."""
+        return BOOK.skew_get(self.base_url)
 
     def _report(self, report: CallReport) -> None:
         if self._recorder is None:
@@ -701,6 +719,9 @@ class MastodonConnector:
         write: bool,
     ) -> Any:
         status = response.status_code
+        skew = _clock_skew(response.headers, datetime.now(UTC))
+        if skew is not None:
+            BOOK.skew_put(self.base_url, skew)
         try:
             body: Any = json.loads(response.content) if response.content else None
             readable = True
@@ -742,6 +763,9 @@ class MastodonConnector:
 
         limit, remaining = number("x-ratelimit-limit"), number("x-ratelimit-remaining")
         reset_at = _reset_at(headers.get("x-ratelimit-reset"))
+        skew = BOOK.skew_get(key[0])
+        if reset_at is not None and skew:
+            reset_at -= skew
         if status == 429:
             remaining = 0
             reset_at = reset_at or datetime.now(UTC) + DEFAULT_WAIT[key[2]]
