@@ -16,7 +16,11 @@ from mentiondesk.channels.connectors.base import (
     Rejected,
     Unreachable,
 )
-from mentiondesk.channels.connectors.mastodon import MastodonConnector, text_limits_clear
+from mentiondesk.channels.connectors.mastodon import (
+    MastodonConnector,
+    text_limits_clear,
+    thread_roots,
+)
 from mentiondesk.sandbox.mastodon import MastodonSandbox, SandboxAccount
 
 
@@ -306,3 +310,13 @@ def test_a_spent_window_is_shared_through_the_desk_database(
     ):
         other.mentions(desk.id)
     assert len(instance.store.requests) == sent
+
+
+def test_thread_roots_follow_the_replies_at_hand() -> None:
+    statuses = [
+        {"id": "3", "in_reply_to_id": "2"},
+        {"id": "2", "in_reply_to_id": "1"},
+        {"id": "1", "in_reply_to_id": None},
+        {"id": "9", "in_reply_to_id": "8"},
+    ]
+    assert thread_roots(statuses) == {"3": "1", "2": "1", "1": "1", "9": "8"}
