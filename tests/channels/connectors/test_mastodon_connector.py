@@ -320,3 +320,16 @@ def test_thread_roots_follow_the_replies_at_hand() -> None:
         {"id": "9", "in_reply_to_id": "8"},
     ]
     assert thread_roots(statuses) == {"3": "1", "2": "1", "1": "1", "9": "8"}
+
+
+def test_an_instance_without_notification_requests_still_gives_its_mentions(
+    instance: MastodonSandbox, desk: SandboxAccount, connector: MastodonConnector
+) -> None:
+    ana = instance.store.account_add("ana")
+    instance.store.status_post(ana.id, "@driftwood hello")
+    # Mastodon before 4.3 has no such route (and filters nothing).
+    instance.store.fault_add("status", status=404, path="/api/v1/notifications/requests")
+    assert [p.text for p in connector.mentions(desk.id).posts] == ["@driftwood hello"]
+    instance.store.fault_add("status", status=403, path="/api/v1/notifications/requests")
+    with pytest.raises(Rejected):
+        connector.mentions(desk.id)

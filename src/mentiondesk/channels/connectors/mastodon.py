@@ -467,15 +467,22 @@ class MastodonConnector:
 
     def _filtered_mentions(self, since_id: str | None) -> list[dict[str, Any]]:
         """Every mention notification held in a notification request, newer than
-        `since_id`: all request pages, and all pages of each account's notifications."""
+        `since_id`: all request pages, and all pages of each account's notifications (one
+        call, plus one per requesting account, when nothing is pending beyond a page). An
+        instance older than 4.3 answers 404: it filters nothing, so there is nothing held."""
         found: list[dict[str, Any]] = []
         accounts: list[str] = []
         max_id: str | None = None
         while True:
-            body, response = self._call(
-                "GET /api/v1/notifications/requests",
-                partial(Mastodon.notification_requests, max_id=max_id, limit=PAGE_LIMIT),
-            )
+            try:
+                body, response = self._call(
+                    "GET /api/v1/notifications/requests",
+                    partial(Mastodon.notification_requests, max_id=max_id, limit=PAGE_LIMIT),
+                )
+            except Rejected as exc:
+                if exc.status != 404:
+                    raise
+                return found
             requests_page = body if isinstance(body, list) else []
             for request in requests_page:
                 account_id = _id(_as_dict(_as_dict(request).get("account")).get("id"))
