@@ -14,7 +14,8 @@ from django.utils import timezone
 
 from mentiondesk.accounts.models import User
 from mentiondesk.channels import services as channel_services
-from mentiondesk.channels.connectors.x import clock_skew, rate_limits_clear
+from mentiondesk.channels.connectors.ratelimits import rate_limits_clear
+from mentiondesk.channels.connectors.x import clock_skew
 from mentiondesk.replies import services
 from mentiondesk.replies.models import DeliveryAttempt, Reply
 from mentiondesk.replies.services.outbox import SearchProgress
