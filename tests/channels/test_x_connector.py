@@ -18,7 +18,8 @@ from mentiondesk.channels.connectors.base import (
     RemotePost,
     Unreachable,
 )
-from mentiondesk.channels.connectors.x import XConnector, rate_limit_status
+from mentiondesk.channels.connectors.ratelimits import rate_limit_status
+from mentiondesk.channels.connectors.x import XConnector
 from mentiondesk.sandbox.x.server import SandboxServer
 from mentiondesk.sandbox.x.store import SandboxStore
 
