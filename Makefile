@@ -33,10 +33,11 @@ demo: $(RUNTIME) ## run the whole desk with the sandbox network (http://127.0.0.
 test: $(STAMP) ## run the whole test suite: SQLite, then PostgreSQL, browser tests included
 	bin/test
 
-lint: $(STAMP) ## ruff, format check, mypy, Django checks, migrations up to date
+lint: $(STAMP) ## ruff, format check, mypy, import contracts (layers), Django checks, migrations up to date
 	$(BIN)/ruff check $(CODE)
 	$(BIN)/ruff format --check $(CODE)
 	MENTIONDESK_DATA_DIR=$$(mktemp -d) $(BIN)/mypy
+	$(BIN)/lint-imports --no-cache
 	MENTIONDESK_DATA_DIR=$$(mktemp -d) $(BIN)/mentiondesk check
 	MENTIONDESK_DATA_DIR=$$(mktemp -d) $(BIN)/mentiondesk makemigrations --check --dry-run
 

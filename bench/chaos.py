@@ -93,7 +93,7 @@ class _Recorder:
         self.app, self.store = app, store
 
     def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Any:
-        from mentiondesk.sandbox.app import _template
+        from mentiondesk.sandbox.x.app import _template
 
         if environ.get("PATH_INFO", "").startswith("/_sandbox/"):
             return self.app(environ, start_response)
@@ -131,7 +131,7 @@ class _Recorder:
 def _store_build(kind: str, params: dict[str, Any]) -> Any:
     from corpus import corpus_build
 
-    from mentiondesk.sandbox.store import SandboxStore
+    from mentiondesk.sandbox.x.store import SandboxStore
 
     if kind == "corpus":  # the ingest benchmark's realistic mix, served by bisection
         store, _ = corpus_build(mentions=params["mentions"], requesters=params["requesters"])
@@ -151,7 +151,7 @@ def _store_build(kind: str, params: dict[str, Any]) -> Any:
 def _sandbox_serve(conn: Connection, kind: str, params: dict[str, Any]) -> None:
     """Build the store, serve it, then answer (method, args, kwargs) calls on the store over
     `conn` until "stop"."""
-    from mentiondesk.sandbox.server import SandboxServer
+    from mentiondesk.sandbox.x.server import SandboxServer
 
     store = _store_build(kind, params)
 
@@ -334,7 +334,7 @@ def _desk_state() -> dict[str, Any]:
     from django_tasks_db.models import DBTaskResult
 
     from mentiondesk.core.selectors import task_results_lost
-    from mentiondesk.core.worker import WORKER_LOST
+    from mentiondesk.desk.lost import WORKER_LOST
 
     return {
         # Task rows: by status, those RUNNING whose worker is gone, those marked failed as lost.

@@ -11,8 +11,8 @@ from datetime import UTC, datetime, timedelta
 from multiprocessing.connection import Connection
 from typing import Any
 
-from mentiondesk.sandbox.server import SandboxServer
-from mentiondesk.sandbox.store import SandboxStore
+from mentiondesk.sandbox.x.server import SandboxServer
+from mentiondesk.sandbox.x.store import SandboxStore
 
 # Ours, as in the demo policy: (username, role).
 HANDLES = (("Driftwood", "main"), ("DriftwoodStatus", "status"))

@@ -19,7 +19,7 @@ from typing import Any
 
 from harness import django_start, say
 
-from mentiondesk.channels.imports.readers import CSV_COLUMNS
+from mentiondesk.intake.imports.readers import CSV_COLUMNS
 
 HANDLE = "Driftwood"
 OTHER = "AmazonHelp"
@@ -83,8 +83,8 @@ def run(*, rows: int, csv_path: str) -> dict[str, Any]:
     """Import `csv_path` (`rows` rows) twice (the second time must add nothing); time both."""
     del rows  # the count is read back from the import
     django_start()
-    from mentiondesk.channels.imports import services
     from mentiondesk.channels.models import Handle, IngestProblem, Post
+    from mentiondesk.intake.imports import services
     from mentiondesk.tickets.models import Ticket, TicketDocument, TicketEvent
 
     handle = Handle.objects.create(username=HANDLE, role="main")

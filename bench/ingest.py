@@ -64,7 +64,7 @@ def _counts() -> dict[str, int]:
 def poll(*, sandbox: dict[str, Any], pages_file: str) -> dict[str, Any]:
     """`handle_poll` for each handle against the running sandbox, timed as one pass."""
     django_start()
-    from mentiondesk.channels.services import handle_poll
+    from mentiondesk.intake.ingest import handle_poll
 
     handles = _handles({name: h["id"] for name, h in sandbox["handles"].items()})
     connectors = {
@@ -103,7 +103,7 @@ def store(*, pages_file: str) -> dict[str, Any]:
     """The same pages, already parsed, straight into `mentions_store`, one call per page as
     `handle_poll` makes them."""
     django_start()
-    from mentiondesk.channels.services import mentions_store
+    from mentiondesk.intake.ingest import mentions_store
 
     handles, pages = _load(pages_file)
     stored = 0

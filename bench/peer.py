@@ -328,7 +328,7 @@ def md_create(*, tickets: int) -> dict[str, Any]:
     as `handle_poll` hands them over (one transaction per page)."""
     django_start()
     from mentiondesk.channels.connectors.base import RemotePost
-    from mentiondesk.channels.services import mentions_store
+    from mentiondesk.intake.ingest import mentions_store
 
     handle = _handle()
     posts = [

@@ -21,8 +21,8 @@ def timeline(*, tickets: int, rounds: int) -> dict[str, Any]:
     django_start()
     from mentiondesk.channels.connectors.x import XConnector
     from mentiondesk.channels.models import Handle
-    from mentiondesk.channels.services import handle_poll
-    from mentiondesk.sandbox.server import SandboxServer
+    from mentiondesk.intake.ingest import handle_poll
+    from mentiondesk.sandbox.x.server import SandboxServer
     from mentiondesk.tickets.models import Ticket
 
     server = SandboxServer().start()

@@ -27,7 +27,7 @@ def main() -> None:
     from mentiondesk.channels.connectors.ratelimits import rate_limits_clear, rate_limits_share
     from mentiondesk.channels.connectors.x import XConnector
     from mentiondesk.channels.ratelimits import DatabaseWindows
-    from mentiondesk.sandbox.server import SandboxServer
+    from mentiondesk.sandbox.x.server import SandboxServer
 
     class WithoutTurn(DatabaseWindows):
         def turn(self, key: Any, wait: float) -> Any:

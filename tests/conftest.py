@@ -20,7 +20,7 @@ from mentiondesk.channels.ratelimits import DatabaseWindows
 from mentiondesk.policy import services as policy_services
 
 if TYPE_CHECKING:
-    from mentiondesk.sandbox.server import SandboxServer
+    from mentiondesk.sandbox.x.server import SandboxServer
 
 SHARED = Path(__file__).resolve().parents[1].parent / "shared"
 PASSWORD = "correct-horse-battery"
@@ -71,7 +71,7 @@ def _fresh_rate_limits(request: pytest.FixtureRequest) -> Iterator[None]:
 @pytest.fixture
 def sandbox() -> Iterator[SandboxServer]:
     """A fresh sandbox X network on a free localhost port, with our three handles."""
-    from mentiondesk.sandbox.server import SandboxServer
+    from mentiondesk.sandbox.x.server import SandboxServer
 
     server = SandboxServer().start()
     for username in ("Driftwood", "DriftwoodStatus", "MoveToDriftwood"):

@@ -5,9 +5,9 @@ from __future__ import annotations
 import itertools
 from datetime import UTC, datetime, timedelta
 
-from mentiondesk.channels import services as channel_services
 from mentiondesk.channels.connectors.base import RemotePost
 from mentiondesk.channels.models import Handle
+from mentiondesk.intake import ingest as channel_services
 from mentiondesk.tickets.models import Ticket
 
 _ids = itertools.count(1_800_000_000_000_000_000)

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 from django.db import connection
 
 if TYPE_CHECKING:
-    from mentiondesk.sandbox.server import SandboxServer
+    from mentiondesk.sandbox.x.server import SandboxServer
 
 HANDLES = ("Driftwood", "DriftwoodStatus", "MoveToDriftwood")
 

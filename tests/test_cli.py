@@ -12,7 +12,7 @@ import httpx
 import pytest
 
 from mentiondesk.channels.models import Handle
-from mentiondesk.sandbox.server import SandboxServer
+from mentiondesk.sandbox.x.server import SandboxServer
 from mentiondesk.tickets.models import Ticket
 from tests.conftest import DESK_POLICY
 from tests.processes import command_env, mentiondesk

@@ -73,12 +73,14 @@ INSTALLED_APPS = [
     "mentiondesk.integrations.links",
     "mentiondesk.ops",
     "mentiondesk.webhooks",
+    "mentiondesk.intake",
+    "mentiondesk.desk",
     "axes",
     "csp",
 ]
 
 MIDDLEWARE = [
-    "mentiondesk.ops.logs.RequestIdMiddleware",
+    "mentiondesk.core.logs.RequestIdMiddleware",
     # A NUL anywhere in what a client sends is a 400 before any view or database sees it.
     "mentiondesk.core.middleware.nul_refusing_middleware",
     "django.middleware.security.SecurityMiddleware",
@@ -94,7 +96,7 @@ MIDDLEWARE = [
     "axes.middleware.AxesMiddleware",
 ]
 
-ROOT_URLCONF = "mentiondesk.urls"
+ROOT_URLCONF = "mentiondesk.desk.urls"
 WSGI_APPLICATION = "mentiondesk.wsgi.application"
 
 TEMPLATES = [
@@ -107,7 +109,7 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
-                "mentiondesk.core.context_processors.desk",
+                "mentiondesk.desk.context_processors.desk",
             ],
         },
     },
@@ -411,7 +413,7 @@ if LOG_FORMAT not in {"plain", "json"}:
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "filters": {"context": {"()": "mentiondesk.ops.logs.ContextFilter"}},
+    "filters": {"context": {"()": "mentiondesk.core.logs.ContextFilter"}},
     "formatters": {
         "plain": {"format": "%(asctime)s %(levelname)s %(name)s [%(request_id)s]: %(message)s"},
         # One JSON object a line; `extra` fields (status, duration_ms, ...) come along.

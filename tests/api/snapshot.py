@@ -11,7 +11,7 @@ SNAPSHOT = Path(__file__).with_name("openapi.json")
 
 
 def openapi_current() -> dict[str, Any]:
-    from mentiondesk.api import api
+    from mentiondesk.desk.api import api
 
     return api.get_openapi_schema(path_prefix="/api/v1/")
 

@@ -15,7 +15,7 @@ from django.urls import reverse
 from pytest_django import DjangoAssertNumQueries
 
 from mentiondesk.accounts.models import User
-from mentiondesk.audit import views as audit_views
+from mentiondesk.desk.audit import views as audit_views
 from tests.audit.conftest import Trail
 
 pytestmark = pytest.mark.django_db

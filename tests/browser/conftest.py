@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 from django.conf import settings
 
-from mentiondesk.sandbox.server import SandboxServer
+from mentiondesk.sandbox.x.server import SandboxServer
 from tests.conftest import missing
 
 # Playwright's sync API keeps an event loop running in the test thread; Django refuses ORM

@@ -6,7 +6,7 @@ import re
 
 from playwright.sync_api import Page, expect
 
-from mentiondesk.channels import services as channel_services
+from mentiondesk.intake import ingest as channel_services
 from tests.conftest import PASSWORD
 
 

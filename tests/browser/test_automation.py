@@ -12,7 +12,7 @@ from playwright.sync_api import Page, expect
 
 from mentiondesk.accounts.models import User
 from mentiondesk.replies.models import Reply
-from mentiondesk.sandbox.server import SandboxServer
+from mentiondesk.sandbox.x.server import SandboxServer
 from mentiondesk.tickets import services as ticket_services
 from mentiondesk.tickets.models import Ticket
 from mentiondesk.triage.models import TriageResult

@@ -10,9 +10,9 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from mentiondesk.accounts.models import User
-from mentiondesk.channels import services as channel_services
+from mentiondesk.intake import ingest as channel_services
 from mentiondesk.policy import services as policy_services
-from mentiondesk.sandbox.server import SandboxServer
+from mentiondesk.sandbox.x.server import SandboxServer
 from tests.browser.test_rules import play, sign_in
 from tests.costs.conftest import billed_policy
 

@@ -12,7 +12,7 @@ from playwright.sync_api import Page, expect
 
 from mentiondesk.accounts.models import User
 from mentiondesk.channels.models import Handle
-from mentiondesk.sandbox.server import SandboxServer
+from mentiondesk.sandbox.x.server import SandboxServer
 from mentiondesk.tickets import search
 from mentiondesk.tickets import services as ticket_services
 from tests.browser.journeys import sign_in

@@ -7,7 +7,7 @@ from typing import Any
 
 from mentiondesk.accounts.models import User
 from mentiondesk.channels.models import Handle
-from mentiondesk.sandbox.server import SandboxServer
+from mentiondesk.sandbox.x.server import SandboxServer
 from tests.browser.test_play_loop import sign_in
 from tests.factories import remote_post, tickets_from
 

@@ -11,7 +11,7 @@ from playwright.sync_api import Page, expect
 
 from mentiondesk.accounts.models import User
 from mentiondesk.channels.models import Handle
-from mentiondesk.sandbox.server import SandboxServer
+from mentiondesk.sandbox.x.server import SandboxServer
 from mentiondesk.tickets.models import Ticket, TicketEvent
 from tests.browser.journeys import ingest, sign_in
 

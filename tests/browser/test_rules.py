@@ -14,8 +14,8 @@ from playwright.sync_api import Browser, Page, expect
 
 from mentiondesk.accounts.models import User
 from mentiondesk.integrations.slack.models import SlackMessage
-from mentiondesk.integrations.slack.testing import SlackServer
-from mentiondesk.sandbox.server import SandboxServer
+from mentiondesk.sandbox.slack import SlackServer
+from mentiondesk.sandbox.x.server import SandboxServer
 from mentiondesk.tickets.models import Ticket
 from tests.browser.journeys import ingest, sign_in
 from tests.integrations.conftest import slack, slack_server  # noqa: F401

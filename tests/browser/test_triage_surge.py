@@ -14,10 +14,10 @@ from django.conf import settings
 from playwright.sync_api import Page, expect
 
 from mentiondesk.accounts.models import User
-from mentiondesk.integrations.statuspage.testing import StatuspageServer
 from mentiondesk.policy import services as policy_services
 from mentiondesk.replies.models import Reply
-from mentiondesk.sandbox.server import SandboxServer
+from mentiondesk.sandbox.statuspage import StatuspageServer
+from mentiondesk.sandbox.x.server import SandboxServer
 from mentiondesk.tickets.models import Ticket
 from mentiondesk.triage.models import TriageResult
 from tests.browser.journeys import ingest

@@ -11,7 +11,7 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from mentiondesk.accounts.models import User
-from mentiondesk.sandbox.server import SandboxServer
+from mentiondesk.sandbox.x.server import SandboxServer
 from mentiondesk.tickets.models import Ticket
 from tests.browser.journeys import ingest, sign_in
 

@@ -15,12 +15,12 @@ from typing import Any
 
 import pytest
 
-from mentiondesk.channels import services as channel_services
 from mentiondesk.channels.connectors.base import Unreachable
 from mentiondesk.channels.connectors.x import XConnector
 from mentiondesk.channels.models import Handle
 from mentiondesk.core.localserver import LocalServer
-from mentiondesk.sandbox.server import SandboxServer
+from mentiondesk.intake import ingest as channel_services
+from mentiondesk.sandbox.x.server import SandboxServer
 from mentiondesk.tickets.models import Ticket
 from tests.processes import command_env, mentiondesk
 

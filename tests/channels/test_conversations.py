@@ -25,11 +25,11 @@ from django.db import transaction
 from hypothesis import HealthCheck, given, note, settings
 from hypothesis import strategies as st
 
-from mentiondesk.channels import services
-from mentiondesk.channels.imports import services as import_services
 from mentiondesk.channels.models import Handle, Post
+from mentiondesk.intake import ingest
+from mentiondesk.intake.imports import services as import_services
 from mentiondesk.reports.selectors import report_build, report_filters
-from mentiondesk.sandbox.server import SandboxServer
+from mentiondesk.sandbox.x.server import SandboxServer
 from mentiondesk.tickets.models import Ticket
 
 pytestmark = pytest.mark.django_db
@@ -205,7 +205,7 @@ def poll_and_import_agree(
         brand.refresh_from_db()
 
         with undone():
-            result = services.handle_poll(handle=brand)
+            result = ingest.handle_poll(handle=brand)
             assert result.error == ""
             polled, polled_report = tickets(), report()
         import_file(posts, store.users(), tmp_path / "history.json")
@@ -234,7 +234,7 @@ def test_our_reply_that_arrives_only_as_a_parent_stops_the_clock(
     brand_id = store.user_by_username(BRAND)["id"]
     store.fault_add("GET", f"/2/users/{brand_id}/tweets", kind="status", status=429)
 
-    services.handle_poll(handle=brand)
+    ingest.handle_poll(handle=brand)
 
     ticket = Ticket.objects.get()
     assert ticket.first_response_at == start + timedelta(minutes=11)
@@ -258,7 +258,7 @@ def test_our_timeline_is_read_back_to_the_oldest_waiting_ticket_page_after_page(
             BRAND, f"release note {n}", created_at=start + timedelta(hours=1, minutes=n)
         )
 
-    services.handle_poll(handle=brand)
+    ingest.handle_poll(handle=brand)
 
     ticket = Ticket.objects.get()
     assert ticket.first_response_at == start + timedelta(minutes=3)
@@ -291,7 +291,7 @@ def test_a_timeline_read_cut_short_by_a_rate_limit_goes_on_where_it_stopped(
     store.window = 1.0
     store.rate_limits["GET /2/users/:id/tweets"] = 1
 
-    first = services.handle_poll(handle=brand)
+    first = ingest.handle_poll(handle=brand)
 
     assert "429" in first.error or "rate" in first.error.lower()
     brand.refresh_from_db()
@@ -299,7 +299,7 @@ def test_a_timeline_read_cut_short_by_a_rate_limit_goes_on_where_it_stopped(
     assert Ticket.objects.get().first_response_at is None
     time.sleep(2.1)  # past X's announced reset
 
-    second = services.handle_poll(handle=brand)
+    second = ingest.handle_poll(handle=brand)
 
     assert second.error == ""
     assert Ticket.objects.get().first_response_at == start + timedelta(minutes=3)

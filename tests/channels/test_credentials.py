@@ -18,16 +18,17 @@ from django.db import connection, connections
 from django.utils import timezone
 
 from mentiondesk.accounts import services as account_services
-from mentiondesk.channels import services
+from mentiondesk.channels import services as channel_services
 from mentiondesk.channels.connectors.base import Rejected
 from mentiondesk.channels.connectors.x import XConnector, token_refresh
 from mentiondesk.channels.credentials import crypto
 from mentiondesk.channels.credentials import services as credentials
 from mentiondesk.channels.models import Handle, HandleCredential
+from mentiondesk.intake import ingest
 from mentiondesk.replies.models import Reply
 from mentiondesk.replies.services import outbox
-from mentiondesk.sandbox.server import SandboxServer
-from mentiondesk.sandbox.store import OAuthRefused, SandboxStore
+from mentiondesk.sandbox.x.server import SandboxServer
+from mentiondesk.sandbox.x.store import OAuthRefused, SandboxStore
 from mentiondesk.tickets.models import Ticket
 from tests.processes import command_env, mentiondesk
 
@@ -96,7 +97,7 @@ def test_the_database_never_holds_a_token_in_plain(oauth: SandboxServer) -> None
 def test_stored_credentials_are_used_instead_of_the_environment(oauth: SandboxServer) -> None:
     oauth.store.mention_add("maya", "@Driftwood is CI down?")
     _store(oauth)
-    result = services.handle_poll(handle=Handle.objects.get(username="Driftwood"))
+    result = ingest.handle_poll(handle=Handle.objects.get(username="Driftwood"))
     assert result.error == ""
     assert result.stored == 1
 
@@ -105,7 +106,7 @@ def test_without_stored_credentials_the_environment_variable_still_works(
     desk: SandboxServer,
 ) -> None:
     desk.store.mention_add("maya", "@Driftwood is CI down?")
-    result = services.handle_poll(handle=Handle.objects.get(username="Driftwood"))
+    result = ingest.handle_poll(handle=Handle.objects.get(username="Driftwood"))
     assert (result.error, result.stored) == ("", 1)
 
 
@@ -152,11 +153,11 @@ def test_a_wrong_key_ends_the_poll_with_a_clear_reason(
 ) -> None:
     _store(oauth)
     monkeypatch.setattr(settings, "CREDENTIALS_KEY", KEY_B)
-    result = services.handle_poll(handle=Handle.objects.get(username="Driftwood"))
+    result = ingest.handle_poll(handle=Handle.objects.get(username="Driftwood"))
     assert "@Driftwood: the stored X credentials cannot be decrypted" in result.error
     assert "MENTIONDESK_CREDENTIALS_KEY" in result.error
     monkeypatch.setattr(settings, "CREDENTIALS_KEY", "")
-    result = services.handle_poll(handle=Handle.objects.get(username="Driftwood"))
+    result = ingest.handle_poll(handle=Handle.objects.get(username="Driftwood"))
     assert "MENTIONDESK_CREDENTIALS_KEY is not set" in result.error
 
 
@@ -169,7 +170,7 @@ def test_an_expired_token_is_refreshed_once_and_the_new_pair_is_used(oauth: Sand
     oauth.store.mention_add("maya", "@Driftwood is CI down?")
     handle = Handle.objects.get(username="Driftwood")
 
-    result = services.handle_poll(handle=handle)
+    result = ingest.handle_poll(handle=handle)
 
     assert (result.error, result.stored) == ("", 1)
     assert _token_calls(oauth) == 1
@@ -186,7 +187,7 @@ def test_an_expired_token_is_refreshed_once_and_the_new_pair_is_used(oauth: Sand
         oauth.store.oauth_refresh(CLIENT_ID, first["refresh_token"])
 
     oauth.store.mention_add("omar", "@Driftwood still down")
-    again = services.handle_poll(handle=handle)
+    again = ingest.handle_poll(handle=handle)
     assert (again.error, again.stored) == ("", 1)
     assert _token_calls(oauth) == 1, "the new token is used, not refreshed again"
 
@@ -203,11 +204,11 @@ def test_a_spent_window_is_remembered_across_a_refresh(
         monkeypatch.setattr(settings, "X_API_URL", limited.url)
         handle = Handle.objects.get(username="Driftwood")
         first = _store(limited)
-        assert services.handle_poll(handle=handle).error == ""  # spends the window
+        assert ingest.handle_poll(handle=handle).error == ""  # spends the window
         HandleCredential.objects.update(expires_at=timezone.now())
         limited.store.oauth_expire(first["access_token"])
 
-        result = services.handle_poll(handle=handle)
+        result = ingest.handle_poll(handle=handle)
 
         assert "rate limited until" in result.error and "(not sent)" in result.error
         assert _token_calls(limited) == 1
@@ -232,7 +233,7 @@ def test_a_401_refreshes_and_the_same_request_goes_again(oauth: SandboxServer) -
 def test_a_refused_refresh_says_why(oauth: SandboxServer) -> None:
     first = _store(oauth, expires_in=60)
     oauth.store.oauth_refresh(CLIENT_ID, first["refresh_token"])  # spent elsewhere
-    result = services.handle_poll(handle=Handle.objects.get(username="Driftwood"))
+    result = ingest.handle_poll(handle=Handle.objects.get(username="Driftwood"))
     assert "X refused the refresh (invalid_request: Value passed for the token was invalid.)" in (
         result.error
     )
@@ -323,11 +324,11 @@ def _queued_reply(sandbox: SandboxServer) -> Reply:
     """A reply queued on a ticket, which was polled in with the environment's token."""
     sandbox.store.mention_add("maya", "@Driftwood is CI down?")
     handle = Handle.objects.get(username="Driftwood")
-    with services.handle_connection(
+    with channel_services.handle_connection(
         handle=handle,
         connector=XConnector(base_url=sandbox.url, token=sandbox.store.token_for("Driftwood")),
     ) as x:
-        assert services.handle_poll(handle=handle, connector=x).error == ""
+        assert ingest.handle_poll(handle=handle, connector=x).error == ""
     agent = account_services.user_create(username="ana", role="advocate")
     return outbox.reply_create(ticket=Ticket.objects.get(), author=agent, text="Looking at it.")
 

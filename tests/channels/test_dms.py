@@ -13,11 +13,11 @@ from django.test import Client
 from django.urls import reverse
 
 from mentiondesk.accounts.models import User
-from mentiondesk.channels import services
 from mentiondesk.channels.models import DirectMessage, Handle, Post
+from mentiondesk.intake import ingest
 from mentiondesk.replies.models import Reply
 from mentiondesk.replies.services import dm_create
-from mentiondesk.sandbox.server import SandboxServer
+from mentiondesk.sandbox.x.server import SandboxServer
 from mentiondesk.tickets.models import Ticket, TicketEvent
 
 pytestmark = pytest.mark.django_db
@@ -26,8 +26,8 @@ OnCommit = Callable[..., AbstractContextManager[list[Callable[[], Any]]]]
 ADDRESS = "Sure: 12 Quay Street, Bristol BS1 4DJ"
 
 
-def poll(handle: Handle) -> services.IngestResult:
-    result = services.handle_poll(handle=handle)
+def poll(handle: Handle) -> ingest.IngestResult:
+    result = ingest.handle_poll(handle=handle)
     assert result.error == ""
     return result
 
@@ -174,7 +174,7 @@ def test_a_dm_read_cut_short_by_a_rate_limit_goes_on_where_it_stopped(
     store.window = 1.0
     store.rate_limits["GET /2/dm_events"] = 1
 
-    first = services.handle_poll(handle=main_handle)
+    first = ingest.handle_poll(handle=main_handle)
 
     assert "rate" in first.error.lower() or "429" in first.error
     main_handle.refresh_from_db()

@@ -14,10 +14,10 @@ from django.core.management import call_command
 from django.core.management.base import CommandError
 
 from mentiondesk.accounts.models import User
-from mentiondesk.channels.imports import services
-from mentiondesk.channels.imports.readers import CSV_COLUMNS, csv_time
 from mentiondesk.channels.models import Handle, IngestProblem, Post
 from mentiondesk.core.errors import DomainError
+from mentiondesk.intake.imports import services
+from mentiondesk.intake.imports.readers import CSV_COLUMNS, csv_time
 from mentiondesk.tickets import services as ticket_services
 from mentiondesk.tickets.models import Ticket, TicketDocument, TicketEvent
 from mentiondesk.tickets.search import search_parse, ticket_search, ticket_similar

@@ -4,10 +4,10 @@ import json
 
 import pytest
 
-from mentiondesk.channels import services
 from mentiondesk.channels.connectors.base import PayloadProblem
 from mentiondesk.channels.connectors.x import parse_page
 from mentiondesk.channels.models import Handle, IngestProblem, Post
+from mentiondesk.intake import enrich, ingest
 from mentiondesk.tickets.models import Ticket, TicketEvent
 from tests.factories import remote_post
 
@@ -24,8 +24,8 @@ def handles() -> dict[str, Handle]:
 
 def test_mention_store_is_idempotent(handles: dict[str, Handle]) -> None:
     post = remote_post(text="@Driftwood is the API down?")
-    first = services.mentions_store(handle=handles["main"], posts=[post])
-    again = services.mentions_store(handle=handles["main"], posts=[post, post])
+    first = ingest.mentions_store(handle=handles["main"], posts=[post])
+    again = ingest.mentions_store(handle=handles["main"], posts=[post, post])
     assert (first.stored, first.tickets_created) == (1, 1)
     assert (again.stored, again.tickets_created, again.duplicates) == (0, 0, 1)
     assert Post.objects.count() == 1
@@ -34,7 +34,7 @@ def test_mention_store_is_idempotent(handles: dict[str, Handle]) -> None:
 
 def test_follow_up_in_same_conversation_joins_the_open_ticket(handles: dict[str, Handle]) -> None:
     first = remote_post(author="maya", text="@Driftwood push fails with 502")
-    services.mentions_store(handle=handles["main"], posts=[first])
+    ingest.mentions_store(handle=handles["main"], posts=[first])
     follow = remote_post(
         author="maya",
         author_id=first.author_id,
@@ -43,7 +43,7 @@ def test_follow_up_in_same_conversation_joins_the_open_ticket(handles: dict[str,
         in_reply_to_id=first.remote_id,
         minutes=10,
     )
-    result = services.mentions_store(handle=handles["main"], posts=[follow])
+    result = ingest.mentions_store(handle=handles["main"], posts=[follow])
     assert (result.tickets_created, result.follow_ups) == (0, 1)
     ticket = Ticket.objects.get()
     assert ticket.posts.count() == 2
@@ -53,11 +53,11 @@ def test_follow_up_in_same_conversation_joins_the_open_ticket(handles: dict[str,
 
 def test_follow_up_reopens_a_solved_ticket_but_not_a_closed_one(handles: dict[str, Handle]) -> None:
     first = remote_post(author="omar", text="@Driftwood thanks!")
-    services.mentions_store(handle=handles["main"], posts=[first])
+    ingest.mentions_store(handle=handles["main"], posts=[first])
     Ticket.objects.update(status=Ticket.Status.SOLVED)
 
     def follow(minutes: int) -> None:
-        services.mentions_store(
+        ingest.mentions_store(
             handle=handles["main"],
             posts=[
                 remote_post(
@@ -87,13 +87,13 @@ def test_another_person_in_the_conversation_gets_their_own_ticket(
     other = remote_post(
         author="li", text="@maya @Driftwood same here", conversation_id=first.conversation_id
     )
-    services.mentions_store(handle=handles["main"], posts=[first, other])
+    ingest.mentions_store(handle=handles["main"], posts=[first, other])
     assert sorted(Ticket.objects.values_list("requester_username", flat=True)) == ["li", "maya"]
 
 
 def test_our_own_posts_never_open_tickets_and_stop_the_clock(handles: dict[str, Handle]) -> None:
     mention = remote_post(author="maya", text="@Driftwood hi")
-    services.mentions_store(handle=handles["main"], posts=[mention])
+    ingest.mentions_store(handle=handles["main"], posts=[mention])
     ours = remote_post(
         author="Driftwood",
         author_id="100",
@@ -102,7 +102,7 @@ def test_our_own_posts_never_open_tickets_and_stop_the_clock(handles: dict[str, 
         in_reply_to_id=mention.remote_id,
         minutes=3,
     )
-    result = services.mentions_store(handle=handles["status"], posts=[ours])
+    result = ingest.mentions_store(handle=handles["status"], posts=[ours])
     assert (result.outbound, result.tickets_created) == (1, 0)
     ticket = Ticket.objects.get()
     assert Post.objects.get(remote_id=ours.remote_id).direction == Post.Direction.OUTBOUND
@@ -111,10 +111,10 @@ def test_our_own_posts_never_open_tickets_and_stop_the_clock(handles: dict[str, 
 
 def test_several_of_our_handles_mentioned_goes_to_main(handles: dict[str, Handle]) -> None:
     post = remote_post(text="@DriftwoodStatus @Driftwood is it down?")
-    services.mentions_store(handle=handles["status"], posts=[post])
+    ingest.mentions_store(handle=handles["status"], posts=[post])
     assert Ticket.objects.get().handle == handles["main"]
     only_status = remote_post(author="kai", text="@DriftwoodStatus down?")
-    services.mentions_store(handle=handles["main"], posts=[only_status])
+    ingest.mentions_store(handle=handles["main"], posts=[only_status])
     assert Ticket.objects.get(requester_username="kai").handle == handles["status"]
 
 
@@ -141,9 +141,7 @@ def test_unusable_items_are_kept_and_the_rest_of_the_page_is_stored(
             ],
         }
     )
-    result = services.mentions_store(
-        handle=handles["main"], posts=page.posts, problems=page.problems
-    )
+    result = ingest.mentions_store(handle=handles["main"], posts=page.posts, problems=page.problems)
     assert (result.stored, result.problems) == (1, 3)
     kept = list(IngestProblem.objects.values_list("raw", flat=True))
     assert {"text": "no id"} in kept
@@ -152,8 +150,8 @@ def test_unusable_items_are_kept_and_the_rest_of_the_page_is_stored(
 
 def test_checkpoint_moves_only_forward(handles: dict[str, Handle]) -> None:
     handle = handles["main"]
-    services.mentions_store(handle=handle, posts=[], checkpoint="1800000000000000500")
-    services.mentions_store(handle=handle, posts=[], checkpoint="999")
+    ingest.mentions_store(handle=handle, posts=[], checkpoint="1800000000000000500")
+    ingest.mentions_store(handle=handle, posts=[], checkpoint="999")
     handle.refresh_from_db()
     assert handle.since_id == "1800000000000000500"
 
@@ -165,7 +163,7 @@ def test_real_reply_page_rebuilds_threads(shared_fixtures, handles: dict[str, Ha
         "includes": json.loads((folder / "users_1405589018948026377.json").read_text()),
     }
     page = parse_page(body)
-    result = services.mentions_store(
+    result = ingest.mentions_store(
         handle=handles["main"],
         posts=page.posts,
         context=page.included.values(),
@@ -177,7 +175,7 @@ def test_real_reply_page_rebuilds_threads(shared_fixtures, handles: dict[str, Ha
     # Parents from includes.tweets are stored as context on the tickets.
     assert Post.objects.count() > 500
     assert not [p for p in page.problems if not isinstance(p, PayloadProblem)]
-    again = services.mentions_store(handle=handles["main"], posts=page.posts)
+    again = ingest.mentions_store(handle=handles["main"], posts=page.posts)
     assert again.stored == 0
 
 
@@ -185,7 +183,7 @@ def test_poll_fetches_a_missing_parent_for_context(desk, advocate) -> None:  # t
     # The requester's first tweet does not mention us; their reply to it does.
     first = desk.store.mention_add("rosa", "my runner keeps timing out since this morning")
     desk.store.mention_add("rosa", "@Driftwood any idea? see above", in_reply_to=first)
-    (result, *_) = services.mentions_poll_all()
+    (result, *_) = ingest.mentions_poll_all()
     assert (result.stored, result.tickets_created) == (1, 1)
     ticket = Ticket.objects.get()
     texts = list(ticket.posts.values_list("text", flat=True))  # timeline order
@@ -204,8 +202,8 @@ def test_an_earlier_post_arriving_late_moves_the_ticket_back(handles: dict[str, 
         conversation_id=first.conversation_id,
         minutes=20,
     )
-    services.mentions_store(handle=handles["main"], posts=[later])
-    services.mentions_store(handle=handles["main"], posts=[first])
+    ingest.mentions_store(handle=handles["main"], posts=[later])
+    ingest.mentions_store(handle=handles["main"], posts=[first])
     ticket = Ticket.objects.get()
     assert ticket.created_at == first.created_at, "the queue and the SLA count from the first post"
     assert ticket.last_inbound_at == later.created_at
@@ -214,16 +212,16 @@ def test_an_earlier_post_arriving_late_moves_the_ticket_back(handles: dict[str, 
 def test_new_mentions_are_triaged_and_their_tickets_labelled(desk, advocate) -> None:  # type: ignore[no-untyped-def]
     desk.store.mention_add("nia", "@Driftwood is driftwood.dev down? getting 502 on every push")
     desk.store.mention_add("oli", "@Driftwood love the new merge request view, great work!")
-    services.mentions_poll_all()
+    ingest.mentions_poll_all()
     posts = list(Post.objects.filter(direction="in"))
-    assert services.posts_enrich(network="x", remote_ids=[p.remote_id for p in posts]) == 2
+    assert enrich.posts_enrich(network="x", remote_ids=[p.remote_id for p in posts]) == 2
     intents = dict(Ticket.objects.values_list("requester_username", "intent"))
     assert intents == {"nia": "availability", "oli": "praise"}
     event = Ticket.objects.get(requester_username="nia").events.get(kind="intent_set")
     assert event.actor is None and event.message.startswith("Triage: Availability")
     # Labels set by a person are never overwritten by triage.
     Ticket.objects.filter(requester_username="oli").update(intent="other")
-    assert services.posts_enrich(network="x", remote_ids=[p.remote_id for p in posts]) == 0
+    assert enrich.posts_enrich(network="x", remote_ids=[p.remote_id for p in posts]) == 0
 
 
 def test_a_post_with_an_unpaired_surrogate_is_kept_whole_and_the_rest_of_the_page_stored(
@@ -236,7 +234,7 @@ def test_a_post_with_an_unpaired_surrogate_is_kept_whole_and_the_rest_of_the_pag
     bad = desk.store.mention_add("omar", "@Driftwood broken \udc00 half")
     after = desk.store.mention_add("zoe", "@Driftwood still down")
 
-    result = services.handle_poll(handle=main_handle)
+    result = ingest.handle_poll(handle=main_handle)
 
     assert not result.error
     assert (result.stored, result.problems) == (2, 1)
@@ -249,5 +247,5 @@ def test_a_post_with_an_unpaired_surrogate_is_kept_whole_and_the_rest_of_the_pag
     main_handle.refresh_from_db()
     assert main_handle.since_id == max(before, bad, after, key=int)
     # The next poll reads past it: nothing new, nothing failed.
-    again = services.handle_poll(handle=main_handle)
+    again = ingest.handle_poll(handle=main_handle)
     assert (again.error, again.stored, again.problems) == ("", 0, 0)

@@ -5,10 +5,11 @@ from __future__ import annotations
 
 import pytest
 
-from mentiondesk.channels import services
+from mentiondesk.channels import services as channel_services
 from mentiondesk.channels.models import Handle
 from mentiondesk.core.errors import DomainError
-from mentiondesk.sandbox.server import SandboxServer
+from mentiondesk.intake import ingest
+from mentiondesk.sandbox.x.server import SandboxServer
 
 
 @pytest.mark.django_db
@@ -23,9 +24,9 @@ def test_a_stored_handle_on_another_network_is_not_polled_through_x(
         credentials_env="MENTIONDESK_X_TOKEN_DRIFTWOOD",
     )
     with pytest.raises(DomainError, match="network 'mastodon' is not supported yet"):
-        services.handle_connector(handle=handle)
+        channel_services.handle_connector(handle=handle)
 
-    results = {r.handle: r for r in services.mentions_poll_all()}
+    results = {r.handle: r for r in ingest.mentions_poll_all()}
     assert "@driftwood: network 'mastodon' is not supported yet" in str(results["driftwood"].error)
     assert "supported networks: x" in str(results["driftwood"].error)
     assert not results["Driftwood"].error, "the x handles are polled as before"
@@ -46,8 +47,8 @@ def test_a_stored_handle_naming_another_variable_sends_nothing(
     Handle.objects.filter(pk=handle.pk).update(credentials_env="MENTIONDESK_SECRET_KEY")
     handle.refresh_from_db()
     with pytest.raises(DomainError, match="is not a handle's secret"):
-        services.handle_connector(handle=handle)
-    (result,) = [r for r in services.mentions_poll_all() if r.handle == "Driftwood"]
+        channel_services.handle_connector(handle=handle)
+    (result,) = [r for r in ingest.mentions_poll_all() if r.handle == "Driftwood"]
     assert "is not a handle's secret" in result.error
     # The other handles are polled; nothing is asked as @Driftwood.
     assert "/2/users/by/username/Driftwood" not in [r.path for r in desk.store.request_log()]

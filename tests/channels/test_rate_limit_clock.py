@@ -9,7 +9,7 @@ import pytest
 
 from mentiondesk.channels.connectors.base import RateLimited
 from mentiondesk.channels.connectors.x import XConnector
-from mentiondesk.sandbox.server import SandboxServer
+from mentiondesk.sandbox.x.server import SandboxServer
 
 
 @pytest.mark.parametrize("offset", [timedelta(minutes=-5), timedelta(minutes=5)])

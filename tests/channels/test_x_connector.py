@@ -20,8 +20,8 @@ from mentiondesk.channels.connectors.base import (
 )
 from mentiondesk.channels.connectors.ratelimits import rate_limit_status
 from mentiondesk.channels.connectors.x import XConnector
-from mentiondesk.sandbox.server import SandboxServer
-from mentiondesk.sandbox.store import SandboxStore
+from mentiondesk.sandbox.x.server import SandboxServer
+from mentiondesk.sandbox.x.store import SandboxStore
 
 
 def connect(server: SandboxServer, username: str = "Driftwood", **kwargs: float) -> XConnector:

@@ -32,7 +32,7 @@ from mentiondesk.channels.connectors.base import PostPage, RemotePost, RemoteUse
 from mentiondesk.channels.connectors.ratelimits import rate_limit_status
 from mentiondesk.channels.connectors.x import XConnector, clock_skew, parse_dm_page, parse_page
 from mentiondesk.core.localserver import AppDatedHandler
-from mentiondesk.sandbox.server import SandboxServer
+from mentiondesk.sandbox.x.server import SandboxServer
 from tests.conftest import shared_folder
 
 X_FIXTURES = shared_folder("fixtures", "x-api-v2")

@@ -10,7 +10,7 @@ from django.urls import path
 from django.views.defaults import server_error
 
 from mentiondesk.accounts.models import User
-from mentiondesk.urls import urlpatterns as desk_urlpatterns
+from mentiondesk.desk.urls import urlpatterns as desk_urlpatterns
 
 
 def boom(request: HttpRequest) -> HttpResponse:

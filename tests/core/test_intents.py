@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from mentiondesk.api import api
 from mentiondesk.core.intents import INTENT_CHOICES, INTENTS, Intent
+from mentiondesk.desk.api import api
 from mentiondesk.policy.schema import PolicyError, policy_parse
 from mentiondesk.tickets.models import Ticket
 from mentiondesk.triage.evaluation import LABELS

@@ -16,13 +16,13 @@ from django_tasks_db.compat import TaskResultStatus
 from django_tasks_db.models import DBTaskResult
 
 from mentiondesk.accounts.models import User
-from mentiondesk.channels import services as channel_services
 from mentiondesk.core.models import WorkerProcess
 from mentiondesk.core.selectors import task_results_lost
-from mentiondesk.core.worker import WORKER_LOST, task_results_lost_fail
+from mentiondesk.desk.lost import WORKER_LOST, task_results_lost_fail
+from mentiondesk.intake import ingest as channel_services
 from mentiondesk.replies import services
 from mentiondesk.replies.models import Reply
-from mentiondesk.sandbox.server import SandboxServer
+from mentiondesk.sandbox.x.server import SandboxServer
 from mentiondesk.tickets.models import Ticket
 from tests.processes import command_env
 

@@ -13,12 +13,12 @@ import pytest
 from django_tasks_db.compat import TaskResultStatus
 from django_tasks_db.models import DBTaskResult
 
-from mentiondesk.channels import tasks as channel_tasks
-from mentiondesk.core.worker import PASS_TASKS, tasks_drain, worker_run
+from mentiondesk.desk.schedules import schedules
+from mentiondesk.desk.worker import PASS_TASKS, tasks_drain, worker_run
+from mentiondesk.intake import tasks as channel_tasks
 from mentiondesk.replies import tasks as reply_tasks
-from mentiondesk.sandbox.server import SandboxServer
-from mentiondesk.schedules import schedules
-from mentiondesk.tickets import tasks as ticket_tasks
+from mentiondesk.replies.services import outbox
+from mentiondesk.sandbox.x.server import SandboxServer
 from mentiondesk.tickets.models import Ticket
 from tests.core.test_worker_lost import DB_TASKS
 
@@ -34,7 +34,7 @@ def test_a_poll_enqueued_behind_a_backlog_runs_first(desk: SandboxServer, settin
     settings.TASKS = DB_TASKS
     backlog = 2 * PASS_TASKS + 5
     for n in range(backlog):
-        ticket_tasks.ticket_evidence_warm.enqueue(ticket_id=10_000 + n)  # gone: quick to run
+        reply_tasks.ticket_evidence_warm.enqueue(ticket_id=10_000 + n)  # gone: quick to run
     desk.store.mention_add("maya", "@Driftwood pushing to main fails with a 502")
 
     assert tasks_drain(max_tasks=PASS_TASKS) is True, "tasks are still waiting"
@@ -55,7 +55,7 @@ def test_the_worker_does_not_sleep_while_tasks_are_waiting(
 ) -> None:
     settings.TASKS = DB_TASKS
     for n in range(3 * PASS_TASKS):
-        ticket_tasks.ticket_evidence_warm.enqueue(ticket_id=10_000 + n)
+        reply_tasks.ticket_evidence_warm.enqueue(ticket_id=10_000 + n)
     stop = threading.Event()
     worker = threading.Thread(target=worker_run, kwargs={"interval": 3600, "stop": stop})
     worker.start()
@@ -98,7 +98,7 @@ def test_the_outbox_sweep_goes_before_a_backlog_of_sends(settings: Any) -> None:
     timeline, not after thousands of other sends (chaos finding 8)."""
     settings.TASKS = DB_TASKS
     for n in range(PASS_TASKS):
-        reply_tasks.reply_deliver.enqueue(reply_id=10_000 + n)  # gone: quick to run
+        outbox.reply_deliver_task.enqueue(reply_id=10_000 + n)  # gone: quick to run
     reply_tasks.outbox_drain.enqueue()
 
     tasks_drain(max_tasks=1)

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from mentiondesk.channels import services as channel_services
 from mentiondesk.channels.models import Handle
+from mentiondesk.intake import ingest as channel_services
 from mentiondesk.policy import services as policy_services
-from mentiondesk.sandbox.server import SandboxServer
+from mentiondesk.sandbox.x.server import SandboxServer
 from mentiondesk.tickets.models import Ticket
 from tests.integrations.conftest import slack, slack_server  # noqa: F401 (fixtures used here)
 

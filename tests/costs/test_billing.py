@@ -10,7 +10,7 @@ import pytest
 from mentiondesk.channels.connectors.base import CallReport, OutcomeUnknown, Unreachable
 from mentiondesk.channels.connectors.x import XConnector
 from mentiondesk.costs.billing import Usage, call_usage
-from mentiondesk.sandbox.server import SandboxServer
+from mentiondesk.sandbox.x.server import SandboxServer
 
 
 def test_a_call_that_never_left_is_not_reported() -> None:

@@ -10,15 +10,15 @@ from django.test import Client
 from django.urls import reverse
 
 from mentiondesk.accounts.models import User
-from mentiondesk.channels import services as channel_services
 from mentiondesk.costs import selectors
 from mentiondesk.costs.models import BudgetAlert
+from mentiondesk.intake import ingest as channel_services
 from mentiondesk.integrations.slack import services as slack_services
 from mentiondesk.integrations.slack.models import SlackMessage
-from mentiondesk.integrations.slack.testing import SlackServer
 from mentiondesk.policy import services as policy_services
 from mentiondesk.replies import services as reply_services
-from mentiondesk.sandbox.server import SandboxServer
+from mentiondesk.sandbox.slack import SlackServer
+from mentiondesk.sandbox.x.server import SandboxServer
 from mentiondesk.tickets.models import Ticket
 from tests.costs.conftest import billed_policy
 

@@ -9,14 +9,15 @@ from decimal import Decimal
 import pytest
 
 from mentiondesk.accounts.models import User
-from mentiondesk.channels import services as channel_services
+from mentiondesk.channels import services as channels_services
 from mentiondesk.channels.models import Handle
 from mentiondesk.core.intents import Intent
 from mentiondesk.costs import selectors
 from mentiondesk.costs.models import XApiUsage
+from mentiondesk.intake import ingest as channel_services
 from mentiondesk.replies import services as reply_services
 from mentiondesk.replies.models import PostAction, Reply
-from mentiondesk.sandbox.server import SandboxServer
+from mentiondesk.sandbox.x.server import SandboxServer
 from mentiondesk.tickets.models import Ticket
 from tests.costs.conftest import poll
 
@@ -150,6 +151,6 @@ def test_a_backlog_poll_is_metered_in_one_batch_however_long(priced_desk: Sandbo
 
 def test_a_lookup_on_its_own_connection_is_metered_too(priced_desk: SandboxServer) -> None:
     handle = Handle.objects.get(username="Driftwood")
-    channel_services.handle_resolve_remote_id(handle=handle)
+    channels_services.handle_resolve_remote_id(handle=handle)
     assert handle.remote_id
     assert by_kind() == {"user_read": (1, 0, 1, Decimal("0.010"))}

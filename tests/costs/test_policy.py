@@ -6,7 +6,7 @@ from decimal import Decimal
 
 import pytest
 
-from mentiondesk.costs.choices import UsageKind
+from mentiondesk.channels.choices import UsageKind
 from mentiondesk.policy import services as policy_services
 from mentiondesk.policy.models import PolicyVersion
 from mentiondesk.policy.schema import PolicyError, policy_parse

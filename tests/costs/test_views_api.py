@@ -9,7 +9,7 @@ from django.urls import reverse
 
 from mentiondesk.accounts import services as account_services
 from mentiondesk.accounts.models import User
-from mentiondesk.sandbox.server import SandboxServer
+from mentiondesk.sandbox.x.server import SandboxServer
 from mentiondesk.tickets.models import Ticket
 from tests.conftest import PASSWORD
 from tests.costs.conftest import poll

@@ -19,7 +19,7 @@ from schemathesis.checks import (
 from mentiondesk.accounts import services as account_services
 from mentiondesk.accounts.models import User
 from mentiondesk.channels.models import Handle
-from mentiondesk.integrations.slack.testing import SlackServer
+from mentiondesk.sandbox.slack import SlackServer
 from mentiondesk.wsgi import application
 from tests.conftest import in_ci
 from tests.factories import remote_post, tickets_from

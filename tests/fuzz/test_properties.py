@@ -14,10 +14,10 @@ from hypothesis import strategies as st
 from mentiondesk.channels.connectors.base import ConnectorError
 from mentiondesk.channels.connectors.x import parse_page
 from mentiondesk.channels.models import Handle, IngestProblem, Post
-from mentiondesk.channels.services import handle_poll
+from mentiondesk.intake.ingest import handle_poll
 from mentiondesk.policy import schema as policy_schema
 from mentiondesk.policy.schema import PolicyError, policy_parse
-from mentiondesk.sandbox.server import SandboxServer
+from mentiondesk.sandbox.x.server import SandboxServer
 
 # Any code point, unpaired surrogates (valid in JSON as "\\udc00"), NUL and bidi controls
 # included, and those often: st.text() alone never draws a surrogate and rarely a control.

@@ -14,16 +14,16 @@ from django.test import Client
 from mentiondesk.accounts import services as account_services
 from mentiondesk.accounts.models import User
 from mentiondesk.audit import selectors as audit_selectors
-from mentiondesk.channels import services as channel_services
 from mentiondesk.channels.models import Post
 from mentiondesk.incidents import services
 from mentiondesk.incidents.models import Surge, SurgeTicket
-from mentiondesk.integrations.statuspage.testing import StatuspageServer
+from mentiondesk.intake import ingest as channel_services
 from mentiondesk.policy import services as policy_services
 from mentiondesk.policy.schema import PolicyError, policy_parse
 from mentiondesk.replies import services as reply_services
 from mentiondesk.replies.models import Reply
-from mentiondesk.sandbox.server import SandboxServer
+from mentiondesk.sandbox.statuspage import StatuspageServer
+from mentiondesk.sandbox.x.server import SandboxServer
 from mentiondesk.tickets import services as ticket_services
 from mentiondesk.tickets.models import Ticket, TicketEvent
 from mentiondesk.triage.models import TriageResult

@@ -14,17 +14,17 @@ from django.test import Client
 from django.utils import timezone
 
 from mentiondesk.accounts.models import User
-from mentiondesk.channels import services as channel_services
 from mentiondesk.channels.models import Handle
 from mentiondesk.core.errors import Conflict, DomainError, Forbidden
 from mentiondesk.incidents import services
 from mentiondesk.incidents.models import Surge, SurgeTicket
-from mentiondesk.integrations.statuspage.testing import StatuspageServer
+from mentiondesk.intake import ingest as channel_services
 from mentiondesk.policy import services as policy_services
 from mentiondesk.policy.schema import PolicyError
 from mentiondesk.replies import services as reply_services
 from mentiondesk.replies.models import Reply
-from mentiondesk.sandbox.server import SandboxServer
+from mentiondesk.sandbox.statuspage import StatuspageServer
+from mentiondesk.sandbox.x.server import SandboxServer
 from mentiondesk.tickets import services as ticket_services
 from mentiondesk.tickets.models import Ticket, TicketEvent
 from tests.conftest import DESK_POLICY

@@ -9,7 +9,7 @@ from collections.abc import Iterator
 import pytest
 from django.conf import settings
 
-from mentiondesk.integrations.slack.testing import SlackServer
+from mentiondesk.sandbox.slack import SlackServer
 
 
 @pytest.fixture

@@ -17,23 +17,23 @@ from django.core.exceptions import ImproperlyConfigured
 from django.utils import timezone
 from gitlab.exceptions import GitlabListError
 
-from mentiondesk.integrations.evidence import services
-from mentiondesk.integrations.evidence.client import (
-    DEFAULT_RETRY_AFTER_SECONDS,
-    retry_after_seconds,
-)
-from mentiondesk.integrations.evidence.keywords import (
+from mentiondesk.core.keywords import (
     keyword_overlap,
     keyword_queries,
     keywords_extract,
 )
+from mentiondesk.integrations.evidence import services
 from mentiondesk.integrations.evidence.models import EvidenceCache
 from mentiondesk.integrations.evidence.services import EvidenceResult
-from mentiondesk.integrations.evidence.testing import ContractServer
-from mentiondesk.integrations.forum.testing import DiscourseServer
-from mentiondesk.integrations.helpdesk.testing import ZendeskServer
-from mentiondesk.integrations.issuetracker.testing import GitLabServer
-from mentiondesk.integrations.statuspage.testing import StatuspageServer
+from mentiondesk.integrations.vendorhttp import (
+    DEFAULT_RETRY_AFTER_SECONDS,
+    retry_after_seconds,
+)
+from mentiondesk.sandbox.base import ContractServer
+from mentiondesk.sandbox.forum import DiscourseServer
+from mentiondesk.sandbox.helpdesk import ZendeskServer
+from mentiondesk.sandbox.issuetracker import GitLabServer
+from mentiondesk.sandbox.statuspage import StatuspageServer
 from mentiondesk.settings import evidence_settings_check
 
 RUNNER_BUG = (

@@ -24,10 +24,10 @@ from slack_sdk.errors import SlackApiError
 from mentiondesk.accounts.models import User
 from mentiondesk.channels.models import Handle
 from mentiondesk.core.errors import DomainError
+from mentiondesk.desk.schedules import schedules
 from mentiondesk.integrations.slack import selectors, services
 from mentiondesk.integrations.slack.models import SlackMessage
-from mentiondesk.integrations.slack.testing import SlackServer
-from mentiondesk.schedules import schedules
+from mentiondesk.sandbox.slack import SlackServer
 from mentiondesk.settings import slack_settings_check
 from tests.factories import remote_post, tickets_from
 

@@ -19,7 +19,7 @@ import pytest
 
 from mentiondesk.accounts import services as account_services
 from mentiondesk.replies.models import Reply
-from mentiondesk.sandbox.server import SandboxServer
+from mentiondesk.sandbox.x.server import SandboxServer
 from tests.processes import command_env
 
 MENTIONS = 24

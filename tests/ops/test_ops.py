@@ -15,10 +15,10 @@ from django.test import Client, override_settings
 
 from mentiondesk.accounts.models import User
 from mentiondesk.channels.models import Handle
-from mentiondesk.channels.services import handle_poll
+from mentiondesk.intake.ingest import handle_poll
 from mentiondesk.replies.models import Reply
 from mentiondesk.replies.services import reply_create
-from mentiondesk.sandbox.server import SandboxServer
+from mentiondesk.sandbox.x.server import SandboxServer
 from mentiondesk.tickets.models import Ticket
 from mentiondesk.tickets.services import ticket_assign, ticket_status_set
 from tests.factories import remote_post, tickets_from

@@ -219,7 +219,7 @@ def test_without_a_policy_the_seed_defaults_are_in_force() -> None:
 def test_a_request_sees_the_policy_it_applies(tmp_path: Path) -> None:
     """Within a request the policy is looked up once, except after that request applies a
     file: what follows in it reads the new one."""
-    from mentiondesk.ops.logs import request_memo
+    from mentiondesk.core.logs import request_memo
     from mentiondesk.policy.selectors import policy_current
 
     token = request_memo.set({})

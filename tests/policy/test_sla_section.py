@@ -18,7 +18,7 @@ HANDLE = "[[handle]]\nusername = 'Driftwood'\n"
 
 
 def test_demo_policy_sla_example() -> None:
-    text = resources.files("mentiondesk").joinpath("demo_policy.toml").read_text()
+    text = resources.files("mentiondesk.desk").joinpath("demo_policy.toml").read_text()
     sla = policy_parse(text=text, source="demo_policy.toml").sla
     assert sla.time_zone == "Europe/Amsterdam"
     assert sla.week == ((((9 * 60, 17 * 60),),) * 5) + ((), ())
@@ -35,7 +35,7 @@ def test_without_a_section_nothing_is_measured() -> None:
 
 
 def test_show_prints_the_section_and_applies_back() -> None:
-    text = resources.files("mentiondesk").joinpath("demo_policy.toml").read_text()
+    text = resources.files("mentiondesk.desk").joinpath("demo_policy.toml").read_text()
     services.policy_apply_text(text=text, source="demo.toml")
     shown = services.policy_show()
     assert '[[sla.target]]\nname = "urgent"' in shown

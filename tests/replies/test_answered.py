@@ -11,13 +11,14 @@ import pytest
 
 from mentiondesk.accounts.models import User
 from mentiondesk.audit import selectors as audit_selectors
-from mentiondesk.channels import services as channel_services
 from mentiondesk.channels.models import Post
 from mentiondesk.core.errors import Conflict
+from mentiondesk.desk.tickets import pages
+from mentiondesk.intake import ingest as channel_services
+from mentiondesk.replies import selectors as reply_selectors
 from mentiondesk.replies import services
 from mentiondesk.replies.models import DeliveryAttempt, Reply
-from mentiondesk.sandbox.server import SandboxServer
-from mentiondesk.tickets import selectors as ticket_selectors
+from mentiondesk.sandbox.x.server import SandboxServer
 from mentiondesk.tickets import services as ticket_services
 from mentiondesk.tickets.models import Ticket, TicketEvent
 
@@ -70,7 +71,7 @@ def test_a_reply_from_another_client_stops_a_second_answer(
     outside = answer_from_the_x_app(desk, latest)
     link = f"https://x.com/Driftwood/status/{outside}"
 
-    answer = ticket_selectors.ticket_answer_get(ticket=ticket)
+    answer = reply_selectors.ticket_answer_get(ticket=ticket)
     assert answer is not None and answer.post is not None and answer.post.remote_id == outside
     with pytest.raises(services.Collision, match="@Driftwood answered from another client") as exc:
         services.reply_create(
@@ -106,7 +107,7 @@ def test_an_outbound_post_on_the_ticket_counts_whoever_stored_it(
 
     # Deleted, it no longer answers anything.
     Post.objects.filter(direction=Post.Direction.OUTBOUND).update(deleted_at=inbound.created_at)
-    assert ticket_selectors.ticket_answer_get(ticket=ticket) is None
+    assert reply_selectors.ticket_answer_get(ticket=ticket) is None
     services.reply_create(ticket=ticket, author=advocate, text="Looking now")
 
 
@@ -183,7 +184,7 @@ def test_an_answer_pulled_in_after_queueing_stops_the_send_even_if_older(
     # Sending the same text again would stop again: a person reads on and writes anew.
     with pytest.raises(Conflict, match="the conversation moved on"):
         services.reply_retry(reply=reply, by=lead)
-    page = ticket_selectors.ticket_get_for_page(ticket_id=ticket.pk, viewer=lead)
+    page = pages.ticket_get_for_page(ticket_id=ticket.pk, viewer=lead)
     assert [r.person_action for r in page.unsent_replies] == [""]  # type: ignore[attr-defined]
 
 

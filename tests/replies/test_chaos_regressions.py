@@ -6,10 +6,10 @@ from __future__ import annotations
 import pytest
 
 from mentiondesk.accounts.models import User
-from mentiondesk.channels import services as channel_services
+from mentiondesk.intake import ingest as channel_services
 from mentiondesk.replies import services
 from mentiondesk.replies.models import DeliveryAttempt, Reply
-from mentiondesk.sandbox.server import SandboxServer
+from mentiondesk.sandbox.x.server import SandboxServer
 from mentiondesk.tickets.models import Ticket
 
 

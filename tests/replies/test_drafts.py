@@ -4,10 +4,10 @@ from pathlib import Path
 
 import pytest
 
+from mentiondesk.channels.length import x_length
 from mentiondesk.channels.models import Handle
 from mentiondesk.policy import services as policy_services
 from mentiondesk.policy.schema import PolicyError
-from mentiondesk.replies.length import x_length
 from mentiondesk.replies.services import ticket_drafts
 from mentiondesk.tickets.models import Ticket
 from tests.factories import remote_post, tickets_from

@@ -10,12 +10,12 @@ from django.conf import settings
 from django.utils import timezone
 
 from mentiondesk.accounts.models import User
-from mentiondesk.channels import services as channel_services
 from mentiondesk.core.errors import DomainError, Forbidden
+from mentiondesk.intake import ingest as channel_services
 from mentiondesk.policy import services as policy_services
 from mentiondesk.replies import services
 from mentiondesk.replies.models import DeliveryAttempt, Reply
-from mentiondesk.sandbox.server import SandboxServer
+from mentiondesk.sandbox.x.server import SandboxServer
 from mentiondesk.tickets import services as ticket_services
 from mentiondesk.tickets.models import Ticket, TicketEvent
 from tests.conftest import DESK_POLICY

@@ -14,12 +14,12 @@ from django.db.models import Sum
 from django.utils import timezone
 
 from mentiondesk.accounts.models import User
-from mentiondesk.channels import services as channel_services
 from mentiondesk.costs.models import XApiUsage
+from mentiondesk.intake import ingest as channel_services
 from mentiondesk.replies import services
 from mentiondesk.replies.models import DeliveryAttempt, Reply
 from mentiondesk.replies.services.outbox import SearchProgress
-from mentiondesk.sandbox.server import SandboxServer
+from mentiondesk.sandbox.x.server import SandboxServer
 from mentiondesk.tickets.models import Ticket
 
 TIMELINE = "GET /2/users/:id/tweets"

@@ -13,13 +13,13 @@ from django.conf import settings
 from django.utils import timezone
 
 from mentiondesk.accounts.models import User
-from mentiondesk.channels import services as channel_services
 from mentiondesk.channels.connectors.ratelimits import rate_limits_clear
 from mentiondesk.channels.connectors.x import clock_skew
+from mentiondesk.intake import ingest as channel_services
 from mentiondesk.replies import services
 from mentiondesk.replies.models import DeliveryAttempt, Reply
 from mentiondesk.replies.services.outbox import SearchProgress
-from mentiondesk.sandbox.server import SandboxServer
+from mentiondesk.sandbox.x.server import SandboxServer
 from mentiondesk.tickets.models import Ticket
 
 FIVE_MINUTES = 300

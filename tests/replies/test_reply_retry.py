@@ -20,11 +20,11 @@ from django.utils import timezone
 
 from mentiondesk.accounts import services as account_services
 from mentiondesk.accounts.models import User
-from mentiondesk.channels import services as channel_services
 from mentiondesk.core.errors import Forbidden
+from mentiondesk.intake import ingest as channel_services
 from mentiondesk.replies import services
 from mentiondesk.replies.models import DeliveryAttempt, Reply
-from mentiondesk.sandbox.server import SandboxServer
+from mentiondesk.sandbox.x.server import SandboxServer
 from mentiondesk.tickets.models import Ticket, TicketEvent
 from tests.processes import command_env
 

@@ -16,16 +16,16 @@ from django.test import Client
 from django.urls import reverse
 
 from mentiondesk.accounts.models import User
-from mentiondesk.channels import services as channel_services
 from mentiondesk.channels.connectors.base import Rejected
 from mentiondesk.channels.connectors.x import XConnector
 from mentiondesk.core.errors import DomainError, Forbidden
+from mentiondesk.intake import ingest as channel_services
 from mentiondesk.policy import services as policy_services
 from mentiondesk.policy.schema import Policy, PolicyError, policy_parse
 from mentiondesk.replies import services
 from mentiondesk.replies.models import DeliveryAttempt, Reply
-from mentiondesk.sandbox.server import SandboxServer
-from mentiondesk.sandbox.store import REPLY_NOT_SUMMONED
+from mentiondesk.sandbox.x.server import SandboxServer
+from mentiondesk.sandbox.x.store import REPLY_NOT_SUMMONED
 from mentiondesk.tickets import services as ticket_services
 from mentiondesk.tickets.models import Ticket, TicketEvent
 from tests.conftest import DESK_POLICY

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import httpx
 
-from mentiondesk.sandbox.server import SandboxServer
+from mentiondesk.sandbox.x.server import SandboxServer
 
 CLIENT_ID = "cGxhaW4tY2xpZW50LWlk"
 SECRET = "confidential-secret"

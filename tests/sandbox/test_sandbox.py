@@ -17,7 +17,7 @@ from typing import Any
 import httpx
 import pytest
 
-from mentiondesk.sandbox.script import (
+from mentiondesk.sandbox.x.script import (
     DEMO_HANDLES,
     REQUESTERS,
     SCRIPT,
@@ -25,8 +25,8 @@ from mentiondesk.sandbox.script import (
     ScriptPlayer,
     script_seed,
 )
-from mentiondesk.sandbox.server import SandboxServer
-from mentiondesk.sandbox.store import SandboxStore
+from mentiondesk.sandbox.x.server import SandboxServer
+from mentiondesk.sandbox.x.store import SandboxStore
 
 X_TIME = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.000Z$")
 FIELDS = {

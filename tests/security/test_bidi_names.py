@@ -12,7 +12,7 @@ from django.test import Client
 
 from mentiondesk.accounts.models import User
 from mentiondesk.channels.models import Handle
-from mentiondesk.sandbox.server import SandboxServer
+from mentiondesk.sandbox.x.server import SandboxServer
 from mentiondesk.tickets.models import Ticket
 from mentiondesk.tickets.services import ticket_assign
 from tests.factories import remote_post, tickets_from

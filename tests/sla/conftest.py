@@ -11,9 +11,9 @@ import pytest
 import time_machine
 from django.test import TestCase
 
-from mentiondesk.channels import services as channel_services
 from mentiondesk.channels.connectors.base import RemotePost
 from mentiondesk.channels.models import Handle
+from mentiondesk.intake import ingest as channel_services
 from mentiondesk.policy import services as policy_services
 from tests.factories import remote_post
 from tests.integrations.conftest import slack, slack_server  # noqa: F401

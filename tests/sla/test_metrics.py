@@ -6,7 +6,7 @@ import time_machine
 from django.test import Client, override_settings
 
 from mentiondesk.channels.models import Handle
-from mentiondesk.integrations.slack.testing import SlackServer
+from mentiondesk.sandbox.slack import SlackServer
 from mentiondesk.sla import services
 from tests.sla.test_services import breached_ticket
 

@@ -16,13 +16,14 @@ from django.core.management import call_command
 from django.db import connections
 
 from mentiondesk.accounts.models import User
-from mentiondesk.channels import services as channel_services
 from mentiondesk.channels.models import Handle
+from mentiondesk.intake import ingest as channel_services
+from mentiondesk.integrations.slack import escalations
 from mentiondesk.integrations.slack import services as slack_services
 from mentiondesk.integrations.slack.models import SlackMessage
-from mentiondesk.integrations.slack.testing import SlackServer
 from mentiondesk.policy import services as policy_services
 from mentiondesk.policy.schema import PolicyError
+from mentiondesk.sandbox.slack import SlackServer
 from mentiondesk.sla import selectors, services
 from mentiondesk.sla.models import SlaBreach, SlaClock, TicketSla
 from mentiondesk.tickets import services as ticket_services
@@ -154,7 +155,7 @@ def test_availability_and_escalation_raise_priority_and_change_targets(
     assert sla_of(ticket).due_at == at(10, 15)
     ticket_services.ticket_intent_set(ticket=ticket, intent="praise", by=advocate)
     assert sla_of(ticket).due_at == at(10, 30)
-    ticket_services.ticket_escalate(ticket=ticket, by=advocate, category="hosted")
+    escalations.ticket_escalate(ticket=ticket, by=advocate, category="hosted")
     assert (sla_of(ticket).target, sla_of(ticket).due_at) == ("outage", at(10, 15))
 
 

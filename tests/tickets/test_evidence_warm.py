@@ -12,10 +12,10 @@ from django.urls import reverse
 from django.utils.html import escape
 
 from mentiondesk.accounts.models import User
-from mentiondesk.channels import services as channel_services
+from mentiondesk.intake import ingest as channel_services
 from mentiondesk.integrations.evidence.models import TicketEvidence
-from mentiondesk.integrations.statuspage.testing import StatuspageServer
-from mentiondesk.sandbox.server import SandboxServer
+from mentiondesk.sandbox.statuspage import StatuspageServer
+from mentiondesk.sandbox.x.server import SandboxServer
 from mentiondesk.tickets.models import Ticket
 from tests.integrations.test_evidence import statuspage  # noqa: F401
 

@@ -84,9 +84,9 @@ def test_similar_solved_tickets_rank_by_shared_words(corpus: dict[str, Ticket]) 
 def test_refresh_picks_up_follow_ups(corpus: dict[str, Ticket]) -> None:
     ticket = corpus["billing"]
     first = ticket.posts.get()
-    from mentiondesk.channels import services
+    from mentiondesk.intake import ingest
 
-    services.mentions_store(
+    ingest.mentions_store(
         handle=ticket.handle,
         posts=[
             remote_post(

@@ -15,10 +15,10 @@ from django.urls import reverse
 
 from mentiondesk.accounts import services as account_services
 from mentiondesk.accounts.models import User
-from mentiondesk.channels import services as channel_services
 from mentiondesk.channels.models import Handle, Post
 from mentiondesk.cli import main
 from mentiondesk.core.errors import DomainError
+from mentiondesk.intake import enrich
 from mentiondesk.policy import services as policy_services
 from mentiondesk.policy.models import PolicyVersion
 from mentiondesk.policy.schema import PolicyError, policy_parse
@@ -39,7 +39,7 @@ def triaged(handle: Handle, *texts: str) -> dict[str, Ticket]:
     """Tickets for `texts` through real ingest, then triaged as the worker does after it."""
     posts = [remote_post(author=f"user{i}", text=text, minutes=i) for i, text in enumerate(texts)]
     tickets_from(handle, *posts)
-    channel_services.posts_enrich(network="x", remote_ids=[p.remote_id for p in posts])
+    enrich.posts_enrich(network="x", remote_ids=[p.remote_id for p in posts])
     return {t.subject: t for t in Ticket.objects.all()}
 
 

@@ -15,10 +15,10 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from mentiondesk.accounts.models import User
-from mentiondesk.channels import services as channel_services
 from mentiondesk.channels.models import Handle, Post
+from mentiondesk.intake import ingest as channel_services
 from mentiondesk.replies.models import Reply
-from mentiondesk.sandbox.server import SandboxServer
+from mentiondesk.sandbox.x.server import SandboxServer
 from mentiondesk.tickets import services
 from mentiondesk.tickets.models import Ticket, TicketEvent
 from tests.conftest import PASSWORD

@@ -18,13 +18,13 @@ from django.test import Client
 from django.urls import reverse
 
 from mentiondesk.accounts.models import User
-from mentiondesk.channels import services as channel_services
 from mentiondesk.channels.models import Post
+from mentiondesk.intake import ingest as channel_services
 from mentiondesk.integrations.slack.models import SlackMessage
-from mentiondesk.integrations.slack.testing import SlackServer
 from mentiondesk.policy import services as policy_services
 from mentiondesk.replies.models import PostAction, Reply
-from mentiondesk.sandbox.server import SandboxServer
+from mentiondesk.sandbox.slack import SlackServer
+from mentiondesk.sandbox.x.server import SandboxServer
 from mentiondesk.tickets.models import Ticket, TicketEvent
 from mentiondesk.triage import services as triage_services
 from tests.conftest import DESK_POLICY

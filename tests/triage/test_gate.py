@@ -16,16 +16,16 @@ from django.urls import reverse
 
 from mentiondesk.accounts import services as account_services
 from mentiondesk.accounts.models import User
-from mentiondesk.channels import services as channel_services
 from mentiondesk.channels.models import Handle, Post
 from mentiondesk.core.errors import DomainError, Forbidden
 from mentiondesk.incidents import services as surge_services
 from mentiondesk.incidents.models import SurgeTicket
+from mentiondesk.intake import enrich
 from mentiondesk.policy import services as policy_services
 from mentiondesk.policy.schema import PolicyError, policy_parse
 from mentiondesk.replies import services as reply_services
 from mentiondesk.replies.services.automation import PHASE_INCIDENT, automated_reply_allowed
-from mentiondesk.sandbox.server import SandboxServer
+from mentiondesk.sandbox.x.server import SandboxServer
 from mentiondesk.tickets import services as ticket_services
 from mentiondesk.tickets.models import Ticket, TicketEvent
 from mentiondesk.triage import services as triage_services
@@ -56,7 +56,7 @@ def labelled(intent: str, confidence: float, *, text: str = TEXT, author: str = 
     (ticket,) = tickets_from(main, remote)
     post = Post.objects.get(remote_id=remote.remote_id)
     triage_result_make(post, intent=intent, confidence=confidence)
-    channel_services.posts_enrich(network="x", remote_ids=[remote.remote_id])
+    enrich.posts_enrich(network="x", remote_ids=[remote.remote_id])
     ticket.refresh_from_db()
     assert (ticket.intent, ticket.intent_confidence) == (intent, confidence)
     return ticket
@@ -143,7 +143,7 @@ def test_a_policy_rule_label_acts(gate_desk: SandboxServer, infrastructure: User
     main = Handle.objects.get(username="Driftwood")
     remote = remote_post(author="sofia", text=TEXT)
     (ticket,) = tickets_from(main, remote)
-    channel_services.posts_enrich(network="x", remote_ids=[remote.remote_id])
+    enrich.posts_enrich(network="x", remote_ids=[remote.remote_id])
     ticket.refresh_from_db()
     assert ticket.intent_confidence == 1.0
     assert acts_on(ticket, infrastructure)["handle"] == "DriftwoodStatus"

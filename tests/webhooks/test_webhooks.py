@@ -18,10 +18,10 @@ from django.test import Client, override_settings
 from django.utils import timezone
 
 from mentiondesk.channels.models import Handle, Post
-from mentiondesk.sandbox.server import SandboxServer
+from mentiondesk.intake.webhooks.services import webhook_events_process
+from mentiondesk.sandbox.x.server import SandboxServer
 from mentiondesk.tickets.models import Ticket
 from mentiondesk.webhooks.models import WebhookEvent
-from mentiondesk.webhooks.services import webhook_events_process
 
 # The published example values from API-FACTS.md section 1 (not a real secret).
 SECRET = "z3ZX4v7mAAUGykl3EcmkqbartmuW8VFOOzCloLx9Q45P0hLrFu"
@@ -99,7 +99,7 @@ def test_unsigned_or_wrongly_signed_posts_are_refused_and_not_kept(
 def test_an_event_brings_the_mention_in_at_once_and_polling_adds_nothing_twice(
     deliver: Deliver, desk: SandboxServer, main_handle: Handle
 ) -> None:
-    from mentiondesk.channels.services import handle_poll
+    from mentiondesk.intake.ingest import handle_poll
 
     handle_poll(handle=main_handle)  # resolves the handle's user id, as the worker would
     main_handle.refresh_from_db()
@@ -123,7 +123,7 @@ def test_an_event_brings_the_mention_in_at_once_and_polling_adds_nothing_twice(
 def test_after_downtime_one_event_backfills_everything_missed(
     deliver: Deliver, desk: SandboxServer, main_handle: Handle
 ) -> None:
-    from mentiondesk.channels.services import handle_poll
+    from mentiondesk.intake.ingest import handle_poll
 
     handle_poll(handle=main_handle)
     main_handle.refresh_from_db()
@@ -139,7 +139,7 @@ def test_after_downtime_one_event_backfills_everything_missed(
 def test_a_burst_of_events_costs_one_poll_per_handle(
     desk: SandboxServer, main_handle: Handle
 ) -> None:
-    from mentiondesk.channels.services import handle_poll
+    from mentiondesk.intake.ingest import handle_poll
 
     handle_poll(handle=main_handle)
     main_handle.refresh_from_db()
@@ -182,7 +182,7 @@ def mention_reads(desk: SandboxServer, since: int) -> int:
 
 @pytest.fixture
 def polled_handle(desk: SandboxServer, main_handle: Handle) -> Handle:
-    from mentiondesk.channels.services import handle_poll
+    from mentiondesk.intake.ingest import handle_poll
 
     handle_poll(handle=main_handle)  # resolves the handle's user id, as the worker would
     main_handle.refresh_from_db()
@@ -250,7 +250,7 @@ def test_events_poll_a_handle_at_most_once_per_window(
 def test_the_periodic_poll_is_not_capped_and_reads_skipped_events_posts(
     deliver: Deliver, desk: SandboxServer, polled_handle: Handle
 ) -> None:
-    from mentiondesk.channels.services import handle_poll
+    from mentiondesk.intake.ingest import handle_poll
 
     deliver(mention_event(polled_handle, desk.store.mention_add("rosa", "@Driftwood one")))
     later = desk.store.mention_add("zoe", "@Driftwood two")

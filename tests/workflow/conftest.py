@@ -11,8 +11,8 @@ from django.test import Client
 
 from mentiondesk.accounts import services as account_services
 from mentiondesk.accounts.models import User
-from mentiondesk.channels import services as channel_services
-from mentiondesk.sandbox.server import SandboxServer
+from mentiondesk.intake import ingest as channel_services
+from mentiondesk.sandbox.x.server import SandboxServer
 from mentiondesk.tickets.models import Ticket
 from tests.integrations.conftest import slack, slack_server  # noqa: F401
 

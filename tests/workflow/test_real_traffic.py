@@ -13,7 +13,7 @@ from mentiondesk.accounts.models import User
 from mentiondesk.core.errors import Conflict
 from mentiondesk.replies import services as replies
 from mentiondesk.replies.models import PostAction, Reply
-from mentiondesk.sandbox.server import SandboxServer
+from mentiondesk.sandbox.x.server import SandboxServer
 from mentiondesk.tickets import services as tickets
 from mentiondesk.tickets.models import Ticket, TicketEvent
 

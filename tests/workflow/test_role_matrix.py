@@ -14,7 +14,7 @@ from mentiondesk.accounts.models import User
 from mentiondesk.channels import selectors as channel_selectors
 from mentiondesk.channels.models import Post
 from mentiondesk.replies import services as reply_services
-from mentiondesk.sandbox.server import SandboxServer
+from mentiondesk.sandbox.x.server import SandboxServer
 from mentiondesk.tickets import services as ticket_services
 from mentiondesk.tickets.models import Ticket, TicketEvent
 from tests.workflow.conftest import ROLES, Api, ingest

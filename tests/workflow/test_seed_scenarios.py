@@ -9,9 +9,10 @@ import pytest
 
 from mentiondesk.accounts.models import User
 from mentiondesk.channels.models import Post
+from mentiondesk.integrations.slack import escalations
 from mentiondesk.replies import services as replies
 from mentiondesk.replies.models import PostAction, Reply
-from mentiondesk.sandbox.server import SandboxServer
+from mentiondesk.sandbox.x.server import SandboxServer
 from mentiondesk.tickets import services as tickets
 from mentiondesk.tickets.models import Ticket, TicketEvent
 from tests.workflow.conftest import ingest
@@ -121,7 +122,7 @@ def test_spam_report_goes_to_abuse_with_link_and_time_and_drafts_thanks(
         expanded_urls=["https://driftwood.dev/driftwood/app/-/issues"],
     )
     with django_capture_on_commit_callbacks(execute=True):
-        draft = tickets.ticket_report_spam(ticket=ticket, by=advocate)
+        draft = escalations.ticket_report_spam(ticket=ticket, by=advocate)
     assert draft.startswith("Thanks for letting us know, @rosa")
     (message,) = slack.messages
     assert message.channel == slack.channel_id("abuse")

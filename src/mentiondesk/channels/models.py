@@ -55,10 +55,10 @@ class Handle(models.Model):
     # newest page: the pass's newest id (the checkpoint once it ends) and its next page.
     resume_newest_id = models.CharField(max_length=REMOTE_ID_LENGTH, blank=True)
     resume_token = models.CharField(max_length=200, blank=True)
-    # The same for the read-back of our own timeline (see channels.services.handle_poll).
+    # The same for the read-back of our own timeline (see intake.ingest.handle_poll).
     own_resume_newest_id = models.CharField(max_length=REMOTE_ID_LENGTH, blank=True)
     own_resume_token = models.CharField(max_length=200, blank=True)
-    # The same for the read of direct messages (channels.dms): the newest DM event read, and
+    # The same for the read of direct messages (intake.dms): the newest DM event read, and
     # where a read cut short goes on.
     dm_since_id = models.CharField(max_length=REMOTE_ID_LENGTH, blank=True)
     dm_resume_newest_id = models.CharField(max_length=REMOTE_ID_LENGTH, blank=True)

@@ -17,10 +17,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from mentiondesk.channels.choices import UsageKind
 from mentiondesk.channels.connectors.base import CallReport
-from mentiondesk.replies.length import x_has_link
-
-from .choices import UsageKind
+from mentiondesk.channels.length import x_has_link
 
 POST_READS = {"GET /2/users/:id/mentions", "GET /2/users/:id/tweets", "GET /2/tweets"}
 USER_READS = {"GET /2/users/me", "GET /2/users/by/username/:username"}

@@ -3,7 +3,7 @@ from __future__ import annotations
 from django.db import models
 from django.utils import timezone
 
-from .choices import UsageKind
+from mentiondesk.channels.choices import UsageKind
 
 
 class XApiUsage(models.Model):

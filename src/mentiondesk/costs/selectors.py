@@ -12,11 +12,11 @@ from django.db.models import Count, QuerySet, Sum
 from django.utils import timezone
 
 from mentiondesk.accounts.models import User
+from mentiondesk.channels.choices import UsageKind
 from mentiondesk.core.errors import DomainError, Forbidden
 from mentiondesk.policy.selectors import policy_current
 
 from .billing import post_create_kind
-from .choices import UsageKind
 from .models import BudgetAlert, XApiUsage
 
 GROUPS = ("day", "handle", "kind", "ticket")

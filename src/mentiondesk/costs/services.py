@@ -8,24 +8,22 @@ from collections import defaultdict
 from collections.abc import Iterator
 from datetime import UTC, date, datetime
 from decimal import Decimal
-from typing import TYPE_CHECKING
 
 from django.db import transaction
 from django.utils import timezone
 
+from mentiondesk.channels.choices import UsageKind
 from mentiondesk.channels.connectors.base import CallReport
 from mentiondesk.channels.models import Handle, Post
 from mentiondesk.core.errors import DomainError
+from mentiondesk.integrations.slack import services as slack_services
+from mentiondesk.integrations.slack.models import SlackMessage
 from mentiondesk.policy.schema import XBilling
 from mentiondesk.policy.selectors import policy_current
 
 from .billing import Usage, call_usage
-from .choices import UsageKind
 from .models import BilledResource, BudgetAlert, XApiUsage
 from .selectors import money, month_spend, month_start
-
-if TYPE_CHECKING:
-    from mentiondesk.integrations.slack.models import SlackMessage
 
 logger = logging.getLogger(__name__)
 
@@ -228,9 +226,6 @@ def budget_check(*, billing: XBilling, today: date) -> BudgetAlert | None:
 
 
 def _slack_warning(*, alert: BudgetAlert, billing: XBilling) -> SlackMessage | None:
-    from mentiondesk.integrations.slack import services as slack_services
-    from mentiondesk.integrations.slack.models import SlackMessage
-
     channel = policy_current().channel(billing.alert_channel)
     if channel is None:
         return None

@@ -14,18 +14,15 @@ from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from mentiondesk.accounts.models import User
+from mentiondesk.channels.choices import UsageKind
 from mentiondesk.channels.connectors import network_unsupported_reason
+from mentiondesk.channels.constants import CREDENTIALS_ENV
 from mentiondesk.channels.models import Handle, Network
 from mentiondesk.core.errors import DomainError
 from mentiondesk.core.intents import INTENTS
 from mentiondesk.core.patterns import PatternError, pattern_compile, pattern_search
-from mentiondesk.costs.choices import UsageKind
 
 ENV_NAME = re.compile(r"^[A-Z_][A-Z0-9_]*$")
-# The desk sends the value of a handle's `credentials_env` to the network as the handle's
-# secret: only variables named for that, never another of the machine's (PATH) or the
-# desk's own (MENTIONDESK_SECRET_KEY).
-CREDENTIALS_ENV = re.compile(r"^MENTIONDESK_(X|MASTODON|BLUESKY)_(TOKEN|PASSWORD)_[A-Z0-9_]+$")
 USERNAME = re.compile(r"^[A-Za-z0-9_]{1,50}$")
 SLUG = re.compile(r"^[a-z0-9_-]{1,50}$")
 # rules.out_of_order: taking a ticket Play would not give next needs a reason, or is refused.
@@ -601,7 +598,7 @@ class TriageSettings:
     """[triage]: the company's product-context keywords (empty: the built-in Driftwood and
     GitLab lists), the [[triage_rule]] entries, in file order, and `act_above` (0..1): a
     model label less sure than that is a suggestion, which switches no handle, unlocks no
-    like, joins no surge and sends nothing automated (`triage.gate`)."""
+    like, joins no surge and sends nothing automated (`tickets.gate`)."""
 
     hosted_keywords: tuple[str, ...] = ()
     self_managed_keywords: tuple[str, ...] = ()

@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from mentiondesk.ops.logs import request_memo
+from mentiondesk.core.logs import request_memo
 from mentiondesk.policy.models import PolicyVersion
 from mentiondesk.policy.schema import Policy, policy_parse
 

@@ -1,9 +1,13 @@
 from __future__ import annotations
 
-from django.db.models import QuerySet
+from dataclasses import dataclass
 
+from django.db.models import Q, QuerySet
+
+from mentiondesk.channels.models import TIMELINE, Post
 from mentiondesk.core.errors import NotFound
 from mentiondesk.tickets.models import Ticket
+from mentiondesk.tickets.selectors import ticket_latest_inbound
 
 from .models import DeliveryAttempt, Reply
 
@@ -62,3 +66,85 @@ def reply_person_action(*, reply: Reply) -> str:
     if not reply_may_have_left(reply=reply):
         return "retry"
     return "" if reply.kind == Reply.Kind.DM else "recheck"
+
+
+@dataclass(frozen=True)
+class TicketAnswer:
+    """What already answers the requester's latest post: our post on the network (sent by the
+    desk, the stream column, automation or any other client, however it reached us) and/or a
+    desk reply queued, sending or sent to it."""
+
+    post: Post | None
+    reply: Reply | None
+
+    @property
+    def url(self) -> str:
+        post = self.post or (self.reply.post if self.reply else None)
+        return post.url if post is not None else ""
+
+    def describe(self) -> list[str]:
+        """Who answered and from where, one line each, for a person deciding to send again."""
+        lines = []
+        if self.reply is not None:
+            who = self.reply.author.username if self.reply.author else "someone"
+            if self.reply.status == Reply.Status.SENT:
+                sent = self.reply.post
+                link = f": {sent.url}" if sent is not None else ""
+                lines.append(f"{who}'s reply to this post is already sent{link}.")
+            else:
+                lines.append(f"{who}'s reply to this post is already on its way.")
+        if self.post is not None and (self.reply is None or self.reply.post_id != self.post.pk):
+            lines.append(
+                f"@{self.post.author_username} answered from another client: {self.post.url}"
+            )
+        return lines
+
+
+def ticket_answer_get(*, ticket: Ticket, latest: Post | None = None) -> TicketAnswer | None:
+    """The answer the requester's latest post (`latest`, looked up when not given) already has,
+    or None: the one rule for "already answered", used by every door that sends.
+
+    Answered means any post of ours not deleted after that post in the timeline (or in reply
+    to it), whichever client sent it, or a desk reply to it that is queued, sending or sent
+    (and whose post, once sent, still exists). A reply that needs attention is not an answer:
+    it was stopped or refused. Read-only."""
+    latest = latest if latest is not None else ticket_latest_inbound(ticket=ticket)
+    if latest is None:
+        return None
+    # Through the conversation's index: a brand's own posts in a busy thread are few.
+    ours = (
+        Post.objects.filter(
+            network=ticket.network,
+            conversation_id=ticket.conversation_id,
+            direction=Post.Direction.OUTBOUND,
+            deleted_at=None,
+            created_at__gte=latest.created_at,
+        )
+        .filter(Q(ticket=ticket) | Q(in_reply_to_remote_id=latest.remote_id))
+        # X gives times to the second: a tie is broken by the snowflake, as in TIMELINE.
+        .filter(
+            Q(created_at__gt=latest.created_at)
+            | Q(remote_id__gt=latest.remote_id)
+            | Q(in_reply_to_remote_id=latest.remote_id)
+        )
+        .select_related("reply__author")
+        .order_by(*TIMELINE)
+        .first()
+    )
+    reply = (
+        Reply.objects.filter(
+            ticket=ticket,
+            kind=Reply.Kind.REPLY,
+            in_reply_to_remote_id=latest.remote_id,
+            status__in=(Reply.Status.QUEUED, Reply.Status.SENDING, Reply.Status.SENT),
+        )
+        .exclude(post__deleted_at__isnull=False)
+        .select_related("author", "post")
+        .order_by("created_at", "id")
+        .first()
+    )
+    if reply is None and ours is not None and hasattr(ours, "reply"):
+        reply = ours.reply  # our post, sent by the desk: say who sent it
+    if ours is None and reply is None:
+        return None
+    return TicketAnswer(post=ours, reply=reply)

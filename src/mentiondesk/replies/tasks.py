@@ -4,12 +4,7 @@ from django_tasks import task
 
 from mentiondesk.core import priorities
 
-from . import services
-
-
-@task(queue_name="outbox", priority=priorities.OUTBOX)
-def reply_deliver(*, reply_id: int) -> None:
-    services.reply_deliver(reply_id=reply_id)
+from . import evidence, services
 
 
 @task(queue_name="outbox", priority=priorities.OUTBOX_SWEEP)
@@ -18,11 +13,11 @@ def outbox_drain() -> None:
 
 
 @task(queue_name="outbox", priority=priorities.OUTBOX)
-def post_action_run(*, action_id: int) -> None:
-    services.post_action_run(action_id=action_id)
-
-
-@task(queue_name="outbox", priority=priorities.OUTBOX)
 def post_actions_drain() -> None:
     for action_id in services.post_actions_due():
         services.post_action_run(action_id=action_id)
+
+
+@task(queue_name="default", priority=priorities.WARM)
+def ticket_evidence_warm(*, ticket_id: int) -> None:
+    evidence.ticket_evidence_warm(ticket_id=ticket_id)

@@ -9,12 +9,14 @@ from datetime import datetime, timedelta
 
 from django.db import IntegrityError, transaction
 from django.utils import timezone
+from django_tasks import task
 
 from mentiondesk.core.errors import DomainError
 from mentiondesk.integrations.slack import services as slack
 from mentiondesk.policy.schema import SlaPolicy
 from mentiondesk.policy.selectors import policy_current
 from mentiondesk.tickets.models import ACTIVE_STATUSES, Ticket
+from mentiondesk.tickets.selectors import ticket_url
 
 from . import rules, selectors
 from .clock import clock_next_due, clocks_compute
@@ -137,9 +139,14 @@ def tickets_sla_refresh_later(*, ticket_ids: Iterable[int]) -> None:
 
 
 def _enqueue_refresh(ticket_ids: list[int]) -> None:
-    from . import tasks  # tasks import this module
+    tickets_sla_refresh_task.enqueue(ticket_ids=ticket_ids)
 
-    tasks.tickets_sla_refresh.enqueue(ticket_ids=ticket_ids)
+
+# Beside the service it runs, so enqueueing it needs no import of tasks.py (which imports
+# this module).
+@task(queue_name="default")
+def tickets_sla_refresh_task(*, ticket_ids: list[int]) -> None:
+    tickets_sla_refresh(ticket_ids=ticket_ids)
 
 
 def tickets_sla_refresh_all(*, active_only: bool = True, now: datetime | None = None) -> int:
@@ -200,7 +207,6 @@ def sla_breaches_notify(*, now: datetime | None = None) -> int:
 
 
 def _breach_text(clock: SlaClock) -> str:
-    from mentiondesk.tickets.services import ticket_url  # tickets' services import this module
 
     ticket = clock.ticket
     return (

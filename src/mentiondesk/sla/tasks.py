@@ -6,10 +6,5 @@ from . import services
 
 
 @task(queue_name="default")
-def tickets_sla_refresh(*, ticket_ids: list[int]) -> None:
-    services.tickets_sla_refresh(ticket_ids=ticket_ids)
-
-
-@task(queue_name="default")
 def sla_breaches_notify() -> None:
     services.sla_breaches_notify()

@@ -21,7 +21,7 @@ from django.utils import timezone
 from mentiondesk.channels.models import Post
 from mentiondesk.core.errors import DomainError
 from mentiondesk.core.intents import Intent
-from mentiondesk.integrations.evidence.keywords import keywords_extract
+from mentiondesk.core.keywords import keywords_extract
 from mentiondesk.triage.constants import CONTEXTS, SENTIMENTS
 
 from .models import Ticket, TicketDocument

@@ -3,54 +3,35 @@
 from __future__ import annotations
 
 import functools
-from dataclasses import dataclass, field
-from datetime import datetime
+from dataclasses import dataclass
 from typing import Any
 
+from django.conf import settings
 from django.db import connection
 from django.db.models import (
     BooleanField,
-    CharField,
-    Count,
     Exists,
     ExpressionWrapper,
-    Max,
     OuterRef,
     Prefetch,
-    Q,
     QuerySet,
     Subquery,
-    Value,
-    prefetch_related_objects,
 )
-from django.db.models.functions import Cast, Coalesce, Concat
+from django.urls import reverse
 
 from mentiondesk.accounts.models import User
-from mentiondesk.channels import selectors as channel_selectors
 from mentiondesk.channels.models import (
     TIMELINE,
     TIMELINE_NEWEST_FIRST,
-    DirectMessage,
     Handle,
     Post,
 )
 from mentiondesk.core.errors import DomainError, NotFound
 from mentiondesk.core.intents import Intent
-from mentiondesk.integrations.slack.models import SlackMessage
-from mentiondesk.integrations.slack.selectors import slack_messages_for_ticket
-from mentiondesk.integrations.slack.services import slack_is_configured
-from mentiondesk.policy import rules
-from mentiondesk.policy.rules import HandleChoice
-from mentiondesk.policy.schema import Escalation, Policy
-from mentiondesk.policy.selectors import policy_current
-from mentiondesk.replies import selectors as reply_selectors
-from mentiondesk.replies.models import PostAction, Reply
-from mentiondesk.triage.constants import CONTEXTS, SENTIMENTS
-from mentiondesk.triage.gate import (
-    ticket_intent_acts,
-    ticket_intent_suggested,
+from mentiondesk.tickets.gate import (
     tickets_intent_acting,
 )
+from mentiondesk.triage.constants import CONTEXTS, SENTIMENTS
 from mentiondesk.triage.models import TriageResult
 
 from .constants import VIEWS, View
@@ -123,7 +104,7 @@ QUEUE_ROW_FIELDS = (
 def ticket_list_with_triage(qs: QuerySet[Ticket]) -> QuerySet[Ticket]:
     """`qs` with `triage_sentiment` and `triage_context` (of the first inbound post; None
     when not triaged yet) and `intent_acts` (False: the intent is triage's suggestion, see
-    triage.gate), for queue rows: only the fields they draw."""
+    tickets.gate), for queue rows: only the fields they draw."""
     triage = _first_inbound_triage()
     return qs.only(*QUEUE_ROW_FIELDS).annotate(
         triage_sentiment=Subquery(triage.values("sentiment")[:1]),
@@ -211,88 +192,6 @@ def ticket_latest_inbound(*, ticket: Ticket) -> Post | None:
         .order_by(*TIMELINE_NEWEST_FIRST)
         .first()
     )
-
-
-@dataclass(frozen=True)
-class TicketAnswer:
-    """What already answers the requester's latest post: our post on the network (sent by the
-    desk, the stream column, automation or any other client, however it reached us) and/or a
-    desk reply queued, sending or sent to it."""
-
-    post: Post | None
-    reply: Reply | None
-
-    @property
-    def url(self) -> str:
-        post = self.post or (self.reply.post if self.reply else None)
-        return post.url if post is not None else ""
-
-    def describe(self) -> list[str]:
-        """Who answered and from where, one line each, for a person deciding to send again."""
-        lines = []
-        if self.reply is not None:
-            who = self.reply.author.username if self.reply.author else "someone"
-            if self.reply.status == Reply.Status.SENT:
-                sent = self.reply.post
-                link = f": {sent.url}" if sent is not None else ""
-                lines.append(f"{who}'s reply to this post is already sent{link}.")
-            else:
-                lines.append(f"{who}'s reply to this post is already on its way.")
-        if self.post is not None and (self.reply is None or self.reply.post_id != self.post.pk):
-            lines.append(
-                f"@{self.post.author_username} answered from another client: {self.post.url}"
-            )
-        return lines
-
-
-def ticket_answer_get(*, ticket: Ticket, latest: Post | None = None) -> TicketAnswer | None:
-    """The answer the requester's latest post (`latest`, looked up when not given) already has,
-    or None: the one rule for "already answered", used by every door that sends.
-
-    Answered means any post of ours not deleted after that post in the timeline (or in reply
-    to it), whichever client sent it, or a desk reply to it that is queued, sending or sent
-    (and whose post, once sent, still exists). A reply that needs attention is not an answer:
-    it was stopped or refused. Read-only."""
-    latest = latest if latest is not None else ticket_latest_inbound(ticket=ticket)
-    if latest is None:
-        return None
-    # Through the conversation's index: a brand's own posts in a busy thread are few.
-    ours = (
-        Post.objects.filter(
-            network=ticket.network,
-            conversation_id=ticket.conversation_id,
-            direction=Post.Direction.OUTBOUND,
-            deleted_at=None,
-            created_at__gte=latest.created_at,
-        )
-        .filter(Q(ticket=ticket) | Q(in_reply_to_remote_id=latest.remote_id))
-        # X gives times to the second: a tie is broken by the snowflake, as in TIMELINE.
-        .filter(
-            Q(created_at__gt=latest.created_at)
-            | Q(remote_id__gt=latest.remote_id)
-            | Q(in_reply_to_remote_id=latest.remote_id)
-        )
-        .select_related("reply__author")
-        .order_by(*TIMELINE)
-        .first()
-    )
-    reply = (
-        Reply.objects.filter(
-            ticket=ticket,
-            kind=Reply.Kind.REPLY,
-            in_reply_to_remote_id=latest.remote_id,
-            status__in=(Reply.Status.QUEUED, Reply.Status.SENDING, Reply.Status.SENT),
-        )
-        .exclude(post__deleted_at__isnull=False)
-        .select_related("author", "post")
-        .order_by("created_at", "id")
-        .first()
-    )
-    if reply is None and ours is not None and hasattr(ours, "reply"):
-        reply = ours.reply  # our post, sent by the desk: say who sent it
-    if ours is None and reply is None:
-        return None
-    return TicketAnswer(post=ours, reply=reply)
 
 
 def ticket_mentioned_handles(*, ticket: Ticket) -> list[Handle]:
@@ -394,191 +293,6 @@ def ticket_list_assignees() -> QuerySet[User]:
     )
 
 
-@dataclass(frozen=True)
-class PostRow:
-    """One post of a conversation or of the stream, with what the viewer may do to it.
-
-    `like` and `delete` are the newest such action on the post (queued, done or failed);
-    `like_needs_reason` mirrors `post_like`'s rule (the policy's `like_intents`) and
-    `can_delete` mirrors `post_delete`'s (the reply's author or the policy's `delete_roles`),
-    so the page offers what the services will accept; the services still decide."""
-
-    post: Post
-    like: PostAction | None = None
-    delete: PostAction | None = None
-    can_like: bool = False
-    like_needs_reason: bool = True
-    can_delete: bool = False
-    # Stream only: our reply to this post that is not sent yet (queued, sending, or stopped).
-    pending_reply: Reply | None = None
-
-
-@dataclass(frozen=True)
-class TicketPage:
-    """Everything the ticket screen shows, read in one place for `viewer`.
-
-    `reply_from` is the handle a reply by `viewer` goes out from (with the reason);
-    `reply_blocked` says why `viewer` cannot reply ("" when they can). `rows` are the posts
-    with their likes and deletes; `timeline` pairs each event with the Slack message it
-    posted (escalations, spam reports, retweet suggestions), if any. `direct_messages` are
-    the requester's private answers to our DMs (channels.dms), oldest first: never posts."""
-
-    ticket: Ticket
-    posts: list[Post]
-    events: list[TicketEvent]
-    unsent_replies: list[Reply]
-    latest_inbound: Post | None
-    reply_from: HandleChoice | None
-    reply_blocked: str
-    assignees: list[User]
-    rows: list[PostRow]
-    timeline: list[tuple[TicketEvent, SlackMessage | None]]
-    slack_configured: bool
-    escalations: tuple[Escalation, ...]
-    dm_purpose_required: bool
-    can_hand_back: bool
-    # Triage's own label for the requester's first post (see ticket_first_inbound_triage).
-    triage: TriageResult | None = None
-    # The ticket's intent is triage's suggestion: it acts on nothing (triage.gate).
-    intent_suggested: bool = False
-    direct_messages: list[DirectMessage] = field(default_factory=list)
-
-    @property
-    def replies_in_flight(self) -> bool:
-        """A reply is queued or being sent: the screen keeps polling until it settles."""
-        return any(
-            r.status in (Reply.Status.QUEUED, Reply.Status.SENDING) for r in self.unsent_replies
-        )
-
-    @property
-    def slack_in_flight(self) -> bool:
-        """A Slack message of this ticket waits for the worker: poll until it is posted."""
-        return any(
-            m is not None and m.status == SlackMessage.Status.QUEUED for _, m in self.timeline
-        )
-
-    @property
-    def actions_in_flight(self) -> bool:
-        """A like or a delete waits for the worker: poll until X has done it."""
-        return any(
-            a is not None and a.status == PostAction.Status.QUEUED
-            for row in self.rows
-            for a in (row.like, row.delete)
-        )
-
-    @property
-    def seen_post_id(self) -> str:
-        """The newest post shown (deleted ones aside): the composer's `seen_post_id`, so a
-        send after the conversation moved on is stopped by `reply_create`."""
-        shown = [p for p in self.posts if p.deleted_at is None]
-        return shown[-1].remote_id if shown else ""
-
-
-def ticket_get_for_page(*, ticket_id: int, viewer: User) -> TicketPage:
-    """The ticket screen for `viewer`: the ticket, its conversation (posts oldest first, each
-    with the reply that sent it and that reply's author, and its likes and deletes), its
-    events with their Slack messages, the replies not sent yet (queued, sending, needs
-    attention), the requester's latest post (what a reply threads to), the reply handle
-    choice, the policy's escalation categories, the reassign choices for leads, and the
-    requester's direct messages answering ours.
-
-    Read-only. Raises NotFound."""
-    # replies.services imports this module: import at call time.
-    from mentiondesk.replies.services import reply_handle_choice
-
-    ticket = Ticket.objects.select_related("handle", "assignee").filter(pk=ticket_id).first()
-    if ticket is None:
-        raise NotFound(f"ticket {ticket_id} does not exist")
-    posts = list(
-        Post.objects.filter(ticket=ticket)
-        .select_related("handle", "reply__author", "ticket")
-        .prefetch_related(_actions_prefetch())
-        .order_by(*TIMELINE)
-    )
-    reply_from: HandleChoice | None = None
-    reply_blocked = ""
-    if not viewer.can_reply:
-        reply_blocked = "Light agents read tickets and add internal notes; they do not reply."
-    else:
-        try:
-            reply_from = reply_handle_choice(ticket=ticket, user=viewer)
-        except DomainError as exc:  # Forbidden, or X's self-serve plan allows no handle
-            reply_blocked = exc.message
-    events = list(ticket_events(ticket=ticket))
-    # Keyed for lookups by _slack_message_id, which is None for events without a message.
-    slack: dict[int | None, SlackMessage] = {
-        m.pk: m for m in slack_messages_for_ticket(ticket=ticket)
-    }
-    policy = policy_current()
-    unsent = list(
-        Reply.objects.filter(ticket=ticket)
-        .exclude(status=Reply.Status.SENT)
-        .select_related("handle", "author")
-        .order_by("created_at", "id")
-    )
-    for reply in unsent:
-        # What a lead can do for it, for the template: "retry", "recheck" or "".
-        reply.person_action = reply_selectors.reply_person_action(reply=reply)  # type: ignore[attr-defined]
-    return TicketPage(
-        ticket=ticket,
-        posts=posts,
-        events=events,
-        unsent_replies=unsent,
-        latest_inbound=ticket_latest_inbound(ticket=ticket),
-        reply_from=reply_from,
-        reply_blocked=reply_blocked,
-        assignees=list(ticket_list_assignees()) if viewer.can_reassign else [],
-        rows=[_post_row(post, viewer, policy) for post in posts],
-        timeline=[(e, slack.get(_slack_message_id(e))) for e in events],
-        slack_configured=slack_is_configured(),
-        escalations=policy.escalations,
-        dm_purpose_required=policy.rules.dm_reason_required,
-        can_hand_back=ticket.assignee_id is not None
-        and (ticket.assignee_id == viewer.pk or viewer.role in policy.rules.reassign_roles),
-        triage=ticket_first_inbound_triage(ticket=ticket),
-        intent_suggested=ticket_intent_suggested(ticket=ticket, act_above=policy.triage.act_above),
-        direct_messages=list(DirectMessage.objects.filter(ticket=ticket)),
-    )
-
-
-@dataclass(frozen=True)
-class RequesterCard:
-    """Who wrote the ticket, as the ticket page's card shows them: how many tickets they
-    opened on this network (this one included), their latest other tickets (newest first),
-    and when we last answered them in any of their tickets (None: never)."""
-
-    username: str
-    ticket_count: int
-    earlier: list[Ticket]
-    last_response_at: datetime | None
-
-
-def requester_card_get(*, ticket: Ticket, limit: int = 5) -> RequesterCard:
-    """`ticket`'s requester card. Read-only; two queries, however many tickets they have
-    (through the ticket_requester index)."""
-    theirs = Ticket.objects.filter(
-        network=ticket.network, requester_remote_id=ticket.requester_remote_id
-    )
-    stats = theirs.aggregate(
-        count=Count("pk", distinct=True),
-        last_response_at=Max(
-            "posts__created_at",
-            filter=Q(posts__direction=Post.Direction.OUTBOUND, posts__deleted_at=None),
-        ),
-    )
-    earlier = (
-        theirs.exclude(pk=ticket.pk)
-        .only("subject", "status", "created_at")
-        .order_by("-created_at", "-id")[:limit]
-    )
-    return RequesterCard(
-        username=ticket.requester_username,
-        ticket_count=stats["count"],
-        earlier=list(earlier),
-        last_response_at=stats["last_response_at"],
-    )
-
-
 def ticket_first_inbound_triage(*, ticket: Ticket) -> TriageResult | None:
     """Triage's result for `ticket`'s first inbound post (oldest by TIMELINE), or None when
     that post was not triaged (yet) or the ticket has no inbound post. Its `intent`,
@@ -607,125 +321,6 @@ def ticket_post_get(*, ticket: Ticket, remote_id: str) -> Post:
     return post
 
 
-@dataclass(frozen=True)
-class StreamPage:
-    """The stream column: the stream handles and their newest inbound posts as rows."""
-
-    handles: list[Handle]
-    rows: list[PostRow]
-
-
-def stream_page_get(*, viewer: User, limit: int = 50) -> StreamPage:
-    """The stream column for `viewer`: `channels.selectors.stream_posts` (newest first, with
-    `is_answered`), each with its like, whether a like needs a reason, and our reply to it
-    that is not sent yet. Read-only; a fixed number of queries whatever the length."""
-    policy = policy_current()
-    posts = list(channel_selectors.stream_posts(limit=limit))
-    prefetch_related_objects(posts, _actions_prefetch())
-    pending = {
-        r.in_reply_to_remote_id: r
-        for r in Reply.objects.filter(
-            kind=Reply.Kind.REPLY, in_reply_to_remote_id__in=[p.remote_id for p in posts]
-        )
-        .exclude(status=Reply.Status.SENT)
-        .select_related("author")
-        .order_by("created_at", "id")
-    }
-    return StreamPage(
-        handles=list(channel_selectors.stream_handles().order_by("username")),
-        rows=[_post_row(p, viewer, policy, pending_reply=pending.get(p.remote_id)) for p in posts],
-    )
-
-
-@dataclass(frozen=True)
-class StatusUpdatePage:
-    """The status update screen: who may post, from which handle, and the recent updates."""
-
-    can_post: bool
-    refusal: str
-    handle: Handle | None
-    open_reports: int
-    updates: list[Reply]
-
-    @property
-    def in_flight(self) -> bool:
-        return any(u.status in (Reply.Status.QUEUED, Reply.Status.SENDING) for u in self.updates)
-
-
-def status_update_page_get(*, viewer: User, limit: int = 20) -> StatusUpdatePage:
-    """The status update screen for `viewer`: whether they may post (the policy's
-    `status_handle_posters`, as `status_update_create` decides) and why not, the status
-    handle, how many open availability tickets a follow-up would answer, and the newest
-    `limit` updates with their delivery (status, post, reason) and `follow_ups` (how many
-    follow-up replies each queued). Read-only."""
-    policy = policy_current()
-    can_post = rules.status_poster(viewer, policy.rules)
-    who = " and ".join(policy.rules.status_handle_posters) or "nobody"
-    # status_update_follow_up keys each follow-up "status-follow-up-<update>-<ticket>".
-    key_prefix = Concat(Value("status-follow-up-"), Cast(OuterRef("pk"), CharField()), Value("-"))
-    follow_ups = (
-        Reply.objects.filter(kind=Reply.Kind.REPLY, idempotency_key__startswith=key_prefix)
-        .order_by()
-        .values("kind")
-        .annotate(n=Count("pk"))
-        .values("n")
-    )
-    return StatusUpdatePage(
-        can_post=can_post,
-        refusal="" if can_post else f"Only {who} users post status updates.",
-        handle=Handle.objects.filter(role=Handle.Role.STATUS, is_active=True)
-        .order_by("pk")
-        .first(),
-        open_reports=Ticket.objects.filter(
-            intent=Intent.AVAILABILITY,
-            status__in=(Ticket.Status.NEW, Ticket.Status.OPEN, Ticket.Status.PENDING),
-        ).count(),
-        updates=list(
-            Reply.objects.filter(kind=Reply.Kind.STATUS_UPDATE)
-            .select_related("handle", "author", "post")
-            .annotate(follow_ups=Coalesce(Subquery(follow_ups), 0))
-            .order_by("-created_at", "-id")[:limit]
-        ),
-    )
-
-
-def _actions_prefetch() -> Prefetch[str, QuerySet[PostAction], str]:
-    return Prefetch("actions", queryset=PostAction.objects.order_by("created_at", "id"))
-
-
-def _post_row(
-    post: Post, viewer: User, policy: Policy, *, pending_reply: Reply | None = None
-) -> PostRow:
-    policy_rules = policy.rules
-    actions = list(post.actions.all())
-    like = next((a for a in reversed(actions) if a.kind == PostAction.Kind.LIKE), None)
-    delete = next((a for a in reversed(actions) if a.kind == PostAction.Kind.DELETE), None)
-    inbound = post.direction == Post.Direction.INBOUND
-    ticket = post.ticket if post.ticket_id is not None else None
-    # A suggestion (below [triage] act_above) unlocks no like: see triage.gate.
-    acts = ticket is not None and ticket_intent_acts(
-        ticket=ticket, act_above=policy.triage.act_above
-    )
-    intent = ticket.intent if ticket and acts else ""
-    ours = post.direction == Post.Direction.OUTBOUND and post.handle_id is not None
-    # Only our posts have a sending reply; asking an inbound post would cost a query.
-    author_id = getattr(getattr(post, "reply", None), "author_id", None) if ours else None
-    return PostRow(
-        post=post,
-        like=like,
-        delete=delete,
-        can_like=inbound
-        and viewer.can_reply
-        and (like is None or like.status == PostAction.Status.FAILED),
-        like_needs_reason=intent not in policy_rules.like_intents,
-        can_delete=ours
-        and post.deleted_at is None
-        and (delete is None or delete.status == PostAction.Status.FAILED)
-        and (viewer.pk == author_id or viewer.role in policy_rules.delete_roles),
-        pending_reply=pending_reply,
-    )
-
-
-def _slack_message_id(event: TicketEvent) -> int | None:
-    value = event.data.get("slack_message") if isinstance(event.data, dict) else None
-    return value if isinstance(value, int) else None
+def ticket_url(ticket: Ticket) -> str:
+    """The ticket's page, absolute, for messages read outside the desk (Slack)."""
+    return settings.BASE_URL + reverse("tickets:detail", kwargs={"ticket_id": ticket.pk})

@@ -33,13 +33,13 @@ from django.conf import settings
 from django.db import DatabaseError, transaction
 from django.utils import timezone
 
+from mentiondesk.core.keywords import keyword_overlap, keyword_queries, keywords_extract
 from mentiondesk.integrations.forum import client as forum_client
 from mentiondesk.integrations.helpdesk import client as helpdesk_client
 from mentiondesk.integrations.issuetracker import client as issuetracker_client
 from mentiondesk.integrations.statuspage import client as statuspage_client
+from mentiondesk.integrations.vendorhttp import BudgetSpent, Deadline, EvidenceError
 
-from .client import BudgetSpent, Deadline, EvidenceError
-from .keywords import keyword_overlap, keyword_queries, keywords_extract
 from .models import EvidenceCache, TicketEvidence
 
 logger = logging.getLogger(__name__)
@@ -224,7 +224,7 @@ def issues_related(
     """Issues in the configured GitLab projects that look like `text`, best first: items
     {title, url, state, labels, updated_at, score, reference, excerpt}.
 
-    Searched with the post's keywords, narrow to wide (evidence.keywords), open and closed;
+    Searched with the post's keywords, narrow to wide (core.keywords), open and closed;
     ranked by `score` = keyword overlap with title and description (0-1) + 0.2 when open +
     up to 0.1 for a recent update (none after a year). Never raises."""
     base, projects = settings.GITLAB_URL, list(settings.GITLAB_PROJECTS)

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from mentiondesk.integrations.evidence.client import get_json, unexpected
+from mentiondesk.integrations.vendorhttp import get_json, unexpected
 
 
 def topics_search(*, base_url: str, query: str, timeout: float) -> list[dict[str, Any]]:

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from mentiondesk.integrations.evidence.client import get_json, unexpected
+from mentiondesk.integrations.vendorhttp import get_json, unexpected
 
 MAX_PER_PAGE = 100
 DESCRIPTION_CHARS = 2000

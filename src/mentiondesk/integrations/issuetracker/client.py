@@ -21,7 +21,7 @@ import gitlab
 import requests
 from gitlab.exceptions import GitlabError, GitlabParsingError
 
-from mentiondesk.integrations.evidence.client import (
+from mentiondesk.integrations.vendorhttp import (
     USER_AGENT,
     EvidenceError,
     describe,

@@ -29,6 +29,7 @@ from django.conf import settings
 from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
+from django_tasks import task
 
 from mentiondesk.accounts.models import User
 from mentiondesk.core.errors import DomainError
@@ -124,9 +125,14 @@ def slack_message_enqueue(
 
 
 def _enqueue_delivery(message_id: int) -> None:
-    from . import tasks  # tasks imports this module
+    slack_message_deliver_task.enqueue(message_id=message_id)
 
-    tasks.slack_message_deliver.enqueue(message_id=message_id)
+
+# Beside the service it runs, so enqueueing it needs no import of tasks.py (which imports
+# this module).
+@task(queue_name="default")
+def slack_message_deliver_task(*, message_id: int) -> None:
+    slack_message_deliver(message_id=message_id)
 
 
 def slack_message_deliver(*, message_id: int) -> SlackMessage | None:

@@ -6,10 +6,5 @@ from . import services
 
 
 @task(queue_name="default")
-def slack_message_deliver(*, message_id: int) -> None:
-    services.slack_message_deliver(message_id=message_id)
-
-
-@task(queue_name="default")
 def slack_outbox_drain() -> None:
     services.slack_outbox_drain()

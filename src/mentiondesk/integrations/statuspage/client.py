@@ -7,14 +7,14 @@ API relied on (https://metastatuspage.com/api/v2/, public, no auth):
 - GET /api/v2/incidents/unresolved.json → {"page": {...}, "incidents": [...]}
 - GET /api/v2/summary.json → {"page", "status": {"indicator", "description"}, "components",
   "incidents", "scheduled_maintenances"}
-Raises EvidenceError for every failure (see evidence.client.get_json).
+Raises EvidenceError for every failure (see integrations.vendorhttp.get_json).
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from mentiondesk.integrations.evidence.client import get_json, unexpected
+from mentiondesk.integrations.vendorhttp import get_json, unexpected
 
 IMPACT_RANK = {"critical": 3, "major": 2, "minor": 1, "none": 0}
 

@@ -7,6 +7,7 @@ from datetime import datetime, timedelta
 
 from django.db import transaction
 from django.utils import timezone
+from django_tasks import task
 
 from mentiondesk.accounts.models import User
 from mentiondesk.channels import services as channel_services
@@ -19,14 +20,15 @@ from mentiondesk.channels.connectors.base import (
 )
 from mentiondesk.channels.connectors.x import XConnector
 from mentiondesk.channels.models import Handle, Post
+from mentiondesk.core import priorities
 from mentiondesk.core.errors import Conflict, DomainError, Forbidden
 from mentiondesk.core.intents import Intent
 from mentiondesk.policy.selectors import policy_current
+from mentiondesk.replies import selectors as reply_selectors
 from mentiondesk.sla import services as sla_services
 from mentiondesk.tickets import answers
-from mentiondesk.tickets import selectors as ticket_selectors
+from mentiondesk.tickets.gate import ticket_intent_suggested
 from mentiondesk.tickets.models import Ticket, TicketEvent
-from mentiondesk.triage.gate import ticket_intent_suggested
 
 from ..models import PostAction
 from .outbox import reply_handle_choice
@@ -152,9 +154,13 @@ def _action_queue(
 
 
 def _enqueue(action_id: int) -> None:
-    from mentiondesk.replies import tasks
+    post_action_run_task.enqueue(action_id=action_id)
 
-    tasks.post_action_run.enqueue(action_id=action_id)
+
+# Beside the service it runs (see outbox.reply_deliver_task).
+@task(queue_name="outbox", priority=priorities.OUTBOX)
+def post_action_run_task(*, action_id: int) -> None:
+    post_action_run(action_id=action_id)
 
 
 def post_action_run(*, action_id: int, connector: XConnector | None = None) -> PostAction:
@@ -218,7 +224,7 @@ def _answer_withdraw(*, post: Post) -> None:
     if post.ticket_id is None:
         return
     ticket = Ticket.objects.select_for_update().get(pk=post.ticket_id)
-    still_answered = ticket_selectors.ticket_answer_get(ticket=ticket) is not None
+    still_answered = reply_selectors.ticket_answer_get(ticket=ticket) is not None
     if ticket.status == Ticket.Status.PENDING and not still_answered:
         ticket.status = Ticket.Status.OPEN if ticket.first_response_at else Ticket.Status.NEW
         ticket.save(update_fields=["status", "updated_at"])

@@ -5,10 +5,10 @@ from __future__ import annotations
 import string
 from dataclasses import dataclass
 
+from mentiondesk.channels.length import x_length
 from mentiondesk.policy.selectors import policy_current
 from mentiondesk.tickets.models import Ticket
 
-from ..length import x_length
 from .outbox import X_MAX_CHARS
 
 

@@ -35,6 +35,7 @@ from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.utils import timezone
+from django_tasks import task
 
 from mentiondesk.accounts.models import User
 from mentiondesk.channels import services as channel_services
@@ -46,16 +47,17 @@ from mentiondesk.channels.connectors.base import (
     Unreachable,
 )
 from mentiondesk.channels.connectors.x import XConnector
+from mentiondesk.channels.length import X_MAX_WEIGHT, x_length
 from mentiondesk.channels.models import TIMELINE, Post
+from mentiondesk.core import priorities
 from mentiondesk.core.errors import Conflict, DomainError, Forbidden
-from mentiondesk.policy import rules
 from mentiondesk.sla import services as sla_services
+from mentiondesk.tickets import rules
 from mentiondesk.tickets import selectors as ticket_selectors
 from mentiondesk.tickets import services as ticket_services
 from mentiondesk.tickets.models import Ticket, TicketEvent
 
 from .. import selectors
-from ..length import X_MAX_WEIGHT, x_length
 from ..models import DeliveryAttempt, Reply
 from .automation import AutomationSkipped, automated_reply_allowed
 
@@ -236,7 +238,7 @@ class Collision(Conflict):
 
 def _collision_check(
     *, ticket: Ticket, seen_post_id: str | None, latest: Post | None, another: bool
-) -> ticket_selectors.TicketAnswer | None:
+) -> selectors.TicketAnswer | None:
     """Raises Collision when the send would race a post the agent has not seen, or answer a
     post already answered (unless `another` confirms it). Returns the answer confirmed past."""
     changes: list[str] = []
@@ -248,7 +250,7 @@ def _collision_check(
             changes.append(
                 f"@{post.author_username} {verb} “{post.text[:80]}” since you opened it."
             )
-    answer = ticket_selectors.ticket_answer_get(ticket=ticket, latest=latest) if latest else None
+    answer = selectors.ticket_answer_get(ticket=ticket, latest=latest) if latest else None
     answered = answer.describe() if answer is not None and not another else []
     if changes or answered:
         raise Collision(changes, answered=answered)
@@ -270,9 +272,14 @@ def _checked_text(text: str, limit: int = X_MAX_CHARS, *, weighted: bool = True)
 
 
 def _enqueue_delivery(reply_id: int) -> None:
-    from mentiondesk.replies import tasks  # tasks imports this module
+    reply_deliver_task.enqueue(reply_id=reply_id)
 
-    tasks.reply_deliver.enqueue(reply_id=reply_id)
+
+# The task lives beside the service it runs, so enqueueing it needs no import of tasks.py
+# (which imports this module).
+@task(queue_name="outbox", priority=priorities.OUTBOX)
+def reply_deliver_task(*, reply_id: int) -> None:
+    reply_deliver(reply_id=reply_id)
 
 
 def reply_deliver(*, reply_id: int, connector: XConnector | None = None) -> Reply:

@@ -9,14 +9,14 @@ import uuid
 from django.db import transaction
 
 from mentiondesk.accounts.models import User
+from mentiondesk.channels.length import x_length
 from mentiondesk.channels.models import Handle
 from mentiondesk.core.errors import DomainError, Forbidden
 from mentiondesk.core.intents import Intent
-from mentiondesk.policy import rules
 from mentiondesk.policy.selectors import policy_current
+from mentiondesk.tickets import rules
 from mentiondesk.tickets.models import Ticket
 
-from ..length import x_length
 from ..models import Reply
 from .automation import PHASE_INCIDENT
 from .outbox import X_MAX_CHARS, _checked_text, _enqueue_delivery, reply_create

@@ -105,12 +105,12 @@
 
   /* ---- reply character count: X counts up to 280 ---- */
 
-  // X's weighted length, as replies/length.py counts it: a link is 23 (t.co), Latin and
+  // X's weighted length, as channels/length.py counts it: a link is 23 (t.co), Latin and
   // common punctuation 1, anything else (CJK, emoji) 2.
   var URL_WEIGHT = 23;
   var LIGHT = [[0, 4351], [8192, 8205], [8208, 8223], [8242, 8247]];
 
-  // A link as replies/length.py finds one (x_length, x_has_link).
+  // A link as channels/length.py finds one (x_length, x_has_link).
   var LINK = /https?:\/\/\S+/gi;
 
   function xLength(text) {

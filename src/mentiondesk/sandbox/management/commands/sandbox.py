@@ -8,9 +8,9 @@ from typing import Any
 
 from django.core.management.base import BaseCommand
 
-from mentiondesk.sandbox.script import DEMO_HANDLES, handles_add
-from mentiondesk.sandbox.server import SandboxServer
-from mentiondesk.sandbox.store import SandboxStore
+from mentiondesk.sandbox.x.script import DEMO_HANDLES, handles_add
+from mentiondesk.sandbox.x.server import SandboxServer
+from mentiondesk.sandbox.x.store import SandboxStore
 
 
 class Command(BaseCommand):

@@ -1,0 +1,55 @@
+"""The cost page for leads and admins: X API spend per day, handle and kind, the most
+expensive tickets, and the month against its budget. Anyone else gets the refusal, 403."""
+
+from __future__ import annotations
+
+from typing import cast
+
+from django.contrib.auth.decorators import login_required
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
+from django.views.decorators.http import require_GET
+
+from mentiondesk.accounts.models import User
+from mentiondesk.core.errors import DomainError, Forbidden
+from mentiondesk.costs import selectors
+from mentiondesk.policy.selectors import policy_current
+
+from .forms import CostFilterForm
+
+TEMPLATE = "costs/page.html"
+
+
+@require_GET
+@login_required
+def page(request: HttpRequest) -> HttpResponse:
+    try:
+        selectors.costs_viewer_check(viewer=cast(User, request.user))
+    except Forbidden as exc:
+        return render(request, TEMPLATE, {"forbidden": exc.message}, status=403)
+    form = CostFilterForm(request.GET)
+    if not form.is_valid():
+        return render(request, TEMPLATE, {"form": form}, status=400)
+    try:
+        qs = selectors.usage_filtered(**form.cleaned_data)
+    except DomainError as exc:
+        form.add_error(exc.field, exc.message)
+        return render(request, TEMPLATE, {"form": form}, status=400)
+    billing = policy_current().x_billing
+    return render(
+        request,
+        TEMPLATE,
+        {
+            "form": form,
+            "billing": billing,
+            # [x_billing] is optional: without it calls are counted, not priced, and the
+            # template must not look `billing.currency` up on None (a filter argument that
+            # fails to resolve raises instead of rendering empty).
+            "currency": billing.currency if billing else "",
+            "budget": selectors.budget_status(),
+            "total": selectors.usage_total(qs=qs),
+            "by_day_handle": selectors.usage_grouped(qs=qs, by=("day", "handle")),
+            "by_kind": selectors.usage_grouped(qs=qs, by=("kind",)),
+            "top_tickets": selectors.usage_top_tickets(qs=qs),
+        },
+    )

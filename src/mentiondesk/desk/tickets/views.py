@@ -1,0 +1,599 @@
+"""The desk's HTML screens: the queue, play mode and the ticket page.
+
+Thin: parse, call one selector or service, render. A DomainError from a service is shown on
+the page (next to its form, or as a message when it is about who may act), with its status
+code, never as a 500. HTMX requests get a partial of the same template, so the two never
+drift; boosted navigation (`HX-Boosted`) gets the full page like any browser."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, cast
+from urllib.parse import urlencode
+
+from django import forms as django_forms
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils.cache import patch_vary_headers
+from django.utils.functional import SimpleLazyObject
+from django.views.decorators.http import require_GET, require_POST
+
+from mentiondesk.accounts.models import User
+from mentiondesk.channels.models import Post
+from mentiondesk.core.errors import DomainError, Forbidden, NotFound
+from mentiondesk.desk.tickets import pages
+from mentiondesk.desk.tickets.forms import (
+    DeletePostForm,
+    DirectMessageForm,
+    EscalateForm,
+    HandBackForm,
+    IntentForm,
+    LikeForm,
+    NoteForm,
+    PlayForm,
+    PresenceForm,
+    QueueForm,
+    ReassignForm,
+    ReplyForm,
+    SearchForm,
+    SpamReportForm,
+    StatusForm,
+    SuggestRetweetForm,
+    TakeForm,
+)
+from mentiondesk.incidents import selectors as surge_selectors
+from mentiondesk.integrations.slack import escalations
+from mentiondesk.integrations.slack.services import SlackUnavailable
+from mentiondesk.replies import evidence as ticket_evidence
+from mentiondesk.replies import selectors as reply_selectors
+from mentiondesk.replies import services as reply_services
+from mentiondesk.sla import selectors as sla_selectors
+from mentiondesk.tickets import search as ticket_search
+from mentiondesk.tickets import selectors, services
+from mentiondesk.tickets.constants import DEFAULT_VIEW, VIEWS
+from mentiondesk.tickets.models import Ticket
+
+# The queue shows the oldest tickets first; past this many, the counts say how many more.
+QUEUE_ROWS = 50
+# Strict play handed back the ticket already on screen.
+HELD_MESSAGE = (
+    "Finish or hand back this ticket first: reply, solve it, or hand it back with a reason. "
+    "Play never skips a ticket."
+)
+# The spam report's thank-you draft waits here for the composer of the next page view.
+DRAFT_SESSION_KEY = "mentiondesk:draft:{ticket_id}"
+
+
+def _user(request: HttpRequest) -> User:
+    # Every view here is login_required: the user is an authenticated accounts.User.
+    return cast(User, request.user)
+
+
+def wants_partial(request: HttpRequest) -> bool:
+    """An hx-get/hx-post from the page itself (polling), not a boosted navigation."""
+    return (
+        request.headers.get("HX-Request") == "true" and request.headers.get("HX-Boosted") != "true"
+    )
+
+
+def _queue_url(view: str) -> str:
+    return f"{reverse('tickets:queue')}?{urlencode({'view': view})}"
+
+
+@require_GET
+@login_required
+def queue(request: HttpRequest) -> HttpResponse:
+    form = QueueForm(request.GET)
+    view = form.view_slug()
+    labels = form.labels()
+    tickets = selectors.ticket_list(view=view, labels=labels, viewer=_user(request))
+    sort = "due" if request.GET.get("sort") == "due" else "created"
+    if sort == "due":
+        tickets = sla_selectors.tickets_by_due(tickets)
+    context = {
+        "current_view": VIEWS[view],
+        "tickets": selectors.ticket_list_with_triage(tickets)[:QUEUE_ROWS],
+        "sort": sort,
+        "queue_rows": QUEUE_ROWS,
+        "filter_form": form,
+        "filtered": labels.active,
+        "rows_query": form.query_string(),
+        "surges": surge_selectors.surge_cards(viewer=_user(request)),
+        "oob": wants_partial(request),
+    }
+    template = "tickets/queue.html#ticket-rows" if context["oob"] else "tickets/queue.html"
+    response = render(request, template, context)
+    patch_vary_headers(response, ["HX-Request"])
+    return response
+
+
+@require_GET
+@login_required
+def search(request: HttpRequest) -> HttpResponse:
+    """Ticket search in the seed's syntax, results as queue rows; a query the parser refuses
+    is shown on the page with a 400."""
+    form = SearchForm(request.GET)
+    tickets: list[Ticket] | None = None
+    if form.is_valid() and form.cleaned_data["q"]:
+        try:
+            query = ticket_search.search_parse(text=form.cleaned_data["q"])
+            tickets = ticket_search.ticket_search_rows(query=query, limit=QUEUE_ROWS)
+        except DomainError as exc:
+            form.add_error("q", exc.message)
+    context = {"form": form, "tickets": tickets, "queue_rows": QUEUE_ROWS}
+    return render(request, "tickets/search.html", context, status=400 if form.errors else 200)
+
+
+@require_POST
+@login_required
+def play_next(request: HttpRequest) -> HttpResponse:
+    form = PlayForm(request.POST)
+    view = (form.cleaned_data["view"] if form.is_valid() else "") or DEFAULT_VIEW
+    try:
+        ticket = services.ticket_next(user=_user(request), view=view)
+    except DomainError as exc:
+        messages.error(request, exc.message)
+        return redirect(_queue_url(view))
+    if ticket is None:
+        messages.info(request, "Queue is clear: nobody is waiting for an answer. Nice work.")
+        return redirect(_queue_url(view))
+    if form.is_valid() and form.cleaned_data["current"] == ticket.pk:
+        messages.warning(request, HELD_MESSAGE)
+    return redirect("tickets:detail", ticket_id=ticket.pk)
+
+
+@require_GET
+@login_required
+def detail(request: HttpRequest, ticket_id: int) -> HttpResponse:
+    draft = request.session.pop(DRAFT_SESSION_KEY.format(ticket_id=ticket_id), "")
+    if draft:
+        return _detail(request, ticket_id, reply_form=ReplyForm(initial={"text": draft}))
+    return _detail(request, ticket_id)
+
+
+@require_GET
+@login_required
+def activity(request: HttpRequest, ticket_id: int) -> HttpResponse:
+    """The conversation and unsent replies, polled while a reply is on its way; the header
+    and the events timeline ride along as out-of-band swaps."""
+    response = _detail(request, ticket_id, template="tickets/detail.html#ticket-activity")
+    patch_vary_headers(response, ["HX-Request"])
+    return response
+
+
+@require_GET
+@login_required
+def evidence(request: HttpRequest, ticket_id: int) -> HttpResponse:
+    """The evidence card (sources, similar solved tickets, drafted replies), asked of the
+    sources now. The page draws the evidence kept since ingest at once; it asks for this
+    when there is none (hx-trigger "load") and on "Refresh": the look-ups call the network,
+    so the ticket page itself never waits on them. Not in a transaction."""
+    ticket = _ticket(ticket_id)
+    found = ticket_evidence.ticket_evidence_get(ticket=ticket)
+    return render(
+        request, "tickets/detail.html#evidence-panel", {"ticket": ticket, "evidence": found}
+    )
+
+
+@require_POST
+@login_required
+def reply(request: HttpRequest, ticket_id: int) -> HttpResponse:
+    ticket = _ticket(ticket_id)
+    form = ReplyForm(request.POST)
+    if not form.is_valid():
+        return _detail(request, ticket_id, status=400, reply_form=form)
+    try:
+        created = reply_services.reply_create(
+            ticket=ticket,
+            author=_user(request),
+            text=form.cleaned_data["text"],
+            idempotency_key=form.cleaned_data["idempotency_key"],
+            status_after=form.cleaned_data["status_after"],
+            seen_post_id=form.cleaned_data["seen_post_id"] or None,
+            another_reply=form.cleaned_data["another_reply"],
+            reason=form.cleaned_data["reason"],
+        )
+    except reply_services.Collision as exc:
+        # The page re-renders with the conversation as it is now (and a new seen_post_id),
+        # the typed text kept, and what changed above the composer; when the post is already
+        # answered, with the button that sends it anyway.
+        return _detail(
+            request,
+            ticket_id,
+            status=exc.status_code,
+            extra={"collision": exc.changes, "collision_answered": _answered(exc)},
+            reply_form=form,
+        )
+    except DomainError as exc:
+        return _rejected(request, ticket_id, exc, reply_form=form)
+    # A reply made for a ticket always has it (only status updates have none).
+    ticket_status = created.ticket.status  # type: ignore[union-attr]
+    solved = " and the ticket is solved" if ticket_status == Ticket.Status.SOLVED else ""
+    messages.success(request, f"Reply queued from @{created.handle.username}{solved}.")
+    return redirect("tickets:detail", ticket_id=ticket_id)
+
+
+@require_POST
+@login_required
+def reply_retry(request: HttpRequest, ticket_id: int, reply_id: int) -> HttpResponse:
+    """A parked reply: send it again (proven never sent) or have X checked again."""
+    ticket = _ticket(ticket_id)
+    reply = reply_selectors.reply_get(reply_id=reply_id)
+    if reply.ticket_id != ticket.pk:
+        raise Http404(f"reply {reply_id} is not on ticket #{ticket_id}")
+    recheck = request.POST.get("action") == "recheck"
+    try:
+        if recheck:
+            reply_services.reply_recheck(reply=reply, by=_user(request))
+        else:
+            reply_services.reply_retry(reply=reply, by=_user(request))
+    except DomainError as exc:
+        return _rejected(request, ticket_id, exc, as_message=True)
+    messages.success(
+        request,
+        f"Checking @{reply.handle.username}'s posts on X for the reply."
+        if recheck
+        else f"Reply queued again from @{reply.handle.username}.",
+    )
+    return redirect("tickets:detail", ticket_id=ticket_id)
+
+
+def _answered(collision: reply_services.Collision) -> str:
+    """ "only" when the post being answered already is all that stopped the send, "also" when
+    the conversation moved on too, "" when it is not answered: what the composer offers."""
+    if not collision.answered:
+        return ""
+    return "only" if collision.code == "already_answered" else "also"
+
+
+@require_POST
+@login_required
+def assign_to_me(request: HttpRequest, ticket_id: int) -> HttpResponse:
+    ticket = _ticket(ticket_id)
+    form = TakeForm(request.POST)
+    if not form.is_valid():
+        return _detail(request, ticket_id, status=400, take_form=form)
+    try:
+        services.ticket_assign(
+            ticket=ticket,
+            assignee=_user(request),
+            by=_user(request),
+            reason=form.cleaned_data["reason"],
+        )
+    except DomainError as exc:
+        # Only the reason is asked next to the button; the form is gone once someone has it.
+        return _rejected(request, ticket_id, exc, as_message=exc.field != "reason", take_form=form)
+    messages.success(request, f"Ticket #{ticket_id} is yours.")
+    return redirect("tickets:detail", ticket_id=ticket_id)
+
+
+@require_POST
+@login_required
+def reassign(request: HttpRequest, ticket_id: int) -> HttpResponse:
+    ticket = _ticket(ticket_id)
+    form = ReassignForm(request.POST)
+    if not form.is_valid():
+        return _detail(request, ticket_id, status=400, reassign_form=form)
+    assignee = form.cleaned_data["assignee"]
+    try:
+        services.ticket_assign(ticket=ticket, assignee=assignee, by=_user(request))
+    except DomainError as exc:
+        return _rejected(request, ticket_id, exc, reassign_form=form)
+    who = assignee.username if assignee else "nobody"
+    messages.success(request, f"Ticket #{ticket_id} assigned to {who}.")
+    return redirect("tickets:detail", ticket_id=ticket_id)
+
+
+@require_POST
+@login_required
+def status(request: HttpRequest, ticket_id: int) -> HttpResponse:
+    ticket = _ticket(ticket_id)
+    form = StatusForm(request.POST)
+    if not form.is_valid():
+        return _detail(request, ticket_id, status=400, status_form=form)
+    try:
+        changed = services.ticket_status_set(
+            ticket=ticket, status=form.cleaned_data["status"], by=_user(request)
+        )
+    except DomainError as exc:
+        return _rejected(request, ticket_id, exc, status_form=form)
+    messages.success(request, f"Ticket #{ticket_id} is {changed.get_status_display().lower()}.")
+    return redirect("tickets:detail", ticket_id=ticket_id)
+
+
+@require_POST
+@login_required
+def note(request: HttpRequest, ticket_id: int) -> HttpResponse:
+    ticket = _ticket(ticket_id)
+    form = NoteForm(request.POST)
+    if not form.is_valid():
+        return _detail(request, ticket_id, status=400, note_form=form)
+    try:
+        services.ticket_note_add(ticket=ticket, by=_user(request), text=form.cleaned_data["text"])
+    except DomainError as exc:
+        return _rejected(request, ticket_id, exc, note_form=form)
+    messages.success(request, "Note added.")
+    return redirect("tickets:detail", ticket_id=ticket_id)
+
+
+@require_POST
+@login_required
+def intent(request: HttpRequest, ticket_id: int) -> HttpResponse:
+    ticket = _ticket(ticket_id)
+    form = IntentForm(request.POST)
+    if not form.is_valid():
+        return _detail(request, ticket_id, status=400, intent_form=form)
+    try:
+        changed = services.ticket_intent_set(
+            ticket=ticket, intent=form.cleaned_data["intent"], by=_user(request)
+        )
+    except DomainError as exc:
+        return _rejected(request, ticket_id, exc, intent_form=form)
+    messages.success(
+        request, f"Ticket #{ticket_id} is about: {changed.get_intent_display().lower()}."
+    )
+    return redirect("tickets:detail", ticket_id=ticket_id)
+
+
+@require_POST
+@login_required
+def hand_back(request: HttpRequest, ticket_id: int) -> HttpResponse:
+    ticket = _ticket(ticket_id)
+    form = HandBackForm(request.POST)
+    if not form.is_valid():
+        return _detail(request, ticket_id, status=400, hand_back_form=form)
+    try:
+        escalations.ticket_hand_back(
+            ticket=ticket,
+            by=_user(request),
+            reason=form.cleaned_data["reason"],
+            category=form.cleaned_data["category"],
+        )
+    except DomainError as exc:
+        return _rejected(request, ticket_id, exc, hand_back_form=form)
+    choices = form.fields["category"].choices  # type: ignore[attr-defined]  # a ChoiceField
+    label = dict(choices).get(form.cleaned_data["category"], "")
+    messages.success(
+        request,
+        f"Ticket #{ticket_id} is back in the queue, at its place; {label} experts were asked "
+        "in Slack.",
+    )
+    return redirect(_queue_url(DEFAULT_VIEW))
+
+
+@require_POST
+@login_required
+def escalate(request: HttpRequest, ticket_id: int) -> HttpResponse:
+    ticket = _ticket(ticket_id)
+    form = EscalateForm(request.POST)
+    if not form.is_valid():
+        return _detail(request, ticket_id, status=400, escalate_form=form)
+    try:
+        event = escalations.ticket_escalate(
+            ticket=ticket,
+            by=_user(request),
+            category=form.cleaned_data["category"],
+            note=form.cleaned_data["note"],
+        )
+    except DomainError as exc:
+        return _rejected(request, ticket_id, exc, escalate_form=form)
+    messages.success(request, f"Asked {event.data.get('channel', 'the experts')} in Slack.")
+    return redirect("tickets:detail", ticket_id=ticket_id)
+
+
+@require_POST
+@login_required
+def report_spam(request: HttpRequest, ticket_id: int) -> HttpResponse:
+    ticket = _ticket(ticket_id)
+    form = SpamReportForm(request.POST)
+    if not form.is_valid():
+        return _detail(request, ticket_id, status=400, spam_form=form)
+    try:
+        draft = escalations.ticket_report_spam(
+            ticket=ticket, by=_user(request), reported_url=form.cleaned_data["url"]
+        )
+    except DomainError as exc:
+        return _rejected(request, ticket_id, exc, spam_form=form)
+    request.session[DRAFT_SESSION_KEY.format(ticket_id=ticket_id)] = draft
+    messages.success(
+        request, "Spam reported in Slack. A thank-you reply is in the composer: edit and send."
+    )
+    return redirect("tickets:detail", ticket_id=ticket_id)
+
+
+def _post_action(
+    request: HttpRequest,
+    ticket_id: int,
+    remote_id: str,
+    *,
+    form_class: type[django_forms.Form],
+    form_key: str,
+    act: Callable[[Post, dict[str, Any]], str],
+) -> HttpResponse:
+    """The shape every per-post action shares: validate the form, call one service through
+    `act` (which returns the success message), show its refusal next to the post."""
+    post = _post(ticket_id, remote_id)
+    form = form_class(request.POST)
+    bound: dict[str, Any] = {form_key: form}
+    target = {"post_target": remote_id}
+    if not form.is_valid():
+        return _detail(request, ticket_id, status=400, extra=target, **bound)
+    try:
+        message = act(post, form.cleaned_data)
+    except DomainError as exc:
+        return _rejected(
+            request, ticket_id, exc, extra=target, as_message=exc.field is None, **bound
+        )
+    messages.success(request, message)
+    return redirect("tickets:detail", ticket_id=ticket_id)
+
+
+@require_POST
+@login_required
+def like(request: HttpRequest, ticket_id: int, remote_id: str) -> HttpResponse:
+    def act(post: Post, data: dict[str, Any]) -> str:
+        reply_services.post_like(post=post, by=_user(request), reason=data["reason"])
+        return f"Liking @{post.author_username}'s post."
+
+    return _post_action(
+        request, ticket_id, remote_id, form_class=LikeForm, form_key="like_form", act=act
+    )
+
+
+@require_POST
+@login_required
+def suggest_retweet(request: HttpRequest, ticket_id: int, remote_id: str) -> HttpResponse:
+    def act(post: Post, data: dict[str, Any]) -> str:
+        event = escalations.post_suggest_retweet(post=post, by=_user(request), note=data["note"])
+        where = event.data.get("channel", "the social team") if event else "the social team"
+        return f"Suggested to {where} for the social team to review."
+
+    return _post_action(
+        request,
+        ticket_id,
+        remote_id,
+        form_class=SuggestRetweetForm,
+        form_key="retweet_form",
+        act=act,
+    )
+
+
+@require_POST
+@login_required
+def delete_post(request: HttpRequest, ticket_id: int, remote_id: str) -> HttpResponse:
+    def act(post: Post, data: dict[str, Any]) -> str:
+        reply_services.post_delete(post=post, by=_user(request), reason=data["reason"])
+        return f"Deleting @{post.author_username}'s post on X."
+
+    return _post_action(
+        request, ticket_id, remote_id, form_class=DeletePostForm, form_key="delete_form", act=act
+    )
+
+
+@require_POST
+@login_required
+def direct_message(request: HttpRequest, ticket_id: int) -> HttpResponse:
+    ticket = _ticket(ticket_id)
+    form = DirectMessageForm(request.POST)
+    if not form.is_valid():
+        return _detail(request, ticket_id, status=400, dm_form=form)
+    try:
+        dm = reply_services.dm_create(
+            ticket=ticket,
+            by=_user(request),
+            text=form.cleaned_data["text"],
+            purpose=form.cleaned_data["purpose"],
+        )
+    except DomainError as exc:
+        return _rejected(request, ticket_id, exc, dm_form=form)
+    messages.success(request, f"Direct message queued from @{dm.handle.username}.")
+    return redirect("tickets:detail", ticket_id=ticket_id)
+
+
+@require_POST
+@login_required
+def presence(request: HttpRequest, ticket_id: int) -> HttpResponse:
+    """The ticket page's heartbeat (every few seconds, and when the agent starts typing):
+    answers with who else has the ticket open."""
+    ticket = _ticket(ticket_id)
+    form = PresenceForm(request.POST)
+    is_typing = bool(form.is_valid() and form.cleaned_data["is_typing"])
+    others = services.presence_touch(ticket=ticket, user=_user(request), is_typing=is_typing)
+    return render(request, "tickets/detail.html#presence-list", {"others": others})
+
+
+def _ticket(ticket_id: int) -> Ticket:
+    """The ticket a write or a card acts on, without its conversation (read when used)."""
+    try:
+        return selectors.ticket_get(ticket_id=ticket_id, with_conversation=False)
+    except NotFound as exc:
+        raise Http404(exc.message) from exc
+
+
+def _post(ticket_id: int, remote_id: str) -> Post:
+    try:
+        return selectors.ticket_post_get(ticket=_ticket(ticket_id), remote_id=remote_id)
+    except NotFound as exc:
+        raise Http404(exc.message) from exc
+
+
+def _rejected(
+    request: HttpRequest,
+    ticket_id: int,
+    exc: DomainError,
+    *,
+    extra: dict[str, Any] | None = None,
+    as_message: bool = False,
+    **bound: django_forms.Form,
+) -> HttpResponse:
+    """Show a service's refusal: who-may-act refusals and Slack being unavailable (its forms
+    are not shown then) as a page message, the rest next to the form that was sent (on its
+    field when the service named one). `as_message` for forms that may be gone from the
+    re-rendered page (a post already liked or deleted)."""
+    form = next(iter(bound.values()), None)
+    if isinstance(exc, Forbidden | SlackUnavailable) or form is None or as_message:
+        messages.error(request, exc.message)
+    else:
+        form.add_error(exc.field if exc.field in form.fields else None, exc.message)
+    # `bound` holds forms keyed *_form only: none can land on template or extra.
+    response = _detail(request, ticket_id, status=exc.status_code, extra=extra, **bound)  # type: ignore[arg-type]
+    rendered_error(response, exc)
+    return response
+
+
+def rendered_error(response: HttpResponse, exc: DomainError) -> None:
+    """Mark a page that shows a refusal: htmx swaps it in even with a 5xx code (Slack not
+    configured is a 503), instead of treating it as the server failing."""
+    response["X-Desk-Error"] = exc.code
+
+
+def _detail(
+    request: HttpRequest,
+    ticket_id: int,
+    *,
+    status: int = 200,
+    template: str = "tickets/detail.html",
+    extra: dict[str, Any] | None = None,
+    **bound: django_forms.Form,
+) -> HttpResponse:
+    try:
+        page = pages.ticket_get_for_page(ticket_id=ticket_id, viewer=_user(request))
+    except NotFound as exc:
+        raise Http404(exc.message) from exc
+    context: dict[str, Any] = {
+        "page": page,
+        "ticket": page.ticket,
+        # Lazy: read only by the full page, not by the partials polled while a reply is sent.
+        "requester_card": SimpleLazyObject(lambda: pages.requester_card_get(ticket=page.ticket)),
+        "reply_form": ReplyForm(),
+        "note_form": NoteForm(),
+        "status_form": StatusForm(initial={"status": page.ticket.status}),
+        "reassign_form": ReassignForm(initial={"assignee": page.ticket.assignee_id}),
+        "intent_form": IntentForm(initial={"intent": page.ticket.intent}),
+        "hand_back_form": HandBackForm(),
+        "escalate_form": EscalateForm(),
+        "spam_form": SpamReportForm(),
+        "dm_form": DirectMessageForm(),
+        "take_form": TakeForm(),
+        # What taking the ticket (Assign to me, or a reply) asks of the viewer, outside Play.
+        "take": None
+        if wants_partial(request)
+        else services.ticket_take_rule(ticket=page.ticket, user=_user(request)),
+        "play_view": DEFAULT_VIEW,
+        "oob": wants_partial(request),
+        # Fetched after ingest: drawn at once; the lazy card only when it never was.
+        "evidence": None
+        if wants_partial(request)
+        else ticket_evidence.ticket_evidence_stored(ticket=page.ticket),
+        **(extra or {}),
+        **bound,
+    }
+    response = render(request, template, context, status=status)
+    if status >= 400 and request.headers.get("HX-Request") == "true":
+        # A boosted form that failed re-renders the ticket: keep the ticket's address in the
+        # location bar rather than the POST-only endpoint's.
+        response["HX-Replace-Url"] = reverse("tickets:detail", args=[ticket_id])
+    return response

@@ -1,0 +1,172 @@
+"""X webhooks (Account Activity / v2 webhooks): the CRC challenge, signed event POSTs, and the
+poll each event triggers. Facts: ../shared/fixtures/x-api-v2/API-FACTS.md, section 1.
+
+Events carry v1.1-shaped tweets without conversation ids, so they are not parsed into posts.
+An event for one of our handles makes the worker poll that handle at once: the poll reads the
+full v2 objects, threads them, and its since_id checkpoint and unique remote ids make webhook
+and periodic polling one idempotent path (no gap after downtime, no duplicates)."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import json
+import logging
+from dataclasses import dataclass
+from datetime import timedelta
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+from django_tasks import task
+
+from mentiondesk.channels.models import Handle
+from mentiondesk.core import priorities
+from mentiondesk.core.errors import DomainError, Forbidden, NotFound
+from mentiondesk.intake import ingest as channel_services
+from mentiondesk.webhooks.models import WebhookEvent, WebhookPoll
+
+logger = logging.getLogger(__name__)
+
+# Events that can carry a mention or a reply of ours; the rest (likes, follows, typing, ...)
+# are kept and ignored.
+POST_EVENTS = {"tweet_create_events", "tweet_delete_events"}
+
+
+def _secret() -> bytes:
+    if not settings.X_CONSUMER_SECRET:
+        raise NotFound("X webhooks are off: set MENTIONDESK_X_CONSUMER_SECRET")
+    return settings.X_CONSUMER_SECRET.encode()
+
+
+def _sign(message: bytes) -> str:
+    digest = hmac.new(_secret(), message, hashlib.sha256).digest()
+    return "sha256=" + base64.b64encode(digest).decode()
+
+
+def webhook_crc_response(*, crc_token: str) -> dict[str, str]:
+    """The answer to X's challenge: no database work, so it is fast even under load."""
+    if not crc_token:
+        raise DomainError("crc_token is missing", field="crc_token")
+    return {"response_token": _sign(crc_token.encode())}
+
+
+@dataclass(frozen=True)
+class WebhookReceipt:
+    """What a signed POST came to: the event kept for it, and whether that body had been
+    received before (a replay, answered like the first delivery and doing nothing more)."""
+
+    event: WebhookEvent
+    is_replay: bool
+
+
+def _is_plain(value: str) -> bool:
+    # Keys and ids X sends are ASCII; NUL or a lone surrogate would be refused by PostgreSQL.
+    return value.isascii() and value.isprintable()
+
+
+def webhook_event_receive(*, body: bytes, signature: str | None) -> WebhookReceipt:
+    """Check the signature over the raw bytes (constant time), keep the event, and have the
+    worker poll the handle it is about. Unsigned or wrongly signed bodies are refused and not
+    kept (anyone can POST). A signed body that is not usable is kept with the reason.
+
+    Events are deduplicated by the SHA-256 of the body: a replay of a body already kept (by
+    X's redelivery or by anyone who captured it) returns the first event, stores nothing and
+    enqueues nothing. The digest is unique in the database, so two processes receiving the
+    same body at once keep it once. Enqueues `webhook_events_process_task` after commit."""
+    expected = _sign(body)
+    if not signature or not hmac.compare_digest(signature.encode(), expected.encode()):
+        raise Forbidden("the x-twitter-webhooks-signature header is missing or wrong")
+    digest = hashlib.sha256(body).hexdigest()
+    known = WebhookEvent.objects.filter(digest=digest).first()
+    if known is not None:
+        return WebhookReceipt(event=known, is_replay=True)
+    event = WebhookEvent(raw=body, digest=digest)
+    try:
+        payload = json.loads(body)
+        if not isinstance(payload, dict):
+            raise ValueError("the body is not a JSON object")
+    # Deeply nested JSON exhausts the decoder's recursion limit: as unreadable as bad syntax.
+    except (ValueError, RecursionError) as exc:
+        event.status, event.reason = WebhookEvent.Status.FAILED, f"unreadable body: {exc}"
+        return _keep(event)
+    for_user_id = payload.get("for_user_id", "")
+    if isinstance(for_user_id, int | str) and _is_plain(str(for_user_id)):
+        event.for_user_id = str(for_user_id)[:40]
+    else:
+        event.status, event.reason = WebhookEvent.Status.FAILED, "for_user_id is not a user id"
+        return _keep(event)
+    event.kinds = sorted(k for k in payload if k.endswith("_events") and _is_plain(k))
+    if not POST_EVENTS & set(event.kinds):
+        event.status, event.reason = WebhookEvent.Status.IGNORED, "no post events"
+    elif not Handle.objects.filter(remote_id=event.for_user_id, is_active=True).exists():
+        event.status = WebhookEvent.Status.IGNORED
+        event.reason = f"no active handle has user id {event.for_user_id!r}"
+    return _keep(event)
+
+
+def _keep(event: WebhookEvent) -> WebhookReceipt:
+    try:
+        with transaction.atomic():
+            event.save()
+    except IntegrityError:
+        # Another process kept the same body between our look-up and our insert.
+        return WebhookReceipt(event=WebhookEvent.objects.get(digest=event.digest), is_replay=True)
+    if event.status == WebhookEvent.Status.FAILED:
+        logger.warning("webhook event #%s kept unread: %s", event.pk, event.reason)
+    if event.status == WebhookEvent.Status.RECEIVED:
+        transaction.on_commit(webhook_events_process_task.enqueue)
+    return WebhookReceipt(event=event, is_replay=False)
+
+
+def webhook_poll_claim(*, handle: Handle) -> bool:
+    """Whether events may make the worker poll `handle` now: at most once per
+    `WEBHOOK_POLL_MIN_SECONDS` per handle, across every worker (a conditional UPDATE on the
+    handle's `WebhookPoll` row decides the race). True records now as the last webhook poll.
+    The periodic poll is not counted and not limited."""
+    now = timezone.now()
+    row, created = WebhookPoll.objects.get_or_create(handle=handle, defaults={"polled_at": now})
+    if created:
+        return True
+    due = now - timedelta(seconds=settings.WEBHOOK_POLL_MIN_SECONDS)
+    return WebhookPoll.objects.filter(pk=row.pk, polled_at__lte=due).update(polled_at=now) == 1
+
+
+def webhook_events_process() -> int:
+    """Poll once for every handle with received events, however many arrived: a burst of
+    events costs one poll per handle, not one per event, and a handle polled because of events
+    less than `WEBHOOK_POLL_MIN_SECONDS` ago is not polled again (its events are marked
+    processed with the reason; the next poll reads their posts from the checkpoint, so nothing
+    is lost). Returns how many events it took."""
+    with transaction.atomic():
+        claimed = list(
+            WebhookEvent.objects.select_for_update(skip_locked=True)
+            .filter(status=WebhookEvent.Status.RECEIVED)
+            .order_by("received_at")[:1000]
+        )
+        WebhookEvent.objects.filter(pk__in=[e.pk for e in claimed]).update(
+            status=WebhookEvent.Status.PROCESSED, processed_at=timezone.now()
+        )
+    user_ids = {e.for_user_id for e in claimed}
+    for handle in Handle.objects.filter(remote_id__in=user_ids, is_active=True).order_by("pk"):
+        events = WebhookEvent.objects.filter(
+            pk__in=[e.pk for e in claimed if e.for_user_id == handle.remote_id]
+        )
+        if not webhook_poll_claim(handle=handle):
+            events.update(
+                reason=f"not polled: events polled this handle less than "
+                f"{settings.WEBHOOK_POLL_MIN_SECONDS:g} s ago; the next poll reads it"
+            )
+            continue
+        result = channel_services.handle_poll(handle=handle)
+        if result.error:
+            # Nothing is lost: the periodic poll reads from the same checkpoint later.
+            events.update(status=WebhookEvent.Status.FAILED, reason=f"poll failed: {result.error}")
+    return len(claimed)
+
+
+# Beside the service it runs: the receipt above enqueues it.
+@task(queue_name="ingest", priority=priorities.INGEST)
+def webhook_events_process_task() -> None:
+    webhook_events_process()

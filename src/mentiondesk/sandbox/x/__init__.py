@@ -1,0 +1,1 @@
+"""The sandbox X network: store, WSGI app, scripted mentions and the local server."""
