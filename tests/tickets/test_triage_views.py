@@ -55,20 +55,30 @@ def rows(client: Client, query: str) -> set[str]:
     return set(re.findall(r'data-ticket-id="(\d+)"', page))
 
 
-def test_the_ticket_page_shows_intent_confidence_sentiment_context_and_evidence(
-    main_handle: Handle, client: Client, advocate: User
+def test_the_ticket_page_shows_intent_sentiment_context_and_to_leads_confidence_and_evidence(
+    main_handle: Handle, client: Client, advocate: User, lead: User
 ) -> None:
     ticket = triaged(main_handle, OUTAGE)[OUTAGE]
     result = TriageResult.objects.get()
+    confidence = f"{round(result.intent_confidence * 100)}% · model"
+    evidence = [f"<li>{reason}</li>".replace('"', "&quot;") for reason in result.evidence[:6]]
+    assert evidence
+
+    client.force_login(lead)
+    page = client.get(reverse("tickets:detail", args=[ticket.pk])).content.decode()
+    assert 'data-triage-intent="availability">Availability' in page
+    assert confidence in page
+    assert f'data-triage-sentiment="{result.sentiment}"' in page
+    assert 'data-triage-context="hosted">Hosted service' in page
+    assert all(reason in page for reason in evidence)
+
+    # An advocate sees the labels, not the model's workings (User.sees_diagnostics).
     client.force_login(advocate)
     page = client.get(reverse("tickets:detail", args=[ticket.pk])).content.decode()
     assert 'data-triage-intent="availability">Availability' in page
-    assert f"{round(result.intent_confidence * 100)}% · model" in page
-    assert f'data-triage-sentiment="{result.sentiment}"' in page
     assert 'data-triage-context="hosted">Hosted service' in page
-    assert result.evidence and all(
-        f"<li>{reason}</li>".replace('"', "&quot;") in page for reason in result.evidence[:6]
-    )
+    assert confidence not in page
+    assert not any(reason in page for reason in evidence)
 
 
 def test_a_correction_from_the_ticket_page_is_audited_and_exported(
@@ -216,7 +226,7 @@ pattern = "phish\\\\w*"
 
 
 def test_policy_rules_win_over_the_model_and_show_their_name(
-    main_handle: Handle, client: Client, advocate: User
+    main_handle: Handle, client: Client, lead: User
 ) -> None:
     policy_services.policy_apply_text(text=DESK_POLICY + RULES, source="rules.toml")
     question = "@Driftwood how do I fix jobs stuck in pending on acme box?"
@@ -232,7 +242,7 @@ def test_policy_rules_win_over_the_model_and_show_their_name(
     assert spam.evidence[0] == 'rule: phishing (/phish\\w*/ matched "phishing")'
     assert TriageResult.objects.get(post__text=PRAISE).source == "model"
 
-    client.force_login(advocate)
+    client.force_login(lead)  # who tunes the rules
     page = client.get(reverse("tickets:detail", args=[tickets[question].pk])).content.decode()
     assert "rule: pipeline-stuck (keyword &quot;stuck in pending&quot;)" in page
     assert "100% · rule" in page
