@@ -76,7 +76,9 @@ def test_the_evidence_card_requires_login(client: Client, advocate: User) -> Non
     assert response["Location"].startswith(reverse("accounts:login"))
 
 
-def test_the_header_shows_triage_label_for_the_first_post(client: Client, advocate: User) -> None:
+def test_the_header_shows_leads_triage_label_for_the_first_post(
+    client: Client, advocate: User, lead: User
+) -> None:
     ticket = availability_ticket(advocate)
     post = Post.objects.get(ticket=ticket, direction=Post.Direction.INBOUND)
     TriageResult.objects.filter(post=post).delete()
@@ -88,7 +90,7 @@ def test_the_header_shows_triage_label_for_the_first_post(client: Client, advoca
         context="unknown",
         model_version="test",
     )
-    client.force_login(advocate)
+    client.force_login(lead)
     body = client.get(reverse("tickets:detail", args=[ticket.pk])).content.decode()
     assert 'data-triage-intent="availability"' in body
     assert "87%" in body and "model" in body
