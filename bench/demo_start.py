@@ -112,6 +112,36 @@ def summary(name: str, runs: list[dict[str, float]]) -> str:
     )
 
 
+def measure(
+    *, runs: int, fresh: bool, baseline: str | None = None
+) -> dict[str, list[dict[str, float]]]:
+    """`runs` starts of this tree (and of `baseline`, alternating), by tree."""
+    with tempfile.TemporaryDirectory(prefix="demo-start-") as tmp:
+        work = Path(tmp)
+        trees = {"this tree": REPO / "src"}
+        if baseline:
+            trees = {f"baseline {baseline}": baseline_export(baseline, work), **trees}
+        results: dict[str, list[dict[str, float]]] = {name: [] for name in trees}
+        dirs = {name: work / name.replace(" ", "-") / "var" for name in trees}
+        if not fresh:
+            # Later starts: one start first, not counted, leaves what a first start leaves
+            # (the template, the OS's file cache), as on a machine that ran the demo before.
+            for name, src in trees.items():
+                dirs[name].mkdir(parents=True)
+                warm = start_once(src=src, data_dir=dirs[name])
+                print(f"warm-up {name}: {warm['first_page']:.2f} s", file=sys.stderr)
+        for run in range(runs):
+            for name, src in trees.items():
+                data_dir = dirs[name]
+                if fresh and data_dir.exists():
+                    shutil.rmtree(data_dir)
+                data_dir.mkdir(parents=True, exist_ok=True)
+                result = start_once(src=src, data_dir=data_dir)
+                results[name].append(result)
+                print(f"run {run + 1} {name}: {result['first_page']:.2f} s", file=sys.stderr)
+    return results
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=5)
@@ -120,29 +150,7 @@ def main() -> None:
     args = parser.parse_args()
 
     print(f"load before: {os.getloadavg()[0]:.2f}", file=sys.stderr)
-    with tempfile.TemporaryDirectory(prefix="demo-start-") as tmp:
-        work = Path(tmp)
-        trees = {"this tree": REPO / "src"}
-        if args.baseline:
-            trees = {f"baseline {args.baseline}": baseline_export(args.baseline, work), **trees}
-        results: dict[str, list[dict[str, float]]] = {name: [] for name in trees}
-        dirs = {name: work / name.replace(" ", "-") / "var" for name in trees}
-        if not args.fresh:
-            # Later starts: one start first, not counted, leaves what a first start leaves
-            # (the template, the OS's file cache), as on a machine that ran the demo before.
-            for name, src in trees.items():
-                dirs[name].mkdir(parents=True)
-                warm = start_once(src=src, data_dir=dirs[name])
-                print(f"warm-up {name}: {warm['first_page']:.2f} s", file=sys.stderr)
-        for run in range(args.runs):
-            for name, src in trees.items():
-                data_dir = dirs[name]
-                if args.fresh and data_dir.exists():
-                    shutil.rmtree(data_dir)
-                data_dir.mkdir(parents=True, exist_ok=True)
-                result = start_once(src=src, data_dir=data_dir)
-                results[name].append(result)
-                print(f"run {run + 1} {name}: {result['first_page']:.2f} s", file=sys.stderr)
+    results = measure(runs=args.runs, fresh=args.fresh, baseline=args.baseline)
     print(f"load after: {os.getloadavg()[0]:.2f}", file=sys.stderr)
     kind = "first start on an empty data dir" if args.fresh else "later starts"
     print(f"demo start ({kind}, {args.runs} runs each, alternating)")
