@@ -139,8 +139,11 @@ def demo_database_prepare(
     if template_valid(path=template, migrations=files):
         # Nothing may hold the file open while its pages are replaced.
         connections["default"].close()
-        database_copy(source=template, target=target)
-        return "copied"
+        try:
+            database_copy(source=template, target=target)
+            return "copied"
+        except sqlite3.DatabaseError:
+            pass  # deleted since the check, by a start of other code on the same data dir
     for old in data_dir.glob(f"{TEMPLATE_PREFIX}*.db"):
         old.unlink(missing_ok=True)
     call_command("migrate", verbosity=0, interactive=False)
