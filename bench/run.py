@@ -6,7 +6,7 @@ temporary directory, or the PostgreSQL database mentiondesk_bench, dropped and c
 since Django's settings are fixed per process. Progress goes to stderr, the table to stdout;
 bench/RESULTS.md is written by hand from it.
 
-    .venv/bin/python bench/run.py [--quick] [--only ingest|next|triage|import|scale|timeline]
+    .venv/bin/python bench/run.py [--quick] [--only ingest|next|triage|import|scale|timeline|demo]
 
 MENTIONDESK_BENCH_PG_URL names another PostgreSQL server (its database is dropped!)."""
 
@@ -20,8 +20,10 @@ import subprocess
 import sys
 import tempfile
 from pathlib import Path
+from statistics import median
 from typing import Any
 
+import demo_start
 import history
 import ingest
 import play
@@ -346,12 +348,29 @@ def bench_scale(bench: Bench, *, tickets: int, seconds: float) -> None:
         )
 
 
+def bench_demo(bench: Bench, *, runs: int) -> None:
+    """`mentiondesk demo` from launch to its first page, and its RSS (bench/demo_start.py)."""
+    for fresh, kind in ((False, "later start"), (True, "first start, empty data dir")):
+        starts = demo_start.measure(runs=runs if not fresh else max(1, runs // 3), fresh=fresh)
+        page = median(r["first_page"] for r in starts["this tree"])
+        peak = max(r["peak"] for r in starts["this tree"])
+        bench.row(
+            f"demo: {kind}, launch to first page (median of {len(starts['this tree'])})",
+            "SQLite",
+            f"{page:.2f} s; RSS peak {peak:.0f} MB",
+            f"≤ {demo_start.PAGE_TARGET_S:g} s: {verdict(page <= demo_start.PAGE_TARGET_S)}; "
+            f"≤ {demo_start.RSS_TARGET_MB:g} MB: {verdict(peak <= demo_start.RSS_TARGET_MB)}"
+            if not fresh
+            else "info",
+        )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="10x smaller: a smoke run")
     parser.add_argument(
         "--only",
-        choices=["ingest", "next", "triage", "import", "scale", "timeline"],
+        choices=["ingest", "next", "triage", "import", "scale", "timeline", "demo"],
         help="one benchmark",
     )
     parser.add_argument("--worker", choices=WORKERS, help=argparse.SUPPRESS)
@@ -379,6 +398,8 @@ def main() -> None:
             bench_import(bench, rows=1_000_000 // smaller, with_pg=with_pg)
         if args.only in (None, "timeline"):
             bench_timeline(bench, tickets=1_000 // smaller)
+        if args.only in (None, "demo"):
+            bench_demo(bench, runs=7 // (3 if args.quick else 1))
         if args.only in (None, "scale") and with_pg:
             bench_scale(bench, tickets=1_000_000 // smaller, seconds=180 / smaller)
         print(bench.table())

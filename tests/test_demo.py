@@ -15,6 +15,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+import mentiondesk as mentiondesk_package
 from tests.processes import mentiondesk
 
 
@@ -27,6 +28,9 @@ def free_port() -> int:
 @pytest.fixture
 def demo(tmp_path: Path) -> Iterator[tuple[str, str, dict[str, str]]]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("MENTIONDESK_")}
+    # This tree's code, not whatever `mentiondesk` the venv holds: a relative PYTHONPATH
+    # (`PYTHONPATH=src`) means nothing from the demo's own working directory.
+    env["PYTHONPATH"] = str(Path(mentiondesk_package.__file__).parents[1])
     port = free_port()
     proc = subprocess.Popen(
         [sys.executable, "-m", "mentiondesk", "demo", "--port", str(port)],

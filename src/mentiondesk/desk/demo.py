@@ -8,10 +8,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from django.conf import settings
-from django.core.management import call_command
 
 from mentiondesk.accounts.models import User
 from mentiondesk.channels.models import Handle
+from mentiondesk.desk.demo_database import demo_database_ready
 from mentiondesk.desk.worker import worker_run
 from mentiondesk.intake import ingest as channel_services
 from mentiondesk.policy import services as policy_services
@@ -20,6 +20,14 @@ from mentiondesk.sandbox.x.server import SandboxServer
 
 POLICY = Path(__file__).with_name("demo_policy.toml")
 PASSWORD = "mentiondesk"  # noqa: S105 (the demo's published login, on a local sandbox)
+# PASSWORD hashed once, ahead of time, with Django's default hasher (make_password): hashing
+# it for six users at every start took over a second of PBKDF2. This is no secret: the demo's
+# password is public, printed at start and in the README, and guards only a local sandbox.
+# tests/test_demo_start.py checks it still verifies and is not due for an upgrade; after a
+# Django upgrade raises the iterations, put `make_password("mentiondesk")`'s output here.
+PASSWORD_HASH = (
+    "pbkdf2_sha256$1000000$QLSteXrbj7afXMvmTA8iH5$AOsZt8W+qp+HebMaPOOnH41YgPhRLK2G/c4J8dAnw3M="  # noqa: S105
+)
 # The demo plays mentions every few seconds, so poll far more often than production does.
 POLL_SECONDS = 5.0
 
@@ -32,9 +40,10 @@ class Demo:
 
 
 def demo_start(*, sandbox_port: int = 0) -> Demo:
-    """Migrate, start the sandbox, apply the demo policy with the sandbox's tokens, give the
-    demo users their password, take a first pass of mentions and start the worker thread."""
-    call_command("migrate", verbosity=0, interactive=False)
+    """Prepare the database (a copy of the pre-migrated template), start the sandbox, apply
+    the demo policy with the sandbox's tokens, give the demo users their password, take a first
+    pass of mentions and start the worker thread."""
+    demo_database_ready()
     sandbox = SandboxServer(port=sandbox_port, script=True).start()
     settings.X_API_URL = sandbox.url
     settings.POLL_INTERVAL_SECONDS = POLL_SECONDS
@@ -47,9 +56,7 @@ def demo_start(*, sandbox_port: int = 0) -> Demo:
     policy_services.policy_apply(path=POLICY)
 
     usernames = [entry["username"] for entry in policy.users]
-    for user in User.objects.filter(username__in=usernames):
-        user.set_password(PASSWORD)
-        user.save(update_fields=["password"])
+    User.objects.filter(username__in=usernames).update(password=PASSWORD_HASH)
     channel_services.mentions_poll_all()
 
     stop = threading.Event()
