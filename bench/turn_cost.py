@@ -24,7 +24,8 @@ def main() -> None:
     django_start()
     from django.db import connection
 
-    from mentiondesk.channels.connectors.x import XConnector, rate_limits_clear, rate_limits_share
+    from mentiondesk.channels.connectors.ratelimits import rate_limits_clear, rate_limits_share
+    from mentiondesk.channels.connectors.x import XConnector
     from mentiondesk.channels.ratelimits import DatabaseWindows
     from mentiondesk.sandbox.x.server import SandboxServer
 

@@ -14,7 +14,7 @@ from django.conf import settings
 
 from mentiondesk.accounts import services as account_services
 from mentiondesk.accounts.models import User
-from mentiondesk.channels.connectors.x import rate_limits_clear, rate_limits_share
+from mentiondesk.channels.connectors.ratelimits import rate_limits_clear, rate_limits_share
 from mentiondesk.channels.models import Handle
 from mentiondesk.channels.ratelimits import DatabaseWindows
 from mentiondesk.policy import services as policy_services

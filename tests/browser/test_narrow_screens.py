@@ -13,7 +13,7 @@ from playwright.sync_api import Page, expect
 from mentiondesk.accounts.models import User
 from mentiondesk.channels.models import Handle
 from mentiondesk.policy import services as policy_services
-from mentiondesk.sandbox.server import SandboxServer
+from mentiondesk.sandbox.x.server import SandboxServer
 from mentiondesk.sla import services as sla_services
 from tests.browser.journeys import sign_in
 from tests.conftest import DESK_POLICY

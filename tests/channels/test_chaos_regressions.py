@@ -189,10 +189,11 @@ def test_a_killed_process_ends_its_turn_and_a_stuck_one_costs_a_timeout_not_a_ca
     holder = _desk_process(
         "import time\n"
         "from pathlib import Path\n"
-        "from mentiondesk.channels.connectors.x import _BOOK, XConnector\n"
+        "from mentiondesk.channels.connectors.ratelimits import BOOK\n"
+        "from mentiondesk.channels.connectors.x import XConnector\n"
         f"x = XConnector(base_url={x.url!r}, token={TOKEN!r})\n"
         "key = (x.base_url, x._token_key, 'GET /2/users/by/username/:username')\n"
-        "with _BOOK.turn(key, 5):\n"
+        "with BOOK.turn(key, 5):\n"
         f"    Path({str(holding)!r}).touch()\n"
         "    time.sleep(120)\n"
     )

@@ -29,13 +29,8 @@ from werkzeug.serving import ThreadedWSGIServer
 from werkzeug.wrappers import Request, Response
 
 from mentiondesk.channels.connectors.base import PostPage, RemotePost, RemoteUser
-from mentiondesk.channels.connectors.x import (
-    XConnector,
-    clock_skew,
-    parse_dm_page,
-    parse_page,
-    rate_limit_status,
-)
+from mentiondesk.channels.connectors.ratelimits import rate_limit_status
+from mentiondesk.channels.connectors.x import XConnector, clock_skew, parse_dm_page, parse_page
 from mentiondesk.core.localserver import AppDatedHandler
 from mentiondesk.sandbox.x.server import SandboxServer
 from tests.conftest import shared_folder

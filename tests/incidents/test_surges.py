@@ -240,7 +240,7 @@ def test_rate_limited_replies_wait_and_still_go_out_once(
     assert Reply.objects.filter(status=Reply.Status.SENT).count() == 0
     assert Reply.objects.filter(status=Reply.Status.QUEUED).count() == 3
     Reply.objects.update(not_before=timezone.now() - timedelta(seconds=1))
-    from mentiondesk.channels.connectors.x import rate_limits_clear
+    from mentiondesk.channels.connectors.ratelimits import rate_limits_clear
     from mentiondesk.channels.models import RateLimitWindow
 
     # The reset time has come, for this process and for the shared book.

@@ -13,7 +13,8 @@ from django.conf import settings
 from django.utils import timezone
 
 from mentiondesk.accounts.models import User
-from mentiondesk.channels.connectors.x import clock_skew, rate_limits_clear
+from mentiondesk.channels.connectors.ratelimits import rate_limits_clear
+from mentiondesk.channels.connectors.x import clock_skew
 from mentiondesk.intake import ingest as channel_services
 from mentiondesk.replies import services
 from mentiondesk.replies.models import DeliveryAttempt, Reply

@@ -9,9 +9,9 @@ class ChannelsConfig(AppConfig):
         from django.core import checks
 
         from .checks import credentials_settings_check
-        from .connectors.x import rate_limits_share
+        from .connectors.ratelimits import rate_limits_share
         from .ratelimits import DatabaseWindows
 
-        # Workers and web processes share X's spent windows: none calls before a reset.
+        # Workers and web processes share every network's spent windows: none calls before a reset.
         rate_limits_share(DatabaseWindows())
         checks.register(credentials_settings_check)

@@ -8,18 +8,16 @@ is configurable, so the same code talks to api.x.com, to a gateway, or to the lo
 
 from __future__ import annotations
 
-import hashlib
 import json
 import logging
 import re
-import threading
 from collections.abc import Callable, Iterator, Mapping
-from contextlib import AbstractContextManager, ExitStack, contextmanager
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from email.utils import parsedate_to_datetime
 from types import TracebackType
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any
 from urllib.parse import quote, urlsplit
 
 import httpx
@@ -41,6 +39,11 @@ from mentiondesk.channels.connectors.base import (
     RemotePost,
     RemoteUser,
     Unreachable,
+)
+from mentiondesk.channels.connectors.ratelimits import (
+    BOOK,
+    RateLimitStatus,
+    token_digest,
 )
 from mentiondesk.core.constants import POST_TIME_MAX, POST_TIME_MIN, POST_TIME_RANGE
 
@@ -64,137 +67,13 @@ DEFAULT_RESET_WAIT = timedelta(minutes=15)
 _SNOWFLAKE_EPOCH_MS = 1288834974657
 
 
-# --- Rate limits, shared by every connector instance in the process ----------------------------
-
-
-@dataclass(frozen=True)
-class RateLimitStatus:
-    """What the last response of one endpoint said about its window (any field may be unknown)."""
-
-    limit: int | None
-    remaining: int | None
-    reset_at: datetime | None
-
-    def blocked_until(self, now: datetime) -> datetime | None:
-        """The reset time while the window is spent (a call now would only earn another 429),
-        else None."""
-        if self.remaining == 0 and self.reset_at is not None and now < self.reset_at:
-            return self.reset_at
-        return None
-
-
-class SpentWindows(Protocol):
-    """Where spent windows are shared between processes (the desk keeps them in its database):
-    `spent_until` answers for a key this process has not seen spent; `turn` holds the key for
-    one call, so processes call an endpoint with a token one at a time (TimeoutError after
-    `wait` seconds of another's turn)."""
-
-    def spent_until(self, key: tuple[str, str, str], now: datetime) -> datetime | None: ...
-
-    def spend(self, key: tuple[str, str, str], reset_at: datetime) -> None: ...
-
-    def turn(self, key: tuple[str, str, str], wait: float) -> AbstractContextManager[object]: ...
-
-
-class _RateLimitBook:
-    """Thread-safe map (base_url, token digest, "METHOD /route/:template") -> RateLimitStatus,
-    with spent windows also written to, and looked up in, `shared` when one is set. Also keeps
-    each token's `me()` and each base URL's latest clock skew."""
-
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._entries: dict[tuple[str, str, str], RateLimitStatus] = {}
-        self._me: dict[tuple[str, str], RemoteUser] = {}
-        self._skews: dict[str, timedelta] = {}
-        self.shared: SpentWindows | None = None
-
-    def get(self, key: tuple[str, str, str]) -> RateLimitStatus | None:
-        with self._lock:
-            known = self._entries.get(key)
-        now = datetime.now(UTC)
-        if self.shared is not None and (known is None or known.blocked_until(now) is None):
-            reset_at = self.shared.spent_until(key, now)
-            if reset_at is not None:
-                return RateLimitStatus(limit=None, remaining=0, reset_at=reset_at)
-        return known
-
-    def put(self, key: tuple[str, str, str], status: RateLimitStatus) -> None:
-        with self._lock:
-            self._entries[key] = status
-        if self.shared is not None and status.remaining == 0 and status.reset_at is not None:
-            self.shared.spend(key, status.reset_at)
-
-    @contextmanager
-    def turn(self, key: tuple[str, str, str], wait: float) -> Iterator[None]:
-        """This process's turn on `key` when windows are shared (one call at a time per token
-        and endpoint across processes); Unreachable, nothing sent, if it does not come."""
-        if self.shared is None:
-            yield
-            return
-        with ExitStack() as stack:
-            try:
-                stack.enter_context(self.shared.turn(key, wait))
-            except TimeoutError as exc:
-                raise Unreachable(
-                    f"{key[2]}: another call with this token was still in flight after "
-                    f"{wait:g} s (not sent)"
-                ) from exc
-            yield
-
-    def me_get(self, key: tuple[str, str]) -> RemoteUser | None:
-        with self._lock:
-            return self._me.get(key)
-
-    def me_put(self, key: tuple[str, str], user: RemoteUser) -> None:
-        with self._lock:
-            self._me[key] = user
-
-    def skew_get(self, base_url: str) -> timedelta | None:
-        with self._lock:
-            return self._skews.get(base_url)
-
-    def skew_put(self, base_url: str, skew: timedelta) -> None:
-        with self._lock:
-            self._skews[base_url] = skew
-
-    def clear(self) -> None:
-        with self._lock:
-            self._entries.clear()
-            self._me.clear()
-            self._skews.clear()
-
-
-_BOOK = _RateLimitBook()
-
-
-def _token_digest(token: str) -> str:
-    # Never keep the token itself as a key: metrics and reprs may print keys.
-    return hashlib.sha256(token.encode()).hexdigest()[:16]
-
-
-def rate_limit_status(*, base_url: str, token: str, endpoint: str) -> RateLimitStatus | None:
-    """The remembered window of `endpoint` (e.g. "GET /2/users/:id/mentions") for this token
-    (or the connector's `rate_key`), or None before the first response."""
-    return _BOOK.get((base_url.rstrip("/"), _token_digest(token), endpoint))
-
-
-def rate_limits_share(shared: SpentWindows | None) -> None:
-    """Share spent windows between processes through `shared` (set by the channels app)."""
-    _BOOK.shared = shared
-
-
-def rate_limits_clear() -> None:
-    """Forget every remembered window, cached `me()` and clock skew (tests only)."""
-    _BOOK.clear()
-
-
 # --- X's clock ----------------------------------------------------------------------------------
 
 
 def clock_skew(*, base_url: str) -> timedelta | None:
     """X's clock minus ours, in whole seconds, as the latest response from `base_url` in this
     process measured it (`clock_skew_measure`); None before the first response with a Date."""
-    return _BOOK.skew_get(base_url.rstrip("/"))
+    return BOOK.skew_get(base_url.rstrip("/"))
 
 
 def clock_skew_measure(
@@ -658,7 +537,7 @@ class XConnector:
 
     def _token_use(self, token: str) -> None:
         self._token = token
-        self._token_key = _token_digest(self._rate_key or token)
+        self._token_key = token_digest(self._rate_key or token)
         self._client.headers["Authorization"] = f"Bearer {token}"
 
     def close(self) -> None:
@@ -702,12 +581,12 @@ class XConnector:
     def me(self) -> RemoteUser:
         """The token's own user (GET /2/users/me)."""
         user = self._user(self._call("GET", "/2/users/me"), "GET /2/users/me")
-        _BOOK.me_put((self.base_url, self._token_key), user)
+        BOOK.me_put((self.base_url, self._token_key), user)
         return user
 
     def author(self) -> RemoteUser:
         """The token's own user, looked up once per process and token (GET /2/users/me)."""
-        return _BOOK.me_get((self.base_url, self._token_key)) or self.me()
+        return BOOK.me_get((self.base_url, self._token_key)) or self.me()
 
     def user_by_username(self, username: str) -> RemoteUser:
         """GET /2/users/by/username/:username. An unknown user is a 200 with `errors[]`
@@ -886,8 +765,8 @@ class XConnector:
         # a call never leaves while another's 429 for the same token and endpoint is on its
         # way back.
         try:
-            with _BOOK.turn(key, self._turn_wait):
-                known = _BOOK.get(key)
+            with BOOK.turn(key, self._turn_wait):
+                known = BOOK.get(key)
                 blocked_until = known.blocked_until(datetime.now(UTC)) if known else None
                 if blocked_until is not None:
                     raise RateLimited(
@@ -947,7 +826,7 @@ class XConnector:
             raise error(f"{endpoint}: no answer ({type(exc).__name__}: {shown})") from exc
         skew = clock_skew_measure(response.headers, sent_at=sent_at, received_at=datetime.now(UTC))
         if skew is not None:
-            _BOOK.skew_put(self.base_url, skew)
+            BOOK.skew_put(self.base_url, skew)
         body: Any
         try:
             body = json_decode(response.content) if response.content else None
@@ -1039,11 +918,11 @@ class XConnector:
         elif limit is None and remaining is None and reset is None:
             return None
         reset_at = datetime.fromtimestamp(reset, UTC) if reset else None
-        skew = _BOOK.skew_get(key[0])
+        skew = BOOK.skew_get(key[0])
         if reset_at is not None and skew:
             reset_at -= skew  # X announces the reset on its clock: the wait is on ours
         window = RateLimitStatus(limit=limit, remaining=remaining, reset_at=reset_at)
-        _BOOK.put(key, window)
+        BOOK.put(key, window)
         return window
 
 
