@@ -18,16 +18,10 @@ from mentiondesk.channels.connectors.base import (
     RemotePost,
     Unreachable,
 )
-<<<<<<< HEAD
-from mentiondesk.channels.connectors.x import XConnector, rate_limit_status
-from mentiondesk.sandbox.x.server import SandboxServer
-from mentiondesk.sandbox.x.store import SandboxStore
-=======
 from mentiondesk.channels.connectors.ratelimits import rate_limit_status
 from mentiondesk.channels.connectors.x import XConnector
-from mentiondesk.sandbox.server import SandboxServer
-from mentiondesk.sandbox.store import SandboxStore
->>>>>>> main
+from mentiondesk.sandbox.x.server import SandboxServer
+from mentiondesk.sandbox.x.store import SandboxStore
 
 
 def connect(server: SandboxServer, username: str = "Driftwood", **kwargs: float) -> XConnector:
