@@ -28,8 +28,8 @@ from mentiondesk.policy.selectors import policy_current
 from mentiondesk.replies.models import Reply
 from mentiondesk.replies.services import reply_create
 from mentiondesk.replies.services.automation import PHASE_INCIDENT, PHASE_RESOLVED
+from mentiondesk.tickets.gate import tickets_intent_acting
 from mentiondesk.tickets.models import Ticket, TicketEvent
-from mentiondesk.triage.gate import tickets_intent_acting
 
 from .models import Surge, SurgeTicket
 
@@ -43,7 +43,7 @@ def surge_detect(*, network: str = Network.X, now: datetime | None = None) -> Su
     """Open a surge when at least `threshold` availability tickets of `network` were created
     in the `window_minutes` before `now` (the policy's [surge]), and group every ungrouped
     availability report since the window's start under the open surge. Only labels that act
-    count (`triage.gate`): triage's suggestions wait for a person. Returns the open
+    count (`tickets.gate`): triage's suggestions wait for a person. Returns the open
     surge, or None (no spike, or surges turned off with threshold 0).
 
     Each grouped ticket gets a `surge_grouped` event. Safe side by side: one open surge per

@@ -13,9 +13,9 @@ from mentiondesk.incidents import services as surge_services
 from mentiondesk.integrations.links import tasks as link_tasks
 from mentiondesk.replies import tasks as reply_tasks
 from mentiondesk.sla import services as sla_services
+from mentiondesk.tickets.gate import ticket_intent_suggested
 from mentiondesk.tickets.models import Ticket, TicketEvent
 from mentiondesk.triage import services as triage_services
-from mentiondesk.triage.gate import ticket_intent_suggested
 
 
 @task(queue_name="ingest", priority=priorities.INGEST)
@@ -27,7 +27,7 @@ def posts_enrich(*, network: str, remote_ids: list[str]) -> int:
     """After ingest, off the hot path: triage the new inbound posts, label their tickets that
     have no intent yet from the first post's triage (the policy's triage rules win over the
     model; a label less sure than [triage] act_above is stored as a suggestion, see
-    `triage.gate`), group availability reports under an incident card when they spike, and queue
+    `tickets.gate`), group availability reports under an incident card when they spike, and queue
     their link previews and their tickets' evidence (warm before anyone opens them).
     Returns how many tickets got an intent."""
     posts = list(

@@ -23,10 +23,9 @@ from mentiondesk.channels.models import Handle, IngestProblem, Post
 from mentiondesk.channels.services import handle_connection, handle_resolve_remote_id
 from mentiondesk.core import rows
 from mentiondesk.core.errors import DomainError
-from mentiondesk.policy import rules
 from mentiondesk.replies import selectors as reply_selectors
 from mentiondesk.sla import services as sla_services
-from mentiondesk.tickets import answers
+from mentiondesk.tickets import answers, rules
 from mentiondesk.tickets import services as ticket_services
 from mentiondesk.tickets.models import ACTIVE_STATUSES, QUEUE_STATUSES, Ticket, TicketEvent
 

@@ -598,7 +598,7 @@ class TriageSettings:
     """[triage]: the company's product-context keywords (empty: the built-in Driftwood and
     GitLab lists), the [[triage_rule]] entries, in file order, and `act_above` (0..1): a
     model label less sure than that is a suggestion, which switches no handle, unlocks no
-    like, joins no surge and sends nothing automated (`triage.gate`)."""
+    like, joins no surge and sends nothing automated (`tickets.gate`)."""
 
     hosted_keywords: tuple[str, ...] = ()
     self_managed_keywords: tuple[str, ...] = ()

@@ -48,7 +48,7 @@ class Ticket(models.Model):
     solved_at = models.DateTimeField(null=True, blank=True)
     intent = models.CharField(max_length=20, choices=Intent.choices, blank=True, default="")
     # How sure triage was of `intent` when it set it; None when a person (or the desk itself)
-    # did. Below the policy's [triage] act_above the label is a suggestion (`triage.gate`).
+    # did. Below the policy's [triage] act_above the label is a suggestion (`tickets.gate`).
     intent_confidence = models.FloatField(null=True, blank=True)
     escalated_at = models.DateTimeField(null=True, blank=True)
 

@@ -28,10 +28,10 @@ from mentiondesk.channels.models import (
 )
 from mentiondesk.core.errors import DomainError, NotFound
 from mentiondesk.core.intents import Intent
-from mentiondesk.triage.constants import CONTEXTS, SENTIMENTS
-from mentiondesk.triage.gate import (
+from mentiondesk.tickets.gate import (
     tickets_intent_acting,
 )
+from mentiondesk.triage.constants import CONTEXTS, SENTIMENTS
 from mentiondesk.triage.models import TriageResult
 
 from .constants import VIEWS, View
@@ -104,7 +104,7 @@ QUEUE_ROW_FIELDS = (
 def ticket_list_with_triage(qs: QuerySet[Ticket]) -> QuerySet[Ticket]:
     """`qs` with `triage_sentiment` and `triage_context` (of the first inbound post; None
     when not triaged yet) and `intent_acts` (False: the intent is triage's suggestion, see
-    triage.gate), for queue rows: only the fields they draw."""
+    tickets.gate), for queue rows: only the fields they draw."""
     triage = _first_inbound_triage()
     return qs.only(*QUEUE_ROW_FIELDS).annotate(
         triage_sentiment=Subquery(triage.values("sentiment")[:1]),

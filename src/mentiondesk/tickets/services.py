@@ -17,9 +17,9 @@ from mentiondesk.channels.models import TIMELINE, Handle, Post
 from mentiondesk.core import rows
 from mentiondesk.core.errors import Conflict, DomainError, Forbidden
 from mentiondesk.core.intents import Intent
-from mentiondesk.policy import rules
 from mentiondesk.policy.selectors import policy_current
 from mentiondesk.sla import services as sla_services
+from mentiondesk.tickets import rules
 from mentiondesk.triage import services as triage_services
 from mentiondesk.triage.models import TriageResult
 
@@ -387,7 +387,7 @@ def ticket_intent_set(*, ticket: Ticket, intent: str, by: User) -> Ticket:
 
     When triage labelled the requester's first post, the label is also kept as a correction
     of triage (`triage_correct`: labelled data for `mentiondesk triage export`), and the
-    event says what triage had said. A person's label always acts (`triage.gate`), so
+    event says what triage had said. A person's label always acts (`tickets.gate`), so
     confirming triage's suggestion (the same intent) makes it act."""
     if intent not in Intent.values:
         raise DomainError(

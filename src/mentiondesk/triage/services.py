@@ -118,7 +118,7 @@ def triage_correct(*, post: Post, intent: str, by: User) -> TriageResult:
 
     Triages the post first if it never was. A confirmation (the same intent) is kept too:
     both are labelled data for `mentiondesk triage export`, and a corrected label always acts
-    (`triage.gate`). Locks the result row. Raises Forbidden for a light agent (who labels
+    (`tickets.gate`). Locks the result row. Raises Forbidden for a light agent (who labels
     nothing), DomainError for an unknown intent or an outbound post."""
     if not by.can_reply:
         raise Forbidden("light agents cannot correct triage's labels")

@@ -21,8 +21,8 @@ from mentiondesk.sla import selectors as sla_selectors
 from mentiondesk.tickets import search as ticket_search
 from mentiondesk.tickets import selectors, services
 from mentiondesk.tickets.constants import DEFAULT_VIEW
+from mentiondesk.tickets.gate import ticket_intent_suggested
 from mentiondesk.tickets.models import Ticket, TicketEvent
-from mentiondesk.triage.gate import ticket_intent_suggested
 from mentiondesk.triage.models import TriageResult
 
 from .schemas import (

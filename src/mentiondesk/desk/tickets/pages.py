@@ -34,23 +34,23 @@ from mentiondesk.core.intents import Intent
 from mentiondesk.integrations.slack.models import SlackMessage
 from mentiondesk.integrations.slack.selectors import slack_messages_for_ticket
 from mentiondesk.integrations.slack.services import slack_is_configured
-from mentiondesk.policy import rules
-from mentiondesk.policy.rules import HandleChoice
 from mentiondesk.policy.schema import Escalation, Policy
 from mentiondesk.policy.selectors import policy_current
 from mentiondesk.replies import selectors as reply_selectors
 from mentiondesk.replies.models import PostAction, Reply
 from mentiondesk.replies.services import reply_handle_choice
+from mentiondesk.tickets import rules
+from mentiondesk.tickets.gate import (
+    ticket_intent_acts,
+    ticket_intent_suggested,
+)
 from mentiondesk.tickets.models import Ticket, TicketEvent
+from mentiondesk.tickets.rules import HandleChoice
 from mentiondesk.tickets.selectors import (
     ticket_events,
     ticket_first_inbound_triage,
     ticket_latest_inbound,
     ticket_list_assignees,
-)
-from mentiondesk.triage.gate import (
-    ticket_intent_acts,
-    ticket_intent_suggested,
 )
 from mentiondesk.triage.models import TriageResult
 
@@ -100,7 +100,7 @@ class TicketPage:
     can_hand_back: bool
     # Triage's own label for the requester's first post (see ticket_first_inbound_triage).
     triage: TriageResult | None = None
-    # The ticket's intent is triage's suggestion: it acts on nothing (triage.gate).
+    # The ticket's intent is triage's suggestion: it acts on nothing (tickets.gate).
     intent_suggested: bool = False
     direct_messages: list[DirectMessage] = field(default_factory=list)
 
@@ -332,7 +332,7 @@ def _post_row(
     delete = next((a for a in reversed(actions) if a.kind == PostAction.Kind.DELETE), None)
     inbound = post.direction == Post.Direction.INBOUND
     ticket = post.ticket if post.ticket_id is not None else None
-    # A suggestion (below [triage] act_above) unlocks no like: see triage.gate.
+    # A suggestion (below [triage] act_above) unlocks no like: see tickets.gate.
     acts = ticket is not None and ticket_intent_acts(
         ticket=ticket, act_above=policy.triage.act_above
     )

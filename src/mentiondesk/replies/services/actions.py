@@ -27,8 +27,8 @@ from mentiondesk.policy.selectors import policy_current
 from mentiondesk.replies import selectors as reply_selectors
 from mentiondesk.sla import services as sla_services
 from mentiondesk.tickets import answers
+from mentiondesk.tickets.gate import ticket_intent_suggested
 from mentiondesk.tickets.models import Ticket, TicketEvent
-from mentiondesk.triage.gate import ticket_intent_suggested
 
 from ..models import PostAction
 from .outbox import reply_handle_choice

@@ -16,8 +16,8 @@ from mentiondesk.core.intents import Intent
 from mentiondesk.policy.selectors import policy_current
 from mentiondesk.replies import selectors as reply_selectors
 from mentiondesk.tickets import selectors as ticket_selectors
+from mentiondesk.tickets.gate import triage_result_acts
 from mentiondesk.tickets.models import Ticket
-from mentiondesk.triage.gate import triage_result_acts
 from mentiondesk.triage.models import TriageResult
 
 from ..models import Reply
@@ -47,7 +47,7 @@ def automated_reply_allowed(
     status: one stopped or refused is not retried by automation, a person decides); the
     requester's latest post (`latest`, looked up when not given) is labelled as the report the
     phase is about (`PHASE_INTENTS`), by a person (a correction) or by triage with at least
-    the policy's [triage] act_above and [automation] min_confidence (`triage.gate`); and it
+    the policy's [triage] act_above and [automation] min_confidence (`tickets.gate`); and it
     is not answered (`ticket_answer_get`), except, for the all-clear, by the ticket's own
     earlier automated message (a deliberate second answer to the same post). Read-only: call
     it under the ticket's lock."""

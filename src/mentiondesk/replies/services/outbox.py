@@ -51,8 +51,8 @@ from mentiondesk.channels.length import X_MAX_WEIGHT, x_length
 from mentiondesk.channels.models import TIMELINE, Post
 from mentiondesk.core import priorities
 from mentiondesk.core.errors import Conflict, DomainError, Forbidden
-from mentiondesk.policy import rules
 from mentiondesk.sla import services as sla_services
+from mentiondesk.tickets import rules
 from mentiondesk.tickets import selectors as ticket_selectors
 from mentiondesk.tickets import services as ticket_services
 from mentiondesk.tickets.models import Ticket, TicketEvent

@@ -13,8 +13,8 @@ from mentiondesk.channels.length import x_length
 from mentiondesk.channels.models import Handle
 from mentiondesk.core.errors import DomainError, Forbidden
 from mentiondesk.core.intents import Intent
-from mentiondesk.policy import rules
 from mentiondesk.policy.selectors import policy_current
+from mentiondesk.tickets import rules
 from mentiondesk.tickets.models import Ticket
 
 from ..models import Reply

@@ -5,7 +5,9 @@ A label acts when a person gave it (a correction, or a ticket's intent set by ha
 policy [[triage_rule]] gave it (confidence 1.0), or when the model was at least the policy's
 [triage] act_above sure. Anything less is a suggestion: shown to agents, acted on by nobody.
 Observed on real tweets: a Spanish "403 with my token" read as availability would have moved
-the reply to the status handle; a suggestion waits for a person instead."""
+the reply to the status handle; a suggestion waits for a person instead.
+
+With tickets (it reads a ticket's label), above triage, which only produces the labels."""
 
 from __future__ import annotations
 
@@ -13,8 +15,7 @@ from django.db.models import Q
 
 from mentiondesk.policy.selectors import policy_current
 from mentiondesk.tickets.models import Ticket
-
-from .models import TriageResult
+from mentiondesk.triage.models import TriageResult
 
 
 def triage_act_above() -> float:

@@ -2,7 +2,10 @@
 
 `handle_correct` says which of our handles should answer a ticket; `reply_handle_choose`
 says which one a given person's reply goes out from (the same, unless that person may not
-post from it). Both return the handle with a reason written for the agent."""
+post from it). Both return the handle with a reason written for the agent.
+
+With tickets, not with the policy schema: they read a ticket and its triage label
+(`tickets.gate`), and the policy sits below tickets."""
 
 from __future__ import annotations
 
@@ -14,11 +17,10 @@ from mentiondesk.channels.connectors.x import SELF_SERVE_REPLY_RULE
 from mentiondesk.channels.models import Handle, Network
 from mentiondesk.core.errors import DomainError, Forbidden
 from mentiondesk.core.intents import Intent
+from mentiondesk.policy.schema import Policy, Rules
+from mentiondesk.policy.selectors import policy_current
+from mentiondesk.tickets.gate import ticket_intent_acts
 from mentiondesk.tickets.models import Ticket
-from mentiondesk.triage.gate import ticket_intent_acts
-
-from .schema import Policy, Rules
-from .selectors import policy_current
 
 # Reply.handle_reason's length: a reason is stored with the reply it explains.
 REASON_MAX = 300
@@ -48,7 +50,7 @@ def handle_correct(
 
     Seed: several handles mentioned → the main handle, unless it is about availability →
     the status handle; the status handle is only for availability. Triage's availability
-    label switches the handle only when it acts (`triage.gate`); a suggestion says so in the
+    label switches the handle only when it acts (`tickets.gate`); a suggestion says so in the
     reason."""
     policy = policy or policy_current()
     act_above = policy.triage.act_above
