@@ -16,24 +16,46 @@ from mentiondesk.sandbox.x.server import SandboxServer
 def test_a_stored_handle_on_another_network_is_not_polled_through_x(
     desk: SandboxServer,
 ) -> None:
-    # A row from before the policy refused such networks; its token would work on X.
+    # A row written by hand for a network without a connector; its token would work on X.
+    handle = Handle.objects.create(
+        network="threads",
+        username="driftwood",
+        auto_ticket=True,
+        credentials_env="MENTIONDESK_X_TOKEN_DRIFTWOOD",
+    )
+    with pytest.raises(DomainError, match="network 'threads' is not supported yet"):
+        channel_services.handle_connector(handle=handle)
+
+    results = {r.handle: r for r in ingest.mentions_poll_all()}
+    assert "@driftwood: network 'threads' is not supported yet" in str(results["driftwood"].error)
+    assert "supported networks: x, mastodon, bluesky" in str(results["driftwood"].error)
+    assert not results["Driftwood"].error, "the x handles are polled as before"
+    asked = [r.path for r in desk.store.request_log()]
+    assert "/2/users/by/username/driftwood" not in asked
+    handle.refresh_from_db()
+    assert handle.remote_id == ""
+
+
+@pytest.mark.django_db
+def test_a_mastodon_handle_never_gets_an_x_token_or_the_x_api(
+    desk: SandboxServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A Mastodon row from before the policy named its instance, or naming X's variable: the
+    X token is never sent anywhere as the Mastodon account's, and X is not asked."""
     handle = Handle.objects.create(
         network="mastodon",
         username="driftwood",
         auto_ticket=True,
         credentials_env="MENTIONDESK_X_TOKEN_DRIFTWOOD",
     )
-    with pytest.raises(DomainError, match="network 'mastodon' is not supported yet"):
+    with pytest.raises(DomainError, match="no Mastodon instance URL"):
         channel_services.handle_connector(handle=handle)
-
-    results = {r.handle: r for r in ingest.mentions_poll_all()}
-    assert "@driftwood: network 'mastodon' is not supported yet" in str(results["driftwood"].error)
-    assert "supported networks: x" in str(results["driftwood"].error)
-    assert not results["Driftwood"].error, "the x handles are polled as before"
-    asked = [r.path for r in desk.store.request_log()]
-    assert "/2/users/by/username/driftwood" not in asked
+    Handle.objects.filter(pk=handle.pk).update(base_url="https://social.example")
     handle.refresh_from_db()
-    assert handle.remote_id == ""
+    with pytest.raises(DomainError, match=r"not a handle's secret \(MENTIONDESK_MASTODON_TOKEN_"):
+        channel_services.handle_connector(handle=handle)
+    ingest.mentions_poll_all()
+    assert "/2/users/by/username/driftwood" not in [r.path for r in desk.store.request_log()]
 
 
 @pytest.mark.django_db

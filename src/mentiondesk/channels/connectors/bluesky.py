@@ -61,6 +61,7 @@ from mentiondesk.channels.connectors.base import (
     RemoteUser,
     Unreachable,
 )
+from mentiondesk.channels.length import graphemes
 from mentiondesk.core.constants import POST_TIME_MAX, POST_TIME_MIN
 
 logger = logging.getLogger(__name__)
@@ -90,7 +91,7 @@ _M = TypeVar("_M")
 def text_graphemes(text: str) -> int:
     """User-perceived characters (UAX #29 extended grapheme clusters), as Bluesky counts them:
     an emoji family or a letter with its accent is one."""
-    return len(regex.findall(r"\X", text))
+    return graphemes(text)
 
 
 def text_problem(text: str) -> str | None:

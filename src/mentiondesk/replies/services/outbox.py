@@ -39,15 +39,16 @@ from django_tasks import task
 
 from mentiondesk.accounts.models import User
 from mentiondesk.channels import services as channel_services
+from mentiondesk.channels.connectors import SendKey, network_facts
 from mentiondesk.channels.connectors.base import (
+    Connector,
     ConnectorError,
     OutcomeUnknown,
     RateLimited,
     RemotePost,
     Unreachable,
 )
-from mentiondesk.channels.connectors.x import XConnector
-from mentiondesk.channels.length import X_MAX_WEIGHT, x_length
+from mentiondesk.channels.length import X_MAX_WEIGHT
 from mentiondesk.channels.models import TIMELINE, Post
 from mentiondesk.core import priorities
 from mentiondesk.core.errors import Conflict, DomainError, Forbidden
@@ -125,7 +126,7 @@ def reply_create(
     "reason"), Conflict (closed ticket, collision)."""
     if not author.can_reply:
         raise Forbidden("light agents cannot reply; add an internal note instead")
-    text = _checked_text(text)
+    text = _checked_text(_addressed(text, ticket=ticket), network=ticket.network)
     if status_after not in (Ticket.Status.OPEN, Ticket.Status.PENDING, Ticket.Status.SOLVED):
         raise DomainError("status_after must be open, pending or solved", field="status_after")
     if automated != bool(phase):
@@ -257,18 +258,38 @@ def _collision_check(
     return answer
 
 
-def _checked_text(text: str, limit: int = X_MAX_CHARS, *, weighted: bool = True) -> str:
-    """The stripped text, if it fits: X's weighted length for posts, plain length for DMs."""
+def _checked_text(
+    text: str, limit: int | None = None, *, weighted: bool = True, network: str = "x"
+) -> str:
+    """The stripped text, if it fits: as `network` counts a post's length (X's weighted
+    length, Mastodon's and Bluesky's graphemes) against its limit, plain length for DMs."""
+    facts = network_facts(network)
+    limit = facts.text_limit if limit is None else limit
     text = text.strip()
     if not text:
         raise DomainError("the text is empty", field="text")
-    length = x_length(text) if weighted else len(text)
+    length = facts.text_length(text) if weighted else len(text)
     if length > limit:
         raise DomainError(
-            f"the text counts {length} characters on X (links count 23); X allows {limit}",
+            f"the text counts {length} characters on {facts.label} ({facts.length_rule}); "
+            f"{facts.label} allows {limit}",
             field="text",
         )
     return text
+
+
+def _addressed(text: str, *, ticket: Ticket) -> str:
+    """`text` as it must go out on `ticket`'s network: on Mastodon a reply reaches the
+    requester only if it mentions them (the instance adds no mention a reply answers), so it
+    starts with "@acct" unless the agent already wrote it there."""
+    text = text.strip()
+    if not network_facts(ticket.network).reply_mentions_author or not text:
+        return text
+    mention = f"@{ticket.requester_username}"
+    first = text.split(maxsplit=1)[0]
+    if first.lower() == mention.lower():
+        return text
+    return f"{mention} {text}"
 
 
 def _enqueue_delivery(reply_id: int) -> None:
@@ -282,7 +303,7 @@ def reply_deliver_task(*, reply_id: int) -> None:
     reply_deliver(reply_id=reply_id)
 
 
-def reply_deliver(*, reply_id: int, connector: XConnector | None = None) -> Reply:
+def reply_deliver(*, reply_id: int, connector: Connector | None = None) -> Reply:
     """Send reply `reply_id` if it is due, following the protocol in the module docstring.
 
     Safe to call any number of times, from any number of workers: only the worker that
@@ -319,10 +340,10 @@ def reply_deliver(*, reply_id: int, connector: XConnector | None = None) -> Repl
 
 
 def _reply_send(
-    reply: Reply, attempt: DeliveryAttempt, x: XConnector, *, reconcile_first: bool
+    reply: Reply, attempt: DeliveryAttempt, x: Connector, *, reconcile_first: bool
 ) -> Reply:
     channel_services.handle_resolve_remote_id(handle=reply.handle, connector=x)
-    if reconcile_first:
+    if reconcile_first and not _resend_safe(reply):
         return _reply_reconcile(reply, attempt, x, "the previous send's outcome was never recorded")
     if reply.kind != Reply.Kind.DM:
         # Who we post as (GET /2/users/me) before the POST: a failure here sent nothing, so
@@ -336,7 +357,11 @@ def _reply_send(
             return _reply_record_sent(
                 reply, attempt, None, DeliveryAttempt.Outcome.SENT, dm_event_id=sent["dm_event_id"]
             )
-        remote = x.post_create(reply.text, in_reply_to_id=reply.in_reply_to_remote_id or None)
+        remote = x.post_create(
+            reply.text,
+            in_reply_to_id=reply.in_reply_to_remote_id or None,
+            **network_facts(reply.handle.network).send_keys(_send_key(reply)),
+        )
     except RateLimited as exc:
         return _reply_retry_later(
             reply, attempt, DeliveryAttempt.Outcome.RATE_LIMITED, str(exc), not_before=exc.reset_at
@@ -344,11 +369,66 @@ def _reply_send(
     except Unreachable as exc:
         return _reply_retry_later(reply, attempt, DeliveryAttempt.Outcome.UNREACHABLE, str(exc))
     except OutcomeUnknown as exc:
+        if _resend_safe(reply):
+            # The network dedupes on the send's key: the same send again returns the post
+            # if this one made it, and makes it once if not. Queued again, never parked.
+            return _reply_retry_later(
+                reply,
+                attempt,
+                DeliveryAttempt.Outcome.UNKNOWN,
+                f"{exc.detail}; sent again "
+                "with the same key (the network makes the post at most once)",
+            )
         # A 403 duplicate says an identical post exists, possibly from before this send.
         return _reply_reconcile(reply, attempt, x, exc.detail, windowed=exc.status != 403)
     except ConnectorError as exc:  # Rejected, or an answer we cannot read: X said no
         return _reply_park(reply, attempt, DeliveryAttempt.Outcome.REJECTED, f"X refused: {exc}")
     return _reply_record_sent(reply, attempt, remote, DeliveryAttempt.Outcome.SENT)
+
+
+# A send again with the same key is trusted only this long before the network forgets the key
+# (Mastodon keeps an Idempotency-Key an hour): past it, our posts are searched instead.
+KEY_WINDOW_MARGIN = timedelta(minutes=5)
+
+
+def _send_key(reply: Reply) -> SendKey:
+    """What the network's key for this reply is made of: the reply's stable key, its own
+    creation time and id (Bluesky's record key), and the post it answers (Mastodon mirrors
+    its visibility: a reply to a direct mention stays direct)."""
+    parent = (
+        Post.objects.filter(network=reply.handle.network, remote_id=reply.in_reply_to_remote_id)
+        .values_list("raw", flat=True)
+        .first()
+        if reply.in_reply_to_remote_id
+        else None
+    )
+    return SendKey(
+        key=reply.idempotency_key,
+        created_at=reply.created_at,
+        seed=reply.pk,
+        parent_raw=parent if isinstance(parent, dict) else {},
+    )
+
+
+def _resend_safe(reply: Reply) -> bool:
+    """Whether sending `reply` again after an unknown outcome cannot post twice: its network
+    dedupes sends on their key (`sends_keyed`), and its first request that may have left is
+    recent enough for the network to remember the key. X's sends carry no key: never."""
+    if reply.kind != Reply.Kind.REPLY:
+        return False
+    facts = network_facts(reply.handle.network)
+    if not facts.sends_keyed:
+        return False
+    if facts.key_window_seconds is None:
+        return True
+    first = (
+        DeliveryAttempt.objects.filter(reply_id=reply.pk, request_started_at__isnull=False)
+        .order_by("pk")
+        .values_list("request_started_at", flat=True)
+        .first()
+    )
+    window = timedelta(seconds=facts.key_window_seconds) - KEY_WINDOW_MARGIN
+    return first is None or timezone.now() < first + window
 
 
 def _dm_recipient(reply: Reply) -> str:
@@ -384,7 +464,15 @@ def _reply_claim(*, reply_id: int) -> tuple[Reply, DeliveryAttempt, bool, Post |
         ):
             return None
         collided = None
-        if not reconcile_first and reply.kind == Reply.Kind.REPLY and reply.ticket is not None:
+        # A keyed send again after an unknown outcome (`_resend_safe`) is the same send: the
+        # same post answered, and our own post read back meanwhile is no collision.
+        resending = _resend_pending(reply)
+        if (
+            not reconcile_first
+            and not resending
+            and reply.kind == Reply.Kind.REPLY
+            and reply.ticket is not None
+        ):
             latest = ticket_selectors.ticket_latest_inbound(ticket=reply.ticket)
             reply.in_reply_to_remote_id = latest.remote_id if latest else ""
             collided = (
@@ -416,6 +504,18 @@ def _reply_claim(*, reply_id: int) -> tuple[Reply, DeliveryAttempt, bool, Post |
             reply=reply, in_reply_to_remote_id=reply.in_reply_to_remote_id
         )
     return reply, attempt, reconcile_first, collided
+
+
+def _resend_pending(reply: Reply) -> bool:
+    """Whether the reply's last send ended with an unknown outcome and goes out again with
+    the same key (see `_resend_safe`)."""
+    last = (
+        DeliveryAttempt.objects.filter(reply_id=reply.pk)
+        .order_by("-pk")
+        .values_list("outcome", flat=True)
+        .first()
+    )
+    return last == DeliveryAttempt.Outcome.UNKNOWN and _resend_safe(reply)
 
 
 def _attempt_request_start(reply: Reply, attempt: DeliveryAttempt) -> bool:
@@ -576,7 +676,7 @@ def _reply_audit(reply: Reply, by: User, kind: str, message: str, status: str) -
 def _reply_reconcile(
     reply: Reply,
     attempt: DeliveryAttempt,
-    connector: XConnector,
+    connector: Connector,
     why: str,
     *,
     windowed: bool = True,
@@ -770,7 +870,7 @@ class NetworkSearch:
 
 
 def reply_find_on_network(
-    *, reply: Reply, connector: XConnector, progress: SearchProgress | None = None
+    *, reply: Reply, connector: Connector, progress: SearchProgress | None = None
 ) -> NetworkSearch:
     """Our post for `reply` on the network, matched by the post it answers and its text.
 
@@ -819,7 +919,7 @@ def reply_find_on_network(
     return found(None, at.pages, at.posts, complete=False, oldest_at=at.oldest_at)
 
 
-def _x_clock_skew(connector: XConnector) -> timedelta:
+def _x_clock_skew(connector: Connector) -> timedelta:
     """X's clock minus ours, as measured by the latest answer X gave this process; measured
     with GET /2/users/me when there is none (a worker that starts by reconciling)."""
     skew = connector.clock_skew()
