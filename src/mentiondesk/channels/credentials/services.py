@@ -172,6 +172,13 @@ def credential_session_get(*, handle: Handle) -> str | None:
     return session
 
 
+def credential_session_clear(*, handle: Handle) -> bool:
+    """Forget `handle`'s stored Bluesky session (its service changed); True if there was one.
+    Stored X credentials are left alone."""
+    deleted, _ = HandleCredential.objects.filter(handle=handle, scope=SESSION_SCOPE).delete()
+    return bool(deleted)
+
+
 def credential_session_store(*, handle: Handle, session: str) -> None:
     """Keep `handle`'s new Bluesky session (encrypted, with the service it belongs to). Without
     MENTIONDESK_CREDENTIALS_KEY nothing is stored (never in plaintext): each process then logs
