@@ -155,6 +155,14 @@ class Post(models.Model):
         return network_facts(self.network).post_url(self.remote_id, self.author_username, self.raw)
 
     @property
+    def author_url(self) -> str:
+        """The author's profile: a Mastodon status names its account's page (`account.url`)."""
+        account = self.raw.get("account") if isinstance(self.raw, dict) else None
+        if isinstance(account, dict) and isinstance(account.get("url"), str):
+            return str(account["url"])
+        return network_facts(self.network).profile_url(self.author_username, "")
+
+    @property
     def network_label(self) -> str:
         return network_facts(self.network).label
 

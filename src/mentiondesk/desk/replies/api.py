@@ -43,7 +43,7 @@ def action_out(action: PostAction) -> dict[str, object]:
 
 
 @router.post(
-    "/posts/{remote_id}/like",
+    "/posts/{path:remote_id}/like",
     response={201: PostActionOut},
     summary="Like a post (positive feedback; anything else needs a reason)",
 )
@@ -54,7 +54,7 @@ def like(request: HttpRequest, remote_id: str, payload: ReasonIn) -> object:
 
 
 @router.post(
-    "/posts/{remote_id}/delete",
+    "/posts/{path:remote_id}/delete",
     response={201: PostActionOut},
     summary="Delete one of our posts (its author or a lead)",
 )
@@ -65,7 +65,7 @@ def delete(request: HttpRequest, remote_id: str, payload: ReasonIn) -> object:
 
 
 @router.post(
-    "/posts/{remote_id}/suggest-retweet",
+    "/posts/{path:remote_id}/suggest-retweet",
     response={201: EventOut | None},
     summary="Suggest a post to the social team (the desk never retweets)",
 )
@@ -119,7 +119,7 @@ def stream_post_out(post: Post) -> dict[str, object]:
 
 
 @router.post(
-    "/stream/{remote_id}/reply",
+    "/stream/{path:remote_id}/reply",
     response={201: ReplyOut},
     summary="Answer a stream post directly (recorded, threaded, at most once)",
 )
