@@ -6,7 +6,9 @@ from __future__ import annotations
 
 import pytest
 
-from mentiondesk.channels.models import Handle, IngestProblem, Post
+from mentiondesk.channels.connectors.bluesky import bluesky_state_clear
+from mentiondesk.channels.credentials import services as credential_services
+from mentiondesk.channels.models import Handle, HandleCredential, IngestProblem, Post
 from mentiondesk.costs.models import XApiUsage
 from mentiondesk.intake import ingest
 from mentiondesk.tickets.models import Ticket, TicketEvent
@@ -138,3 +140,23 @@ def test_post_links_name_the_network(net: Network) -> None:
         assert post.url.endswith(f"/@ana/{first}")
     else:
         assert post.url == f"https://bsky.app/profile/ana.test/post/{first.rsplit('/', 1)[1]}"
+
+
+def test_a_bluesky_session_is_stored_encrypted_and_reused_by_the_next_process(
+    open_desk: tuple[MastodonNet, BlueskyNet],
+) -> None:
+    _, bluesky = open_desk
+    bluesky.mention("@main hello")
+    poll()
+    logins = bluesky.server.store.calls("com.atproto.server.createSession")
+    assert logins == 2, "one login per Bluesky handle"
+    handle = Handle.objects.get(network="bluesky", username="driftwood.test")
+    stored = HandleCredential.objects.get(handle=handle)
+    assert "accessJwt" not in stored.secret and "pass-driftwood" not in stored.secret
+    assert credential_services.credential_session_get(handle=handle)
+
+    bluesky_state_clear()  # a new process: no session in memory
+    bluesky.mention("@main hello again")
+    poll()
+    assert bluesky.server.store.calls("com.atproto.server.createSession") == logins
+    assert Post.objects.filter(network="bluesky").count() == 2
