@@ -51,6 +51,7 @@ class NetworkFacts:
     text_limit: int  # the default limit (a Mastodon instance may say another: text_limit())
     text_length: Callable[[str], int]  # how the network counts a post's length
     length_rule: str  # how it counts, for an error message
+    length_counter: str  # the composer's counter (app.js): "x", "mastodon" or "graphemes"
     # The web page of a post: (remote id, author's username, raw payload) -> URL.
     post_url: Callable[[str, str, dict[str, Any]], str]
     # A person's profile: (username, the handle's base URL) -> URL.
@@ -132,6 +133,7 @@ NETWORKS: dict[str, NetworkFacts] = {
         text_limit=X_MAX_WEIGHT,
         text_length=x_length,
         length_rule="links count 23",
+        length_counter="x",
         post_url=_x_post_url,
         profile_url=lambda username, base_url: f"https://x.com/{username}",
         checkpoint_newer=id_newer,
@@ -152,6 +154,7 @@ NETWORKS: dict[str, NetworkFacts] = {
         text_limit=DEFAULT_TEXT_LIMIT,
         text_length=mastodon_length,
         length_rule="links count 23",
+        length_counter="mastodon",
         post_url=_mastodon_post_url,
         profile_url=lambda username, base_url: f"{base_url.rstrip('/')}/@{username}",
         checkpoint_newer=id_newer,  # notification and status ids: digits, newer is larger
@@ -172,6 +175,7 @@ NETWORKS: dict[str, NetworkFacts] = {
         text_limit=TEXT_LIMIT_GRAPHEMES,
         text_length=graphemes,
         length_rule="characters as you see them",
+        length_counter="graphemes",
         post_url=_bluesky_post_url,
         profile_url=lambda username, base_url: f"https://bsky.app/profile/{username}",
         checkpoint_newer=_bluesky_newer,
