@@ -5,10 +5,12 @@ fails after the network wrote it, one answer per post, the handle roles as on X.
 
 from __future__ import annotations
 
+from datetime import timedelta
 from urllib.parse import quote
 
 import pytest
 from django.test import Client
+from django.utils import timezone
 
 from mentiondesk.accounts import services as account_services
 from mentiondesk.accounts.models import User
@@ -184,3 +186,29 @@ def test_the_api_takes_a_percent_encoded_post_uri(
         assert isinstance(net, BlueskyNet)
         (like,) = net.server.store.likes_by(net.main)
         assert like["subject"]["uri"] == first
+
+
+def test_past_the_instances_key_window_the_send_is_searched_for_not_repeated(
+    open_desk: tuple[MastodonNet, BlueskyNet], advocate: User
+) -> None:
+    """Mastodon keeps an Idempotency-Key an hour: later, sending again could post twice, so
+    the desk looks for the post among the handle's own instead (as on X)."""
+    mastodon, _ = open_desk
+    ticket, _, latest = conversation(mastodon)
+    reply = services.reply_create(ticket=ticket, author=advocate, text="Fixed now, sorry!")
+    mastodon.fail_next_send(after_write=True)
+    reply = deliver(reply)
+    assert reply.status == Reply.Status.QUEUED
+    two_hours_ago = timezone.now() - timedelta(hours=2)
+    DeliveryAttempt.objects.filter(reply=reply).update(request_started_at=two_hours_ago)
+    Reply.objects.filter(pk=reply.pk).update(not_before=None)
+
+    reply = deliver(reply)
+    assert reply.status == Reply.Status.SENT
+    last = reply.attempts_log.order_by("-pk").first()
+    assert last is not None and last.outcome == DeliveryAttempt.Outcome.RECONCILED_FOUND
+    assert len(mastodon.server.store.requests_to("POST", "/api/v1/statuses")) == 1
+    (posted,) = mastodon.ours()
+    assert posted["parent"] == latest
+    assert reply.post is not None and reply.post.remote_id == posted["id"]
+

@@ -319,7 +319,8 @@ def reply_deliver(*, reply_id: int, connector: Connector | None = None) -> Reply
             attempt,
             DeliveryAttempt.Outcome.NOT_SENT,
             "Not sent: the worker stopped (killed, or its database connection lost) before the "
-            "request left for X, so nothing reached X. A lead can send it again.",
+            f"request left for {_on(reply)}, so nothing reached {_on(reply)}. A lead can send it "
+            "again.",
         )
     if collided is not None:
         return _reply_park(
@@ -344,7 +345,15 @@ def _reply_send(
 ) -> Reply:
     channel_services.handle_resolve_remote_id(handle=reply.handle, connector=x)
     if reconcile_first and not _resend_safe(reply):
-        return _reply_reconcile(reply, attempt, x, "the previous send's outcome was never recorded")
+        # On a network whose sends carry a key, the send may have been repeated: the post
+        # is looked for back to the post it answers, not in the last send's window only.
+        return _reply_reconcile(
+            reply,
+            attempt,
+            x,
+            "the previous send's outcome was never recorded",
+            windowed=not network_facts(reply.handle.network).sends_keyed,
+        )
     if reply.kind != Reply.Kind.DM:
         # Who we post as (GET /2/users/me) before the POST: a failure here sent nothing, so
         # it is retried like an unreachable network, not taken for X refusing the post.
@@ -379,10 +388,15 @@ def _reply_send(
                 f"{exc.detail}; sent again "
                 "with the same key (the network makes the post at most once)",
             )
-        # A 403 duplicate says an identical post exists, possibly from before this send.
-        return _reply_reconcile(reply, attempt, x, exc.detail, windowed=exc.status != 403)
+        # A 403 duplicate says an identical post exists, possibly from before this send; a
+        # keyed send may have been repeated (the post made by an earlier one): read back to
+        # the post answered.
+        windowed = exc.status != 403 and not network_facts(reply.handle.network).sends_keyed
+        return _reply_reconcile(reply, attempt, x, exc.detail, windowed=windowed)
     except ConnectorError as exc:  # Rejected, or an answer we cannot read: X said no
-        return _reply_park(reply, attempt, DeliveryAttempt.Outcome.REJECTED, f"X refused: {exc}")
+        return _reply_park(
+            reply, attempt, DeliveryAttempt.Outcome.REJECTED, f"{_on(reply)} refused: {exc}"
+        )
     return _reply_record_sent(reply, attempt, remote, DeliveryAttempt.Outcome.SENT)
 
 
@@ -431,6 +445,11 @@ def _resend_safe(reply: Reply) -> bool:
     return first is None or timezone.now() < first + window
 
 
+def _on(reply: Reply) -> str:
+    """The reply's network, as messages to a person name it ("X", "Mastodon", "Bluesky")."""
+    return network_facts(reply.handle.network).label
+
+
 def _dm_recipient(reply: Reply) -> str:
     if reply.ticket is None:
         raise DomainError("a direct message needs the ticket of its recipient")
@@ -463,16 +482,14 @@ def _reply_claim(*, reply_id: int) -> tuple[Reply, DeliveryAttempt, bool, Post |
             reply.not_before is not None and reply.not_before > now
         ):
             return None
+        elif _resend_pending(reply):
+            # Queued again after an unknown outcome on a network that dedupes sends by key:
+            # still a send whose outcome is unknown (the same post answered; our own post
+            # read back meanwhile is no collision). `_reply_send` sends it again with the same
+            # key while the network remembers it, else searches for it.
+            reconcile_first = True
         collided = None
-        # A keyed send again after an unknown outcome (`_resend_safe`) is the same send: the
-        # same post answered, and our own post read back meanwhile is no collision.
-        resending = _resend_pending(reply)
-        if (
-            not reconcile_first
-            and not resending
-            and reply.kind == Reply.Kind.REPLY
-            and reply.ticket is not None
-        ):
+        if not reconcile_first and reply.kind == Reply.Kind.REPLY and reply.ticket is not None:
             latest = ticket_selectors.ticket_latest_inbound(ticket=reply.ticket)
             reply.in_reply_to_remote_id = latest.remote_id if latest else ""
             collided = (
@@ -507,15 +524,17 @@ def _reply_claim(*, reply_id: int) -> tuple[Reply, DeliveryAttempt, bool, Post |
 
 
 def _resend_pending(reply: Reply) -> bool:
-    """Whether the reply's last send ended with an unknown outcome and goes out again with
-    the same key (see `_resend_safe`)."""
+    """Whether the reply was queued again after a send of unknown outcome (only on networks
+    whose sends carry a key: `_reply_send`); elsewhere such a reply waits for a person."""
     last = (
         DeliveryAttempt.objects.filter(reply_id=reply.pk)
         .order_by("-pk")
         .values_list("outcome", flat=True)
         .first()
     )
-    return last == DeliveryAttempt.Outcome.UNKNOWN and _resend_safe(reply)
+    return network_facts(reply.handle.network).sends_keyed and (
+        last == DeliveryAttempt.Outcome.UNKNOWN
+    )
 
 
 def _attempt_request_start(reply: Reply, attempt: DeliveryAttempt) -> bool:
@@ -689,7 +708,7 @@ def _reply_reconcile(
             attempt,
             DeliveryAttempt.Outcome.UNKNOWN,
             f"Outcome unknown ({why}). Direct messages cannot be looked up here: check the "
-            "conversation on X before sending again.",
+            f"conversation on {_on(reply)} before sending again.",
         )
     progress = SearchProgress.from_json(reply.search_progress)
     if not windowed:
@@ -704,7 +723,8 @@ def _reply_reconcile(
             reply,
             attempt,
             DeliveryAttempt.Outcome.UNKNOWN,
-            f"Outcome unknown ({why}) and the check on X failed ({exc}). Look on X before "
+            f"Outcome unknown ({why}) and the check on {_on(reply)} failed ({exc}). Look on "
+            f"{_on(reply)} before "
             "sending again.",
         )
     _search_progress_clear(reply)
@@ -721,7 +741,8 @@ def _reply_reconcile(
         if search.complete
         else DeliveryAttempt.Outcome.UNKNOWN,
         f"Outcome unknown ({why}) and the post is not among @{reply.handle.username}'s "
-        f"{search.looked_at()}. It was not re-sent, to avoid a duplicate: check on X, then send "
+        f"{search.looked_at()}. It was not re-sent, to avoid a duplicate: check on {_on(reply)}, "
+        "then send "
         "again.",
     )
 
@@ -734,7 +755,7 @@ def _reply_reconcile_later(
     (never re-sends it), reading on from `progress`."""
     now = timezone.now()
     until = max(exc.reset_at, now) + timedelta(seconds=1)
-    detail = f"Outcome unknown ({why}); the check on X waits for its rate limit: {exc}"
+    detail = f"Outcome unknown ({why}); the check on {_on(reply)} waits for its rate limit: {exc}"
     with transaction.atomic():
         Reply.objects.filter(pk=reply.pk).update(
             status=Reply.Status.SENDING,
@@ -882,7 +903,8 @@ def reply_find_on_network(
     measurement yet). Goes on from `progress` (updated page by page) when given. Stops at the
     first match. X rewrites links as t.co, so links are ignored in the comparison. Raises
     ConnectorError (RateLimited included) when a page cannot be read."""
-    wanted = _comparable(reply.text)
+    comparable = partial(_comparable, network=reply.handle.network)
+    wanted = comparable(reply.text)
     parent = reply.in_reply_to_remote_id or None
     at = progress if progress is not None else SearchProgress()
     window = at.window()
@@ -909,7 +931,7 @@ def reply_find_on_network(
         at.posts += len(page.posts)
         for remote in page.posts:
             same_parent = (remote.in_reply_to_id or "") == reply.in_reply_to_remote_id
-            if same_parent and _comparable(remote.text) == wanted:
+            if same_parent and comparable(remote.text) == wanted:
                 return found(remote, at.pages, at.posts, complete=True)
             if remote.created_at is not None:
                 at.oldest_at = remote.created_at
@@ -930,10 +952,17 @@ def _x_clock_skew(connector: Connector) -> timedelta:
 
 
 _URL = re.compile(r"https?://\S+")
+_LEADING_MENTIONS = re.compile(r"^(?:@\S+\s+)+")
 
 
-def _comparable(text: str) -> str:
-    return " ".join(_URL.sub("", text).split())
+def _comparable(text: str, *, network: str = "x") -> str:
+    """`text` as the network's copy is compared with ours: without links (X rewrites them as
+    t.co), and on Mastodon without the leading mentions (an instance shows a remote account's
+    "@user@domain" as "@user")."""
+    text = " ".join(_URL.sub("", text).split())
+    if network_facts(network).reply_mentions_author:
+        text = _LEADING_MENTIONS.sub("", text)
+    return text
 
 
 def _reply_record_sent(
@@ -1042,7 +1071,10 @@ def _reply_retry_later(
         and reply.attempts >= MAX_UNREACHABLE_ATTEMPTS
     ):
         return _reply_park(
-            reply, attempt, outcome, f"X unreachable after {reply.attempts} tries: {detail}"
+            reply,
+            attempt,
+            outcome,
+            f"{_on(reply)} unreachable after {reply.attempts} tries: {detail}",
         )
     now = timezone.now()
     backoff = timedelta(seconds=min(300, 2**reply.attempts))
