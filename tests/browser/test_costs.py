@@ -28,7 +28,8 @@ def test_the_composer_hints_that_a_link_multiplies_the_cost(
 
     sign_in(page, live_server.url, "ana")
     play(page)
-    expect(page.locator("#ticket-head")).to_contain_text("X API cost")
+    # What the ticket cost is for leads, who pay; the agent sees the work.
+    expect(page.locator("#ticket-head")).not_to_contain_text("X API cost")
     hint = page.locator("#composer [data-cost-hint]")
     text = page.locator("#composer textarea[name=text]")
     text.fill("@maya here you are")
@@ -43,6 +44,9 @@ def test_the_composer_hints_that_a_link_multiplies_the_cost(
 
     page.context.clear_cookies()
     sign_in(page, live_server.url, "lee")
+    page.goto(page.url.split("/tickets/")[0] + "/?view=all")
+    page.locator("tr.ticket-row", has_text="@maya").get_by_role("link").click()
+    expect(page.locator("#ticket-head")).to_contain_text("X API cost")
     page.get_by_role("link", name="X API costs").click()
     expect(page).to_have_url(re.compile(r"/costs/$"))
     # 1 username lookup (0.01) + 1 mention (0.005) + its author (0.01), per hand.

@@ -79,7 +79,8 @@ def test_filter_the_queue_by_triage_and_correct_a_label(
     rows.filter(has_text="@pia").get_by_role("link").click()
     triage = page.locator("#intent-block")
     expect(triage.locator("[data-triage-intent]")).to_contain_text("Praise")
-    expect(triage.locator(".triage-evidence li").first).to_be_visible()
+    # The model's features and version are for leads, who tune triage (test_diagnostics).
+    expect(triage.locator(".triage-evidence")).to_have_count(0)
     page.screenshot(path=str(screenshot_dir / "triage-card.png"), full_page=True)
 
     triage.locator("select[name=intent]").select_option("feature_request")
@@ -165,7 +166,6 @@ def test_a_suggestion_waits_for_a_person_then_acts(
     expect(page.locator("dd[data-intent] [data-suggested]")).to_have_text(
         "suggested: availability (54%)"
     )
-    expect(page.locator(".triage-source")).to_contain_text("triage model intent-")
     reason = page.locator("[data-reply-reason]")
     expect(reason).to_contain_text("Triage only suggests availability (54%")
     page.screenshot(path=str(screenshot_dir / "triage-suggestion.png"), full_page=True)

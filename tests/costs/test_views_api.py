@@ -85,13 +85,17 @@ def test_the_api_groups_and_filters_the_ledger(
         assert answer.json()["field"] == field
 
 
-def test_the_ticket_page_shows_its_cost_and_the_composer_the_link_prices(
-    two_tickets: tuple[Ticket, Ticket], client: Client, advocate: User
+def test_the_ticket_page_shows_leads_its_cost_and_everyone_the_link_prices(
+    two_tickets: tuple[Ticket, Ticket], client: Client, advocate: User, lead: User
 ) -> None:
     maya, _ = two_tickets
-    client.force_login(advocate)
+    client.force_login(lead)
     page = client.get(reverse("tickets:detail", args=[maya.pk])).content.decode()
     assert "X API cost</dt><dd>0.01 USD" in page
+
+    client.force_login(advocate)
+    page = client.get(reverse("tickets:detail", args=[maya.pk])).content.decode()
+    assert "X API cost" not in page
     assert 'data-price-plain="0.015 USD" data-price-link="0.20 USD"' in page
     assert 'data-price-multiple="13.3"' in page
     hint = page[page.index("data-cost-hint") :].split(">", 1)[0]

@@ -26,13 +26,15 @@ from mentiondesk.replies.models import PostAction, Reply
 from mentiondesk.sandbox.slack import SlackServer
 from mentiondesk.sandbox.x.server import SandboxServer
 from mentiondesk.tickets.models import Ticket, TicketEvent
+from mentiondesk.triage import services as triage_services
 from tests.conftest import DESK_POLICY
 from tests.integrations.conftest import slack, slack_server  # noqa: F401
 
 pytestmark = pytest.mark.django_db
 
 OnCommit = Callable[..., AbstractContextManager[list[Callable[[], Any]]]]
-SLACK_OFF = "Slack is not configured (MENTIONDESK_SLACK_ENABLED, MENTIONDESK_SLACK_BOT_TOKEN)"
+SLACK_OFF = "Slack is not configured. An admin can connect it."
+SETTINGS = "MENTIONDESK_SLACK_ENABLED, MENTIONDESK_SLACK_BOT_TOKEN"
 
 
 def ingest() -> None:
@@ -309,6 +311,7 @@ def test_slack_actions_look_unavailable_when_slack_is_not_configured(
 ) -> None:
     response = ana.get(url("tickets:detail", held.pk))
     assert SLACK_OFF in text_of(response)
+    assert "MENTIONDESK_" not in text_of(response)  # setting names are for leads and admins
     page = html(response)
     for label in ("Hand back…", "Ask an expert…", "Report spam…", "Suggest for retweet"):
         assert re.search(rf"<button [^>]*disabled[^>]*>{re.escape(label)}</button>", page), label
@@ -964,3 +967,27 @@ def test_sidebar_links_to_stream_status_and_audit_for_leads(
     assert f'href="{url("replies:status")}"' in page
     assert f'href="{url("audit:events")}"' not in page
     assert f'href="{url("audit:events")}"' in html(signed_in(lead).get(url("tickets:queue")))
+
+
+# Agents see the work; leads and admins also see what runs the desk
+
+
+def test_setting_names_costs_and_the_models_workings_are_shown_to_leads_only(
+    slack_off: None, ticket: Ticket, ana: Client, lead: User
+) -> None:
+    triage_services.posts_triage(posts=ticket.posts.all())  # what ingest's task does
+    diagnostics = {
+        "setting names": SETTINGS,
+        "the ticket's X API cost": "X API cost",
+        "triage's confidence and model": "Labelled by",
+        "the model's features": "Why:",
+        "the command that exports corrections": "mentiondesk triage export",
+    }
+    agent_page = text_of(ana.get(url("tickets:detail", ticket.pk)))
+    lead_page = text_of(signed_in(lead).get(url("tickets:detail", ticket.pk)))
+    assert {what for what, text in diagnostics.items() if text in agent_page} == set()
+    assert {what for what, text in diagnostics.items() if text not in lead_page} == set()
+    # Both see the work itself: the label and that Slack is off.
+    for page in (agent_page, lead_page):
+        assert "Slack is not configured" in page
+        assert "Bug report" in page or "Availability" in page

@@ -25,6 +25,13 @@ class User(AbstractUser):
     def can_reassign(self) -> bool:
         return self.role in {self.Role.LEAD, self.Role.ADMIN}
 
+    @property
+    def sees_diagnostics(self) -> bool:
+        """Whether pages show what runs the desk (X API spend, triage's model and confidence,
+        setting names, commands) beside the work: leads and admins, who tune and pay for
+        it; agents see the work alone."""
+        return self.role in {self.Role.LEAD, self.Role.ADMIN}
+
 
 class ApiToken(models.Model):
     """A bearer token for the REST API. Only a SHA-256 of the token is stored."""

@@ -224,7 +224,7 @@ def issues_related(
     """Issues in the configured GitLab projects that look like `text`, best first: items
     {title, url, state, labels, updated_at, score, reference, excerpt}.
 
-    Searched with the post's keywords, narrow to wide (evidence.keywords), open and closed;
+    Searched with the post's keywords, narrow to wide (core.keywords), open and closed;
     ranked by `score` = keyword overlap with title and description (0-1) + 0.2 when open +
     up to 0.1 for a recent update (none after a year). Never raises."""
     base, projects = settings.GITLAB_URL, list(settings.GITLAB_PROJECTS)
