@@ -211,4 +211,3 @@ def test_past_the_instances_key_window_the_send_is_searched_for_not_repeated(
     (posted,) = mastodon.ours()
     assert posted["parent"] == latest
     assert reply.post is not None and reply.post.remote_id == posted["id"]
-
