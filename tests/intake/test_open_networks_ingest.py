@@ -4,7 +4,10 @@ follow each network's rule; nothing is read twice, nothing metered, no DMs asked
 
 from __future__ import annotations
 
+from io import StringIO
+
 import pytest
+from django.core.management import call_command
 
 from mentiondesk.channels.connectors.bluesky import bluesky_state_clear
 from mentiondesk.channels.credentials import services as credential_services
@@ -160,3 +163,16 @@ def test_a_bluesky_session_is_stored_encrypted_and_reused_by_the_next_process(
     poll()
     assert bluesky.server.store.calls("com.atproto.server.createSession") == logins
     assert Post.objects.filter(network="bluesky").count() == 2
+
+
+def test_the_poll_command_reads_every_network(open_desk: tuple[MastodonNet, BlueskyNet]) -> None:
+    mastodon, bluesky = open_desk
+    mastodon.mention("@main hi from the fediverse")
+    bluesky.mention("@main hi from the atmosphere")
+    out = StringIO()
+    call_command("poll", stdout=out)
+    lines = out.getvalue().splitlines()
+    assert any(line.startswith("@driftwood: stored 1 posts, 1 new tickets") for line in lines)
+    assert any(line.startswith("@driftwood.test: stored 1 posts, 1 new tickets") for line in lines)
+    assert not [line for line in lines if "stopped" in line]
+    assert set(Ticket.objects.values_list("network", flat=True)) == {"mastodon", "bluesky"}

@@ -121,7 +121,8 @@ class Rejected(ConnectorError):
 
 class OutcomeUnknown(ConnectorError):
     """The request may have taken effect: timeout after sending, 5xx, or 403 duplicate content.
-    Never retry a write blindly after this; reconcile first."""
+    Never retry a write blindly after this: reconcile first, or send again with the same key
+    where the network dedupes sends on it (`connectors.NETWORKS[...].sends_keyed`)."""
 
 
 def id_newer(candidate: str, current: str) -> bool:
@@ -137,12 +138,9 @@ class Connector(Protocol):
     """What every network's connector offers the desk (XConnector, MastodonConnector,
     BlueskyConnector): the same names, arguments and results, so ingest, the outbox and the
     meter never ask which network they speak to. What differs between networks (the send's
-    key, checkpoints, DMs, billing) is said once in `connectors.NETWORKS`; a write's
-    network-specific keys (`post_create`'s idempotency_key/visibility on Mastodon, rkey on
-    Bluesky) go through `connectors.post_create_with_key`.
-
-    Errors: Unreachable (nothing sent), RateLimited, Rejected (nothing happened),
-    OutcomeUnknown (a write may have happened), ConnectorError for the rest."""
+    key, checkpoints, DMs, billing) is said once in `connectors.NETWORKS`; a send's
+    network-specific keyword arguments (Mastodon's idempotency_key and visibility,
+    Bluesky's rkey) come from that network's `send_keys`."""
 
     def close(self) -> None: ...
 
