@@ -63,6 +63,7 @@ class NetworkFacts:
     # The reads' endpoints, as the meter and the ingest problems name them.
     mentions_endpoint: str
     dms_endpoint: str
+    timeline_endpoint: str  # our own posts: read back, and searched after an unknown outcome
     billed: bool  # calls cost money (the usage meter records them)
     # A send carries a key the network dedupes on, so sending again with the same key after
     # an unknown outcome cannot post twice (within `key_window_seconds`, None: forever).
@@ -139,6 +140,7 @@ NETWORKS: dict[str, NetworkFacts] = {
         checkpoint_newer=id_newer,
         reads_dms=True,
         mentions_endpoint="GET /2/users/:id/mentions",
+        timeline_endpoint="GET /2/users/:id/tweets",
         dms_endpoint="GET /2/dm_events",
         billed=True,
         sends_keyed=False,
@@ -160,6 +162,7 @@ NETWORKS: dict[str, NetworkFacts] = {
         checkpoint_newer=id_newer,  # notification and status ids: digits, newer is larger
         reads_dms=False,  # a Mastodon DM is a direct mention: read with the mentions
         mentions_endpoint="GET /api/v1/notifications",
+        timeline_endpoint="GET /api/v1/accounts/:id/statuses",
         dms_endpoint="",
         billed=False,
         sends_keyed=True,
@@ -181,6 +184,7 @@ NETWORKS: dict[str, NetworkFacts] = {
         checkpoint_newer=_bluesky_newer,
         reads_dms=False,  # chat is a separate service (chat.bsky), not read yet
         mentions_endpoint="GET /xrpc/app.bsky.notification.listNotifications",
+        timeline_endpoint="GET /xrpc/app.bsky.feed.getAuthorFeed",
         dms_endpoint="",
         billed=False,
         sends_keyed=True,

@@ -863,6 +863,8 @@ class NetworkSearch:
     since_parent: bool = True  # the reply answers a post: the search stops there
     window: tuple[datetime, datetime] | None = None  # SearchProgress.window, on X's clock
     skew: timedelta = timedelta(0)  # X's clock minus the desk's
+    network_label: str = "X"  # whose timeline was read, for the person reading
+    timeline_endpoint: str = "GET /2/users/:id/tweets"
 
     def looked_at(self) -> str:
         """How far the search went, for a person deciding whether to look on X."""
@@ -879,7 +881,7 @@ class NetworkSearch:
         oldest = f", back to {self.oldest_at:%Y-%m-%d %H:%M} UTC" if self.oldest_at else ""
         return (
             f"newest {read} ({self.pages} page{'s' if self.pages != 1 else ''} of "
-            f"GET /2/users/:id/tweets, the cap{oldest}); older posts were not read"
+            f"{self.timeline_endpoint}, the cap{oldest}); older posts were not read"
         )
 
     def _clock(self) -> str:
@@ -887,7 +889,7 @@ class NetworkSearch:
         if not seconds:
             return ""
         way = "ahead of" if seconds > 0 else "behind"
-        return f" on X's clock, {abs(seconds)} s {way} the desk's"
+        return f" on {self.network_label}'s clock, {abs(seconds)} s {way} the desk's"
 
 
 def reply_find_on_network(
@@ -918,7 +920,15 @@ def reply_find_on_network(
             # Found late (a backlog held up the sweep), the window may lie thousands of posts
             # back: X starts the pages there.
             at.end_time = window[1]
-    found = partial(NetworkSearch, since_parent=bool(parent), window=window, skew=skew)
+    facts = network_facts(reply.handle.network)
+    found = partial(
+        NetworkSearch,
+        since_parent=bool(parent),
+        window=window,
+        skew=skew,
+        network_label=facts.label,
+        timeline_endpoint=facts.timeline_endpoint,
+    )
     while at.pages < settings.RECONCILE_MAX_PAGES:
         page = connector.user_posts(
             reply.handle.remote_id,
