@@ -6,6 +6,10 @@ from __future__ import annotations
 import pytest
 
 from mentiondesk.channels import services as channel_services
+from mentiondesk.channels.connectors import NETWORKS, network_connector_class
+from mentiondesk.channels.connectors.base import Connector
+from mentiondesk.channels.connectors.bluesky import TEXT_LIMIT_GRAPHEMES
+from mentiondesk.channels.connectors.mastodon import DEFAULT_TEXT_LIMIT
 from mentiondesk.channels.models import Handle
 from mentiondesk.core.errors import DomainError
 from mentiondesk.intake import ingest
@@ -74,3 +78,19 @@ def test_a_stored_handle_naming_another_variable_sends_nothing(
     assert "is not a handle's secret" in result.error
     # The other handles are polled; nothing is asked as @Driftwood.
     assert "/2/users/by/username/Driftwood" not in [r.path for r in desk.store.request_log()]
+
+
+@pytest.mark.parametrize("network", ["x", "mastodon", "bluesky"])
+def test_every_network_names_a_connector_that_speaks_the_protocol(network: str) -> None:
+    cls = network_connector_class(network)
+    missing = [
+        name
+        for name in dir(Connector)
+        if not name.startswith("_") and callable(getattr(Connector, name))
+        if not callable(getattr(cls, name, None))
+    ]
+    assert not missing, f"{cls.__name__} lacks {missing}"
+    if network == "mastodon":
+        assert NETWORKS["mastodon"].text_limit == DEFAULT_TEXT_LIMIT
+    if network == "bluesky":
+        assert NETWORKS["bluesky"].text_limit == TEXT_LIMIT_GRAPHEMES

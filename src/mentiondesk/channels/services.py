@@ -13,10 +13,8 @@ from django.conf import settings
 from mentiondesk.core.errors import DomainError
 from mentiondesk.costs.services import UsageMeter
 
-from .connectors import network_facts, network_unsupported_reason
+from .connectors import network_connector_class, network_facts, network_unsupported_reason
 from .connectors.base import CallReport, Connector, Rejected
-from .connectors.bluesky import BlueskyConnector
-from .connectors.mastodon import MastodonConnector
 from .connectors.x import XConnector
 from .constants import CREDENTIALS_ENV
 from .credentials import services as credential_services
@@ -39,19 +37,22 @@ def handle_connector(*, handle: Handle) -> Connector:
     base URL, the variable, or MENTIONDESK_CREDENTIALS_KEY (or one that opens the stored
     secret); the connector's errors when a due refresh fails."""
     _handle_network_check(handle=handle)
+    connector_class = network_connector_class(handle.network)
+    connector: Connector
     if handle.network == Network.MASTODON:
-        return MastodonConnector(
+        connector = connector_class(
             base_url=_handle_base_url(handle=handle),
             token=_handle_secret(handle=handle),
             timeout=settings.X_TIMEOUT_SECONDS,
             rate_key=f"handle:{handle.network}:{handle.pk}",
         )
+        return connector
     if handle.network == Network.BLUESKY:
 
         def on_session(session: str) -> None:
             credential_services.credential_session_store(handle=handle, session=session)
 
-        return BlueskyConnector(
+        connector = connector_class(
             service=_handle_base_url(handle=handle),
             handle=handle.username,
             password=_handle_secret(handle=handle),
@@ -59,6 +60,7 @@ def handle_connector(*, handle: Handle) -> Connector:
             on_session=on_session,
             timeout=settings.X_TIMEOUT_SECONDS,
         )
+        return connector
     stored = credential_services.credential_access_token(handle=handle)
     if stored is not None:
 

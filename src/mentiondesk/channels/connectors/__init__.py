@@ -13,6 +13,7 @@ with the same key after an unknown outcome; pages link posts with `post_url`."""
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
@@ -21,10 +22,11 @@ from typing import Any
 from mentiondesk.channels.length import X_MAX_WEIGHT, graphemes, mastodon_length, x_length
 
 from .base import id_newer
-from .bluesky import TEXT_LIMIT_GRAPHEMES, BlueskyConnector, rkey_for
-from .bluesky import post_url as bluesky_post_url
-from .mastodon import DEFAULT_TEXT_LIMIT, MastodonConnector
-from .x import XConnector
+from .bluesky_rules import TEXT_LIMIT_GRAPHEMES, rkey_for
+from .bluesky_rules import post_url as bluesky_post_url
+
+# Mastodon's default (mastodon.DEFAULT_TEXT_LIMIT); an instance may allow more (text_limit()).
+MASTODON_TEXT_LIMIT = 500
 
 
 @dataclass(frozen=True)
@@ -44,7 +46,10 @@ class NetworkFacts:
 
     network: str
     label: str  # "View on <label>"
-    connector: type[Any]  # the class that speaks to it (the Connector protocol)
+    # The class that speaks to it (the Connector protocol), as "module:Class": imported on
+    # first use (`network_connector_class`), so a process that never speaks to a network
+    # (the web pages, `mentiondesk check`) does not load its vendor SDK.
+    connector: str
     # The handle's secret is the value of a variable named <prefix><NAME> (policy
     # credentials_env): an access token (X, Mastodon) or an app password (Bluesky).
     credentials_prefix: str
@@ -129,7 +134,7 @@ NETWORKS: dict[str, NetworkFacts] = {
     "x": NetworkFacts(
         network="x",
         label="X",
-        connector=XConnector,
+        connector="mentiondesk.channels.connectors.x:XConnector",
         credentials_prefix="MENTIONDESK_X_TOKEN_",
         text_limit=X_MAX_WEIGHT,
         text_length=x_length,
@@ -151,9 +156,9 @@ NETWORKS: dict[str, NetworkFacts] = {
     "mastodon": NetworkFacts(
         network="mastodon",
         label="Mastodon",
-        connector=MastodonConnector,
+        connector="mentiondesk.channels.connectors.mastodon:MastodonConnector",
         credentials_prefix="MENTIONDESK_MASTODON_TOKEN_",
-        text_limit=DEFAULT_TEXT_LIMIT,
+        text_limit=MASTODON_TEXT_LIMIT,
         text_length=mastodon_length,
         length_rule="links count 23",
         length_counter="mastodon",
@@ -173,7 +178,7 @@ NETWORKS: dict[str, NetworkFacts] = {
     "bluesky": NetworkFacts(
         network="bluesky",
         label="Bluesky",
-        connector=BlueskyConnector,
+        connector="mentiondesk.channels.connectors.bluesky:BlueskyConnector",
         credentials_prefix="MENTIONDESK_BLUESKY_PASSWORD_",
         text_limit=TEXT_LIMIT_GRAPHEMES,
         text_length=graphemes,
@@ -201,6 +206,13 @@ def network_facts(network: str) -> NetworkFacts:
     """The facts of `network`; X's for a network without a connector (a row from before the
     policy refused them only shows, never reaches a connector: `network_unsupported_reason`)."""
     return NETWORKS.get(network, NETWORKS["x"])
+
+
+def network_connector_class(network: str) -> type[Any]:
+    """The connector class of `network` (imported now, once per process)."""
+    module, _, name = NETWORKS[network].connector.partition(":")
+    cls: type[Any] = getattr(importlib.import_module(module), name)
+    return cls
 
 
 def network_unsupported_reason(network: str) -> str | None:
