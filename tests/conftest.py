@@ -22,6 +22,9 @@ from mentiondesk.policy import services as policy_services
 if TYPE_CHECKING:
     from mentiondesk.sandbox.x.server import SandboxServer
 
+# The open networks' desk (Mastodon and Bluesky sandboxes): fixtures open_desk and net.
+pytest_plugins = ["tests.open_networks"]
+
 SHARED = Path(__file__).resolve().parents[1].parent / "shared"
 PASSWORD = "correct-horse-battery"
 

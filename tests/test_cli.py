@@ -74,15 +74,15 @@ def test_policy_apply_and_show(tmp_path: Path) -> None:
 
 @pytest.mark.django_db(transaction=True)
 def test_policy_apply_refuses_a_network_without_a_connector(tmp_path: Path) -> None:
-    policy = tmp_path / "mastodon.toml"
+    policy = tmp_path / "threads.toml"
     policy.write_text(
-        DESK_POLICY + '\n[[handle]]\nnetwork = "mastodon"\nusername = "driftwood"\n'
-        'instance = "https://social.example"\n'
+        DESK_POLICY + '\n[[handle]]\nnetwork = "threads"\nusername = "driftwood"\n'
+        'instance = "https://threads.example"\n'
     )
     failed = mentiondesk("policy", "apply", str(policy))
     assert failed.returncode == 1
-    assert "handle[4] @driftwood: network 'mastodon' is not supported yet" in failed.stderr
-    assert "supported networks: x" in failed.stderr
+    assert "handle[4] @driftwood: network 'threads' is not supported yet" in failed.stderr
+    assert "supported networks: x, mastodon, bluesky" in failed.stderr
     assert "Traceback" not in failed.stderr
     assert not Handle.objects.exists(), "all or nothing: the x handles were not applied either"
 

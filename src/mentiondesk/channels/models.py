@@ -3,6 +3,8 @@ from __future__ import annotations
 from django.db import models
 from django.db.models.functions import Lower
 
+from .connectors import network_facts
+
 
 class Network(models.TextChoices):
     X = "x", "X"
@@ -148,7 +150,21 @@ class Post(models.Model):
 
     @property
     def url(self) -> str:
-        return f"https://x.com/{self.author_username}/status/{self.remote_id}"
+        """The post's page on its network (a Mastodon status's own `url`, as its instance
+        gave it)."""
+        return network_facts(self.network).post_url(self.remote_id, self.author_username, self.raw)
+
+    @property
+    def author_url(self) -> str:
+        """The author's profile: a Mastodon status names its account's page (`account.url`)."""
+        account = self.raw.get("account") if isinstance(self.raw, dict) else None
+        if isinstance(account, dict) and isinstance(account.get("url"), str):
+            return str(account["url"])
+        return network_facts(self.network).profile_url(self.author_username, "")
+
+    @property
+    def network_label(self) -> str:
+        return network_facts(self.network).label
 
 
 class DirectMessage(models.Model):

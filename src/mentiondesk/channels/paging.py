@@ -6,7 +6,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Protocol, TypeVar
 
-from .connectors.base import Rejected
+from .connectors.base import Rejected, id_newer
+
+__all__ = ["id_newer", "pages_read"]
 
 
 class Page(Protocol):
@@ -52,11 +54,3 @@ def pages_read(
         keep(page, newest_id or "", token)
         if not token:
             return
-
-
-def id_newer(candidate: str, current: str) -> bool:
-    """X ids are snowflakes: a longer id is newer, equal lengths compare as strings. Any id
-    is newer than no checkpoint."""
-    if not current:
-        return True
-    return (len(candidate), candidate) > (len(current), current)

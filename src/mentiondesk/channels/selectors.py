@@ -4,21 +4,29 @@ from __future__ import annotations
 
 from django.db.models import Exists, OuterRef, Q, QuerySet
 
-from mentiondesk.core.errors import NotFound
+from mentiondesk.core.errors import Conflict, NotFound
 
 from .models import Handle, Network, Post
 
 
-def post_get(*, remote_id: str, network: str = Network.X) -> Post:
-    """One stored post by its network id. Raises NotFound."""
-    post = (
-        Post.objects.select_related("handle", "ticket", "ticket__handle")
-        .filter(network=network, remote_id=remote_id)
-        .first()
+def post_get(*, remote_id: str, network: str | None = None) -> Post:
+    """One stored post by its network id (a status id on X or Mastodon, an at:// URI on
+    Bluesky), on `network` or, when None, on whichever network has it. Raises NotFound, or
+    Conflict when two networks have a post by that id (name the network)."""
+    posts = Post.objects.select_related("handle", "ticket", "ticket__handle").filter(
+        remote_id=remote_id
     )
-    if post is None:
+    if network is not None:
+        posts = posts.filter(network=network)
+    found = list(posts[:2])
+    if not found:
         raise NotFound(f"post {remote_id} is not in the desk")
-    return post
+    if len(found) > 1:
+        raise Conflict(
+            f"posts on {found[0].network} and {found[1].network} have the id {remote_id}: "
+            "name the network (?network=…)"
+        )
+    return found[0]
 
 
 def handle_get(*, username: str, network: str = Network.X) -> Handle:

@@ -13,25 +13,54 @@ from django.conf import settings
 from mentiondesk.core.errors import DomainError
 from mentiondesk.costs.services import UsageMeter
 
-from .connectors import network_unsupported_reason
-from .connectors.base import Rejected
+from .connectors import network_connector_class, network_facts, network_unsupported_reason
+from .connectors.base import CallReport, Connector, Rejected
 from .connectors.x import XConnector
 from .constants import CREDENTIALS_ENV
 from .credentials import services as credential_services
-from .models import Handle
+from .models import Handle, Network
 
 logger = logging.getLogger(__name__)
 
 
-def handle_connector(*, handle: Handle) -> XConnector:
-    """A connector speaking as `handle`: with its stored credentials when it has some
-    (refreshed when they expire or X answers 401), else with the token in its
-    `credentials_env` variable.
+def handle_connector(*, handle: Handle) -> Connector:
+    """A connector speaking as `handle` on its network (`connectors.NETWORKS`).
 
-    Raises DomainError naming what is missing: a connector for the handle's network, the
-    variable, or MENTIONDESK_CREDENTIALS_KEY (or one that opens the stored secret); the
-    connector's errors when a due refresh fails."""
+    X: with its stored credentials when it has some (refreshed when they expire or X answers
+    401), else with the token in its `credentials_env` variable. Mastodon: the instance at
+    `base_url` with the access token in `credentials_env`. Bluesky: the service at
+    `base_url` as `username`, with its stored session (encrypted, see
+    `credential_session_get`) and the app password in `credentials_env` for when it has
+    none; every new session is stored again.
+
+    Raises DomainError naming what is missing: a connector for the handle's network, its
+    base URL, the variable, or MENTIONDESK_CREDENTIALS_KEY (or one that opens the stored
+    secret); the connector's errors when a due refresh fails."""
     _handle_network_check(handle=handle)
+    connector_class = network_connector_class(handle.network)
+    connector: Connector
+    if handle.network == Network.MASTODON:
+        connector = connector_class(
+            base_url=_handle_base_url(handle=handle),
+            token=_handle_secret(handle=handle),
+            timeout=settings.X_TIMEOUT_SECONDS,
+            rate_key=f"handle:{handle.network}:{handle.pk}",
+        )
+        return connector
+    if handle.network == Network.BLUESKY:
+
+        def on_session(session: str) -> None:
+            credential_services.credential_session_store(handle=handle, session=session)
+
+        connector = connector_class(
+            service=_handle_base_url(handle=handle),
+            handle=handle.username,
+            password=_handle_secret(handle=handle),
+            session=credential_services.credential_session_get(handle=handle),
+            on_session=on_session,
+            timeout=settings.X_TIMEOUT_SECONDS,
+        )
+        return connector
     stored = credential_services.credential_access_token(handle=handle)
     if stored is not None:
 
@@ -48,24 +77,49 @@ def handle_connector(*, handle: Handle) -> XConnector:
             refresh=refresh,
             rate_key=f"stored-credentials:{handle.network}:{handle.pk}",
         )
-    if not handle.credentials_env:
+    return XConnector(
+        base_url=settings.X_API_URL,
+        token=_handle_secret(handle=handle),
+        timeout=settings.X_TIMEOUT_SECONDS,
+    )
+
+
+def _handle_base_url(*, handle: Handle) -> str:
+    if not handle.base_url:
+        key = "instance" if handle.network == Network.MASTODON else "service"
         raise DomainError(
-            f"@{handle.username} has no stored credentials (`mentiondesk credentials set`) "
-            "and no credentials_env in the policy file"
+            f"@{handle.username}: no {network_facts(handle.network).label} {key} URL; apply a "
+            f'policy that names one (`{key} = "https://…"`)'
         )
-    if not CREDENTIALS_ENV.match(handle.credentials_env):
+    return handle.base_url
+
+
+def _handle_secret(*, handle: Handle) -> str:
+    """The value of `handle`'s `credentials_env` variable: its token (X, Mastodon) or app
+    password (Bluesky)."""
+    prefix = network_facts(handle.network).credentials_prefix
+    if not handle.credentials_env:
+        stored = " (`mentiondesk credentials set`)" if handle.network == Network.X else ""
+        raise DomainError(
+            f"@{handle.username} has no stored credentials{stored} and no credentials_env in "
+            "the policy file"
+        )
+    if not CREDENTIALS_ENV.match(handle.credentials_env) or not handle.credentials_env.startswith(
+        prefix
+    ):
         # A handle stored before `policy apply` checked the name: never send another
-        # variable's value (PATH, MENTIONDESK_SECRET_KEY) to the network as a token.
+        # variable's value (PATH, MENTIONDESK_SECRET_KEY, another network's secret) to the
+        # network as a token.
         raise DomainError(
             f"@{handle.username}: credentials_env {handle.credentials_env} is not a handle's "
-            "secret (MENTIONDESK_X_TOKEN_<NAME>); apply a policy that names one"
+            f"secret ({prefix}<NAME>); apply a policy that names one"
         )
-    token = os.environ.get(handle.credentials_env, "")
-    if not token:
+    secret = os.environ.get(handle.credentials_env, "")
+    if not secret:
         raise DomainError(
             f"@{handle.username}: environment variable {handle.credentials_env} is not set"
         )
-    return XConnector(base_url=settings.X_API_URL, token=token, timeout=settings.X_TIMEOUT_SECONDS)
+    return secret
 
 
 def _handle_network_check(*, handle: Handle) -> None:
@@ -78,29 +132,36 @@ def _handle_network_check(*, handle: Handle) -> None:
 
 @contextmanager
 def handle_connection(
-    *, handle: Handle, connector: XConnector | None = None, ticket_id: int | None = None
-) -> Iterator[XConnector]:
+    *, handle: Handle, connector: Connector | None = None, ticket_id: int | None = None
+) -> Iterator[Connector]:
     """`connector` as is (the caller closes it), or a new one for `handle`, closed on exit.
 
-    Every X call made inside is metered for `handle` (and `ticket_id`, when the work is for
-    one ticket), written in one batch on exit, whatever the outcome (costs.UsageMeter).
-    Raises DomainError for a handle on a network without a connector."""
+    On a billed network (X), every call made inside is metered for `handle` (and
+    `ticket_id`, when the work is for one ticket), written in one batch on exit, whatever the
+    outcome (costs.UsageMeter). Calls to the others cost nothing and are not recorded: the
+    meter's kinds and prices are X's. Raises DomainError for a handle on a network without a
+    connector."""
     _handle_network_check(handle=handle)
     meter = UsageMeter(handle=handle, ticket_id=ticket_id)
     x = connector or handle_connector(handle=handle)
+    recorder = meter if network_facts(handle.network).billed else _unmetered
     try:
-        with x.recording(meter):
+        with x.recording(recorder):
             yield x
     finally:
         try:
             meter.flush()
         except Exception:  # a lost meter batch must not undo a done send or poll
-            logger.exception("X usage of @%s not recorded", handle.username)
+            logger.exception("usage of @%s not recorded", handle.username)
         if connector is None:
             x.close()
 
 
-def handle_resolve_remote_id(*, handle: Handle, connector: XConnector | None = None) -> Handle:
+def _unmetered(report: CallReport) -> None:
+    """The recorder of a network whose calls cost nothing: the call is not metered."""
+
+
+def handle_resolve_remote_id(*, handle: Handle, connector: Connector | None = None) -> Handle:
     """Fill in `handle.remote_id` by looking the username up on the network, once."""
     if handle.remote_id:
         return handle

@@ -22,15 +22,14 @@ from django.db import transaction
 from django.utils import timezone
 
 from mentiondesk.channels import paging
-from mentiondesk.channels.connectors.base import DmPage, PayloadProblem, RemoteDm
-from mentiondesk.channels.connectors.x import XConnector
+from mentiondesk.channels.connectors import network_facts
+from mentiondesk.channels.connectors.base import DmPage, DmReader, PayloadProblem, RemoteDm
 from mentiondesk.channels.models import DirectMessage, Handle, IngestProblem
 from mentiondesk.sla import services as sla_services
 from mentiondesk.tickets.models import Ticket, TicketEvent
 
 logger = logging.getLogger(__name__)
 
-DM_EVENTS_ENDPOINT = "GET /2/dm_events"
 # When the outbox did not keep X's event id of our DM (sent before it did), "after our DM" is
 # judged by time: X's clock against the desk's record of the send, which comes later.
 OPENING_CLOCK_MARGIN = timedelta(minutes=1)
@@ -99,7 +98,7 @@ def dm_openings_for_handle(*, handle: Handle) -> dict[str, list[DmOpening]]:
     return openings
 
 
-def handle_dms_read(*, handle: Handle, connector: XConnector) -> DmRead:
+def handle_dms_read(*, handle: Handle, connector: DmReader) -> DmRead:
     """Read `handle`'s direct messages newest first (GET /2/dm_events) down to its checkpoint
     (`dm_since_id`) or to its first DM sent, storing the requesters' answers to our DMs with
     dms_store, page by page.
@@ -167,7 +166,7 @@ def dms_store(
     problem_rows = [
         IngestProblem(
             handle=handle,
-            endpoint=DM_EVENTS_ENDPOINT,
+            endpoint=network_facts(handle.network).dms_endpoint,
             reason=p.reason,
             raw={k: v for k, v in p.raw.items() if k != "text"}
             if isinstance(p.raw, dict)

@@ -12,13 +12,15 @@ from django.db.models import Q
 from django.utils import timezone
 
 from mentiondesk.channels import paging
+from mentiondesk.channels.connectors import network_facts
 from mentiondesk.channels.connectors.base import (
+    Connector,
     ConnectorError,
+    DmReader,
     PayloadProblem,
     PostPage,
     RemotePost,
 )
-from mentiondesk.channels.connectors.x import XConnector
 from mentiondesk.channels.models import Handle, IngestProblem, Post
 from mentiondesk.channels.services import handle_connection, handle_resolve_remote_id
 from mentiondesk.core import rows
@@ -33,7 +35,6 @@ from . import dms, enrich
 
 logger = logging.getLogger(__name__)
 
-MENTIONS_ENDPOINT = "GET /2/users/:id/mentions"
 # How far above a page's posts `_parents` climbs through our own posts, and ids per lookup.
 PARENT_LEVELS = 3
 MAX_LOOKUP = 100
@@ -63,7 +64,7 @@ class IngestResult:
         self.ticket_ids.extend(other.ticket_ids)
 
 
-def handle_poll(*, handle: Handle, connector: XConnector | None = None) -> IngestResult:
+def handle_poll(*, handle: Handle, connector: Connector | None = None) -> IngestResult:
     """One ingestion pass for `handle`: every mention newer than its checkpoint, then our own
     timeline back far enough to see every answer we gave from outside the desk.
 
@@ -132,9 +133,12 @@ def handle_poll(*, handle: Handle, connector: XConnector | None = None) -> Inges
                 resume=(handle.own_resume_newest_id, handle.own_resume_token),
                 last=None if bounded else lambda page: True,
             )
-            # The requesters' answers to our direct messages (channels.dms), resumable alike.
-            dm_read = dms.handle_dms_read(handle=handle, connector=x)
-            result.follow_ups += dm_read.follow_ups
+            # The requesters' answers to our direct messages (channels.dms), resumable alike;
+            # only where the network's DMs are read (a Mastodon DM is a direct mention, read
+            # above; Bluesky's chat is another service).
+            if network_facts(handle.network).reads_dms and isinstance(x, DmReader):
+                dm_read = dms.handle_dms_read(handle=handle, connector=x)
+                result.follow_ups += dm_read.follow_ups
     except (ConnectorError, DomainError) as exc:
         result.error = str(exc)
         logger.warning("poll @%s stopped: %s", handle.username, exc)
@@ -156,7 +160,7 @@ def _timeline_floor(*, handle: Handle) -> datetime | None:
     return oldest - timedelta(seconds=1) if oldest else None
 
 
-def _parents(*, handle: Handle, page: PostPage, connector: XConnector) -> list[RemotePost]:
+def _parents(*, handle: Handle, page: PostPage, connector: Connector) -> list[RemotePost]:
     """The posts this page replies to, for context on the ticket and for the ticket rule
     (whom our reply answers is found by climbing its thread): from `includes.tweets`, and
     through GET /2/tweets for those X left out and we do not have yet. Above a post of ours,
@@ -223,7 +227,12 @@ def mentions_store(
     now = timezone.now()
 
     problem_rows = [
-        IngestProblem(handle=handle, endpoint=MENTIONS_ENDPOINT, reason=p.reason, raw=p.raw)
+        IngestProblem(
+            handle=handle,
+            endpoint=network_facts(network).mentions_endpoint,
+            reason=p.reason,
+            raw=p.raw,
+        )
         for p in problems
     ]
     if problem_rows:
@@ -386,9 +395,12 @@ def mentions_store(
         remote_ids = [p.remote_id for p in inbound]
         transaction.on_commit(lambda: _enqueue_enrich(network, remote_ids))
 
-    if checkpoint and paging.id_newer(checkpoint, handle.since_id):
+    # Checkpoints compare by the network's rule: X's and Mastodon's ids are numbers, Bluesky's
+    # mention checkpoint is "<indexedAt>|<uri>" and its posts' record keys sort by time.
+    newer = network_facts(network).checkpoint_newer
+    if checkpoint and newer(checkpoint, handle.since_id):
         handle.since_id = checkpoint
-    if own_checkpoint and paging.id_newer(own_checkpoint, handle.own_since_id):
+    if own_checkpoint and newer(own_checkpoint, handle.own_since_id):
         handle.own_since_id = own_checkpoint
     fields = ["since_id", "own_since_id", "last_polled_at"]
     if resume is not None:

@@ -9,11 +9,12 @@ from pathlib import Path
 from django.db import transaction
 
 from mentiondesk.accounts.models import User
+from mentiondesk.channels.credentials import services as credential_services
 from mentiondesk.channels.models import Handle
 from mentiondesk.sla import services as sla_services
 
 from .models import PolicyVersion
-from .schema import WEEKDAYS, Policy, PolicyError, SlaPolicy, XBilling, policy_parse
+from .schema import BASE_URL_KEYS, WEEKDAYS, Policy, PolicyError, SlaPolicy, XBilling, policy_parse
 from .selectors import policy_current, policy_forget_request
 
 
@@ -45,6 +46,12 @@ def policy_apply_text(*, text: str, source: str, by: User | None = None) -> Poli
         handle.respond_from = entry["respond_from"]
         handle.auto_ticket = entry["auto_ticket"]
         handle.credentials_env = entry["credentials_env"]
+        if handle.pk is not None and handle.base_url != entry["base_url"]:
+            # Another instance or service is another account there: its id is looked up
+            # again and a session opened on the old service is not offered to the new one.
+            handle.remote_id = ""
+            credential_services.credential_session_clear(handle=handle)
+        handle.base_url = entry["base_url"]
         if entry["user_id"]:
             handle.remote_id = entry["user_id"]
         handle.is_active = True
@@ -99,6 +106,9 @@ def policy_show() -> str:
             f"auto_ticket = {_toml(handle.auto_ticket)}",
             f"credentials_env = {_toml(handle.credentials_env)}",
         ]
+        base_url_key = BASE_URL_KEYS.get(handle.network)
+        if base_url_key and handle.base_url:
+            lines.append(f"{base_url_key} = {_toml(handle.base_url)}")
         if handle.remote_id:
             lines.append(f"user_id = {_toml(handle.remote_id)}")
         lines.append("")

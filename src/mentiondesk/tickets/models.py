@@ -4,6 +4,7 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 
+from mentiondesk.channels.connectors import network_facts
 from mentiondesk.channels.models import REMOTE_ID_LENGTH, USERNAME_LENGTH, Handle, Network
 from mentiondesk.core.intents import Intent
 
@@ -103,6 +104,13 @@ class Ticket(models.Model):
 
     def __str__(self) -> str:
         return f"#{self.pk} @{self.requester_username}"
+
+    @property
+    def requester_url(self) -> str:
+        """The requester's profile on the ticket's network (on Mastodon, as the handle's
+        instance shows any account, remote ones included)."""
+        base_url = self.handle.base_url if self.handle_id else ""
+        return network_facts(self.network).profile_url(self.requester_username, base_url)
 
 
 class TicketEvent(models.Model):

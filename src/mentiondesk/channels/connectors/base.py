@@ -4,9 +4,10 @@ no database. Services decide what a result means for tickets and replies."""
 from __future__ import annotations
 
 from collections.abc import Callable
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
-from datetime import datetime
-from typing import Any
+from datetime import datetime, timedelta
+from typing import Any, Protocol, runtime_checkable
 
 
 @dataclass(frozen=True)
@@ -120,4 +121,75 @@ class Rejected(ConnectorError):
 
 class OutcomeUnknown(ConnectorError):
     """The request may have taken effect: timeout after sending, 5xx, or 403 duplicate content.
-    Never retry a write blindly after this; reconcile first."""
+    Never retry a write blindly after this: reconcile first, or send again with the same key
+    where the network dedupes sends on it (`connectors.NETWORKS[...].sends_keyed`)."""
+
+
+def id_newer(candidate: str, current: str) -> bool:
+    """Ids of decimal digits (X's snowflakes, Mastodon's status and notification ids): a
+    longer id is newer, equal lengths compare as strings. Any id is newer than no
+    checkpoint."""
+    if not current:
+        return True
+    return (len(candidate), candidate) > (len(current), current)
+
+
+class Connector(Protocol):
+    """What every network's connector offers the desk (XConnector, MastodonConnector,
+    BlueskyConnector): the same names, arguments and results, so ingest, the outbox and the
+    meter never ask which network they speak to. What differs between networks (the send's
+    key, checkpoints, DMs, billing) is said once in `connectors.NETWORKS`; a send's
+    network-specific keyword arguments (Mastodon's idempotency_key and visibility,
+    Bluesky's rkey) come from that network's `send_keys`."""
+
+    def close(self) -> None: ...
+
+    def recording(self, recorder: CallRecorder) -> AbstractContextManager[Any]: ...
+
+    def clock_skew(self) -> timedelta | None: ...
+
+    def me(self) -> RemoteUser: ...
+
+    def author(self) -> RemoteUser: ...
+
+    def user_by_username(self, username: str) -> RemoteUser: ...
+
+    def mentions(
+        self,
+        user_id: str,
+        *,
+        since_id: str | None = None,
+        pagination_token: str | None = None,
+        max_results: int = 100,
+    ) -> PostPage: ...
+
+    def user_posts(
+        self,
+        user_id: str,
+        *,
+        since_id: str | None = None,
+        pagination_token: str | None = None,
+        max_results: int = 100,
+        start_time: datetime | None = None,
+        end_time: datetime | None = None,
+    ) -> PostPage: ...
+
+    def posts_lookup(self, ids: list[str]) -> PostPage: ...
+
+    def post_create(self, text: str, *, in_reply_to_id: str | None = None) -> RemotePost: ...
+
+    def post_delete(self, post_id: str) -> bool: ...
+
+    def like(self, user_id: str, post_id: str) -> bool: ...
+
+    def dm_send(self, participant_id: str, text: str) -> dict[str, Any]: ...
+
+
+@runtime_checkable
+class DmReader(Protocol):
+    """A connector that reads direct messages (X's dm_events): only asked where the network's
+    facts say `reads_dms`."""
+
+    def dm_events(
+        self, *, pagination_token: str | None = None, max_results: int = 100
+    ) -> DmPage: ...

@@ -145,3 +145,56 @@ def _expiring(credential: HandleCredential) -> bool:
     return credential.expires_at is not None and (
         credential.expires_at <= timezone.now() + REFRESH_MARGIN
     )
+
+
+# A Bluesky handle's session (access + refresh JWT, as the atproto SDK exports it) is kept in
+# the same row, sealed the same way, with the service it was opened on: createSession is
+# limited to 30 per 5 minutes and 300 per day, so every process reuses the newest session
+# instead of logging in again. The app password itself stays in `credentials_env`.
+SESSION_SCOPE = "bluesky-session"
+
+
+def credential_session_get(*, handle: Handle) -> str | None:
+    """`handle`'s stored Bluesky session, or None: none stored, one opened on another service
+    than the handle's `base_url` now (the policy moved the handle), or no key to open it
+    (the connector then logs in with the app password, as on a first run)."""
+    credential = HandleCredential.objects.filter(handle=handle, scope=SESSION_SCOPE).first()
+    if credential is None:
+        return None
+    try:
+        values = crypto.secret_open(credential.secret, owner=str(handle))
+    except crypto.CredentialsKeyError as exc:
+        logger.warning("the stored Bluesky session of %s is not used: %s", handle, exc)
+        return None
+    session = values.get("session")
+    if values.get("service") != handle.base_url or not isinstance(session, str):
+        return None
+    return session
+
+
+def credential_session_clear(*, handle: Handle) -> bool:
+    """Forget `handle`'s stored Bluesky session (its service changed); True if there was one.
+    Stored X credentials are left alone."""
+    deleted, _ = HandleCredential.objects.filter(handle=handle, scope=SESSION_SCOPE).delete()
+    return bool(deleted)
+
+
+def credential_session_store(*, handle: Handle, session: str) -> None:
+    """Keep `handle`'s new Bluesky session (encrypted, with the service it belongs to). Without
+    MENTIONDESK_CREDENTIALS_KEY nothing is stored (never in plaintext): each process then logs
+    in once and keeps its session in memory."""
+    try:
+        secret = crypto.secret_seal({"session": session, "service": handle.base_url})
+    except crypto.CredentialsKeyError as exc:
+        logger.warning("the Bluesky session of %s is not stored: %s", handle, exc)
+        return
+    HandleCredential.objects.update_or_create(
+        handle=handle,
+        defaults={
+            "secret": secret,
+            "expires_at": None,
+            "has_refresh_token": True,
+            "scope": SESSION_SCOPE,
+            "refreshed_at": timezone.now(),
+        },
+    )

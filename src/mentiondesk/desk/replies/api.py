@@ -43,34 +43,40 @@ def action_out(action: PostAction) -> dict[str, object]:
 
 
 @router.post(
-    "/posts/{remote_id}/like",
+    "/posts/{path:remote_id}/like",
     response={201: PostActionOut},
     summary="Like a post (positive feedback; anything else needs a reason)",
 )
-def like(request: HttpRequest, remote_id: str, payload: ReasonIn) -> object:
-    post = channel_selectors.post_get(remote_id=remote_id)
+def like(
+    request: HttpRequest, remote_id: str, payload: ReasonIn, network: str | None = None
+) -> object:
+    post = channel_selectors.post_get(remote_id=remote_id, network=network)
     action = services.post_like(post=post, by=_user(request), reason=payload.reason)
     return Status(201, action_out(action))
 
 
 @router.post(
-    "/posts/{remote_id}/delete",
+    "/posts/{path:remote_id}/delete",
     response={201: PostActionOut},
     summary="Delete one of our posts (its author or a lead)",
 )
-def delete(request: HttpRequest, remote_id: str, payload: ReasonIn) -> object:
-    post = channel_selectors.post_get(remote_id=remote_id)
+def delete(
+    request: HttpRequest, remote_id: str, payload: ReasonIn, network: str | None = None
+) -> object:
+    post = channel_selectors.post_get(remote_id=remote_id, network=network)
     action = services.post_delete(post=post, by=_user(request), reason=payload.reason)
     return Status(201, action_out(action))
 
 
 @router.post(
-    "/posts/{remote_id}/suggest-retweet",
+    "/posts/{path:remote_id}/suggest-retweet",
     response={201: EventOut | None},
     summary="Suggest a post to the social team (the desk never retweets)",
 )
-def suggest_retweet(request: HttpRequest, remote_id: str, payload: NoteIn) -> object:
-    post = channel_selectors.post_get(remote_id=remote_id)
+def suggest_retweet(
+    request: HttpRequest, remote_id: str, payload: NoteIn, network: str | None = None
+) -> object:
+    post = channel_selectors.post_get(remote_id=remote_id, network=network)
     event = escalations.post_suggest_retweet(post=post, by=_user(request), note=payload.note)
     return Status(201, event_out(event) if event else None)
 
@@ -119,12 +125,14 @@ def stream_post_out(post: Post) -> dict[str, object]:
 
 
 @router.post(
-    "/stream/{remote_id}/reply",
+    "/stream/{path:remote_id}/reply",
     response={201: ReplyOut},
     summary="Answer a stream post directly (recorded, threaded, at most once)",
 )
-def stream_reply(request: HttpRequest, remote_id: str, payload: StreamReplyIn) -> object:
-    post = channel_selectors.post_get(remote_id=remote_id)
+def stream_reply(
+    request: HttpRequest, remote_id: str, payload: StreamReplyIn, network: str | None = None
+) -> object:
+    post = channel_selectors.post_get(remote_id=remote_id, network=network)
     key = payload.idempotency_key or request.headers.get("Idempotency-Key") or None
     reply = services.stream_reply(
         post=post,

@@ -5,8 +5,8 @@ from . import views
 app_name = "replies"
 urlpatterns = [
     path("stream/", views.stream, name="stream"),
-    path("stream/<str:remote_id>/reply", views.stream_reply, name="stream_reply"),
-    path("stream/<str:remote_id>/like", views.stream_like, name="stream_like"),
+    path("stream/<path:remote_id>/reply", views.stream_reply, name="stream_reply"),
+    path("stream/<path:remote_id>/like", views.stream_like, name="stream_like"),
     path("status/", views.status_updates, name="status"),
     path("status/updates", views.status_update_create, name="status_create"),
 ]

@@ -8,6 +8,8 @@ from urllib.parse import urlencode
 
 from django import forms
 
+from mentiondesk.channels.connectors import network_facts
+from mentiondesk.channels.models import REMOTE_ID_LENGTH
 from mentiondesk.core.intents import INTENT_CHOICES, Intent
 from mentiondesk.core.widgets import PlainSelect
 from mentiondesk.policy.selectors import policy_current
@@ -97,9 +99,10 @@ class ReplyForm(forms.Form):
     # Generated when the form renders: resubmitting the same form (double click, back
     # button, a second tab) sends the same key, and reply_create returns the first reply.
     idempotency_key = forms.CharField(widget=forms.HiddenInput, max_length=100, initial=_new_key)
+    text_limit = X_MAX_CHARS
     # The newest post the page showed when the composer opened (rendered from the page, not
     # from the submitted form): reply_create stops the send if the conversation moved on.
-    seen_post_id = forms.CharField(required=False, max_length=40)
+    seen_post_id = forms.CharField(required=False, max_length=REMOTE_ID_LENGTH)
     status_after = forms.ChoiceField(
         choices=[(Ticket.Status.PENDING, "Send"), (Ticket.Status.SOLVED, "Send and solve")],
         required=False,
@@ -120,6 +123,16 @@ class ReplyForm(forms.Form):
 
     def clean_status_after(self) -> str:
         return str(self.cleaned_data.get("status_after") or Ticket.Status.PENDING)
+
+    def for_network(self, network: str) -> ReplyForm:
+        """Count and limit the text as `network` does (app.js reads `data-length-rule`; the
+        server checks again in reply_create)."""
+        facts = network_facts(network)
+        self.text_limit = facts.text_limit
+        self.fields["text"].widget.attrs.update(
+            {"data-max-chars": facts.text_limit, "data-length-rule": facts.length_counter}
+        )
+        return self
 
 
 class TakeForm(forms.Form):

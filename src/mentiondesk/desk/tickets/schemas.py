@@ -6,6 +6,7 @@ from typing import Literal
 from ninja import Schema
 from pydantic import Field
 
+from mentiondesk.channels.models import REMOTE_ID_LENGTH
 from mentiondesk.core.intents import Intent
 from mentiondesk.desk.sla.schemas import TicketSlaOut
 
@@ -88,7 +89,7 @@ class ReplyCreateIn(Schema):
     idempotency_key: str | None = Field(default=None, max_length=100)
     status_after: Literal["open", "pending", "solved"] = "pending"
     # The newest post the composer showed: the send stops if the conversation moved on.
-    seen_post_id: str | None = Field(default=None, max_length=40)
+    seen_post_id: str | None = Field(default=None, max_length=REMOTE_ID_LENGTH)
     another_reply: bool = Field(
         default=False,
         description="Confirms a deliberate second answer: send even though the requester's "

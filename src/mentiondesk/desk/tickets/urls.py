@@ -26,14 +26,14 @@ urlpatterns = [
     path("tickets/<int:ticket_id>/spam-report", views.report_spam, name="report_spam"),
     path("tickets/<int:ticket_id>/direct-messages", views.direct_message, name="dm"),
     path("tickets/<int:ticket_id>/presence", views.presence, name="presence"),
-    path("tickets/<int:ticket_id>/posts/<str:remote_id>/like", views.like, name="like"),
+    path("tickets/<int:ticket_id>/posts/<path:remote_id>/like", views.like, name="like"),
     path(
-        "tickets/<int:ticket_id>/posts/<str:remote_id>/suggest-retweet",
+        "tickets/<int:ticket_id>/posts/<path:remote_id>/suggest-retweet",
         views.suggest_retweet,
         name="suggest_retweet",
     ),
     path(
-        "tickets/<int:ticket_id>/posts/<str:remote_id>/delete",
+        "tickets/<int:ticket_id>/posts/<path:remote_id>/delete",
         views.delete_post,
         name="delete_post",
     ),

@@ -591,6 +591,8 @@ def _detail(
         **(extra or {}),
         **bound,
     }
+    # The composer counts as the ticket's network does, against its limit.
+    context["reply_form"].for_network(page.ticket.network)
     response = render(request, template, context, status=status)
     if status >= 400 and request.headers.get("HX-Request") == "true":
         # A boosted form that failed re-renders the ticket: keep the ticket's address in the

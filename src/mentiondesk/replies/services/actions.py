@@ -11,14 +11,15 @@ from django_tasks import task
 
 from mentiondesk.accounts.models import User
 from mentiondesk.channels import services as channel_services
+from mentiondesk.channels.connectors import network_facts
 from mentiondesk.channels.connectors.base import (
+    Connector,
     ConnectorError,
     OutcomeUnknown,
     RateLimited,
     Rejected,
     Unreachable,
 )
-from mentiondesk.channels.connectors.x import XConnector
 from mentiondesk.channels.models import Handle, Post
 from mentiondesk.core import priorities
 from mentiondesk.core.errors import Conflict, DomainError, Forbidden
@@ -163,7 +164,7 @@ def post_action_run_task(*, action_id: int) -> None:
     post_action_run(action_id=action_id)
 
 
-def post_action_run(*, action_id: int, connector: XConnector | None = None) -> PostAction:
+def post_action_run(*, action_id: int, connector: Connector | None = None) -> PostAction:
     """Do a queued like or delete. Retries later when X is unreachable or rate limited (and
     after an unknown outcome: both are safe to repeat); fails with X's reason when refused."""
     with transaction.atomic():
@@ -195,7 +196,9 @@ def post_action_run(*, action_id: int, connector: XConnector | None = None) -> P
     except Rejected as exc:
         if action.kind == PostAction.Kind.DELETE and exc.status == 404:
             return _action_done(action)  # already gone: what we wanted
-        return _action_failed(action, f"X refused: {exc}")
+        return _action_failed(
+            action, f"{network_facts(action.handle.network).label} refused: {exc}"
+        )
     except (ConnectorError, DomainError) as exc:
         return _action_later(action, str(exc), None)
     return _action_done(action)

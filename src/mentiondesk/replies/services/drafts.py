@@ -5,7 +5,7 @@ from __future__ import annotations
 import string
 from dataclasses import dataclass
 
-from mentiondesk.channels.length import x_length
+from mentiondesk.channels.connectors import network_facts
 from mentiondesk.policy.selectors import policy_current
 from mentiondesk.tickets.models import Ticket
 
@@ -16,12 +16,14 @@ from .outbox import X_MAX_CHARS
 class Draft:
     macro: str
     text: str
-    length: int  # as X counts it
+    length: int  # as the ticket's network counts it
+    limit: int = X_MAX_CHARS  # the network's limit
+    network_label: str = "X"
 
     @property
     def fits(self) -> bool:
         """False when the draft would exceed the network's limit: flagged before sending."""
-        return self.length <= X_MAX_CHARS
+        return self.length <= self.limit
 
 
 def ticket_drafts(*, ticket: Ticket, variables: dict[str, str] | None = None) -> list[Draft]:
@@ -29,6 +31,7 @@ def ticket_drafts(*, ticket: Ticket, variables: dict[str, str] | None = None) ->
     all known, filled in. `variables` adds what the evidence found (incident_url, issue_url,
     new_issue_url, forum_url, forum_category_url); `requester` is always known."""
     known = {"requester": ticket.requester_username, **(variables or {})}
+    facts = network_facts(ticket.network)
     drafts = []
     for macro in policy_current().macros:
         if macro.intents and ticket.intent not in macro.intents:
@@ -37,5 +40,7 @@ def ticket_drafts(*, ticket: Ticket, variables: dict[str, str] | None = None) ->
         if not needed <= {k for k, v in known.items() if v}:
             continue
         text = macro.text.format(**known)
-        drafts.append(Draft(macro.name, text, x_length(text)))
+        drafts.append(
+            Draft(macro.name, text, facts.text_length(text), facts.text_limit, facts.label)
+        )
     return drafts

@@ -39,15 +39,16 @@ from django_tasks import task
 
 from mentiondesk.accounts.models import User
 from mentiondesk.channels import services as channel_services
+from mentiondesk.channels.connectors import SendKey, network_facts
 from mentiondesk.channels.connectors.base import (
+    Connector,
     ConnectorError,
     OutcomeUnknown,
     RateLimited,
     RemotePost,
     Unreachable,
 )
-from mentiondesk.channels.connectors.x import XConnector
-from mentiondesk.channels.length import X_MAX_WEIGHT, x_length
+from mentiondesk.channels.length import X_MAX_WEIGHT
 from mentiondesk.channels.models import TIMELINE, Post
 from mentiondesk.core import priorities
 from mentiondesk.core.errors import Conflict, DomainError, Forbidden
@@ -125,7 +126,7 @@ def reply_create(
     "reason"), Conflict (closed ticket, collision)."""
     if not author.can_reply:
         raise Forbidden("light agents cannot reply; add an internal note instead")
-    text = _checked_text(text)
+    text = _checked_text(_addressed(text, ticket=ticket), network=ticket.network)
     if status_after not in (Ticket.Status.OPEN, Ticket.Status.PENDING, Ticket.Status.SOLVED):
         raise DomainError("status_after must be open, pending or solved", field="status_after")
     if automated != bool(phase):
@@ -257,18 +258,38 @@ def _collision_check(
     return answer
 
 
-def _checked_text(text: str, limit: int = X_MAX_CHARS, *, weighted: bool = True) -> str:
-    """The stripped text, if it fits: X's weighted length for posts, plain length for DMs."""
+def _checked_text(
+    text: str, limit: int | None = None, *, weighted: bool = True, network: str = "x"
+) -> str:
+    """The stripped text, if it fits: as `network` counts a post's length (X's weighted
+    length, Mastodon's and Bluesky's graphemes) against its limit, plain length for DMs."""
+    facts = network_facts(network)
+    limit = facts.text_limit if limit is None else limit
     text = text.strip()
     if not text:
         raise DomainError("the text is empty", field="text")
-    length = x_length(text) if weighted else len(text)
+    length = facts.text_length(text) if weighted else len(text)
     if length > limit:
         raise DomainError(
-            f"the text counts {length} characters on X (links count 23); X allows {limit}",
+            f"the text counts {length} characters on {facts.label} ({facts.length_rule}); "
+            f"{facts.label} allows {limit}",
             field="text",
         )
     return text
+
+
+def _addressed(text: str, *, ticket: Ticket) -> str:
+    """`text` as it must go out on `ticket`'s network: on Mastodon a reply reaches the
+    requester only if it mentions them (the instance adds no mention a reply answers), so it
+    starts with "@acct" unless the agent already wrote it there."""
+    text = text.strip()
+    if not network_facts(ticket.network).reply_mentions_author or not text:
+        return text
+    mention = f"@{ticket.requester_username}"
+    first = text.split(maxsplit=1)[0]
+    if first.lower() == mention.lower():
+        return text
+    return f"{mention} {text}"
 
 
 def _enqueue_delivery(reply_id: int) -> None:
@@ -282,7 +303,7 @@ def reply_deliver_task(*, reply_id: int) -> None:
     reply_deliver(reply_id=reply_id)
 
 
-def reply_deliver(*, reply_id: int, connector: XConnector | None = None) -> Reply:
+def reply_deliver(*, reply_id: int, connector: Connector | None = None) -> Reply:
     """Send reply `reply_id` if it is due, following the protocol in the module docstring.
 
     Safe to call any number of times, from any number of workers: only the worker that
@@ -298,7 +319,8 @@ def reply_deliver(*, reply_id: int, connector: XConnector | None = None) -> Repl
             attempt,
             DeliveryAttempt.Outcome.NOT_SENT,
             "Not sent: the worker stopped (killed, or its database connection lost) before the "
-            "request left for X, so nothing reached X. A lead can send it again.",
+            f"request left for {_on(reply)}, so nothing reached {_on(reply)}. A lead can send it "
+            "again.",
         )
     if collided is not None:
         return _reply_park(
@@ -319,11 +341,19 @@ def reply_deliver(*, reply_id: int, connector: XConnector | None = None) -> Repl
 
 
 def _reply_send(
-    reply: Reply, attempt: DeliveryAttempt, x: XConnector, *, reconcile_first: bool
+    reply: Reply, attempt: DeliveryAttempt, x: Connector, *, reconcile_first: bool
 ) -> Reply:
     channel_services.handle_resolve_remote_id(handle=reply.handle, connector=x)
-    if reconcile_first:
-        return _reply_reconcile(reply, attempt, x, "the previous send's outcome was never recorded")
+    if reconcile_first and not _resend_safe(reply):
+        # On a network whose sends carry a key, the send may have been repeated: the post
+        # is looked for back to the post it answers, not in the last send's window only.
+        return _reply_reconcile(
+            reply,
+            attempt,
+            x,
+            "the previous send's outcome was never recorded",
+            windowed=not network_facts(reply.handle.network).sends_keyed,
+        )
     if reply.kind != Reply.Kind.DM:
         # Who we post as (GET /2/users/me) before the POST: a failure here sent nothing, so
         # it is retried like an unreachable network, not taken for X refusing the post.
@@ -336,7 +366,11 @@ def _reply_send(
             return _reply_record_sent(
                 reply, attempt, None, DeliveryAttempt.Outcome.SENT, dm_event_id=sent["dm_event_id"]
             )
-        remote = x.post_create(reply.text, in_reply_to_id=reply.in_reply_to_remote_id or None)
+        remote = x.post_create(
+            reply.text,
+            in_reply_to_id=reply.in_reply_to_remote_id or None,
+            **network_facts(reply.handle.network).send_keys(_send_key(reply)),
+        )
     except RateLimited as exc:
         return _reply_retry_later(
             reply, attempt, DeliveryAttempt.Outcome.RATE_LIMITED, str(exc), not_before=exc.reset_at
@@ -344,11 +378,76 @@ def _reply_send(
     except Unreachable as exc:
         return _reply_retry_later(reply, attempt, DeliveryAttempt.Outcome.UNREACHABLE, str(exc))
     except OutcomeUnknown as exc:
-        # A 403 duplicate says an identical post exists, possibly from before this send.
-        return _reply_reconcile(reply, attempt, x, exc.detail, windowed=exc.status != 403)
+        if _resend_safe(reply):
+            # The network dedupes on the send's key: the same send again returns the post
+            # if this one made it, and makes it once if not. Queued again, never parked.
+            return _reply_retry_later(
+                reply,
+                attempt,
+                DeliveryAttempt.Outcome.UNKNOWN,
+                f"{exc.detail}; sent again "
+                "with the same key (the network makes the post at most once)",
+            )
+        # A 403 duplicate says an identical post exists, possibly from before this send; a
+        # keyed send may have been repeated (the post made by an earlier one): read back to
+        # the post answered.
+        windowed = exc.status != 403 and not network_facts(reply.handle.network).sends_keyed
+        return _reply_reconcile(reply, attempt, x, exc.detail, windowed=windowed)
     except ConnectorError as exc:  # Rejected, or an answer we cannot read: X said no
-        return _reply_park(reply, attempt, DeliveryAttempt.Outcome.REJECTED, f"X refused: {exc}")
+        return _reply_park(
+            reply, attempt, DeliveryAttempt.Outcome.REJECTED, f"{_on(reply)} refused: {exc}"
+        )
     return _reply_record_sent(reply, attempt, remote, DeliveryAttempt.Outcome.SENT)
+
+
+# A send again with the same key is trusted only this long before the network forgets the key
+# (Mastodon keeps an Idempotency-Key an hour): past it, our posts are searched instead.
+KEY_WINDOW_MARGIN = timedelta(minutes=5)
+
+
+def _send_key(reply: Reply) -> SendKey:
+    """What the network's key for this reply is made of: the reply's stable key, its own
+    creation time and id (Bluesky's record key), and the post it answers (Mastodon mirrors
+    its visibility: a reply to a direct mention stays direct)."""
+    parent = (
+        Post.objects.filter(network=reply.handle.network, remote_id=reply.in_reply_to_remote_id)
+        .values_list("raw", flat=True)
+        .first()
+        if reply.in_reply_to_remote_id
+        else None
+    )
+    return SendKey(
+        key=reply.idempotency_key,
+        created_at=reply.created_at,
+        seed=reply.pk,
+        parent_raw=parent if isinstance(parent, dict) else {},
+    )
+
+
+def _resend_safe(reply: Reply) -> bool:
+    """Whether sending `reply` again after an unknown outcome cannot post twice: its network
+    dedupes sends on their key (`sends_keyed`), and its first request that may have left is
+    recent enough for the network to remember the key. X's sends carry no key: never."""
+    if reply.kind != Reply.Kind.REPLY:
+        return False
+    facts = network_facts(reply.handle.network)
+    if not facts.sends_keyed:
+        return False
+    if facts.key_window_seconds is None:
+        return True
+    first = (
+        DeliveryAttempt.objects.filter(reply_id=reply.pk, request_started_at__isnull=False)
+        .order_by("pk")
+        .values_list("request_started_at", flat=True)
+        .first()
+    )
+    window = timedelta(seconds=facts.key_window_seconds) - KEY_WINDOW_MARGIN
+    return first is None or timezone.now() < first + window
+
+
+def _on(reply: Reply) -> str:
+    """The reply's network, as messages to a person name it ("X", "Mastodon", "Bluesky")."""
+    return network_facts(reply.handle.network).label
 
 
 def _dm_recipient(reply: Reply) -> str:
@@ -383,6 +482,12 @@ def _reply_claim(*, reply_id: int) -> tuple[Reply, DeliveryAttempt, bool, Post |
             reply.not_before is not None and reply.not_before > now
         ):
             return None
+        elif _resend_pending(reply):
+            # Queued again after an unknown outcome on a network that dedupes sends by key:
+            # still a send whose outcome is unknown (the same post answered; our own post
+            # read back meanwhile is no collision). `_reply_send` sends it again with the same
+            # key while the network remembers it, else searches for it.
+            reconcile_first = True
         collided = None
         if not reconcile_first and reply.kind == Reply.Kind.REPLY and reply.ticket is not None:
             latest = ticket_selectors.ticket_latest_inbound(ticket=reply.ticket)
@@ -416,6 +521,20 @@ def _reply_claim(*, reply_id: int) -> tuple[Reply, DeliveryAttempt, bool, Post |
             reply=reply, in_reply_to_remote_id=reply.in_reply_to_remote_id
         )
     return reply, attempt, reconcile_first, collided
+
+
+def _resend_pending(reply: Reply) -> bool:
+    """Whether the reply was queued again after a send of unknown outcome (only on networks
+    whose sends carry a key: `_reply_send`); elsewhere such a reply waits for a person."""
+    last = (
+        DeliveryAttempt.objects.filter(reply_id=reply.pk)
+        .order_by("-pk")
+        .values_list("outcome", flat=True)
+        .first()
+    )
+    return network_facts(reply.handle.network).sends_keyed and (
+        last == DeliveryAttempt.Outcome.UNKNOWN
+    )
 
 
 def _attempt_request_start(reply: Reply, attempt: DeliveryAttempt) -> bool:
@@ -576,7 +695,7 @@ def _reply_audit(reply: Reply, by: User, kind: str, message: str, status: str) -
 def _reply_reconcile(
     reply: Reply,
     attempt: DeliveryAttempt,
-    connector: XConnector,
+    connector: Connector,
     why: str,
     *,
     windowed: bool = True,
@@ -589,7 +708,7 @@ def _reply_reconcile(
             attempt,
             DeliveryAttempt.Outcome.UNKNOWN,
             f"Outcome unknown ({why}). Direct messages cannot be looked up here: check the "
-            "conversation on X before sending again.",
+            f"conversation on {_on(reply)} before sending again.",
         )
     progress = SearchProgress.from_json(reply.search_progress)
     if not windowed:
@@ -604,7 +723,8 @@ def _reply_reconcile(
             reply,
             attempt,
             DeliveryAttempt.Outcome.UNKNOWN,
-            f"Outcome unknown ({why}) and the check on X failed ({exc}). Look on X before "
+            f"Outcome unknown ({why}) and the check on {_on(reply)} failed ({exc}). Look on "
+            f"{_on(reply)} before "
             "sending again.",
         )
     _search_progress_clear(reply)
@@ -621,7 +741,8 @@ def _reply_reconcile(
         if search.complete
         else DeliveryAttempt.Outcome.UNKNOWN,
         f"Outcome unknown ({why}) and the post is not among @{reply.handle.username}'s "
-        f"{search.looked_at()}. It was not re-sent, to avoid a duplicate: check on X, then send "
+        f"{search.looked_at()}. It was not re-sent, to avoid a duplicate: check on {_on(reply)}, "
+        "then send "
         "again.",
     )
 
@@ -634,7 +755,7 @@ def _reply_reconcile_later(
     (never re-sends it), reading on from `progress`."""
     now = timezone.now()
     until = max(exc.reset_at, now) + timedelta(seconds=1)
-    detail = f"Outcome unknown ({why}); the check on X waits for its rate limit: {exc}"
+    detail = f"Outcome unknown ({why}); the check on {_on(reply)} waits for its rate limit: {exc}"
     with transaction.atomic():
         Reply.objects.filter(pk=reply.pk).update(
             status=Reply.Status.SENDING,
@@ -742,6 +863,8 @@ class NetworkSearch:
     since_parent: bool = True  # the reply answers a post: the search stops there
     window: tuple[datetime, datetime] | None = None  # SearchProgress.window, on X's clock
     skew: timedelta = timedelta(0)  # X's clock minus the desk's
+    network_label: str = "X"  # whose timeline was read, for the person reading
+    timeline_endpoint: str = "GET /2/users/:id/tweets"
 
     def looked_at(self) -> str:
         """How far the search went, for a person deciding whether to look on X."""
@@ -758,7 +881,7 @@ class NetworkSearch:
         oldest = f", back to {self.oldest_at:%Y-%m-%d %H:%M} UTC" if self.oldest_at else ""
         return (
             f"newest {read} ({self.pages} page{'s' if self.pages != 1 else ''} of "
-            f"GET /2/users/:id/tweets, the cap{oldest}); older posts were not read"
+            f"{self.timeline_endpoint}, the cap{oldest}); older posts were not read"
         )
 
     def _clock(self) -> str:
@@ -766,11 +889,11 @@ class NetworkSearch:
         if not seconds:
             return ""
         way = "ahead of" if seconds > 0 else "behind"
-        return f" on X's clock, {abs(seconds)} s {way} the desk's"
+        return f" on {self.network_label}'s clock, {abs(seconds)} s {way} the desk's"
 
 
 def reply_find_on_network(
-    *, reply: Reply, connector: XConnector, progress: SearchProgress | None = None
+    *, reply: Reply, connector: Connector, progress: SearchProgress | None = None
 ) -> NetworkSearch:
     """Our post for `reply` on the network, matched by the post it answers and its text.
 
@@ -782,7 +905,8 @@ def reply_find_on_network(
     measurement yet). Goes on from `progress` (updated page by page) when given. Stops at the
     first match. X rewrites links as t.co, so links are ignored in the comparison. Raises
     ConnectorError (RateLimited included) when a page cannot be read."""
-    wanted = _comparable(reply.text)
+    comparable = partial(_comparable, network=reply.handle.network)
+    wanted = comparable(reply.text)
     parent = reply.in_reply_to_remote_id or None
     at = progress if progress is not None else SearchProgress()
     window = at.window()
@@ -796,7 +920,15 @@ def reply_find_on_network(
             # Found late (a backlog held up the sweep), the window may lie thousands of posts
             # back: X starts the pages there.
             at.end_time = window[1]
-    found = partial(NetworkSearch, since_parent=bool(parent), window=window, skew=skew)
+    facts = network_facts(reply.handle.network)
+    found = partial(
+        NetworkSearch,
+        since_parent=bool(parent),
+        window=window,
+        skew=skew,
+        network_label=facts.label,
+        timeline_endpoint=facts.timeline_endpoint,
+    )
     while at.pages < settings.RECONCILE_MAX_PAGES:
         page = connector.user_posts(
             reply.handle.remote_id,
@@ -809,7 +941,7 @@ def reply_find_on_network(
         at.posts += len(page.posts)
         for remote in page.posts:
             same_parent = (remote.in_reply_to_id or "") == reply.in_reply_to_remote_id
-            if same_parent and _comparable(remote.text) == wanted:
+            if same_parent and comparable(remote.text) == wanted:
                 return found(remote, at.pages, at.posts, complete=True)
             if remote.created_at is not None:
                 at.oldest_at = remote.created_at
@@ -819,7 +951,7 @@ def reply_find_on_network(
     return found(None, at.pages, at.posts, complete=False, oldest_at=at.oldest_at)
 
 
-def _x_clock_skew(connector: XConnector) -> timedelta:
+def _x_clock_skew(connector: Connector) -> timedelta:
     """X's clock minus ours, as measured by the latest answer X gave this process; measured
     with GET /2/users/me when there is none (a worker that starts by reconciling)."""
     skew = connector.clock_skew()
@@ -830,10 +962,17 @@ def _x_clock_skew(connector: XConnector) -> timedelta:
 
 
 _URL = re.compile(r"https?://\S+")
+_LEADING_MENTIONS = re.compile(r"^(?:@\S+\s+)+")
 
 
-def _comparable(text: str) -> str:
-    return " ".join(_URL.sub("", text).split())
+def _comparable(text: str, *, network: str = "x") -> str:
+    """`text` as the network's copy is compared with ours: without links (X rewrites them as
+    t.co), and on Mastodon without the leading mentions (an instance shows a remote account's
+    "@user@domain" as "@user")."""
+    text = " ".join(_URL.sub("", text).split())
+    if network_facts(network).reply_mentions_author:
+        text = _LEADING_MENTIONS.sub("", text)
+    return text
 
 
 def _reply_record_sent(
@@ -942,7 +1081,10 @@ def _reply_retry_later(
         and reply.attempts >= MAX_UNREACHABLE_ATTEMPTS
     ):
         return _reply_park(
-            reply, attempt, outcome, f"X unreachable after {reply.attempts} tries: {detail}"
+            reply,
+            attempt,
+            outcome,
+            f"{_on(reply)} unreachable after {reply.attempts} tries: {detail}",
         )
     now = timezone.now()
     backoff = timedelta(seconds=min(300, 2**reply.attempts))

@@ -9,7 +9,7 @@ import uuid
 from django.db import transaction
 
 from mentiondesk.accounts.models import User
-from mentiondesk.channels.length import x_length
+from mentiondesk.channels.connectors import network_facts
 from mentiondesk.channels.models import Handle
 from mentiondesk.core.errors import DomainError, Forbidden
 from mentiondesk.core.intents import Intent
@@ -19,7 +19,7 @@ from mentiondesk.tickets.models import Ticket
 
 from ..models import Reply
 from .automation import PHASE_INCIDENT
-from .outbox import X_MAX_CHARS, _checked_text, _enqueue_delivery, reply_create
+from .outbox import _checked_text, _enqueue_delivery, reply_create
 
 # Addressed to each requester: X refuses the same text twice from one account (403 duplicate
 # content), so identical follow-ups to several people would be stopped as duplicates.
@@ -44,7 +44,7 @@ def status_update_create(
     handle = Handle.objects.filter(role=Handle.Role.STATUS, is_active=True).order_by("pk").first()
     if handle is None:
         raise DomainError("no status handle is configured in the policy")
-    text = _checked_text(text)
+    text = _checked_text(text, network=handle.network)
     if incident_url and not incident_url.startswith(("https://", "http://")):
         raise DomainError("the incident link must be an http(s) URL", field="incident_url")
     with transaction.atomic():
@@ -81,8 +81,9 @@ def status_update_follow_up(*, reply_id: int) -> list[Reply]:
     skipped: dict[str, str] = {}
     for ticket in open_reports:
         text = FOLLOW_UP.format(requester=ticket.requester_username, link=link)
-        if x_length(text) > X_MAX_CHARS:
-            skipped[str(ticket.pk)] = "the follow-up would be too long for X."
+        facts = network_facts(ticket.network)
+        if facts.text_length(text) > facts.text_limit:
+            skipped[str(ticket.pk)] = f"the follow-up would be too long for {facts.label}."
             continue
         try:
             sent.append(

@@ -103,7 +103,7 @@
     }
   }
 
-  /* ---- reply character count: X counts up to 280 ---- */
+  /* ---- reply character count, as the ticket's network counts (X: up to 280) ---- */
 
   // X's weighted length, as channels/length.py counts it: a link is 23 (t.co), Latin and
   // common punctuation 1, anything else (CJK, emoji) 2.
@@ -128,10 +128,30 @@
     return weight + links.length * URL_WEIGHT;
   }
 
+  // Mastodon and Bluesky count what a reader sees as one character (a grapheme cluster, as
+  // channels/length.py's graphemes); Mastodon also counts a link as 23 and a remote mention
+  // "@user@domain" as "@user" (mastodon_length).
+  var REMOTE_MENTION = /(^|[^\w@])(@[A-Za-z0-9_]+)@[A-Za-z0-9.-]+[A-Za-z0-9]/g;
+
+  function graphemes(text) {
+    if (window.Intl && Intl.Segmenter) {
+      return Array.from(new Intl.Segmenter(undefined, {granularity: "grapheme"}).segment(text)).length;
+    }
+    return Array.from(text).length;
+  }
+
+  function mastodonLength(text) {
+    var links = text.match(LINK) || [];
+    return graphemes(text.replace(LINK, "").replace(REMOTE_MENTION, "$1$2")) + links.length * URL_WEIGHT;
+  }
+
+  var COUNTERS = {x: xLength, mastodon: mastodonLength, graphemes: graphemes};
+
   function updateCount(textarea) {
     var max = parseInt(textarea.dataset.maxChars, 10);
     if (!max) return;
-    var length = xLength(textarea.value.trim());
+    var count = COUNTERS[textarea.dataset.lengthRule || "x"] || xLength;
+    var length = count(textarea.value.trim());
     var counter = document.getElementById(textarea.getAttribute("aria-describedby") || "");
     if (counter) {
       counter.textContent = length + " / " + max;
