@@ -3,11 +3,15 @@ no database. Services decide what a result means for tickets and replies."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from contextlib import AbstractContextManager
+import logging
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any, Protocol, runtime_checkable
+from types import TracebackType
+from typing import Any, Protocol, Self, runtime_checkable
+
+logger = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -132,6 +136,45 @@ def id_newer(candidate: str, current: str) -> bool:
     if not current:
         return True
     return (len(candidate), candidate) > (len(current), current)
+
+
+class ConnectorBase:
+    """What every connector does alike: each request that leaves is reported to the recorder
+    installed with `recording()` (the usage meter's seam), and a `with` block closes it."""
+
+    _recorder: CallRecorder | None = None
+
+    def close(self) -> None:
+        raise NotImplementedError
+
+    @contextmanager
+    def recording(self, recorder: CallRecorder) -> Iterator[Self]:
+        """Report every request sent inside the block to `recorder` (the previous recorder is
+        restored after it)."""
+        previous, self._recorder = self._recorder, recorder
+        try:
+            yield self
+        finally:
+            self._recorder = previous
+
+    def _report(self, report: CallReport) -> None:
+        if self._recorder is None:
+            return
+        try:
+            self._recorder(report)
+        except Exception:  # the meter must never turn a done call into a failed one
+            logger.exception("usage recorder failed for %s", report.endpoint)
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
 
 
 class Connector(Protocol):

@@ -23,12 +23,10 @@ from __future__ import annotations
 import json
 import logging
 import threading
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from email.utils import parsedate_to_datetime
-from types import TracebackType
 from typing import Any, TypeVar
 
 import httpx
@@ -48,8 +46,8 @@ from atproto_client.utils import facet_detection
 
 from mentiondesk import __version__
 from mentiondesk.channels.connectors.base import (
-    CallRecorder,
     CallReport,
+    ConnectorBase,
     ConnectorError,
     DmPage,
     OutcomeUnknown,
@@ -431,7 +429,7 @@ def _failure(exc: RequestErrorBase) -> _Failure:
     )
 
 
-class BlueskyConnector:
+class BlueskyConnector(ConnectorBase):
     """One Bluesky account (handle + app password) against one PDS / entryway (`service`).
 
     Sessions: `session` is a session string this account exported earlier (the desk stores
@@ -449,8 +447,6 @@ class BlueskyConnector:
     Every request that leaves (whatever its answer) is reported to the recorder installed
     with `recording()`, as "METHOD /xrpc/<nsid>"; passwords and JWTs are masked.
     """
-
-    _recorder: CallRecorder | None = None
 
     def __init__(
         self,
@@ -483,37 +479,8 @@ class BlueskyConnector:
     def _rate_key(self, endpoint: str) -> tuple[str, str, str]:
         return (*self._account, endpoint)
 
-    def _report(self, report: CallReport) -> None:
-        if self._recorder is None:
-            return
-        try:
-            self._recorder(report)
-        except Exception:  # the meter must never turn a done call into a failed one
-            logger.exception("usage recorder failed for %s", report.endpoint)
-
-    @contextmanager
-    def recording(self, recorder: CallRecorder) -> Iterator[BlueskyConnector]:
-        """Report every request sent inside the block to `recorder` (the previous recorder is
-        restored after it)."""
-        previous, self._recorder = self._recorder, recorder
-        try:
-            yield self
-        finally:
-            self._recorder = previous
-
     def close(self) -> None:
         self._client.request.close()
-
-    def __enter__(self) -> BlueskyConnector:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()
 
     @staticmethod
     def text_limit() -> int:

@@ -14,14 +14,12 @@ from __future__ import annotations
 import json
 import logging
 import threading
-from collections.abc import Callable, Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from email.utils import parsedate_to_datetime
 from functools import partial
 from html.parser import HTMLParser
-from types import TracebackType
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
@@ -32,8 +30,8 @@ from urllib3.exceptions import ConnectTimeoutError, MaxRetryError
 
 from mentiondesk import __version__
 from mentiondesk.channels.connectors.base import (
-    CallRecorder,
     CallReport,
+    ConnectorBase,
     ConnectorError,
     OutcomeUnknown,
     PayloadProblem,
@@ -301,7 +299,7 @@ class _Exchange:
     response: requests.Response | None = None
 
 
-class MastodonConnector:
+class MastodonConnector(ConnectorBase):
     """One OAuth access token against one Mastodon instance (`base_url`).
 
     Before each call, a spent bucket (after a 429, or `x-ratelimit-remaining: 0`) raises
@@ -314,8 +312,6 @@ class MastodonConnector:
     Every request that leaves is reported to the recorder installed with `recording()`, its
     endpoint as "METHOD /api/v1/route/:template".
     """
-
-    _recorder: CallRecorder | None = None
 
     def __init__(
         self,
@@ -348,39 +344,10 @@ class MastodonConnector:
     def close(self) -> None:
         self._session.close()
 
-    def __enter__(self) -> MastodonConnector:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()
-
-    @contextmanager
-    def recording(self, recorder: CallRecorder) -> Iterator[MastodonConnector]:
-        """Report every request sent inside the block to `recorder` (the previous recorder is
-        restored after it)."""
-        previous, self._recorder = self._recorder, recorder
-        try:
-            yield self
-        finally:
-            self._recorder = previous
-
     def clock_skew(self) -> timedelta | None:
         """The instance's clock minus ours, as its latest answer to this process said (None
         before the first). Rate-limit resets are announced on its clock: the wait is on ours."""
         return BOOK.skew_get(self.base_url)
-
-    def _report(self, report: CallReport) -> None:
-        if self._recorder is None:
-            return
-        try:
-            self._recorder(report)
-        except Exception:  # the meter must never turn a done call into a failed one
-            logger.exception("usage recorder failed for %s", report.endpoint)
 
     # Users and the instance
 

@@ -11,12 +11,10 @@ from __future__ import annotations
 import json
 import logging
 import re
-from collections.abc import Callable, Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from email.utils import parsedate_to_datetime
-from types import TracebackType
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote, urlsplit
 
@@ -26,8 +24,8 @@ from authlib.integrations.requests_client import OAuth2Session, OAuthError
 
 from mentiondesk import __version__
 from mentiondesk.channels.connectors.base import (
-    CallRecorder,
     CallReport,
+    ConnectorBase,
     ConnectorError,
     DmPage,
     OutcomeUnknown,
@@ -486,7 +484,7 @@ def json_decode(content: bytes) -> Any:
     return json.loads(json_without_nul(content.decode("utf-8")))
 
 
-class XConnector:
+class XConnector(ConnectorBase):
     """One OAuth 2.0 user access token against one X API v2 base URL.
 
     Before each call, an endpoint whose window is spent (after a 429, or `remaining` 0) raises
@@ -506,8 +504,6 @@ class XConnector:
     again and for every later one. It returns None when there is nothing better (the 401
     stands) and raises a ConnectorError when the refresh itself failed.
     """
-
-    _recorder: CallRecorder | None = None
 
     def __init__(
         self,
@@ -543,38 +539,9 @@ class XConnector:
     def close(self) -> None:
         self._client.close()
 
-    @contextmanager
-    def recording(self, recorder: CallRecorder) -> Iterator[XConnector]:
-        """Report every request sent inside the block to `recorder` (the previous recorder is
-        restored after it)."""
-        previous, self._recorder = self._recorder, recorder
-        try:
-            yield self
-        finally:
-            self._recorder = previous
-
     def clock_skew(self) -> timedelta | None:
         """X's clock minus ours (module `clock_skew`) for this connector's base URL."""
         return clock_skew(base_url=self.base_url)
-
-    def _report(self, report: CallReport) -> None:
-        if self._recorder is None:
-            return
-        try:
-            self._recorder(report)
-        except Exception:  # the meter must never turn a done call into a failed one
-            logger.exception("usage recorder failed for %s", report.endpoint)
-
-    def __enter__(self) -> XConnector:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()
 
     # Users
 
