@@ -48,6 +48,15 @@ def test_a_lead_solves_and_labels_in_bulk_and_an_agent_cannot(
     last.focus()
     page.keyboard.press("Space")
     expect(page.locator("[data-bulk-count]")).to_have_text("3 selected")
+    # `x` on a row's link ticks that row, as in Gmail and Front; again unticks it.
+    row_link = page.locator(f'tr[data-ticket-id="{tickets[3].pk}"] a.row-link')
+    row_link.focus()
+    page.keyboard.press("x")
+    expect(last).to_be_checked()
+    expect(page.locator("[data-bulk-count]")).to_have_text("4 selected")
+    page.keyboard.press("x")
+    expect(last).not_to_be_checked()
+    expect(page.locator("[data-bulk-count]")).to_have_text("3 selected")
     # The queue's poll (every 5 s) waits while rows are ticked: the selection survives it.
     page.wait_for_timeout(5_500)
     expect(page.locator("[data-bulk-count]")).to_have_text("3 selected")

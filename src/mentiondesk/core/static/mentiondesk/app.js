@@ -91,6 +91,18 @@
         }
         break;
       }
+      case "x": {
+        // Gmail's and Front's habit: tick the row whose link has the focus (Tab moves down).
+        var row = document.activeElement && document.activeElement.closest &&
+          document.activeElement.closest("tr.ticket-row");
+        var pick = row && row.querySelector("input[data-bulk-pick]");
+        if (pick) {
+          event.preventDefault();
+          pick.checked = !pick.checked;
+          updateBulkCount();
+        }
+        break;
+      }
       case "g":
         pendingG = Date.now();
         break;
