@@ -96,13 +96,18 @@ def test_closed_solved_and_missing_tickets_are_skipped(tickets: list[Ticket], le
     Ticket.objects.filter(pk=tickets[0].pk).update(status=Ticket.Status.CLOSED)
     Ticket.objects.filter(pk=tickets[1].pk).update(status=Ticket.Status.SOLVED)
     result = bulk.tickets_bulk_apply(
-        ticket_ids=[tickets[0].pk, tickets[1].pk, tickets[2].pk, 999_999], action="solve", by=lead
+        ticket_ids=[tickets[0].pk, tickets[1].pk, tickets[2].pk, 999_999, 2**64, -1],
+        action="solve",
+        by=lead,
     )
     assert result.done == [tickets[2].pk]
+    # In id order; ids no row can have (negative, past 64 bits) are no ticket either.
     assert result.skipped == [
+        (-1, "not found"),
         (tickets[0].pk, "is closed"),
         (tickets[1].pk, "is already solved"),
         (999_999, "not found"),
+        (2**64, "not found"),
     ]
 
 
@@ -222,3 +227,19 @@ def test_the_bulk_form_needs_the_csrf_token(tickets: list[Ticket], lead: User) -
     response = client.post(reverse("tickets:bulk"), {"ticket": [tickets[0].pk], "action": "solve"})
     assert response.status_code == 403
     assert Ticket.objects.filter(status=Ticket.Status.SOLVED).count() == 0
+
+
+def test_the_bulk_form_without_an_action_changes_nothing(
+    client: Client, tickets: list[Ticket], lead: User, advocate: User
+) -> None:
+    Ticket.objects.filter(pk=tickets[0].pk).update(assignee=advocate)
+    client.force_login(lead)
+    page = client.get(reverse("tickets:queue")).content.decode()
+    assert '<option value="" selected>Choose an action…</option>' in page
+    response = client.post(
+        reverse("tickets:bulk"),
+        {"ticket": [tickets[0].pk], "action": "", "assignee": ""},
+        follow=True,
+    )
+    assert "Choose an action for the selected tickets." in response.content.decode()
+    assert Ticket.objects.get(pk=tickets[0].pk).assignee == advocate

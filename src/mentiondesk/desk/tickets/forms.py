@@ -311,14 +311,20 @@ class BulkForm(forms.Form):
     checkboxes sit in the table (`form="bulk-form"`), the controls above it."""
 
     ticket = forms.Field(required=False)
+    # No default: a stray Enter must not unassign a page of tickets.
     action = forms.ChoiceField(
-        choices=[("assign", "Assign to…"), ("solve", "Solve"), ("intent", "Set intent…")],
+        choices=[
+            ("", "Choose an action…"),
+            ("assign", "Assign to…"),
+            ("solve", "Solve"),
+            ("intent", "Set intent…"),
+        ],
         widget=PlainSelect(attrs={"id": "bulk-action"}),
     )
     assignee = forms.ModelChoiceField(
         queryset=selectors.ticket_list_assignees().none(),
         required=False,
-        empty_label="Unassigned",
+        empty_label="Nobody (unassign)",
         widget=forms.Select(attrs={"id": "bulk-assignee"}),
     )
     intent = forms.ChoiceField(
@@ -337,9 +343,9 @@ class BulkForm(forms.Form):
         ).queryset = selectors.ticket_list_assignees()
 
     def clean_ticket(self) -> list[int]:
-        # Any id is accepted here; the service says which are no ticket.
         data = cast("QueryDict", self.data)
-        return [int(v) for v in data.getlist("ticket") if str(v).isdigit()][:1_000]
+        # Any id is accepted here (bounded in count); the service says which are no ticket.
+        return [int(v) for v in data.getlist("ticket")[:1_000] if v.isascii() and v.isdecimal()]
 
 
 class SavedSearchForm(forms.Form):

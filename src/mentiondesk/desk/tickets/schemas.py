@@ -1,11 +1,12 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Literal
+from typing import Annotated, Literal
 
 from ninja import Schema
 from pydantic import Field
 
+from mentiondesk.core.constants import MAX_ROW_ID
 from mentiondesk.core.intents import Intent
 from mentiondesk.desk.sla.schemas import TicketSlaOut
 
@@ -217,7 +218,7 @@ class SavedSearchOut(Schema):
 
 
 class BulkIn(Schema):
-    tickets: list[int] = Field(min_length=1, max_length=100)
+    tickets: list[Annotated[int, Field(ge=1, le=MAX_ROW_ID)]] = Field(min_length=1, max_length=100)
     action: Literal["assign", "solve", "intent"]
     assignee: str | None = Field(
         default=None, description='"assign": the username, or null to unassign'

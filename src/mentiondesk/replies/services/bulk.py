@@ -18,6 +18,7 @@ from typing import Literal
 from django.db import transaction
 
 from mentiondesk.accounts.models import User
+from mentiondesk.core.constants import MAX_ROW_ID
 from mentiondesk.core.errors import DomainError, Forbidden
 from mentiondesk.core.intents import Intent
 from mentiondesk.tickets import services as ticket_services
@@ -96,8 +97,10 @@ def tickets_bulk_apply(
     if len(ids) > BULK_MAX_TICKETS:
         raise DomainError(f"select at most {BULK_MAX_TICKETS} tickets at once", field="tickets")
     result = BulkResult(action=action)  # type: ignore[arg-type]  # checked above
+    # An id past the largest row id would overflow the query (SQLite): it is no ticket.
+    in_range = [pk for pk in ids if 0 < pk <= MAX_ROW_ID]
     tickets = {
-        t.pk: t for t in Ticket.objects.select_for_update().filter(pk__in=ids).order_by("pk")
+        t.pk: t for t in Ticket.objects.select_for_update().filter(pk__in=in_range).order_by("pk")
     }
     busy = _replies_in_flight(ticket_ids=list(tickets)) if action == "solve" else {}
     for pk in ids:
