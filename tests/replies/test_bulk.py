@@ -123,6 +123,11 @@ def test_assign_goes_through_ticket_assign_and_its_rules(
     )
     assigned = events(TicketEvent.Kind.ASSIGNED)
     assert sorted(assigned) == ids and all(e[0].actor == lead for e in assigned.values())
+    # Already theirs: skipped, so the summary counts only real changes.
+    result = bulk.tickets_bulk_apply(
+        ticket_ids=ids[:1], action="assign", by=lead, assignee=advocate
+    )
+    assert result.summary() == f"0 assigned, 1 skipped: #{ids[0]} is already ana's"
     # ticket_assign refuses a light agent as owner: every ticket skipped with its reason,
     # nothing changed.
     result = bulk.tickets_bulk_apply(ticket_ids=ids, action="assign", by=lead, assignee=light_agent)
@@ -142,6 +147,8 @@ def test_intent_labels_each_ticket_with_an_event(tickets: list[Ticket], admin: U
     assert result.done == ids and result.summary() == "4 labelled"
     assert set(Ticket.objects.values_list("intent", flat=True)) == {"praise"}
     assert sorted(events(TicketEvent.Kind.INTENT_SET)) == ids
+    again = bulk.tickets_bulk_apply(ticket_ids=ids[:1], action="intent", by=admin, intent="praise")
+    assert again.skipped == [(ids[0], "is already labelled Praise")]
     with pytest.raises(DomainError, match="choose what the tickets are about"):
         bulk.tickets_bulk_apply(ticket_ids=ids, action="intent", by=admin, intent="nonsense")
 

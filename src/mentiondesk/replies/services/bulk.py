@@ -80,8 +80,9 @@ def tickets_bulk_apply(
     Locks the tickets' rows in id order first (two leads acting on overlapping selections
     never deadlock). A ticket the per-ticket service refuses (closed, a light agent as
     assignee...) is skipped with the service's reason and its changes rolled back alone;
-    "solve" also skips tickets with a reply queued, sending or needing attention, and tickets
-    already solved or closed. Ids that are no ticket are skipped as "not found".
+    "solve" also skips tickets with a reply queued, sending or needing attention; closed
+    tickets and those already as asked are skipped too, so the summary counts real changes.
+    Ids that are no ticket are skipped as "not found".
 
     Raises Forbidden (not a lead or admin), DomainError (unknown action or intent, no
     tickets, more than BULK_MAX_TICKETS)."""
@@ -108,7 +109,9 @@ def tickets_bulk_apply(
         if ticket is None:
             result.skipped.append((pk, "not found"))
             continue
-        why = _skip_reason(ticket=ticket, action=action, busy=busy.get(pk))
+        why = _skip_reason(
+            ticket=ticket, action=action, busy=busy.get(pk), assignee=assignee, intent=intent
+        )
         if why:
             result.skipped.append((pk, why))
             continue
@@ -139,7 +142,10 @@ def _replies_in_flight(*, ticket_ids: list[int]) -> dict[int, str]:
     return busy
 
 
-def _skip_reason(*, ticket: Ticket, action: str, busy: str | None) -> str:
+def _skip_reason(
+    *, ticket: Ticket, action: str, busy: str | None, assignee: User | None, intent: str
+) -> str:
+    """Why `ticket` is left alone ("" when it is not): the summary counts only real changes."""
     if ticket.status == Ticket.Status.CLOSED:
         return "is closed"
     if action == "solve":
@@ -147,4 +153,9 @@ def _skip_reason(*, ticket: Ticket, action: str, busy: str | None) -> str:
             return "is already solved"
         if busy:
             return busy
+    if action == "assign" and ticket.assignee_id == (assignee.pk if assignee else None):
+        return f"is already {assignee.username}'s" if assignee else "is already unassigned"
+    # A label triage only suggested (a confidence kept) is confirmed by setting it again.
+    if action == "intent" and ticket.intent == intent and ticket.intent_confidence is None:
+        return f"is already labelled {Intent(intent).label}"
     return ""
