@@ -12,6 +12,7 @@ from mentiondesk.accounts.models import User
 from mentiondesk.audit.constants import AUDIT_ROLES
 from mentiondesk.channels import selectors as channel_selectors
 from mentiondesk.reports.constants import REPORT_ROLES
+from mentiondesk.tickets import saved_searches
 from mentiondesk.tickets import selectors as ticket_selectors
 from mentiondesk.tickets.constants import VIEWS
 
@@ -28,9 +29,10 @@ class NavView:
 
 def desk(request: HttpRequest) -> dict[str, Any]:
     """`nav_views`: the views with their ticket counts, for the sidebar; `nav_stream_handles`:
-    the stream handles' names, for the stream link; `nav_can_audit` and `nav_can_report`:
-    whether the audit log and reports links show. Lazy, so a page that does not show the
-    sidebar (login) runs no query; one query for each otherwise."""
+    the stream handles' names, for the stream link; `nav_saved_searches`: the viewer's and
+    the team's saved searches with their live counts (one query each); `nav_can_audit` and
+    `nav_can_report`: whether the audit log and reports links show. Lazy, so a page that does
+    not show the sidebar (login) runs no query; one query for each otherwise."""
     if not request.user.is_authenticated:
         return {}
 
@@ -49,8 +51,12 @@ def desk(request: HttpRequest) -> dict[str, Any]:
             .values_list("username", flat=True)
         )
 
+    def nav_saved_searches() -> list[saved_searches.SavedSearchCount]:
+        return saved_searches.saved_search_counts(viewer=cast(User, request.user))
+
     return {
         "nav_views": SimpleLazyObject(nav_views),
+        "nav_saved_searches": SimpleLazyObject(nav_saved_searches),
         "nav_stream_handles": SimpleLazyObject(nav_stream_handles),
         "nav_can_audit": getattr(request.user, "role", None) in AUDIT_ROLES,
         "nav_can_report": getattr(request.user, "role", None) in REPORT_ROLES,

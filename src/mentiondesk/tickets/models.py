@@ -198,3 +198,27 @@ class TicketDocument(models.Model):
 
     def __str__(self) -> str:
         return f"document of #{self.ticket_id}"
+
+
+class SavedSearch(models.Model):
+    """A search (tickets.search's syntax) kept under a name by its owner, shown in the
+    sidebar with its live count. A shared one (only leads and admins share) shows for
+    everyone; only its owner (or an admin) renames or deletes it."""
+
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="saved_searches"
+    )
+    name = models.CharField(max_length=80)
+    query = models.CharField(max_length=500)
+    is_shared = models.BooleanField(default=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["name", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["owner", "name"], name="saved_search_name_per_owner")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.owner_id})"

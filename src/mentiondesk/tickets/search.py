@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 
 from django.db import connection, transaction
-from django.db.models import Max
+from django.db.models import Max, QuerySet
 from django.utils import timezone
 
 from mentiondesk.channels.models import Post
@@ -113,17 +113,7 @@ def ticket_search(
     *, query: SearchQuery, limit: int = 20, exclude_ticket_id: int | None = None
 ) -> list[SearchHit]:
     """Tickets matching `query`, best first (or by update/creation time)."""
-    ticket_filter = Ticket.objects.all()
-    if query.status:
-        ticket_filter = ticket_filter.filter(status=query.status)
-    ticket_filter = ticket_filter_triage(
-        ticket_filter,
-        TriageFilter(intent=query.intent, sentiment=query.sentiment, context=query.context),
-    )
-    if query.handle:
-        ticket_filter = ticket_filter.filter(handle__username__iexact=query.handle)
-    if query.requester:
-        ticket_filter = ticket_filter.filter(requester_username__iexact=query.requester)
+    ticket_filter = _ticket_filter(query)
     if exclude_ticket_id is not None:
         ticket_filter = ticket_filter.exclude(pk=exclude_ticket_id)
     order = {"updated": "-updated_at", "created": "-created_at"}.get(query.sort)
@@ -149,6 +139,31 @@ def ticket_search(
     else:
         hits.sort(key=lambda h: (-h.score, -h.ticket.pk))
     return hits[:limit]
+
+
+def _ticket_filter(query: SearchQuery) -> QuerySet[Ticket]:
+    """The tickets `query`'s filters keep (its words aside)."""
+    ticket_filter = Ticket.objects.all()
+    if query.status:
+        ticket_filter = ticket_filter.filter(status=query.status)
+    ticket_filter = ticket_filter_triage(
+        ticket_filter,
+        TriageFilter(intent=query.intent, sentiment=query.sentiment, context=query.context),
+    )
+    if query.handle:
+        ticket_filter = ticket_filter.filter(handle__username__iexact=query.handle)
+    if query.requester:
+        ticket_filter = ticket_filter.filter(requester_username__iexact=query.requester)
+    return ticket_filter
+
+
+def ticket_search_count(*, query: SearchQuery, cap: int) -> int:
+    """How many tickets `query` finds, counted up to `cap + 1` (the sidebar shows "cap+"):
+    one count, after the full-text look-up when there are words."""
+    ticket_filter = _ticket_filter(query)
+    if query.has_text:
+        ticket_filter = ticket_filter.filter(pk__in=list(_fulltext(query, limit=10_000)))
+    return ticket_filter[: cap + 1].count()
 
 
 def ticket_search_rows(*, query: SearchQuery, limit: int = 50) -> list[Ticket]:

@@ -17,16 +17,19 @@ from mentiondesk.replies import evidence as ticket_evidence
 from mentiondesk.replies import selectors as reply_selectors
 from mentiondesk.replies import services as reply_services
 from mentiondesk.replies.models import Reply
+from mentiondesk.replies.services import bulk
 from mentiondesk.sla import selectors as sla_selectors
+from mentiondesk.tickets import saved_searches, selectors, services
 from mentiondesk.tickets import search as ticket_search
-from mentiondesk.tickets import selectors, services
 from mentiondesk.tickets.constants import DEFAULT_VIEW
 from mentiondesk.tickets.gate import ticket_intent_suggested
-from mentiondesk.tickets.models import Ticket, TicketEvent
+from mentiondesk.tickets.models import SavedSearch, Ticket, TicketEvent
 from mentiondesk.triage.models import TriageResult
 
 from .schemas import (
     AssignIn,
+    BulkIn,
+    BulkOut,
     DirectMessageIn,
     DraftOut,
     EscalateIn,
@@ -39,6 +42,9 @@ from .schemas import (
     QueueNextIn,
     ReplyCreateIn,
     ReplyOut,
+    SavedSearchIn,
+    SavedSearchOut,
+    SavedSearchPatchIn,
     SearchHitOut,
     SpamReportIn,
     StatusIn,
@@ -127,6 +133,34 @@ def ticket_list(request: HttpRequest, filters: Query[TicketFilters]) -> dict[str
         qs = sla_selectors.tickets_by_due(qs)
     items = qs[filters.offset : filters.offset + filters.limit]
     return {"count": qs.count(), "items": [ticket_out(t) for t in items]}
+
+
+# Before "/tickets/{ticket_id}": ninja's path parameter would take "bulk" as an id.
+@router.post(
+    "/tickets/bulk",
+    response=BulkOut,
+    summary="Assign, solve or label many tickets at once (leads and admins), each through "
+    "its single-ticket action, in one transaction",
+)
+def tickets_bulk(request: HttpRequest, payload: BulkIn) -> dict[str, object]:
+    assignee = None
+    if payload.action == "assign" and payload.assignee is not None:
+        assignee = User.objects.filter(username__iexact=payload.assignee, is_active=True).first()
+        if assignee is None:
+            raise NotFound(f"no active user named {payload.assignee!r}", field="assignee")
+    result = bulk.tickets_bulk_apply(
+        ticket_ids=payload.tickets,
+        action=payload.action,
+        by=_user(request),
+        assignee=assignee,
+        intent=payload.intent or "",
+    )
+    return {
+        "action": result.action,
+        "done": result.done,
+        "skipped": [{"ticket": pk, "reason": why} for pk, why in result.skipped],
+        "summary": result.summary(),
+    }
 
 
 @router.get(
@@ -300,6 +334,74 @@ def search(request: HttpRequest, params: Query[SearchIn]) -> list[dict[str, obje
     query = ticket_search.search_parse(text=params.q)
     hits = ticket_search.ticket_search(query=query, limit=params.limit)
     return [{**ticket_out(hit.ticket), "score": hit.score} for hit in hits]
+
+
+def saved_search_out(
+    saved: SavedSearch, *, count: int | None = None, more: bool = False
+) -> dict[str, object]:
+    return {
+        "id": saved.pk,
+        "name": saved.name,
+        "query": saved.query,
+        "is_shared": saved.is_shared,
+        "owner": saved.owner.username,
+        "count": count,
+        "more": more,
+    }
+
+
+@router.get(
+    "/saved-searches",
+    response=list[SavedSearchOut],
+    summary="Your saved searches and the team's shared ones, with their live counts",
+)
+def saved_search_list(request: HttpRequest) -> list[dict[str, object]]:
+    return [
+        saved_search_out(c.saved_search, count=c.count, more=c.more)
+        for c in saved_searches.saved_search_counts(viewer=_user(request))
+    ]
+
+
+@router.post(
+    "/saved-searches",
+    response={201: SavedSearchOut},
+    summary="Save a search under a name (leads and admins may share it with the team)",
+)
+def saved_search_create(request: HttpRequest, payload: SavedSearchIn) -> object:
+    saved = saved_searches.saved_search_create(
+        owner=_user(request), name=payload.name, query=payload.query, is_shared=payload.is_shared
+    )
+    return Status(201, saved_search_out(saved))
+
+
+@router.patch(
+    "/saved-searches/{saved_search_id}",
+    response=SavedSearchOut,
+    summary="Rename a saved search, change its search or its sharing (its owner, or an admin)",
+)
+def saved_search_update(
+    request: HttpRequest, saved_search_id: int, payload: SavedSearchPatchIn
+) -> dict[str, object]:
+    saved = saved_searches.saved_search_get(saved_search_id=saved_search_id, viewer=_user(request))
+    saved = saved_searches.saved_search_update(
+        saved_search=saved,
+        by=_user(request),
+        name=payload.name,
+        query=payload.query,
+        is_shared=payload.is_shared,
+    )
+    return saved_search_out(saved)
+
+
+@router.delete(
+    "/saved-searches/{saved_search_id}",
+    response={204: None},
+    summary="Delete a saved search (its owner, or an admin)",
+)
+def saved_search_delete(request: HttpRequest, saved_search_id: int) -> object:
+    saved = saved_searches.saved_search_get(saved_search_id=saved_search_id, viewer=_user(request))
+    saved_searches.saved_search_delete(saved_search=saved, by=_user(request))
+    return Status(204, None)
 
 
 @router.get(

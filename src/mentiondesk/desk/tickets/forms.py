@@ -7,6 +7,7 @@ from typing import Any, cast
 from urllib.parse import urlencode
 
 from django import forms
+from django.http import QueryDict
 
 from mentiondesk.channels.connectors import network_facts
 from mentiondesk.channels.models import REMOTE_ID_LENGTH
@@ -316,3 +317,60 @@ class StreamReplyForm(forms.Form):
     idempotency_key = forms.CharField(widget=forms.HiddenInput, max_length=100, initial=_new_key)
     # The "Send another reply" confirmation shown when the post is already answered.
     another_reply = forms.BooleanField(required=False)
+
+
+class BulkForm(forms.Form):
+    """A lead's bulk action on the rows ticked in the queue or search results. The rows'
+    checkboxes sit in the table (`form="bulk-form"`), the controls above it."""
+
+    ticket = forms.Field(required=False)
+    # No default: a stray Enter must not unassign a page of tickets.
+    action = forms.ChoiceField(
+        choices=[
+            ("", "Choose an action…"),
+            ("assign", "Assign to…"),
+            ("solve", "Solve"),
+            ("intent", "Set intent…"),
+        ],
+        widget=PlainSelect(attrs={"id": "bulk-action"}),
+    )
+    assignee = forms.ModelChoiceField(
+        queryset=selectors.ticket_list_assignees().none(),
+        required=False,
+        empty_label="Nobody (unassign)",
+        widget=forms.Select(attrs={"id": "bulk-assignee"}),
+    )
+    intent = forms.ChoiceField(
+        choices=[("", "Choose an intent…"), *[(v, label) for v, label in Intent.choices if v]],
+        required=False,
+        widget=PlainSelect(attrs={"id": "bulk-intent"}),
+    )
+    # Where the lead was (the queue with its filters, or the search): back there after.
+    next = forms.CharField(required=False, max_length=2_000, widget=forms.HiddenInput)
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        # Read per form, not at import: users come and go while the server runs.
+        cast(
+            "forms.ModelChoiceField[Any]", self.fields["assignee"]
+        ).queryset = selectors.ticket_list_assignees()
+
+    def clean_ticket(self) -> list[int]:
+        data = cast("QueryDict", self.data)
+        # Any id is accepted here (bounded in count); the service says which are no ticket.
+        return [int(v) for v in data.getlist("ticket")[:1_000] if v.isascii() and v.isdecimal()]
+
+
+class SavedSearchForm(forms.Form):
+    """Save the search on the page under a name (leads may share it with the team)."""
+
+    name = forms.CharField(
+        max_length=80,
+        widget=forms.TextInput(attrs={"placeholder": "Name this search", "id": "saved-name"}),
+    )
+    q = forms.CharField(max_length=500, widget=forms.HiddenInput)
+    is_shared = forms.BooleanField(required=False, label="Share with the team")
+
+
+class SavedSearchRenameForm(forms.Form):
+    name = forms.CharField(max_length=80, widget=forms.TextInput(attrs={"id": "saved-rename"}))

@@ -1,12 +1,13 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Literal
+from typing import Annotated, Literal
 
 from ninja import Schema
 from pydantic import Field
 
 from mentiondesk.channels.models import REMOTE_ID_LENGTH
+from mentiondesk.core.constants import MAX_ROW_ID
 from mentiondesk.core.intents import Intent
 from mentiondesk.desk.sla.schemas import TicketSlaOut
 
@@ -187,3 +188,52 @@ class EvidenceOut(Schema):
     similar: list[SearchHitOut]
     drafts: list[DraftReplyOut]
     variables: dict[str, str]
+
+
+class SavedSearchIn(Schema):
+    name: str = Field(min_length=1, max_length=80)
+    query: str = Field(min_length=1, max_length=500)
+    is_shared: bool = Field(
+        default=False, description="shared with the whole team (leads and admins only)"
+    )
+
+
+class SavedSearchPatchIn(Schema):
+    name: str | None = Field(default=None, min_length=1, max_length=80)
+    query: str | None = Field(default=None, min_length=1, max_length=500)
+    is_shared: bool | None = None
+
+
+class SavedSearchOut(Schema):
+    id: int
+    name: str
+    query: str
+    is_shared: bool
+    owner: str
+    count: int | None = Field(
+        default=None,
+        description="tickets the search finds now, counted up to the cap (`more` past it); "
+        "only in the list",
+    )
+    more: bool = False
+
+
+class BulkIn(Schema):
+    tickets: list[Annotated[int, Field(ge=1, le=MAX_ROW_ID)]] = Field(min_length=1, max_length=100)
+    action: Literal["assign", "solve", "intent"]
+    assignee: str | None = Field(
+        default=None, description='"assign": the username, or null to unassign'
+    )
+    intent: Intent | None = Field(default=None, description='"intent": the label to set')
+
+
+class BulkSkippedOut(Schema):
+    ticket: int
+    reason: str
+
+
+class BulkOut(Schema):
+    action: str
+    done: list[int]
+    skipped: list[BulkSkippedOut]
+    summary: str

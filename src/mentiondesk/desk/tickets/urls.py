@@ -1,12 +1,24 @@
 from django.urls import path
 
-from . import views
+from . import views, worklists
 
 app_name = "tickets"
 urlpatterns = [
     path("", views.queue, name="queue"),
     path("play/next", views.play_next, name="next"),
     path("search", views.search, name="search"),
+    path("saved-searches", worklists.saved_search_create, name="saved_search_create"),
+    path(
+        "saved-searches/<int:saved_search_id>/rename",
+        worklists.saved_search_rename,
+        name="saved_search_rename",
+    ),
+    path(
+        "saved-searches/<int:saved_search_id>/delete",
+        worklists.saved_search_delete,
+        name="saved_search_delete",
+    ),
+    path("tickets/bulk", worklists.bulk_apply, name="bulk"),
     path("tickets/<int:ticket_id>/", views.detail, name="detail"),
     path("tickets/<int:ticket_id>/activity", views.activity, name="activity"),
     path("tickets/<int:ticket_id>/evidence", views.evidence, name="evidence"),

@@ -26,6 +26,7 @@ from mentiondesk.channels.models import Post
 from mentiondesk.core.errors import DomainError, Forbidden, NotFound
 from mentiondesk.desk.tickets import pages
 from mentiondesk.desk.tickets.forms import (
+    BulkForm,
     DeletePostForm,
     DirectMessageForm,
     EscalateForm,
@@ -38,6 +39,8 @@ from mentiondesk.desk.tickets.forms import (
     QueueForm,
     ReassignForm,
     ReplyForm,
+    SavedSearchForm,
+    SavedSearchRenameForm,
     SearchForm,
     SpamReportForm,
     StatusForm,
@@ -50,9 +53,10 @@ from mentiondesk.integrations.slack.services import SlackUnavailable
 from mentiondesk.replies import evidence as ticket_evidence
 from mentiondesk.replies import selectors as reply_selectors
 from mentiondesk.replies import services as reply_services
+from mentiondesk.replies.services import bulk
 from mentiondesk.sla import selectors as sla_selectors
+from mentiondesk.tickets import saved_searches, selectors, services
 from mentiondesk.tickets import search as ticket_search
-from mentiondesk.tickets import selectors, services
 from mentiondesk.tickets.constants import DEFAULT_VIEW, VIEWS
 from mentiondesk.tickets.models import Ticket
 
@@ -103,6 +107,7 @@ def queue(request: HttpRequest) -> HttpResponse:
         "rows_query": form.query_string(),
         "surges": surge_selectors.surge_cards(viewer=_user(request)),
         "oob": wants_partial(request),
+        **_bulk_context(request),
     }
     template = "tickets/queue.html#ticket-rows" if context["oob"] else "tickets/queue.html"
     response = render(request, template, context)
@@ -123,8 +128,47 @@ def search(request: HttpRequest) -> HttpResponse:
             tickets = ticket_search.ticket_search_rows(query=query, limit=QUEUE_ROWS)
         except DomainError as exc:
             form.add_error("q", exc.message)
-    context = {"form": form, "tickets": tickets, "queue_rows": QUEUE_ROWS}
+    context: dict[str, Any] = {
+        "form": form,
+        "tickets": tickets,
+        "queue_rows": QUEUE_ROWS,
+        **_saved_search_context(request, form),
+        **_bulk_context(request),
+    }
     return render(request, "tickets/search.html", context, status=400 if form.errors else 200)
+
+
+def _bulk_context(request: HttpRequest) -> dict[str, Any]:
+    """The bulk bar and the rows' checkboxes, for leads and admins only (the service refuses
+    everyone else anyway)."""
+    if not bulk.bulk_allowed(user=_user(request)):
+        return {"can_bulk": False}
+    return {
+        "can_bulk": True,
+        "bulk_form": BulkForm(initial={"next": request.get_full_path()}),
+    }
+
+
+def _saved_search_context(request: HttpRequest, form: SearchForm) -> dict[str, Any]:
+    """The saved search the page shows (`?saved=`, when the viewer sees it), and the form to
+    save the search on the page under a name."""
+    user = _user(request)
+    saved = None
+    saved_id = request.GET.get("saved", "")
+    if saved_id.isdigit():
+        try:
+            saved = saved_searches.saved_search_get(saved_search_id=int(saved_id), viewer=user)
+        except NotFound:
+            saved = None
+    q = form.cleaned_data.get("q", "") if form.is_valid() else ""
+    return {
+        "saved": saved,
+        "saved_may_change": saved is not None
+        and saved_searches.saved_search_may_change(saved_search=saved, user=user),
+        "rename_form": SavedSearchRenameForm(initial={"name": saved.name}) if saved else None,
+        "save_form": SavedSearchForm(initial={"q": q}) if q and not form.errors else None,
+        "can_share": saved_searches.saved_search_may_share(user=user),
+    }
 
 
 @require_POST

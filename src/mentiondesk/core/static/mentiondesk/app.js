@@ -91,6 +91,18 @@
         }
         break;
       }
+      case "x": {
+        // Gmail's and Front's habit: tick the row whose link has the focus (Tab moves down).
+        var row = document.activeElement && document.activeElement.closest &&
+          document.activeElement.closest("tr.ticket-row");
+        var pick = row && row.querySelector("input[data-bulk-pick]");
+        if (pick) {
+          event.preventDefault();
+          pick.checked = !pick.checked;
+          updateBulkCount();
+        }
+        break;
+      }
       case "g":
         pendingG = Date.now();
         break;
@@ -284,6 +296,7 @@
     for (var i = 0; i < areas.length; i++) updateCount(areas[i]);
     var forms = (root || document).querySelectorAll("form[data-submitting]");
     for (var j = 0; j < forms.length; j++) delete forms[j].dataset.submitting;
+    updateBulkCount();
   }
 
   /* ---- evidence card: "Use this reply" puts a drafted reply in the composer ---- */
@@ -315,6 +328,41 @@
     for (var i = 0; i < forms.length; i++) delete forms[i].dataset.submitting;
   }
 
+  /* ---- bulk actions: "select all" and the count of rows ticked ---- */
+
+  function bulkPicks() {
+    return document.querySelectorAll("input[data-bulk-pick]");
+  }
+
+  function updateBulkCount() {
+    var picks = bulkPicks();
+    var ticked = 0;
+    for (var i = 0; i < picks.length; i++) if (picks[i].checked) ticked++;
+    var count = document.querySelector("[data-bulk-count]");
+    if (count) {
+      count.textContent = ticked ? ticked + " selected" : "Tick tickets to act on many at once";
+    }
+    var all = document.querySelector("input[data-bulk-all]");
+    if (all) {
+      all.checked = picks.length > 0 && ticked === picks.length;
+      all.indeterminate = ticked > 0 && ticked < picks.length;
+    }
+  }
+
+  document.addEventListener("change", function (event) {
+    var target = event.target;
+    if (!target || !target.matches) return;
+    if (target.matches("input[data-bulk-all]")) {
+      var picks = bulkPicks();
+      for (var i = 0; i < picks.length; i++) picks[i].checked = target.checked;
+    }
+    if (target.matches("input[data-bulk-all], input[data-bulk-pick]")) updateBulkCount();
+  });
+
+  function hasPicks(root) {
+    return !!root.querySelector("input[data-bulk-pick]:checked");
+  }
+
   document.addEventListener("keydown", onKeydown);
   document.addEventListener("input", onInput);
   document.addEventListener("click", function (event) {
@@ -330,6 +378,11 @@
   document.addEventListener("htmx:beforeRequest", function (event) {
     var elt = event.detail.elt;
     if (elt && elt.hasAttribute && elt.hasAttribute("data-pause-while-typing") && hasDraft(elt)) {
+      event.preventDefault();
+      return;
+    }
+    // A queue poll would redraw the rows and clear the lead's selection: it waits.
+    if (elt && elt.hasAttribute && elt.hasAttribute("data-pause-while-picking") && hasPicks(elt)) {
       event.preventDefault();
       return;
     }
