@@ -77,10 +77,13 @@ def test_a_lead_solves_and_labels_in_bulk_and_an_agent_cannot(
     box = page.get_by_role("searchbox", name="Search tickets").first
     box.fill("status:new")
     box.press("Enter")
+    # The queue also shows two rows: wait for the search page itself before acting.
+    expect(page.get_by_role("heading", name="Search")).to_be_visible()
     expect(page.locator("tr.ticket-row")).to_have_count(2)
+    bulk = page.locator("#bulk-form")
     page.get_by_label("Select all tickets shown").check()
-    page.get_by_label("Action", exact=True).select_option("intent")
-    page.get_by_label("Intent", exact=True).select_option("praise")
+    bulk.get_by_label("Action", exact=True).select_option("intent")
+    bulk.get_by_label("Intent", exact=True).select_option("praise")
     page.get_by_role("button", name="Apply to selected").click()
     expect(page.get_by_text("2 labelled.")).to_be_visible()
     expect(page).to_have_url(re.compile(r"/search\?q=status%3Anew$"))
