@@ -208,7 +208,7 @@ def both_ways(shape: Shape, tmp_path: Path) -> None:
 
 # Named shapes: what each one is, then its posts.
 SHAPES = {
-    "a customer mentions us, we answer": Shape(
+    "a customer mentions us, we answer from another client (the X app)": Shape(
         [Spec("ana"), Spec(BRAND, 0, minutes=5)],
     ),
     "a customer mentions us, nobody answers": Shape([Spec("ana")]),
@@ -263,6 +263,26 @@ SHAPES = {
         [Spec("ana"), Spec(BRAND, 0, minutes=5), Spec(BRAND, 1, minutes=60)],
         solved_before=1,
     ),
+    "a backlog read newest first after a solve: the follow-up first comes as a parent": Shape(
+        [
+            Spec("ana"),
+            Spec(BRAND, 0, minutes=5),
+            Spec("ana", 1, minutes=60),
+            Spec("bo", 2, minutes=61),
+            Spec(BRAND, 2, minutes=70),
+        ],
+        page=1,
+        solved_before=2,
+    ),
+    "customers replying to our announcement, read newest first": Shape(
+        [
+            Spec(BRAND),
+            Spec("ana", 0, names_brand=False, minutes=2),
+            Spec("bo", 0, names_brand=False, minutes=3),
+            Spec("ana", 0, names_brand=False, minutes=4),
+        ],
+        page=1,
+    ),
     "a stream handle opens no tickets": Shape(
         [Spec("ana"), Spec(BRAND, 0, minutes=5), Spec("bo", minutes=7)],
         auto_ticket=False,
@@ -298,7 +318,7 @@ def shapes(draw: st.DrawFn) -> Shape:
 
 
 @settings(
-    max_examples=40,
+    max_examples=60,
     deadline=None,
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )

@@ -232,19 +232,27 @@ def mentions_store(
 
     unique = {p.remote_id: p for p in sorted(posts, key=lambda p: (p.created_at, p.remote_id))}
     stored = Post.objects.filter(network=network, remote_id__in=list(unique)).values_list(
-        "remote_id", "direction", "author_remote_id", "ticket__requester_remote_id", "ticket_id"
+        "remote_id",
+        "direction",
+        "author_remote_id",
+        "ticket__requester_remote_id",
+        "ticket_id",
+        "ticket__last_inbound_at",
     )
     # A customer's post stored earlier only as context (the parent of a newer post, read first
     # in a backlog read newest first) still opens or joins its author's ticket now; one stored
     # on its author's ticket still starts it, if it is older than the ticket's start. (A
     # stream handle's poll opens no tickets: what it stored is never context.)
     inbound_stored = [row for row in stored if row[1] == Post.Direction.INBOUND]
+    # So is one on its author's ticket newer than the ticket's last post to us: stored only as
+    # context (a mention moves last_inbound_at), it was never a follow-up (one that reopens).
     context_only = {
         rid
-        for rid, _, author, requester, _ in inbound_stored
-        if requester != author and handle.auto_ticket
+        for rid, _, author, requester, _, last_in in inbound_stored
+        if handle.auto_ticket
+        and (requester != author or (last_in is not None and unique[rid].created_at > last_in))
     }
-    ticket_of = {rid: ticket_id for rid, _, _, _, ticket_id in inbound_stored}
+    ticket_of = {rid: ticket_id for rid, _, _, _, ticket_id, _ in inbound_stored}
     starts = dict(
         Ticket.objects.filter(pk__in=set(ticket_of.values()) - {None}).values_list(
             "pk", "created_at"
@@ -378,7 +386,7 @@ def mentions_store(
     # Tickets opened or started earlier here may now be their conversation's first.
     placement.conversations_posts_place(
         network=network,
-        conversations={t.conversation_id for t in new_tickets}
+        conversations={t.conversation_id for t in [*new_tickets, *touched.values()]}
         | {unique[rid].conversation_id for rid, t in ticket_of.items() if t in restarted},
     )
     answered = answers.conversations_answers_refresh(

@@ -6,7 +6,8 @@ first ticket, until `tickets.answers` files a post of ours under the ticket it a
 that reads a backlog newest first opens a conversation's tickets latest first, so a post filed
 "on the conversation's first ticket" when it was stored may sit on a later one: ingest runs
 this over the conversations where it opened or restarted a ticket, before `tickets.answers`.
-The history import files its posts this way in one statement (imports/store.py)."""
+The history import files its new posts this way as it inserts them (imports/store.py), and
+runs this over the conversations where it opened a ticket beside posts stored before."""
 
 from __future__ import annotations
 
@@ -42,14 +43,19 @@ _PLACE = """
 def conversations_posts_place(*, network: str, conversations: Collection[str]) -> None:
     """File the posts of `conversations` that are not their ticket's requester's by the
     rule's placement (see the module). Runs in the caller's transaction."""
-    if not conversations:
-        return
-    ordered = sorted(set(conversations))
+    if conversations:
+        ordered = sorted(set(conversations))
+        _place(network, ", ".join(["%s"] * len(ordered)), ordered)
+
+
+def conversations_posts_place_staged(*, network: str, conversations_sql: str) -> None:
+    """The same for the conversations a query names (the history import's staged ones)."""
+    _place(network, conversations_sql, [])
+
+
+def _place(network: str, conversations_sql: str, conversations: list[str]) -> None:
     active = list(ACTIVE_STATUSES)
-    sql = _PLACE.format(
-        active=", ".join(["%s"] * len(active)),
-        conversations=", ".join(["%s"] * len(ordered)),
-    )
-    params = [*active, *active, network, *ordered, network, *ordered, *active]
+    sql = _PLACE.format(active=", ".join(["%s"] * len(active)), conversations=conversations_sql)
+    params = [*active, *active, network, *conversations, network, *conversations, *active]
     with connection.cursor() as cursor:
         cursor.execute(sql, params)

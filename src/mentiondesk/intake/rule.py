@@ -9,21 +9,27 @@ conversations both ways and compares every ticket and every post's ticket
 
 Inputs, for one post (first matching row wins):
 
-  ours  to_us  author's ticket  auto_ticket | outcome     | the ticket afterwards
+  ours  to_us  author's ticket  auto_ticket | outcome     | where it goes, what it does
   ----  -----  ---------------  ----------- | ----------- | -------------------------------
-  yes   -      -                -           | answers     | filed on the conversation's
+  yes   -      -                -           | answers     | on the conversation's first
                                             |             | ticket, then `tickets.answers`
                                             |             | files it on the ticket it answers;
                                             |             | a new/open ticket it answers goes
                                             |             | pending (its requester's latest
                                             |             | post answered) or open
-  no    -      solved           -           | reopens     | open, solved_at cleared
-  no    -      new/open/pending -           | follows_up  | pending -> open, else unchanged
-  no    no     none             -           | context     | stored on the conversation's
-                                            |             | first ticket, opens nothing
+  no    no     -                -           | context     | on its author's ticket, else the
+                                            |             | conversation's first; no status
+                                            |             | change, opens nothing
+  no    yes    solved           -           | reopens     | open, solved_at cleared
+  no    yes    new/open/pending -           | follows_up  | pending -> open, else unchanged
   no    yes    none             no          | stream      | stored without a ticket
   no    yes    none             yes         | opens       | a new ticket (new; pending or open
                                             |             | once one of ours answers it)
+
+Where posts go ("first": the active ticket that started first) is worked out again for whole
+conversations when a ticket opens or starts earlier (`intake/placement.py`), so the order the
+posts arrive in does not matter: a backlog read newest first ends where a file read at once
+does.
 
 - ours: written by one of our handles (on X: its author id is one of theirs).
 - to_us: the post writes to us. Ingest: it was read as a mention of the polled handle (its
@@ -73,9 +79,9 @@ class Seen:
 # or None (no ticket).
 RULE: tuple[tuple[str, object, Outcome], ...] = (
     ("ours", True, Outcome.ANSWERS),
+    ("to_us", False, Outcome.CONTEXT),
     ("ticket", SOLVED, Outcome.REOPENS),
     ("ticket", "any", Outcome.FOLLOWS_UP),
-    ("to_us", False, Outcome.CONTEXT),
     ("auto_ticket", False, Outcome.STREAM),
     ("", None, Outcome.OPENS),
 )

@@ -30,7 +30,7 @@ from mentiondesk.channels.connectors.x import json_without_nul
 from mentiondesk.tickets import answers
 from mentiondesk.tickets.models import ACTIVE_STATUSES, QUEUE_STATUSES
 
-from .. import rule
+from .. import placement, rule
 from .readers import Problem, Row
 
 # Rows per staging batch. An X item keeps its whole JSON (kilobytes, and parsed objects for
@@ -45,6 +45,7 @@ TABLES = (
     "import_conv",
     "import_new",
     "import_group",
+    "import_answer",
 )
 ROW_COLUMNS = (
     "rid",
@@ -501,16 +502,26 @@ class Stage:
             """,
             [stamp],
         )
+        # Posts stored before in a conversation where a ticket opened or started earlier now:
+        # filed by the same placement as ingest's (its first ticket may be another now).
+        placement.conversations_posts_place_staged(
+            network=network,
+            conversations_sql=(
+                "SELECT g.conv FROM import_group g WHERE g.ticket_id IS NOT NULL AND EXISTS "
+                "(SELECT 1 FROM import_link l WHERE l.conv = g.conv AND l.known = 1)"
+            ),
+        )
         # Which post of ours answers which ticket, and the first responses: the rule ingest
         # follows too, over every conversation the file touched.
         answers.conversations_answers_refresh_staged(
-            network=network, conversations_sql="SELECT conv FROM import_conv"
+            network=network, conversations_sql="SELECT conv FROM import_conv", into="import_answer"
         )
         self._answered_elsewhere(network=network)
         _execute("CREATE INDEX import_group_ticket ON import_group (ticket_id)")
 
     def _answered_elsewhere(self, *, network: str) -> None:
-        """A ticket the desk had, in the queue, that a new post of ours answers: pending when
+        """A ticket the desk had, in the queue, that a new post of ours answers (import_answer,
+        kept by `tickets.answers`): pending when
         its requester's latest post is answered, else open (the rule of ingest's
         `_tickets_answered_elsewhere` and `replies.selectors.ticket_answer_get`, for posts)."""
         queue = list(QUEUE_STATUSES)
@@ -530,7 +541,8 @@ class Stage:
                 SELECT g.ticket_id FROM import_group g
                 JOIN import_new n ON n.conv = g.conv AND n.direction = 'out'
                 JOIN channels_post o ON o.network = %s AND o.remote_id = CAST(n.rid AS TEXT)
-                WHERE g.existing = 1 AND o.ticket_id = g.ticket_id)
+                JOIN import_answer a ON a.post_id = o.id AND a.ticket_id = g.ticket_id
+                WHERE g.existing = 1)
             """,
             [*queue, network],
         )
