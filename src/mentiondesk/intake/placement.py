@@ -32,10 +32,9 @@ _PLACE = """
            AND t.conversation_id = channels_post.conversation_id AND t.status IN ({active})
          ORDER BY t.created_at, t.id LIMIT 1))
     WHERE network = %s AND conversation_id IN ({conversations})
-      AND ticket_id IN (SELECT t.id FROM tickets_ticket t
-                        WHERE t.network = %s AND t.conversation_id IN ({conversations})
-                          AND t.status IN ({active})
-                          AND t.requester_remote_id <> channels_post.author_remote_id)
+      AND EXISTS (SELECT 1 FROM tickets_ticket c
+                  WHERE c.id = channels_post.ticket_id AND c.status IN ({active})
+                    AND c.requester_remote_id <> channels_post.author_remote_id)
       AND NOT EXISTS (SELECT 1 FROM replies_reply r WHERE r.post_id = channels_post.id)
 """
 
@@ -56,6 +55,6 @@ def conversations_posts_place_staged(*, network: str, conversations_sql: str) ->
 def _place(network: str, conversations_sql: str, conversations: list[str]) -> None:
     active = list(ACTIVE_STATUSES)
     sql = _PLACE.format(active=", ".join(["%s"] * len(active)), conversations=conversations_sql)
-    params = [*active, *active, network, *conversations, network, *conversations, *active]
+    params = [*active, *active, network, *conversations, *active]
     with connection.cursor() as cursor:
         cursor.execute(sql, params)

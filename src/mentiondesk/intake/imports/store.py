@@ -507,8 +507,9 @@ class Stage:
         placement.conversations_posts_place_staged(
             network=network,
             conversations_sql=(
-                "SELECT g.conv FROM import_group g WHERE g.ticket_id IS NOT NULL AND EXISTS "
-                "(SELECT 1 FROM import_link l WHERE l.conv = g.conv AND l.known = 1)"
+                # One pass over the links (import_link has no index on conv).
+                "SELECT DISTINCT l.conv FROM import_link l JOIN import_group g "
+                "ON g.conv = l.conv WHERE l.known = 1 AND g.ticket_id IS NOT NULL"
             ),
         )
         # Which post of ours answers which ticket, and the first responses: the rule ingest
