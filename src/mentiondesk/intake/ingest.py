@@ -31,7 +31,7 @@ from mentiondesk.tickets import answers, rules
 from mentiondesk.tickets import services as ticket_services
 from mentiondesk.tickets.models import ACTIVE_STATUSES, QUEUE_STATUSES, Ticket, TicketEvent
 
-from . import dms, enrich
+from . import dms, enrich, placement, rule
 
 logger = logging.getLogger(__name__)
 
@@ -241,19 +241,27 @@ def mentions_store(
 
     unique = {p.remote_id: p for p in sorted(posts, key=lambda p: (p.created_at, p.remote_id))}
     stored = Post.objects.filter(network=network, remote_id__in=list(unique)).values_list(
-        "remote_id", "direction", "author_remote_id", "ticket__requester_remote_id", "ticket_id"
+        "remote_id",
+        "direction",
+        "author_remote_id",
+        "ticket__requester_remote_id",
+        "ticket_id",
+        "ticket__last_inbound_at",
     )
     # A customer's post stored earlier only as context (the parent of a newer post, read first
     # in a backlog read newest first) still opens or joins its author's ticket now; one stored
     # on its author's ticket still starts it, if it is older than the ticket's start. (A
     # stream handle's poll opens no tickets: what it stored is never context.)
     inbound_stored = [row for row in stored if row[1] == Post.Direction.INBOUND]
+    # So is one on its author's ticket newer than the ticket's last post to us: stored only as
+    # context (a mention moves last_inbound_at), it was never a follow-up (one that reopens).
     context_only = {
         rid
-        for rid, _, author, requester, _ in inbound_stored
-        if requester != author and handle.auto_ticket
+        for rid, _, author, requester, _, last_in in inbound_stored
+        if handle.auto_ticket
+        and (requester != author or (last_in is not None and unique[rid].created_at > last_in))
     }
-    ticket_of = {rid: ticket_id for rid, _, _, _, ticket_id in inbound_stored}
+    ticket_of = {rid: ticket_id for rid, _, _, _, ticket_id, _ in inbound_stored}
     starts = dict(
         Ticket.objects.filter(pk__in=set(ticket_of.values()) - {None}).values_list(
             "pk", "created_at"
@@ -278,7 +286,10 @@ def mentions_store(
     inbound = [p for p in fresh if p.author_id not in ours]
     outbound = [p for p in fresh if p.author_id in ours]
 
-    tickets = _tickets_for(network=network, posts=inbound + outbound)
+    # The parents' conversations too: a page whose posts were all stored before (read again)
+    # still files its new parents on their conversation's ticket.
+    context = list(context)
+    tickets = _tickets_for(network=network, posts=[*inbound, *outbound, *context])
     new_tickets: list[Ticket] = []
     events: list[TicketEvent] = []
     touched: dict[int, Ticket] = {}
@@ -287,14 +298,20 @@ def mentions_store(
     for remote in inbound:
         key = (remote.conversation_id, remote.author_id)
         ticket = tickets.get(key)
+        mentioned = [by_username[m.lower()] for m in remote.mentions if m.lower() in by_username]
+        ticketing = [h for h in mentioned if h.auto_ticket]
+        # The one ticket rule (intake.rule); a page's posts are mentions: they write to us.
+        facts = rule.Seen(
+            ours=False,
+            to_us=True,
+            ticket_status=ticket.status if ticket is not None else None,
+            auto_ticket=bool(ticketing) or handle.auto_ticket,
+        )
+        outcome = rule.post_outcome(facts)
+        if outcome == rule.Outcome.STREAM:
+            post_rows.append(_post_row(remote, handle=handle, ticket=None, inbound=True))
+            continue
         if ticket is None:
-            mentioned = [
-                by_username[m.lower()] for m in remote.mentions if m.lower() in by_username
-            ]
-            ticketing = [h for h in mentioned if h.auto_ticket]
-            if not ticketing and not handle.auto_ticket:
-                post_rows.append(_post_row(remote, handle=handle, ticket=None, inbound=True))
-                continue
             ticket = Ticket(
                 network=network,
                 handle=rules.ticket_handle_for_mention(mentioned=ticketing, polled_by=handle),
@@ -312,11 +329,10 @@ def mentions_store(
             if ticket.pk is not None:
                 touched[ticket.pk] = ticket
                 kind = TicketEvent.Kind.FOLLOW_UP
-                if ticket.status == Ticket.Status.SOLVED:
-                    ticket.status, ticket.solved_at = Ticket.Status.OPEN, None
+                if outcome == rule.Outcome.REOPENS:
+                    ticket.solved_at = None
                     kind = TicketEvent.Kind.REOPENED
-                elif ticket.status == Ticket.Status.PENDING:
-                    ticket.status = Ticket.Status.OPEN
+                ticket.status = rule.status_after(outcome=outcome, status=ticket.status)
                 events.append(
                     TicketEvent(ticket=ticket, kind=kind, data={"post": remote.remote_id})
                 )
@@ -376,12 +392,26 @@ def mentions_store(
         fields=["status", "solved_at", "created_at", "last_inbound_at", "updated_at"],
     )
     rows.rows_insert(events)
+    # Tickets opened or started earlier here may now be their conversation's first.
+    placement.conversations_posts_place(
+        network=network,
+        conversations={t.conversation_id for t in [*new_tickets, *touched.values()]}
+        | {unique[rid].conversation_id for rid, t in ticket_of.items() if t in restarted},
+    )
     answered = answers.conversations_answers_refresh(
         network=network,
         conversations={row.conversation_id for row in post_rows}
         | {unique[rid].conversation_id for rid, t in ticket_of.items() if t in restarted},
     )
     ours_new = [row.remote_id for row in post_rows if row.direction == Post.Direction.OUTBOUND]
+    # A ticket opened, joined or started earlier by this page (a backlog read newest first)
+    # may be answered by a post of ours stored before: its status follows the same rule as
+    # for a new post of ours (intake.rule, "answers").
+    again = restarted | set(touched) | {t.pk for t in new_tickets}
+    if again:
+        ours_new += Post.objects.filter(
+            pk__in=[pk for pk, ticket_id in answered.items() if ticket_id in again]
+        ).values_list("remote_id", flat=True)
     _tickets_answered_elsewhere(network=network, remote_ids=ours_new, answered=answered)
     sla_services.tickets_sla_refresh_later(
         ticket_ids={r.ticket.pk for r in post_rows if r.ticket} | restarted

@@ -91,14 +91,22 @@ def conversations_answers_refresh(
     return answered
 
 
-def conversations_answers_refresh_staged(*, network: str, conversations_sql: str) -> None:
+def conversations_answers_refresh_staged(
+    *, network: str, conversations_sql: str, into: str | None = None
+) -> None:
     """The same for the conversations a query names (`SELECT conv FROM import_conv`): the
-    history import's millions, which never pass through Python."""
-    _refresh(network, conversations_sql, [], answers=False)
+    history import's millions, which never pass through Python. `into`: the name of a TEMP
+    table (post_id, ticket_id) to keep the answers in, for the caller's next statements."""
+    _refresh(network, conversations_sql, [], answers=False, into=into)
 
 
 def _refresh(
-    network: str, conversations_sql: str, conversations: list[str], *, answers: bool
+    network: str,
+    conversations_sql: str,
+    conversations: list[str],
+    *,
+    answers: bool,
+    into: str | None = None,
 ) -> dict[int, int]:
     ts = "timestamptz" if connection.vendor == "postgresql" else "TEXT"
     _execute("DROP TABLE IF EXISTS ticket_answer")
@@ -117,6 +125,12 @@ def _refresh(
         _execute(_ATTRIBUTE)
         _execute(_FIRST)
         _execute(_FIRST_RESPONSE)
+        if into is not None:
+            _execute(f"DROP TABLE IF EXISTS {into}")
+            _execute(
+                f"CREATE TEMP TABLE {into} AS "
+                "SELECT post_id, ticket_id FROM ticket_answer WHERE ticket_id > 0"
+            )
         if not answers:
             return {}
         with connection.cursor() as cursor:

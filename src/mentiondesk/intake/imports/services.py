@@ -147,6 +147,7 @@ def history_import(
                     totals=result.totals,
                     source=source,
                     open_since=open_since or timezone.now() - timedelta(days=HISTORY_OPEN_DAYS),
+                    auto_ticket=handle.auto_ticket,
                 )
                 _phase(on_phase, PHASES[2])
                 result.totals.documents = stage.write_documents()

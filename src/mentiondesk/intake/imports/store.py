@@ -28,8 +28,9 @@ from django.utils import timezone
 
 from mentiondesk.channels.connectors.x import json_without_nul
 from mentiondesk.tickets import answers
-from mentiondesk.tickets.models import ACTIVE_STATUSES
+from mentiondesk.tickets.models import ACTIVE_STATUSES, QUEUE_STATUSES
 
+from .. import placement, rule
 from .readers import Problem, Row
 
 # Rows per staging batch. An X item keeps its whole JSON (kilobytes, and parsed objects for
@@ -44,6 +45,7 @@ TABLES = (
     "import_conv",
     "import_new",
     "import_group",
+    "import_answer",
 )
 ROW_COLUMNS = (
     "rid",
@@ -284,9 +286,12 @@ class Stage:
         totals: Totals,
         source: str,
         open_since: datetime,
+        auto_ticket: bool = True,
     ) -> None:
-        """Posts, tickets and their CREATED (or FOLLOW_UP) events, in the caller's
-        transaction. Conversations quiet since before `open_since` become solved history."""
+        """Posts, tickets and their CREATED (FOLLOW_UP, REOPENED) events, in the caller's
+        transaction, by the one ticket rule (`intake.rule`, whose table says what each post
+        does). Conversations quiet since before `open_since` become solved history.
+        `auto_ticket`: the handle opens tickets (a stream handle's history opens none)."""
         d = self.d
         now = timezone.now()
         stamp = d.time(str(now.replace(tzinfo=None)))  # now() is UTC
@@ -339,17 +344,19 @@ class Stage:
                 conv TEXT NOT NULL, req TEXT NOT NULL, first_in {d.ts}, last_in {d.ts},
                 last_out {d.ts}, first_out {d.ts}, first_rid {d.bigint},
                 ticket_id {d.bigint}, existing INTEGER NOT NULL DEFAULT 0,
+                joins INTEGER NOT NULL DEFAULT 0, last_to_us {d.ts},
                 PRIMARY KEY (conv, req)
             )
             """
         )
         _execute(
             """
-            INSERT INTO import_group (conv, req, first_in, last_in, last_out)
+            INSERT INTO import_group (conv, req, first_in, last_in, last_out, last_to_us)
             SELECT conv, req,
                    MIN(CASE WHEN direction = 'in' AND involves = 1 THEN created_at END),
                    MAX(CASE WHEN direction = 'in' THEN created_at END),
-                   MAX(CASE WHEN direction = 'out' THEN created_at END)
+                   MAX(CASE WHEN direction = 'out' THEN created_at END),
+                   MAX(CASE WHEN direction = 'in' AND involves = 1 THEN created_at END)
             FROM import_new WHERE req IS NOT NULL GROUP BY conv, req
             """
         )
@@ -361,6 +368,17 @@ class Stage:
             """
         _execute(link_tickets, [network, *active])
         _execute("UPDATE import_group SET existing = 1 WHERE ticket_id IS NOT NULL")
+        # A requester's post that writes to us joins their ticket (follows up, reopens: the
+        # rule's rows); one older than the history line changes no status.
+        _execute(
+            """
+            UPDATE import_group SET joins = 1 WHERE EXISTS (
+                SELECT 1 FROM import_new n
+                WHERE n.conv = import_group.conv AND n.req = import_group.req
+                  AND n.direction = 'in' AND n.involves = 1 AND n.created_at >= %s)
+            """,
+            [open_since_at],
+        )
         # A follow-up joining a ticket the desk already has counts from that ticket's start.
         _execute(
             """
@@ -383,6 +401,9 @@ class Stage:
             """
         )
         # History: a conversation quiet since before `open_since` is solved, at its last post.
+        # A group's first post to us, with no ticket of its author yet: opens (or, on a stream
+        # handle, stream: no ticket).
+        opens = rule.outcome_sql(ours="0", to_us="1", ticket_status="NULL", auto_ticket="%s")
         last = "CASE WHEN g.last_out > g.last_in THEN g.last_out ELSE g.last_in END"
         history = f"{last} < %s"
         answered_last = "g.last_out IS NOT NULL AND g.last_out > g.last_in"
@@ -396,13 +417,13 @@ class Stage:
             SELECT %s, %s, g.conv, g.req, r.author_username, substr(r.text, 1, 140),
                    CASE WHEN {history} THEN 'solved' WHEN {answered_last} THEN 'pending'
                         WHEN g.first_out IS NOT NULL THEN 'open' ELSE 'new' END,
-                   NULL, g.first_in, {last}, g.last_in, g.first_out,
+                   NULL, g.first_in, {last}, g.last_to_us, g.first_out,
                    CASE WHEN {history} THEN {last} END, '', NULL
             FROM import_group g JOIN import_row r ON r.rid = g.first_rid
-            WHERE g.existing = 0
+            WHERE g.existing = 0 AND {opens} = 'opens'
             ORDER BY g.first_in, g.conv
             """,
-            [network, handle_id, open_since_at, open_since_at],
+            [network, handle_id, open_since_at, open_since_at, int(auto_ticket)],
         )
         _execute(link_tickets + " WHERE existing = 0", [network, *active])
         totals.tickets_created = dict(
@@ -413,15 +434,33 @@ class Stage:
             )
         )
         created = json.dumps({"import": source})
+        # What a requester's post does to the ticket it joins (a ticket exists: the rule's
+        # reopens or follows_up rows).
+        joined, joined_here = (
+            rule.outcome_sql(ours="0", to_us="1", ticket_status=status, auto_ticket="1")
+            for status in ("t.status", "tickets_ticket.status")
+        )
         _execute(
             f"""
             INSERT INTO tickets_ticketevent (ticket_id, kind, actor_id, message, data, created_at)
-            SELECT g.ticket_id, CASE WHEN g.existing = 1 THEN 'follow_up' ELSE 'created' END,
+            SELECT g.ticket_id,
+                   CASE WHEN g.existing = 0 THEN 'created'
+                        WHEN g.joins = 1 AND {joined} = 'reopens' THEN 'reopened'
+                        ELSE 'follow_up' END,
                    NULL, %s, {d.json_param}, %s
-            FROM import_group g WHERE g.ticket_id IS NOT NULL
+            FROM import_group g JOIN tickets_ticket t ON t.id = g.ticket_id
             ORDER BY g.first_in, g.conv
             """,
             [f"Imported from {source}", created, stamp],
+        )
+        # The tickets the desk had that a requester's post joined: reopened, pending -> open.
+        _execute(
+            f"""
+            UPDATE tickets_ticket SET
+              status = {rule.status_after_sql(outcome=joined_here, status="status")},
+              solved_at = CASE WHEN {joined_here} = 'reopens' THEN NULL ELSE solved_at END
+            WHERE id IN (SELECT ticket_id FROM import_group WHERE existing = 1 AND joins = 1)
+            """
         )
         # Every post, on the ticket of the requester it belongs to. ON CONFLICT: a poll that
         # stored one of them meanwhile (PostgreSQL; SQLite holds the write lock throughout).
@@ -431,7 +470,12 @@ class Stage:
                 network, remote_id, handle_id, ticket_id, direction, author_remote_id,
                 author_username, text, created_at, conversation_id, in_reply_to_remote_id,
                 mentions, urls, raw, deleted_at, stored_at)
-            SELECT %s, CAST(r.rid AS TEXT), COALESCE(r.handle_id, %s), g.ticket_id,
+            SELECT %s, CAST(r.rid AS TEXT), COALESCE(r.handle_id, %s),
+                   COALESCE(CASE WHEN r.direction = 'in' THEN g.ticket_id END, (
+                       SELECT t.id FROM tickets_ticket t
+                       WHERE t.network = %s AND t.conversation_id = n.conv
+                         AND t.status IN ({active_in})
+                       ORDER BY t.created_at, t.id LIMIT 1)),
                    r.direction, r.author_id, r.author_username, r.text, r.created_at, n.conv,
                    COALESCE(CAST(r.parent AS TEXT), ''), r.mentions, r.urls,
                    COALESCE(r.raw, {d.csv_raw}), NULL, %s
@@ -441,16 +485,16 @@ class Stage:
             WHERE 1 = 1
             ON CONFLICT DO NOTHING
             """,
-            [network, handle_id, stamp],
+            [network, handle_id, network, *active, stamp],
         )
         # Follow-ups on tickets the desk already had: their times take in the new posts.
         totals.tickets_updated = _execute(
             """
             UPDATE tickets_ticket SET
               created_at = g.first_in,
-              last_inbound_at = CASE WHEN g.last_in IS NOT NULL
-                                      AND g.last_in > tickets_ticket.last_inbound_at
-                                     THEN g.last_in ELSE tickets_ticket.last_inbound_at END,
+              last_inbound_at = CASE WHEN g.last_to_us IS NOT NULL
+                                      AND g.last_to_us > tickets_ticket.last_inbound_at
+                                     THEN g.last_to_us ELSE tickets_ticket.last_inbound_at END,
               first_response_at = COALESCE(tickets_ticket.first_response_at, g.first_out),
               updated_at = %s
             FROM import_group g
@@ -458,12 +502,51 @@ class Stage:
             """,
             [stamp],
         )
+        # Posts stored before in a conversation where a ticket opened or started earlier now:
+        # filed by the same placement as ingest's (its first ticket may be another now).
+        placement.conversations_posts_place_staged(
+            network=network,
+            conversations_sql=(
+                # One pass over the links (import_link has no index on conv).
+                "SELECT DISTINCT l.conv FROM import_link l JOIN import_group g "
+                "ON g.conv = l.conv WHERE l.known = 1 AND g.ticket_id IS NOT NULL"
+            ),
+        )
         # Which post of ours answers which ticket, and the first responses: the rule ingest
         # follows too, over every conversation the file touched.
         answers.conversations_answers_refresh_staged(
-            network=network, conversations_sql="SELECT conv FROM import_conv"
+            network=network, conversations_sql="SELECT conv FROM import_conv", into="import_answer"
         )
+        self._answered_elsewhere(network=network)
         _execute("CREATE INDEX import_group_ticket ON import_group (ticket_id)")
+
+    def _answered_elsewhere(self, *, network: str) -> None:
+        """A ticket the desk had, in the queue, that a new post of ours answers (import_answer,
+        kept by `tickets.answers`): pending when
+        its requester's latest post is answered, else open (the rule of ingest's
+        `_tickets_answered_elsewhere` and `replies.selectors.ticket_answer_get`, for posts)."""
+        queue = list(QUEUE_STATUSES)
+        latest = (
+            "SELECT MAX(i.created_at) FROM channels_post i WHERE i.ticket_id = tickets_ticket.id "
+            "AND i.direction = 'in' AND i.deleted_at IS NULL "
+            "AND i.author_remote_id = tickets_ticket.requester_remote_id"
+        )
+        _execute(
+            f"""
+            UPDATE tickets_ticket SET status = CASE WHEN EXISTS (
+                SELECT 1 FROM channels_post o
+                WHERE o.ticket_id = tickets_ticket.id AND o.direction = 'out'
+                  AND o.deleted_at IS NULL AND o.created_at >= ({latest}))
+                THEN 'pending' ELSE 'open' END
+            WHERE status IN ({", ".join(["%s"] * len(queue))}) AND id IN (
+                SELECT g.ticket_id FROM import_group g
+                JOIN import_new n ON n.conv = g.conv AND n.direction = 'out'
+                JOIN channels_post o ON o.network = %s AND o.remote_id = CAST(n.rid AS TEXT)
+                JOIN import_answer a ON a.post_id = o.id AND a.ticket_id = g.ticket_id
+                WHERE g.existing = 1)
+            """,
+            [*queue, network],
+        )
 
     def ticket_batches(self, *, size: int) -> Iterator[list[int]]:
         """The tickets that got posts (new and existing), `size` at a time (keyset pages:
