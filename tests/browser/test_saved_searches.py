@@ -57,7 +57,12 @@ def test_save_share_open_rename_and_delete_a_search(
     expect(page.locator("tr.ticket-row")).to_have_count(3)
     expect(link).to_have_attribute("aria-current", "page")
 
-    page.get_by_label("Rename", exact=True).fill("Solved")
+    # Typing while a boosted page is still being swapped in lands in the old field (seen under
+    # load as "SolvedSolved lately"): wait until the page has stopped loading.
+    page.wait_for_load_state("networkidle")
+    rename = page.get_by_label("Rename", exact=True)
+    rename.fill("Solved")
+    expect(rename).to_have_value("Solved")
     page.get_by_role("button", name="Rename").click()
     expect(page.get_by_text("Renamed to “Solved”.")).to_be_visible()
     expect(saved.get_by_role("link", name=re.compile(r"^Solved\b"))).to_be_visible()
