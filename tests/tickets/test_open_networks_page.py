@@ -38,6 +38,7 @@ def test_the_composer_and_links_follow_the_network_and_the_form_sends_once(
     assert f'data-length-rule="{rule}"' in page
     assert f"0 / {limit}" in page
     assert f"View on {label}" in page
+    assert f'data-network="{net.name}">{label}</dd>' in page  # the network, named
     assert "View on X" not in page
     assert "x.com" not in page
     assert ticket.requester_url in page
