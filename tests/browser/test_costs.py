@@ -13,6 +13,7 @@ from mentiondesk.accounts.models import User
 from mentiondesk.intake import ingest as channel_services
 from mentiondesk.policy import services as policy_services
 from mentiondesk.sandbox.x.server import SandboxServer
+from tests.browser.journeys import sign_out
 from tests.browser.test_rules import play, sign_in
 from tests.costs.conftest import billed_policy
 
@@ -42,9 +43,9 @@ def test_the_composer_hints_that_a_link_multiplies_the_cost(
     text.fill("@maya here you are")
     expect(hint).to_be_hidden()
 
-    page.context.clear_cookies()
+    sign_out(page)
     sign_in(page, live_server.url, "lee")
-    page.goto(page.url.split("/tickets/")[0] + "/?view=all")
+    page.goto(f"{live_server.url}/?view=all")
     page.locator("tr.ticket-row", has_text="@maya").get_by_role("link").click()
     expect(page.locator("#ticket-head")).to_contain_text("X API cost")
     page.get_by_role("link", name="X API costs").click()

@@ -13,7 +13,7 @@ from mentiondesk.accounts.models import User
 from mentiondesk.channels.models import Handle
 from mentiondesk.sandbox.x.server import SandboxServer
 from mentiondesk.tickets.models import Ticket, TicketEvent
-from tests.browser.journeys import ingest, sign_in
+from tests.browser.journeys import ingest, sign_in, sign_out
 
 pytestmark = pytest.mark.browser
 
@@ -43,7 +43,7 @@ def test_a_lead_checks_x_again_then_sends_the_reply_once(
     expect(parked).to_contain_text("the check on X failed")
     expect(parked.get_by_role("button")).to_have_count(0)  # an advocate's page has no action
 
-    page.context.clear_cookies()
+    sign_out(page)
     sign_in(page, live_server.url, lead.username)
     page.goto(f"{live_server.url}/tickets/{ticket.pk}/")
     expect(parked.get_by_role("button", name="Send again")).to_have_count(0)

@@ -17,7 +17,7 @@ from mentiondesk.integrations.slack.models import SlackMessage
 from mentiondesk.sandbox.slack import SlackServer
 from mentiondesk.sandbox.x.server import SandboxServer
 from mentiondesk.tickets.models import Ticket
-from tests.browser.journeys import ingest, sign_in
+from tests.browser.journeys import ingest, sign_in, sign_out
 from tests.integrations.conftest import slack, slack_server  # noqa: F401
 
 pytestmark = pytest.mark.browser
@@ -304,7 +304,7 @@ def test_stream_and_status_pages(
     expect(page.get_by_text("You cannot post status updates")).to_be_visible()
     page.screenshot(path=str(screenshot_dir / "rules-status-refused.png"), full_page=True)
 
-    page.context.clear_cookies()
+    sign_out(page)
     sign_in(page, live_server.url, "ivan")
     page.get_by_role("link", name="Status updates").click()
     page.locator("#status-text").fill("We are investigating elevated error rates on git pushes.")

@@ -20,7 +20,7 @@ from mentiondesk.sandbox.statuspage import StatuspageServer
 from mentiondesk.sandbox.x.server import SandboxServer
 from mentiondesk.tickets.models import Ticket
 from mentiondesk.triage.models import TriageResult
-from tests.browser.journeys import ingest
+from tests.browser.journeys import ingest, sign_out
 from tests.browser.test_rules import sign_in
 from tests.conftest import DESK_POLICY
 
@@ -116,7 +116,7 @@ def test_one_click_answers_a_surge_once_and_the_follow_up_goes_once(
     )
     expect(card).to_contain_text("Only lead and infrastructure users answer")
     expect(card.get_by_role("button")).to_have_count(0)
-    page.context.clear_cookies()
+    sign_out(page)
 
     sign_in(page, live_server.url, "lee")
     button = card.get_by_role("button", name="Reply to 3 with the incident link")
