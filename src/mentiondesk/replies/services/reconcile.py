@@ -40,10 +40,9 @@ def reply_reconcile(
 ) -> Reply:
     """Look for our post on the handle's timeline (back to the post the reply answers, and
     within the send's window unless not `windowed`) before deciding anything."""
+    park = partial(reply_park, reply=reply, attempt=attempt)
     if reply.kind == Reply.Kind.DM:
-        return reply_park(
-            reply=reply,
-            attempt=attempt,
+        return park(
             outcome=DeliveryAttempt.Outcome.UNKNOWN,
             reason=f"Outcome unknown ({why}). Direct messages cannot be looked up here: check the "
             f"conversation on {network_name(reply)} before sending again.",
@@ -57,9 +56,7 @@ def reply_reconcile(
         return _reply_reconcile_later(reply, attempt, why, exc, progress)
     except ConnectorError as exc:
         _search_progress_clear(reply)
-        return reply_park(
-            reply=reply,
-            attempt=attempt,
+        return park(
             outcome=DeliveryAttempt.Outcome.UNKNOWN,
             reason=f"Outcome unknown ({why}) and the check on {network_name(reply)} failed "
             f"({exc}). Look on {network_name(reply)} before sending again.",
@@ -74,9 +71,7 @@ def reply_reconcile(
         )
     # Only a search that read the whole window is proof the post is not there
     # (selectors.reply_may_have_left): one stopped at the page cap leaves the outcome unknown.
-    return reply_park(
-        reply=reply,
-        attempt=attempt,
+    return park(
         outcome=DeliveryAttempt.Outcome.RECONCILED_MISSING
         if search.complete
         else DeliveryAttempt.Outcome.UNKNOWN,

@@ -38,12 +38,10 @@ def reply_retry(*, reply: Reply, by: User) -> Reply:
     for other roles, Conflict when the reply is not waiting for a person, was stopped because
     the conversation moved on, or when a send of it may have reached X
     (`reply_may_have_left`; MayHaveBeenSent): at most once comes first."""
-    if not by.can_reassign:
-        raise Forbidden("only leads and admins can send a reply again")
     with transaction.atomic():
-        reply = Reply.objects.select_for_update().get(pk=reply.pk)
-        if reply.status != Reply.Status.NEEDS_ATTENTION:
-            raise Conflict(f"this reply is {reply.get_status_display().lower()}, not waiting")
+        reply = _reply_waiting_lock(
+            reply=reply, by=by, refused="only leads and admins can send a reply again"
+        )
         if selectors.reply_stopped_by_conversation(reply=reply):
             raise Conflict(
                 "Not sent again: the conversation moved on after this reply was written. Read "
@@ -88,12 +86,10 @@ def reply_recheck(*, reply: Reply, by: User) -> Reply:
     REPLY_RECHECKED and enqueues delivery after commit. Raises Forbidden for other roles,
     Conflict when the reply is not waiting or nothing needs checking, DomainError for a
     direct message (X gives no way to look one up)."""
-    if not by.can_reassign:
-        raise Forbidden("only leads and admins can ask the desk to check X again")
     with transaction.atomic():
-        reply = Reply.objects.select_for_update().get(pk=reply.pk)
-        if reply.status != Reply.Status.NEEDS_ATTENTION:
-            raise Conflict(f"this reply is {reply.get_status_display().lower()}, not waiting")
+        reply = _reply_waiting_lock(
+            reply=reply, by=by, refused="only leads and admins can ask the desk to check X again"
+        )
         if reply.kind == Reply.Kind.DM:
             raise DomainError("direct messages cannot be looked up on X: check the conversation")
         if not selectors.reply_may_have_left(reply=reply):
@@ -105,6 +101,17 @@ def reply_recheck(*, reply: Reply, by: User) -> Reply:
         _reply_audit(reply, by, TicketEvent.Kind.REPLY_RECHECKED, "Asked the desk to check X", "")
         transaction.on_commit(lambda: reply_delivery_enqueue(reply_id=reply.pk))
     reply.refresh_from_db()
+    return reply
+
+
+def _reply_waiting_lock(*, reply: Reply, by: User, refused: str) -> Reply:
+    """`reply` locked, when `by` may act on parked replies (else Forbidden saying `refused`)
+    and it waits for a person (else Conflict). Call it inside a transaction."""
+    if not by.can_reassign:
+        raise Forbidden(refused)
+    reply = Reply.objects.select_for_update().get(pk=reply.pk)
+    if reply.status != Reply.Status.NEEDS_ATTENTION:
+        raise Conflict(f"this reply is {reply.get_status_display().lower()}, not waiting")
     return reply
 
 
