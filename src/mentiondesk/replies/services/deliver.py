@@ -1,4 +1,6 @@
-"""The outbox: replies are stored first, then sent by a worker, at most once.
+"""Delivery: a reply stored in the outbox (create.py, status.py, direct.py) is sent by a
+worker, at most once. What a send learnt is recorded by outcome.py; a send whose outcome is
+unknown is reconciled by reconcile.py.
 
 Delivery protocol (`reply_deliver`):
 1. Claim: lock the reply, mark it `sending` with a lease, pick the post it threads to (the

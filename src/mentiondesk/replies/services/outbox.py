@@ -21,8 +21,8 @@ def reply_delivery_enqueue(*, reply_id: int) -> None:
     reply_deliver_task.enqueue(reply_id=reply_id)
 
 
-# The task lives beside the services that enqueue it, so enqueueing needs no import of
-# tasks.py (which imports this package). Its path is stored with every queued row: it stays
+# Defined among the services that enqueue it, not in tasks.py (which imports this package),
+# so no import hides in a function. Its path is stored with every queued row: it stays
 # mentiondesk.replies.services.outbox.reply_deliver_task (desk/migrations/0001_moved_task_paths).
 @task(queue_name="outbox", priority=priorities.OUTBOX)
 def reply_deliver_task(*, reply_id: int) -> None:
