@@ -25,8 +25,8 @@ from mentiondesk.channels.credentials import crypto
 from mentiondesk.channels.credentials import services as credentials
 from mentiondesk.channels.models import Handle, HandleCredential
 from mentiondesk.intake import ingest
+from mentiondesk.replies import services as reply_services
 from mentiondesk.replies.models import Reply
-from mentiondesk.replies.services import outbox
 from mentiondesk.sandbox.x.server import SandboxServer
 from mentiondesk.sandbox.x.store import OAuthRefused, SandboxStore
 from mentiondesk.tickets.models import Ticket
@@ -221,7 +221,7 @@ def test_a_401_refreshes_and_the_same_request_goes_again(oauth: SandboxServer) -
     oauth.store.oauth_expire(first["access_token"])  # X thinks otherwise
     reply = _queued_reply(oauth)
 
-    sent = outbox.reply_deliver(reply_id=reply.pk)
+    sent = reply_services.reply_deliver(reply_id=reply.pk)
 
     assert sent.status == Reply.Status.SENT, sent.reason
     assert _token_calls(oauth) == 1
@@ -247,7 +247,7 @@ def test_a_refresh_without_the_client_id_names_the_variable(
     oauth.store.oauth_expire(first["access_token"])
     monkeypatch.setattr(settings, "X_CLIENT_ID", "")
     reply = _queued_reply(oauth)
-    failed = outbox.reply_deliver(reply_id=reply.pk)
+    failed = reply_services.reply_deliver(reply_id=reply.pk)
     assert failed.status != Reply.Status.SENT
     assert "MENTIONDESK_X_CLIENT_ID" in failed.reason
     assert _token_calls(oauth) == 0
@@ -330,7 +330,9 @@ def _queued_reply(sandbox: SandboxServer) -> Reply:
     ) as x:
         assert ingest.handle_poll(handle=handle, connector=x).error == ""
     agent = account_services.user_create(username="ana", role="advocate")
-    return outbox.reply_create(ticket=Ticket.objects.get(), author=agent, text="Looking at it.")
+    return reply_services.reply_create(
+        ticket=Ticket.objects.get(), author=agent, text="Looking at it."
+    )
 
 
 # The command line

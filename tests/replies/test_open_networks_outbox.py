@@ -18,7 +18,7 @@ from mentiondesk.channels.connectors.bluesky import rkey_for
 from mentiondesk.core.errors import DomainError
 from mentiondesk.replies import services
 from mentiondesk.replies.models import DeliveryAttempt, PostAction, Reply
-from mentiondesk.replies.services.outbox import Collision
+from mentiondesk.replies.services.create import Collision
 from mentiondesk.tickets.models import Ticket, TicketEvent
 from tests.open_networks import BlueskyNet, MastodonNet, Network, poll
 

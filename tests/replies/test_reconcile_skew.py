@@ -18,7 +18,7 @@ from mentiondesk.channels.connectors.x import clock_skew
 from mentiondesk.intake import ingest as channel_services
 from mentiondesk.replies import services
 from mentiondesk.replies.models import DeliveryAttempt, Reply
-from mentiondesk.replies.services.outbox import SearchProgress
+from mentiondesk.replies.services.reconcile import SearchProgress
 from mentiondesk.sandbox.x.server import SandboxServer
 from mentiondesk.tickets.models import Ticket
 

@@ -58,7 +58,7 @@ class Reply(models.Model):
     lease_until = models.DateTimeField(null=True, blank=True)
     attempts = models.PositiveIntegerField(default=0)
     # When the last send began, and where a search of our timeline for its post (an unknown
-    # outcome) goes on after X's rate limit cut it short: services.outbox.SearchProgress.
+    # outcome) goes on after X's rate limit cut it short: services.reconcile.SearchProgress.
     search_progress = models.JSONField(default=dict, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)

@@ -32,7 +32,7 @@ from mentiondesk.tickets.gate import ticket_intent_suggested
 from mentiondesk.tickets.models import Ticket, TicketEvent
 
 from ..models import PostAction
-from .outbox import reply_handle_choice
+from .create import reply_handle_choice
 
 MAX_ACTION_ATTEMPTS = 8
 

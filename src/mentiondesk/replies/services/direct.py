@@ -15,7 +15,9 @@ from mentiondesk.policy.selectors import policy_current
 from mentiondesk.tickets.models import Ticket, TicketEvent
 
 from ..models import Reply
-from .outbox import _checked_text, _enqueue_delivery, reply_handle_choice
+from .create import reply_handle_choice
+from .outbox import reply_delivery_enqueue
+from .text import reply_text_check
 
 DM_MAX_CHARS = 10_000  # API-FACTS §4
 
@@ -33,7 +35,7 @@ def dm_create(*, ticket: Ticket, by: User, text: str, purpose: str = "") -> Repl
             "say why this needs a private conversation (e.g. to collect a mailing address)",
             field="purpose",
         )
-    text = _checked_text(text, limit=DM_MAX_CHARS, weighted=False)
+    text = reply_text_check(text=text, limit=DM_MAX_CHARS, weighted=False)
     choice = reply_handle_choice(ticket=ticket, user=by, threaded=False)
     with transaction.atomic():
         reply = Reply.objects.create(
@@ -53,5 +55,5 @@ def dm_create(*, ticket: Ticket, by: User, text: str, purpose: str = "") -> Repl
             message=f"Direct message to @{ticket.requester_username} ({purpose or 'no reason'})",
             data={"reply": reply.pk, "purpose": purpose},
         )
-        transaction.on_commit(lambda: _enqueue_delivery(reply.pk))
+        transaction.on_commit(lambda: reply_delivery_enqueue(reply_id=reply.pk))
     return reply

@@ -9,7 +9,7 @@ from mentiondesk.channels.connectors import network_facts
 from mentiondesk.policy.selectors import policy_current
 from mentiondesk.tickets.models import Ticket
 
-from .outbox import X_MAX_CHARS
+from .text import X_MAX_CHARS
 
 
 @dataclass(frozen=True)

@@ -19,7 +19,10 @@ from mentiondesk.tickets.models import Ticket
 
 from ..models import Reply
 from .automation import PHASE_INCIDENT
-from .outbox import _checked_text, _enqueue_delivery, reply_create
+from .create import reply_create
+from .outbox import reply_delivery_enqueue
+from .outcome import REPLY_SENT_HOOKS
+from .text import reply_text_check
 
 # Addressed to each requester: X refuses the same text twice from one account (403 duplicate
 # content), so identical follow-ups to several people would be stopped as duplicates.
@@ -44,7 +47,7 @@ def status_update_create(
     handle = Handle.objects.filter(role=Handle.Role.STATUS, is_active=True).order_by("pk").first()
     if handle is None:
         raise DomainError("no status handle is configured in the policy")
-    text = _checked_text(text, network=handle.network)
+    text = reply_text_check(text=text, network=handle.network)
     if incident_url and not incident_url.startswith(("https://", "http://")):
         raise DomainError("the incident link must be an http(s) URL", field="incident_url")
     with transaction.atomic():
@@ -58,8 +61,19 @@ def status_update_create(
             purpose=incident_url,
             follow_up_open_reports=follow_up_open_reports,
         )
-        transaction.on_commit(lambda: _enqueue_delivery(reply.pk))
+        transaction.on_commit(lambda: reply_delivery_enqueue(reply_id=reply.pk))
     return reply
+
+
+def status_update_sent(reply: Reply) -> None:
+    """Once status update `reply` is recorded sent (`reply_record_sent`, inside its
+    transaction): its follow-ups after commit, when it asked for them and made a post."""
+    if reply.follow_up_open_reports and reply.post is not None:
+        transaction.on_commit(lambda: status_update_follow_up(reply_id=reply.pk))
+
+
+# Delivery builds under this module (a follow-up is a reply, sent in turn): it calls back here.
+REPLY_SENT_HOOKS[Reply.Kind.STATUS_UPDATE] = status_update_sent
 
 
 def status_update_follow_up(*, reply_id: int) -> list[Reply]:

@@ -12,7 +12,7 @@ from mentiondesk.core.errors import DomainError
 from mentiondesk.tickets.models import ACTIVE_STATUSES, Ticket, TicketEvent
 
 from ..models import Reply
-from .outbox import reply_create
+from .create import reply_create
 
 
 def stream_reply(
