@@ -5,11 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from .checks import (
-    PolicyError,
-    _fraction,
-    _keys,
-)
+from .checks import _fraction, _table
 
 
 @dataclass(frozen=True)
@@ -26,9 +22,7 @@ AUTOMATION_KEYS: dict[str, type] = {"min_confidence": object}  # a number: check
 
 
 def _automation(entry: Any, where: str) -> AutomationSettings:
-    if not isinstance(entry, dict):
-        raise PolicyError(f"{where}: [automation] must be a table")
-    _keys(entry, AUTOMATION_KEYS, where)
+    entry = _table(entry, "automation", AUTOMATION_KEYS, where)
     return AutomationSettings(
         min_confidence=_fraction(entry, "min_confidence", where, AutomationSettings.min_confidence)
     )

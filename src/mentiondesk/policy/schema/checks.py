@@ -51,6 +51,14 @@ def _keys(entry: dict[str, Any], keys: dict[str, type], where: str) -> None:
             raise PolicyError(f"{where}.{key}: expected {keys[key].__name__}, got {value!r}")
 
 
+def _table(entry: Any, name: str, keys: dict[str, type], where: str) -> dict[str, Any]:
+    """`entry` as the single table [name], holding only `keys` (each of its type)."""
+    if not isinstance(entry, dict):
+        raise PolicyError(f"{where}: [{name}] must be a table")
+    _keys(entry, keys, where)
+    return entry
+
+
 def _required(entry: dict[str, Any], key: str, where: str) -> str:
     if key not in entry:
         raise PolicyError(f"{where}: missing required key {key!r}")

@@ -9,10 +9,7 @@ from typing import Any
 
 from mentiondesk.channels.choices import UsageKind
 
-from .checks import (
-    PolicyError,
-    _keys,
-)
+from .checks import PolicyError, _table
 
 # x_plan: which X API plan the desk's handles post on. On pay-per-use self-serve plans X
 # refuses an API reply unless the post's author summoned the replying account (API-FACTS §4);
@@ -60,9 +57,7 @@ def _x_plan(value: Any, where: str) -> str:
 
 def _x_billing(entry: Any, where: str) -> XBilling:
     """[x_billing]: every UsageKind priced (a missing price would silently count as free)."""
-    if not isinstance(entry, dict):
-        raise PolicyError(f"{where}: [x_billing] must be a table")
-    _keys(entry, X_BILLING_KEYS, where)
+    entry = _table(entry, "x_billing", X_BILLING_KEYS, where)
     prices = entry.get("prices")
     if prices is None:
         raise PolicyError(f"{where}: missing required table [x_billing.prices]")

@@ -12,11 +12,7 @@ from mentiondesk.channels.connectors import network_facts, network_unsupported_r
 from mentiondesk.channels.constants import CREDENTIALS_ENV
 from mentiondesk.channels.models import Handle, Network
 
-from .checks import (
-    PolicyError,
-    _one_of,
-    _required,
-)
+from .checks import PolicyError, _one_of, _required
 
 ENV_NAME = re.compile(r"^[A-Z_][A-Z0-9_]*$")
 USERNAME = re.compile(r"^[A-Za-z0-9_]{1,50}$")

@@ -7,13 +7,7 @@ from typing import Any
 
 from mentiondesk.core.intents import INTENTS
 
-from .checks import (
-    SLUG,
-    PolicyError,
-    _one_of,
-    _required,
-    _template_check,
-)
+from .checks import SLUG, PolicyError, _one_of, _required, _template_check
 
 
 @dataclass(frozen=True)

@@ -10,11 +10,7 @@ from mentiondesk.accounts.models import User
 from mentiondesk.channels.models import Handle
 from mentiondesk.core.intents import INTENTS
 
-from .checks import (
-    PolicyError,
-    _keys,
-    _one_of,
-)
+from .checks import _one_of, _table
 
 # rules.out_of_order: taking a ticket Play would not give next needs a reason, or is refused.
 OUT_OF_ORDER = ("with_reason", "never")
@@ -64,9 +60,7 @@ RULE_KEYS: dict[str, type] = {
 
 
 def _rules(entry: Any, where: str) -> Rules:
-    if not isinstance(entry, dict):
-        raise PolicyError(f"{where}: [rules] must be a table")
-    _keys(entry, RULE_KEYS, where)
+    entry = _table(entry, "rules", RULE_KEYS, where)
     values = dict(entry)
     for key in ("several_handles_reply_from", "availability_reply_from"):
         if key in values and values[key] != "":

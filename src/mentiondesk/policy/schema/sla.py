@@ -14,14 +14,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from mentiondesk.core.intents import INTENTS
 
-from .checks import (
-    SLUG,
-    PolicyError,
-    _keys,
-    _no_duplicates,
-    _one_of,
-    _required,
-)
+from .checks import SLUG, PolicyError, _keys, _no_duplicates, _one_of, _required, _table
 
 if TYPE_CHECKING:
     from . import Policy
@@ -81,9 +74,7 @@ class SlaPolicy:
 
 
 def _sla(entry: Any, where: str, policy: Policy) -> SlaPolicy:
-    if not isinstance(entry, dict):
-        raise PolicyError(f"{where}: [sla] must be a table")
-    _keys(entry, SLA_KEYS, where)
+    entry = _table(entry, "sla", SLA_KEYS, where)
     time_zone = entry.get("time_zone", "UTC")
     try:
         ZoneInfo(time_zone)

@@ -7,11 +7,7 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from .checks import (
-    SLUG,
-    PolicyError,
-    _required,
-)
+from .checks import SLUG, PolicyError, _required
 
 SLACK_CHANNEL = re.compile(r"^(#[a-z0-9_.-]{1,80}|[CG][A-Z0-9]{6,20})$")
 

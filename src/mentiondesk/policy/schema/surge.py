@@ -7,12 +7,7 @@ from typing import Any
 
 from mentiondesk.accounts.models import User
 
-from .checks import (
-    PolicyError,
-    _keys,
-    _one_of,
-    _template_check,
-)
+from .checks import PolicyError, _one_of, _table, _template_check
 
 SURGE_VARIABLES = ("requester", "incident_url")
 
@@ -48,9 +43,7 @@ SURGE_KEYS: dict[str, type] = {
 
 
 def _surge(entry: Any, where: str) -> SurgeSettings:
-    if not isinstance(entry, dict):
-        raise PolicyError(f"{where}: [surge] must be a table")
-    _keys(entry, SURGE_KEYS, where)
+    entry = _table(entry, "surge", SURGE_KEYS, where)
     values = dict(entry)
     for key, low in (("threshold", 0), ("window_minutes", 1)):
         # bool is an int in Python: `threshold = true` is a mistake, not 1.

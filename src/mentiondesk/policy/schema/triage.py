@@ -9,15 +9,7 @@ from typing import Any
 from mentiondesk.core.intents import INTENTS
 from mentiondesk.core.patterns import PatternError, pattern_compile, pattern_search
 
-from .checks import (
-    SLUG,
-    PolicyError,
-    _entries,
-    _fraction,
-    _keys,
-    _one_of,
-    _required,
-)
+from .checks import SLUG, PolicyError, _entries, _fraction, _one_of, _required, _table
 
 
 @dataclass(frozen=True)
@@ -70,9 +62,7 @@ def _words(values: list[Any], where: str) -> tuple[str, ...]:
 def _triage(data: dict[str, Any], source: str) -> TriageSettings:
     where = f"{source}: triage"
     entry = data.get("triage", {})
-    if not isinstance(entry, dict):
-        raise PolicyError(f"{where}: [triage] must be a table")
-    _keys(entry, TRIAGE_KEYS, where)
+    entry = _table(entry, "triage", TRIAGE_KEYS, where)
     return TriageSettings(
         hosted_keywords=_words(entry.get("hosted_keywords", []), f"{where}.hosted_keywords"),
         self_managed_keywords=_words(
