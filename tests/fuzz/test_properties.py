@@ -3,7 +3,9 @@ content give a result or a precise error, never a crash, and stored text comes b
 
 from __future__ import annotations
 
+import importlib
 import json
+import pkgutil
 from typing import Any
 
 import pytest
@@ -94,9 +96,15 @@ def test_a_body_that_is_not_an_object_is_a_connector_error(body: Any) -> None:
 
 def _known_keys() -> list[str]:
     keys = set(policy_schema.TABLES) | {"rules"}
-    for name, value in vars(policy_schema).items():
-        if name.endswith("_KEYS") and isinstance(value, dict):
-            keys |= set(value)
+    # Each section's keys live in its own module of the package.
+    modules = [policy_schema] + [
+        importlib.import_module(f"{policy_schema.__name__}.{info.name}")
+        for info in pkgutil.iter_modules(policy_schema.__path__)
+    ]
+    for module in modules:
+        for name, value in vars(module).items():
+            if name.endswith("_KEYS") and isinstance(value, dict):
+                keys |= set(value)
     return sorted(keys)
 
 

@@ -9,7 +9,8 @@ from importlib import resources
 import pytest
 
 from mentiondesk.policy import services
-from mentiondesk.policy.schema import PolicyError, SlaTarget, policy_parse
+from mentiondesk.policy.schema import PolicyError, policy_parse
+from mentiondesk.policy.schema.sla import SlaTarget
 from mentiondesk.policy.selectors import policy_current
 
 pytestmark = pytest.mark.django_db

@@ -18,7 +18,7 @@ from mentiondesk.channels.models import Handle, Post
 from mentiondesk.core.errors import DomainError
 from mentiondesk.integrations.slack import services as slack_services
 from mentiondesk.integrations.slack.models import SlackMessage
-from mentiondesk.policy.schema import XBilling
+from mentiondesk.policy.schema.costs import XBilling
 from mentiondesk.policy.selectors import policy_current
 
 from .billing import Usage, call_usage

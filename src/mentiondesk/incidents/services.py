@@ -23,7 +23,7 @@ from mentiondesk.channels.models import Network
 from mentiondesk.core.errors import Conflict, DomainError, Forbidden
 from mentiondesk.core.intents import Intent
 from mentiondesk.integrations.evidence import services as evidence
-from mentiondesk.policy.schema import SurgeSettings
+from mentiondesk.policy.schema.surge import SurgeSettings
 from mentiondesk.policy.selectors import policy_current
 from mentiondesk.replies.models import Reply
 from mentiondesk.replies.services import reply_create

@@ -6,7 +6,7 @@ first ticket, until `tickets.answers` files a post of ours under the ticket it a
 that reads a backlog newest first opens a conversation's tickets latest first, so a post filed
 "on the conversation's first ticket" when it was stored may sit on a later one: ingest runs
 this over the conversations where it opened or restarted a ticket, before `tickets.answers`.
-The history import files its new posts this way as it inserts them (imports/store.py), and
+The history import files its new posts this way as it inserts them (imports/writing.py), and
 runs this over the conversations where it opened a ticket beside posts stored before."""
 
 from __future__ import annotations

@@ -14,7 +14,10 @@ from mentiondesk.channels.models import Handle
 from mentiondesk.sla import services as sla_services
 
 from .models import PolicyVersion
-from .schema import BASE_URL_KEYS, WEEKDAYS, Policy, PolicyError, SlaPolicy, XBilling, policy_parse
+from .schema import Policy, PolicyError, policy_parse
+from .schema.costs import XBilling
+from .schema.handles import BASE_URL_KEYS
+from .schema.sla import WEEKDAYS, SlaPolicy
 from .selectors import policy_current, policy_forget_request
 
 

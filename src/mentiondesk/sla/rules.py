@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from mentiondesk.policy.schema import SlaPolicy, SlaTarget
+from mentiondesk.policy.schema.sla import SlaPolicy, SlaTarget
 
 from .clock import Calendar, Targets
 

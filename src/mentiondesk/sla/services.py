@@ -13,7 +13,7 @@ from django_tasks import task
 
 from mentiondesk.core.errors import DomainError
 from mentiondesk.integrations.slack import services as slack
-from mentiondesk.policy.schema import SlaPolicy
+from mentiondesk.policy.schema.sla import SlaPolicy
 from mentiondesk.policy.selectors import policy_current
 from mentiondesk.tickets.models import ACTIVE_STATUSES, Ticket
 from mentiondesk.tickets.selectors import ticket_url

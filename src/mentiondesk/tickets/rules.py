@@ -17,7 +17,8 @@ from mentiondesk.channels.connectors.x import SELF_SERVE_REPLY_RULE
 from mentiondesk.channels.models import Handle, Network
 from mentiondesk.core.errors import DomainError, Forbidden
 from mentiondesk.core.intents import Intent
-from mentiondesk.policy.schema import Policy, Rules
+from mentiondesk.policy.schema import Policy
+from mentiondesk.policy.schema.rules import Rules
 from mentiondesk.policy.selectors import policy_current
 from mentiondesk.tickets.gate import ticket_intent_acts
 from mentiondesk.tickets.models import Ticket

@@ -34,7 +34,8 @@ from mentiondesk.core.intents import Intent
 from mentiondesk.integrations.slack.models import SlackMessage
 from mentiondesk.integrations.slack.selectors import slack_messages_for_ticket
 from mentiondesk.integrations.slack.services import slack_is_configured
-from mentiondesk.policy.schema import Escalation, Policy
+from mentiondesk.policy.schema import Policy
+from mentiondesk.policy.schema.slack import Escalation
 from mentiondesk.policy.selectors import policy_current
 from mentiondesk.replies import selectors as reply_selectors
 from mentiondesk.replies.models import PostAction, Reply

@@ -65,7 +65,7 @@ class Unreadable(Exception):
 
 
 class Row(NamedTuple):
-    """One post as staged: the column order of the staging table (see `store.py`)."""
+    """One post as staged: the column order of the staging table (see `staging.py`)."""
 
     remote_id: int  # X ids are 64-bit snowflakes: integers make the staging lookups cheap
     line: int

@@ -18,7 +18,7 @@ from mentiondesk.channels.models import Handle, Network
 from mentiondesk.core.errors import DomainError
 from mentiondesk.sla import services as sla_services
 
-from . import readers, store
+from . import conversations, readers, staging, tickets, writing
 
 PHASES = ("conversations", "tickets and posts", "search index", "problems")
 SHOWN = 100  # problems and warnings listed by line; all of them are counted
@@ -42,7 +42,7 @@ class ImportResult:
     handle: str
     rows: int = 0  # rows read, usable or not
     seconds: float = 0.0
-    totals: store.Totals = field(default_factory=store.Totals)
+    totals: staging.Totals = field(default_factory=staging.Totals)
     problem_count: int = 0
     problems: list[tuple[int, str]] = field(default_factory=list)  # (line, reason), first ones
     problems_kept: int = 0  # IngestProblem rows written (0 when the file was imported before)
@@ -127,9 +127,9 @@ def history_import(
         if fmt is None:
             result.format = readers.detect_format(path, _head(path))
         counter, text = readers.open_text(path, digest=digest)
-        with text, _sqlite_cache(), store.staging() as stage:
+        with text, _sqlite_cache(), staging.staging() as stage:
             items = readers.rows(path, fmt=result.format, ours=ours, text=text)
-            for batch in readers.batches_ahead(items, size=store.BATCH[result.format]):
+            for batch in readers.batches_ahead(items, size=staging.BATCH[result.format]):
                 stage.add(batch)
                 result.rows += len(batch)
                 if on_read:
@@ -139,9 +139,9 @@ def history_import(
             endpoint = f"import {source[:120]} sha256:{digest.hexdigest()[:16]}"
             with transaction.atomic():
                 _phase(on_phase, PHASES[0])
-                result.totals = stage.resolve(network=handle.network)
+                result.totals = conversations.conversations_resolve(network=handle.network)
                 _phase(on_phase, PHASES[1])
-                stage.write(
+                writing.history_write(
                     network=handle.network,
                     handle_id=handle.pk,
                     totals=result.totals,
@@ -150,9 +150,9 @@ def history_import(
                     auto_ticket=handle.auto_ticket,
                 )
                 _phase(on_phase, PHASES[2])
-                result.totals.documents = stage.write_documents()
+                result.totals.documents = writing.documents_write()
                 # As after ingest: the worker computes their SLA clocks once this commits.
-                for ticket_ids in stage.ticket_batches(size=SLA_BATCH):
+                for ticket_ids in tickets.tickets_touched_batches(size=SLA_BATCH):
                     sla_services.tickets_sla_refresh_later(ticket_ids=ticket_ids)
                 _phase(on_phase, PHASES[3])
                 result.problem_count, result.problems = stage.problems(limit=SHOWN)
