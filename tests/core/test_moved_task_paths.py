@@ -18,7 +18,7 @@ from mentiondesk.intake.tasks import mentions_poll_all
 
 MIGRATIONS = [
     importlib.import_module(f"mentiondesk.desk.migrations.{name}")
-    for name in ("0001_moved_task_paths", "0002_moved_sla_alert_task")
+    for name in ("0001_moved_task_paths", "0002_moved_task_paths")
 ]
 DB_TASKS = {
     "default": {

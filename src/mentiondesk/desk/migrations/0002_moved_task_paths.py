@@ -1,6 +1,6 @@
-"""The SLA breach alert moved above sla and the Slack integration (issue 19): a scheduled run
-queued before the upgrade names the old module, so its row is pointed at the new one, the
-same way 0001 moved the others."""
+"""Tasks moved by issue 19's second round (the SLA breach alert above sla and Slack; the link
+previewer's package renamed): rows queued before the upgrade name the old modules, so each is
+pointed at the new one, the same way 0001 moved the others."""
 
 import importlib
 
@@ -10,6 +10,9 @@ earlier = importlib.import_module("mentiondesk.desk.migrations.0001_moved_task_p
 
 MOVED = {
     "mentiondesk.sla.tasks.sla_breaches_notify": "mentiondesk.actions.tasks.sla_breaches_notify",
+    "mentiondesk.integrations.links.tasks.post_links_expand": (
+        "mentiondesk.integrations.previews.tasks.post_links_expand"
+    ),
 }
 
 
