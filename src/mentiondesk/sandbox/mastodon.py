@@ -117,10 +117,6 @@ class MastodonStore:
             self.accounts[account.id] = account
             return account
 
-    def follow(self, follower_id: str, followed_id: str) -> None:
-        with self.lock:
-            self.follows.add((follower_id, followed_id))
-
     def account_by_username(self, username: str) -> SandboxAccount | None:
         with self.lock:
             return next((a for a in self.accounts.values() if a.username == username), None)
@@ -230,12 +226,6 @@ class MastodonStore:
                 reset_in=reset_in,
             )
         )
-
-    def requests_to(self, method: str, path_prefix: str = "/api/") -> list[RecordedRequest]:
-        with self.lock:
-            return [
-                r for r in self.requests if r.method == method and r.path.startswith(path_prefix)
-            ]
 
     # Rate limits
 
