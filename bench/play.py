@@ -59,8 +59,9 @@ def _agent(user_id: int, calls: int, every: float, start: Barrier, results: Any)
     from django.db import connections
 
     from mentiondesk.accounts.models import User
+    from mentiondesk.actions.tickets import ticket_status_set
     from mentiondesk.tickets.models import Ticket
-    from mentiondesk.tickets.services import ticket_next, ticket_status_set
+    from mentiondesk.tickets.services import ticket_next
 
     def solve(ticket: Ticket | None) -> int | None:
         if ticket is None:

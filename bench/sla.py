@@ -41,12 +41,12 @@ resolution = "24h"
 
 def main(count: int) -> None:
     django_start()
+    from mentiondesk.actions import policy as policy_actions
     from mentiondesk.channels.models import Handle, Post
-    from mentiondesk.policy import services as policy_services
     from mentiondesk.sla import services
     from mentiondesk.tickets.models import Ticket
 
-    policy_services.policy_apply_text(text=POLICY, source="bench.toml")
+    policy_actions.policy_apply_text(text=POLICY, source="bench.toml")
     handle = Handle.objects.get(username="Driftwood")
     start = datetime(2026, 10, 1, 8, tzinfo=UTC)
     say(f"creating {count:,} tickets")

@@ -14,10 +14,10 @@ from django.conf import settings
 
 from mentiondesk.accounts import services as account_services
 from mentiondesk.accounts.models import User
+from mentiondesk.actions import policy as policy_actions
 from mentiondesk.channels.connectors.ratelimits import rate_limits_clear, rate_limits_share
 from mentiondesk.channels.models import Handle
 from mentiondesk.channels.ratelimits import DatabaseWindows
-from mentiondesk.policy import services as policy_services
 
 if TYPE_CHECKING:
     from mentiondesk.sandbox.x.server import SandboxServer
@@ -94,7 +94,7 @@ def desk(sandbox: SandboxServer, db: None, monkeypatch: pytest.MonkeyPatch) -> S
         monkeypatch.setenv(
             f"MENTIONDESK_X_TOKEN_{username.upper()}", sandbox.store.token_for(username)
         )
-    policy_services.policy_apply_text(text=DESK_POLICY, source="desk.toml")
+    policy_actions.policy_apply_text(text=DESK_POLICY, source="desk.toml")
     return sandbox
 
 

@@ -13,11 +13,11 @@ from typing import Any, Protocol
 import pytest
 from django.conf import settings
 
+from mentiondesk.actions import policy as policy_actions
 from mentiondesk.channels.connectors.bluesky import bluesky_state_clear
 from mentiondesk.channels.connectors.mastodon import text_limits_clear
 from mentiondesk.channels.credentials.crypto import key_generate
 from mentiondesk.intake import ingest
-from mentiondesk.policy import services as policy_services
 from mentiondesk.sandbox.bluesky import BlueskySandbox
 from mentiondesk.sandbox.mastodon import MastodonSandbox
 
@@ -168,7 +168,7 @@ def open_desk(
             monkeypatch.setenv(f"MENTIONDESK_BLUESKY_PASSWORD_{name}", f"pass-{name.lower()}")
         for handle in ("ana.test", "kofi.test"):
             bluesky.store.account_add(handle)
-        policy_services.policy_apply_text(
+        policy_actions.policy_apply_text(
             text=POLICY.format(mastodon=mastodon.url, bluesky=bluesky.url), source="open.toml"
         )
         yield MastodonNet(mastodon), BlueskyNet(bluesky)

@@ -70,7 +70,7 @@ INSTALLED_APPS = [
     "mentiondesk.sandbox",
     "mentiondesk.integrations.slack",
     "mentiondesk.integrations.evidence",
-    "mentiondesk.integrations.links",
+    "mentiondesk.integrations.previews",
     "mentiondesk.ops",
     "mentiondesk.webhooks",
     "mentiondesk.intake",
@@ -326,7 +326,7 @@ slack_settings_check(enabled=SLACK_ENABLED, token=SLACK_BOT_TOKEN)
 
 # Link previews: the worker expands links in mentions (title + domain) so agents see where a
 # link goes without visiting it. Each fetch is one GET per hop to a public address only; see
-# integrations/links/fetch.py.
+# integrations/previews/fetch.py.
 LINKS_ENABLED = env_bool("LINKS_ENABLED", default=True)
 # The whole fetch of one link, DNS and redirects included.
 LINKS_TIMEOUT_SECONDS = float(env("LINKS_TIMEOUT_SECONDS", "3"))

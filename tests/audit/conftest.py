@@ -10,6 +10,7 @@ from django.utils import timezone
 
 from mentiondesk.accounts import services as account_services
 from mentiondesk.accounts.models import User
+from mentiondesk.actions import tickets as ticket_actions
 from mentiondesk.channels.models import Handle
 from mentiondesk.tickets import services
 from mentiondesk.tickets.models import Ticket, TicketEvent
@@ -49,7 +50,7 @@ def trail(handle: Handle, advocate: User, lead: User) -> Trail:
     )
     services.ticket_assign(ticket=maya, assignee=advocate, by=advocate)
     services.ticket_note_add(ticket=maya, by=advocate, text=FORMULA_NOTE)
-    services.ticket_status_set(ticket=maya, status=Ticket.Status.SOLVED, by=advocate)
+    ticket_actions.ticket_status_set(ticket=maya, status=Ticket.Status.SOLVED, by=advocate)
     middle = timezone.now()
     services.ticket_assign(ticket=omar, assignee=advocate, by=lead)
     return Trail(maya=maya, omar=omar, middle=middle)

@@ -11,9 +11,9 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from mentiondesk.accounts.models import User
+from mentiondesk.actions import tickets as ticket_actions
 from mentiondesk.replies.models import Reply
 from mentiondesk.sandbox.x.server import SandboxServer
-from mentiondesk.tickets import services as ticket_services
 from mentiondesk.tickets.models import Ticket
 from mentiondesk.triage.models import TriageResult
 from tests.browser.journeys import ingest, sign_in
@@ -34,7 +34,7 @@ def test_a_status_follow_up_goes_only_to_the_sure_report_and_says_it_is_automate
     ingest()
     kai = Ticket.objects.get(requester_username="kai")
     nia = Ticket.objects.get(requester_username="nia")
-    ticket_services.ticket_intent_set(ticket=kai, intent="availability", by=advocate)
+    ticket_actions.ticket_intent_set(ticket=kai, intent="availability", by=advocate)
     # What a model once said of nia's post: availability, 30% sure.
     TriageResult.objects.filter(post__ticket=nia).update(
         intent="availability", intent_confidence=0.3

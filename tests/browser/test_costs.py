@@ -10,8 +10,8 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from mentiondesk.accounts.models import User
+from mentiondesk.actions import policy as policy_actions
 from mentiondesk.intake import ingest as channel_services
-from mentiondesk.policy import services as policy_services
 from mentiondesk.sandbox.x.server import SandboxServer
 from tests.browser.journeys import sign_out
 from tests.browser.test_rules import play, sign_in
@@ -23,7 +23,7 @@ pytestmark = pytest.mark.browser
 def test_the_composer_hints_that_a_link_multiplies_the_cost(
     page: Page, live_server: Any, live_desk: SandboxServer, advocate: User, lead: User
 ) -> None:
-    policy_services.policy_apply_text(text=billed_policy(), source="priced.toml")
+    policy_actions.policy_apply_text(text=billed_policy(), source="priced.toml")
     live_desk.store.mention_add("maya", "@Driftwood where do I find the API docs?")
     assert not [r.error for r in channel_services.mentions_poll_all() if r.error]
 

@@ -11,8 +11,8 @@ from django.utils import timezone
 from playwright.sync_api import Page, expect
 
 from mentiondesk.accounts.models import User
+from mentiondesk.actions import policy as policy_actions
 from mentiondesk.channels.models import Handle
-from mentiondesk.policy import services as policy_services
 from mentiondesk.sandbox.x.server import SandboxServer
 from mentiondesk.sla import services as sla_services
 from tests.browser.journeys import sign_in
@@ -54,7 +54,7 @@ def minutes_ago(minutes: int) -> float:
 
 @pytest.fixture
 def queue(live_desk: SandboxServer) -> list[Any]:
-    policy_services.policy_apply_text(text=DESK_POLICY + SLA, source="desk.toml")
+    policy_actions.policy_apply_text(text=DESK_POLICY + SLA, source="desk.toml")
     handle = Handle.objects.get(username="Driftwood")
     tickets = tickets_from(
         handle,

@@ -14,7 +14,7 @@ from django.conf import settings
 from playwright.sync_api import Page, expect
 
 from mentiondesk.accounts.models import User
-from mentiondesk.policy import services as policy_services
+from mentiondesk.actions import policy as policy_actions
 from mentiondesk.replies.models import Reply
 from mentiondesk.sandbox.statuspage import StatuspageServer
 from mentiondesk.sandbox.x.server import SandboxServer
@@ -100,7 +100,7 @@ def test_one_click_answers_a_surge_once_and_the_follow_up_goes_once(
     advocate: User,
     screenshot_dir: Path,
 ) -> None:
-    policy_services.policy_apply_text(
+    policy_actions.policy_apply_text(
         text=DESK_POLICY + "\n[surge]\nthreshold = 3\nwindow_minutes = 10\n", source="s.toml"
     )
     for n, text in enumerate(OUTAGES):

@@ -14,6 +14,7 @@ from django.core.management import call_command
 from django.core.management.base import CommandError
 
 from mentiondesk.accounts.models import User
+from mentiondesk.actions import tickets as ticket_actions
 from mentiondesk.channels.models import Handle, IngestProblem, Post
 from mentiondesk.core.errors import DomainError
 from mentiondesk.intake.imports import services
@@ -188,7 +189,7 @@ def test_conversations_older_than_open_since_are_solved_history_out_of_play(
     # Search still finds history; Play hands out only this week's ticket, then nothing.
     assert len(ticket_search(query=search_parse(text="worst customer service"))) == 1
     assert ticket_services.ticket_next(user=advocate).requester_remote_id == "555"
-    ticket_services.ticket_status_set(
+    ticket_actions.ticket_status_set(
         ticket=Ticket.objects.get(requester_remote_id="555"), status="solved", by=advocate
     )
     assert ticket_services.ticket_next(user=advocate) is None
@@ -658,7 +659,7 @@ def test_a_post_dated_at_the_ends_of_the_calendar_is_a_problem_and_sla_still_app
     tmp_path: Path, handle: Handle, year: str, created: str, django_capture_on_commit_callbacks: Any
 ) -> None:
     """Year 1 made `policy apply` with [sla] fail with an OverflowError (issue 18, item 11)."""
-    from mentiondesk.policy import services as policy_services
+    from mentiondesk.actions import policy as policy_actions
     from mentiondesk.sla.models import TicketSla
 
     first, second = pages()
@@ -674,7 +675,7 @@ def test_a_post_dated_at_the_ends_of_the_calendar_is_a_problem_and_sla_still_app
         result = run(lines, main, open_since=since)
         csv_result = run(table, main, open_since=since)
     with django_capture_on_commit_callbacks(execute=True):
-        policy_services.policy_apply_text(text=SLA_POLICY, source="sla.toml")
+        policy_actions.policy_apply_text(text=SLA_POLICY, source="sla.toml")
 
     assert "post 900004: bad created_at" in dict(result.problems)[1]
     assert "a time from 1970 to 2099 is expected" in dict(result.problems)[1]

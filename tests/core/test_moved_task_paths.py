@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import importlib
 import uuid
+from typing import Any
 
 import pytest
 from django.apps import apps
@@ -15,7 +16,10 @@ from django_tasks_db.models import DBTaskResult
 
 from mentiondesk.intake.tasks import mentions_poll_all
 
-moved = importlib.import_module("mentiondesk.desk.migrations.0001_moved_task_paths")
+MIGRATIONS = [
+    importlib.import_module(f"mentiondesk.desk.migrations.{name}")
+    for name in ("0001_moved_task_paths", "0002_moved_task_paths")
+]
 DB_TASKS = {
     "default": {
         "BACKEND": "django_tasks_db.DatabaseBackend",
@@ -24,16 +28,18 @@ DB_TASKS = {
 }
 
 
-def test_every_old_path_is_gone_and_every_new_one_is_a_task() -> None:
+@pytest.mark.parametrize("moved", MIGRATIONS)
+def test_every_old_path_is_gone_and_every_new_one_is_a_task(moved: Any) -> None:
     for old, new in moved.MOVED.items():
         with pytest.raises(ImportError):
             import_string(old)
         assert isinstance(import_string(new), Task), new
 
 
+@pytest.mark.parametrize("moved", MIGRATIONS)
 @pytest.mark.django_db
 @override_settings(TASKS=DB_TASKS)
-def test_rows_queued_under_the_old_paths_point_at_the_new_ones() -> None:
+def test_rows_queued_under_the_old_paths_point_at_the_new_ones(moved: Any) -> None:
     current = mentions_poll_all.enqueue().id
     queued = DBTaskResult.objects.get(id=current)
     for old in moved.MOVED:  # as an older release left them in the queue

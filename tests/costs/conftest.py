@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
+from mentiondesk.actions import policy as policy_actions
 from mentiondesk.channels.models import Handle
 from mentiondesk.intake import ingest as channel_services
-from mentiondesk.policy import services as policy_services
 from mentiondesk.sandbox.x.server import SandboxServer
 from mentiondesk.tickets.models import Ticket
 from tests.integrations.conftest import slack, slack_server  # noqa: F401 (fixtures used here)
@@ -44,7 +44,7 @@ def billed_policy(budget: str = "50.0") -> str:
 
 @pytest.fixture
 def priced_desk(desk: SandboxServer) -> SandboxServer:
-    policy_services.policy_apply_text(text=billed_policy(), source="priced.toml")
+    policy_actions.policy_apply_text(text=billed_policy(), source="priced.toml")
     assert list(Handle.objects.filter(is_active=True).values_list("username", flat=True)) == [
         "Driftwood"
     ]

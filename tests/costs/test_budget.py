@@ -10,12 +10,12 @@ from django.test import Client
 from django.urls import reverse
 
 from mentiondesk.accounts.models import User
+from mentiondesk.actions import policy as policy_actions
 from mentiondesk.costs import selectors
 from mentiondesk.costs.models import BudgetAlert
 from mentiondesk.intake import ingest as channel_services
 from mentiondesk.integrations.slack import services as slack_services
 from mentiondesk.integrations.slack.models import SlackMessage
-from mentiondesk.policy import services as policy_services
 from mentiondesk.replies import services as reply_services
 from mentiondesk.sandbox.slack import SlackServer
 from mentiondesk.sandbox.x.server import SandboxServer
@@ -28,7 +28,7 @@ pytestmark = pytest.mark.django_db
 @pytest.fixture
 def small_budget(desk: SandboxServer) -> SandboxServer:
     # 0.25 USD a month, warning at 80%: 0.20 USD.
-    policy_services.policy_apply_text(text=billed_policy("0.25"), source="small.toml")
+    policy_actions.policy_apply_text(text=billed_policy("0.25"), source="small.toml")
     return desk
 
 

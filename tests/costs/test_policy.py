@@ -6,6 +6,7 @@ from decimal import Decimal
 
 import pytest
 
+from mentiondesk.actions import policy as policy_actions
 from mentiondesk.channels.choices import UsageKind
 from mentiondesk.policy import services as policy_services
 from mentiondesk.policy.models import PolicyVersion
@@ -90,16 +91,16 @@ def test_bad_billing_names_the_file_the_key_and_the_problem(text: str, message: 
 
 @pytest.mark.django_db
 def test_a_bad_price_applies_nothing_and_show_prints_the_prices_back() -> None:
-    policy_services.policy_apply_text(text=billed_policy("50"), source="good.toml")
+    policy_actions.policy_apply_text(text=billed_policy("50"), source="good.toml")
     with pytest.raises(PolicyError):
-        policy_services.policy_apply_text(
+        policy_actions.policy_apply_text(
             text=billed_policy("50").replace("like = 0.015", "like = 'free'"), source="bad.toml"
         )
     assert PolicyVersion.objects.count() == 1
     shown = policy_services.policy_show()
     assert "[x_billing.prices]\npost_read = 0.005\n" in shown
     assert "post_create_with_url = 0.2\n" in shown
-    policy_services.policy_apply_text(text=shown, source="shown.toml")
+    policy_actions.policy_apply_text(text=shown, source="shown.toml")
     assert policy_current().x_billing == parse(billed_policy("50")).x_billing  # type: ignore[attr-defined]
 
 

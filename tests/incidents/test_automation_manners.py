@@ -13,12 +13,13 @@ from django.test import Client
 
 from mentiondesk.accounts import services as account_services
 from mentiondesk.accounts.models import User
+from mentiondesk.actions import policy as policy_actions
+from mentiondesk.actions import tickets as ticket_actions
 from mentiondesk.audit import selectors as audit_selectors
 from mentiondesk.channels.models import Post
 from mentiondesk.incidents import services
 from mentiondesk.incidents.models import Surge, SurgeTicket
 from mentiondesk.intake import ingest as channel_services
-from mentiondesk.policy import services as policy_services
 from mentiondesk.policy.schema import PolicyError, policy_parse
 from mentiondesk.replies import services as reply_services
 from mentiondesk.replies.models import Reply
@@ -60,7 +61,7 @@ def surge(
     desk: SandboxServer, statuspage: StatuspageServer, django_capture_on_commit_callbacks: Any
 ) -> Surge:
     """Three availability reports (user0..user2) grouped under an open incident card."""
-    policy_services.policy_apply_text(text=SURGE_POLICY, source="surge.toml")
+    policy_actions.policy_apply_text(text=SURGE_POLICY, source="surge.toml")
     for i, text in enumerate(OUTAGES):
         desk.store.mention_add(f"user{i}", text)
     ingest(django_capture_on_commit_callbacks)
@@ -219,8 +220,8 @@ def test_a_low_confidence_label_gets_nothing_until_a_person_confirms_it(
     assert "open report skipped" in page and "triage is only 30% sure" in page
 
     # A person's label counts as sure.
-    ticket_services.ticket_intent_set(ticket=ticket, intent="other", by=advocate)
-    ticket_services.ticket_intent_set(ticket=ticket, intent="availability", by=advocate)
+    ticket_actions.ticket_intent_set(ticket=ticket, intent="other", by=advocate)
+    ticket_actions.ticket_intent_set(ticket=ticket, intent="availability", by=advocate)
     status_update_with_follow_up(infrastructure, "Still investigating the 502s.")
     assert automated(ticket) == ["incident"]
 
@@ -228,7 +229,7 @@ def test_a_low_confidence_label_gets_nothing_until_a_person_confirms_it(
 def test_the_threshold_is_the_policys(
     desk: SandboxServer, infrastructure: User, django_capture_on_commit_callbacks: Any
 ) -> None:
-    policy_services.policy_apply_text(
+    policy_actions.policy_apply_text(
         text=DESK_POLICY + "\n[automation]\nmin_confidence = 0.25\n", source="low.toml"
     )
     desk.store.mention_add("nia", "@Driftwood the new dashboard colours are something")
@@ -243,7 +244,7 @@ def test_the_threshold_is_the_policys(
     assert automated(ticket) == []
     assert "(the policy asks 70%): a suggestion" in update.follow_up_skipped[str(ticket.pk)]
 
-    policy_services.policy_apply_text(
+    policy_actions.policy_apply_text(
         text=DESK_POLICY + "\n[triage]\nact_above = 0.25\n\n[automation]\nmin_confidence = 0.25\n",
         source="lower.toml",
     )

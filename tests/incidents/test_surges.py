@@ -14,12 +14,12 @@ from django.test import Client
 from django.utils import timezone
 
 from mentiondesk.accounts.models import User
+from mentiondesk.actions import policy as policy_actions
 from mentiondesk.channels.models import Handle
 from mentiondesk.core.errors import Conflict, DomainError, Forbidden
 from mentiondesk.incidents import services
 from mentiondesk.incidents.models import Surge, SurgeTicket
 from mentiondesk.intake import ingest as channel_services
-from mentiondesk.policy import services as policy_services
 from mentiondesk.policy.schema import PolicyError
 from mentiondesk.replies import services as reply_services
 from mentiondesk.replies.models import Reply
@@ -51,7 +51,7 @@ def statuspage(settings: Any) -> Iterator[StatuspageServer]:
 
 @pytest.fixture
 def surge_desk(desk: SandboxServer) -> SandboxServer:
-    policy_services.policy_apply_text(text=SURGE_POLICY, source="surge.toml")
+    policy_actions.policy_apply_text(text=SURGE_POLICY, source="surge.toml")
     return desk
 
 
@@ -104,7 +104,7 @@ def test_no_surge_below_the_threshold_then_one_card_at_it(
 
 @pytest.mark.django_db
 def test_the_window_counts_reports_within_m_minutes_only(main_handle: Handle) -> None:
-    policy_services.policy_apply_text(text=SURGE_POLICY, source="surge.toml")
+    policy_actions.policy_apply_text(text=SURGE_POLICY, source="surge.toml")
     tickets = tickets_from(
         main_handle,
         *(
@@ -130,7 +130,7 @@ def test_the_window_counts_reports_within_m_minutes_only(main_handle: Handle) ->
 
 @pytest.mark.django_db
 def test_threshold_zero_turns_surges_off(main_handle: Handle) -> None:
-    policy_services.policy_apply_text(
+    policy_actions.policy_apply_text(
         text=DESK_POLICY + "\n[surge]\nthreshold = 0\n", source="off.toml"
     )
     tickets_from(main_handle, *(remote_post(author=f"u{i}", minutes=i) for i in range(5)))

@@ -23,11 +23,11 @@ from hypothesis import HealthCheck, given, note, settings
 from hypothesis import strategies as st
 
 from mentiondesk.accounts.models import User
+from mentiondesk.actions import tickets as ticket_actions
 from mentiondesk.channels.connectors.x import parse_page
 from mentiondesk.channels.models import Handle, Post
 from mentiondesk.intake import ingest
 from mentiondesk.intake.imports import services as import_services
-from mentiondesk.tickets import services as ticket_services
 from mentiondesk.tickets.models import Ticket
 
 pytestmark = pytest.mark.django_db
@@ -192,7 +192,7 @@ def both_ways(shape: Shape, tmp_path: Path) -> None:
             poll(handle, posts, size=shape.page, upto=shape.solved_before)
             lead = User.objects.create_user(username="lead", role=User.Role.LEAD)
             for ticket in Ticket.objects.all():
-                ticket_services.ticket_status_set(
+                ticket_actions.ticket_status_set(
                     ticket=ticket, status=Ticket.Status.SOLVED, by=lead
                 )
         with undone():

@@ -35,6 +35,7 @@ from mentiondesk.sandbox.helpdesk import ZendeskServer
 from mentiondesk.sandbox.issuetracker import GitLabServer
 from mentiondesk.sandbox.statuspage import StatuspageServer
 from mentiondesk.settings import evidence_settings_check
+from tests.sandboxes import discourse_category_url, zendesk_agent_url
 
 RUNNER_BUG = (
     "@Driftwood @DriftwoodStatus runner token rotation fails with 401 since this morning, "
@@ -439,7 +440,7 @@ def test_forum_category_url_defaults_to_the_forum(
     discourse: DiscourseServer, settings: Settings
 ) -> None:
     assert services.forum_category_url() == discourse.url
-    settings.DISCOURSE_CATEGORY_URL = discourse.category_url(5)
+    settings.DISCOURSE_CATEGORY_URL = discourse_category_url(discourse, 5)
     assert services.forum_category_url() == f"{discourse.url}/c/how-to-driftwood-dev/5"
 
 
@@ -453,7 +454,7 @@ def test_solved_tickets_with_agent_links(zendesk: ZendeskServer) -> None:
     assert result.ok
     first = result.items[0]
     assert first["subject"] == "Runner registration fails with 401 after rotating the runner token"
-    assert first["url"] == zendesk.agent_url(35501)
+    assert first["url"] == zendesk_agent_url(zendesk, 35501)
     assert first["status"] == "solved"
     assert first["updated_at"].endswith("Z")
     assert {i["status"] for i in result.items} == {"solved"}
@@ -703,7 +704,7 @@ def test_evidence_for_text_asks_every_configured_source(
     assert evidence["statuspage"].items[0]["impact"] == "major"
     assert evidence["issuetracker"].items[0]["title"] == "Runner token rotation fails with 401"
     assert evidence["forum"].items[0]["title"] == "Runner token rotation: jobs fail with 401"
-    assert evidence["helpdesk"].items[0]["url"] == zendesk.agent_url(35501)
+    assert evidence["helpdesk"].items[0]["url"] == zendesk_agent_url(zendesk, 35501)
     assert services.evidence_configured() == dict.fromkeys(SOURCES, True)
 
 

@@ -14,13 +14,14 @@ import pytest
 from django.test import Client, override_settings
 
 from mentiondesk.accounts.models import User
+from mentiondesk.actions.tickets import ticket_status_set
 from mentiondesk.channels.models import Handle
 from mentiondesk.intake.ingest import handle_poll
 from mentiondesk.replies.models import Reply
 from mentiondesk.replies.services import reply_create
 from mentiondesk.sandbox.x.server import SandboxServer
 from mentiondesk.tickets.models import Ticket
-from mentiondesk.tickets.services import ticket_assign, ticket_status_set
+from mentiondesk.tickets.services import ticket_assign
 from tests.factories import remote_post, tickets_from
 from tests.processes import command_env
 

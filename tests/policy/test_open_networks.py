@@ -7,6 +7,7 @@ from __future__ import annotations
 import pytest
 from django.conf import settings
 
+from mentiondesk.actions import policy as policy_actions
 from mentiondesk.channels.credentials import services as credential_services
 from mentiondesk.channels.credentials.crypto import key_generate
 from mentiondesk.channels.models import Handle, HandleCredential
@@ -34,7 +35,7 @@ user_id = "did:plc:z72i7hdynmk6r22z27h6tvur"
 
 
 def test_instance_and_service_become_the_handles_base_url_and_are_written_back() -> None:
-    services.policy_apply_text(text=OPEN, source="open.toml")
+    policy_actions.policy_apply_text(text=OPEN, source="open.toml")
     mastodon = Handle.objects.get(network="mastodon")
     bluesky = Handle.objects.get(network="bluesky")
     assert mastodon.base_url == "https://social.example"  # without the trailing slash
@@ -134,7 +135,7 @@ credentials_env = "MENTIONDESK_X_TOKEN_DRIFTWOOD"
 )
 def test_errors_name_the_handle_and_the_key(text: str, expected: str) -> None:
     with pytest.raises(PolicyError) as excinfo:
-        services.policy_apply_text(text=text, source="open.toml")
+        policy_actions.policy_apply_text(text=text, source="open.toml")
     assert excinfo.value.message.startswith("open.toml: handle[1]")
     assert expected in excinfo.value.message
     assert not Handle.objects.exists()
@@ -144,7 +145,7 @@ def test_a_new_service_forgets_the_account_id_and_the_session_of_the_old_one(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     monkeypatch.setattr(settings, "CREDENTIALS_KEY", key_generate())
-    services.policy_apply_text(text=OPEN, source="open.toml")
+    policy_actions.policy_apply_text(text=OPEN, source="open.toml")
     handle = Handle.objects.get(network="bluesky")
     credential_services.credential_session_store(handle=handle, session="the-session")
     assert credential_services.credential_session_get(handle=handle) == "the-session"
@@ -154,7 +155,7 @@ def test_a_new_service_forgets_the_account_id_and_the_session_of_the_old_one(
     moved = OPEN.replace("https://bsky.social", "https://pds.driftwood.example").replace(
         'user_id = "did:plc:z72i7hdynmk6r22z27h6tvur"\n', ""
     )
-    services.policy_apply_text(text=moved, source="moved.toml")
+    policy_actions.policy_apply_text(text=moved, source="moved.toml")
     handle.refresh_from_db()
     assert handle.base_url == "https://pds.driftwood.example"
     assert handle.remote_id == "", "looked up again on the new service"

@@ -5,6 +5,7 @@ from pathlib import Path
 import pytest
 
 from mentiondesk.accounts.models import User
+from mentiondesk.actions import policy as policy_actions
 from mentiondesk.channels.models import Handle
 from mentiondesk.policy import services
 from mentiondesk.policy.models import PolicyVersion
@@ -35,7 +36,7 @@ def write(tmp_path: Path, text: str, name: str = "policy.toml") -> Path:
 
 
 def test_minimal_design_file_applies(tmp_path: Path) -> None:
-    services.policy_apply(path=write(tmp_path, MINIMAL))
+    policy_actions.policy_apply(path=write(tmp_path, MINIMAL))
     handle = Handle.objects.get()
     assert (handle.username, handle.role, handle.respond_from, handle.auto_ticket) == (
         "GitLab",
@@ -48,10 +49,10 @@ def test_minimal_design_file_applies(tmp_path: Path) -> None:
 
 
 def test_show_prints_what_is_in_force_and_applies_back(tmp_path: Path) -> None:
-    services.policy_apply(path=write(tmp_path, MINIMAL))
+    policy_actions.policy_apply(path=write(tmp_path, MINIMAL))
     shown = services.policy_show()
     assert 'username = "GitLab"' in shown and 'role = "advocate"' in shown
-    services.policy_apply(path=write(tmp_path, shown, "again.toml"))
+    policy_actions.policy_apply(path=write(tmp_path, shown, "again.toml"))
     assert Handle.objects.count() == 1
 
 
@@ -105,18 +106,18 @@ def test_invalid_files_name_the_file_the_key_and_the_problem(
 ) -> None:
     path = write(tmp_path, text)
     with pytest.raises(PolicyError) as excinfo:
-        services.policy_apply(path=path)
+        policy_actions.policy_apply(path=path)
     assert str(path) in excinfo.value.message
     assert expected in excinfo.value.message
 
 
 def test_nothing_is_half_applied(tmp_path: Path) -> None:
-    services.policy_apply(path=write(tmp_path, MINIMAL))
+    policy_actions.policy_apply(path=write(tmp_path, MINIMAL))
     broken = MINIMAL.replace('role = "advocate"', 'role = "wizard"').replace(
         'username = "GitLab"', 'username = "GitLabRenamed"'
     )
     with pytest.raises(PolicyError):
-        services.policy_apply(path=write(tmp_path, broken, "broken.toml"))
+        policy_actions.policy_apply(path=write(tmp_path, broken, "broken.toml"))
     assert list(Handle.objects.values_list("username", flat=True)) == ["GitLab"]
 
 
@@ -133,7 +134,7 @@ def test_a_handle_on_a_network_without_a_connector_is_refused_and_nothing_applie
 ) -> None:
     path = write(tmp_path, MINIMAL + MADE_UP)
     with pytest.raises(PolicyError) as excinfo:
-        services.policy_apply(path=path)
+        policy_actions.policy_apply(path=path)
     message = excinfo.value.message
     assert f"{path}: handle[2] @driftwood: network 'friendster' is not supported yet" in message
     assert "supported networks: x, mastodon, bluesky" in message
@@ -145,14 +146,14 @@ def test_a_handle_on_a_network_without_a_connector_is_refused_and_nothing_applie
 
 def test_handles_missing_from_the_file_are_deactivated(tmp_path: Path) -> None:
     two = MINIMAL + '\n[[handle]]\nusername = "GitLabStatus"\nrole = "status"\n'
-    services.policy_apply(path=write(tmp_path, two))
-    services.policy_apply(path=write(tmp_path, MINIMAL, "one.toml"))
+    policy_actions.policy_apply(path=write(tmp_path, two))
+    policy_actions.policy_apply(path=write(tmp_path, MINIMAL, "one.toml"))
     assert not Handle.objects.get(username="GitLabStatus").is_active
 
 
 def test_missing_file_is_a_clear_error(tmp_path: Path) -> None:
     with pytest.raises(PolicyError, match="cannot read"):
-        services.policy_apply(path=tmp_path / "nope.toml")
+        policy_actions.policy_apply(path=tmp_path / "nope.toml")
 
 
 RULES = """
@@ -183,7 +184,7 @@ channel = "experts"
 def test_rules_channels_and_escalations_are_in_force_and_shown(tmp_path: Path) -> None:
     from mentiondesk.policy.selectors import policy_current
 
-    services.policy_apply(path=write(tmp_path, MINIMAL + RULES))
+    policy_actions.policy_apply(path=write(tmp_path, MINIMAL + RULES))
     policy = policy_current()
     assert policy.rules.status_handle_posters == ("infrastructure", "lead")
     assert policy.channel_for(policy.rules.spam_report_channel).slack == "#trust-and-safety"
@@ -191,7 +192,7 @@ def test_rules_channels_and_escalations_are_in_force_and_shown(tmp_path: Path) -
     shown = services.policy_show()
     assert 'status_handle_posters = ["infrastructure", "lead"]' in shown
     assert 'slack = "#trust-and-safety"' in shown
-    services.policy_apply(path=write(tmp_path, shown, "again.toml"))
+    policy_actions.policy_apply(path=write(tmp_path, shown, "again.toml"))
     assert policy_current().rules == policy.rules
 
 
@@ -213,7 +214,7 @@ def test_a_request_sees_the_policy_it_applies(tmp_path: Path) -> None:
     token = request_memo.set({})
     try:
         assert policy_current().rules.spam_report_channel != "trust"
-        services.policy_apply(path=write(tmp_path, MINIMAL + RULES))
+        policy_actions.policy_apply(path=write(tmp_path, MINIMAL + RULES))
         assert policy_current().rules.spam_report_channel == "trust"
     finally:
         request_memo.reset(token)

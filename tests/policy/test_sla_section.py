@@ -8,6 +8,7 @@ from importlib import resources
 
 import pytest
 
+from mentiondesk.actions import policy as policy_actions
 from mentiondesk.policy import services
 from mentiondesk.policy.schema import PolicyError, policy_parse
 from mentiondesk.policy.schema.sla import SlaTarget
@@ -37,11 +38,11 @@ def test_without_a_section_nothing_is_measured() -> None:
 
 def test_show_prints_the_section_and_applies_back() -> None:
     text = resources.files("mentiondesk.desk").joinpath("demo_policy.toml").read_text()
-    services.policy_apply_text(text=text, source="demo.toml")
+    policy_actions.policy_apply_text(text=text, source="demo.toml")
     shown = services.policy_show()
     assert '[[sla.target]]\nname = "urgent"' in shown
     assert 'mon = ["09:00-17:00"]' in shown
-    services.policy_apply_text(text=shown, source="shown.toml")
+    policy_actions.policy_apply_text(text=shown, source="shown.toml")
     assert policy_current().sla == policy_parse(text=text, source="demo.toml").sla
 
 
@@ -93,7 +94,7 @@ def test_show_prints_the_section_and_applies_back() -> None:
 )
 def test_invalid_sla_sections_name_the_key(text: str, expected: str) -> None:
     with pytest.raises(PolicyError) as excinfo:
-        services.policy_apply_text(text=text, source="bad.toml")
+        policy_actions.policy_apply_text(text=text, source="bad.toml")
     assert excinfo.value.message.startswith("bad.toml: ")
     assert expected in excinfo.value.message
     assert policy_current().sla.targets == ()

@@ -10,6 +10,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from mentiondesk.accounts.models import User
+from mentiondesk.actions import tickets as ticket_actions
 from mentiondesk.audit import selectors as audit_selectors
 from mentiondesk.channels.models import Post
 from mentiondesk.core.errors import Conflict
@@ -19,7 +20,6 @@ from mentiondesk.replies import selectors as reply_selectors
 from mentiondesk.replies import services
 from mentiondesk.replies.models import DeliveryAttempt, Reply
 from mentiondesk.sandbox.x.server import SandboxServer
-from mentiondesk.tickets import services as ticket_services
 from mentiondesk.tickets.models import Ticket, TicketEvent
 
 pytestmark = pytest.mark.django_db
@@ -194,7 +194,7 @@ def test_after_an_automated_follow_up_a_person_can_still_answer(
     # Both handles: on X's self-serve plan the advocate answers from @Driftwood only if named.
     desk.store.mention_add("kai", "@Driftwood @DriftwoodStatus is the API down?")
     ingest()
-    ticket = ticket_services.ticket_intent_set(
+    ticket = ticket_actions.ticket_intent_set(
         ticket=Ticket.objects.get(), intent="availability", by=advocate
     )
     update = services.status_update_create(

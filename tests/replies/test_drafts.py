@@ -4,9 +4,9 @@ from pathlib import Path
 
 import pytest
 
+from mentiondesk.actions import policy as policy_actions
 from mentiondesk.channels.length import x_length
 from mentiondesk.channels.models import Handle
-from mentiondesk.policy import services as policy_services
 from mentiondesk.policy.schema import PolicyError
 from mentiondesk.replies.services import ticket_drafts
 from mentiondesk.tickets.models import Ticket
@@ -55,7 +55,7 @@ def test_policy_macros_replace_the_defaults_and_long_ones_are_flagged(
     path.write_text(
         '[[macro]]\nname = "long"\ntext = "@{requester} ' + "x" * 300 + '"\nintents = ["praise"]\n'
     )
-    policy_services.policy_apply(path=path)
+    policy_actions.policy_apply(path=path)
     ticket.intent = "praise"
     (draft,) = ticket_drafts(ticket=ticket)
     assert draft.macro == "long" and not draft.fits
@@ -85,4 +85,4 @@ def test_bad_macros_are_refused(tmp_path: Path, text: str, error: str) -> None:
     path = tmp_path / "p.toml"
     path.write_text(text)
     with pytest.raises(PolicyError, match=error):
-        policy_services.policy_apply(path=path)
+        policy_actions.policy_apply(path=path)

@@ -21,6 +21,7 @@ from mentiondesk.replies.models import DeliveryAttempt, PostAction, Reply
 from mentiondesk.replies.services.create import Collision
 from mentiondesk.tickets.models import Ticket, TicketEvent
 from tests.open_networks import BlueskyNet, MastodonNet, Network, poll
+from tests.sandboxes import mastodon_requests_to
 
 pytestmark = pytest.mark.django_db
 
@@ -92,7 +93,7 @@ def test_a_send_that_failed_after_the_write_is_retried_with_the_same_key_into_on
         assert last is not None and last.outcome == DeliveryAttempt.Outcome.UNKNOWN
         Reply.objects.filter(pk=reply.pk).update(not_before=None)
         reply = deliver(reply)
-        sends = net.server.store.requests_to("POST", "/api/v1/statuses")
+        sends = mastodon_requests_to(net.server.store, "POST", "/api/v1/statuses")
         assert len(sends) == 2
         assert {r.idempotency_key for r in sends} == {reply.idempotency_key}
     else:
@@ -207,7 +208,7 @@ def test_past_the_instances_key_window_the_send_is_searched_for_not_repeated(
     assert reply.status == Reply.Status.SENT
     last = reply.attempts_log.order_by("-pk").first()
     assert last is not None and last.outcome == DeliveryAttempt.Outcome.RECONCILED_FOUND
-    assert len(mastodon.server.store.requests_to("POST", "/api/v1/statuses")) == 1
+    assert len(mastodon_requests_to(mastodon.server.store, "POST", "/api/v1/statuses")) == 1
     (posted,) = mastodon.ours()
     assert posted["parent"] == latest
     assert reply.post is not None and reply.post.remote_id == posted["id"]

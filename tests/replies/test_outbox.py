@@ -10,9 +10,10 @@ from django.conf import settings
 from django.utils import timezone
 
 from mentiondesk.accounts.models import User
+from mentiondesk.actions import policy as policy_actions
+from mentiondesk.actions import tickets as ticket_actions
 from mentiondesk.core.errors import DomainError, Forbidden
 from mentiondesk.intake import ingest as channel_services
-from mentiondesk.policy import services as policy_services
 from mentiondesk.replies import services
 from mentiondesk.replies.models import DeliveryAttempt, Reply
 from mentiondesk.sandbox.x.server import SandboxServer
@@ -183,7 +184,7 @@ def test_status_handle_replies_go_out_from_main_for_advocates(
 ) -> None:
     """The handbook's handle switching, where X allows it: on an enterprise plan (on
     self-serve X refuses a reply from a handle the post did not mention: test_x_plan.py)."""
-    policy_services.policy_apply_text(text='x_plan = "enterprise"\n' + DESK_POLICY, source="e")
+    policy_actions.policy_apply_text(text='x_plan = "enterprise"\n' + DESK_POLICY, source="e")
     desk.store.plan_set("enterprise")
     desk.store.mention_add("kai", "@DriftwoodStatus is the API down?")
     ingest()
@@ -191,7 +192,7 @@ def test_status_handle_replies_go_out_from_main_for_advocates(
     assert ticket.handle.username == "DriftwoodStatus"
     not_yet = services.reply_handle_choice(ticket=ticket, user=infrastructure)
     assert not_yet.handle.username == "Driftwood", "the status handle is for availability only"
-    ticket = ticket_services.ticket_intent_set(ticket=ticket, intent="availability", by=advocate)
+    ticket = ticket_actions.ticket_intent_set(ticket=ticket, intent="availability", by=advocate)
     by_advocate = services.reply_create(ticket=ticket, author=advocate, text="Checking for you")
     assert by_advocate.handle.username == "Driftwood"
     assert "Only infrastructure users post from @DriftwoodStatus" in by_advocate.handle_reason
@@ -262,7 +263,7 @@ def test_status_follow_ups_are_not_takes(
 ) -> None:
     """An automated message is sent for the team: it skips no queue and crosses nobody."""
     for ticket in two_tickets:
-        ticket_services.ticket_intent_set(ticket=ticket, intent="availability", by=advocate)
+        ticket_actions.ticket_intent_set(ticket=ticket, intent="availability", by=advocate)
     ticket_services.ticket_next(user=advocate)  # maya's is ana's; kai's is not ivan's next
     update = services.status_update_create(
         by=infrastructure,

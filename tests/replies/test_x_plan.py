@@ -16,17 +16,17 @@ from django.test import Client
 from django.urls import reverse
 
 from mentiondesk.accounts.models import User
+from mentiondesk.actions import policy as policy_actions
+from mentiondesk.actions import tickets as ticket_actions
 from mentiondesk.channels.connectors.base import Rejected
 from mentiondesk.channels.connectors.x import XConnector
 from mentiondesk.core.errors import DomainError, Forbidden
 from mentiondesk.intake import ingest as channel_services
-from mentiondesk.policy import services as policy_services
 from mentiondesk.policy.schema import Policy, PolicyError, policy_parse
 from mentiondesk.replies import services
 from mentiondesk.replies.models import DeliveryAttempt, Reply
 from mentiondesk.sandbox.x.server import SandboxServer
 from mentiondesk.sandbox.x.store import REPLY_NOT_SUMMONED
-from mentiondesk.tickets import services as ticket_services
 from mentiondesk.tickets.models import Ticket, TicketEvent
 from tests.conftest import DESK_POLICY
 
@@ -42,14 +42,14 @@ def ingest() -> None:
 
 
 def enterprise(desk: SandboxServer) -> None:
-    policy_services.policy_apply_text(text='x_plan = "enterprise"\n' + DESK_POLICY, source="e")
+    policy_actions.policy_apply_text(text='x_plan = "enterprise"\n' + DESK_POLICY, source="e")
     desk.store.plan_set("enterprise")
 
 
 def availability_report_to_main(desk: SandboxServer, advocate: User) -> Ticket:
     desk.store.mention_add("kai", "@Driftwood is the API down? every call gives 502")
     ingest()
-    return ticket_services.ticket_intent_set(
+    return ticket_actions.ticket_intent_set(
         ticket=Ticket.objects.get(), intent="availability", by=advocate
     )
 
@@ -238,7 +238,7 @@ def test_a_reply_x_refuses_under_the_rule_is_parked_with_the_rule_as_its_reason(
 ) -> None:
     """The policy says enterprise but X's plan is self-serve: X refuses, and the parked
     reply says which rule and what to do."""
-    policy_services.policy_apply_text(text='x_plan = "enterprise"\n' + DESK_POLICY, source="e")
+    policy_actions.policy_apply_text(text='x_plan = "enterprise"\n' + DESK_POLICY, source="e")
     ticket = availability_report_to_main(desk, advocate)
     reply = services.reply_create(ticket=ticket, author=infrastructure, text="Investigating")
     assert reply.handle.username == "DriftwoodStatus"

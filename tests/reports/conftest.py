@@ -32,6 +32,7 @@ from django.conf import LazySettings as Settings
 from django.conf import settings
 
 from mentiondesk.accounts.models import User
+from mentiondesk.actions import tickets as ticket_actions
 from mentiondesk.channels.models import Handle
 from mentiondesk.core.intents import INTENTS, Intent
 from mentiondesk.tickets import services
@@ -119,11 +120,11 @@ def timeline(
                     mentions=(f"requester{n}",),
                 ),
             )
-        services.ticket_intent_set(ticket=ticket, intent=intent, by=lead)
+        ticket_actions.ticket_intent_set(ticket=ticket, intent=intent, by=lead)
         if agent is not None:
             services.ticket_assign(ticket=ticket, assignee=agent, by=agent)
         if status_after is not None:
-            services.ticket_status_set(ticket=ticket, status=status_after, by=lead)
+            ticket_actions.ticket_status_set(ticket=ticket, status=status_after, by=lead)
         tickets[name] = ticket
     assert settings.REPORTS_TIME_ZONE == ZONE
     return Timeline(tickets)
@@ -333,7 +334,7 @@ def sla_timeline(
         return lambda: we_say_from_the_x_app(handle, when, name)
 
     def solved(name: str) -> Callable[[], None]:
-        return lambda: services.ticket_status_set(
+        return lambda: ticket_actions.ticket_status_set(
             ticket=Ticket.objects.get(conversation_id=name), status="solved", by=advocate
         )
 

@@ -11,10 +11,10 @@ import pytest
 import time_machine
 from django.test import TestCase
 
+from mentiondesk.actions import policy as policy_actions
 from mentiondesk.channels.connectors.base import RemotePost
 from mentiondesk.channels.models import Handle
 from mentiondesk.intake import ingest as channel_services
-from mentiondesk.policy import services as policy_services
 from tests.factories import remote_post
 from tests.integrations.conftest import slack, slack_server  # noqa: F401
 
@@ -55,7 +55,7 @@ def clock() -> Iterator[time_machine.Coordinates]:
 
 @pytest.fixture
 def handle(db: None, clock: time_machine.Coordinates) -> Handle:
-    policy_services.policy_apply_text(text=POLICY, source="sla.toml")
+    policy_actions.policy_apply_text(text=POLICY, source="sla.toml")
     return Handle.objects.get(username="Driftwood")
 
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 import time_machine
 from django.test import Client, override_settings
 
+from mentiondesk.actions import sla as sla_actions
 from mentiondesk.channels.models import Handle
 from mentiondesk.sandbox.slack import SlackServer
-from mentiondesk.sla import services
 from tests.sla.test_services import breached_ticket
 
 
@@ -24,5 +24,5 @@ def test_overdue_tickets_and_breaches_are_exported(
     lines = _metrics(client)
     assert 'mentiondesk_sla_overdue{metric="first_response"} 1.0' in lines
     assert not any(line.startswith("mentiondesk_sla_breaches_total{") for line in lines)
-    services.sla_breaches_notify()
+    sla_actions.sla_breaches_notify()
     assert 'mentiondesk_sla_breaches_total{metric="first_response"} 1.0' in _metrics(client)

@@ -16,17 +16,18 @@ from django.core.management import call_command
 from django.db import connections
 
 from mentiondesk.accounts.models import User
+from mentiondesk.actions import policy as policy_actions
+from mentiondesk.actions import sla as sla_actions
+from mentiondesk.actions import tickets as ticket_actions
 from mentiondesk.channels.models import Handle
 from mentiondesk.intake import ingest as channel_services
 from mentiondesk.integrations.slack import escalations
 from mentiondesk.integrations.slack import services as slack_services
 from mentiondesk.integrations.slack.models import SlackMessage
-from mentiondesk.policy import services as policy_services
 from mentiondesk.policy.schema import PolicyError
 from mentiondesk.sandbox.slack import SlackServer
 from mentiondesk.sla import selectors, services
 from mentiondesk.sla.models import SlaBreach, SlaClock, TicketSla
-from mentiondesk.tickets import services as ticket_services
 from mentiondesk.tickets.models import Ticket
 from tests.factories import remote_post
 
@@ -57,7 +58,7 @@ def test_clocks_follow_the_post_timeline_pauses_and_reopen(
     assert (state.due_metric, state.due_at) == ("resolution", at(12))
 
     clock.move_to(at(10, 21))
-    ticket_services.ticket_status_set(ticket=ticket, status="pending", by=advocate)
+    ticket_actions.ticket_status_set(ticket=ticket, status="pending", by=advocate)
     state = sla_of(ticket)
     assert state.due_at is None
     assert state.paused_seconds_left == (120 - 21) * 60
@@ -71,7 +72,7 @@ def test_clocks_follow_the_post_timeline_pauses_and_reopen(
     assert (sla_of(ticket).due_metric, sla_of(ticket).due_at) == ("next_response", at(12, 45))
 
     clock.move_to(at(12, 10))
-    ticket_services.ticket_status_set(ticket=ticket, status="pending", by=advocate)
+    ticket_actions.ticket_status_set(ticket=ticket, status="pending", by=advocate)
     clock.move_to(at(13, 0, 30))
     carol_says(handle, at(13))
     # 10 of 45 minutes were used before the pause: due 13:35.
@@ -80,10 +81,10 @@ def test_clocks_follow_the_post_timeline_pauses_and_reopen(
     clock.move_to(at(13, 50, 30))
     we_say_from_the_x_app(handle, at(13, 50))
     clock.move_to(at(14))
-    ticket_services.ticket_status_set(ticket=ticket, status="solved", by=advocate)
+    ticket_actions.ticket_status_set(ticket=ticket, status="solved", by=advocate)
     assert sla_of(ticket).due_at is None
     clock.move_to(at(16))
-    ticket_services.ticket_status_set(ticket=ticket, status="open", by=advocate)
+    ticket_actions.ticket_status_set(ticket=ticket, status="open", by=advocate)
     # Reopened: a next-response clock from 16:00, and resolution (91 min used) due 16:29.
     assert (sla_of(ticket).due_metric, sla_of(ticket).due_at) == ("resolution", at(16, 29))
 
@@ -150,10 +151,10 @@ def test_availability_and_escalation_raise_priority_and_change_targets(
     carol_says(handle, at(10))
     ticket = Ticket.objects.get()
     assert sla_of(ticket).due_at == at(10, 30)
-    ticket_services.ticket_intent_set(ticket=ticket, intent="availability", by=advocate)
+    ticket_actions.ticket_intent_set(ticket=ticket, intent="availability", by=advocate)
     assert (sla_of(ticket).target, sla_of(ticket).priority) == ("outage", "high")
     assert sla_of(ticket).due_at == at(10, 15)
-    ticket_services.ticket_intent_set(ticket=ticket, intent="praise", by=advocate)
+    ticket_actions.ticket_intent_set(ticket=ticket, intent="praise", by=advocate)
     assert sla_of(ticket).due_at == at(10, 30)
     escalations.ticket_escalate(ticket=ticket, by=advocate, category="hosted")
     assert (sla_of(ticket).target, sla_of(ticket).due_at) == ("outage", at(10, 15))
@@ -162,7 +163,7 @@ def test_availability_and_escalation_raise_priority_and_change_targets(
 def test_a_new_policy_moves_open_deadlines(handle: Handle, clock: time_machine.Coordinates) -> None:
     clock.move_to(at(10, 1))
     carol_says(handle, at(10))
-    policy_services.policy_apply_text(
+    policy_actions.policy_apply_text(
         text=POLICY.replace('first_response = "30m"', 'first_response = "1h"'), source="v2.toml"
     )
     assert sla_of(Ticket.objects.get()).due_at == at(11)
@@ -174,7 +175,7 @@ def test_an_invalid_policy_changes_no_clock(
     clock.move_to(at(10, 1))
     carol_says(handle, at(10))
     with pytest.raises(PolicyError, match=r"sla\.target\[2\]\.first_response"):
-        policy_services.policy_apply_text(
+        policy_actions.policy_apply_text(
             text=POLICY.replace('first_response = "30m"', 'first_response = "1d"'), source="v2.toml"
         )
     assert sla_of(Ticket.objects.get()).due_at == at(10, 30)
@@ -195,11 +196,11 @@ def test_a_breach_is_posted_to_slack_once(
 ) -> None:
     ticket = breached_ticket(handle, clock)
     with django_capture_on_commit_callbacks(execute=True):  # type: ignore[operator]
-        assert services.sla_breaches_notify() == 1
-        assert services.sla_breaches_notify() == 0
+        assert sla_actions.sla_breaches_notify() == 1
+        assert sla_actions.sla_breaches_notify() == 0
     clock.move_to(at(10, 40))
     with django_capture_on_commit_callbacks(execute=True):  # type: ignore[operator]
-        assert services.sla_breaches_notify() == 0
+        assert sla_actions.sla_breaches_notify() == 0
     (message,) = slack.messages
     assert message.channel == slack.channel_id("support_managers")
     assert message.text.startswith(
@@ -214,13 +215,13 @@ def test_old_breaches_are_recorded_but_not_announced(
 ) -> None:
     breached_ticket(handle, clock)
     clock.move_to(at(10, 30).replace(day=4))  # two days late
-    assert services.sla_breaches_notify() == 0
+    assert sla_actions.sla_breaches_notify() == 0
     assert not SlackMessage.objects.exists()
 
 
 @pytest.mark.django_db(transaction=True)
 def test_concurrent_breach_jobs_post_once(slack: SlackServer) -> None:
-    policy_services.policy_apply_text(text=POLICY, source="sla.toml")
+    policy_actions.policy_apply_text(text=POLICY, source="sla.toml")
     handle = Handle.objects.get(username="Driftwood")
     with time_machine.travel(at(10, 1), tick=False) as clock:
         for conversation in ("1", "2", "3"):
@@ -233,7 +234,7 @@ def test_concurrent_breach_jobs_post_once(slack: SlackServer) -> None:
         def job() -> None:
             try:
                 start.wait()
-                announced.append(services.sla_breaches_notify())
+                announced.append(sla_actions.sla_breaches_notify())
             except BaseException as exc:  # reported below
                 errors.append(exc)
             finally:
@@ -284,6 +285,6 @@ def test_no_alert_for_a_clock_an_ingested_reply_stopped_before_its_refresh_ran(
     channel_services.mentions_store(handle=handle, posts=[replace(answer, created_at=at(10, 28))])
     assert sla_of(Ticket.objects.get()).due_at == at(10, 30)
     clock.move_to(at(10, 31))
-    assert services.sla_breaches_notify() == 0
+    assert sla_actions.sla_breaches_notify() == 0
     assert not SlaBreach.objects.exists()
     assert sla_of(Ticket.objects.get()).due_metric == "resolution"

@@ -9,8 +9,8 @@ from django.test import Client
 
 from mentiondesk.accounts import services as accounts
 from mentiondesk.accounts.models import User
+from mentiondesk.actions import tickets as ticket_actions
 from mentiondesk.channels.models import Handle
-from mentiondesk.tickets import services
 from tests.factories import remote_post, tickets_from
 from tests.integrations.test_evidence import (  # noqa: F401
     discourse,
@@ -38,7 +38,7 @@ def test_availability_ticket_gets_the_incident_and_the_seeds_question(
 ) -> None:
     handle = Handle.objects.create(username="Driftwood", remote_id="100")
     (ticket,) = tickets_from(handle, remote_post(author="maya", text="@Driftwood is it down?"))
-    services.ticket_intent_set(ticket=ticket, intent="availability", by=advocate)
+    ticket_actions.ticket_intent_set(ticket=ticket, intent="availability", by=advocate)
     body = evidence_of(client, advocate, ticket.pk)
     sources = {s["source"]: s for s in body["sources"]}
     assert sources["statuspage"]["items"] and not sources["statuspage"]["error"]
@@ -60,7 +60,7 @@ def test_bug_report_gets_a_related_issue_or_the_new_issue_link(
     (ticket,) = tickets_from(
         handle, remote_post(author="kai", text="@Driftwood runner token rotation fails with 401")
     )
-    services.ticket_intent_set(ticket=ticket, intent="bug_report", by=advocate)
+    ticket_actions.ticket_intent_set(ticket=ticket, intent="bug_report", by=advocate)
     body = evidence_of(client, advocate, ticket.pk)
     issues = next(s for s in body["sources"] if s["source"] == "issuetracker")["items"]
     assert issues, "the contract server has a matching issue"

@@ -9,6 +9,7 @@ import pytest
 from django.db import connection, connections, transaction
 
 from mentiondesk.accounts import services as account_services
+from mentiondesk.actions import tickets as ticket_actions
 from mentiondesk.channels.models import Handle
 from mentiondesk.tickets import services
 from mentiondesk.tickets.models import Ticket
@@ -41,7 +42,7 @@ def test_concurrent_play_never_hands_out_a_ticket_twice() -> None:
                 with lock:
                     handed.append(ticket.pk)
                 # Strict play: the next ticket comes only once this one is dealt with.
-                services.ticket_status_set(ticket=ticket, status="solved", by=agent)
+                ticket_actions.ticket_status_set(ticket=ticket, status="solved", by=agent)
         except BaseException as exc:  # reported below; a thread must not swallow failures
             errors.append(exc)
         finally:

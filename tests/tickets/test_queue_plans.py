@@ -18,6 +18,7 @@ from django.db import connection
 from django.db.models import QuerySet
 
 from mentiondesk.accounts.models import User
+from mentiondesk.actions import tickets as ticket_actions
 from mentiondesk.channels.models import Handle
 from mentiondesk.tickets import selectors as ticket_selectors
 from mentiondesk.tickets import services as ticket_services
@@ -34,7 +35,7 @@ def test_literal_in_writes_the_values_and_finds_the_same_rows(
     main_handle: Handle, lead: User
 ) -> None:
     tickets = tickets_from(main_handle, *(remote_post(author=f"u{i}", minutes=i) for i in range(3)))
-    ticket_services.ticket_status_set(ticket=tickets[0], status=Ticket.Status.PENDING, by=lead)
+    ticket_actions.ticket_status_set(ticket=tickets[0], status=Ticket.Status.PENDING, by=lead)
 
     literal = Ticket.objects.filter(status__literal_in=QUEUE_STATUSES)
     sql, params = literal.query.sql_with_params()

@@ -12,6 +12,7 @@ from django.test.utils import CaptureQueriesContext
 
 from mentiondesk.accounts import services as account_services
 from mentiondesk.accounts.models import User
+from mentiondesk.actions import tickets as ticket_actions
 from mentiondesk.channels.models import Handle
 from mentiondesk.tickets import selectors as ticket_selectors
 from mentiondesk.tickets import services as ticket_services
@@ -51,8 +52,8 @@ def test_sidebar_counts_each_view_and_stops_at_the_cap(
     client: Client, main_handle: Handle, lead: User, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     tickets = tickets_from(main_handle, *(remote_post(author=f"u{i}", minutes=i) for i in range(4)))
-    ticket_services.ticket_status_set(ticket=tickets[0], status=Ticket.Status.SOLVED, by=lead)
-    ticket_services.ticket_status_set(ticket=tickets[1], status=Ticket.Status.PENDING, by=lead)
+    ticket_actions.ticket_status_set(ticket=tickets[0], status=Ticket.Status.SOLVED, by=lead)
+    ticket_actions.ticket_status_set(ticket=tickets[1], status=Ticket.Status.PENDING, by=lead)
     ticket_services.ticket_assign(ticket=tickets[2], assignee=lead, by=lead)
 
     assert ticket_selectors.ticket_count_by_view() == {

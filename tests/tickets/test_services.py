@@ -3,9 +3,10 @@ from __future__ import annotations
 import pytest
 
 from mentiondesk.accounts.models import User
+from mentiondesk.actions import policy as policy_actions
+from mentiondesk.actions import tickets as ticket_actions
 from mentiondesk.channels.models import Handle
 from mentiondesk.core.errors import Conflict, DomainError, Forbidden
-from mentiondesk.policy import services as policy_services
 from mentiondesk.tickets import services
 from mentiondesk.tickets.models import Ticket, TicketEvent
 from tests.factories import remote_post, tickets_from
@@ -30,7 +31,7 @@ def test_ticket_next_hands_out_oldest_first_and_never_twice(
     assert (first.pk, second.pk) == (older.pk, newer.pk)
     assert first.assignee == advocate and first.status == Ticket.Status.OPEN
     assert TicketEvent.objects.filter(kind=TicketEvent.Kind.ASSIGNED).count() == 2
-    services.ticket_status_set(ticket=first, status="solved", by=advocate)
+    ticket_actions.ticket_status_set(ticket=first, status="solved", by=advocate)
     assert services.ticket_next(user=advocate) is None
 
 
@@ -70,12 +71,12 @@ def test_advocates_assign_only_to_themselves(
 
 def test_status_changes_are_logged_and_solve_stamps_time(handle: Handle, advocate: User) -> None:
     (ticket,) = tickets_from(handle, remote_post())
-    ticket = services.ticket_status_set(ticket=ticket, status="solved", by=advocate)
+    ticket = ticket_actions.ticket_status_set(ticket=ticket, status="solved", by=advocate)
     assert ticket.solved_at is not None
     event = ticket.events.get(kind=TicketEvent.Kind.STATUS_CHANGED)
     assert event.data == {"from": "new", "to": "solved"}
     with pytest.raises(DomainError):
-        services.ticket_status_set(ticket=ticket, status="bogus", by=advocate)
+        ticket_actions.ticket_status_set(ticket=ticket, status="bogus", by=advocate)
 
 
 def test_light_agents_add_notes_but_cannot_change_status(handle: Handle, light_agent: User) -> None:
@@ -85,7 +86,7 @@ def test_light_agents_add_notes_but_cannot_change_status(handle: Handle, light_a
     )
     assert note.kind == TicketEvent.Kind.NOTE
     with pytest.raises(Forbidden):
-        services.ticket_status_set(ticket=ticket, status="solved", by=light_agent)
+        ticket_actions.ticket_status_set(ticket=ticket, status="solved", by=light_agent)
 
 
 # No skipping outside Play (handbook: "use Play mode", "not skip any tickets")
@@ -144,7 +145,7 @@ def test_leads_and_admins_are_not_bound(queue: list[Ticket], lead: User) -> None
 
 
 def test_the_policy_can_refuse_out_of_order_takes(queue: list[Ticket], advocate: User) -> None:
-    policy_services.policy_apply_text(
+    policy_actions.policy_apply_text(
         text='[[handle]]\nusername = "Driftwood"\n[rules]\nout_of_order = "never"\n',
         source="never.toml",
     )

@@ -15,6 +15,7 @@ from django.urls import reverse
 
 from mentiondesk.accounts import services as account_services
 from mentiondesk.accounts.models import User
+from mentiondesk.actions import policy as policy_actions
 from mentiondesk.channels.models import Handle, Post
 from mentiondesk.cli import main
 from mentiondesk.core.errors import DomainError
@@ -228,7 +229,7 @@ pattern = "phish\\\\w*"
 def test_policy_rules_win_over_the_model_and_show_their_name(
     main_handle: Handle, client: Client, lead: User
 ) -> None:
-    policy_services.policy_apply_text(text=DESK_POLICY + RULES, source="rules.toml")
+    policy_actions.policy_apply_text(text=DESK_POLICY + RULES, source="rules.toml")
     question = "@Driftwood how do I fix jobs stuck in pending on acme box?"
     phish = "@Driftwood someone is phishing your users with a fake login page"
     tickets = triaged(main_handle, question, PRAISE, phish)
@@ -249,7 +250,7 @@ def test_policy_rules_win_over_the_model_and_show_their_name(
 
 
 def test_the_cli_classify_uses_the_policy_rules(capsys: pytest.CaptureFixture[str]) -> None:
-    policy_services.policy_apply_text(text=DESK_POLICY + RULES, source="rules.toml")
+    policy_actions.policy_apply_text(text=DESK_POLICY + RULES, source="rules.toml")
     assert main(["triage", "classify", "@Driftwood my build is pending forever"]) == 0
     out = capsys.readouterr().out
     assert "intent:     availability (100%, rule)" in out
@@ -257,7 +258,7 @@ def test_the_cli_classify_uses_the_policy_rules(capsys: pytest.CaptureFixture[st
 
 
 def test_policy_show_round_trips_the_triage_and_surge_sections() -> None:
-    policy_services.policy_apply_text(
+    policy_actions.policy_apply_text(
         text=DESK_POLICY + RULES + "\n[surge]\nthreshold = 7\n", source="rules.toml"
     )
     shown = policy_services.policy_show()
@@ -312,7 +313,7 @@ CARELESS = '\n[[triage_rule]]\nname = "aaargh"\nintent = "other"\npattern = "(a+
 
 
 def test_a_careless_pattern_is_applied_and_matched_in_linear_time(main_handle: Handle) -> None:
-    policy_services.policy_apply_text(text=DESK_POLICY + CARELESS, source="rules.toml")
+    policy_actions.policy_apply_text(text=DESK_POLICY + CARELESS, source="rules.toml")
     # Never finishes under `re`: 2**10000 ways to split the a's before the "!" fails $.
     adversarial = "@Driftwood " + "a" * 10_000 + "!"
     shout = "@Driftwood aaaaaaa"
@@ -349,7 +350,7 @@ def test_a_careless_pattern_is_applied_and_matched_in_linear_time(main_handle: H
 def test_policy_apply_refuses_a_pattern_the_matcher_cannot_run(pattern: str, error: str) -> None:
     rule = f'\n[[triage_rule]]\nname = "careless"\nintent = "other"\npattern = "{pattern}"\n'
     with pytest.raises(PolicyError) as exc:
-        policy_services.policy_apply_text(text=DESK_POLICY + rule, source="rules.toml")
+        policy_actions.policy_apply_text(text=DESK_POLICY + rule, source="rules.toml")
     assert exc.value.message.startswith("rules.toml: ")
     assert error in exc.value.message
     assert not PolicyVersion.objects.exists()
@@ -364,5 +365,5 @@ def test_duplicate_rule_names_and_bad_keywords_are_refused() -> None:
     # All or nothing: a bad file changes nothing.
     before = Post.objects.count(), Handle.objects.count()
     with pytest.raises(PolicyError):
-        policy_services.policy_apply_text(text=DESK_POLICY + twice, source="team.toml")
+        policy_actions.policy_apply_text(text=DESK_POLICY + twice, source="team.toml")
     assert (Post.objects.count(), Handle.objects.count()) == before

@@ -15,6 +15,7 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from mentiondesk.accounts.models import User
+from mentiondesk.actions import tickets as ticket_actions
 from mentiondesk.channels.models import Handle, Post
 from mentiondesk.intake import ingest as channel_services
 from mentiondesk.replies.models import Reply
@@ -208,7 +209,7 @@ def test_play_assigns_the_oldest_unassigned_ticket_and_opens_it(
     response = as_advocate.post(NEXT)
     assert response["Location"] == detail_url(older), "no skipping: Play returns the held one"
 
-    services.ticket_status_set(ticket=older, status="solved", by=advocate)
+    ticket_actions.ticket_status_set(ticket=older, status="solved", by=advocate)
     response = as_advocate.post(NEXT)
     newer = Ticket.objects.get(requester_username="newer")
     assert response["Location"] == detail_url(newer)
@@ -498,8 +499,8 @@ def test_my_tickets_lists_the_viewers_unfinished_tickets_oldest_first(
         (done, advocate),
     ):
         services.ticket_assign(ticket=ticket, assignee=who, by=lead)
-    services.ticket_status_set(ticket=waiting, status=Ticket.Status.PENDING, by=advocate)
-    services.ticket_status_set(ticket=done, status=Ticket.Status.SOLVED, by=advocate)
+    ticket_actions.ticket_status_set(ticket=waiting, status=Ticket.Status.PENDING, by=advocate)
+    ticket_actions.ticket_status_set(ticket=done, status=Ticket.Status.SOLVED, by=advocate)
 
     page = html(as_advocate.get(QUEUE, {"view": "mine"}))
     assert "<h1>My tickets</h1>" in page

@@ -11,9 +11,9 @@ from django.urls import reverse
 from django.utils.html import escape
 
 from mentiondesk.accounts.models import User
+from mentiondesk.actions import tickets as ticket_actions
 from mentiondesk.channels.models import Handle, Post
 from mentiondesk.integrations.evidence import services as evidence_services
-from mentiondesk.tickets import services
 from mentiondesk.tickets.models import Ticket
 from mentiondesk.triage.models import TriageResult
 from tests.factories import remote_post, tickets_from
@@ -28,7 +28,7 @@ pytestmark = pytest.mark.django_db
 def availability_ticket(by: User) -> Ticket:
     handle = Handle.objects.create(username="Driftwood", remote_id="100")
     (ticket,) = tickets_from(handle, remote_post(author="maya", text="@Driftwood is it down?"))
-    services.ticket_intent_set(ticket=ticket, intent="availability", by=by)
+    ticket_actions.ticket_intent_set(ticket=ticket, intent="availability", by=by)
     return ticket
 
 

@@ -18,10 +18,10 @@ from django.test import Client
 from django.urls import reverse
 
 from mentiondesk.accounts.models import User
+from mentiondesk.actions import policy as policy_actions
 from mentiondesk.channels.models import Post
 from mentiondesk.intake import ingest as channel_services
 from mentiondesk.integrations.slack.models import SlackMessage
-from mentiondesk.policy import services as policy_services
 from mentiondesk.replies.models import PostAction, Reply
 from mentiondesk.sandbox.slack import SlackServer
 from mentiondesk.sandbox.x.server import SandboxServer
@@ -150,7 +150,7 @@ def test_intent_selector_shows_the_intent_and_switches_the_reply_handle(
     desk: SandboxServer, ana: Client, infrastructure: User
 ) -> None:
     # The handbook's switching, where X allows it: on self-serve, test_x_plan.py.
-    policy_services.policy_apply_text(text='x_plan = "enterprise"\n' + DESK_POLICY, source="e")
+    policy_actions.policy_apply_text(text='x_plan = "enterprise"\n' + DESK_POLICY, source="e")
     desk.store.mention_add("maya", "@DriftwoodStatus is the site down?")
     ingest()
     ticket = Ticket.objects.get()
@@ -746,7 +746,7 @@ def test_advocates_cannot_answer_a_ticket_someone_else_holds(held: Ticket, advoc
 def test_the_policy_can_forbid_taking_out_of_order(
     ticket: Ticket, second: Ticket, ana: Client
 ) -> None:
-    policy_services.policy_apply_text(
+    policy_actions.policy_apply_text(
         text=DESK_POLICY + '\n[rules]\nout_of_order = "never"\n', source="never.toml"
     )
     page = text_of(ana.get(url("tickets:detail", second.pk)))

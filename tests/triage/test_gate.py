@@ -16,6 +16,8 @@ from django.urls import reverse
 
 from mentiondesk.accounts import services as account_services
 from mentiondesk.accounts.models import User
+from mentiondesk.actions import policy as policy_actions
+from mentiondesk.actions import tickets as ticket_actions
 from mentiondesk.channels.models import Handle, Post
 from mentiondesk.core.errors import DomainError, Forbidden
 from mentiondesk.incidents import services as surge_services
@@ -26,7 +28,6 @@ from mentiondesk.policy.schema import PolicyError, policy_parse
 from mentiondesk.replies import services as reply_services
 from mentiondesk.replies.services.automation import PHASE_INCIDENT, automated_reply_allowed
 from mentiondesk.sandbox.x.server import SandboxServer
-from mentiondesk.tickets import services as ticket_services
 from mentiondesk.tickets.models import Ticket, TicketEvent
 from mentiondesk.triage import services as triage_services
 from tests.conftest import DESK_POLICY
@@ -44,7 +45,7 @@ TEXT = "@Driftwood @DriftwoodStatus me da 403 con mi token desde ayer"
 
 @pytest.fixture
 def gate_desk(desk: SandboxServer) -> SandboxServer:
-    policy_services.policy_apply_text(text=GATE_POLICY, source="gate.toml")
+    policy_actions.policy_apply_text(text=GATE_POLICY, source="gate.toml")
     return desk
 
 
@@ -110,7 +111,7 @@ def test_the_same_label_above_the_threshold_acts(
 
 def test_the_threshold_is_the_policys(gate_desk: SandboxServer, infrastructure: User) -> None:
     ticket = labelled("availability", 0.54)
-    policy_services.policy_apply_text(
+    policy_actions.policy_apply_text(
         text=GATE_POLICY.replace("act_above = 0.7", "act_above = 0.5"), source="lower.toml"
     )
     # The policy in force decides, also for labels stored before it changed.
@@ -121,7 +122,7 @@ def test_a_persons_confirmation_makes_a_suggestion_act(
     gate_desk: SandboxServer, infrastructure: User, advocate: User
 ) -> None:
     ticket = labelled("availability", 0.54)
-    ticket = ticket_services.ticket_intent_set(ticket=ticket, intent="availability", by=advocate)
+    ticket = ticket_actions.ticket_intent_set(ticket=ticket, intent="availability", by=advocate)
     assert ticket.intent_confidence is None
     found = acts_on(ticket, infrastructure)
     assert found["handle"] == "DriftwoodStatus"
@@ -135,7 +136,7 @@ def test_a_persons_confirmation_makes_a_suggestion_act(
 
 
 def test_a_policy_rule_label_acts(gate_desk: SandboxServer, infrastructure: User) -> None:
-    policy_services.policy_apply_text(
+    policy_actions.policy_apply_text(
         text=GATE_POLICY
         + '\n[[triage_rule]]\nname = "token-403"\nintent = "availability"\nkeywords = ["403"]\n',
         source="rule.toml",

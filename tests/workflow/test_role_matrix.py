@@ -11,6 +11,7 @@ import pytest
 
 from mentiondesk.accounts import services as account_services
 from mentiondesk.accounts.models import User
+from mentiondesk.actions import tickets as ticket_actions
 from mentiondesk.channels import selectors as channel_selectors
 from mentiondesk.channels.models import Post
 from mentiondesk.replies import services as reply_services
@@ -42,9 +43,9 @@ def setup(desk: SandboxServer, slack: Any, api: dict[str, Api]) -> Desk:
     desk.store.mention_add("mover", "@MoveToDriftwood can I import my repos from elsewhere?")
     ingest()
     praise = Ticket.objects.get(requester_username="fan")
-    ticket_services.ticket_intent_set(ticket=praise, intent="praise", by=writer)
+    ticket_actions.ticket_intent_set(ticket=praise, intent="praise", by=writer)
     outage = Ticket.objects.get(requester_username="down")
-    ticket_services.ticket_intent_set(ticket=outage, intent="availability", by=writer)
+    ticket_actions.ticket_intent_set(ticket=outage, intent="availability", by=writer)
     question = Ticket.objects.get(requester_username="asker")
     # The praise is older: answering the question first skips the queue, with a reason.
     reply = reply_services.reply_create(

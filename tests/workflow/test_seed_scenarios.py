@@ -8,12 +8,12 @@ from typing import Any
 import pytest
 
 from mentiondesk.accounts.models import User
+from mentiondesk.actions import tickets as ticket_actions
 from mentiondesk.channels.models import Post
 from mentiondesk.integrations.slack import escalations
 from mentiondesk.replies import services as replies
 from mentiondesk.replies.models import PostAction, Reply
 from mentiondesk.sandbox.x.server import SandboxServer
-from mentiondesk.tickets import services as tickets
 from mentiondesk.tickets.models import Ticket, TicketEvent
 from tests.workflow.conftest import ingest
 
@@ -41,14 +41,14 @@ def test_outage_mentioning_main_and_status_is_answered_from_status(
     choice = replies.reply_handle_choice(ticket=ticket, user=infrastructure)
     assert choice.handle.username == "Driftwood", "not marked as availability yet"
 
-    ticket = tickets.ticket_intent_set(ticket=ticket, intent="availability", by=advocate)
+    ticket = ticket_actions.ticket_intent_set(ticket=ticket, intent="availability", by=advocate)
     by_advocate = replies.reply_handle_choice(ticket=ticket, user=advocate)
     assert by_advocate.handle.username == "Driftwood"
     assert "Only infrastructure users post from @DriftwoodStatus" in by_advocate.reason
 
     # Infrastructure posts the status update and follows up on every open report.
     other = mention("li", "@DriftwoodStatus everything is timing out")
-    tickets.ticket_intent_set(ticket=other, intent="availability", by=advocate)
+    ticket_actions.ticket_intent_set(ticket=other, intent="availability", by=advocate)
     update = replies.status_update_create(
         by=infrastructure,
         text="We're investigating elevated 502 errors on driftwood.dev.",
@@ -139,7 +139,7 @@ def test_praise_is_liked_and_other_posts_need_a_reason(
     post = praise.posts.get()
     with pytest.raises(Exception, match="likes are for positive feedback"):
         replies.post_like(post=post, by=advocate)
-    tickets.ticket_intent_set(ticket=praise, intent="praise", by=advocate)
+    ticket_actions.ticket_intent_set(ticket=praise, intent="praise", by=advocate)
     action = replies.post_like(post=post, by=advocate)
     action = replies.post_action_run(action_id=action.pk)
     assert action.status == PostAction.Status.DONE

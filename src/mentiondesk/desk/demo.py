@@ -10,11 +10,11 @@ from pathlib import Path
 from django.conf import settings
 
 from mentiondesk.accounts.models import User
+from mentiondesk.actions import policy as policy_actions
 from mentiondesk.channels.models import Handle
 from mentiondesk.desk.demo_database import demo_database_ready
 from mentiondesk.desk.worker import worker_run
 from mentiondesk.intake import ingest as channel_services
-from mentiondesk.policy import services as policy_services
 from mentiondesk.policy.schema import policy_parse
 from mentiondesk.sandbox.x.server import SandboxServer
 
@@ -53,7 +53,7 @@ def demo_start(*, sandbox_port: int = 0) -> Demo:
         os.environ[entry["credentials_env"]] = sandbox.store.token_for(entry["username"])
     # A fresh sandbox knows nothing of an earlier run: look the ids up again, from the start.
     Handle.objects.update(remote_id="", since_id="")
-    policy_services.policy_apply(path=POLICY)
+    policy_actions.policy_apply(path=POLICY)
 
     usernames = [entry["username"] for entry in policy.users]
     User.objects.filter(username__in=usernames).update(password=PASSWORD_HASH)

@@ -9,12 +9,12 @@ from django_tasks.base import Task
 from django_tasks_db.compat import TaskResultStatus
 from django_tasks_db.models import DBTaskResult
 
+from mentiondesk.actions import tasks as action_tasks
 from mentiondesk.desk import lost
 from mentiondesk.incidents import tasks as incident_tasks
 from mentiondesk.intake import tasks as intake_tasks
 from mentiondesk.integrations.slack import tasks as slack_tasks
 from mentiondesk.replies import tasks as reply_tasks
-from mentiondesk.sla import tasks as sla_tasks
 from mentiondesk.tickets import tasks as ticket_tasks
 
 
@@ -61,7 +61,7 @@ def schedules() -> list[Schedule]:
         # is linked, and its resolution noticed within a minute (plus the page's cache time).
         Schedule("surges_check", 60, incident_tasks.surges_check, sweep=False),
         # SLA breach alerts: a deadline that passed is announced within a minute (once).
-        Schedule("sla_breaches_notify", 60, sla_tasks.sla_breaches_notify),
+        Schedule("sla_breaches_notify", 60, action_tasks.sla_breaches_notify),
         # Task rows left RUNNING by a worker that was killed: marked failed once its heartbeat
         # is older than TASK_WORKER_GONE_SECONDS, so within that plus this interval.
         Schedule(

@@ -10,7 +10,7 @@ from django_tasks import task
 from mentiondesk.channels.models import TIMELINE, Post
 from mentiondesk.core import priorities
 from mentiondesk.incidents import services as surge_services
-from mentiondesk.integrations.links import tasks as link_tasks
+from mentiondesk.integrations.previews import tasks as preview_tasks
 from mentiondesk.replies import tasks as reply_tasks
 from mentiondesk.sla import services as sla_services
 from mentiondesk.tickets.gate import ticket_intent_suggested
@@ -68,7 +68,7 @@ def posts_enrich(*, network: str, remote_ids: list[str]) -> int:
         surge_services.surges_after_ingest(network=network)
     for post in posts:
         if post.urls:
-            link_tasks.post_links_expand.enqueue(post_id=post.pk)
+            preview_tasks.post_links_expand.enqueue(post_id=post.pk)
     for ticket_id in sorted({p.ticket_id for p in posts if p.ticket_id}):
         reply_tasks.ticket_evidence_warm.enqueue(ticket_id=ticket_id)
     return labelled

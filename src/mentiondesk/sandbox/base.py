@@ -1,6 +1,9 @@
-"""The shared machinery of the evidence contract servers (statuspage, issuetracker, forum,
-helpdesk in sandbox/): a threaded werkzeug server on a free localhost port, a log of every
-request, and fault injection. Each subclass answers its vendor's paths in `handle`.
+"""The shared machinery of the stand-ins: fault injection (`Fault`, `Faults`), JSON answers,
+dropped connections and vendor times for every sandbox server, and `ContractServer`, the base
+of the evidence contract servers (statuspage, issuetracker, forum, helpdesk in sandbox/): a
+threaded werkzeug server on a free localhost port, a log of every request, and faults. Each
+subclass answers its vendor's paths in `handle`. The Mastodon and Bluesky stand-ins keep
+their state in a store, with the same `Faults` (their own kinds, `method` and `after`).
 
     server = StatuspageServer().start()     # http://127.0.0.1:<free port>
     server.fault("slow", delay=1.0)         # the next request waits 1 s before answering
@@ -27,7 +30,7 @@ import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, NoReturn
 
 from werkzeug.wrappers import Request, Response
 
@@ -52,13 +55,52 @@ class RecordedRequest:
 
 @dataclass
 class Fault:
+    """One injected failure, for the next `count` requests to `method` (None: any) and paths
+    starting with `path` (None: any). What a kind answers is each server's; `after` answers
+    once the request's work is done (a write whose answer is lost)."""
+
     kind: str
     count: int = 1
+    path: str | None = None
+    method: str | None = None
+    after: bool = False
     status: int = 500
-    retry_after: str = "30"
+    retry_after: str = "30"  # Retry-After of an evidence server's 429
+    reset_in: float = 60.0  # seconds to the reset a social network's 429 names
     delay: float = 0.0
     body: str = ""
-    path: str | None = None
+
+
+class Faults:
+    """The faults waiting on one server, thread-safe: each request takes the first that
+    matches it, and a fault is gone once `count` requests took it."""
+
+    def __init__(self, kinds: Iterable[str]) -> None:
+        self.kinds = tuple(kinds)
+        self._lock = threading.Lock()
+        self._waiting: list[Fault] = []
+
+    def add(self, fault: Fault) -> None:
+        if fault.kind not in self.kinds:
+            raise ValueError(f"fault kind must be one of {', '.join(self.kinds)}")
+        with self._lock:
+            self._waiting.append(fault)
+
+    def take(self, *, path: str, method: str | None = None) -> Fault | None:
+        with self._lock:
+            for fault in self._waiting:
+                if fault.method in (None, method) and (
+                    fault.path is None or path.startswith(fault.path)
+                ):
+                    fault.count -= 1
+                    if fault.count <= 0:
+                        self._waiting.remove(fault)
+                    return fault
+        return None
+
+    def clear(self) -> None:
+        with self._lock:
+            self._waiting.clear()
 
 
 class ContractServer(LocalServer):
@@ -72,7 +114,7 @@ class ContractServer(LocalServer):
         super().__init__(host=host, port=port)
         self.lock = threading.Lock()
         self._requests: list[RecordedRequest] = []
-        self._faults: list[Fault] = []
+        self._faults = Faults(FAULT_KINDS)
         # Canned data is dated relative to this, so "updated 2 hours ago" stays true.
         self.now = datetime.now(UTC).replace(microsecond=0)
 
@@ -94,10 +136,17 @@ class ContractServer(LocalServer):
     ) -> None:
         """Make the next `count` requests (to paths starting with `path`, if given) fail as
         described in the module docstring."""
-        if kind not in FAULT_KINDS:
-            raise ValueError(f"fault kind must be one of {', '.join(FAULT_KINDS)}")
-        with self.lock:
-            self._faults.append(Fault(kind, count, status, str(retry_after), delay, body, path))
+        self._faults.add(
+            Fault(
+                kind,
+                count=count,
+                path=path,
+                status=status,
+                retry_after=str(retry_after),
+                delay=delay,
+                body=body,
+            )
+        )
 
     @property
     def requests(self) -> list[RecordedRequest]:
@@ -109,7 +158,7 @@ class ContractServer(LocalServer):
         """Forget requests and pending faults (the canned data stays)."""
         with self.lock:
             self._requests.clear()
-            self._faults.clear()
+        self._faults.clear()
 
     def ago(self, **delta: float) -> str:
         """An ISO 8601 UTC time `delta` before the server started: ago(hours=2)."""
@@ -141,25 +190,16 @@ class ContractServer(LocalServer):
         )
         with self.lock:
             self._requests.append(recorded)
-            fault = self._fault_take(request.path)
+        fault = self._faults.take(path=request.path)
         if fault is not None:
             answer = self._fault_answer(fault, request)
             if answer is not None:
                 return answer
         return self.handle(request)
 
-    def _fault_take(self, path: str) -> Fault | None:
-        for fault in self._faults:
-            if fault.path is None or path.startswith(fault.path):
-                fault.count -= 1
-                if fault.count <= 0:
-                    self._faults.remove(fault)
-                return fault
-        return None
-
     def _fault_answer(self, fault: Fault, request: Request) -> Response | None:
         if fault.kind == "drop":
-            _drop_connection(request)
+            drop_connection(request, server=self.name)
         if fault.kind == "slow":
             time.sleep(fault.delay)
             return None
@@ -178,8 +218,9 @@ class ContractServer(LocalServer):
 
 
 def json_response(status: int, body: Any, headers: dict[str, str] | None = None) -> Response:
+    """A compact JSON answer in UTF-8, as the vendors send it."""
     return Response(
-        json.dumps(body, separators=(",", ":")),
+        json.dumps(body, ensure_ascii=False, separators=(",", ":")),
         status=status,
         headers=headers,
         content_type="application/json; charset=utf-8",
@@ -187,15 +228,16 @@ def json_response(status: int, body: Any, headers: dict[str, str] | None = None)
 
 
 def iso(when: datetime) -> str:
-    """ISO 8601 in UTC with milliseconds and a Z, as GitLab, Discourse and Zendesk write it."""
+    """ISO 8601 in UTC with milliseconds and a Z, as GitLab, Discourse, Zendesk, Mastodon
+    (`2026-08-01T13:51:42.823Z`) and the Bluesky AppView (`indexedAt`) write it."""
     return when.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
-def _drop_connection(request: Request) -> None:
+def drop_connection(request: Request, *, server: str) -> NoReturn:
     """Close the client's socket without answering, like a crashed gateway. werkzeug's server
     treats a ConnectionError from the app as a dropped connection and writes nothing."""
     sock = request.environ.get("werkzeug.socket")
     if isinstance(sock, socket.socket):
         with contextlib.suppress(OSError):  # already closed by the client
             sock.shutdown(socket.SHUT_RDWR)
-    raise ConnectionAbortedError("evidence test server fault: drop")
+    raise ConnectionAbortedError(f"{server} fault: drop")

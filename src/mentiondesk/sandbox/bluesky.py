@@ -36,13 +36,11 @@ answers: a write whose answer is lost.
 from __future__ import annotations
 
 import base64
-import contextlib
 import hashlib
 import hmac
 import itertools
 import json
 import secrets
-import socket
 import threading
 import time
 from collections.abc import Callable, Iterable
@@ -57,6 +55,7 @@ from atproto_client.models.utils import get_or_create
 from werkzeug.wrappers import Request, Response
 
 from mentiondesk.core.localserver import LocalServer
+from mentiondesk.sandbox.base import Fault, Faults, drop_connection, iso, json_response
 
 POST = "app.bsky.feed.post"
 LIKE = "app.bsky.feed.like"
@@ -80,11 +79,6 @@ class XrpcFailure(Exception):
         super().__init__(f"{status} {error}: {message}")
         self.status, self.error, self.message = status, error, message
         self.headers = headers or {}
-
-
-def iso(moment: datetime) -> str:
-    """ISO 8601 in UTC with milliseconds and a Z, as the AppView writes `indexedAt`."""
-    return moment.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 def cid_of(value: Any) -> str:
@@ -140,17 +134,6 @@ class Token:
     replaced_at: datetime | None = None  # refresh tokens: when refreshSession rotated it
 
 
-@dataclass
-class Fault:
-    kind: str
-    count: int = 1
-    path: str | None = None
-    after_write: bool = False
-    status: int = 500
-    reset_in: int = 60
-    delay: float = 0.0
-
-
 @dataclass(frozen=True)
 class LoggedRequest:
     method: str
@@ -172,7 +155,7 @@ class BlueskyStore:
         self._records: dict[tuple[str, str, str], RecordEntry] = {}
         self._notifications: list[Notification] = []
         self._tokens: dict[str, Token] = {}
-        self._faults: list[Fault] = []
+        self.faults = Faults(FAULT_KINDS)
         self._log: list[LoggedRequest] = []
         self._seq = itertools.count(1)
         self._tid_last = 0
@@ -443,20 +426,17 @@ class BlueskyStore:
     ) -> None:
         """Make the next `count` requests (to paths starting with `path`) fail: see the
         module docstring."""
-        if kind not in FAULT_KINDS:
-            raise ValueError(f"fault kind must be one of {', '.join(FAULT_KINDS)}")
-        with self.lock:
-            self._faults.append(Fault(kind, count, path, after_write, status, reset_in, delay))
-
-    def _fault_take(self, path: str) -> Fault | None:
-        with self.lock:
-            for fault in self._faults:
-                if fault.path is None or path.startswith(fault.path):
-                    fault.count -= 1
-                    if fault.count <= 0:
-                        self._faults.remove(fault)
-                    return fault
-        return None
+        self.faults.add(
+            Fault(
+                kind,
+                count=count,
+                path=path,
+                after=after_write,
+                status=status,
+                reset_in=reset_in,
+                delay=delay,
+            )
+        )
 
     def request_log(self) -> list[LoggedRequest]:
         with self.lock:
@@ -517,8 +497,8 @@ class BlueskyApp:
                     time.time(),
                 )
             )
-        fault = store._fault_take(request.path)
-        if fault is not None and not fault.after_write:
+        fault = store.faults.take(path=request.path)
+        if fault is not None and not fault.after:
             answer = self._fault_answer(fault, request)
             if answer is not None:
                 return answer
@@ -539,7 +519,7 @@ class BlueskyApp:
                 {"error": failure.error, "message": failure.message},
                 {**headers, **failure.headers},
             )
-        if fault is not None and fault.after_write:
+        if fault is not None and fault.after:
             faulted = self._fault_answer(fault, request)
             if faulted is not None:
                 return faulted
@@ -547,16 +527,12 @@ class BlueskyApp:
 
     def _fault_answer(self, fault: Fault, request: Request) -> Response | None:
         if fault.kind == "drop":
-            sock = request.environ.get("werkzeug.socket")
-            if isinstance(sock, socket.socket):
-                with contextlib.suppress(OSError):
-                    sock.shutdown(socket.SHUT_RDWR)
-            raise ConnectionAbortedError("bluesky sandbox fault: drop")
+            drop_connection(request, server=BlueskySandbox.name)
         if fault.kind == "slow":
             time.sleep(fault.delay)
             return None
         if fault.kind == "ratelimited":
-            reset = int(time.time()) + fault.reset_in
+            reset = int(time.time()) + int(fault.reset_in)
             return json_response(
                 429,
                 {"error": "RateLimitExceeded", "message": "Rate Limit Exceeded"},
@@ -838,15 +814,6 @@ def _limit(request: Request) -> int:
 def _policy(limit: int, window: timedelta) -> str:
     """`ratelimit-policy`: "<limit>;w=<window seconds>"."""
     return f"{limit};w={int(window.total_seconds())}"
-
-
-def json_response(status: int, body: Any, headers: dict[str, str] | None = None) -> Response:
-    return Response(
-        json.dumps(body, separators=(",", ":"), ensure_ascii=False),
-        status=status,
-        headers=headers,
-        content_type="application/json; charset=utf-8",
-    )
 
 
 class BlueskySandbox(LocalServer):

@@ -168,10 +168,6 @@ class DiscourseServer(ContractServer):
     def topic_url(self, topic: CannedTopic) -> str:
         return f"{self.url}/t/{slugify(topic.title)}/{topic.id}"
 
-    def category_url(self, category_id: int) -> str:
-        slug, _ = CATEGORIES[category_id]
-        return f"{self.url}/c/{slug}/{category_id}"
-
     # The API
 
     def handle(self, request: Request) -> Response:

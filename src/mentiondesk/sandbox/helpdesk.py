@@ -155,9 +155,6 @@ class ZendeskServer(ContractServer):
         self.api_token = api_token
         self.tickets = driftwood_tickets() if tickets is None else tickets
 
-    def agent_url(self, ticket_id: int) -> str:
-        return f"{self.url}/agent/tickets/{ticket_id}"
-
     # The API
 
     def handle(self, request: Request) -> Response:

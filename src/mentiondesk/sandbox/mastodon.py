@@ -20,11 +20,8 @@ the connection without answering, before or after the work.
 
 from __future__ import annotations
 
-import contextlib
 import html
-import json
 import re
-import socket
 import threading
 import time
 from collections.abc import Callable, Iterable
@@ -38,22 +35,18 @@ from werkzeug.routing import Map, Rule
 from werkzeug.wrappers import Request, Response
 
 from mentiondesk.core.localserver import LocalServer
+from mentiondesk.sandbox.base import Fault, Faults, drop_connection, iso, json_response
 
 JSON = dict[str, Any]
 # Mastodon's throttles (README): 300 calls per 5 min per account; deletions 30 per 30 min.
 GENERAL_LIMIT, GENERAL_PERIOD = 300, 300
 DELETE_LIMIT, DELETE_PERIOD = 30, 1800
+# The faults a test can inject (module docstring).
+FAULT_KINDS = ("status", "drop")
 IDEMPOTENCY_TTL = 3600  # Mastodon keeps an Idempotency-Key for an hour
 MAX_CHARACTERS = 500
 _MENTION = re.compile(r"(?<![\w@])@([A-Za-z0-9_]+)(?:@([A-Za-z0-9.-]+))?")
 _LINK = re.compile(r"https?://[^\s<]+")
-
-
-def iso(moment: datetime) -> str:
-    """Mastodon's time format: milliseconds and Z (README: `2026-08-01T13:51:42.823Z`)."""
-    return (
-        moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
-    )
 
 
 @dataclass
@@ -66,17 +59,6 @@ class SandboxAccount:
     # The Mastodon 4.3 notification policy ("accept" or "filter"; "drop" is not modelled).
     for_not_following: str = "accept"
     for_private_mentions: str = "filter"
-
-
-@dataclass
-class Fault:
-    kind: str  # "status" or "drop"
-    method: str | None
-    path: str | None
-    status: int
-    reset_in: float
-    after: bool
-    count: int
 
 
 @dataclass(frozen=True)
@@ -106,7 +88,7 @@ class MastodonStore:
         self.requests: list[RecordedRequest] = []
         self._idempotency: dict[tuple[str, str], tuple[str, float]] = {}
         self._windows: dict[tuple[str, str], tuple[int, float]] = {}  # -> (used, reset epoch)
-        self._faults: list[Fault] = []
+        self.faults = Faults(FAULT_KINDS)
         self._last_id = 0
         self._notification_id = 0
 
@@ -134,10 +116,6 @@ class MastodonStore:
             )
             self.accounts[account.id] = account
             return account
-
-    def follow(self, follower_id: str, followed_id: str) -> None:
-        with self.lock:
-            self.follows.add((follower_id, followed_id))
 
     def account_by_username(self, username: str) -> SandboxAccount | None:
         with self.lock:
@@ -237,28 +215,17 @@ class MastodonStore:
         after: bool = False,
         count: int = 1,
     ) -> None:
-        if kind not in ("status", "drop"):
-            raise ValueError("fault kind must be 'status' or 'drop'")
-        with self.lock:
-            self._faults.append(Fault(kind, method, path, status, reset_in, after, count))
-
-    def fault_take(self, method: str, path: str) -> Fault | None:
-        with self.lock:
-            for fault in self._faults:
-                if (fault.method in (None, method)) and (
-                    fault.path is None or path.startswith(fault.path)
-                ):
-                    fault.count -= 1
-                    if fault.count <= 0:
-                        self._faults.remove(fault)
-                    return fault
-        return None
-
-    def requests_to(self, method: str, path_prefix: str = "/api/") -> list[RecordedRequest]:
-        with self.lock:
-            return [
-                r for r in self.requests if r.method == method and r.path.startswith(path_prefix)
-            ]
+        self.faults.add(
+            Fault(
+                kind,
+                count=count,
+                path=path,
+                method=method,
+                after=after,
+                status=status,
+                reset_in=reset_in,
+            )
+        )
 
     # Rate limits
 
@@ -493,14 +460,14 @@ class MastodonApp:
         try:
             endpoint, args = self._url_map.bind_to_environ(request.environ).match()
         except (NotFound, MethodNotAllowed) as exc:
-            return _json(exc.code or 404, {"error": "Not Found"})
-        fault = store.fault_take(request.method, request.path)
+            return json_response(exc.code or 404, {"error": "Not Found"})
+        fault = store.faults.take(path=request.path, method=request.method)
         if fault and not fault.after:
             if fault.kind == "drop":
-                _drop(request)
+                drop_connection(request, server=MastodonSandbox.name)
             return self._fault_answer(fault, account, request.method)
         if account is None and endpoint != "GET /api/v2/instance":
-            return _json(401, {"error": "The access token is invalid"})
+            return json_response(401, {"error": "The access token is invalid"})
         bucket = "delete" if request.method == "DELETE" else "general"
         limit, remaining, reset, allowed = store.window_count(
             account.id if account else "-", bucket
@@ -511,7 +478,7 @@ class MastodonApp:
             "x-ratelimit-reset": _reset_header(reset),
         }
         if not allowed:
-            return _json(429, {"error": "Too many requests"}, headers)
+            return json_response(429, {"error": "Too many requests"}, headers)
         try:
             body, extra = self._handlers[str(endpoint)](request, account, **args)
             status = 200
@@ -519,9 +486,9 @@ class MastodonApp:
             body, extra, status = {"error": exc.error}, {}, exc.status
         if fault:  # after the work
             if fault.kind == "drop":
-                _drop(request)
+                drop_connection(request, server=MastodonSandbox.name)
             return self._fault_answer(fault, account, request.method)
-        return _json(status, body, headers | extra)
+        return json_response(status, body, headers | extra)
 
     def _fault_answer(self, fault: Fault, account: SandboxAccount | None, method: str) -> Response:
         if fault.status == 429:
@@ -533,8 +500,10 @@ class MastodonApp:
                 "x-ratelimit-remaining": "0",
                 "x-ratelimit-reset": _reset_header(time.time() + fault.reset_in),
             }
-            return _json(429, {"error": "Too many requests"}, headers)
-        return _json(fault.status, {"error": "We're sorry, but something went wrong on our end."})
+            return json_response(429, {"error": "Too many requests"}, headers)
+        return json_response(
+            fault.status, {"error": "We're sorry, but something went wrong on our end."}
+        )
 
     # Paging: newest first, since_id / min_id / max_id, Link as Mastodon writes it
 
@@ -763,25 +732,6 @@ class MastodonApp:
 def _reset_header(epoch: float) -> str:
     """x-ratelimit-reset as Mastodon writes it: ISO 8601 with microseconds (README)."""
     return datetime.fromtimestamp(epoch, UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
-
-
-def _json(status: int, body: Any, headers: dict[str, str] | None = None) -> Response:
-    return Response(
-        json.dumps(body, ensure_ascii=False, separators=(",", ":")),
-        status=status,
-        headers=headers,
-        content_type="application/json; charset=utf-8",
-    )
-
-
-def _drop(request: Request) -> None:
-    """End the exchange with no answer at all: shut the socket, then let werkzeug see the
-    connection as gone (it writes nothing after a ConnectionError from the app)."""
-    sock = request.environ.get("werkzeug.socket")
-    if isinstance(sock, socket.socket):
-        with contextlib.suppress(OSError):
-            sock.shutdown(socket.SHUT_RDWR)
-    raise ConnectionAbortedError("mastodon sandbox fault: drop")
 
 
 class MastodonSandbox(LocalServer):

@@ -22,6 +22,7 @@ from mentiondesk.channels.connectors.mastodon import (
     thread_roots,
 )
 from mentiondesk.sandbox.mastodon import MastodonSandbox, SandboxAccount
+from tests.sandboxes import mastodon_follow, mastodon_requests_to
 
 
 @pytest.fixture
@@ -77,7 +78,7 @@ def test_filtered_mentions_in_notification_requests_are_returned_without_accepti
     desk_account = instance.store.accounts[desk.id]
     desk_account.for_not_following = "filter"  # Mastodon 4.3: strangers wait in requests
     stranger, friend = instance.store.account_add("stranger"), instance.store.account_add("pal")
-    instance.store.follow(desk.id, friend.id)
+    mastodon_follow(instance.store, follower_id=desk.id, followed_id=friend.id)
     instance.store.status_post(friend.id, "@driftwood hi from a friend")
     instance.store.status_post(stranger.id, "@driftwood my export fails")
     instance.store.status_post(stranger.id, "@driftwood still failing")
@@ -155,7 +156,7 @@ def test_like_delete_dm_me_and_text_limit(
     assert connector.text_limit() == 1000
     instance.store.max_characters = 20
     assert connector.text_limit() == 1000, "read once per instance"
-    calls = instance.store.requests_to("GET", "/api/v2/instance")
+    calls = mastodon_requests_to(instance.store, "GET", "/api/v2/instance")
     assert len(calls) == 1
 
 
@@ -175,7 +176,9 @@ def test_a_reply_sent_twice_with_the_same_key_posts_once(
     )
     assert again.remote_id == first.remote_id
     assert _posts(instance, desk) == ["@ana on it"]
-    keys = [r.idempotency_key for r in instance.store.requests_to("POST", "/api/v1/statuses")]
+    keys = [
+        r.idempotency_key for r in mastodon_requests_to(instance.store, "POST", "/api/v1/statuses")
+    ]
     assert keys == ["r-1", "r-1"]
 
 

@@ -8,6 +8,7 @@ from ninja import Query, Router, Schema, Status
 from pydantic import Field
 
 from mentiondesk.accounts.models import User
+from mentiondesk.actions import tickets as ticket_actions
 from mentiondesk.channels.models import Post
 from mentiondesk.core.constants import MAX_OFFSET
 from mentiondesk.core.errors import DomainError, NotFound
@@ -299,7 +300,9 @@ def note_add(request: HttpRequest, ticket_id: int, payload: NoteIn) -> object:
 @router.post("/tickets/{ticket_id}/status", response=TicketOut, summary="Change a ticket's status")
 def status_set(request: HttpRequest, ticket_id: int, payload: StatusIn) -> dict[str, object]:
     ticket = selectors.ticket_get(ticket_id=ticket_id)
-    ticket = services.ticket_status_set(ticket=ticket, status=payload.status, by=_user(request))
+    ticket = ticket_actions.ticket_status_set(
+        ticket=ticket, status=payload.status, by=_user(request)
+    )
     return ticket_out(selectors.ticket_get(ticket_id=ticket.pk))
 
 
@@ -454,7 +457,7 @@ def reply_handle(request: HttpRequest, ticket_id: int) -> dict[str, str]:
 @router.post("/tickets/{ticket_id}/intent", response=TicketOut, summary="Label what it is about")
 def intent_set(request: HttpRequest, ticket_id: int, payload: IntentIn) -> dict[str, object]:
     ticket = selectors.ticket_get(ticket_id=ticket_id)
-    ticket = services.ticket_intent_set(
+    ticket = ticket_actions.ticket_intent_set(
         ticket=ticket, intent=payload.intent.value, by=_user(request)
     )
     return ticket_out(selectors.ticket_get(ticket_id=ticket.pk))

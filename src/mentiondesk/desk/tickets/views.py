@@ -22,6 +22,7 @@ from django.utils.functional import SimpleLazyObject
 from django.views.decorators.http import require_GET, require_POST
 
 from mentiondesk.accounts.models import User
+from mentiondesk.actions import tickets as ticket_actions
 from mentiondesk.channels.models import Post
 from mentiondesk.core.errors import DomainError, Forbidden, NotFound
 from mentiondesk.desk.tickets import pages
@@ -339,7 +340,7 @@ def status(request: HttpRequest, ticket_id: int) -> HttpResponse:
     if not form.is_valid():
         return _detail(request, ticket_id, status=400, status_form=form)
     try:
-        changed = services.ticket_status_set(
+        changed = ticket_actions.ticket_status_set(
             ticket=ticket, status=form.cleaned_data["status"], by=_user(request)
         )
     except DomainError as exc:
@@ -371,7 +372,7 @@ def intent(request: HttpRequest, ticket_id: int) -> HttpResponse:
     if not form.is_valid():
         return _detail(request, ticket_id, status=400, intent_form=form)
     try:
-        changed = services.ticket_intent_set(
+        changed = ticket_actions.ticket_intent_set(
             ticket=ticket, intent=form.cleaned_data["intent"], by=_user(request)
         )
     except DomainError as exc:

@@ -3,9 +3,9 @@ search (Zendesk's "bulk update", Front's multi-select).
 
 Each ticket goes through the same service a single action would (`ticket_assign`,
 `ticket_status_set`, `ticket_intent_set`): the same rules, one audit event per ticket, the
-SLA clock refreshed. This module lives on the replies floor, above tickets, because what it
-skips depends on replies: a ticket with a reply on its way, or one X may have received, is
-not solved under the agent who is answering it.
+SLA clock refreshed. This module lives on the replies floor, above tickets and actions,
+because what it skips depends on replies: a ticket with a reply on its way, or one X may have
+received, is not solved under the agent who is answering it.
 
 Only people act in bulk: leads and admins, never an agent and never automation (no task,
 schedule or automated reply calls this; `by` is the person who pressed the button)."""
@@ -18,6 +18,7 @@ from typing import Literal
 from django.db import transaction
 
 from mentiondesk.accounts.models import User
+from mentiondesk.actions import tickets as ticket_actions
 from mentiondesk.core.constants import MAX_ROW_ID
 from mentiondesk.core.errors import DomainError, Forbidden
 from mentiondesk.core.intents import Intent
@@ -119,9 +120,9 @@ def tickets_bulk_apply(
             if action == "assign":
                 ticket_services.ticket_assign(ticket=ticket, assignee=assignee, by=by)
             elif action == "solve":
-                ticket_services.ticket_status_set(ticket=ticket, status=Ticket.Status.SOLVED, by=by)
+                ticket_actions.ticket_status_set(ticket=ticket, status=Ticket.Status.SOLVED, by=by)
             else:
-                ticket_services.ticket_intent_set(ticket=ticket, intent=intent, by=by)
+                ticket_actions.ticket_intent_set(ticket=ticket, intent=intent, by=by)
         except DomainError as exc:
             # The service's own savepoint rolled this ticket back; the others stand.
             result.skipped.append((pk, exc.message))

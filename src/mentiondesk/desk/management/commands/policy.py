@@ -4,6 +4,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandParser
 
+from mentiondesk.actions import policy as policy_actions
 from mentiondesk.core.management.base import domain_errors_as_command_errors
 from mentiondesk.policy import services
 
@@ -22,5 +23,5 @@ class Command(BaseCommand):
         if options["action"] == "show":
             self.stdout.write(services.policy_show(), ending="")
             return
-        version = services.policy_apply(path=options["file"])
+        version = policy_actions.policy_apply(path=options["file"])
         self.stdout.write(f"applied {version.source} (sha256 {version.sha256[:12]})")

@@ -5,6 +5,7 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandParser
 from django.db import transaction
 
+from mentiondesk.actions import sla as sla_actions
 from mentiondesk.core.management.base import domain_errors_as_command_errors
 from mentiondesk.sla import services
 
@@ -26,7 +27,7 @@ class Command(BaseCommand):
     @domain_errors_as_command_errors
     def handle(self, *args: Any, **options: Any) -> None:
         if options["action"] == "notify":
-            self.stdout.write(f"{services.sla_breaches_notify()} new breaches")
+            self.stdout.write(f"{sla_actions.sla_breaches_notify()} new breaches")
             return
         with transaction.atomic():
             count = services.tickets_sla_refresh_all(active_only=not options["all"])

@@ -2,9 +2,9 @@ from __future__ import annotations
 
 from django_tasks import task
 
-from . import services
+from . import sla
 
 
 @task(queue_name="default")
 def sla_breaches_notify() -> None:
-    services.sla_breaches_notify()
+    sla.sla_breaches_notify()

@@ -30,9 +30,9 @@ from werkzeug.wrappers import Request, Response
 
 from mentiondesk import __version__
 from mentiondesk.channels.models import Post
-from mentiondesk.integrations.links import fetch, selectors, services, tasks
-from mentiondesk.integrations.links.choices import PreviewStatus
-from mentiondesk.integrations.links.models import LinkPreview
+from mentiondesk.integrations.previews import fetch, selectors, services, tasks
+from mentiondesk.integrations.previews.choices import PreviewStatus
+from mentiondesk.integrations.previews.models import LinkPreview
 
 ARTICLE = """<!doctype html>
 <html><head>
