@@ -8,11 +8,11 @@ from typing import Any
 import pytest
 
 from mentiondesk.accounts.models import User
+from mentiondesk.actions import tickets as ticket_actions
 from mentiondesk.intake import ingest as channel_services
 from mentiondesk.replies import services
 from mentiondesk.replies.models import Reply
 from mentiondesk.sandbox.x.server import SandboxServer
-from mentiondesk.tickets import services as ticket_services
 from mentiondesk.tickets.models import Ticket
 
 pytestmark = pytest.mark.django_db
@@ -24,7 +24,7 @@ def report(desk: SandboxServer, advocate: User) -> Ticket:
     desk.store.mention_add("kai", "@Driftwood @DriftwoodStatus is the API down?")
     results = channel_services.mentions_poll_all()
     assert not [r.error for r in results if r.error]
-    return ticket_services.ticket_intent_set(
+    return ticket_actions.ticket_intent_set(
         ticket=Ticket.objects.get(), intent="availability", by=advocate
     )
 
