@@ -9,6 +9,8 @@ from django.http import HttpRequest
 from ninja.security import HttpBearer
 
 from mentiondesk.accounts import selectors as account_selectors
+from mentiondesk.accounts.models import User
+from mentiondesk.core.errors import DomainError
 
 
 class BearerToken(HttpBearer):
@@ -17,3 +19,12 @@ class BearerToken(HttpBearer):
         if user is not None:
             request.user = user
         return user
+
+
+def api_user(request: HttpRequest) -> User:
+    """The user an API request was authenticated as (by BearerToken or, on routers that take
+    it, the session)."""
+    user = getattr(request, "auth", None)
+    if not isinstance(user, User):
+        raise DomainError("not authenticated")
+    return user

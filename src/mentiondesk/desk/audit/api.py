@@ -8,10 +8,9 @@ from django.http import HttpRequest, StreamingHttpResponse
 from django.utils.http import content_disposition_header
 from ninja import Query, Router
 
-from mentiondesk.accounts.models import User
 from mentiondesk.audit import selectors
 from mentiondesk.audit.constants import EXPORT_CONTENT_TYPES
-from mentiondesk.core.errors import DomainError
+from mentiondesk.desk.auth import api_user
 from mentiondesk.tickets.models import TicketEvent
 
 from .schemas import AuditEventListOut, AuditExportIn, AuditFiltersIn, AuditListIn
@@ -37,7 +36,7 @@ def audit_event_out(event: TicketEvent) -> dict[str, object]:
     summary="Audit events, oldest first (leads and admins)",
 )
 def audit_event_list(request: HttpRequest, filters: Query[AuditListIn]) -> dict[str, object]:
-    selectors.audit_viewer_check(viewer=_user(request))
+    selectors.audit_viewer_check(viewer=api_user(request))
     qs = _events(filters)
     items = qs[filters.offset : filters.offset + filters.limit]
     return {"count": qs.count(), "items": [audit_event_out(e) for e in items]}
@@ -65,7 +64,7 @@ def audit_event_list(request: HttpRequest, filters: Query[AuditListIn]) -> dict[
     },
 )
 def audit_export(request: HttpRequest, filters: Query[AuditExportIn]) -> StreamingHttpResponse:
-    selectors.audit_viewer_check(viewer=_user(request))
+    selectors.audit_viewer_check(viewer=api_user(request))
     chunks = selectors.audit_export(events=_events(filters), fmt=filters.format)
     response = StreamingHttpResponse(chunks, content_type=EXPORT_CONTENT_TYPES[filters.format])
     # Never None when as_attachment is true; django-stubs types the general case.
@@ -83,10 +82,3 @@ def _events(filters: AuditFiltersIn) -> QuerySet[TicketEvent]:
         since=filters.since,
         until=filters.until,
     )
-
-
-def _user(request: HttpRequest) -> User:
-    user = request.auth  # type: ignore[attr-defined]
-    if not isinstance(user, User):
-        raise DomainError("not authenticated")
-    return user

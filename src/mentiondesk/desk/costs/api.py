@@ -3,14 +3,14 @@ and admins), and what a reply will cost (anyone who replies)."""
 
 from __future__ import annotations
 
-from typing import Any, cast
+from typing import Any
 
 from django.http import HttpRequest
 from ninja import Query, Router
 
-from mentiondesk.accounts.models import User
 from mentiondesk.core.errors import Forbidden
 from mentiondesk.costs import selectors
+from mentiondesk.desk.auth import api_user
 from mentiondesk.policy.selectors import policy_current
 
 from .schemas import CostFiltersIn, CostListOut, ReplyEstimateIn, ReplyEstimateOut
@@ -18,15 +18,11 @@ from .schemas import CostFiltersIn, CostListOut, ReplyEstimateIn, ReplyEstimateO
 router = Router(tags=["costs"])
 
 
-def _user(request: HttpRequest) -> User:
-    return cast(User, request.user)
-
-
 @router.get("/costs", response=CostListOut, summary="X API spend (leads and admins)")
 def cost_list(request: HttpRequest, filters: Query[CostFiltersIn]) -> dict[str, Any]:
     """Ledger sums grouped by `group_by`, with the month against its budget. Amounts are
     decimal strings in the policy's currency."""
-    selectors.costs_viewer_check(viewer=_user(request))
+    selectors.costs_viewer_check(viewer=api_user(request))
     qs = selectors.usage_filtered(
         date_from=filters.date_from,
         date_to=filters.date_to,
@@ -63,7 +59,7 @@ def cost_list(request: HttpRequest, filters: Query[CostFiltersIn]) -> dict[str, 
     summary="What X will bill to post this reply text",
 )
 def cost_reply_estimate(request: HttpRequest, payload: ReplyEstimateIn) -> dict[str, Any]:
-    if not _user(request).can_reply:
+    if not api_user(request).can_reply:
         raise Forbidden("light agents do not reply")
     estimate = selectors.reply_estimate(text=payload.text)
     return {

@@ -8,7 +8,7 @@ from typing import Literal
 from django.http import HttpRequest
 from ninja import Query, Router, Schema
 
-from mentiondesk.desk.tickets.api import _user
+from mentiondesk.desk.auth import api_user
 from mentiondesk.incidents import selectors, services
 from mentiondesk.incidents.models import Surge
 
@@ -74,7 +74,7 @@ def surge_detail(request: HttpRequest, surge_id: int) -> dict[str, object]:
 def surge_reply(request: HttpRequest, surge_id: int, payload: SurgeReplyIn) -> dict[str, object]:
     surge = selectors.surge_get(surge_id=surge_id)
     done = services.surge_reply_all(
-        surge=surge, by=_user(request), incident_url=payload.incident_url
+        surge=surge, by=api_user(request), incident_url=payload.incident_url
     )
     return {
         "surge": surge_out(selectors.surge_get(surge_id=surge_id)),
@@ -91,5 +91,5 @@ def surge_reply(request: HttpRequest, surge_id: int, payload: SurgeReplyIn) -> d
 )
 def surge_resolve(request: HttpRequest, surge_id: int) -> dict[str, object]:
     surge = selectors.surge_get(surge_id=surge_id)
-    services.surge_resolve(surge=surge, by=_user(request))
+    services.surge_resolve(surge=surge, by=api_user(request))
     return surge_out(selectors.surge_get(surge_id=surge_id))

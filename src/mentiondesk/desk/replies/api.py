@@ -10,7 +10,8 @@ from pydantic import Field
 from mentiondesk.channels import selectors as channel_selectors
 from mentiondesk.channels.models import Handle, Post
 from mentiondesk.core.errors import NotFound
-from mentiondesk.desk.tickets.api import _user, event_out, post_out, reply_out
+from mentiondesk.desk.auth import api_user
+from mentiondesk.desk.tickets.api import event_out, post_out, reply_out
 from mentiondesk.desk.tickets.schemas import EventOut, ReplyOut
 from mentiondesk.integrations.slack import escalations
 from mentiondesk.replies import selectors, services
@@ -51,7 +52,7 @@ def like(
     request: HttpRequest, remote_id: str, payload: ReasonIn, network: str | None = None
 ) -> object:
     post = channel_selectors.post_get(remote_id=remote_id, network=network)
-    action = services.post_like(post=post, by=_user(request), reason=payload.reason)
+    action = services.post_like(post=post, by=api_user(request), reason=payload.reason)
     return Status(201, action_out(action))
 
 
@@ -64,7 +65,7 @@ def delete(
     request: HttpRequest, remote_id: str, payload: ReasonIn, network: str | None = None
 ) -> object:
     post = channel_selectors.post_get(remote_id=remote_id, network=network)
-    action = services.post_delete(post=post, by=_user(request), reason=payload.reason)
+    action = services.post_delete(post=post, by=api_user(request), reason=payload.reason)
     return Status(201, action_out(action))
 
 
@@ -77,7 +78,7 @@ def suggest_retweet(
     request: HttpRequest, remote_id: str, payload: NoteIn, network: str | None = None
 ) -> object:
     post = channel_selectors.post_get(remote_id=remote_id, network=network)
-    event = escalations.post_suggest_retweet(post=post, by=_user(request), note=payload.note)
+    event = escalations.post_suggest_retweet(post=post, by=api_user(request), note=payload.note)
     return Status(201, event_out(event) if event else None)
 
 
@@ -88,7 +89,7 @@ def suggest_retweet(
 )
 def status_update(request: HttpRequest, payload: StatusUpdateIn) -> object:
     reply = services.status_update_create(
-        by=_user(request),
+        by=api_user(request),
         text=payload.text,
         incident_url=payload.incident_url,
         follow_up_open_reports=payload.follow_up_open_reports,
@@ -136,7 +137,7 @@ def stream_reply(
     key = payload.idempotency_key or request.headers.get("Idempotency-Key") or None
     reply = services.stream_reply(
         post=post,
-        by=_user(request),
+        by=api_user(request),
         text=payload.text,
         idempotency_key=key,
         another_reply=payload.another_reply,

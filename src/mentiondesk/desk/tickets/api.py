@@ -12,6 +12,7 @@ from mentiondesk.actions import tickets as ticket_actions
 from mentiondesk.channels.models import Post
 from mentiondesk.core.constants import MAX_OFFSET
 from mentiondesk.core.errors import DomainError, NotFound
+from mentiondesk.desk.auth import api_user
 from mentiondesk.desk.sla.schemas import ticket_sla_out
 from mentiondesk.integrations.slack import escalations
 from mentiondesk.replies import evidence as ticket_evidence
@@ -128,7 +129,7 @@ def ticket_list(request: HttpRequest, filters: Query[TicketFilters]) -> dict[str
         intent=filters.intent, sentiment=filters.sentiment, context=filters.context
     )
     qs = selectors.ticket_list(
-        view=filters.view, status=filters.status, labels=labels, viewer=_user(request)
+        view=filters.view, status=filters.status, labels=labels, viewer=api_user(request)
     )
     if filters.sort == "due":
         qs = sla_selectors.tickets_by_due(qs)
@@ -152,7 +153,7 @@ def tickets_bulk(request: HttpRequest, payload: BulkIn) -> dict[str, object]:
     result = bulk.tickets_bulk_apply(
         ticket_ids=payload.tickets,
         action=payload.action,
-        by=_user(request),
+        by=api_user(request),
         assignee=assignee,
         intent=payload.intent or "",
     )
@@ -217,7 +218,7 @@ def queue_next(request: HttpRequest, filters: Query[QueueNextIn]) -> object:
     # The view may come as ?view= or as an optional JSON body {"view": ...}.
     body = QueueNextIn.model_validate(_optional_json(request))
     view = body.view or filters.view or DEFAULT_VIEW
-    ticket = services.ticket_next(user=_user(request), view=view)
+    ticket = services.ticket_next(user=api_user(request), view=view)
     if ticket is None:
         return Status(204, None)
     return ticket_out(selectors.ticket_get(ticket_id=ticket.pk))
@@ -237,7 +238,7 @@ def reply_create(request: HttpRequest, ticket_id: int, payload: ReplyCreateIn) -
     key = payload.idempotency_key or request.headers.get("Idempotency-Key") or None
     reply = reply_services.reply_create(
         ticket=ticket,
-        author=_user(request),
+        author=api_user(request),
         text=payload.text,
         idempotency_key=key,
         status_after=payload.status_after,
@@ -270,7 +271,7 @@ def reply_detail(request: HttpRequest, reply_id: int) -> dict[str, object]:
 )
 def reply_retry(request: HttpRequest, reply_id: int) -> dict[str, object]:
     reply = reply_services.reply_retry(
-        reply=reply_selectors.reply_get(reply_id=reply_id), by=_user(request)
+        reply=reply_selectors.reply_get(reply_id=reply_id), by=api_user(request)
     )
     return reply_out(reply_selectors.reply_get(reply_id=reply.pk))
 
@@ -285,7 +286,7 @@ def reply_retry(request: HttpRequest, reply_id: int) -> dict[str, object]:
 )
 def reply_recheck(request: HttpRequest, reply_id: int) -> dict[str, object]:
     reply = reply_services.reply_recheck(
-        reply=reply_selectors.reply_get(reply_id=reply_id), by=_user(request)
+        reply=reply_selectors.reply_get(reply_id=reply_id), by=api_user(request)
     )
     return reply_out(reply_selectors.reply_get(reply_id=reply.pk))
 
@@ -293,7 +294,7 @@ def reply_recheck(request: HttpRequest, reply_id: int) -> dict[str, object]:
 @router.post("/tickets/{ticket_id}/notes", response={201: EventOut}, summary="Add an internal note")
 def note_add(request: HttpRequest, ticket_id: int, payload: NoteIn) -> object:
     ticket = selectors.ticket_get(ticket_id=ticket_id)
-    event = services.ticket_note_add(ticket=ticket, by=_user(request), text=payload.text)
+    event = services.ticket_note_add(ticket=ticket, by=api_user(request), text=payload.text)
     return Status(201, event_out(event))
 
 
@@ -301,7 +302,7 @@ def note_add(request: HttpRequest, ticket_id: int, payload: NoteIn) -> object:
 def status_set(request: HttpRequest, ticket_id: int, payload: StatusIn) -> dict[str, object]:
     ticket = selectors.ticket_get(ticket_id=ticket_id)
     ticket = ticket_actions.ticket_status_set(
-        ticket=ticket, status=payload.status, by=_user(request)
+        ticket=ticket, status=payload.status, by=api_user(request)
     )
     return ticket_out(selectors.ticket_get(ticket_id=ticket.pk))
 
@@ -317,7 +318,7 @@ def assign(request: HttpRequest, ticket_id: int, payload: AssignIn) -> dict[str,
         if assignee is None:
             raise NotFound(f"no active user named {payload.assignee!r}", field="assignee")
     ticket = services.ticket_assign(
-        ticket=ticket, assignee=assignee, by=_user(request), reason=payload.reason
+        ticket=ticket, assignee=assignee, by=api_user(request), reason=payload.reason
     )
     return ticket_out(selectors.ticket_get(ticket_id=ticket.pk))
 
@@ -361,7 +362,7 @@ def saved_search_out(
 def saved_search_list(request: HttpRequest) -> list[dict[str, object]]:
     return [
         saved_search_out(c.saved_search, count=c.count, more=c.more)
-        for c in saved_searches.saved_search_counts(viewer=_user(request))
+        for c in saved_searches.saved_search_counts(viewer=api_user(request))
     ]
 
 
@@ -372,7 +373,7 @@ def saved_search_list(request: HttpRequest) -> list[dict[str, object]]:
 )
 def saved_search_create(request: HttpRequest, payload: SavedSearchIn) -> object:
     saved = saved_searches.saved_search_create(
-        owner=_user(request), name=payload.name, query=payload.query, is_shared=payload.is_shared
+        owner=api_user(request), name=payload.name, query=payload.query, is_shared=payload.is_shared
     )
     return Status(201, saved_search_out(saved))
 
@@ -385,10 +386,12 @@ def saved_search_create(request: HttpRequest, payload: SavedSearchIn) -> object:
 def saved_search_update(
     request: HttpRequest, saved_search_id: int, payload: SavedSearchPatchIn
 ) -> dict[str, object]:
-    saved = saved_searches.saved_search_get(saved_search_id=saved_search_id, viewer=_user(request))
+    saved = saved_searches.saved_search_get(
+        saved_search_id=saved_search_id, viewer=api_user(request)
+    )
     saved = saved_searches.saved_search_update(
         saved_search=saved,
-        by=_user(request),
+        by=api_user(request),
         name=payload.name,
         query=payload.query,
         is_shared=payload.is_shared,
@@ -402,8 +405,10 @@ def saved_search_update(
     summary="Delete a saved search (its owner, or an admin)",
 )
 def saved_search_delete(request: HttpRequest, saved_search_id: int) -> object:
-    saved = saved_searches.saved_search_get(saved_search_id=saved_search_id, viewer=_user(request))
-    saved_searches.saved_search_delete(saved_search=saved, by=_user(request))
+    saved = saved_searches.saved_search_get(
+        saved_search_id=saved_search_id, viewer=api_user(request)
+    )
+    saved_searches.saved_search_delete(saved_search=saved, by=api_user(request))
     return Status(204, None)
 
 
@@ -450,7 +455,7 @@ def evidence(request: HttpRequest, ticket_id: int) -> dict[str, object]:
 )
 def reply_handle(request: HttpRequest, ticket_id: int) -> dict[str, str]:
     ticket = selectors.ticket_get(ticket_id=ticket_id)
-    choice = reply_services.reply_handle_choice(ticket=ticket, user=_user(request))
+    choice = reply_services.reply_handle_choice(ticket=ticket, user=api_user(request))
     return {"handle": choice.handle.username, "reason": choice.reason}
 
 
@@ -458,7 +463,7 @@ def reply_handle(request: HttpRequest, ticket_id: int) -> dict[str, str]:
 def intent_set(request: HttpRequest, ticket_id: int, payload: IntentIn) -> dict[str, object]:
     ticket = selectors.ticket_get(ticket_id=ticket_id)
     ticket = ticket_actions.ticket_intent_set(
-        ticket=ticket, intent=payload.intent.value, by=_user(request)
+        ticket=ticket, intent=payload.intent.value, by=api_user(request)
     )
     return ticket_out(selectors.ticket_get(ticket_id=ticket.pk))
 
@@ -471,7 +476,7 @@ def intent_set(request: HttpRequest, ticket_id: int, payload: IntentIn) -> dict[
 def hand_back(request: HttpRequest, ticket_id: int, payload: HandBackIn) -> dict[str, object]:
     ticket = selectors.ticket_get(ticket_id=ticket_id)
     escalations.ticket_hand_back(
-        ticket=ticket, by=_user(request), reason=payload.reason, category=payload.category
+        ticket=ticket, by=api_user(request), reason=payload.reason, category=payload.category
     )
     return ticket_out(selectors.ticket_get(ticket_id=ticket_id))
 
@@ -484,7 +489,7 @@ def hand_back(request: HttpRequest, ticket_id: int, payload: HandBackIn) -> dict
 def escalate(request: HttpRequest, ticket_id: int, payload: EscalateIn) -> object:
     ticket = selectors.ticket_get(ticket_id=ticket_id)
     event = escalations.ticket_escalate(
-        ticket=ticket, by=_user(request), category=payload.category, note=payload.note
+        ticket=ticket, by=api_user(request), category=payload.category, note=payload.note
     )
     return Status(201, event_out(event))
 
@@ -497,7 +502,7 @@ def escalate(request: HttpRequest, ticket_id: int, payload: EscalateIn) -> objec
 def spam_report(request: HttpRequest, ticket_id: int, payload: SpamReportIn) -> object:
     ticket = selectors.ticket_get(ticket_id=ticket_id)
     draft = escalations.ticket_report_spam(
-        ticket=ticket, by=_user(request), reported_url=payload.url
+        ticket=ticket, by=api_user(request), reported_url=payload.url
     )
     return Status(201, {"draft": draft})
 
@@ -510,7 +515,7 @@ def spam_report(request: HttpRequest, ticket_id: int, payload: SpamReportIn) -> 
 def dm_create(request: HttpRequest, ticket_id: int, payload: DirectMessageIn) -> object:
     ticket = selectors.ticket_get(ticket_id=ticket_id)
     reply = reply_services.dm_create(
-        ticket=ticket, by=_user(request), text=payload.text, purpose=payload.purpose
+        ticket=ticket, by=api_user(request), text=payload.text, purpose=payload.purpose
     )
     return Status(201, reply_out(reply_selectors.reply_get(reply_id=reply.pk)))
 
@@ -525,10 +530,3 @@ def _optional_json(request: HttpRequest) -> dict[str, object]:
     if not isinstance(data, dict):
         raise DomainError("the request body must be a JSON object")
     return data
-
-
-def _user(request: HttpRequest) -> User:
-    user = request.auth  # type: ignore[attr-defined]
-    if not isinstance(user, User):
-        raise DomainError("not authenticated")
-    return user
