@@ -1,7 +1,7 @@
 """Bluesky (AT Protocol) connector: vendor I/O only, through MarshalX's `atproto` SDK. `client`
 speaks to the PDS, `session` keeps its sessions, `transport` records each request and keeps
-the rate-limit book, `parse` reads the answers, and `rules` says what a post's text and record
-key may be without the SDK.
+the rate-limit book, `errors` turns the SDK's errors into ours, `parse` reads the answers, and
+`rules` says what a post's text and record key may be without the SDK.
 
 The connector's names are imported on first use (PEP 562), so the desk can count a post or
 link it (`rules`) without loading the SDK."""

@@ -1,7 +1,7 @@
 """Bluesky (AT Protocol) connector: vendor I/O only, through MarshalX's `atproto` SDK (over httpx).
 
-The same method names, keyword arguments and return types as `XConnector` (x.py), so the desk
-treats every network alike; what differs is said here once:
+The same method names, keyword arguments and return types as `XConnector` (connectors/x), so the
+desk treats every network alike; what differs is said here once:
 
 - ids are `at://` URIs (`at://<did>/app.bsky.feed.post/<rkey>`); users are DIDs with handles;
 - a session (access + refresh JWT) is logged in rarely and kept: see `session`;
@@ -19,20 +19,12 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any, TypeVar
 
 import httpx
 import regex
 from atproto_client import Client, models
-from atproto_client.exceptions import (
-    AtProtocolError,
-    ModelError,
-    RateLimitExceededError,
-    RequestErrorBase,
-)
-from atproto_client.models.common import XrpcError
 from atproto_client.models.utils import get_model_as_dict
 from atproto_client.request import Request
 from atproto_client.utils import facet_detection
@@ -51,9 +43,9 @@ from mentiondesk.channels.connectors.base import (
     RemoteUser,
     Unreachable,
 )
-from mentiondesk.channels.connectors.payload import json_or_none
 from mentiondesk.channels.connectors.ratelimits import BOOK, token_digest
 
+from .errors import TokenRefused, sdk_run
 from .parse import (
     key_reached,
     lexicon_model,
@@ -64,7 +56,7 @@ from .parse import (
 )
 from .rules import TEXT_LIMIT_GRAPHEMES, text_problem, uri_parts
 from .session import SessionKeeping
-from .transport import DEFAULT_RESET_WAIT, RecordingTransport
+from .transport import RecordingTransport
 
 logger = logging.getLogger(__name__)
 
@@ -75,40 +67,8 @@ MENTION_REASONS = ("mention", "reply", "quote")
 # app.bsky.feed.getPosts takes at most 25 URIs per call.
 GET_POSTS_MAX = 25
 MAX_LOOKUP_IDS = 100
-# Errors the PDS answers for an access token it no longer takes (400 or 401).
-_TOKEN_ERRORS = frozenset({"ExpiredToken", "InvalidToken"})
 
 _M = TypeVar("_M")
-
-
-@dataclass
-class _Failure:
-    """What an SDK error says, read once."""
-
-    status: int | None
-    error: str
-    message: str
-    body: Any = field(default=None)
-
-
-def _failure(exc: RequestErrorBase) -> _Failure:
-    response = exc.response
-    if response is None:
-        return _Failure(None, "", "")
-    content = response.content
-    if isinstance(content, XrpcError):
-        return _Failure(
-            response.status_code,
-            content.error,
-            content.message or "",
-            {"error": content.error, "message": content.message},
-        )
-    return _Failure(
-        response.status_code,
-        "",
-        "",
-        json_or_none(content) if isinstance(content, bytes) else content,
-    )
 
 
 class BlueskyConnector(SessionKeeping, ConnectorBase):
@@ -182,57 +142,14 @@ class BlueskyConnector(SessionKeeping, ConnectorBase):
         stale = self._session_string()
         try:
             return self._sdk(endpoint, call, write=write, renewing=True)
-        except _TokenRefused:
+        except TokenRefused:
             self._session_renew(stale)
             return self._sdk(endpoint, call, write=write)
 
     def _sdk(
         self, endpoint: str, call: Callable[[], _M], *, write: bool, renewing: bool = False
     ) -> _M:
-        """Run `call`, turning the SDK's and httpx's errors into ours."""
-        try:
-            return call()
-        except ConnectorError:
-            raise  # refused locally by the transport (a spent window)
-        except RateLimitExceededError as exc:
-            failure = _failure(exc)
-            raise RateLimited(
-                f"{endpoint}: {failure.message or 'Rate Limit Exceeded'}",
-                reset_at=exc.reset_at or datetime.now(UTC) + DEFAULT_RESET_WAIT,
-                status=429,
-                body=failure.body,
-            ) from None
-        except RequestErrorBase as exc:
-            failure = _failure(exc)
-            if failure.status is None:
-                raise self._transport_error(endpoint, exc, write=write) from None
-            detail = f"{endpoint}: {failure.status} {failure.error or ''} {failure.message}"
-            detail = " ".join(detail.split())
-            if failure.status in (400, 401) and failure.error in _TOKEN_ERRORS and renewing:
-                raise _TokenRefused(detail) from None
-            if failure.status >= 500:
-                error = OutcomeUnknown if write else ConnectorError
-                raise error(detail, status=failure.status, body=failure.body) from None
-            raise Rejected(detail, status=failure.status, body=failure.body) from None
-        except httpx.TransportError as exc:  # what the SDK lets through (a dropped connection)
-            raise self._transport_error(endpoint, exc, write=write) from None
-        except ModelError as exc:
-            error = OutcomeUnknown if write else ConnectorError
-            raise error(f"{endpoint}: the answer breaks the lexicon ({exc})"[:500]) from None
-        except AtProtocolError as exc:
-            raise ConnectorError(f"{endpoint}: {type(exc).__name__}: {exc}"[:500]) from None
-
-    def _transport_error(self, endpoint: str, exc: BaseException, *, write: bool) -> ConnectorError:
-        cause = exc if isinstance(exc, httpx.TransportError) else exc.__cause__
-        if isinstance(cause, httpx.ConnectError | httpx.ConnectTimeout | httpx.PoolTimeout):
-            return Unreachable(f"{endpoint}: cannot reach {self.service} ({cause})")
-        if isinstance(cause, httpx.UnsupportedProtocol | httpx.InvalidURL):
-            return Unreachable(f"{endpoint}: bad Bluesky service URL {self.service}")
-        # The request left: a read timeout or a dropped connection says nothing about whether
-        # the PDS acted on it.
-        error = OutcomeUnknown if write else ConnectorError
-        name = type(cause).__name__ if cause is not None else type(exc).__name__
-        return error(f"{endpoint}: no answer ({name})")
+        return sdk_run(endpoint, call, service=self.service, write=write, renewing=renewing)
 
     def clock_skew(self) -> timedelta | None:
         """The service's clock minus ours, as its latest `Date` header in this process said;
@@ -650,7 +567,3 @@ class BlueskyConnector(SessionKeeping, ConnectorBase):
             "Chat) that mentiondesk does not speak yet; answer in public or move the person "
             "to another channel"
         )
-
-
-class _TokenRefused(ConnectorError):
-    """The PDS no longer takes the access token (ExpiredToken, InvalidToken)."""
