@@ -3,6 +3,10 @@ connector: not polled, not answered, with an error that says why."""
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+
 import pytest
 
 from mentiondesk.channels import services as channel_services
@@ -94,3 +98,22 @@ def test_every_network_names_a_connector_that_speaks_the_protocol(network: str) 
         assert NETWORKS["mastodon"].text_limit == DEFAULT_TEXT_LIMIT
     if network == "bluesky":
         assert NETWORKS["bluesky"].text_limit == TEXT_LIMIT_GRAPHEMES
+
+
+def test_the_network_facts_and_bluesky_rules_load_no_vendor_sdk() -> None:
+    # Pages and `mentiondesk check` count and link posts through NETWORKS and bluesky.rules; a
+    # fresh interpreter shows whether that pulled in a connector (and its SDK) too.
+    code = (
+        "import sys\n"
+        "from mentiondesk.channels.connectors import NETWORKS\n"
+        "from mentiondesk.channels.connectors.bluesky import post_url, rkey_for\n"
+        "loaded = sorted(m for m in sys.modules if m.split('.')[0] in"
+        " ('atproto_client', 'mastodon', 'authlib', 'httpx')"
+        " or m.endswith('.client') and m.startswith('mentiondesk.channels.connectors'))\n"
+        "print(','.join(loaded))\n"
+    )
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, env=env, check=True
+    )
+    assert done.stdout.strip() == ""

@@ -1,9 +1,9 @@
-"""Network connectors: one module per network, vendor I/O only (see base.py), and the one
+"""Network connectors: one package per network, vendor I/O only (see base.py), and the one
 place that says what differs between networks (`NETWORKS`).
 
 CONNECTED_NETWORKS says which networks have a connector: the policy refuses a handle on any
 other network, and the desk never hands such a handle to another network's connector. A new
-network is one connector module, its sandbox, and one `NetworkFacts` entry here.
+network is one connector package, its sandbox, and one `NetworkFacts` entry here.
 
 Everything the desk does with a handle goes through the `Connector` protocol (base.py) and
 these facts: ingest compares checkpoints with `checkpoint_newer` and reads DMs only where
@@ -22,8 +22,8 @@ from typing import Any
 from mentiondesk.channels.length import X_MAX_WEIGHT, graphemes, mastodon_length, x_length
 
 from .base import id_newer
-from .bluesky_rules import TEXT_LIMIT_GRAPHEMES, rkey_for
-from .bluesky_rules import post_url as bluesky_post_url
+from .bluesky.rules import TEXT_LIMIT_GRAPHEMES, rkey_for
+from .bluesky.rules import post_url as bluesky_post_url
 
 # Mastodon's default (mastodon.DEFAULT_TEXT_LIMIT); an instance may allow more (text_limit()).
 MASTODON_TEXT_LIMIT = 500
@@ -134,7 +134,7 @@ NETWORKS: dict[str, NetworkFacts] = {
     "x": NetworkFacts(
         network="x",
         label="X",
-        connector="mentiondesk.channels.connectors.x:XConnector",
+        connector="mentiondesk.channels.connectors.x.client:XConnector",
         credentials_prefix="MENTIONDESK_X_TOKEN_",
         text_limit=X_MAX_WEIGHT,
         text_length=x_length,
@@ -156,7 +156,7 @@ NETWORKS: dict[str, NetworkFacts] = {
     "mastodon": NetworkFacts(
         network="mastodon",
         label="Mastodon",
-        connector="mentiondesk.channels.connectors.mastodon:MastodonConnector",
+        connector="mentiondesk.channels.connectors.mastodon.client:MastodonConnector",
         credentials_prefix="MENTIONDESK_MASTODON_TOKEN_",
         text_limit=MASTODON_TEXT_LIMIT,
         text_length=mastodon_length,
@@ -178,7 +178,7 @@ NETWORKS: dict[str, NetworkFacts] = {
     "bluesky": NetworkFacts(
         network="bluesky",
         label="Bluesky",
-        connector="mentiondesk.channels.connectors.bluesky:BlueskyConnector",
+        connector="mentiondesk.channels.connectors.bluesky.client:BlueskyConnector",
         credentials_prefix="MENTIONDESK_BLUESKY_PASSWORD_",
         text_limit=TEXT_LIMIT_GRAPHEMES,
         text_length=graphemes,

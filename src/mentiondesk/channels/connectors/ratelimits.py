@@ -1,8 +1,8 @@
 """The rate-limit book every connector shares: what each endpoint's last answer said about its
 window, keyed by (base URL, token digest, "METHOD /route/:template"), process-wide, and between
 processes through `rate_limits_share` (the desk's database, set by the channels app). Network
-neutral: X and Mastodon calls are told apart by their base URL and endpoint. Also keeps each
-token's `me()` and each base URL's latest clock skew, so a connector looks them up once."""
+neutral: X, Mastodon and Bluesky calls are told apart by their base URL and endpoint. Also keeps
+each token's `me()` and each base URL's latest clock skew, so a connector looks them up once."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Protocol
 
-from mentiondesk.channels.connectors.base import RemoteUser, Unreachable
+from mentiondesk.channels.connectors.base import RateLimited, RemoteUser, Unreachable
 
 
 @dataclass(frozen=True)
@@ -126,6 +126,35 @@ def rate_limit_status(*, base_url: str, token: str, endpoint: str) -> RateLimitS
     """The remembered window of `endpoint` (e.g. "GET /2/users/:id/mentions") for this token
     (or the connector's `rate_key`), or None before the first response."""
     return BOOK.get((base_url.rstrip("/"), token_digest(token), endpoint))
+
+
+def rate_limit_check(key: tuple[str, str, str], *, endpoint: str) -> None:
+    """Raise RateLimited, before anything is sent, while the window of `key` is spent (after a
+    429, or `remaining` 0) and not yet reset."""
+    known = BOOK.get(key)
+    blocked_until = known.blocked_until(datetime.now(UTC)) if known else None
+    if blocked_until is not None:
+        raise RateLimited(
+            f"{endpoint}: rate limited until {blocked_until:%H:%M:%S} UTC (not sent)",
+            reset_at=blocked_until,
+        )
+
+
+def rate_limit_remember(
+    key: tuple[str, str, str],
+    *,
+    limit: int | None,
+    remaining: int | None,
+    reset_at: datetime | None,
+) -> RateLimitStatus:
+    """Store the window an answer announced for `key`. The network announces its reset on its
+    own clock: the wait is on ours, so the skew last measured for the base URL is taken off."""
+    skew = BOOK.skew_get(key[0])
+    if reset_at is not None and skew:
+        reset_at -= skew
+    window = RateLimitStatus(limit=limit, remaining=remaining, reset_at=reset_at)
+    BOOK.put(key, window)
+    return window
 
 
 def rate_limits_share(shared: SpentWindows | None) -> None:

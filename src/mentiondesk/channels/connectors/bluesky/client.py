@@ -1,52 +1,36 @@
 """Bluesky (AT Protocol) connector: vendor I/O only, through MarshalX's `atproto` SDK (over httpx).
 
-The same method names, keyword arguments and return types as `XConnector` (x.py), so the desk
-treats every network alike; what differs is said here once:
+The same method names, keyword arguments and return types as `XConnector` (connectors/x), so the
+desk treats every network alike; what differs is said here once:
 
 - ids are `at://` URIs (`at://<did>/app.bsky.feed.post/<rkey>`); users are DIDs with handles;
-- a session (access + refresh JWT) comes from com.atproto.server.createSession, which the PDS
-  limits to 30 per 5 minutes and 300 per day per account: the connector logs in only when it
-  has no session at all (neither the one it was given nor one this process already holds),
-  refreshes with com.atproto.server.refreshSession when the access token expires, and hands
-  every new session to `on_session` so the desk can store it (encrypted) for the next process;
+- a session (access + refresh JWT) is logged in rarely and kept: see `session`;
 - mentions come from app.bsky.notification.listNotifications, which has no `since`: see
   `mentions()` for the checkpoint;
 - a reply's record key (`rkey`) is chosen by the desk, so a retried createRecord collides
   instead of posting twice; see `post_create()` for how the outcome of a failed send is learnt.
 
 Lexicon shapes are the SDK's generated models (`atproto_client.models`): every item read is
-parsed with them, so a payload that breaks the lexicon becomes a PayloadProblem.
+parsed with them (`parse`), so a payload that breaks the lexicon becomes a PayloadProblem.
+Every request goes through `transport`, which records it and keeps the rate-limit book.
 """
 
 from __future__ import annotations
 
-import json
 import logging
-import threading
 from collections.abc import Callable
-from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
-from email.utils import parsedate_to_datetime
+from datetime import datetime, timedelta
 from typing import Any, TypeVar
 
 import httpx
 import regex
 from atproto_client import Client, models
-from atproto_client.client.session import Session, SessionEvent
-from atproto_client.exceptions import (
-    AtProtocolError,
-    ModelError,
-    RateLimitExceededError,
-    RequestErrorBase,
-)
-from atproto_client.models.common import XrpcError
-from atproto_client.models.utils import get_model_as_dict, get_or_create
+from atproto_client.models.utils import get_model_as_dict
 from atproto_client.request import Request
 from atproto_client.utils import facet_detection
 
 from mentiondesk import __version__
 from mentiondesk.channels.connectors.base import (
-    CallReport,
     ConnectorBase,
     ConnectorError,
     DmPage,
@@ -59,29 +43,20 @@ from mentiondesk.channels.connectors.base import (
     RemoteUser,
     Unreachable,
 )
-from mentiondesk.core.constants import POST_TIME_MAX, POST_TIME_MIN
+from mentiondesk.channels.connectors.ratelimits import BOOK, token_digest
 
-# The text and record-key rules live in a module of their own, without the SDK, so the desk
-# can count a post or name its page without loading atproto.
-from .bluesky_rules import (
-    TEXT_LIMIT_BYTES,
-    TEXT_LIMIT_GRAPHEMES,
-    _uri_parts,
-    post_url,
-    rkey_for,
-    text_graphemes,
-    text_problem,
+from .errors import TokenRefused, sdk_run
+from .parse import (
+    key_reached,
+    lexicon_model,
+    notification_key,
+    parse_notification,
+    parse_post_view,
+    post_from_record,
 )
-
-__all__ = [
-    "TEXT_LIMIT_BYTES",
-    "TEXT_LIMIT_GRAPHEMES",
-    "BlueskyConnector",
-    "post_url",
-    "rkey_for",
-    "text_graphemes",
-    "text_problem",
-]
+from .rules import TEXT_LIMIT_GRAPHEMES, text_problem, uri_parts
+from .session import SessionKeeping
+from .transport import RecordingTransport
 
 logger = logging.getLogger(__name__)
 
@@ -92,344 +67,11 @@ MENTION_REASONS = ("mention", "reply", "quote")
 # app.bsky.feed.getPosts takes at most 25 URIs per call.
 GET_POSTS_MAX = 25
 MAX_LOOKUP_IDS = 100
-# Without a `ratelimit-reset` on a 429, wait one PDS window (5 minutes).
-DEFAULT_RESET_WAIT = timedelta(minutes=5)
-# Errors the PDS answers for an access token it no longer takes (400 or 401).
-_TOKEN_ERRORS = frozenset({"ExpiredToken", "InvalidToken"})
 
 _M = TypeVar("_M")
 
 
-# --- Process-wide memory: sessions, spent windows, who we are ----------------------------------
-
-
-class _Book:
-    """What every connector of this process shares, per (service, account): the newest session
-    string (so a second connector never logs in again), a lock taken for logins and refreshes,
-    the endpoints blocked until a rate-limit reset, and the account's own user."""
-
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self.sessions: dict[tuple[str, str], str] = {}
-        self.locks: dict[tuple[str, str], threading.Lock] = {}
-        self.blocked: dict[tuple[str, str, str], datetime] = {}
-        self.me: dict[tuple[str, str], RemoteUser] = {}
-        self.skews: dict[str, timedelta] = {}
-
-    def account_lock(self, key: tuple[str, str]) -> threading.Lock:
-        with self._lock:
-            return self.locks.setdefault(key, threading.Lock())
-
-    def session_get(self, key: tuple[str, str]) -> str | None:
-        with self._lock:
-            return self.sessions.get(key)
-
-    def session_put(self, key: tuple[str, str], session: str) -> None:
-        with self._lock:
-            self.sessions[key] = session
-
-    def blocked_until(self, key: tuple[str, str, str], now: datetime) -> datetime | None:
-        with self._lock:
-            reset_at = self.blocked.get(key)
-        return reset_at if reset_at is not None and now < reset_at else None
-
-    def block(self, key: tuple[str, str, str], reset_at: datetime) -> None:
-        with self._lock:
-            self.blocked[key] = max(reset_at, self.blocked.get(key, reset_at))
-
-    def clear(self) -> None:
-        with self._lock:
-            self.sessions.clear()
-            self.blocked.clear()
-            self.me.clear()
-            self.skews.clear()
-
-
-_BOOK = _Book()
-
-
-def bluesky_state_clear() -> None:
-    """Forget every session, spent window and cached user of this process (tests only)."""
-    _BOOK.clear()
-
-
-# --- The recording transport --------------------------------------------------------------------
-
-# Secrets in what we send or receive: never handed to the usage recorder.
-_SECRET_FIELDS = frozenset({"password", "accessJwt", "refreshJwt", "authFactorToken"})
-
-
-def _without_secrets(value: Any) -> Any:
-    if isinstance(value, dict):
-        return {k: "***" if k in _SECRET_FIELDS else v for k, v in value.items()}
-    return value
-
-
-def _json_or_none(content: bytes) -> Any:
-    try:
-        return json.loads(content) if content else None
-    except ValueError:
-        return None
-
-
-class _RecordingTransport(httpx.BaseTransport):
-    """Sits under the SDK's httpx client, so it sees every request the SDK makes (logins and
-    refreshes included), which the SDK's own API does not expose: it reports each one that
-    left to the connector's recorder, refuses (RateLimited, nothing sent) a call to an endpoint
-    whose window is spent, and remembers a spent window from `ratelimit-*` headers."""
-
-    def __init__(self, inner: httpx.BaseTransport, connector: BlueskyConnector) -> None:
-        self._inner = inner
-        self._connector = connector
-
-    def handle_request(self, request: httpx.Request) -> httpx.Response:
-        path = request.url.path
-        endpoint = f"{request.method} {path[path.find('/xrpc/') :] if '/xrpc/' in path else path}"
-        key = self._connector._rate_key(endpoint)
-        blocked = _BOOK.blocked_until(key, datetime.now(UTC))
-        if blocked is not None:
-            raise RateLimited(
-                f"{endpoint}: rate limited until {blocked:%H:%M:%S} UTC (not sent)",
-                reset_at=blocked,
-            )
-        sent = _without_secrets(_json_or_none(request.read()))
-        sent_at = datetime.now(UTC)
-        try:
-            response = self._inner.handle_request(request)
-        except (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout):
-            raise  # never left: nothing to report
-        except httpx.TransportError:
-            self._connector._report(CallReport(endpoint, None, sent=sent))
-            raise
-        try:
-            raw = b"".join(response.stream)  # type: ignore[arg-type]
-        finally:
-            response.close()
-        answer = httpx.Response(
-            response.status_code,
-            headers=response.headers,
-            content=raw,
-            request=request,
-            extensions=response.extensions,
-        )
-        body = _without_secrets(_json_or_none(answer.read()))
-        self._connector._report(CallReport(endpoint, answer.status_code, body=body, sent=sent))
-        self._remember(key, answer)
-        self._skew_measure(answer, sent_at)
-        return answer
-
-    def _skew_measure(self, response: httpx.Response, sent_at: datetime) -> None:
-        """The server's clock minus ours from its `Date` (to the second), set against the
-        middle of the exchange: reconciliation bounds its search windows with it."""
-        try:
-            stamped = parsedate_to_datetime(response.headers.get("date", ""))
-        except (TypeError, ValueError, IndexError):
-            return
-        if stamped.tzinfo is None:
-            stamped = stamped.replace(tzinfo=UTC)
-        middle = sent_at + (datetime.now(UTC) - sent_at) / 2
-        skew = timedelta(seconds=round((stamped - middle).total_seconds() + 0.5))
-        with _BOOK._lock:
-            _BOOK.skews[self._connector.service] = skew
-
-    @staticmethod
-    def _remember(key: tuple[str, str, str], response: httpx.Response) -> None:
-        """`ratelimit-remaining: 0` or a 429 blocks the endpoint until `ratelimit-reset`
-        (epoch seconds) for every connector of this account in the process."""
-        remaining = response.headers.get("ratelimit-remaining", "").strip()
-        reset = response.headers.get("ratelimit-reset", "").strip()
-        if response.status_code != 429 and remaining != "0":
-            return
-        reset_at = (
-            datetime.fromtimestamp(int(reset), UTC)
-            if reset.isdigit()
-            else datetime.now(UTC) + DEFAULT_RESET_WAIT
-        )
-        _BOOK.block(key, reset_at)
-
-    def close(self) -> None:
-        self._inner.close()
-
-
-# --- Parsing ------------------------------------------------------------------------------------
-
-
-def _parse_time(value: Any) -> datetime | None:
-    if not isinstance(value, str):
-        return None
-    try:
-        moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    moment = moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
-    return moment if POST_TIME_MIN <= moment < POST_TIME_MAX else None
-
-
-def _model(data: Any, model: type[_M]) -> _M:
-    """`data` as the SDK's lexicon model, or ModelError (a shape the lexicon does not allow)."""
-    if not isinstance(data, dict):
-        raise ModelError("not a JSON object")
-    parsed = get_or_create(data, model, strict=True)
-    if not isinstance(parsed, model):  # pragma: no cover - strict mode raises instead
-        raise ModelError(f"not a {model.__name__}")
-    return parsed
-
-
-def _slice(text: str, start: int, end: int) -> str:
-    """The UTF-8 byte range [start, end) of `text` (facet indexes count bytes)."""
-    return text.encode()[start:end].decode("utf-8", errors="replace")
-
-
-def post_from_record(
-    *,
-    uri: str,
-    cid: str,
-    author_did: str,
-    author_handle: str,
-    record: Any,
-    indexed_at: str | None,
-    raw: dict[str, Any],
-    known_handles: dict[str, str] | None = None,
-) -> RemotePost | PayloadProblem:
-    """One post record (app.bsky.feed.post) as a RemotePost, or a PayloadProblem keeping `raw`.
-
-    created_at is the record's `createdAt` (declared by the author's client) but never later
-    than `indexedAt` (when the network saw it): a client clock ahead must not sort a question
-    after its answer. Mentions are the handles as written at each #mention facet (falling back
-    to `known_handles` by DID); links are the #link facets' URIs."""
-    try:
-        post = _model(record, models.AppBskyFeedPost.Record)
-    except ModelError as exc:
-        return PayloadProblem(f"post {uri}: not an app.bsky.feed.post record ({exc})"[:500], raw)
-    created = _parse_time(post.created_at)
-    indexed = _parse_time(indexed_at)
-    moments = [m for m in (created, indexed) if m is not None]
-    if not moments:
-        return PayloadProblem(f"post {uri}: no readable createdAt or indexedAt", raw)
-    mentions: list[str] = []
-    urls: list[dict[str, str]] = []
-    for facet in post.facets or []:
-        shown = _slice(post.text, facet.index.byte_start, facet.index.byte_end)
-        for feature in facet.features:
-            if isinstance(feature, models.AppBskyRichtextFacet.Mention):
-                handle = shown.removeprefix("@") if shown.startswith("@") else ""
-                handle = handle or (known_handles or {}).get(feature.did, "")
-                if handle and handle not in mentions:
-                    mentions.append(handle)
-            elif isinstance(feature, models.AppBskyRichtextFacet.Link):
-                urls.append({"url": feature.uri, "expanded_url": feature.uri, "display_url": shown})
-    reply = post.reply
-    parent_uri = reply.parent.uri if reply else None
-    return RemotePost(
-        remote_id=uri,
-        author_id=author_did,
-        author_username=author_handle,
-        text=post.text,
-        created_at=min(moments),
-        conversation_id=reply.root.uri if reply else uri,
-        in_reply_to_id=parent_uri,
-        in_reply_to_user_id=_uri_parts(parent_uri)[0] or None if parent_uri else None,
-        mentions=tuple(mentions),
-        urls=tuple(urls),
-        raw={**raw, "cid": cid} if "cid" not in raw else raw,
-    )
-
-
-def parse_notification(item: Any, *, me: RemoteUser | None = None) -> RemotePost | PayloadProblem:
-    """One app.bsky.notification.listNotifications#notification (reason mention, reply or
-    quote) as the post it notifies; `raw` is the notification as received (with its `cid`)."""
-    raw = item if isinstance(item, dict) else {"item": item}
-    try:
-        note = _model(item, models.AppBskyNotificationListNotifications.Notification)
-    except ModelError as exc:
-        return PayloadProblem(f"notification breaks the lexicon ({exc})"[:500], raw)
-    known = {note.author.did: note.author.handle}
-    if me is not None:
-        known[me.remote_id] = me.username
-    return post_from_record(
-        uri=note.uri,
-        cid=note.cid,
-        author_did=note.author.did,
-        author_handle=note.author.handle,
-        record=raw.get("record"),
-        indexed_at=note.indexed_at,
-        raw=raw,
-        known_handles=known,
-    )
-
-
-def parse_post_view(item: Any) -> RemotePost | PayloadProblem:
-    """One app.bsky.feed.defs#postView as a RemotePost; `raw` is the view (with its `cid`)."""
-    raw = item if isinstance(item, dict) else {"item": item}
-    try:
-        view = _model(item, models.AppBskyFeedDefs.PostView)
-    except ModelError as exc:
-        return PayloadProblem(f"post view breaks the lexicon ({exc})"[:500], raw)
-    return post_from_record(
-        uri=view.uri,
-        cid=view.cid,
-        author_did=view.author.did,
-        author_handle=view.author.handle,
-        record=raw.get("record"),
-        indexed_at=view.indexed_at,
-        raw=raw,
-        known_handles={view.author.did: view.author.handle},
-    )
-
-
-def notification_key(item: dict[str, Any]) -> str | None:
-    """The checkpoint of one notification: "<indexedAt as UTC ISO>|<uri>". Notifications come
-    newest first by indexedAt; the key orders them and survives the post's deletion (a URI
-    alone would not: a deleted post's notification disappears, and paging would run on to the
-    end). The cursor is not used as a checkpoint: it is opaque and the AppView may change it."""
-    moment = _parse_time(item.get("indexedAt"))
-    uri = item.get("uri")
-    if moment is None or not isinstance(uri, str):
-        return None
-    return f"{moment.isoformat(timespec='microseconds')}|{uri}"
-
-
-def _key_reached(key: str, checkpoint: str) -> bool:
-    """Whether a notification with `key` is at or before `checkpoint` (already read)."""
-    moment, _, uri = key.partition("|")
-    seen_moment, _, seen_uri = checkpoint.partition("|")
-    return moment < seen_moment or (moment == seen_moment and uri == seen_uri)
-
-
-# --- The connector ------------------------------------------------------------------------------
-
-
-@dataclass
-class _Failure:
-    """What an SDK error says, read once."""
-
-    status: int | None
-    error: str
-    message: str
-    body: Any = field(default=None)
-
-
-def _failure(exc: RequestErrorBase) -> _Failure:
-    response = exc.response
-    if response is None:
-        return _Failure(None, "", "")
-    content = response.content
-    if isinstance(content, XrpcError):
-        return _Failure(
-            response.status_code,
-            content.error,
-            content.message or "",
-            {"error": content.error, "message": content.message},
-        )
-    return _Failure(
-        response.status_code,
-        "",
-        "",
-        _json_or_none(content) if isinstance(content, bytes) else content,
-    )
-
-
-class BlueskyConnector(ConnectorBase):
+class BlueskyConnector(SessionKeeping, ConnectorBase):
     """One Bluesky account (handle + app password) against one PDS / entryway (`service`).
 
     Sessions: `session` is a session string this account exported earlier (the desk stores
@@ -465,19 +107,24 @@ class BlueskyConnector(ConnectorBase):
         self._session_given = session
         self._on_session = on_session
         self._account = (self.service, self.handle.lower())
+        # Sessions come and go: the account, not its token, is what the PDS counts calls of
+        # (as X's `rate_key`), so the book keys windows and `me()` by its handle.
+        self._account_key = token_digest(self.handle.lower())
         inner = transport if transport is not None else httpx.HTTPTransport()
         request = Request(
-            transport=_RecordingTransport(inner, self),
+            transport=RecordingTransport(
+                inner,
+                connector=self,
+                service=self.service,
+                account_key=self._account_key,
+                # Another process's turn on an endpoint lasts one call, bounded by `timeout`.
+                turn_wait=timeout + 1.0,
+            ),
             timeout=timeout,
             headers={"User-Agent": f"mentiondesk/{__version__}"},
         )
         self._client = Client(base_url=self.service, request=request)
         self._client.on_session_change(self._session_changed)
-
-    # Plumbing shared with the transport
-
-    def _rate_key(self, endpoint: str) -> tuple[str, str, str]:
-        return (*self._account, endpoint)
 
     def close(self) -> None:
         self._client.request.close()
@@ -487,78 +134,6 @@ class BlueskyConnector(ConnectorBase):
         """Bluesky's post length rule: 300 graphemes (`text_graphemes`)."""
         return TEXT_LIMIT_GRAPHEMES
 
-    # Sessions
-
-    def _session_changed(self, event: SessionEvent, session: Session) -> None:
-        if event is SessionEvent.IMPORT:
-            return  # what we were given or already hold: nothing new to store
-        exported = session.export()
-        _BOOK.session_put(self._account, exported)
-        if self._on_session is not None:
-            self._on_session(exported)
-
-    def _session_ready(self) -> None:
-        """Import a session, or log in once when this process has none for the account."""
-        if self._client._session is not None:
-            return
-        with _BOOK.account_lock(self._account):
-            known = _BOOK.session_get(self._account) or self._session_given
-            if known:
-                self._client.login(session_string=known, fetch_bsky_profile=False)
-                return
-            self._login()
-
-    def _login(self) -> None:
-        """com.atproto.server.createSession: the rare call (30 per 5 min, 300 per day)."""
-        if not self._password:
-            raise Rejected(
-                f"Bluesky {self.handle}: no session and no app password to start one", status=401
-            )
-        self._sdk(
-            "POST /xrpc/com.atproto.server.createSession",
-            lambda: self._client.login(self.handle, self._password, fetch_bsky_profile=False),
-            write=False,
-        )
-
-    def _session_renew(self, stale: str | None) -> None:
-        """The PDS no longer takes our access token: adopt a newer session of this process,
-        else refresh, else (the refresh token is dead too) log in."""
-        with _BOOK.account_lock(self._account):
-            newest = _BOOK.session_get(self._account)
-            if newest and newest != stale:
-                self._client.login(session_string=newest, fetch_bsky_profile=False)
-                return
-            current = Session.decode(stale) if stale else None
-            if current is not None:
-                try:
-                    refreshed = self._sdk(
-                        "POST /xrpc/com.atproto.server.refreshSession",
-                        lambda: self._client.com.atproto.server.refresh_session(
-                            headers={"Authorization": f"Bearer {current.refresh_jwt}"},
-                            ignore_session_check=True,
-                        ),
-                        write=False,
-                    )
-                except Rejected as exc:
-                    if exc.status not in (400, 401):
-                        raise
-                else:
-                    renewed = Session(
-                        handle=refreshed.handle,
-                        did=refreshed.did,
-                        access_jwt=refreshed.access_jwt,
-                        refresh_jwt=refreshed.refresh_jwt,
-                        pds_endpoint=current.pds_endpoint,
-                    )
-                    self._client.login(session_string=renewed.export(), fetch_bsky_profile=False)
-                    self._session_changed(SessionEvent.REFRESH, renewed)
-                    return
-            self._login()
-
-    def _session_string(self) -> str | None:
-        session = self._client._session
-        return session.export() if session is not None else None
-
     # Calls
 
     def _call(self, endpoint: str, call: Callable[[], _M], *, write: bool = False) -> _M:
@@ -567,63 +142,19 @@ class BlueskyConnector(ConnectorBase):
         stale = self._session_string()
         try:
             return self._sdk(endpoint, call, write=write, renewing=True)
-        except _TokenRefused:
+        except TokenRefused:
             self._session_renew(stale)
             return self._sdk(endpoint, call, write=write)
 
     def _sdk(
         self, endpoint: str, call: Callable[[], _M], *, write: bool, renewing: bool = False
     ) -> _M:
-        """Run `call`, turning the SDK's and httpx's errors into ours."""
-        try:
-            return call()
-        except ConnectorError:
-            raise  # refused locally by the transport (a spent window)
-        except RateLimitExceededError as exc:
-            failure = _failure(exc)
-            raise RateLimited(
-                f"{endpoint}: {failure.message or 'Rate Limit Exceeded'}",
-                reset_at=exc.reset_at or datetime.now(UTC) + DEFAULT_RESET_WAIT,
-                status=429,
-                body=failure.body,
-            ) from None
-        except RequestErrorBase as exc:
-            failure = _failure(exc)
-            if failure.status is None:
-                raise self._transport_error(endpoint, exc, write=write) from None
-            detail = f"{endpoint}: {failure.status} {failure.error or ''} {failure.message}"
-            detail = " ".join(detail.split())
-            if failure.status in (400, 401) and failure.error in _TOKEN_ERRORS and renewing:
-                raise _TokenRefused(detail) from None
-            if failure.status >= 500:
-                error = OutcomeUnknown if write else ConnectorError
-                raise error(detail, status=failure.status, body=failure.body) from None
-            raise Rejected(detail, status=failure.status, body=failure.body) from None
-        except httpx.TransportError as exc:  # what the SDK lets through (a dropped connection)
-            raise self._transport_error(endpoint, exc, write=write) from None
-        except ModelError as exc:
-            error = OutcomeUnknown if write else ConnectorError
-            raise error(f"{endpoint}: the answer breaks the lexicon ({exc})"[:500]) from None
-        except AtProtocolError as exc:
-            raise ConnectorError(f"{endpoint}: {type(exc).__name__}: {exc}"[:500]) from None
-
-    def _transport_error(self, endpoint: str, exc: BaseException, *, write: bool) -> ConnectorError:
-        cause = exc if isinstance(exc, httpx.TransportError) else exc.__cause__
-        if isinstance(cause, httpx.ConnectError | httpx.ConnectTimeout | httpx.PoolTimeout):
-            return Unreachable(f"{endpoint}: cannot reach {self.service} ({cause})")
-        if isinstance(cause, httpx.UnsupportedProtocol | httpx.InvalidURL):
-            return Unreachable(f"{endpoint}: bad Bluesky service URL {self.service}")
-        # The request left: a read timeout or a dropped connection says nothing about whether
-        # the PDS acted on it.
-        error = OutcomeUnknown if write else ConnectorError
-        name = type(cause).__name__ if cause is not None else type(exc).__name__
-        return error(f"{endpoint}: no answer ({name})")
+        return sdk_run(endpoint, call, service=self.service, write=write, renewing=renewing)
 
     def clock_skew(self) -> timedelta | None:
         """The service's clock minus ours, as its latest `Date` header in this process said;
         None before the first answer."""
-        with _BOOK._lock:
-            return _BOOK.skews.get(self.service)
+        return BOOK.skew_get(self.service)
 
     # Users
 
@@ -646,22 +177,19 @@ class BlueskyConnector(ConnectorBase):
             lambda: self._client.com.atproto.server.get_session(),
         )
         user = RemoteUser(remote_id=answer.did, username=answer.handle)
-        with _BOOK._lock:
-            _BOOK.me[self._account] = user
+        BOOK.me_put((self.service, self._account_key), user)
         return user
 
     def author(self) -> RemoteUser:
         """The account itself, asked once per process (the session also names it)."""
-        with _BOOK._lock:
-            known = _BOOK.me.get(self._account)
+        known = BOOK.me_get((self.service, self._account_key))
         if known is not None:
             return known
         self._session_ready()
         session = self._client._session
         if session is not None and session.did:
             user = RemoteUser(remote_id=session.did, username=session.handle)
-            with _BOOK._lock:
-                _BOOK.me[self._account] = user
+            BOOK.me_put((self.service, self._account_key), user)
             return user
         return self.me()  # pragma: no cover - a session always names its account
 
@@ -705,7 +233,7 @@ class BlueskyConnector(ConnectorBase):
         for item in body["notifications"]:
             key = notification_key(item) if isinstance(item, dict) else None
             if key is not None:
-                if since_id and _key_reached(key, since_id):
+                if since_id and key_reached(key, since_id):
                     reached = True
                     break
                 newest = max(newest or key, key)
@@ -936,7 +464,7 @@ class BlueskyConnector(ConnectorBase):
         root_ref = parent_ref
         reply = parent.raw.get("record", {}).get("reply")
         if isinstance(reply, dict) and isinstance(reply.get("root"), dict):
-            root_ref = _model(reply["root"], models.ComAtprotoRepoStrongRef.Main)
+            root_ref = lexicon_model(reply["root"], models.ComAtprotoRepoStrongRef.Main)
         known = {parent.author_username.lower(): parent.author_id}
         return models.AppBskyFeedPost.ReplyRef(parent=parent_ref, root=root_ref), known
 
@@ -985,7 +513,7 @@ class BlueskyConnector(ConnectorBase):
     def post_delete(self, post_id: str) -> bool:
         """com.atproto.repo.deleteRecord of one of our posts (by URI); True once it is gone
         (deleting a record already gone is not an error on a PDS)."""
-        authority, collection, rkey = _uri_parts(post_id)
+        authority, collection, rkey = uri_parts(post_id)
         author = self.author()
         if collection != POST_COLLECTION or authority not in (author.remote_id, author.username):
             raise Rejected(f"deleteRecord: {post_id} is not a post of {self.handle}")
@@ -1039,7 +567,3 @@ class BlueskyConnector(ConnectorBase):
             "Chat) that mentiondesk does not speak yet; answer in public or move the person "
             "to another channel"
         )
-
-
-class _TokenRefused(ConnectorError):
-    """The PDS no longer takes the access token (ExpiredToken, InvalidToken)."""

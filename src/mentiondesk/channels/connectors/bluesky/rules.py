@@ -1,5 +1,5 @@
 """Bluesky's rules for a post's text and record key, and the web page of a post: pure
-functions without the atproto SDK (bluesky.py, the connector, uses them too), so the desk can
+functions without the atproto SDK (`client`, the connector, uses them too), so the desk can
 count a reply or link a post without loading the SDK."""
 
 from __future__ import annotations
@@ -46,11 +46,11 @@ def rkey_for(*, created_at: datetime, seed: int) -> str:
 
 def post_url(uri: str, *, handle: str | None = None) -> str:
     """The bsky.app page of the post `uri` (by handle when known, else by DID)."""
-    authority, _, rkey = _uri_parts(uri)
+    authority, _, rkey = uri_parts(uri)
     return f"https://bsky.app/profile/{handle or authority}/post/{rkey}"
 
 
-def _uri_parts(uri: str) -> tuple[str, str, str]:
+def uri_parts(uri: str) -> tuple[str, str, str]:
     """(authority, collection, rkey) of an at:// URI; empty strings where missing."""
     if not uri.startswith("at://"):
         return "", "", ""

@@ -17,11 +17,8 @@ import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from email.utils import parsedate_to_datetime
 from functools import partial
-from html.parser import HTMLParser
 from typing import Any
-from urllib.parse import parse_qs, urlsplit
 
 import requests
 from mastodon import Mastodon
@@ -42,8 +39,27 @@ from mentiondesk.channels.connectors.base import (
     RemoteUser,
     Unreachable,
 )
-from mentiondesk.channels.connectors.ratelimits import BOOK, RateLimitStatus, token_digest
-from mentiondesk.core.constants import POST_TIME_MAX, POST_TIME_MIN
+from mentiondesk.channels.connectors.payload import (
+    as_dict,
+    clock_skew_measure,
+    digits_id,
+    header_number,
+)
+from mentiondesk.channels.connectors.ratelimits import (
+    BOOK,
+    RateLimitStatus,
+    rate_limit_check,
+    rate_limit_remember,
+    token_digest,
+)
+
+from .parse import (
+    next_max_id,
+    parse_notifications,
+    parse_status,
+    parse_statuses,
+    ratelimit_reset,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -60,238 +76,6 @@ MAX_LOOKUP_IDS = 20  # GET /api/v1/statuses?id[]=… takes at most 20 ids
 
 _TEXT_LIMITS: dict[str, int] = {}
 _TEXT_LIMITS_LOCK = threading.Lock()
-
-
-# --- Parsing ------------------------------------------------------------------------------------
-
-
-class _ContentText(HTMLParser):
-    """Plain text of a status's HTML `content`: paragraphs become blank lines, <br> newlines.
-    A link's text is kept whole (Mastodon hides part of long links in `span.invisible`, which
-    is still the URL) and its href kept as a url; mention and hashtag links stay text only."""
-
-    def __init__(self) -> None:
-        super().__init__(convert_charrefs=True)
-        self.parts: list[str] = []
-        self.urls: list[dict[str, str]] = []
-        self._link: dict[str, Any] | None = None
-        self._spans: list[str] = []
-        self._paragraphs = 0
-
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        attributes = {name: value or "" for name, value in attrs}
-        if tag == "br":
-            self.parts.append("\n")
-        elif tag == "p":
-            if self._paragraphs:
-                self.parts.append("\n\n")
-            self._paragraphs += 1
-        elif tag == "a" and self._link is None:
-            classes = attributes.get("class", "").split()
-            self._link = {
-                "href": attributes.get("href", ""),
-                "plain": "mention" in classes or "hashtag" in classes,
-                "shown": [],
-            }
-        elif tag == "span":
-            self._spans.append(attributes.get("class", ""))
-
-    def handle_endtag(self, tag: str) -> None:
-        if tag == "span" and self._spans:
-            if "ellipsis" in self._spans.pop().split() and self._link is not None:
-                self._link["shown"].append("…")
-        elif tag == "a" and self._link is not None:
-            link, self._link = self._link, None
-            if link["href"] and not link["plain"]:
-                self.urls.append(
-                    {
-                        "url": link["href"],
-                        "expanded_url": link["href"],
-                        "display_url": "".join(link["shown"]),
-                    }
-                )
-
-    def handle_data(self, data: str) -> None:
-        self.parts.append(data)
-        hidden = any("invisible" in classes.split() for classes in self._spans)
-        if self._link is not None and not hidden:
-            self._link["shown"].append(data)
-
-
-def content_text(html: str) -> tuple[str, tuple[dict[str, str], ...]]:
-    """The plain text of a status's HTML `content` and its links ({"url", "expanded_url",
-    "display_url"}, as X's entities), mentions and hashtags excluded."""
-    parser = _ContentText()
-    parser.feed(html)
-    parser.close()
-    return "".join(parser.parts).strip(), tuple(parser.urls)
-
-
-def _as_dict(value: Any) -> dict[str, Any]:
-    return value if isinstance(value, dict) else {}
-
-
-def _id(value: Any) -> str | None:
-    """Mastodon ids are JSON strings of digits (README)."""
-    return value if isinstance(value, str) and value.isdigit() else None
-
-
-def _parse_time(value: Any) -> datetime | None:
-    if not isinstance(value, str):
-        return None
-    try:
-        moment = datetime.fromisoformat(value)
-    except ValueError:
-        return None
-    moment = moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
-    return moment if POST_TIME_MIN <= moment < POST_TIME_MAX else None
-
-
-def thread_roots(statuses: list[Any]) -> dict[str, str]:
-    """Each status id -> its conversation id, as far as `statuses` tell.
-
-    Mastodon statuses carry no conversation id (the `/api/v1/conversations` ids are for
-    direct messages only, and `GET …/:id/context` costs a call per status). So the root is
-    found by walking `in_reply_to_id` through the statuses at hand: a status that replies to
-    nothing is its own root; a chain that leaves them ends at the last parent named (the
-    closest ancestor known), which is what `post_create` gives a reply too. The desk threads
-    on this best-known root; a reply whose ancestors are all in view gets the true root."""
-    parents: dict[str, str | None] = {}
-    for status in statuses:
-        status_id = _id(_as_dict(status).get("id"))
-        if status_id is not None:
-            parents[status_id] = _id(status.get("in_reply_to_id"))
-    roots: dict[str, str] = {}
-    for status_id in parents:
-        current, seen = status_id, {status_id}
-        while (parent := parents.get(current)) is not None and parent not in seen:
-            seen.add(parent)
-            current = parent
-        roots[status_id] = current
-    return roots
-
-
-def parse_status(
-    item: Any, *, roots: Mapping[str, str] | None = None
-) -> RemotePost | PayloadProblem:
-    """Normalise one Status entity. `raw` is the status as received (its `visibility`
-    included: a reply mirrors it). Anything without an id, an author, a time or a content is
-    a problem kept whole."""
-    if not isinstance(item, dict):
-        return PayloadProblem("status is not an object", raw=item)
-    status_id = _id(item.get("id"))
-    account = _as_dict(item.get("account"))
-    author_id = _id(account.get("id"))
-    # `acct` is `user@their.instance` for remote accounts: the form a reply must mention.
-    author = account.get("acct") or account.get("username")
-    created_at = _parse_time(item.get("created_at"))
-    content = item.get("content")
-    if status_id is None or author_id is None or not isinstance(author, str) or not author:
-        return PayloadProblem("status without id or account", raw=item)
-    if created_at is None or not isinstance(content, str):
-        return PayloadProblem("status without created_at or content", raw=item)
-    text, urls = content_text(content)
-    mentions = tuple(
-        str(m.get("acct") or m.get("username"))
-        for m in item.get("mentions") or []
-        if isinstance(m, dict) and (m.get("acct") or m.get("username"))
-    )
-    in_reply_to_id = _id(item.get("in_reply_to_id"))
-    return RemotePost(
-        remote_id=status_id,
-        author_id=author_id,
-        author_username=author,
-        text=text,
-        created_at=created_at,
-        conversation_id=(roots or {}).get(status_id) or in_reply_to_id or status_id,
-        in_reply_to_id=in_reply_to_id,
-        in_reply_to_user_id=_id(item.get("in_reply_to_account_id")),
-        mentions=mentions,
-        urls=urls,
-        raw=item,
-    )
-
-
-def parse_statuses(items: list[Any]) -> tuple[list[RemotePost], list[PayloadProblem]]:
-    roots = thread_roots(items)
-    posts: list[RemotePost] = []
-    problems: list[PayloadProblem] = []
-    for item in items:
-        parsed = parse_status(item, roots=roots)
-        if isinstance(parsed, RemotePost):
-            posts.append(parsed)
-        else:
-            problems.append(parsed)
-    return posts, problems
-
-
-def parse_notifications(body: Any) -> tuple[list[RemotePost], list[PayloadProblem], str | None]:
-    """The mentions in a list of Notification entities, the problems, and the newest
-    notification id (the checkpoint: `since_id` pages notifications, not statuses).
-
-    A mention whose `status` is null (deleted, or not visible to us: 39 of the 40 recorded
-    from mastodon.social, README) is a problem kept whole; so is any other type."""
-    if not isinstance(body, list):
-        raise ConnectorError("Mastodon answered with something that is not a JSON list", body=body)
-    mentions: list[dict[str, Any]] = []
-    problems: list[PayloadProblem] = []
-    newest: str | None = None
-    for item in body:
-        notification_id = _id(_as_dict(item).get("id"))
-        if notification_id is not None and (newest is None or int(notification_id) > int(newest)):
-            newest = notification_id
-        if not isinstance(item, dict) or notification_id is None:
-            problems.append(PayloadProblem("notification without id", raw=item))
-        elif item.get("type") != "mention":
-            problems.append(PayloadProblem(f"notification of type {item.get('type')!r}", raw=item))
-        elif not isinstance(item.get("status"), dict):
-            problems.append(
-                PayloadProblem("mention without a status (deleted or not visible)", raw=item)
-            )
-        else:
-            mentions.append(item)
-    roots = thread_roots([item["status"] for item in mentions])
-    posts: list[RemotePost] = []
-    for item in mentions:
-        parsed = parse_status(item["status"], roots=roots)
-        if isinstance(parsed, RemotePost):
-            posts.append(parsed)
-        else:  # the whole notification, so nothing of it is lost
-            problems.append(PayloadProblem(f"mention: {parsed.reason}", raw=item))
-    return posts, problems, newest
-
-
-def _next_max_id(response: requests.Response) -> str | None:
-    """`max_id` of the Link header's rel="next" (README: list endpoints page through Link)."""
-    url = response.links.get("next", {}).get("url", "")
-    values = parse_qs(urlsplit(url).query).get("max_id") if url else None
-    return values[0] if values and values[0].isdigit() else None
-
-
-def _clock_skew(headers: Mapping[str, str], received_at: datetime) -> timedelta | None:
-    """The instance's clock minus ours, to the second, from the answer's `Date` (a time
-    within the second it names, so its middle is set against when the answer arrived)."""
-    try:
-        stamped = parsedate_to_datetime(headers.get("date", ""))
-    except (TypeError, ValueError, IndexError):
-        return None
-    if stamped.tzinfo is None:
-        stamped = stamped.replace(tzinfo=UTC)
-    return timedelta(seconds=round((stamped - received_at).total_seconds() + 0.5))
-
-
-def _reset_at(value: str | None) -> datetime | None:
-    """x-ratelimit-reset is an ISO 8601 time on Mastodon (README), epoch seconds on X."""
-    if not value:
-        return None
-    try:
-        moment = datetime.fromisoformat(value.strip())
-    except ValueError:
-        return datetime.fromtimestamp(int(value), UTC) if value.strip().isdigit() else None
-    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
-
-
-# --- The connector ------------------------------------------------------------------------------
 
 
 @dataclass
@@ -378,7 +162,7 @@ class MastodonConnector(ConnectorBase):
         if known is not None:
             return known
         body, _ = self._call("GET /api/v2/instance", lambda api: api.instance_v2())
-        statuses = _as_dict(_as_dict(_as_dict(body).get("configuration")).get("statuses"))
+        statuses = as_dict(as_dict(as_dict(body).get("configuration")).get("statuses"))
         limit = statuses.get("max_characters")
         value = limit if isinstance(limit, int) and limit > 0 else DEFAULT_TEXT_LIMIT
         with _TEXT_LIMITS_LOCK:
@@ -420,9 +204,9 @@ class MastodonConnector(ConnectorBase):
             ),
         )
         items = list(body) if isinstance(body, list) else body
-        next_token = _next_max_id(response)
+        next_token = next_max_id(response)
         if pagination_token is None and isinstance(items, list):
-            seen = {_as_dict(item).get("id") for item in items}
+            seen = {as_dict(item).get("id") for item in items}
             items.extend(i for i in self._filtered_mentions(since_id) if i.get("id") not in seen)
         posts, problems, newest = parse_notifications(items)
         return PostPage(
@@ -452,10 +236,10 @@ class MastodonConnector(ConnectorBase):
                 return found
             requests_page = body if isinstance(body, list) else []
             for request in requests_page:
-                account_id = _id(_as_dict(_as_dict(request).get("account")).get("id"))
+                account_id = digits_id(as_dict(as_dict(request).get("account")).get("id"))
                 if account_id is not None and account_id not in accounts:
                     accounts.append(account_id)
-            max_id = _next_max_id(response)
+            max_id = next_max_id(response)
             if not requests_page or max_id is None:
                 break
         for account_id in accounts:
@@ -478,7 +262,7 @@ class MastodonConnector(ConnectorBase):
                     else []
                 )
                 found.extend(page)
-                max_id = _next_max_id(response)
+                max_id = next_max_id(response)
                 if not page or max_id is None:
                     break
         return found
@@ -511,8 +295,8 @@ class MastodonConnector(ConnectorBase):
                 "Mastodon answered with something that is not a JSON list", body=body
             )
         posts, problems = parse_statuses(body)
-        ids = [i for item in body if (i := _id(_as_dict(item).get("id")))]
-        next_token = _next_max_id(response) if body else None
+        ids = [i for item in body if (i := digits_id(as_dict(item).get("id")))]
+        next_token = next_max_id(response) if body else None
         if start_time is not None and posts and min(p.created_at for p in posts) < start_time:
             next_token = None
         posts = [
@@ -592,7 +376,7 @@ class MastodonConnector(ConnectorBase):
     def post_delete(self, post_id: str) -> bool:
         """DELETE /api/v1/statuses/:id; True when the instance returns the deleted status."""
         body, _ = self._call("DELETE /api/v1/statuses/:id", lambda api: api.status_delete(post_id))
-        return _id(_as_dict(body).get("id")) == post_id
+        return digits_id(as_dict(body).get("id")) == post_id
 
     def like(self, user_id: str, post_id: str) -> bool:
         """POST /api/v1/statuses/:id/favourite (the favourite is the token's: `user_id` is
@@ -600,7 +384,7 @@ class MastodonConnector(ConnectorBase):
         body, _ = self._call(
             "POST /api/v1/statuses/:id/favourite", lambda api: api.status_favourite(post_id)
         )
-        return _as_dict(body).get("favourited") is True
+        return as_dict(body).get("favourited") is True
 
     def dm_send(
         self, participant_id: str, text: str, *, idempotency_key: str | None = None
@@ -610,7 +394,7 @@ class MastodonConnector(ConnectorBase):
         `dm_event_id` (the status id) and `dm_conversation_id` (its thread root, itself)."""
         endpoint = "GET /api/v1/accounts/:id"
         account, _ = self._call(endpoint, lambda api: api.account(participant_id))
-        acct = _as_dict(account).get("acct")
+        acct = as_dict(account).get("acct")
         if not isinstance(acct, str) or not acct:
             raise Rejected(f"{endpoint}: no account {participant_id}", body=account)
         post = self.post_create(
@@ -622,8 +406,8 @@ class MastodonConnector(ConnectorBase):
 
     @staticmethod
     def _user(body: Any, endpoint: str) -> RemoteUser:
-        data = _as_dict(body)
-        user_id, username = _id(data.get("id")), data.get("acct") or data.get("username")
+        data = as_dict(body)
+        user_id, username = digits_id(data.get("id")), data.get("acct") or data.get("username")
         if user_id is None or not isinstance(username, str):
             raise Rejected(f"{endpoint}: no account in the answer", status=200, body=body)
         return RemoteUser(
@@ -643,15 +427,8 @@ class MastodonConnector(ConnectorBase):
         buckets = [BUCKET_ALL] + ([BUCKET_DELETE] if endpoint == BUCKET_DELETE else [])
         key = (self.base_url, self._token_key, buckets[-1])
         with BOOK.turn(key, self._turn_wait):
-            now = datetime.now(UTC)
             for bucket in buckets:
-                known = BOOK.get((self.base_url, self._token_key, bucket))
-                blocked_until = known.blocked_until(now) if known else None
-                if blocked_until is not None:
-                    raise RateLimited(
-                        f"{endpoint}: rate limited until {blocked_until:%H:%M:%S} UTC (not sent)",
-                        reset_at=blocked_until,
-                    )
+                rate_limit_check((self.base_url, self._token_key, bucket), endpoint=endpoint)
             exchange = self._local.exchange = _Exchange()
             try:
                 send(self._api)
@@ -693,7 +470,9 @@ class MastodonConnector(ConnectorBase):
         write: bool,
     ) -> Any:
         status = response.status_code
-        skew = _clock_skew(response.headers, datetime.now(UTC))
+        # Set against when the answer arrived (the send time is Mastodon.py's).
+        received_at = datetime.now(UTC)
+        skew = clock_skew_measure(response.headers, sent_at=received_at, received_at=received_at)
         if skew is not None:
             BOOK.skew_put(self.base_url, skew)
         try:
@@ -703,7 +482,7 @@ class MastodonConnector(ConnectorBase):
             body, readable = response.text[:200], False
         self._report(CallReport(endpoint, status, body=body if readable else None, sent=sent))
         window = self._remember(key, response.headers, status)
-        error_text = _as_dict(body).get("error") if readable else None
+        error_text = as_dict(body).get("error") if readable else None
         detail = error_text if isinstance(error_text, str) else response.reason
         if status == 429:
             reset_at = window.reset_at if window else None
@@ -731,23 +510,15 @@ class MastodonConnector(ConnectorBase):
         """Store the bucket's window from `x-ratelimit-*` (reset: an ISO time, README); on a
         429 the bucket is spent, until the reset or one default window."""
 
-        def number(name: str) -> int | None:
-            value = headers.get(name, "")
-            return int(value) if value.strip().isdigit() else None
-
-        limit, remaining = number("x-ratelimit-limit"), number("x-ratelimit-remaining")
-        reset_at = _reset_at(headers.get("x-ratelimit-reset"))
-        skew = BOOK.skew_get(key[0])
-        if reset_at is not None and skew:
-            reset_at -= skew
+        limit = header_number(headers, "x-ratelimit-limit")
+        remaining = header_number(headers, "x-ratelimit-remaining")
+        reset_at = ratelimit_reset(headers.get("x-ratelimit-reset"))
         if status == 429:
             remaining = 0
             reset_at = reset_at or datetime.now(UTC) + DEFAULT_WAIT[key[2]]
         elif limit is None and remaining is None and reset_at is None:
             return None
-        window = RateLimitStatus(limit=limit, remaining=remaining, reset_at=reset_at)
-        BOOK.put(key, window)
-        return window
+        return rate_limit_remember(key, limit=limit, remaining=remaining, reset_at=reset_at)
 
 
 def text_limits_clear() -> None:
