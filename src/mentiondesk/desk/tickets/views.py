@@ -69,6 +69,9 @@ HELD_MESSAGE = (
 )
 # The spam report's thank-you draft waits here for the composer of the next page view.
 DRAFT_SESSION_KEY = "mentiondesk:draft:{ticket_id}"
+# The view the agent last played: the ticket page's Next plays it again, and a hand-back
+# returns to it (an agent working "All networks" stays there after a Mastodon ticket).
+PLAY_VIEW_SESSION_KEY = "mentiondesk:play_view"
 
 
 def _user(request: HttpRequest) -> User:
@@ -181,6 +184,8 @@ def play_next(request: HttpRequest) -> HttpResponse:
     except DomainError as exc:
         messages.error(request, exc.message)
         return redirect(_queue_url(view))
+    if request.session.get(PLAY_VIEW_SESSION_KEY) != view:  # a write only when it changes
+        request.session[PLAY_VIEW_SESSION_KEY] = view
     if ticket is None:
         messages.info(request, "Queue is clear: nobody is waiting for an answer. Nice work.")
         return redirect(_queue_url(view))
@@ -405,7 +410,7 @@ def hand_back(request: HttpRequest, ticket_id: int) -> HttpResponse:
         f"Ticket #{ticket_id} is back in the queue, at its place; {label} experts were asked "
         "in Slack.",
     )
-    return redirect(_queue_url(DEFAULT_VIEW))
+    return redirect(_queue_url(_play_view(request, ticket)))
 
 
 @require_POST
@@ -549,6 +554,14 @@ def presence(request: HttpRequest, ticket_id: int) -> HttpResponse:
     return render(request, "tickets/detail.html#presence-list", {"others": others})
 
 
+def _play_view(request: HttpRequest, ticket: Ticket) -> str:
+    """The view the agent last played, else the ticket's network's own view."""
+    view = request.session.get(PLAY_VIEW_SESSION_KEY)
+    if isinstance(view, str) and view in VIEWS and VIEWS[view].playable:
+        return view
+    return selectors.view_of_network(network=ticket.network)
+
+
 def _ticket(ticket_id: int) -> Ticket:
     """The ticket a write or a card acts on, without its conversation (read when used)."""
     try:
@@ -626,7 +639,7 @@ def _detail(
         "take": None
         if wants_partial(request)
         else services.ticket_take_rule(ticket=page.ticket, user=_user(request)),
-        "play_view": DEFAULT_VIEW,
+        "play_view": _play_view(request, page.ticket),
         "oob": wants_partial(request),
         # Fetched after ingest: drawn at once; the lazy card only when it never was.
         "evidence": None
