@@ -268,7 +268,7 @@ def reply(request: HttpRequest, ticket_id: int) -> HttpResponse:
 @require_POST
 @login_required
 def reply_retry(request: HttpRequest, ticket_id: int, reply_id: int) -> HttpResponse:
-    """A parked reply: send it again (proven never sent) or have X checked again."""
+    """A parked reply: send it again (proven never sent) or have its network checked again."""
     ticket = _ticket(ticket_id)
     reply = reply_selectors.reply_get(reply_id=reply_id)
     if reply.ticket_id != ticket.pk:
@@ -283,7 +283,8 @@ def reply_retry(request: HttpRequest, ticket_id: int, reply_id: int) -> HttpResp
         return _rejected(request, ticket_id, exc, as_message=True)
     messages.success(
         request,
-        f"Checking @{reply.handle.username}'s posts on X for the reply."
+        f"Checking @{reply.handle.username}'s posts on {ticket.get_network_display()} for the "
+        "reply."
         if recheck
         else f"Reply queued again from @{reply.handle.username}.",
     )
@@ -515,7 +516,7 @@ def suggest_retweet(request: HttpRequest, ticket_id: int, remote_id: str) -> Htt
 def delete_post(request: HttpRequest, ticket_id: int, remote_id: str) -> HttpResponse:
     def act(post: Post, data: dict[str, Any]) -> str:
         reply_services.post_delete(post=post, by=_user(request), reason=data["reason"])
-        return f"Deleting @{post.author_username}'s post on X."
+        return f"Deleting @{post.author_username}'s post on {post.network_label}."
 
     return _post_action(
         request, ticket_id, remote_id, form_class=DeletePostForm, form_key="delete_form", act=act
