@@ -12,6 +12,7 @@ from django.urls import reverse
 
 from mentiondesk.accounts import services as account_services
 from mentiondesk.accounts.models import User
+from mentiondesk.channels.connectors.mastodon import text_limits_clear
 from mentiondesk.core.errors import DomainError
 from mentiondesk.replies import services as reply_services
 from mentiondesk.replies.models import Reply
@@ -111,3 +112,31 @@ def test_a_bluesky_ticket_says_there_are_no_direct_messages_instead_of_offering_
     with pytest.raises(DomainError, match="Bluesky's chat is a separate service"):
         reply_services.dm_create(ticket=ticket, by=advocate, text="Hi", purpose="invoice")
     assert not Reply.objects.exists()
+
+
+def test_the_mastodon_limit_is_the_instances_once_the_poll_has_read_it(
+    open_desk: tuple[MastodonNet, BlueskyNet], advocate: User, client: Client
+) -> None:
+    mastodon, _ = open_desk
+    mastodon.server.store.max_characters = 1000
+    mastodon.mention("@main can I paste a long stack trace?")
+    poll()
+    ticket = Ticket.objects.get(network="mastodon")
+    assert ticket.handle.text_limit == 1000
+    client.force_login(advocate)
+    page = client.get(reverse("tickets:detail", args=[ticket.pk])).content.decode()
+    assert 'data-max-chars="1000"' in page and "0 / 1000" in page
+    # reply_create counts against the instance's limit too: 700 fit, 1,001 do not.
+    reply = reply_services.reply_create(ticket=ticket, author=advocate, text="a" * 700)
+    assert reply.text.endswith("a" * 700)
+    ticket.refresh_from_db()
+    with pytest.raises(DomainError, match="Mastodon allows 1000"):
+        reply_services.reply_create(
+            ticket=ticket, author=advocate, text="b" * 1001, another_reply=True
+        )
+    # A later poll that cannot read the instance keeps what it learnt.
+    mastodon.server.store.fault_add("status", method="GET", path="/api/v2/instance")
+    text_limits_clear()
+    poll()
+    ticket.handle.refresh_from_db()
+    assert ticket.handle.text_limit == 1000

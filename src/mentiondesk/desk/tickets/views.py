@@ -22,6 +22,7 @@ from django.utils.functional import SimpleLazyObject
 from django.views.decorators.http import require_GET, require_POST
 
 from mentiondesk.accounts.models import User
+from mentiondesk.channels import selectors as channel_selectors
 from mentiondesk.channels.models import Post
 from mentiondesk.core.errors import DomainError, Forbidden, NotFound
 from mentiondesk.desk.tickets import pages
@@ -650,7 +651,9 @@ def _detail(
         **bound,
     }
     # The composer counts as the ticket's network does, against its limit.
-    context["reply_form"].for_network(page.ticket.network)
+    context["reply_form"].for_network(
+        page.ticket.network, limit=channel_selectors.handle_text_limit(handle=page.ticket.handle)
+    )
     response = render(request, template, context, status=status)
     if status >= 400 and request.headers.get("HX-Request") == "true":
         # A boosted form that failed re-renders the ticket: keep the ticket's address in the
