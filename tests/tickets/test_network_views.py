@@ -258,3 +258,15 @@ def test_api_lists_and_plays_each_network_view(
     # The default stays the Twitter view (DESIGN: the seed's Twitter view).
     default = client.post("/api/v1/queue/next", **auth).json()
     assert (default["id"], default["network"]) == (mixed["x"][0].pk, "x")
+
+
+def test_a_desk_without_x_lands_on_its_first_networks_view(
+    db: None, client: Client, advocate: User
+) -> None:
+    policy_services.policy_apply_text(text=OPEN_HANDLES, source="open.toml")
+    client.force_login(advocate)
+    page = client.get("/").content.decode()
+    assert "<h1>Mastodon</h1>" in page and 'name="view" value="mastodon"' in page
+    assert [name for name, _ in _nav(page)][:3] == ["Mastodon", "Bluesky", "All networks"]
+    # The Twitter view is still there by its slug, and stays the API's default.
+    assert "<h1>Twitter</h1>" in client.get("/?view=twitter").content.decode()

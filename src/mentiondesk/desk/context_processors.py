@@ -26,6 +26,15 @@ class NavView:
     more: bool = False
 
 
+def nav_views_for(*, viewer: User) -> list[NavView]:
+    """The sidebar's views for `viewer` (`view_list_for_nav`), counted up to the cap. One
+    query; the queue page asks it itself (its landing view is the first one shown) and hands
+    the result to the template, so it runs once."""
+    cap = ticket_selectors.VIEW_COUNT_CAP
+    views = ticket_selectors.view_list_for_nav(cap=cap, viewer=viewer)
+    return [NavView(v.slug, v.name, min(n, cap), v.playable, n > cap) for v, n in views]
+
+
 def desk(request: HttpRequest) -> dict[str, Any]:
     """`nav_views`: the views the sidebar shows (`view_list_for_nav`), with their counts;
     `nav_stream_handles`: the stream handles' names, for the stream link;
@@ -37,9 +46,7 @@ def desk(request: HttpRequest) -> dict[str, Any]:
         return {}
 
     def nav_views() -> list[NavView]:
-        cap = ticket_selectors.VIEW_COUNT_CAP
-        views = ticket_selectors.view_list_for_nav(cap=cap, viewer=cast(User, request.user))
-        return [NavView(v.slug, v.name, min(n, cap), v.playable, n > cap) for v, n in views]
+        return nav_views_for(viewer=cast(User, request.user))
 
     def nav_stream_handles() -> list[str]:
         return list(

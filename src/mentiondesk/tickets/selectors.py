@@ -55,6 +55,14 @@ def view_of_network(*, network: str) -> str:
     )
 
 
+def view_landing(*, shown: list[str]) -> str:
+    """The queue a person lands on among the views `shown` (slugs, in sidebar order): the
+    default (Twitter) view when shown, else the first playable one, else the default."""
+    if DEFAULT_VIEW in shown:
+        return DEFAULT_VIEW
+    return next((slug for slug in shown if VIEWS[slug].playable), DEFAULT_VIEW)
+
+
 @dataclass(frozen=True)
 class TriageFilter:
     """Which tickets a queue or a search keeps by their labels: `intent` is the ticket's own

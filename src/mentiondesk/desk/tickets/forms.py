@@ -40,10 +40,10 @@ class QueueForm(forms.Form):
         choices=[("", "Any product"), *Context.choices], required=False, widget=PlainSelect
     )
 
-    def view_slug(self) -> str:
+    def view_slug(self, *, default: str = DEFAULT_VIEW) -> str:
         if self.is_valid() and self.cleaned_data["view"]:
             return str(self.cleaned_data["view"])
-        return DEFAULT_VIEW
+        return default
 
     def labels(self) -> selectors.TriageFilter:
         data = self.cleaned_data if self.is_valid() else {}

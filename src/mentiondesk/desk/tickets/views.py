@@ -25,6 +25,7 @@ from mentiondesk.accounts.models import User
 from mentiondesk.channels import selectors as channel_selectors
 from mentiondesk.channels.models import Post
 from mentiondesk.core.errors import DomainError, Forbidden, NotFound
+from mentiondesk.desk.context_processors import nav_views_for
 from mentiondesk.desk.tickets import pages
 from mentiondesk.desk.tickets.forms import (
     BulkForm,
@@ -95,7 +96,10 @@ def _queue_url(view: str) -> str:
 @login_required
 def queue(request: HttpRequest) -> HttpResponse:
     form = QueueForm(request.GET)
-    view = form.view_slug()
+    nav_views = nav_views_for(viewer=_user(request))
+    # Without ?view=, the Twitter view, or the first playable one the sidebar shows (a team
+    # on Mastodon alone lands on its Mastodon view).
+    view = form.view_slug(default=selectors.view_landing(shown=[v.slug for v in nav_views]))
     labels = form.labels()
     tickets = selectors.ticket_list(view=view, labels=labels, viewer=_user(request))
     sort = "due" if request.GET.get("sort") == "due" else "created"
@@ -103,6 +107,7 @@ def queue(request: HttpRequest) -> HttpResponse:
         tickets = sla_selectors.tickets_by_due(tickets)
     context = {
         "current_view": VIEWS[view],
+        "nav_views": nav_views,
         "tickets": selectors.ticket_list_with_triage(tickets)[:QUEUE_ROWS],
         "sort": sort,
         "queue_rows": QUEUE_ROWS,
