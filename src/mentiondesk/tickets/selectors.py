@@ -333,18 +333,16 @@ def view_list_for_nav(
     once two network views show (with one it would repeat that one). The hidden views still
     answer by their slug (a bookmark, the API). One query."""
     counts, networks = _view_counts(cap=cap, viewer=viewer)
-    shown_networks = sum(
-        1 for v in VIEWS.values() if v.network and (v.network in networks or counts[v.slug])
-    )
+    network_views = {
+        slug for slug, v in VIEWS.items() if v.network and (v.network in networks or counts[slug])
+    }
 
-    def shown(view: View) -> bool:
+    def shown(slug: str, view: View) -> bool:
         if view.network:
-            return view.network in networks or counts[view.slug] > 0
-        if view.across_networks:
-            return shown_networks > 1
-        return True
+            return slug in network_views
+        return len(network_views) > 1 if view.across_networks else True
 
-    return [(v, counts[slug]) for slug, v in VIEWS.items() if slug in counts and shown(v)]
+    return [(v, counts[slug]) for slug, v in VIEWS.items() if slug in counts and shown(slug, v)]
 
 
 def ticket_list_assignees() -> QuerySet[User]:
