@@ -58,6 +58,9 @@ def test_sidebar_counts_each_view_and_stops_at_the_cap(
 
     assert ticket_selectors.ticket_count_by_view() == {
         "twitter": 2,
+        "mastodon": 0,
+        "bluesky": 0,
+        "all-networks": 2,
         "pending": 1,
         "solved": 1,
         "all": 4,
@@ -65,12 +68,17 @@ def test_sidebar_counts_each_view_and_stops_at_the_cap(
     # Past the cap a view counts cap + 1, whatever it holds, and the sidebar says "cap+".
     assert ticket_selectors.ticket_count_by_view(cap=2) == {
         "twitter": 2,
+        "mastodon": 0,
+        "bluesky": 0,
+        "all-networks": 2,
         "pending": 1,
         "solved": 1,
         "all": 3,
     }
     # "My tickets" counts the viewer's own, in the same query.
     assert ticket_selectors.ticket_count_by_view(viewer=lead)["mine"] == 1
+    # A desk on X alone shows the Twitter view as the handbook has it: no empty Mastodon or
+    # Bluesky views, no "All networks" repeating the Twitter view.
     client.force_login(lead)
     page = client.get("/").content.decode()
     counts = re.findall(r'<span>([^<]+)</span>\s*<span class="count[^"]*">([^<]+)</span>', page)

@@ -8,3 +8,16 @@ import re
 # secret: only variables named for that, never another of the machine's (PATH) or the
 # desk's own (MENTIONDESK_SECRET_KEY).
 CREDENTIALS_ENV = re.compile(r"^MENTIONDESK_(X|MASTODON|BLUESKY)_(TOKEN|PASSWORD)_[A-Z0-9_]+$")
+
+# The networks on which the desk sends no direct message, and what the ticket page and
+# `dm_create` say instead. Bluesky's chat is a separate service (chat.bsky.*, reached
+# through the api.bsky.chat proxy), not the PDS the desk posts to; the connector refuses a DM
+# too, so none is ever queued to fail in the outbox.
+# TODO(#17): a `sends_dms` fact in connectors.NETWORKS once the connectors' split has landed.
+DMS_UNAVAILABLE: dict[str, str] = {
+    "bluesky": (
+        "Bluesky direct messages are not part of the desk: Bluesky's chat is a separate "
+        "service that mentiondesk does not speak. Answer in public, or ask the person to "
+        "reach the team another way for anything private."
+    ),
+}

@@ -45,6 +45,11 @@ class Handle(models.Model):
     # Where the handle's network answers: its Mastodon instance or its Bluesky service (PDS or
     # entryway), from the policy; blank for X, whose API is MENTIONDESK_X_API_URL for all.
     base_url = models.CharField(max_length=200, blank=True)
+    # The longest post the handle's server takes, as it last said (a Mastodon instance's
+    # max_characters), learnt by the poll (`handle_text_limit_learn`) so the composer and
+    # reply_create, which never call the network, count against it. None: the network's
+    # default (`NetworkFacts.text_limit`).
+    text_limit = models.PositiveIntegerField(null=True, blank=True)
     is_active = models.BooleanField(default=True)
     # Ingest checkpoint: the newest mention id stored. Written in the same transaction as the
     # posts it covers, so a crash re-reads at most one page and never skips one.

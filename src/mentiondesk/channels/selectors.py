@@ -6,6 +6,7 @@ from django.db.models import Exists, OuterRef, Q, QuerySet
 
 from mentiondesk.core.errors import Conflict, NotFound
 
+from .connectors import network_facts
 from .models import Handle, Network, Post
 
 
@@ -58,3 +59,10 @@ def stream_posts(*, handle: Handle | None = None, limit: int = 50) -> QuerySet[P
         .annotate(is_answered=Exists(answered))
         .order_by("-created_at", "-remote_id")[:limit]
     )
+
+
+def handle_text_limit(*, handle: Handle) -> int:
+    """The longest post `handle` may send, as its network counts: what its server said
+    (`services.handle_text_limit_learn`: a Mastodon instance's max_characters), else the
+    network's default (500 on Mastodon, 300 graphemes on Bluesky, X's weighted 280)."""
+    return handle.text_limit or network_facts(handle.network).text_limit

@@ -7,6 +7,7 @@ import logging
 import os
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import Protocol, runtime_checkable
 
 from django.conf import settings
 
@@ -14,7 +15,7 @@ from mentiondesk.core.errors import DomainError
 from mentiondesk.costs.services import UsageMeter
 
 from .connectors import network_connector_class, network_facts, network_unsupported_reason
-from .connectors.base import CallReport, Connector, Rejected
+from .connectors.base import CallReport, Connector, ConnectorError, Rejected
 from .connectors.x import XConnector
 from .constants import CREDENTIALS_ENV
 from .credentials import services as credential_services
@@ -171,4 +172,31 @@ def handle_resolve_remote_id(*, handle: Handle, connector: Connector | None = No
     user = connector.user_by_username(handle.username)
     handle.remote_id = user.remote_id
     handle.save(update_fields=["remote_id"])
+    return handle
+
+
+@runtime_checkable
+class _TextLimitReader(Protocol):
+    """A connector whose server says how long a post may be (Mastodon's instance; Bluesky's
+    fixed rule). X's limit is the network's own, in `NetworkFacts.text_limit`."""
+
+    def text_limit(self) -> int: ...
+
+
+def handle_text_limit_learn(*, handle: Handle, connector: Connector) -> Handle:
+    """Store on `handle` the longest post its server takes, when its connector can ask (a
+    Mastodon instance's `max_characters`, read once per process and instance), so the web
+    processes count replies against it without calling the network. Writes only a change.
+    A failed read keeps what was known (the network's default when nothing was): logged,
+    never raised, so it cannot stop the poll that asks."""
+    if not isinstance(connector, _TextLimitReader):
+        return handle
+    try:
+        limit = connector.text_limit()
+    except ConnectorError:
+        logger.warning("@%s: the server's post length limit could not be read", handle.username)
+        return handle
+    if limit != handle.text_limit:
+        handle.text_limit = limit
+        handle.save(update_fields=["text_limit"])
     return handle

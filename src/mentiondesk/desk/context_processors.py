@@ -14,7 +14,6 @@ from mentiondesk.channels import selectors as channel_selectors
 from mentiondesk.reports.constants import REPORT_ROLES
 from mentiondesk.tickets import saved_searches
 from mentiondesk.tickets import selectors as ticket_selectors
-from mentiondesk.tickets.constants import VIEWS
 
 
 @dataclass(frozen=True)
@@ -27,22 +26,27 @@ class NavView:
     more: bool = False
 
 
+def nav_views_for(*, viewer: User) -> list[NavView]:
+    """The sidebar's views for `viewer` (`view_list_for_nav`), counted up to the cap. One
+    query; the queue page asks it itself (its landing view is the first one shown) and hands
+    the result to the template, so it runs once."""
+    cap = ticket_selectors.VIEW_COUNT_CAP
+    views = ticket_selectors.view_list_for_nav(cap=cap, viewer=viewer)
+    return [NavView(v.slug, v.name, min(n, cap), v.playable, n > cap) for v, n in views]
+
+
 def desk(request: HttpRequest) -> dict[str, Any]:
-    """`nav_views`: the views with their ticket counts, for the sidebar; `nav_stream_handles`:
-    the stream handles' names, for the stream link; `nav_saved_searches`: the viewer's and
-    the team's saved searches with their live counts (one query each); `nav_can_audit` and
-    `nav_can_report`: whether the audit log and reports links show. Lazy, so a page that does
-    not show the sidebar (login) runs no query; one query for each otherwise."""
+    """`nav_views`: the views the sidebar shows (`view_list_for_nav`), with their counts;
+    `nav_stream_handles`: the stream handles' names, for the stream link;
+    `nav_saved_searches`: the viewer's and the team's saved searches with their live counts
+    (one query each); `nav_can_audit` and `nav_can_report`: whether the audit log and reports
+    links show. Lazy, so a page that does not show the sidebar (login) runs no query; one
+    query for each otherwise."""
     if not request.user.is_authenticated:
         return {}
 
     def nav_views() -> list[NavView]:
-        cap = ticket_selectors.VIEW_COUNT_CAP
-        counts = ticket_selectors.ticket_count_by_view(cap=cap, viewer=cast(User, request.user))
-        return [
-            NavView(slug, v.name, min(counts[slug], cap), v.playable, counts[slug] > cap)
-            for slug, v in VIEWS.items()
-        ]
+        return nav_views_for(viewer=cast(User, request.user))
 
     def nav_stream_handles() -> list[str]:
         return list(

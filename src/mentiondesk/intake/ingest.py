@@ -22,7 +22,11 @@ from mentiondesk.channels.connectors.base import (
     RemotePost,
 )
 from mentiondesk.channels.models import Handle, IngestProblem, Post
-from mentiondesk.channels.services import handle_connection, handle_resolve_remote_id
+from mentiondesk.channels.services import (
+    handle_connection,
+    handle_resolve_remote_id,
+    handle_text_limit_learn,
+)
 from mentiondesk.core import rows
 from mentiondesk.core.errors import DomainError
 from mentiondesk.replies import selectors as reply_selectors
@@ -78,6 +82,7 @@ def handle_poll(*, handle: Handle, connector: Connector | None = None) -> Ingest
     try:
         with handle_connection(handle=handle, connector=connector) as x:
             handle_resolve_remote_id(handle=handle, connector=x)
+            handle_text_limit_learn(handle=handle, connector=x)
 
             def mentions_page(token: str | None) -> PostPage:
                 return x.mentions(

@@ -4,6 +4,7 @@ from dataclasses import dataclass
 
 from django.db.models import Q, QuerySet
 
+from mentiondesk.channels.connectors import SendKey, network_facts
 from mentiondesk.channels.models import TIMELINE, Post
 from mentiondesk.core.errors import NotFound
 from mentiondesk.tickets.models import Ticket
@@ -22,6 +23,32 @@ def reply_get(*, reply_id: int) -> Reply:
 
 def reply_list(*, ticket: Ticket) -> QuerySet[Reply]:
     return Reply.objects.filter(ticket=ticket).select_related("handle", "post", "author")
+
+
+# What the composer says of a reply's audience, by the visibility the send carries (Mastodon:
+# https://docs.joinmastodon.org/entities/Status/#visibility). Public says nothing.
+_AUDIENCE = {
+    "direct": "This reply stays direct (visible only to @{requester} and the accounts it "
+    "mentions), as the post it answers is.",
+    "private": "This reply stays followers-only (visible only to @{handle}'s followers and "
+    "the accounts it mentions), as the post it answers is.",
+    "unlisted": "This reply stays unlisted (public, but left out of public timelines), as "
+    "the post it answers is.",
+}
+
+
+def reply_audience(*, ticket: Ticket, parent: Post | None) -> str:
+    """Who will see a reply to `parent` on `ticket`, when the network keeps the audience of
+    the post a reply answers (the visibility the network's `send_keys` give the send: a
+    reply to a direct Mastodon mention stays direct): a sentence for the composer, "" when
+    the reply is public. Read-only, no query."""
+    if parent is None:
+        return ""
+    keys = network_facts(ticket.network).send_keys(
+        SendKey(key="", created_at=parent.created_at, seed=0, parent_raw=parent.raw or {})
+    )
+    template = _AUDIENCE.get(str(keys.get("visibility") or ""), "")
+    return template.format(requester=ticket.requester_username, handle=ticket.handle.username)
 
 
 # X answered, and the answer says no post was made.

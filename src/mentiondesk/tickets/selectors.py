@@ -34,7 +34,7 @@ from mentiondesk.tickets.gate import (
 from mentiondesk.triage.constants import CONTEXTS, SENTIMENTS
 from mentiondesk.triage.models import TriageResult
 
-from .constants import VIEWS, View
+from .constants import DEFAULT_VIEW, VIEWS, View
 from .models import Ticket, TicketEvent
 
 
@@ -45,6 +45,22 @@ def view_get(*, slug: str) -> View:
         raise DomainError(
             f"unknown view {slug!r}; views: {', '.join(VIEWS)}", field="view"
         ) from None
+
+
+def view_of_network(*, network: str) -> str:
+    """The slug of `network`'s own playable view (X's is the Twitter view); the default view
+    for a network without one."""
+    return next(
+        (slug for slug, v in VIEWS.items() if v.playable and v.network == network), DEFAULT_VIEW
+    )
+
+
+def view_landing(*, shown: list[str]) -> str:
+    """The queue a person lands on among the views `shown` (slugs, in sidebar order): the
+    default (Twitter) view when shown, else the first playable one, else the default."""
+    if DEFAULT_VIEW in shown:
+        return DEFAULT_VIEW
+    return next((slug for slug in shown if VIEWS[slug].playable), DEFAULT_VIEW)
 
 
 @dataclass(frozen=True)
@@ -88,6 +104,7 @@ def _first_inbound_triage() -> QuerySet[TriageResult]:
 # drawing without being named here costs a query per row, which the queue's query-count test
 # catches.
 QUEUE_ROW_FIELDS = (
+    "network",
     "requester_username",
     "subject",
     "intent",
@@ -244,36 +261,48 @@ VIEW_COUNT_CAP = 1_000
 # The views every user sees the same; a `mine` view's count depends on who looks.
 _SHARED_VIEWS = [slug for slug, v in VIEWS.items() if not v.mine]
 _MINE_VIEWS = [slug for slug, v in VIEWS.items() if v.mine]
+# The networks with a view of their own: the sidebar asks whether the desk has handles there.
+_VIEW_NETWORKS = [str(v.network) for v in VIEWS.values() if v.network]
 
 
 @functools.cache
-def _view_counts_sql(cap: int) -> tuple[str, tuple[Any, ...]]:
+def _view_counts_sql(cap: int) -> tuple[str, tuple[Any, ...], tuple[str, ...]]:
     """One statement counting each shared view's first `cap + 1` tickets in queue order, so that
     PostgreSQL walks the view's own index from the oldest ticket on (without the order it
     may scan the table from its start, through every solved ticket before the first open
-    one). The views are constants, so it is compiled once per process: compiling the four
-    sliced counts through the ORM on each page cost more than running them."""
+    one), and whether each network view's network has an active desk handle (0 or 1), keyed
+    "handles:<network>" (a view's slug may be a network's name). The views are constants, so
+    it is compiled once per process: compiling the sliced counts through the ORM on each page
+    cost more than running them."""
     parts: list[str] = []
     params: list[Any] = []
-    for slug in _SHARED_VIEWS:
-        part, part_params = _capped_count_sql(ticket_list(view=slug), cap)
+    queries: list[QuerySet[Any]] = [ticket_list(view=slug) for slug in _SHARED_VIEWS]
+    caps = [cap] * len(queries)
+    for network in _VIEW_NETWORKS:
+        queries.append(
+            Handle.objects.filter(
+                network=network, respond_from=Handle.RespondFrom.DESK, is_active=True
+            )
+        )
+        caps.append(0)
+    for qs, part_cap in zip(queries, caps, strict=True):
+        part, part_params = _capped_count_sql(qs, part_cap)
         parts.append(part)
         params.extend(part_params)
-    return "SELECT " + ", ".join(parts), tuple(params)
+    handles = (f"handles:{network}" for network in _VIEW_NETWORKS)
+    return "SELECT " + ", ".join(parts), tuple(params), (*_SHARED_VIEWS, *handles)
 
 
-def _capped_count_sql(qs: QuerySet[Ticket], cap: int) -> tuple[str, tuple[Any, ...]]:
+def _capped_count_sql(qs: QuerySet[Any], cap: int) -> tuple[str, tuple[Any, ...]]:
     sql, params = qs.values("pk")[: cap + 1].query.sql_with_params()
     return f"(SELECT COUNT(*) FROM ({sql}) AS capped)", params  # noqa: S608 (compiled)
 
 
-def ticket_count_by_view(
-    *, cap: int = VIEW_COUNT_CAP, viewer: User | None = None
-) -> dict[str, int]:
-    """How many tickets each view in `VIEWS` holds, keyed by slug; past `cap`, `cap + 1`.
-    The `mine` views count `viewer`'s tickets, and are left out without a viewer. One query."""
-    sql, params = _view_counts_sql(cap)
-    slugs = list(_SHARED_VIEWS)
+def _view_counts(*, cap: int, viewer: User | None) -> tuple[dict[str, int], set[str]]:
+    """`ticket_count_by_view`'s counts and the networks with an active desk handle: one
+    query."""
+    sql, params, keys = _view_counts_sql(cap)
+    slugs = list(keys)
     # A `mine` count names the viewer, so it is compiled on each call, into the same query.
     for slug in _MINE_VIEWS if viewer is not None else []:
         part, part_params = _capped_count_sql(ticket_list(view=slug, viewer=viewer), cap)
@@ -281,8 +310,39 @@ def ticket_count_by_view(
         slugs.append(slug)
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
-        counts = dict(zip(slugs, cursor.fetchone(), strict=True))
-    return {slug: counts[slug] for slug in VIEWS if slug in counts}
+        row = dict(zip(slugs, cursor.fetchone(), strict=True))
+    counts = {slug: row[slug] for slug in VIEWS if slug in row}
+    return counts, {network for network in _VIEW_NETWORKS if row[f"handles:{network}"]}
+
+
+def ticket_count_by_view(
+    *, cap: int = VIEW_COUNT_CAP, viewer: User | None = None
+) -> dict[str, int]:
+    """How many tickets each view in `VIEWS` holds, keyed by slug; past `cap`, `cap + 1`.
+    The `mine` views count `viewer`'s tickets, and are left out without a viewer. One query."""
+    return _view_counts(cap=cap, viewer=viewer)[0]
+
+
+def view_list_for_nav(
+    *, cap: int = VIEW_COUNT_CAP, viewer: User | None = None
+) -> list[tuple[View, int]]:
+    """The views the sidebar shows, in `VIEWS` order, each with its count (as
+    `ticket_count_by_view`). A network's view shows while the desk has an active desk handle
+    on that network, or while it still holds tickets (a handle retired with tickets open);
+    a team on X alone sees the Twitter view as the handbook has it, and "All networks" only
+    once two network views show (with one it would repeat that one). The hidden views still
+    answer by their slug (a bookmark, the API). One query."""
+    counts, networks = _view_counts(cap=cap, viewer=viewer)
+    network_views = {
+        slug for slug, v in VIEWS.items() if v.network and (v.network in networks or counts[slug])
+    }
+
+    def shown(slug: str, view: View) -> bool:
+        if view.network:
+            return slug in network_views
+        return len(network_views) > 1 if view.across_networks else True
+
+    return [(v, counts[slug]) for slug, v in VIEWS.items() if slug in counts and shown(slug, v)]
 
 
 def ticket_list_assignees() -> QuerySet[User]:

@@ -21,19 +21,22 @@ from mentiondesk.policy.selectors import policy_current
 from mentiondesk.tickets import rules
 
 from . import selectors
-from .constants import VIEWS, View
+from .constants import DEFAULT_VIEW, VIEWS, View
 from .models import QUEUE_STATUSES, Ticket, TicketEvent, TicketPresence
 from .selectors import view_get
 
 PRESENCE_TTL = timedelta(seconds=20)
 
 
-def ticket_next(*, user: User, view: str = "twitter") -> Ticket | None:
+def ticket_next(*, user: User, view: str = DEFAULT_VIEW) -> Ticket | None:
     """Play mode: the caller's next ticket of `view`, assigned to them, or None when the view
     has nothing for them.
 
     Strict: no skipping. While the caller holds an open ticket of the view, Play returns that
-    one again; they finish it (reply, solve) or hand it back with a reason. Otherwise the
+    one again; they finish it (reply, solve) or hand it back with a reason. Each playable view
+    is a queue of its own: a ticket held from the Mastodon view is returned by the Mastodon
+    and the "All networks" views, not by the Twitter view, so an agent covering two networks
+    holds at most one ticket of each. Otherwise the
     oldest unassigned ticket, except those the caller handed back themselves (they keep their
     place at the head of the queue for everyone else). Assigning opens a new ticket and writes
     an ASSIGNED event.
@@ -256,7 +259,9 @@ def ticket_take_rule(*, ticket: Ticket, user: User) -> Take:
         return Take()
     skipped: tuple[View, int | None] | None = None
     for view in VIEWS.values():
-        if not view.playable:
+        # The ticket's own network view decides: a view over several networks orders the same
+        # tickets among more, so it gives this ticket first only when that view does.
+        if not view.playable or view.network != ticket.network:
             continue
         held, candidates = _play_queues(view=view.slug, user_id=user.pk)
         head = held.values_list("pk", flat=True).first()

@@ -40,10 +40,10 @@ class QueueForm(forms.Form):
         choices=[("", "Any product"), *Context.choices], required=False, widget=PlainSelect
     )
 
-    def view_slug(self) -> str:
+    def view_slug(self, *, default: str = DEFAULT_VIEW) -> str:
         if self.is_valid() and self.cleaned_data["view"]:
             return str(self.cleaned_data["view"])
-        return DEFAULT_VIEW
+        return default
 
     def labels(self) -> selectors.TriageFilter:
         data = self.cleaned_data if self.is_valid() else {}
@@ -125,13 +125,14 @@ class ReplyForm(forms.Form):
     def clean_status_after(self) -> str:
         return str(self.cleaned_data.get("status_after") or Ticket.Status.PENDING)
 
-    def for_network(self, network: str) -> ReplyForm:
-        """Count and limit the text as `network` does (app.js reads `data-length-rule`; the
-        server checks again in reply_create)."""
+    def for_network(self, network: str, *, limit: int | None = None) -> ReplyForm:
+        """Count the text as `network` does, against `limit` (the handle's server's, see
+        channels.selectors.handle_text_limit; the network's default without one). app.js
+        reads `data-length-rule`; the server checks again in reply_create."""
         facts = network_facts(network)
-        self.text_limit = facts.text_limit
+        self.text_limit = limit or facts.text_limit
         self.fields["text"].widget.attrs.update(
-            {"data-max-chars": facts.text_limit, "data-length-rule": facts.length_counter}
+            {"data-max-chars": self.text_limit, "data-length-rule": facts.length_counter}
         )
         return self
 

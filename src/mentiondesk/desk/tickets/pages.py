@@ -23,6 +23,7 @@ from django.db.models.functions import Cast, Coalesce, Concat
 
 from mentiondesk.accounts.models import User
 from mentiondesk.channels import selectors as channel_selectors
+from mentiondesk.channels.constants import DMS_UNAVAILABLE
 from mentiondesk.channels.models import (
     TIMELINE,
     DirectMessage,
@@ -104,6 +105,10 @@ class TicketPage:
     # The ticket's intent is triage's suggestion: it acts on nothing (tickets.gate).
     intent_suggested: bool = False
     direct_messages: list[DirectMessage] = field(default_factory=list)
+    # Who sees the reply when it is not public (a direct Mastodon mention's stays direct).
+    reply_audience: str = ""
+    # Why the desk sends no direct message on the ticket's network ("" when it does).
+    dm_unavailable: str = ""
 
     @property
     def replies_in_flight(self) -> bool:
@@ -178,12 +183,13 @@ def ticket_get_for_page(*, ticket_id: int, viewer: User) -> TicketPage:
     for reply in unsent:
         # What a lead can do for it, for the template: "retry", "recheck" or "".
         reply.person_action = reply_selectors.reply_person_action(reply=reply)  # type: ignore[attr-defined]
+    latest_inbound = ticket_latest_inbound(ticket=ticket)
     return TicketPage(
         ticket=ticket,
         posts=posts,
         events=events,
         unsent_replies=unsent,
-        latest_inbound=ticket_latest_inbound(ticket=ticket),
+        latest_inbound=latest_inbound,
         reply_from=reply_from,
         reply_blocked=reply_blocked,
         assignees=list(ticket_list_assignees()) if viewer.can_reassign else [],
@@ -197,6 +203,8 @@ def ticket_get_for_page(*, ticket_id: int, viewer: User) -> TicketPage:
         triage=ticket_first_inbound_triage(ticket=ticket),
         intent_suggested=ticket_intent_suggested(ticket=ticket, act_above=policy.triage.act_above),
         direct_messages=list(DirectMessage.objects.filter(ticket=ticket)),
+        reply_audience=reply_selectors.reply_audience(ticket=ticket, parent=latest_inbound),
+        dm_unavailable=DMS_UNAVAILABLE.get(ticket.network, ""),
     )
 
 

@@ -23,8 +23,10 @@ from django.views.decorators.http import require_GET, require_POST
 
 from mentiondesk.accounts.models import User
 from mentiondesk.actions import tickets as ticket_actions
+from mentiondesk.channels import selectors as channel_selectors
 from mentiondesk.channels.models import Post
 from mentiondesk.core.errors import DomainError, Forbidden, NotFound
+from mentiondesk.desk.context_processors import nav_views_for
 from mentiondesk.desk.tickets import pages
 from mentiondesk.desk.tickets.forms import (
     BulkForm,
@@ -70,6 +72,9 @@ HELD_MESSAGE = (
 )
 # The spam report's thank-you draft waits here for the composer of the next page view.
 DRAFT_SESSION_KEY = "mentiondesk:draft:{ticket_id}"
+# The view the agent last played: the ticket page's Next plays it again, and a hand-back
+# returns to it (an agent working "All networks" stays there after a Mastodon ticket).
+PLAY_VIEW_SESSION_KEY = "mentiondesk:play_view"
 
 
 def _user(request: HttpRequest) -> User:
@@ -92,7 +97,10 @@ def _queue_url(view: str) -> str:
 @login_required
 def queue(request: HttpRequest) -> HttpResponse:
     form = QueueForm(request.GET)
-    view = form.view_slug()
+    nav_views = nav_views_for(viewer=_user(request))
+    # Without ?view=, the Twitter view, or the first playable one the sidebar shows (a team
+    # on Mastodon alone lands on its Mastodon view).
+    view = form.view_slug(default=selectors.view_landing(shown=[v.slug for v in nav_views]))
     labels = form.labels()
     tickets = selectors.ticket_list(view=view, labels=labels, viewer=_user(request))
     sort = "due" if request.GET.get("sort") == "due" else "created"
@@ -100,6 +108,7 @@ def queue(request: HttpRequest) -> HttpResponse:
         tickets = sla_selectors.tickets_by_due(tickets)
     context = {
         "current_view": VIEWS[view],
+        "nav_views": nav_views,
         "tickets": selectors.ticket_list_with_triage(tickets)[:QUEUE_ROWS],
         "sort": sort,
         "queue_rows": QUEUE_ROWS,
@@ -182,6 +191,8 @@ def play_next(request: HttpRequest) -> HttpResponse:
     except DomainError as exc:
         messages.error(request, exc.message)
         return redirect(_queue_url(view))
+    if request.session.get(PLAY_VIEW_SESSION_KEY) != view:  # a write only when it changes
+        request.session[PLAY_VIEW_SESSION_KEY] = view
     if ticket is None:
         messages.info(request, "Queue is clear: nobody is waiting for an answer. Nice work.")
         return redirect(_queue_url(view))
@@ -264,7 +275,7 @@ def reply(request: HttpRequest, ticket_id: int) -> HttpResponse:
 @require_POST
 @login_required
 def reply_retry(request: HttpRequest, ticket_id: int, reply_id: int) -> HttpResponse:
-    """A parked reply: send it again (proven never sent) or have X checked again."""
+    """A parked reply: send it again (proven never sent) or have its network checked again."""
     ticket = _ticket(ticket_id)
     reply = reply_selectors.reply_get(reply_id=reply_id)
     if reply.ticket_id != ticket.pk:
@@ -279,7 +290,8 @@ def reply_retry(request: HttpRequest, ticket_id: int, reply_id: int) -> HttpResp
         return _rejected(request, ticket_id, exc, as_message=True)
     messages.success(
         request,
-        f"Checking @{reply.handle.username}'s posts on X for the reply."
+        f"Checking @{reply.handle.username}'s posts on {ticket.get_network_display()} for the "
+        "reply."
         if recheck
         else f"Reply queued again from @{reply.handle.username}.",
     )
@@ -406,7 +418,7 @@ def hand_back(request: HttpRequest, ticket_id: int) -> HttpResponse:
         f"Ticket #{ticket_id} is back in the queue, at its place; {label} experts were asked "
         "in Slack.",
     )
-    return redirect(_queue_url(DEFAULT_VIEW))
+    return redirect(_queue_url(_play_view(request, ticket)))
 
 
 @require_POST
@@ -511,7 +523,7 @@ def suggest_retweet(request: HttpRequest, ticket_id: int, remote_id: str) -> Htt
 def delete_post(request: HttpRequest, ticket_id: int, remote_id: str) -> HttpResponse:
     def act(post: Post, data: dict[str, Any]) -> str:
         reply_services.post_delete(post=post, by=_user(request), reason=data["reason"])
-        return f"Deleting @{post.author_username}'s post on X."
+        return f"Deleting @{post.author_username}'s post on {post.network_label}."
 
     return _post_action(
         request, ticket_id, remote_id, form_class=DeletePostForm, form_key="delete_form", act=act
@@ -548,6 +560,14 @@ def presence(request: HttpRequest, ticket_id: int) -> HttpResponse:
     is_typing = bool(form.is_valid() and form.cleaned_data["is_typing"])
     others = services.presence_touch(ticket=ticket, user=_user(request), is_typing=is_typing)
     return render(request, "tickets/detail.html#presence-list", {"others": others})
+
+
+def _play_view(request: HttpRequest, ticket: Ticket) -> str:
+    """The view the agent last played, else the ticket's network's own view."""
+    view = request.session.get(PLAY_VIEW_SESSION_KEY)
+    if isinstance(view, str) and view in VIEWS and VIEWS[view].playable:
+        return view
+    return selectors.view_of_network(network=ticket.network)
 
 
 def _ticket(ticket_id: int) -> Ticket:
@@ -627,7 +647,7 @@ def _detail(
         "take": None
         if wants_partial(request)
         else services.ticket_take_rule(ticket=page.ticket, user=_user(request)),
-        "play_view": DEFAULT_VIEW,
+        "play_view": _play_view(request, page.ticket),
         "oob": wants_partial(request),
         # Fetched after ingest: drawn at once; the lazy card only when it never was.
         "evidence": None
@@ -637,7 +657,9 @@ def _detail(
         **bound,
     }
     # The composer counts as the ticket's network does, against its limit.
-    context["reply_form"].for_network(page.ticket.network)
+    context["reply_form"].for_network(
+        page.ticket.network, limit=channel_selectors.handle_text_limit(handle=page.ticket.handle)
+    )
     response = render(request, template, context, status=status)
     if status >= 400 and request.headers.get("HX-Request") == "true":
         # A boosted form that failed re-renders the ticket: keep the ticket's address in the

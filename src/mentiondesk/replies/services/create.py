@@ -85,7 +85,11 @@ def reply_create(
     "reason"), Conflict (closed ticket, collision)."""
     if not author.can_reply:
         raise Forbidden("light agents cannot reply; add an internal note instead")
-    text = reply_text_check(text=_addressed(text, ticket=ticket), network=ticket.network)
+    text = reply_text_check(
+        text=_addressed(text, ticket=ticket),
+        network=ticket.network,
+        limit=ticket.handle.text_limit,  # what its server said (Mastodon's); None: the network's
+    )
     if status_after not in (Ticket.Status.OPEN, Ticket.Status.PENDING, Ticket.Status.SOLVED):
         raise DomainError("status_after must be open, pending or solved", field="status_after")
     if automated != bool(phase):

@@ -10,6 +10,7 @@ import uuid
 from django.db import transaction
 
 from mentiondesk.accounts.models import User
+from mentiondesk.channels.constants import DMS_UNAVAILABLE
 from mentiondesk.core.errors import DomainError, Forbidden
 from mentiondesk.policy.selectors import policy_current
 from mentiondesk.tickets.models import Ticket, TicketEvent
@@ -25,10 +26,12 @@ DM_MAX_CHARS = 10_000  # API-FACTS §4
 def dm_create(*, ticket: Ticket, by: User, text: str, purpose: str = "") -> Reply:
     """Queue a direct message to the ticket's requester, from the handle a reply would use.
 
-    Raises Forbidden (light agents), DomainError (no reason when the policy wants one, bad
-    text)."""
+    Raises Forbidden (light agents), DomainError (a network the desk sends no DMs on:
+    `DMS_UNAVAILABLE`; no reason when the policy wants one, bad text)."""
     if not by.can_reply:
         raise Forbidden("light agents cannot send direct messages")
+    if ticket.network in DMS_UNAVAILABLE:
+        raise DomainError(DMS_UNAVAILABLE[ticket.network])
     purpose = purpose.strip()
     if policy_current().rules.dm_reason_required and not purpose:
         raise DomainError(

@@ -6,6 +6,7 @@ import string
 from dataclasses import dataclass
 
 from mentiondesk.channels.connectors import network_facts
+from mentiondesk.channels.selectors import handle_text_limit
 from mentiondesk.policy.selectors import policy_current
 from mentiondesk.tickets.models import Ticket
 
@@ -32,6 +33,7 @@ def ticket_drafts(*, ticket: Ticket, variables: dict[str, str] | None = None) ->
     new_issue_url, forum_url, forum_category_url); `requester` is always known."""
     known = {"requester": ticket.requester_username, **(variables or {})}
     facts = network_facts(ticket.network)
+    limit = handle_text_limit(handle=ticket.handle)
     drafts = []
     for macro in policy_current().macros:
         if macro.intents and ticket.intent not in macro.intents:
@@ -40,7 +42,5 @@ def ticket_drafts(*, ticket: Ticket, variables: dict[str, str] | None = None) ->
         if not needed <= {k for k, v in known.items() if v}:
             continue
         text = macro.text.format(**known)
-        drafts.append(
-            Draft(macro.name, text, facts.text_length(text), facts.text_limit, facts.label)
-        )
+        drafts.append(Draft(macro.name, text, facts.text_length(text), limit, facts.label))
     return drafts

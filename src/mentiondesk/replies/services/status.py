@@ -11,6 +11,7 @@ from django.db import transaction
 from mentiondesk.accounts.models import User
 from mentiondesk.channels.connectors import network_facts
 from mentiondesk.channels.models import Handle
+from mentiondesk.channels.selectors import handle_text_limit
 from mentiondesk.core.errors import DomainError, Forbidden
 from mentiondesk.core.intents import Intent
 from mentiondesk.policy.selectors import policy_current
@@ -47,7 +48,7 @@ def status_update_create(
     handle = Handle.objects.filter(role=Handle.Role.STATUS, is_active=True).order_by("pk").first()
     if handle is None:
         raise DomainError("no status handle is configured in the policy")
-    text = reply_text_check(text=text, network=handle.network)
+    text = reply_text_check(text=text, network=handle.network, limit=handle.text_limit)
     if incident_url and not incident_url.startswith(("https://", "http://")):
         raise DomainError("the incident link must be an http(s) URL", field="incident_url")
     with transaction.atomic():
@@ -87,16 +88,20 @@ def status_update_follow_up(*, reply_id: int) -> list[Reply]:
     link = update.purpose or (update.post.url if update.post else "")
     if update.author is None:
         return []
-    open_reports = Ticket.objects.filter(
-        intent=Intent.AVAILABILITY,
-        status__in=(Ticket.Status.NEW, Ticket.Status.OPEN, Ticket.Status.PENDING),
-    ).order_by("created_at", "id")
+    open_reports = (
+        Ticket.objects.filter(
+            intent=Intent.AVAILABILITY,
+            status__in=(Ticket.Status.NEW, Ticket.Status.OPEN, Ticket.Status.PENDING),
+        )
+        .select_related("handle")
+        .order_by("created_at", "id")
+    )
     sent = []
     skipped: dict[str, str] = {}
     for ticket in open_reports:
         text = FOLLOW_UP.format(requester=ticket.requester_username, link=link)
         facts = network_facts(ticket.network)
-        if facts.text_length(text) > facts.text_limit:
+        if facts.text_length(text) > handle_text_limit(handle=ticket.handle):
             skipped[str(ticket.pk)] = f"the follow-up would be too long for {facts.label}."
             continue
         try:
