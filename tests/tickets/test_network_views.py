@@ -15,9 +15,10 @@ from django.urls import reverse
 
 from mentiondesk.accounts import services as account_services
 from mentiondesk.accounts.models import User
+from mentiondesk.actions import policy as policy_actions
+from mentiondesk.actions import tickets as ticket_actions
 from mentiondesk.channels.models import Handle
 from mentiondesk.core.errors import DomainError
-from mentiondesk.policy import services as policy_services
 from mentiondesk.sandbox.x.server import SandboxServer
 from mentiondesk.tickets import selectors, services
 from mentiondesk.tickets.models import Ticket
@@ -51,7 +52,7 @@ NEXT_PLAYS = r'name="view" value="{view}">\s*<input type="hidden" name="current"
 def networks(desk: SandboxServer) -> dict[str, Handle]:
     """The desk's X handles and a main handle on Mastodon and on Bluesky, from one policy file
     (the open networks are never called here: tickets are stored through ingest)."""
-    policy_services.policy_apply_text(text=DESK_POLICY + OPEN_HANDLES, source="networks.toml")
+    policy_actions.policy_apply_text(text=DESK_POLICY + OPEN_HANDLES, source="networks.toml")
     return {
         "x": Handle.objects.get(network="x", username="Driftwood"),
         "mastodon": Handle.objects.get(network="mastodon"),
@@ -120,13 +121,13 @@ def test_play_takes_each_views_oldest_and_keeps_its_held_ticket(
     # Another agent's Play skips it: the next Mastodon ticket, then the oldest of all left.
     other = services.ticket_next(user=advocate2, view="mastodon")
     assert other is not None and other.pk == m1.pk
-    services.ticket_status_set(ticket=other, status="solved", by=advocate2)
+    ticket_actions.ticket_status_set(ticket=other, status="solved", by=advocate2)
     assert services.ticket_next(user=advocate2, view="mastodon") is None
     other = services.ticket_next(user=advocate2, view="all-networks")
     assert other is not None and other.pk == x0.pk
 
     # The Twitter view is a queue of its own: the Mastodon ticket held does not block it.
-    services.ticket_status_set(ticket=got, status="solved", by=advocate)
+    ticket_actions.ticket_status_set(ticket=got, status="solved", by=advocate)
     got = services.ticket_next(user=advocate, view="bluesky")
     assert got is not None and got.pk == b0.pk
     twitter = services.ticket_next(user=advocate, view="twitter")
@@ -146,7 +147,7 @@ def test_taking_a_ticket_out_of_order_names_its_networks_view(
     take = services.ticket_take_rule(ticket=m1, user=advocate)
     assert take.next_ticket_id == m0.pk
     policy = DESK_POLICY + OPEN_HANDLES + '\n[rules]\nout_of_order = "never"\n'
-    policy_services.policy_apply_text(text=policy, source="strict.toml")
+    policy_actions.policy_apply_text(text=policy, source="strict.toml")
     refused = services.ticket_take_rule(ticket=m1, user=advocate).refused
     assert f"#{m0.pk}" in refused and "Mastodon view" in refused
 
@@ -154,8 +155,8 @@ def test_taking_a_ticket_out_of_order_names_its_networks_view(
 def test_all_networks_holds_the_queue_statuses_only(
     mixed: dict[str, list[Ticket]], lead: User
 ) -> None:
-    services.ticket_status_set(ticket=mixed["bluesky"][0], status="pending", by=lead)
-    services.ticket_status_set(ticket=mixed["mastodon"][1], status="solved", by=lead)
+    ticket_actions.ticket_status_set(ticket=mixed["bluesky"][0], status="pending", by=lead)
+    ticket_actions.ticket_status_set(ticket=mixed["mastodon"][1], status="solved", by=lead)
     listed = ids(list(selectors.ticket_list(view="all-networks")))
     assert mixed["bluesky"][0].pk not in listed and mixed["mastodon"][1].pk not in listed
     assert len(listed) == 4
@@ -181,12 +182,12 @@ def test_sidebar_shows_the_views_of_the_networks_the_desk_is_on(
     ]
     # Off Mastodon and Bluesky: Bluesky's empty view goes; Mastodon's stays while a ticket is
     # still open there, so no ticket is out of sight, and goes once it is done.
-    policy_services.policy_apply_text(text=DESK_POLICY, source="x-only.toml")
+    policy_actions.policy_apply_text(text=DESK_POLICY, source="x-only.toml")
     assert not Handle.objects.filter(network="mastodon", is_active=True).exists()
     names = [name for name, _ in _nav(client.get("/").content.decode())]
     assert names[:3] == ["Twitter", "Mastodon", "All networks"]
     assert "Bluesky" not in names
-    services.ticket_status_set(ticket=mastodon_ticket, status="solved", by=lead)
+    ticket_actions.ticket_status_set(ticket=mastodon_ticket, status="solved", by=lead)
     names = [name for name, _ in _nav(client.get("/").content.decode())]
     assert names == ["Twitter", "My tickets", "Pending", "Solved", "All tickets"]
     # A hidden view still answers by its slug.
@@ -263,7 +264,7 @@ def test_api_lists_and_plays_each_network_view(
 def test_a_desk_without_x_lands_on_its_first_networks_view(
     db: None, client: Client, advocate: User
 ) -> None:
-    policy_services.policy_apply_text(text=OPEN_HANDLES, source="open.toml")
+    policy_actions.policy_apply_text(text=OPEN_HANDLES, source="open.toml")
     client.force_login(advocate)
     page = client.get("/").content.decode()
     assert "<h1>Mastodon</h1>" in page and 'name="view" value="mastodon"' in page
