@@ -29,6 +29,16 @@ def test_requests_without_a_valid_token_get_401_json(client: Client) -> None:
         assert response.json()["code"] == "unauthorized"
 
 
+def test_any_unknown_api_path_is_a_json_404_even_with_a_newline(client: Client) -> None:
+    """`<path:>` stops at a newline; such a path got Django's HTML page (found by the schema
+    fuzzer with a post id holding "\n")."""
+    for path in ("/api/v1/nothing", "/api/v1/posts/%0A/like", "/api/v1/posts/a%0Ab", "/api/v1/%0A"):
+        response = client.post(path, content_type="application/json", data={})
+        assert response.status_code == 404, path
+        assert response.json()["code"] == "not_found", path
+        assert "\n" not in response.json()["detail"]
+
+
 def test_list_tickets_oldest_first_with_paging(
     client: Client, handle: Handle, advocate: User
 ) -> None:

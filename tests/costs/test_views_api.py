@@ -85,6 +85,14 @@ def test_the_api_groups_and_filters_the_ledger(
         assert answer.json()["field"] == field
 
 
+def test_a_ticket_id_past_the_database_range_is_a_422_not_a_500(client: Client, lead: User) -> None:
+    """The schema fuzzer's find: 10**23 overflowed SQLite's integer in the ledger's filter."""
+    for path in ("/api/v1/costs", "/api/v1/audit/events"):
+        response = client.get(f"{path}?ticket={10**23}", **bearer(lead))
+        assert response.status_code == 422, path
+        assert response.json()["field"] == "ticket", path
+
+
 def test_the_ticket_page_shows_leads_its_cost_and_everyone_the_link_prices(
     two_tickets: tuple[Ticket, Ticket], client: Client, advocate: User, lead: User
 ) -> None:

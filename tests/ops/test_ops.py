@@ -4,6 +4,7 @@ log pipeline can parse."""
 from __future__ import annotations
 
 import json
+import logging
 import socket
 import subprocess
 import sys
@@ -90,6 +91,16 @@ def test_request_ids_are_kept_when_plain_and_replaced_when_not(client: Client, d
     forged = client.get("/healthz", headers={"X-Request-ID": "x\nlevel=error"})["X-Request-ID"]
     assert forged != "x\nlevel=error"
     assert len(forged) == 32
+
+
+def test_a_newline_in_the_path_cannot_forge_an_access_log_line(
+    client: Client, db: None, caplog: pytest.LogCaptureFixture
+) -> None:
+    with caplog.at_level(logging.INFO, logger="mentiondesk.request"):
+        client.get("/healthz%0A2026-01-01 INFO forged")
+    (record,) = [r for r in caplog.records if r.name == "mentiondesk.request"]
+    assert "\n" not in record.getMessage()
+    assert record.getMessage().startswith("GET /healthz%0A2026-01-01%20INFO%20forged ")
 
 
 def _free_port() -> int:

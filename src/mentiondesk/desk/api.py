@@ -8,6 +8,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.http import HttpRequest, HttpResponse
+from django.utils.encoding import escape_uri_path
 from django.views.decorators.csrf import csrf_exempt
 from ninja import NinjaAPI
 from ninja.errors import AuthenticationError, HttpError, ValidationError
@@ -128,10 +129,12 @@ def on_http_error(request: HttpRequest, exc: HttpError) -> HttpResponse:
 
 
 @csrf_exempt
-def not_found(request: HttpRequest, rest: str = "") -> HttpResponse:
+def not_found(request: HttpRequest) -> HttpResponse:
     """Any path under /api/v1/ that no operation matches: the JSON error, not Django's HTML
     page (mounted after `api.urls`, so it only sees what ninja did not route)."""
-    return error(request, 404, f"no such endpoint: {request.path}", code="not_found")
+    return error(
+        request, 404, f"no such endpoint: {escape_uri_path(request.path)}", code="not_found"
+    )
 
 
 def _plain(errors: list[dict[str, Any]]) -> list[dict[str, Any]]:

@@ -1,5 +1,5 @@
 from django.contrib import admin
-from django.urls import include, path
+from django.urls import include, path, re_path
 
 from mentiondesk.desk.api import api, not_found
 
@@ -12,7 +12,8 @@ urlpatterns = [
     path("reports/", include("mentiondesk.desk.reports.urls")),
     path("costs/", include("mentiondesk.desk.costs.urls")),
     path("api/v1/", api.urls),
-    path("api/v1/<path:rest>", not_found),
+    # Any rest, newlines included (`<path:>` stops at one, which left Django's HTML 404).
+    re_path(r"^api/v1/[\s\S]*\Z", not_found),
     path("", include("mentiondesk.desk.ops.urls")),
     path("webhooks/", include("mentiondesk.intake.webhooks.urls")),
     path("admin/", admin.site.urls),

@@ -6,11 +6,13 @@ from typing import Literal
 from ninja import Schema
 from pydantic import Field
 
-from mentiondesk.core.constants import MAX_OFFSET
+from mentiondesk.core.constants import MAX_OFFSET, MAX_ROW_ID
 
 
 class AuditFiltersIn(Schema):
-    ticket: int | None = Field(default=None, ge=1, description="only this ticket's events")
+    ticket: int | None = Field(
+        default=None, ge=1, le=MAX_ROW_ID, description="only this ticket's events"
+    )
     user: str | None = Field(default=None, description="only events by this username")
     kind: str | None = Field(default=None, description="only events of this kind")
     since: datetime | None = Field(default=None, description="from this time, inclusive (UTC)")

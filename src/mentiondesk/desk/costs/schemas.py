@@ -7,6 +7,8 @@ from typing import Literal
 from ninja import Schema
 from pydantic import Field
 
+from mentiondesk.core.constants import MAX_ROW_ID
+
 Group = Literal["day", "handle", "kind", "ticket"]
 
 
@@ -14,7 +16,9 @@ class CostFiltersIn(Schema):
     date_from: date | None = Field(default=None, description="from this UTC day, inclusive")
     date_to: date | None = Field(default=None, description="to this UTC day, inclusive")
     handle: str = Field(default="", max_length=51, description="only this handle's calls")
-    ticket: int | None = Field(default=None, ge=1, description="only calls for this ticket")
+    ticket: int | None = Field(
+        default=None, ge=1, le=MAX_ROW_ID, description="only calls for this ticket"
+    )
     kind: str = Field(default="", description="only this kind (post_read, post_create, …)")
     group_by: str = Field(
         default="day,handle,kind",
