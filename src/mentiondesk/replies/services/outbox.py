@@ -52,6 +52,7 @@ from mentiondesk.channels.length import X_MAX_WEIGHT
 from mentiondesk.channels.models import TIMELINE, Post
 from mentiondesk.core import priorities
 from mentiondesk.core.errors import Conflict, DomainError, Forbidden
+from mentiondesk.costs.services import UsageMeter
 from mentiondesk.sla import services as sla_services
 from mentiondesk.tickets import rules
 from mentiondesk.tickets import selectors as ticket_selectors
@@ -331,8 +332,9 @@ def reply_deliver(*, reply_id: int, connector: Connector | None = None) -> Reply
             "reply was queued. Read it, then send again if still needed.",
         )
     try:
+        meter = UsageMeter(handle=reply.handle, ticket_id=reply.ticket_id)
         with channel_services.handle_connection(
-            handle=reply.handle, connector=connector, ticket_id=reply.ticket_id
+            handle=reply.handle, meter=meter, connector=connector
         ) as x:
             return _reply_send(reply, attempt, x, reconcile_first=reconcile_first)
     except (ConnectorError, DomainError) as exc:
