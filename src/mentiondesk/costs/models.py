@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 from django.db import models
-from django.db.models import F, Value
+from django.db.models import F, Q, Value
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
@@ -108,6 +108,14 @@ class BilledResource(models.Model):
             # Kind and id first: a ticket's cost looks its posts' ids up without a day.
             models.UniqueConstraint(
                 fields=["kind", "remote_id", "day"], name="billedresource_once_per_day"
+            ),
+        ]
+        indexes = [
+            # The prune of past days' user marks, on every flush: only the users' rows.
+            models.Index(
+                fields=["day"],
+                condition=Q(kind=UsageKind.USER_READ),
+                name="billedresource_user_day",
             ),
         ]
 

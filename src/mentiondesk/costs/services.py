@@ -9,6 +9,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime
 from decimal import Decimal
+from typing import Any
 
 from django.db import connection, transaction
 from django.utils import timezone
@@ -163,52 +164,37 @@ def _usage_upsert(
     totals: Totals,
 ) -> list[UsageLine]:
     """Add `totals` to their rows (created at the first flush of their key), one statement."""
-    values: list[tuple[object, ...]] = []
+    ops = connection.ops
+    params: list[Any] = []
     added: dict[tuple[date, str, str], UsageLine] = {}
     for (day, kind, endpoint), (requests, failed, rate_limited, units) in totals.items():
         if not requests and not units:  # an expansion that brought nothing new
             continue
         price = billing.price(kind) if billing else Decimal(0)
         amount = price * units
-        values.append(
-            (
-                at,
-                day,
-                handle.pk if handle else None,
-                ticket_id,
-                kind,
-                endpoint,
-                price,
-                billing.currency if billing else "",
-                requests,
-                failed,
-                rate_limited,
-                units,
-                amount,
-            )
-        )
+        params += [
+            ops.adapt_datetimefield_value(at),
+            ops.adapt_datefield_value(day),
+            handle.pk if handle else None,
+            ticket_id,
+            kind,
+            endpoint,
+            ops.adapt_decimalfield_value(price, 12, 6),
+            billing.currency if billing else "",
+            requests,
+            failed,
+            rate_limited,
+            units,
+            ops.adapt_decimalfield_value(amount, 14, 6),
+        ]
         added[(day, kind, endpoint)] = UsageLine(
             0, day, kind, endpoint, requests, failed, rate_limited, units, amount
         )
-    if not values:
+    if not added:
         return []
-    ops = connection.ops
-    params = [
-        adapted
-        for row in values
-        for adapted in (
-            ops.adapt_datetimefield_value(row[0]),
-            ops.adapt_datefield_value(row[1]),
-            *row[2:6],
-            ops.adapt_decimalfield_value(row[6], 12, 6),
-            row[7],
-            *row[8:12],
-            ops.adapt_decimalfield_value(row[12], 14, 6),
-        )
-    ]
     one = "(" + ", ".join(["%s"] * 13) + ")"
     with connection.cursor() as cursor:
-        cursor.execute(UPSERT.format(values=", ".join([one] * len(values))), params)
+        cursor.execute(UPSERT.format(values=", ".join([one] * len(added))), params)
         returned = cursor.fetchall()
     lines = []
     for usage_id, day, kind, endpoint in returned:
@@ -241,8 +227,8 @@ def _billed_first_today(
             ).values_list("remote_id", flat=True)
         }
         fresh[(day, kind)] = ids - known
-    BilledResource.objects.filter(day__lt=min(day for day, _ in wanted)).exclude(
-        kind=UsageKind.POST_READ
+    BilledResource.objects.filter(
+        kind=UsageKind.USER_READ, day__lt=min(day for day, _ in wanted)
     ).delete()
     return fresh
 

@@ -62,6 +62,14 @@ class Migration(migrations.Migration):
                 fields=("kind", "remote_id", "day"), name="billedresource_once_per_day"
             ),
         ),
+        migrations.AddIndex(
+            model_name="billedresource",
+            index=models.Index(
+                condition=models.Q(("kind", "user_read")),
+                fields=["day"],
+                name="billedresource_user_day",
+            ),
+        ),
         migrations.RunPython(merge_rows_per_key, migrations.RunPython.noop),
         migrations.AddConstraint(
             model_name="xapiusage",
