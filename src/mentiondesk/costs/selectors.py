@@ -129,12 +129,14 @@ def usage_filtered(
     reads = BilledResource.objects.filter(
         kind=UsageKind.POST_READ, usage__isnull=False, usage__ticket__isnull=True
     )
+    # A read's day is its row's: filtering the rows lets a range start from the few ledger
+    # rows of its days, not from every post ever billed.
     if date_from:
         rows = rows.filter(day__gte=date_from)
-        reads = reads.filter(day__gte=date_from)
+        reads = reads.filter(usage__day__gte=date_from)
     if date_to:
         rows = rows.filter(day__lte=date_to)
-        reads = reads.filter(day__lte=date_to)
+        reads = reads.filter(usage__day__lte=date_to)
     if handle:
         rows = rows.filter(handle__username__iexact=handle.removeprefix("@"))
         reads = reads.filter(usage__handle__username__iexact=handle.removeprefix("@"))
@@ -143,7 +145,7 @@ def usage_filtered(
         reads = reads.filter(usage__kind=kind)
     post_read = Post.objects.filter(
         network=OuterRef("usage__handle__network"), remote_id=OuterRef("remote_id")
-    )
+    ).order_by()
     reads = reads.annotate(read_ticket=Subquery(post_read.values("ticket_id")[:1])).filter(
         read_ticket__isnull=False
     )
