@@ -6,7 +6,8 @@ temporary directory, or the PostgreSQL database mentiondesk_bench, dropped and c
 since Django's settings are fixed per process. Progress goes to stderr, the table to stdout;
 bench/RESULTS.md is written by hand from it.
 
-    .venv/bin/python bench/run.py [--quick] [--only ingest|next|triage|import|scale|timeline|demo|meter]
+    .venv/bin/python bench/run.py [--quick]
+        [--only ingest|next|triage|import|scale|timeline|demo|meter]
 
 MENTIONDESK_BENCH_PG_URL names another PostgreSQL server (its database is dropped!).
 MENTIONDESK_BENCH_BASELINE=REV also measures the cost meter's flush on that git revision."""
