@@ -147,7 +147,10 @@ def usage_record(
                     BILLED_INSERT,
                     [
                         (adapt(day), kind, rid, ids[(day, kind, endpoint)])
-                        for (day, kind, rid), endpoint in billed.items()
+                        # Sorted, as the upsert's rows: two flushes marking the same
+                        # posts (a post mentioning two handles, polled by two workers) take
+                        # their locks in one order on PostgreSQL, so neither deadlocks.
+                        for (day, kind, rid), endpoint in sorted(billed.items())
                     ],
                 )
         if billing and any(line.amount for line in lines):
@@ -167,7 +170,7 @@ def _usage_upsert(
     ops = connection.ops
     params: list[Any] = []
     added: dict[tuple[date, str, str], UsageLine] = {}
-    for (day, kind, endpoint), (requests, failed, rate_limited, units) in totals.items():
+    for (day, kind, endpoint), (requests, failed, rate_limited, units) in sorted(totals.items()):
         if not requests and not units:  # an expansion that brought nothing new
             continue
         price = billing.price(kind) if billing else Decimal(0)
