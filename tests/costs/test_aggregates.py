@@ -56,13 +56,13 @@ def test_polls_add_to_one_row_per_day_handle_kind_and_endpoint_in_one_upsert(
     priced_desk.store.mention_add("lena", "@Driftwood where is the changelog?")
     with CaptureQueriesContext(connection) as queries:
         poll()
-    # An executemany is logged once, as "N times: INSERT …".
+    # An executemany would be logged once, as "N times: INSERT …".
     inserts = [
         re.sub(r"^\d+ times: ", "", q["sql"].strip()).split("(")[0].strip()
         for q in queries
         if "INSERT" in q["sql"]
     ]
-    # One upsert of the totals, one executemany of the new marks; nothing per post or ticket.
+    # One upsert of the totals, one insert of the new marks; nothing per post or ticket.
     assert inserts.count("INSERT INTO costs_xapiusage") == 1
     assert inserts.count("INSERT INTO costs_billedresource") == 1
     # The same rows, added to: one more post read and one more author; no new row.

@@ -95,7 +95,7 @@ DO UPDATE SET
 RETURNING id, day, kind, endpoint
 """
 BILLED_INSERT = (
-    "INSERT INTO costs_billedresource (day, kind, remote_id, usage_id) VALUES (%s, %s, %s, %s) "
+    "INSERT INTO costs_billedresource (day, kind, remote_id, usage_id) VALUES {values} "
     "ON CONFLICT DO NOTHING"
 )
 
@@ -142,17 +142,15 @@ def usage_record(
         if billed:
             ids = {(line.day, line.kind, line.endpoint): line.usage_id for line in lines}
             adapt = connection.ops.adapt_datefield_value
-            with connection.cursor() as cursor:
-                cursor.executemany(
-                    BILLED_INSERT,
-                    [
-                        (adapt(day), kind, rid, ids[(day, kind, endpoint)])
-                        # Sorted, as the upsert's rows: two flushes marking the same
-                        # posts (a post mentioning two handles, polled by two workers) take
-                        # their locks in one order on PostgreSQL, so neither deadlocks.
-                        for (day, kind, rid), endpoint in sorted(billed.items())
-                    ],
-                )
+            _billed_insert(
+                [
+                    (adapt(day), kind, rid, ids[(day, kind, endpoint)])
+                    # Sorted, as the upsert's rows: two flushes marking the same posts (a
+                    # post mentioning two handles, polled by two workers) take their locks
+                    # in one order on PostgreSQL, so neither deadlocks.
+                    for (day, kind, rid), endpoint in sorted(billed.items())
+                ]
+            )
         if billing and any(line.amount for line in lines):
             budget_check(billing=billing, today=now.astimezone(UTC).date())
     return lines
@@ -204,6 +202,21 @@ def _usage_upsert(
         line = added[(_as_date(day), kind, endpoint)]
         lines.append(replace(line, usage_id=usage_id))
     return lines
+
+
+def _billed_insert(marks: list[tuple[Any, str, str, int]]) -> None:
+    """Insert billed marks, multi-row: one statement for a poll's page, not one a row (an
+    executemany on PostgreSQL is a round of the pipeline per row)."""
+    # As many marks as the database takes parameters (SQLite's 999 as Django counts them), at
+    # most 1,000 (a backlog's flush marks tens of thousands).
+    per_statement = min(1000, (connection.features.max_query_params or 4000) // 4)
+    with connection.cursor() as cursor:
+        for start in range(0, len(marks), per_statement):
+            chunk = marks[start : start + per_statement]
+            values = ", ".join(["(%s, %s, %s, %s)"] * len(chunk))
+            cursor.execute(
+                BILLED_INSERT.format(values=values), [value for mark in chunk for value in mark]
+            )
 
 
 def _as_date(value: date | str) -> date:
