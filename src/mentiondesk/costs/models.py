@@ -83,18 +83,27 @@ class BudgetAlert(models.Model):
 
 
 class BilledResource(models.Model):
-    """X's daily deduplication, and what a poll's post reads cost each ticket.
+    """The set of resources (posts, users) X billed on each UTC day: X's daily deduplication,
+    and what a poll's post reads cost each ticket.
 
-    One row per resource (post or user) billed on a UTC day: a resource read again that day
-    is not billed again, so the meter looks today's ids up before counting units. `usage` is
-    the XApiUsage row its unit went to (day, handle, endpoint, price): a report attributes a
-    poll's post reads to tickets by joining these rows on the posts of the ticket (same
-    network, same remote id), priced with `usage.unit_price`. Rows of the ledger written
-    before rows were aggregates have no `usage`: their units already sit on ticket rows.
+    Billed first today: X bills a resource once per UTC day however often it is read, so
+    the meter looks a batch's ids up here (by day and kind) and counts a unit only for the
+    ones absent, which it then adds. One row per resource and day keeps that exact whatever
+    the order of polls, sends and reconciles, and across handles (a post mentioning two of
+    ours is billed once); a per-day counter could not tell a re-read from a new read.
 
-    Compact on purpose: a day, a short kind, the id and a foreign key, written as plain
-    tuples in one executemany per flush. Users' rows only serve the day's deduplication and
-    are pruned once their day is over; posts' rows stay, since they are the attribution."""
+    The same rows attribute reads: `usage` is the XApiUsage row a mark's unit went to (day,
+    handle, endpoint, price). The ledger no longer keeps a row per ticket and flush; a
+    report joins the marks of a poll's rows (no ticket) on the posts (same network as the
+    row's handle, same remote id) and moves each unit, at `usage.unit_price`, from the
+    handle to the post's ticket at report time (costs.selectors). Marks written before the
+    ledger held aggregates have no `usage`: their units already sit on ticket rows.
+
+    Compact on purpose: a day, a short kind, the id and a foreign key, inserted as plain
+    values in one multi-row statement per flush (no model instances). Users' marks only
+    serve the day's deduplication and are pruned once their day is over; posts' marks stay,
+    one per post and day read (most posts are read on one day only), since they are the
+    attribution."""
 
     day = models.DateField()
     kind = models.CharField(max_length=30, choices=UsageKind.choices)
