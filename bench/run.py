@@ -6,9 +6,11 @@ temporary directory, or the PostgreSQL database mentiondesk_bench, dropped and c
 since Django's settings are fixed per process. Progress goes to stderr, the table to stdout;
 bench/RESULTS.md is written by hand from it.
 
-    .venv/bin/python bench/run.py [--quick] [--only ingest|next|triage|import|scale|timeline|demo]
+    .venv/bin/python bench/run.py [--quick]
+        [--only ingest|next|triage|import|scale|timeline|demo|meter]
 
-MENTIONDESK_BENCH_PG_URL names another PostgreSQL server (its database is dropped!)."""
+MENTIONDESK_BENCH_PG_URL names another PostgreSQL server (its database is dropped!).
+MENTIONDESK_BENCH_BASELINE=REV also measures the cost meter's flush on that git revision."""
 
 from __future__ import annotations
 
@@ -26,6 +28,7 @@ from typing import Any
 import demo_start
 import history
 import ingest
+import meter
 import play
 import scale
 import timeline
@@ -348,6 +351,25 @@ def bench_scale(bench: Bench, *, tickets: int, seconds: float) -> None:
         )
 
 
+def bench_meter(bench: Bench, *, pages: int, with_pg: bool) -> None:
+    """The cost meter's flush for a poll's reads (bench/meter.py), per tree."""
+    baseline = os.environ.get("MENTIONDESK_BENCH_BASELINE")
+    for database in ("sqlite", "postgres") if with_pg else ("sqlite",):
+        results = meter.measure(pages=pages, baseline=baseline, postgres=database == "postgres")
+        for name, r in results.items():
+            page, backlog = r["page"], r["backlog"]
+            bench.row(
+                f"meter flush ({name}): one page of {meter.PER_PAGE} posts; "
+                f"{pages * meter.PER_PAGE:,} posts in one flush",
+                database,
+                f"{page['ms']:.1f} ms, {page['statements']:g} statements, "
+                f"{page['usage_rows']:g} + {page['billed_rows']:g} rows added; "
+                f"{backlog['ms']:,.0f} ms, {backlog['statements']} statements, "
+                f"{backlog['usage_rows']:,} + {backlog['billed_rows']:,} rows added",
+                "info",
+            )
+
+
 def bench_demo(bench: Bench, *, runs: int) -> None:
     """`mentiondesk demo` from launch to its first page, and its RSS (bench/demo_start.py)."""
     for fresh, kind in ((False, "later start"), (True, "first start, empty data dir")):
@@ -370,7 +392,7 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="10x smaller: a smoke run")
     parser.add_argument(
         "--only",
-        choices=["ingest", "next", "triage", "import", "scale", "timeline", "demo"],
+        choices=["ingest", "next", "triage", "import", "scale", "timeline", "demo", "meter"],
         help="one benchmark",
     )
     parser.add_argument("--worker", choices=WORKERS, help=argparse.SUPPRESS)
@@ -398,6 +420,8 @@ def main() -> None:
             bench_import(bench, rows=1_000_000 // smaller, with_pg=with_pg)
         if args.only in (None, "timeline"):
             bench_timeline(bench, tickets=1_000 // smaller)
+        if args.only in (None, "meter"):
+            bench_meter(bench, pages=100 // smaller, with_pg=with_pg)
         if args.only in (None, "demo"):
             bench_demo(bench, runs=7 // (3 if args.quick else 1))
         if args.only in (None, "scale") and with_pg:

@@ -24,6 +24,7 @@ from mentiondesk.channels.connectors.x import XConnector, token_refresh
 from mentiondesk.channels.credentials import crypto
 from mentiondesk.channels.credentials import services as credentials
 from mentiondesk.channels.models import Handle, HandleCredential
+from mentiondesk.costs.services import UsageMeter
 from mentiondesk.intake import ingest
 from mentiondesk.replies import services as reply_services
 from mentiondesk.replies.models import Reply
@@ -326,6 +327,7 @@ def _queued_reply(sandbox: SandboxServer) -> Reply:
     handle = Handle.objects.get(username="Driftwood")
     with channel_services.handle_connection(
         handle=handle,
+        meter=UsageMeter(handle=handle),
         connector=XConnector(base_url=sandbox.url, token=sandbox.store.token_for("Driftwood")),
     ) as x:
         assert ingest.handle_poll(handle=handle, connector=x).error == ""

@@ -14,6 +14,7 @@ from mentiondesk.channels.models import Handle
 from mentiondesk.core.intents import Intent
 from mentiondesk.costs import selectors
 from mentiondesk.costs.models import XApiUsage
+from mentiondesk.costs.services import UsageMeter
 from mentiondesk.intake import ingest as channel_services
 from mentiondesk.replies import services as reply_services
 from mentiondesk.replies.models import PostAction, Reply
@@ -26,13 +27,13 @@ pytestmark = pytest.mark.django_db
 
 def by_kind() -> dict[str, tuple[int, int, int, Decimal]]:
     """kind -> (requests, failed, units, amount) over the whole ledger."""
-    rows = selectors.usage_grouped(qs=XApiUsage.objects.all(), by=("kind",))
+    rows = selectors.usage_grouped(usage=selectors.usage_filtered(), by=("kind",))
     return {r["kind"]: (r["requests"], r["failed"], r["units"], r["amount"]) for r in rows}
 
 
 def spend(ticket: Ticket | None = None) -> Decimal:
-    qs = XApiUsage.objects.filter(ticket=ticket) if ticket else XApiUsage.objects.all()
-    return Decimal(selectors.usage_total(qs=qs)["amount"])
+    usage = selectors.usage_filtered(ticket=ticket.pk if ticket else None)
+    return Decimal(selectors.usage_total(usage=usage)["amount"])
 
 
 def test_a_poll_counts_each_request_and_bills_each_resource_once(
@@ -142,15 +143,21 @@ def test_a_backlog_poll_is_metered_in_one_batch_however_long(priced_desk: Sandbo
         "user_read": (1, 0, 11, Decimal("0.110")),
     }
     assert Ticket.objects.count() == 1000
-    per_ticket = selectors.usage_grouped(
-        qs=XApiUsage.objects.filter(ticket__isnull=False), by=("ticket",)
-    )
-    assert len(per_ticket) == 1000
-    assert {row["amount"] for row in per_ticket} == {Decimal("0.005")}
+    per_ticket = selectors.usage_grouped(usage=selectors.usage_filtered(), by=("ticket",))
+    assert len(per_ticket) == 1001  # and the handle's own: requests, users
+    assert {row["amount"] for row in per_ticket if row["ticket"]} == {Decimal("0.005")}
+    assert per_ticket[-1] == {
+        "ticket": None,
+        "requests": 12,
+        "failed": 0,
+        "units": 11,
+        "amount": Decimal("0.110"),
+    }
 
 
 def test_a_lookup_on_its_own_connection_is_metered_too(priced_desk: SandboxServer) -> None:
     handle = Handle.objects.get(username="Driftwood")
-    channels_services.handle_resolve_remote_id(handle=handle)
+    with channels_services.handle_connection(handle=handle, meter=UsageMeter(handle=handle)) as x:
+        channels_services.handle_resolve_remote_id(handle=handle, connector=x)
     assert handle.remote_id
     assert by_kind() == {"user_read": (1, 0, 1, Decimal("0.010"))}

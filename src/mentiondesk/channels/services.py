@@ -1,5 +1,6 @@
 """Our handles' connections to their network: a connector with the handle's credentials, metered
-for the costs page, and the handle's remote id. The ingest itself is intake's (intake/ingest.py)."""
+by the caller's meter (costs.UsageMeter, built one floor up), and the handle's remote id. The
+ingest itself is intake's (intake/ingest.py)."""
 
 from __future__ import annotations
 
@@ -12,7 +13,6 @@ from typing import Protocol, runtime_checkable
 from django.conf import settings
 
 from mentiondesk.core.errors import DomainError
-from mentiondesk.costs.services import UsageMeter
 
 from .connectors import network_connector_class, network_facts, network_unsupported_reason
 from .connectors.base import CallReport, Connector, ConnectorError, Rejected
@@ -22,6 +22,15 @@ from .credentials import services as credential_services
 from .models import Handle, Network
 
 logger = logging.getLogger(__name__)
+
+
+class Meter(Protocol):
+    """What `handle_connection` needs of a usage meter (costs.UsageMeter): a recorder of each
+    call, and a flush that writes what it recorded."""
+
+    def __call__(self, report: CallReport) -> None: ...
+
+    def flush(self) -> object: ...
 
 
 def handle_connector(*, handle: Handle) -> Connector:
@@ -133,17 +142,16 @@ def _handle_network_check(*, handle: Handle) -> None:
 
 @contextmanager
 def handle_connection(
-    *, handle: Handle, connector: Connector | None = None, ticket_id: int | None = None
+    *, handle: Handle, meter: Meter, connector: Connector | None = None
 ) -> Iterator[Connector]:
     """`connector` as is (the caller closes it), or a new one for `handle`, closed on exit.
 
-    On a billed network (X), every call made inside is metered for `handle` (and
-    `ticket_id`, when the work is for one ticket), written in one batch on exit, whatever the
-    outcome (costs.UsageMeter). Calls to the others cost nothing and are not recorded: the
-    meter's kinds and prices are X's. Raises DomainError for a handle on a network without a
-    connector."""
+    On a billed network (X), every call made inside is recorded by `meter` (the caller's:
+    costs.UsageMeter for `handle`, and for the ticket when the work is for one), flushed in
+    one batch on exit, whatever the outcome. Calls to the others cost nothing and are not
+    recorded: the meter's kinds and prices are X's. Raises DomainError for a handle on a
+    network without a connector."""
     _handle_network_check(handle=handle)
-    meter = UsageMeter(handle=handle, ticket_id=ticket_id)
     x = connector or handle_connector(handle=handle)
     recorder = meter if network_facts(handle.network).billed else _unmetered
     try:
@@ -162,13 +170,11 @@ def _unmetered(report: CallReport) -> None:
     """The recorder of a network whose calls cost nothing: the call is not metered."""
 
 
-def handle_resolve_remote_id(*, handle: Handle, connector: Connector | None = None) -> Handle:
-    """Fill in `handle.remote_id` by looking the username up on the network, once."""
+def handle_resolve_remote_id(*, handle: Handle, connector: Connector) -> Handle:
+    """Fill in `handle.remote_id` by looking the username up on the network, once, through
+    `connector` (a `handle_connection`, so the lookup is metered)."""
     if handle.remote_id:
         return handle
-    if connector is None:  # a connection of its own, metered and closed like any other
-        with handle_connection(handle=handle) as x:
-            return handle_resolve_remote_id(handle=handle, connector=x)
     user = connector.user_by_username(handle.username)
     handle.remote_id = user.remote_id
     handle.save(update_fields=["remote_id"])

@@ -8,7 +8,7 @@ from .models import BudgetAlert, XApiUsage
 
 @admin.register(XApiUsage)
 class XApiUsageAdmin(admin.ModelAdmin):
-    """Read only: the ledger is append-only, written by the meter."""
+    """Read only: the ledger is written by the meter alone (one upsert per flush)."""
 
     list_display = ["day", "handle", "ticket", "kind", "requests", "failed", "units", "amount"]
     list_filter = ["kind", "handle", "day"]

@@ -6,15 +6,17 @@ from __future__ import annotations
 import logging
 from collections import defaultdict
 from collections.abc import Iterator
+from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime
 from decimal import Decimal
+from typing import Any
 
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 
 from mentiondesk.channels.choices import UsageKind
 from mentiondesk.channels.connectors.base import CallReport
-from mentiondesk.channels.models import Handle, Post
+from mentiondesk.channels.models import Handle
 from mentiondesk.core.errors import DomainError
 from mentiondesk.integrations.slack import services as slack_services
 from mentiondesk.integrations.slack.models import SlackMessage
@@ -22,7 +24,7 @@ from mentiondesk.policy.schema.costs import XBilling
 from mentiondesk.policy.selectors import policy_current
 
 from .billing import Usage, call_usage
-from .models import BilledResource, BudgetAlert, XApiUsage
+from .models import BilledResource, BudgetAlert
 from .selectors import money, month_spend, month_start
 
 logger = logging.getLogger(__name__)
@@ -33,9 +35,11 @@ CHUNK = 900
 
 class UsageMeter:
     """Collects what one connector does for one handle (and ticket, when the work is for one)
-    and writes it in one batch: `flush()` after the poll, the send or the action. Passed to
-    `XConnector.recording()` as its recorder. Each call is reduced to its Usage at once, so a
-    long poll keeps ids, not answers, until the flush."""
+    and writes it in one batch: `flush()` after the poll, the send or the action. Built by the
+    caller (intake's poll, replies' sends and actions) and handed to
+    `channels.services.handle_connection`, which installs it as the connector's recorder.
+    Each call is reduced to its Usage at once, so a long poll keeps ids, not answers, until
+    the flush."""
 
     def __init__(self, *, handle: Handle, ticket_id: int | None = None) -> None:
         self.handle = handle
@@ -46,7 +50,7 @@ class UsageMeter:
         day = timezone.now().astimezone(UTC).date()
         self.usages.extend((day, usage) for usage in call_usage(report))
 
-    def flush(self) -> list[XApiUsage]:
+    def flush(self) -> list[UsageLine]:
         """Record what was collected since the last flush (see `usage_record`)."""
         usages, self.usages = self.usages, []
         if not usages:
@@ -54,135 +58,201 @@ class UsageMeter:
         return usage_record(handle=self.handle, ticket_id=self.ticket_id, usages=usages)
 
 
+@dataclass(frozen=True)
+class UsageLine:
+    """What one flush added to one XApiUsage row (`usage_id`): its key and the counts."""
+
+    usage_id: int
+    day: date
+    kind: str
+    endpoint: str
+    requests: int
+    failed: int
+    rate_limited: int
+    units: int
+    amount: Decimal
+
+
+# (day, kind, endpoint) -> [requests, failed, rate_limited, units]
+Totals = dict[tuple[date, str, str], list[int]]
+
+# One statement per flush, whatever the number of rows: the conflict target is the unique
+# index `xusage_one_row_per_key` (models.XApiUsage), expressions included, which SQLite
+# (3.35+) and PostgreSQL both accept; RETURNING gives each row's id for BilledResource.
+UPSERT = """
+INSERT INTO costs_xapiusage
+    (at, day, handle_id, ticket_id, kind, endpoint, unit_price, currency,
+     requests, failed, rate_limited, units, amount)
+VALUES {values}
+ON CONFLICT (day, COALESCE(handle_id, 0), COALESCE(ticket_id, 0), kind, endpoint, unit_price,
+             currency)
+DO UPDATE SET
+    requests = costs_xapiusage.requests + excluded.requests,
+    failed = costs_xapiusage.failed + excluded.failed,
+    rate_limited = costs_xapiusage.rate_limited + excluded.rate_limited,
+    units = costs_xapiusage.units + excluded.units,
+    amount = costs_xapiusage.amount + excluded.amount
+RETURNING id, day, kind, endpoint
+"""
+BILLED_KNOWN = (
+    "SELECT remote_id FROM costs_billedresource "
+    "WHERE kind = %s AND day = %s AND remote_id IN ({ids})"
+)
+BILLED_INSERT = (
+    "INSERT INTO costs_billedresource (day, kind, remote_id, usage_id) VALUES {values} "
+    "ON CONFLICT DO NOTHING"
+)
+
+
 def usage_record(
     *, handle: Handle | None, ticket_id: int | None, usages: list[tuple[date, Usage]]
-) -> list[XApiUsage]:
-    """Append `usages` (each with the UTC day of its call) to the ledger: one row per day,
-    kind, endpoint and ticket, priced with the policy in force.
+) -> list[UsageLine]:
+    """Add `usages` (each with the UTC day of its call) to the ledger's running totals, one
+    row per day, kind and endpoint for `handle` and `ticket_id`, priced with the policy in
+    force: one upsert for the flush, whatever it read.
 
-    Reads bill each resource once per UTC day, as X does (BilledResource). Post reads without
-    `ticket_id` are attributed to the tickets of the posts read (one query for the batch);
-    what matches no ticket stays on the handle only. Then checks the month's budget
-    (`budget_check`). Returns the rows written."""
+    Reads bill each resource once per UTC day, as X does: ids already in BilledResource for
+    their day and kind cost nothing; the others cost a unit each, on the row of the first
+    endpoint that returned them in this batch, and are recorded with that row's id, which is
+    how reports attribute a poll's post reads to tickets (selectors). Soft, like X's own
+    deduplication: two workers reading the same post at the same instant may both count it.
+    Then checks the month's budget (`budget_check`). Returns what was added to each row."""
     billing = policy_current().x_billing
-    # (day, kind, endpoint, ticket) -> [requests, failed, units, rate_limited]
-    totals: dict[tuple[date, str, str, int | None], list[int]] = defaultdict(lambda: [0, 0, 0, 0])
+    totals: Totals = defaultdict(lambda: [0, 0, 0, 0])
     reads: list[tuple[date, Usage]] = []
     for day, usage in usages:
-        row = totals[(day, usage.kind, usage.endpoint, ticket_id)]
+        row = totals[(day, usage.kind, usage.endpoint)]
         row[0] += usage.requests
         row[1] += usage.failed
-        row[2] += usage.units
-        row[3] += usage.rate_limited
+        row[2] += usage.rate_limited
+        row[3] += usage.units
         if usage.resource_ids:
             reads.append((day, usage))
 
     now = timezone.now()
     with transaction.atomic():
+        # (day, kind, remote id) -> the endpoint whose row its unit goes to
+        billed: dict[tuple[date, str, str], str] = {}
         if reads:
             fresh = _billed_first_today(reads)
-            tickets: dict[str, int] = {}
-            if ticket_id is None and handle is not None:
-                tickets = _tickets_of_posts(
-                    network=handle.network,
-                    remote_ids={
-                        rid
-                        for (_, kind), ids in fresh.items()
-                        if kind == UsageKind.POST_READ
-                        for rid in ids
-                    },
-                )
             for day, usage in reads:
                 unbilled = fresh[(day, usage.kind)]
                 for rid in usage.resource_ids:
-                    if rid not in unbilled:
-                        continue
-                    unbilled.discard(rid)
-                    ticket = ticket_id
-                    if ticket is None and usage.kind == UsageKind.POST_READ:
-                        ticket = tickets.get(rid)
-                    totals[(day, usage.kind, usage.endpoint, ticket)][2] += 1
-        rows = [
-            _row(
-                billing,
-                at=now,
-                handle=handle,
-                key=key,
-                counts=counts,
+                    if rid in unbilled:
+                        unbilled.discard(rid)
+                        billed[(day, usage.kind, rid)] = usage.endpoint
+                        totals[(day, usage.kind, usage.endpoint)][3] += 1
+        lines = _usage_upsert(billing, at=now, handle=handle, ticket_id=ticket_id, totals=totals)
+        if billed:
+            ids = {(line.day, line.kind, line.endpoint): line.usage_id for line in lines}
+            adapt = connection.ops.adapt_datefield_value
+            _billed_insert(
+                [
+                    (adapt(day), kind, rid, ids[(day, kind, endpoint)])
+                    # Sorted, as the upsert's rows: two flushes marking the same posts (a
+                    # post mentioning two handles, polled by two workers) take their locks
+                    # in one order on PostgreSQL, so neither deadlocks.
+                    for (day, kind, rid), endpoint in sorted(billed.items())
+                ]
             )
-            for key, counts in totals.items()
-            if counts[0] or counts[2]
-        ]
-        XApiUsage.objects.bulk_create(rows, batch_size=CHUNK // 15)
-        if billing and any(row.amount for row in rows):
+        if billing and any(line.amount for line in lines):
             budget_check(billing=billing, today=now.astimezone(UTC).date())
-    return rows
+    return lines
 
 
-def _row(
+def _usage_upsert(
     billing: XBilling | None,
     *,
     at: datetime,
     handle: Handle | None,
-    key: tuple[date, str, str, int | None],
-    counts: list[int],
-) -> XApiUsage:
-    day, kind, endpoint, ticket = key
-    requests, failed, units, rate_limited = counts
-    price = billing.price(kind) if billing else Decimal(0)
-    return XApiUsage(
-        at=at,
-        day=day,
-        handle=handle,
-        ticket_id=ticket,
-        kind=kind,
-        endpoint=endpoint,
-        requests=requests,
-        failed=failed,
-        rate_limited=rate_limited,
-        units=units,
-        unit_price=price,
-        amount=price * units,
-        currency=billing.currency if billing else "",
-    )
+    ticket_id: int | None,
+    totals: Totals,
+) -> list[UsageLine]:
+    """Add `totals` to their rows (created at the first flush of their key), one statement."""
+    ops = connection.ops
+    params: list[Any] = []
+    added: dict[tuple[date, str, str], UsageLine] = {}
+    for (day, kind, endpoint), (requests, failed, rate_limited, units) in sorted(totals.items()):
+        if not requests and not units:  # an expansion that brought nothing new
+            continue
+        price = billing.price(kind) if billing else Decimal(0)
+        amount = price * units
+        params += [
+            ops.adapt_datetimefield_value(at),
+            ops.adapt_datefield_value(day),
+            handle.pk if handle else None,
+            ticket_id,
+            kind,
+            endpoint,
+            ops.adapt_decimalfield_value(price, 12, 6),
+            billing.currency if billing else "",
+            requests,
+            failed,
+            rate_limited,
+            units,
+            ops.adapt_decimalfield_value(amount, 14, 6),
+        ]
+        added[(day, kind, endpoint)] = UsageLine(
+            0, day, kind, endpoint, requests, failed, rate_limited, units, amount
+        )
+    if not added:
+        return []
+    one = "(" + ", ".join(["%s"] * 13) + ")"
+    with connection.cursor() as cursor:
+        cursor.execute(UPSERT.format(values=", ".join([one] * len(added))), params)
+        returned = cursor.fetchall()
+    lines = []
+    for usage_id, day, kind, endpoint in returned:
+        line = added[(_as_date(day), kind, endpoint)]
+        lines.append(replace(line, usage_id=usage_id))
+    return lines
+
+
+def _billed_insert(marks: list[tuple[Any, str, str, int]]) -> None:
+    """Insert billed marks, multi-row: one statement for a poll's page, not one a row (an
+    executemany on PostgreSQL is a round of the pipeline per row)."""
+    # As many marks as the database takes parameters (SQLite's 999 as Django counts them), at
+    # most 1,000 (a backlog's flush marks tens of thousands).
+    per_statement = min(1000, (connection.features.max_query_params or 4000) // 4)
+    with connection.cursor() as cursor:
+        for start in range(0, len(marks), per_statement):
+            chunk = marks[start : start + per_statement]
+            values = ", ".join(["(%s, %s, %s, %s)"] * len(chunk))
+            cursor.execute(
+                BILLED_INSERT.format(values=values), [value for mark in chunk for value in mark]
+            )
+
+
+def _as_date(value: date | str) -> date:
+    # SQLite answers a raw query's date column as text.
+    return value if isinstance(value, date) else date.fromisoformat(value)
 
 
 def _billed_first_today(
     reads: list[tuple[date, Usage]],
 ) -> dict[tuple[date, str], set[str]]:
-    """The ids in `reads` not billed yet on their day, by day and kind, now marked billed.
-    Soft, like X's own deduplication: two workers reading the same post at the same instant
-    may both count it."""
+    """The ids in `reads` not billed yet on their day, by day and kind (one query per day,
+    kind and 900 ids). Prunes the users' marks of past days: X's window is one UTC day, and
+    only posts' marks serve reports."""
+    adapt = connection.ops.adapt_datefield_value
     wanted: dict[tuple[date, str], set[str]] = defaultdict(set)
     for day, usage in reads:
         wanted[(day, usage.kind)].update(usage.resource_ids)
     fresh: dict[tuple[date, str], set[str]] = {}
-    new_rows = []
     for (day, kind), ids in wanted.items():
-        known = {
-            rid
-            for chunk in _chunks(ids)
-            for rid in BilledResource.objects.filter(
-                day=day, kind=kind, remote_id__in=chunk
-            ).values_list("remote_id", flat=True)
-        }
+        known: set[str] = set()
+        with connection.cursor() as cursor:
+            for chunk in _chunks(ids):
+                # Plain SQL: the ORM's lookup prepares each of the 900 ids one by one, a
+                # third of a re-read's flush.
+                marks = ", ".join(["%s"] * len(chunk))
+                cursor.execute(BILLED_KNOWN.format(ids=marks), [kind, adapt(day), *chunk])
+                known.update(rid for (rid,) in cursor.fetchall())
         fresh[(day, kind)] = ids - known
-        new_rows += [BilledResource(day=day, kind=kind, remote_id=rid) for rid in ids - known]
-    BilledResource.objects.bulk_create(new_rows, ignore_conflicts=True, batch_size=CHUNK)
-    # X's window is one UTC day: yesterday's marks can go.
-    BilledResource.objects.filter(day__lt=min(day for day, _ in wanted)).delete()
+    BilledResource.objects.filter(
+        kind=UsageKind.USER_READ, day__lt=min(day for day, _ in wanted)
+    ).delete()
     return fresh
-
-
-def _tickets_of_posts(*, network: str, remote_ids: set[str]) -> dict[str, int]:
-    found: dict[str, int] = {}
-    for chunk in _chunks(remote_ids):
-        found.update(
-            Post.objects.filter(network=network, remote_id__in=chunk, ticket__isnull=False)
-            .values_list("remote_id", "ticket_id")
-            .iterator()
-        )
-    return found
 
 
 def _chunks(ids: set[str]) -> Iterator[list[str]]:

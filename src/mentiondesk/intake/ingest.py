@@ -29,6 +29,7 @@ from mentiondesk.channels.services import (
 )
 from mentiondesk.core import rows
 from mentiondesk.core.errors import DomainError
+from mentiondesk.costs.services import UsageMeter
 from mentiondesk.replies import selectors as reply_selectors
 from mentiondesk.sla import services as sla_services
 from mentiondesk.tickets import answers, rules
@@ -80,7 +81,8 @@ def handle_poll(*, handle: Handle, connector: Connector | None = None) -> Ingest
     end the pass with `error` set; nothing stored so far is lost."""
     result = IngestResult(handle=handle.username)
     try:
-        with handle_connection(handle=handle, connector=connector) as x:
+        meter = UsageMeter(handle=handle)
+        with handle_connection(handle=handle, meter=meter, connector=connector) as x:
             handle_resolve_remote_id(handle=handle, connector=x)
             handle_text_limit_learn(handle=handle, connector=x)
 

@@ -23,7 +23,7 @@ def cost_list(request: HttpRequest, filters: Query[CostFiltersIn]) -> dict[str, 
     """Ledger sums grouped by `group_by`, with the month against its budget. Amounts are
     decimal strings in the policy's currency."""
     selectors.costs_viewer_check(viewer=api_user(request))
-    qs = selectors.usage_filtered(
+    usage = selectors.usage_filtered(
         date_from=filters.date_from,
         date_to=filters.date_to,
         handle=filters.handle,
@@ -31,13 +31,13 @@ def cost_list(request: HttpRequest, filters: Query[CostFiltersIn]) -> dict[str, 
         kind=filters.kind,
     )
     groups = tuple(g.strip() for g in filters.group_by.split(",") if g.strip())
-    items = selectors.usage_grouped(qs=qs, by=groups)
+    items = selectors.usage_grouped(usage=usage, by=groups)
     billing = policy_current().x_billing
     budget = selectors.budget_status()
     return {
         "currency": billing.currency if billing else "",
         "prices": billing.prices if billing else {},
-        "total": selectors.usage_total(qs=qs),
+        "total": selectors.usage_total(usage=usage),
         "count": len(items),
         "items": items,
         "budget": None

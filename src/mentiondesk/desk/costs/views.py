@@ -31,7 +31,7 @@ def page(request: HttpRequest) -> HttpResponse:
     if not form.is_valid():
         return render(request, TEMPLATE, {"form": form}, status=400)
     try:
-        qs = selectors.usage_filtered(**form.cleaned_data)
+        usage = selectors.usage_filtered(**form.cleaned_data)
     except DomainError as exc:
         form.add_error(exc.field, exc.message)
         return render(request, TEMPLATE, {"form": form}, status=400)
@@ -47,9 +47,9 @@ def page(request: HttpRequest) -> HttpResponse:
             # fails to resolve raises instead of rendering empty).
             "currency": billing.currency if billing else "",
             "budget": selectors.budget_status(),
-            "total": selectors.usage_total(qs=qs),
-            "by_day_handle": selectors.usage_grouped(qs=qs, by=("day", "handle")),
-            "by_kind": selectors.usage_grouped(qs=qs, by=("kind",)),
-            "top_tickets": selectors.usage_top_tickets(qs=qs),
+            "total": selectors.usage_total(usage=usage),
+            "by_day_handle": selectors.usage_grouped(usage=usage, by=("day", "handle")),
+            "by_kind": selectors.usage_grouped(usage=usage, by=("kind",)),
+            "top_tickets": selectors.usage_top_tickets(usage=usage),
         },
     )

@@ -24,6 +24,7 @@ from mentiondesk.channels.models import Handle, Post
 from mentiondesk.core import priorities
 from mentiondesk.core.errors import Conflict, DomainError, Forbidden
 from mentiondesk.core.intents import Intent
+from mentiondesk.costs.services import UsageMeter
 from mentiondesk.policy.selectors import policy_current
 from mentiondesk.replies import selectors as reply_selectors
 from mentiondesk.sla import services as sla_services
@@ -181,8 +182,9 @@ def post_action_run(*, action_id: int, connector: Connector | None = None) -> Po
         action.attempts += 1
         action.save(update_fields=["attempts"])
     try:
+        meter = UsageMeter(handle=action.handle, ticket_id=action.post.ticket_id)
         with channel_services.handle_connection(
-            handle=action.handle, connector=connector, ticket_id=action.post.ticket_id
+            handle=action.handle, meter=meter, connector=connector
         ) as x:
             channel_services.handle_resolve_remote_id(handle=action.handle, connector=x)
             if action.kind == PostAction.Kind.LIKE:

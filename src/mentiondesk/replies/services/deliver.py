@@ -42,6 +42,7 @@ from mentiondesk.channels.connectors.base import (
 )
 from mentiondesk.channels.models import TIMELINE, Post
 from mentiondesk.core.errors import DomainError
+from mentiondesk.costs.services import UsageMeter
 from mentiondesk.tickets import selectors as ticket_selectors
 
 from .. import selectors
@@ -80,8 +81,9 @@ def reply_deliver(*, reply_id: int, connector: Connector | None = None) -> Reply
             "after this reply was queued. Read it, then send again if still needed.",
         )
     try:
+        meter = UsageMeter(handle=reply.handle, ticket_id=reply.ticket_id)
         with channel_services.handle_connection(
-            handle=reply.handle, connector=connector, ticket_id=reply.ticket_id
+            handle=reply.handle, meter=meter, connector=connector
         ) as x:
             return _reply_send(reply, attempt, x, reconcile_first=reconcile_first)
     except (ConnectorError, DomainError) as exc:
