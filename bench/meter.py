@@ -71,10 +71,14 @@ def worker(*, pages: int) -> dict[str, Any]:
     from mentiondesk.channels.models import Handle, Post
     from mentiondesk.costs.models import BilledResource, XApiUsage
     from mentiondesk.costs.services import UsageMeter
-    from mentiondesk.policy import services as policy_services
     from mentiondesk.tickets.models import Ticket
 
-    policy_services.policy_apply_text(text=POLICY, source="bench.toml")
+    try:
+        from mentiondesk.actions.policy import policy_apply_text
+    except ImportError:  # a baseline from before actions/ (ca98b11 and earlier)
+        from mentiondesk.policy.services import policy_apply_text  # type: ignore[attr-defined,no-redef]
+
+    policy_apply_text(text=POLICY, source="bench.toml")
     handle = Handle.objects.get(username="Driftwood")
     Handle.objects.filter(pk=handle.pk).update(remote_id="1")
     now = datetime.now(UTC)

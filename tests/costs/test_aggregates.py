@@ -13,10 +13,10 @@ from django.db.migrations.executor import MigrationExecutor
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
+from mentiondesk.actions import policy as policy_actions
 from mentiondesk.channels.models import Handle, Post
 from mentiondesk.costs import selectors
 from mentiondesk.costs.models import BilledResource, XApiUsage
-from mentiondesk.policy import services as policy_services
 from mentiondesk.sandbox.x.server import SandboxServer
 from mentiondesk.tickets.models import Ticket
 from tests.costs.conftest import BILLING, ONE_HANDLE, poll
@@ -107,7 +107,7 @@ def test_a_price_change_mid_day_starts_new_rows_and_keeps_what_was_billed(
 ) -> None:
     maya, _ = two_tickets
     dearer = BILLING.format(budget="50.0").replace("post_read = 0.005", "post_read = 0.010")
-    policy_services.policy_apply_text(text=ONE_HANDLE + dearer, source="dearer.toml")
+    policy_actions.policy_apply_text(text=ONE_HANDLE + dearer, source="dearer.toml")
     latest = maya.posts.order_by("created_at").last()
     assert latest is not None
     priced_desk.store.mention_add(
