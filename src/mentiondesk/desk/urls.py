@@ -11,6 +11,7 @@ urlpatterns = [
     path("audit/", include("mentiondesk.desk.audit.urls")),
     path("reports/", include("mentiondesk.desk.reports.urls")),
     path("costs/", include("mentiondesk.desk.costs.urls")),
+    path("demo/", include("mentiondesk.desk.demo_urls")),
     path("api/v1/", api.urls),
     path("api/v1/<path:rest>", not_found),
     path("", include("mentiondesk.desk.ops.urls")),

@@ -176,6 +176,20 @@ class StatuspageServer(ContractServer):
             self._incidents.insert(0, payload)
         return payload
 
+    def incident_resolve(self, name: str) -> bool:
+        """Resolve the open incident called `name` (it leaves the unresolved list); False when
+        none is open by that name."""
+        with self.lock:
+            kept = [i for i in self._incidents if i["name"] != name]
+            resolved = len(kept) != len(self._incidents)
+            self._incidents[:] = kept
+        return resolved
+
+    def incidents_open(self) -> list[str]:
+        """The names of the open incidents, newest first."""
+        with self.lock:
+            return [i["name"] for i in self._incidents]
+
     def incidents_clear(self) -> None:
         """Resolve every incident: the page is all green."""
         with self.lock:

@@ -1,0 +1,8 @@
+from django.urls import path
+
+from . import demo_views
+
+app_name = "demo"
+urlpatterns = [
+    path("slack/", demo_views.slack, name="slack"),
+]

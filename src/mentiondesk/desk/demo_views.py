@@ -1,0 +1,25 @@
+"""Pages that exist only in `mentiondesk demo`: the Slack stand-in's channels, where the
+desk's escalations, spam reports, expert questions and retweet suggestions land. Outside the
+demo they answer 404."""
+
+from __future__ import annotations
+
+from django.contrib.auth.decorators import login_required
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import render
+from django.views.decorators.http import require_GET
+
+from mentiondesk.desk.demo_world import demo_slack_channels, demo_world_current
+
+
+@require_GET
+@login_required
+def slack(request: HttpRequest) -> HttpResponse:
+    world = demo_world_current()
+    if world is None:
+        raise Http404("Only the demo has a Slack stand-in.")
+    return render(
+        request,
+        "desk/demo_slack.html",
+        {"channels": demo_slack_channels(world=world), "workspace": world.slack.workspace},
+    )
