@@ -15,6 +15,7 @@ from django.test import Client
 
 from mentiondesk.accounts.models import User
 from mentiondesk.channels.models import Post
+from mentiondesk.desk.demo_tour import demo_tour_steps
 from mentiondesk.desk.demo_world import (
     PUSH_ERRORS,
     RUNNERS_PENDING,
@@ -180,3 +181,23 @@ def test_the_slack_page_shows_the_channels_only_in_the_demo(
     demo_world_stop(world=world)
     assert client.get("/demo/slack/").status_code == 404
     assert b'href="/demo/slack/"' not in client.get("/").content
+
+
+def test_the_tour_links_each_handbook_step_to_a_ticket_or_page_to_try_it(
+    world: DemoWorld, advocate: User, client: Client
+) -> None:
+    ingested()
+    client.force_login(advocate)
+    page = client.get("/demo/tour/")
+    assert page.status_code == 200
+    html = page.content.decode()
+    spam = ticket_of("bea_sec")
+    assert f'href="/tickets/{spam.pk}/">Try it on @bea_sec\'s ticket</a>' in html
+    assert "Reports of spam" in html and 'href="/status/">Try it</a>' in html
+    # A step whose mention the script has not played yet says so instead of a dead link.
+    assert "@alex_j's mention has not arrived yet" in html
+    steps = demo_tour_steps()
+    assert [s for s in steps if not s.url] == [s for s in steps if s.step.requester == "alex_j"]
+
+    demo_world_stop(world=world)
+    assert client.get("/demo/tour/").status_code == 404

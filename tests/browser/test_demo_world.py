@@ -1,6 +1,6 @@
 """The demo's world in a real browser (issue 20): a scripted mention's ticket shows evidence
-from the stand-ins and links its post on the sandbox, Report spam posts to the Slack stand-in,
-and the demo-only Slack page shows it."""
+from the stand-ins and links its post on the sandbox; the tour leads to a spam report's
+ticket, Report spam posts to the Slack stand-in, and the demo-only Slack page shows it."""
 
 from __future__ import annotations
 
@@ -20,7 +20,7 @@ from tests.test_demo_world import ticket_of, world  # noqa: F401
 pytestmark = pytest.mark.browser
 
 
-def test_a_ticket_shows_evidence_and_a_spam_report_lands_on_the_slack_page(
+def test_a_ticket_shows_evidence_and_the_tour_leads_to_a_spam_report_on_the_slack_page(
     page: Page,
     live_server: Any,
     live_desk: SandboxServer,
@@ -45,7 +45,11 @@ def test_a_ticket_shows_evidence_and_a_spam_report_lands_on_the_slack_page(
     expect(view).to_have_attribute("href", re.compile(rf"^{re.escape(live_desk.url)}/marta_dev/"))
     page.screenshot(path=str(screenshot_dir / "demo-ticket-evidence.png"), full_page=True)
 
-    page.goto(f"{live_server.url}/tickets/{ticket_of('bea_sec').pk}/")
+    page.get_by_role("link", name="Tour (demo)").click()
+    expect(page.get_by_role("heading", name="Tour", exact=True)).to_be_visible()
+    page.screenshot(path=str(screenshot_dir / "demo-tour.png"), full_page=True)
+    page.get_by_role("link", name="Try it on @bea_sec's ticket").click()
+    expect(page).to_have_url(f"{live_server.url}/tickets/{ticket_of('bea_sec').pk}/")
     page.locator("#spam-box summary").click()
     page.get_by_role("button", name="Report spam", exact=True).click()
     expect(page.locator("#reply-text")).to_have_value(re.compile(r"^Thanks for letting us know"))

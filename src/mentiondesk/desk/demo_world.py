@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import logging
 import threading
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -31,7 +31,8 @@ from mentiondesk.sandbox.x.store import SandboxStore
 
 logger = logging.getLogger(__name__)
 
-RUNNERS_PENDING, PUSH_ERRORS = driftwood_incidents()
+# Linked by their page on the stand-in: a shortlink would lead outside the demo.
+RUNNERS_PENDING, PUSH_ERRORS = (replace(i, shortlink=None) for i in driftwood_incidents())
 SSH_APAC = CannedIncident(
     name="SSH git operations timing out in Asia-Pacific",
     status="investigating",
