@@ -54,8 +54,7 @@ TOUR = (
     ),
     TourStep(
         "Hosted or self-managed?",
-        "Clarify if the request refers to the hosted service or an externally hosted "
-        "instance.",
+        "Clarify if the request refers to the hosted service or an externally hosted instance.",
         "Ask in your reply; Ask an expert… offers the hosted and the self-managed experts.",
         requester="tomasz_w",
     ),
@@ -133,8 +132,7 @@ TOUR = (
     ),
     TourStep(
         "Follow-ups in the conversation",
-        "A follow-up from the user is answered in the thread, not as a reply to their first "
-        "tweet.",
+        "A follow-up from the user is answered in the thread, not as a reply to their first tweet.",
         "Replies answer the latest post; follow-ups join the same ticket.",
         requester="ana_codes",
     ),
