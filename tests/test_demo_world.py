@@ -201,3 +201,28 @@ def test_the_tour_links_each_handbook_step_to_a_ticket_or_page_to_try_it(
 
     demo_world_stop(world=world)
     assert client.get("/demo/tour/").status_code == 404
+
+
+def test_every_evidence_link_leads_to_a_page_on_a_stand_in(
+    world: DemoWorld, desk: SandboxServer, django_capture_on_commit_callbacks: OnCommit
+) -> None:
+    with django_capture_on_commit_callbacks(execute=True):
+        ingested()
+    stand_ins = [server.url for server in world.servers()]
+    titles = {}
+    for username in ("marta_dev", "tomasz_w", "lena_ops"):
+        found = ticket_evidence_stored(ticket=ticket_of(username))
+        assert found is not None
+        links = [item["url"] for result in found.configured for item in result.items]
+        links += [found.variables["new_issue_url"], found.variables["forum_category_url"]]
+        for url in links:
+            assert url.startswith(tuple(stand_ins)), url
+            page = httpx.get(url)
+            assert page.status_code == 200, url
+            assert page.headers["content-type"] == "text/html; charset=utf-8"
+            titles[url] = page.text
+    incident = next(u for u in titles if "/incidents/" in u)
+    assert f"{RUNNERS_PENDING.name}</title>" in titles[incident]
+    world.statuspage.incident_resolve(RUNNERS_PENDING.name)
+    assert "<p>resolved · major impact</p>" in httpx.get(incident).text
+    assert httpx.get(f"{world.gitlab.url}/driftwood/runner/-/issues/2210").status_code == 404

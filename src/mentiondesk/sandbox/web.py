@@ -18,7 +18,7 @@ from html import escape
 
 from werkzeug.wrappers import Request, Response
 
-from mentiondesk.sandbox.base import ContractServer
+from mentiondesk.sandbox.base import ContractServer, html_page
 from mentiondesk.sandbox.issuetracker import driftwood_projects
 
 # The smallest valid PNG (1x1, transparent): a picture link is not a page.
@@ -97,11 +97,4 @@ def _name(project: str) -> str:
 
 
 def _page(status: int, title: str, description: str) -> Response:
-    html = (
-        '<!doctype html><html lang="en"><head><meta charset="utf-8">'
-        f"<title>{escape(title)}</title>"
-        f'<meta property="og:title" content="{escape(title)}">'
-        f'<meta property="og:description" content="{escape(description)}">'
-        f"</head><body><h1>{escape(title)}</h1><p>{escape(description)}</p></body></html>"
-    )
-    return Response(html, status=status, content_type="text/html; charset=utf-8")
+    return html_page(status, title, f"<p>{escape(description)}</p>", description=description)

@@ -28,6 +28,7 @@ from werkzeug.exceptions import MethodNotAllowed, NotFound
 from werkzeug.routing import Map, Rule
 from werkzeug.wrappers import Request, Response
 
+from mentiondesk.sandbox.base import html_page
 from mentiondesk.sandbox.x.store import Fault, OAuthRefused, Refused, SandboxStore, x_time
 
 PROBLEMS = "https://api.twitter.com/2/problems"
@@ -645,19 +646,14 @@ class SandboxApp:
         return _page(
             200,
             f"{user['name']} (@{user['username']})",
-            f"<h1>{escape(user['name'])} @{escape(user['username'])}</h1><ul>{items}</ul>",
+            f"<ul>{items}</ul>",
         )
 
 
 def _page(status: int, title: str, body: str) -> Response:
-    """A sandbox web page: `body` is HTML already escaped by the caller."""
-    html = (
-        '<!doctype html><html lang="en"><head><meta charset="utf-8">'
-        f"<title>{escape(title)}</title></head><body>"
-        "<p><small>Sandbox X network: a local stand-in, not x.com</small></p>"
-        f"{body}</body></html>"
-    )
-    return Response(html, status=status, content_type="text/html; charset=utf-8")
+    """A page of the sandbox network's web: `body` is HTML already escaped by the caller."""
+    banner = "<p><small>Sandbox X network: a local stand-in, not x.com</small></p>"
+    return html_page(status, title, banner + body)
 
 
 def x_http_date(moment: datetime) -> str:
