@@ -5,14 +5,19 @@ previews never resolve an outside name."""
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager
+from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 from django.test import Client
 
+import mentiondesk
 from mentiondesk.accounts.models import User
 from mentiondesk.channels.models import Post
 from mentiondesk.desk.demo_tour import demo_tour_steps
@@ -226,3 +231,20 @@ def test_every_evidence_link_leads_to_a_page_on_a_stand_in(
     world.statuspage.incident_resolve(RUNNERS_PENDING.name)
     assert "<p>resolved · major impact</p>" in httpx.get(incident).text
     assert httpx.get(f"{world.gitlab.url}/driftwood/runner/-/issues/2210").status_code == 404
+
+
+def test_no_environment_variable_points_a_desks_previews_at_an_offline_web() -> None:
+    env = {**os.environ, "MENTIONDESK_LINKS_OFFLINE_WEB_URL": "http://127.0.0.1:9"}
+    env["PYTHONPATH"] = str(Path(mentiondesk.__file__).parents[1])
+    shown = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "from mentiondesk import settings; print(repr(settings.LINKS_OFFLINE_WEB_URL))",
+        ],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert shown.stdout.strip() == "''"
