@@ -263,6 +263,10 @@ BASE_URL = env("BASE_URL", "http://127.0.0.1:8000").rstrip("/")
 
 # Networks and integrations.
 X_API_URL = env("X_API_URL", "https://api.x.com").rstrip("/")
+# Where "View on X" and profile links go: the network's web pages. The demo points it (and
+# BLUESKY_WEB_URL) at its sandbox network, so no link on its pages leads to the real one.
+X_WEB_URL = env("X_WEB_URL", "https://x.com").rstrip("/")
+BLUESKY_WEB_URL = env("BLUESKY_WEB_URL", "https://bsky.app").rstrip("/")
 # The app's consumer secret (API secret key): signs the webhook CRC answer and checks every
 # event POST. Unset, /webhooks/x is off and polling alone brings mentions in.
 X_CONSUMER_SECRET = env("X_CONSUMER_SECRET")
@@ -337,6 +341,11 @@ LINKS_MAX_BYTES = int(env("LINKS_MAX_BYTES", str(512 * 1024)))
 # a desk whose community links to an intranet. Loopback, link-local and cloud metadata
 # addresses stay refused regardless.
 LINKS_ALLOW_PRIVATE = env_bool("LINKS_ALLOW_PRIVATE")
+# The demo's offline web (sandbox/web.py): when set, every hop of every preview is sent to
+# this one local server, with the link's own name in the Host header, and no name is resolved.
+# Set in-process by `mentiondesk demo` only; deliberately no environment variable, so a
+# production desk cannot be pointed away from the links' real hosts by configuration.
+LINKS_OFFLINE_WEB_URL = ""
 
 # Evidence for the ticket panel: read-only look-ups in the status page, the issue tracker, the
 # forum and the support helpdesk, cached in the database (integrations/evidence/). Each source

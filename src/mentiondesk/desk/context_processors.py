@@ -11,6 +11,7 @@ from django.utils.functional import SimpleLazyObject
 from mentiondesk.accounts.models import User
 from mentiondesk.audit.constants import AUDIT_ROLES
 from mentiondesk.channels import selectors as channel_selectors
+from mentiondesk.desk.demo_world import demo_world_current
 from mentiondesk.reports.constants import REPORT_ROLES
 from mentiondesk.tickets import saved_searches
 from mentiondesk.tickets import selectors as ticket_selectors
@@ -40,8 +41,8 @@ def desk(request: HttpRequest) -> dict[str, Any]:
     `nav_stream_handles`: the stream handles' names, for the stream link;
     `nav_saved_searches`: the viewer's and the team's saved searches with their live counts
     (one query each); `nav_can_audit` and `nav_can_report`: whether the audit log and reports
-    links show. Lazy, so a page that does not show the sidebar (login) runs no query; one
-    query for each otherwise."""
+    links show; `nav_demo`: whether the demo's pages are linked. Lazy, so a page that does not
+    show the sidebar (login) runs no query; one query for each otherwise."""
     if not request.user.is_authenticated:
         return {}
 
@@ -64,4 +65,6 @@ def desk(request: HttpRequest) -> dict[str, Any]:
         "nav_stream_handles": SimpleLazyObject(nav_stream_handles),
         "nav_can_audit": getattr(request.user, "role", None) in AUDIT_ROLES,
         "nav_can_report": getattr(request.user, "role", None) in REPORT_ROLES,
+        # The demo's own pages (its Slack stand-in), linked only in `mentiondesk demo`.
+        "nav_demo": demo_world_current() is not None,
     }

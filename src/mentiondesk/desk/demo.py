@@ -13,6 +13,7 @@ from mentiondesk.accounts.models import User
 from mentiondesk.actions import policy as policy_actions
 from mentiondesk.channels.models import Handle
 from mentiondesk.desk.demo_database import demo_database_ready
+from mentiondesk.desk.demo_world import demo_world_start
 from mentiondesk.desk.worker import worker_run
 from mentiondesk.intake import ingest as channel_services
 from mentiondesk.policy.schema import policy_parse
@@ -47,6 +48,7 @@ def demo_start(*, sandbox_port: int = 0) -> Demo:
     sandbox = SandboxServer(port=sandbox_port, script=True).start()
     settings.X_API_URL = sandbox.url
     settings.POLL_INTERVAL_SECONDS = POLL_SECONDS
+    demo_world_start(x=sandbox)  # Slack, evidence sources, offline web (issue 20)
 
     policy = policy_parse(text=POLICY.read_text(), source=str(POLICY))
     for entry in policy.handles:

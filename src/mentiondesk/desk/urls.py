@@ -11,6 +11,7 @@ urlpatterns = [
     path("audit/", include("mentiondesk.desk.audit.urls")),
     path("reports/", include("mentiondesk.desk.reports.urls")),
     path("costs/", include("mentiondesk.desk.costs.urls")),
+    path("demo/", include("mentiondesk.desk.demo_urls")),
     path("api/v1/", api.urls),
     # Any rest, newlines included (`<path:>` stops at one, which left Django's HTML 404).
     re_path(r"^api/v1/[\s\S]*\Z", not_found),

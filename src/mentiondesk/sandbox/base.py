@@ -30,6 +30,7 @@ import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from html import escape
 from typing import Any, NoReturn
 
 from werkzeug.wrappers import Request, Response
@@ -225,6 +226,20 @@ def json_response(status: int, body: Any, headers: dict[str, str] | None = None)
         headers=headers,
         content_type="application/json; charset=utf-8",
     )
+
+
+def html_page(status: int, title: str, body: str = "", *, description: str = "") -> Response:
+    """A stand-in's web page, where the desk's links to a vendor's site lead in the demo.
+    `title` and `description` (an Open Graph description, for link previews) are escaped
+    here; `body` is HTML whose text the caller escaped."""
+    html = (
+        '<!doctype html><html lang="en"><head><meta charset="utf-8">'
+        f"<title>{escape(title)}</title>"
+        f'<meta property="og:title" content="{escape(title)}">'
+        f'<meta property="og:description" content="{escape(description)}">'
+        f"</head><body><h1>{escape(title)}</h1>{body}</body></html>"
+    )
+    return Response(html, status=status, content_type="text/html; charset=utf-8")
 
 
 def iso(when: datetime) -> str:

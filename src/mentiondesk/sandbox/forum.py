@@ -24,11 +24,12 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from html import escape
 from typing import Any
 
 from werkzeug.wrappers import Request, Response
 
-from mentiondesk.sandbox.base import ContractServer, json_response
+from mentiondesk.sandbox.base import ContractServer, html_page, json_response
 
 JSON = dict[str, Any]
 MIN_TERM_LENGTH = 3
@@ -171,6 +172,8 @@ class DiscourseServer(ContractServer):
     # The API
 
     def handle(self, request: Request) -> Response:
+        if request.method == "GET" and (request.path == "/" or request.path.startswith("/t/")):
+            return self._web_page(request.path)
         if request.path != "/search.json":
             return json_response(
                 404,
@@ -193,6 +196,28 @@ class DiscourseServer(ContractServer):
         result["posts"] = [self._post_json(t, terms) for t in found]
         result["grouped_search_result"]["post_ids"] = [p["id"] for p in result["posts"]]
         return json_response(200, result)
+
+    def _web_page(self, path: str) -> Response:
+        """The forum's front page and topic pages (`/t/<slug>/<id>`), where the desk links."""
+        if path == "/":
+            items = "".join(
+                f'<li><a href="/t/{slugify(t.title)}/{t.id}">{escape(t.title)}</a></li>'
+                for t in self.topics
+            )
+            return html_page(200, "Driftwood Community Forum", f"<ul>{items}</ul>")
+        topic_id = path.rstrip("/").rsplit("/", 1)[-1]
+        topic = next((t for t in self.topics if str(t.id) == topic_id), None)
+        if topic is None:
+            return html_page(404, "Page Not Found")
+        _, category = CATEGORIES[topic.category_id]
+        solved = " · solved" if topic.has_accepted_answer else ""
+        return html_page(
+            200,
+            f"{topic.title} - {category} - Driftwood Community Forum",
+            f"<p>{escape(topic.author)}{solved} · {topic.reply_count} replies</p>"
+            f"<p>{escape(topic.first_post)}</p>",
+            description=topic.first_post,
+        )
 
     def ratelimited_response(self, retry_after: str) -> Response:
         wait = int(float(retry_after)) if retry_after.replace(".", "", 1).isdigit() else 45

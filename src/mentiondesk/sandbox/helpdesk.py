@@ -27,12 +27,13 @@ import base64
 import re
 import shlex
 from dataclasses import dataclass, field
+from html import escape
 from typing import Any
 from urllib.parse import urlencode
 
 from werkzeug.wrappers import Request, Response
 
-from mentiondesk.sandbox.base import ContractServer, json_response
+from mentiondesk.sandbox.base import ContractServer, html_page, json_response
 
 JSON = dict[str, Any]
 DEFAULT_EMAIL = "advocates@driftwood.dev"
@@ -155,9 +156,25 @@ class ZendeskServer(ContractServer):
         self.api_token = api_token
         self.tickets = driftwood_tickets() if tickets is None else tickets
 
+    def _agent_page(self, ticket_id: str) -> Response:
+        """A ticket in the agent interface, where the desk's helpdesk links lead (the
+        stand-in's agent is signed in)."""
+        ticket = next((t for t in self.tickets if str(t.id) == ticket_id), None)
+        if ticket is None:
+            return html_page(404, "Ticket not found")
+        return html_page(
+            200,
+            f"{ticket.subject} - Ticket #{ticket.id} - Driftwood Support",
+            f"<p>{escape(ticket.status)} · {escape(', '.join(ticket.tags))}</p>"
+            f"<p>{escape(ticket.description)}</p>",
+            description=ticket.description,
+        )
+
     # The API
 
     def handle(self, request: Request) -> Response:
+        if request.method == "GET" and request.path.startswith("/agent/tickets/"):
+            return self._agent_page(request.path.removeprefix("/agent/tickets/").strip("/"))
         if not self._authenticated(request):
             return json_response(401, {"error": "Couldn't authenticate you"})
         if request.path != "/api/v2/search.json":

@@ -29,12 +29,13 @@ from __future__ import annotations
 
 import itertools
 from dataclasses import dataclass, field
+from html import escape
 from typing import Any
 from urllib.parse import unquote, urlencode
 
 from werkzeug.wrappers import Request, Response
 
-from mentiondesk.sandbox.base import ContractServer, json_response
+from mentiondesk.sandbox.base import ContractServer, html_page, json_response
 
 JSON = dict[str, Any]
 DEFAULT_TOKEN = "glpat-mentiondesk-test-0000000000"  # noqa: S105 (a fake)
@@ -212,6 +213,8 @@ class GitLabServer(ContractServer):
     # The API
 
     def handle(self, request: Request) -> Response:
+        if request.method == "GET" and not request.path.startswith("/api/"):
+            return self._web_page(request.path)
         # The project's path arrives percent-encoded ("driftwood%2Fdriftwood"): split the path
         # as sent, before werkzeug decodes "%2F" into a separator.
         raw = str(request.environ.get("RAW_URI") or request.environ.get("REQUEST_URI") or "")
@@ -234,6 +237,30 @@ class GitLabServer(ContractServer):
         if parts[5:] != ["issues"]:
             return json_response(404, {"error": "404 Not Found"})
         return self._issues(request, project)
+
+    def _web_page(self, path: str) -> Response:
+        """The web UI's pages the desk links to (`web_url`, `new_issue_url`), as an anonymous
+        visitor sees them: a private project's are not found."""
+        project_path, found, rest = path.strip("/").partition("/-/issues")
+        project = self._project(project_path) if found else None
+        if project is None or not project.public:
+            return html_page(404, "Page Not Found")
+        if rest == "/new":
+            return html_page(
+                200,
+                f"New issue · {project.path}",
+                "<p>Sign in to open an issue (a sandbox stand-in: nothing is saved).</p>",
+            )
+        issue = next((i for i in project.issues if rest == f"/{i.iid}"), None)
+        if issue is None:
+            return html_page(404, "Page Not Found")
+        return html_page(
+            200,
+            f"{issue.title} (#{issue.iid}) · {project.path}",
+            f"<p>{escape(issue.state)} · {escape(', '.join(issue.labels))} · "
+            f"{issue.upvotes} upvotes</p><p>{escape(issue.description)}</p>",
+            description=issue.description,
+        )
 
     def ratelimited_response(self, retry_after: str) -> Response:
         return Response(

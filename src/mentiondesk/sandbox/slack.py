@@ -146,6 +146,12 @@ class SlackServer(LocalServer):
                 self._state.channels[name] = f"C{next(self._ids):09d}"
             return self._state.channels[name]
 
+    @property
+    def channels(self) -> dict[str, str]:
+        """Every channel, name -> id, in the order they were created."""
+        with self._lock:
+            return dict(self._state.channels)
+
     def channel_id(self, name: str) -> str:
         with self._lock:
             return self._state.channels[name]

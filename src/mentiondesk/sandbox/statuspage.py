@@ -23,11 +23,12 @@ from __future__ import annotations
 import itertools
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from html import escape
 from typing import Any
 
 from werkzeug.wrappers import Request, Response
 
-from mentiondesk.sandbox.base import ContractServer, json_response
+from mentiondesk.sandbox.base import ContractServer, html_page, json_response
 
 JSON = dict[str, Any]
 PAGE_ID = "dw7k2f9m3q1x"
@@ -117,6 +118,7 @@ class StatuspageServer(ContractServer):
         super().__init__(host=host, port=port)
         self._ids = itertools.count(1)
         self._incidents: list[JSON] = []
+        self._history: dict[str, JSON] = {}  # every incident ever opened, by id: its web page
         for incident in driftwood_incidents() if incidents is None else incidents:
             self.incident_add(incident)
 
@@ -174,7 +176,25 @@ class StatuspageServer(ContractServer):
         }
         with self.lock:
             self._incidents.insert(0, payload)
+            self._history[incident_id] = payload
         return payload
+
+    def incident_resolve(self, name: str) -> bool:
+        """Resolve the open incident called `name` (it leaves the unresolved list); False when
+        none is open by that name."""
+        with self.lock:
+            kept = [i for i in self._incidents if i["name"] != name]
+            for incident in self._incidents:
+                if incident["name"] == name:
+                    incident["status"] = "resolved"
+            resolved = len(kept) != len(self._incidents)
+            self._incidents[:] = kept
+        return resolved
+
+    def incidents_open(self) -> list[str]:
+        """The names of the open incidents, newest first."""
+        with self.lock:
+            return [i["name"] for i in self._incidents]
 
     def incidents_clear(self) -> None:
         """Resolve every incident: the page is all green."""
@@ -191,10 +211,41 @@ class StatuspageServer(ContractServer):
             "/api/v2/status.json": self._status_only,
             "/api/v2/incidents/unresolved.json": self._unresolved,
         }
+        if request.path == "/" or request.path.startswith("/incidents/"):
+            return self._web_page(request.path)
         route = routes.get(request.path)
         if route is None:
             return json_response(404, {"error": "Not found"})
         return json_response(200, route())
+
+    def _web_page(self, path: str) -> Response:
+        """The status page people read, and an incident's page (`/incidents/<id>`), where
+        the desk's incident links lead."""
+        if path == "/":
+            status = self._status()
+            items = "".join(
+                f'<li><a href="/incidents/{escape(i["id"])}">{escape(i["name"])}</a> '
+                f"({escape(i['status'])})</li>"
+                for i in self._incidents_copy()
+            )
+            return html_page(
+                200, "Driftwood Status", f"<p>{escape(status['description'])}</p><ul>{items}</ul>"
+            )
+        with self.lock:
+            incident = self._history.get(path.removeprefix("/incidents/").strip("/"))
+            incident = dict(incident) if incident is not None else None
+        if incident is None:
+            return html_page(404, "Page Not Found")
+        updates = "".join(
+            f"<li><strong>{escape(u['status'])}</strong> {escape(u['body'])}</li>"
+            for u in incident["incident_updates"]
+        )
+        return html_page(
+            200,
+            f"Driftwood Status - {incident['name']}",
+            f"<p>{escape(incident['status'])} · {escape(incident['impact'])} impact</p>"
+            f"<ul>{updates}</ul>",
+        )
 
     def _page(self) -> JSON:
         with self.lock:

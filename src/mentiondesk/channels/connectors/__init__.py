@@ -19,6 +19,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from django.conf import settings
+
 from mentiondesk.channels.length import X_MAX_WEIGHT, graphemes, mastodon_length, x_length
 
 from .base import id_newer
@@ -81,7 +83,11 @@ class NetworkFacts:
 
 
 def _x_post_url(remote_id: str, author: str, raw: dict[str, Any]) -> str:
-    return f"https://x.com/{author}/status/{remote_id}"
+    return f"{settings.X_WEB_URL}/{author}/status/{remote_id}"
+
+
+def _x_profile_url(username: str, base_url: str) -> str:
+    return f"{settings.X_WEB_URL}/{username}"
 
 
 def _mastodon_post_url(remote_id: str, author: str, raw: dict[str, Any]) -> str:
@@ -94,7 +100,11 @@ def _mastodon_post_url(remote_id: str, author: str, raw: dict[str, Any]) -> str:
 
 
 def _bluesky_post_url(remote_id: str, author: str, raw: dict[str, Any]) -> str:
-    return bluesky_post_url(remote_id, handle=author or None)
+    return bluesky_post_url(remote_id, handle=author or None, web_url=settings.BLUESKY_WEB_URL)
+
+
+def _bluesky_profile_url(username: str, base_url: str) -> str:
+    return f"{settings.BLUESKY_WEB_URL}/profile/{username}"
 
 
 def _bluesky_order(checkpoint: str) -> tuple[str, str]:
@@ -141,7 +151,7 @@ NETWORKS: dict[str, NetworkFacts] = {
         length_rule="links count 23",
         length_counter="x",
         post_url=_x_post_url,
-        profile_url=lambda username, base_url: f"https://x.com/{username}",
+        profile_url=_x_profile_url,
         checkpoint_newer=id_newer,
         reads_dms=True,
         mentions_endpoint="GET /2/users/:id/mentions",
@@ -185,7 +195,7 @@ NETWORKS: dict[str, NetworkFacts] = {
         length_rule="characters as you see them",
         length_counter="graphemes",
         post_url=_bluesky_post_url,
-        profile_url=lambda username, base_url: f"https://bsky.app/profile/{username}",
+        profile_url=_bluesky_profile_url,
         checkpoint_newer=_bluesky_newer,
         reads_dms=False,  # chat is a separate service (chat.bsky), not read yet
         mentions_endpoint="GET /xrpc/app.bsky.notification.listNotifications",

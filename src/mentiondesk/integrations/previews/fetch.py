@@ -17,6 +17,9 @@ stranger's behalf (server-side request forgery). The fetch is safe by constructi
 - Only `text/html` is read, at most LINKS_MAX_BYTES of it (after decompression, so a small
   gzip bomb cannot fill memory); the whole fetch, DNS included, ends after
   LINKS_TIMEOUT_SECONDS.
+- In the demo (LINKS_OFFLINE_WEB_URL set in-process, never from the environment) nothing is
+  resolved: every hop goes to the demo's own offline web server, the link's name in the Host
+  header (`_offline_send`); the checks on the URL and on addresses written in it still apply.
 - The page is tokenized by the stdlib HTML parser for `<title>` and Open Graph tags only
   (`page.py`): nothing is executed or fetched from it. No cookies are kept or sent, and no
   proxy from the environment is used (a proxy would resolve the name itself).
@@ -194,9 +197,10 @@ def link_fetch(url: str) -> FetchedPreview:
     timeout = settings.LINKS_TIMEOUT_SECONDS
     deadline = time.monotonic() + timeout
     policy = peer_policy
+    offline = httpx.URL(settings.LINKS_OFFLINE_WEB_URL) if settings.LINKS_OFFLINE_WEB_URL else None
     outcome: list[FetchedPreview] = []
     worker = threading.Thread(
-        target=lambda: outcome.append(_fetch_guarded(url, policy, deadline)),
+        target=lambda: outcome.append(_fetch_guarded(url, policy, deadline, offline)),
         name="link-preview",
         daemon=True,
     )
@@ -207,16 +211,20 @@ def link_fetch(url: str) -> FetchedPreview:
     return _result(url, None, _Stop(PreviewStatus.FAILED, _timed_out()), domain=_domain_of(url))
 
 
-def _fetch_guarded(url: str, policy: PeerPolicy, deadline: float) -> FetchedPreview:
+def _fetch_guarded(
+    url: str, policy: PeerPolicy, deadline: float, offline: httpx.URL | None
+) -> FetchedPreview:
     try:
-        return _fetch(url, policy, deadline)
+        return _fetch(url, policy, deadline, offline)
     except Exception:
         # A bug here must not take the worker's task down with it; the log has the traceback.
         logger.exception("link preview of %r failed unexpectedly", url)
         return _result(url, None, _Stop(PreviewStatus.FAILED, "unexpected error (see the log)"))
 
 
-def _fetch(url: str, policy: PeerPolicy, deadline: float) -> FetchedPreview:
+def _fetch(
+    url: str, policy: PeerPolicy, deadline: float, offline: httpx.URL | None
+) -> FetchedPreview:
     current: httpx.URL | None = None
     redirects = 0
     try:
@@ -234,7 +242,10 @@ def _fetch(url: str, policy: PeerPolicy, deadline: float) -> FetchedPreview:
         ) as client:
             while True:
                 try:
-                    response = _hop_send(client, current, policy, deadline)
+                    if offline is not None:
+                        response = _offline_send(client, current, policy, deadline, offline)
+                    else:
+                        response = _hop_send(client, current, policy, deadline)
                 except _Stop as stop:
                     if redirects and stop.status == PreviewStatus.REFUSED:
                         stop.reason = f"redirected to {current}; {stop.reason}"
@@ -303,14 +314,8 @@ def _addresses_vetted(url: httpx.URL, policy: PeerPolicy) -> tuple[bool, list[IP
     """Whether the host is an address literal, and the addresses to connect to: all of them
     allowed by `policy`, or _Stop(REFUSED) naming the first that is not."""
     host = _host(url)
-    try:
-        literal: IPAddress | None = ipaddress.ip_address(host)
-    except ValueError:
-        literal = None
+    literal = _literal_vetted(host, policy)
     if literal is not None:
-        reason = policy.refusal(host, literal)
-        if reason is not None:
-            raise _Stop(PreviewStatus.REFUSED, f"{literal} is {reason}")
         return True, [literal]
     port = url.port or (443 if url.scheme == "https" else 80)
     try:
@@ -331,6 +336,40 @@ def _addresses_vetted(url: httpx.URL, policy: PeerPolicy) -> tuple[bool, list[IP
     if not addresses:
         raise _Stop(PreviewStatus.FAILED, f"{host} has no address")
     return False, addresses
+
+
+def _literal_vetted(host: str, policy: PeerPolicy) -> IPAddress | None:
+    """The address `host` is written as, allowed by `policy`; None for a name. Raises
+    _Stop(REFUSED) for an address the policy refuses."""
+    try:
+        literal = ipaddress.ip_address(host)
+    except ValueError:
+        return None
+    reason = policy.refusal(host, literal)
+    if reason is not None:
+        raise _Stop(PreviewStatus.REFUSED, f"{literal} is {reason}")
+    return literal
+
+
+def _offline_send(
+    client: httpx.Client, url: httpx.URL, policy: PeerPolicy, deadline: float, web: httpx.URL
+) -> httpx.Response:
+    """GET `url` from the demo's offline web server `web` instead of its host: the name is
+    never resolved, and the server tells the sites apart by the Host header. An address written
+    in the link is vetted as in production, so the demo refuses what a real desk refuses."""
+    _literal_vetted(_host(url), policy)
+    request = client.build_request(
+        "GET",
+        url.copy_with(scheme=web.scheme, host=web.host, port=web.port),
+        headers={"Host": url.netloc.decode("ascii")},
+        timeout=_seconds_left(deadline),
+    )
+    try:
+        return client.send(request, stream=True)
+    except httpx.TimeoutException as exc:
+        raise _Stop(PreviewStatus.FAILED, _timed_out()) from exc
+    except httpx.HTTPError as exc:
+        raise _Stop(PreviewStatus.FAILED, f"the demo's offline web: {exc}") from exc
 
 
 def _hop_send(

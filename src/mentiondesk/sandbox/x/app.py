@@ -19,6 +19,7 @@ from collections.abc import Callable, Iterable, Mapping
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
 from functools import partial
+from html import escape
 from http import HTTPStatus
 from typing import Any
 from urllib.parse import unquote
@@ -27,6 +28,7 @@ from werkzeug.exceptions import MethodNotAllowed, NotFound
 from werkzeug.routing import Map, Rule
 from werkzeug.wrappers import Request, Response
 
+from mentiondesk.sandbox.base import html_page
 from mentiondesk.sandbox.x.store import Fault, OAuthRefused, Refused, SandboxStore, x_time
 
 PROBLEMS = "https://api.twitter.com/2/problems"
@@ -153,10 +155,17 @@ class SandboxApp:
             ("POST", "/_sandbox/oauth/grants", self._control_oauth_grant),
             ("POST", "/_sandbox/oauth/expire", self._control_oauth_expire),
         ]
+        # The network's web pages, where the desk's "View on X" links lead in the demo
+        # (MENTIONDESK_X_WEB_URL): a post and a profile, as plain escaped HTML.
+        self._pages: dict[str, Callable[..., Response]] = {
+            "GET /<username>/status/<id>": self._page_post,
+            "GET /<username>": self._page_profile,
+        }
         routes = api + oauth + control
         self._handlers = {f"{m} {path}": handler for m, path, handler in routes}
         self._url_map = Map(
-            [Rule(path, methods=[m], endpoint=f"{m} {path}") for m, path, _ in routes],
+            [Rule(path, methods=[m], endpoint=f"{m} {path}") for m, path, _ in routes]
+            + [Rule(rule.split(" ", 1)[1], methods=["GET"], endpoint=rule) for rule in self._pages],
             strict_slashes=False,
         )
 
@@ -177,6 +186,8 @@ class SandboxApp:
         except (NotFound, MethodNotAllowed) as exc:
             status = exc.code or 404
             return _json(status, problem(status))
+        if str(endpoint) in self._pages:
+            return self._pages[str(endpoint)](**args)
         handler = self._handlers[str(endpoint)]
         if request.path.startswith("/_sandbox/"):
             try:
@@ -606,6 +617,43 @@ class SandboxApp:
     def _control_reset(self, request: Request) -> Result:
         self.store.reset()
         return 200, {"ok": True}
+
+    # Web pages
+
+    def _page_post(self, username: str, id: str) -> Response:
+        post = self.store.post_get(id)
+        author = self.store.user_get(post["author_id"]) if post else None
+        if post is None or author is None or author["username"].lower() != username.lower():
+            return _page(404, "Post not found", "<p>This post does not exist (any more).</p>")
+        body = (
+            f"<p><strong>{escape(author['name'])}</strong> "
+            f'<a href="/{escape(author["username"])}">@{escape(author["username"])}</a></p>'
+            f"<blockquote>{escape(post['text'])}</blockquote>"
+            f"<p><time>{escape(post['created_at'])}</time></p>"
+        )
+        return _page(200, f"{author['name']} on X: {post['text'][:80]}", body)
+
+    def _page_profile(self, username: str) -> Response:
+        user = self.store.user_by_username(username)
+        if user is None:
+            return _page(404, "Account not found", "<p>This account does not exist.</p>")
+        posts = self.store.posts(user["username"])[-20:]
+        items = "".join(
+            f'<li><a href="/{escape(user["username"])}/status/{escape(p["id"])}">'
+            f"{escape(p['text'])}</a></li>"
+            for p in reversed(posts)
+        )
+        return _page(
+            200,
+            f"{user['name']} (@{user['username']})",
+            f"<ul>{items}</ul>",
+        )
+
+
+def _page(status: int, title: str, body: str) -> Response:
+    """A page of the sandbox network's web: `body` is HTML already escaped by the caller."""
+    banner = "<p><small>Sandbox X network: a local stand-in, not x.com</small></p>"
+    return html_page(status, title, banner + body)
 
 
 def x_http_date(moment: datetime) -> str:

@@ -44,10 +44,11 @@ def rkey_for(*, created_at: datetime, seed: int) -> str:
     return "".join(reversed(chars))
 
 
-def post_url(uri: str, *, handle: str | None = None) -> str:
-    """The bsky.app page of the post `uri` (by handle when known, else by DID)."""
+def post_url(uri: str, *, handle: str | None = None, web_url: str = "https://bsky.app") -> str:
+    """The page of the post `uri` on the Bluesky web app at `web_url` (by handle when known,
+    else by DID)."""
     authority, _, rkey = uri_parts(uri)
-    return f"https://bsky.app/profile/{handle or authority}/post/{rkey}"
+    return f"{web_url}/profile/{handle or authority}/post/{rkey}"
 
 
 def uri_parts(uri: str) -> tuple[str, str, str]:
