@@ -107,7 +107,11 @@ def script_seed(
 
 
 def script_player(
-    store: BlueskyStore, interval: float = script.SCRIPT_INTERVAL, *, seed: int | None = None
+    store: BlueskyStore,
+    interval: float = script.SCRIPT_INTERVAL,
+    *,
+    follow_up_chance: float = 0.6,
+    seed: int | None = None,
 ) -> script.ScriptPlayer:
     """The rest of SCRIPT on `store`, after the seed (call `start()` to play)."""
     return script.ScriptPlayer(
@@ -115,6 +119,7 @@ def script_player(
         SCRIPT,
         interval,
         start_at=SEED_COUNT,
+        follow_up_chance=follow_up_chance,
         seed=seed,
         name="sandbox-bluesky-script",
     )

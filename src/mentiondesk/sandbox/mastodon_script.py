@@ -119,7 +119,11 @@ def script_seed(store: MastodonStore, *, now: datetime | None = None) -> list[st
 
 
 def script_player(
-    store: MastodonStore, interval: float = script.SCRIPT_INTERVAL, *, seed: int | None = None
+    store: MastodonStore,
+    interval: float = script.SCRIPT_INTERVAL,
+    *,
+    follow_up_chance: float = 0.6,
+    seed: int | None = None,
 ) -> script.ScriptPlayer:
     """The rest of SCRIPT on `store`, after the seed (call `start()` to play)."""
     return script.ScriptPlayer(
@@ -127,6 +131,7 @@ def script_player(
         SCRIPT,
         interval,
         start_at=SEED_COUNT,
+        follow_up_chance=follow_up_chance,
         seed=seed,
         name="sandbox-mastodon-script",
     )
