@@ -9,10 +9,20 @@ from datetime import UTC, datetime, timedelta
 from mentiondesk.sandbox import bluesky_script, mastodon_script
 from mentiondesk.sandbox.bluesky import BlueskyStore
 from mentiondesk.sandbox.mastodon import MastodonStore
-from mentiondesk.sandbox.script import REQUESTERS, SCRIPT_INTERVAL
+from mentiondesk.sandbox.script import REQUESTERS, SCRIPT_INTERVAL, ScriptPlayer
 from mentiondesk.sandbox.x.server import SandboxServer
 
 PASSWORDS = {"driftwood.dev": "main-pass", "status.driftwood.dev": "status-pass"}
+
+
+def mastodon_player(store: MastodonStore) -> ScriptPlayer:
+    """The Mastodon script after its seed, answering every reply of ours."""
+    return ScriptPlayer(
+        mastodon_script.MastodonStage(store),
+        mastodon_script.SCRIPT,
+        start_at=mastodon_script.SEED_COUNT,
+        follow_up_chance=1.0,
+    )
 
 
 def test_the_scripts_speak_of_the_x_scripts_people() -> None:
@@ -38,7 +48,7 @@ def test_mastodon_seed_has_a_direct_mention_and_the_player_a_held_one() -> None:
     mine = [n for n in store.notifications if n["recipient_id"] == driftwood.id]
     assert len(mine) == len(seeded) and not any(n["filtered"] for n in mine)
 
-    player = mastodon_script.script_player(store, follow_up_chance=1.0, seed=3)
+    player = mastodon_player(store)
     (played,) = player.step()
     held = [n for n in store.notifications if n["status_id"] == played]
     assert held and all(n["filtered"] for n in held), "a stranger's mention is a request"
@@ -55,7 +65,7 @@ def test_mastodon_player_follows_up_on_our_reply_in_its_visibility() -> None:
         driftwood.id, "@fatima_sec sorry, mailing you", in_reply_to_id=fatima, visibility="direct"
     )
 
-    player = mastodon_script.script_player(store, follow_up_chance=1.0, seed=3)
+    player = mastodon_player(store)
     follow_up, _next_mention = player.step()
     status = store.statuses[follow_up]
     assert status["in_reply_to_id"] == ours["id"]
@@ -77,7 +87,12 @@ def test_bluesky_posts_carry_facets_and_follow_ups_thread_to_our_reply() -> None
     assert features == ["app.bsky.richtext.facet#mention", "app.bsky.richtext.facet#link"]
 
     ours = store.post_add("driftwood.dev", "Fix is rolling out.", reply_to=marta["uri"])
-    player = bluesky_script.script_player(store, follow_up_chance=1.0, seed=3)
+    player = ScriptPlayer(
+        bluesky_script.BlueskyStage(store),
+        bluesky_script.SCRIPT,
+        start_at=bluesky_script.SEED_COUNT,
+        follow_up_chance=1.0,
+    )
     follow_up_uri, thread_uri = player.step()
 
     follow_up = store.post_get(follow_up_uri)

@@ -103,7 +103,13 @@ def demo_networks_start(*, policy: Policy) -> DemoNetworks:
     mastodon = MastodonSandbox().start()
     mastodon_script.script_seed(mastodon.store)
     networks = DemoNetworks(mastodon=mastodon, bluesky=_BlueskyServer().start())
-    networks.players.append(mastodon_script.script_player(mastodon.store).start())
+    player = ScriptPlayer(
+        mastodon_script.MastodonStage(mastodon.store),
+        mastodon_script.SCRIPT,
+        start_at=mastodon_script.SEED_COUNT,
+        name="sandbox-mastodon-script",
+    )
+    networks.players.append(player.start())
 
     passwords: dict[str, str] = {}
     for entry in policy.handles:
@@ -135,6 +141,12 @@ def _bluesky_load(networks: DemoNetworks, passwords: dict[str, str]) -> None:
         bluesky_script.script_seed(store, passwords=passwords)
         networks.bluesky.store = store
         networks.bluesky.late.load(BlueskyApp(store))
-        networks.players.append(bluesky_script.script_player(store).start())
+        player = ScriptPlayer(
+            bluesky_script.BlueskyStage(store),
+            bluesky_script.SCRIPT,
+            start_at=bluesky_script.SEED_COUNT,
+            name="sandbox-bluesky-script",
+        )
+        networks.players.append(player.start())
     except Exception:
         logger.exception("the Bluesky sandbox did not start")

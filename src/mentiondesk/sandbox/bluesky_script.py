@@ -5,7 +5,7 @@ follow-ups that reach us as `reply` notifications.
 
 Bluesky handles are domain names: ours are on Driftwood's own domain, the people's on the
 sandbox's (`ana_codes` is `ana-codes.bsky.example`). `script_seed` sets the scene;
-`script_player` keeps it moving (sandbox/script.py).
+sandbox/script.py's ScriptPlayer keeps it moving from SEED_COUNT.
 """
 
 from __future__ import annotations
@@ -104,25 +104,6 @@ def script_seed(
     for username, name in REQUESTERS:
         store.account_add(person_handle(username), display_name=name)
     return script.script_seed_play(BlueskyStage(store), SCRIPT, count=SEED_COUNT, now=now)
-
-
-def script_player(
-    store: BlueskyStore,
-    interval: float = script.SCRIPT_INTERVAL,
-    *,
-    follow_up_chance: float = 0.6,
-    seed: int | None = None,
-) -> script.ScriptPlayer:
-    """The rest of SCRIPT on `store`, after the seed (call `start()` to play)."""
-    return script.ScriptPlayer(
-        BlueskyStage(store),
-        SCRIPT,
-        interval,
-        start_at=SEED_COUNT,
-        follow_up_chance=follow_up_chance,
-        seed=seed,
-        name="sandbox-bluesky-script",
-    )
 
 
 class BlueskyStage:

@@ -3,7 +3,7 @@ script's people talking to them in Mastodon's shape: visibilities (one `direct` 
 followers-only, one unlisted) and a stranger's mention that Mastodon 4.3+ holds back as a
 notification request, since our accounts filter mentions from accounts they do not follow.
 
-`script_seed` sets the scene; `script_player` keeps it moving (sandbox/script.py).
+`script_seed` sets the scene; sandbox/script.py's ScriptPlayer keeps it moving from SEED_COUNT.
 """
 
 from __future__ import annotations
@@ -116,25 +116,6 @@ def script_seed(store: MastodonStore, *, now: datetime | None = None) -> list[st
             with store.lock:
                 store.follows.update((our.id, account.id) for our in ours.values())
     return script.script_seed_play(MastodonStage(store), SCRIPT, count=SEED_COUNT, now=now)
-
-
-def script_player(
-    store: MastodonStore,
-    interval: float = script.SCRIPT_INTERVAL,
-    *,
-    follow_up_chance: float = 0.6,
-    seed: int | None = None,
-) -> script.ScriptPlayer:
-    """The rest of SCRIPT on `store`, after the seed (call `start()` to play)."""
-    return script.ScriptPlayer(
-        MastodonStage(store),
-        SCRIPT,
-        interval,
-        start_at=SEED_COUNT,
-        follow_up_chance=follow_up_chance,
-        seed=seed,
-        name="sandbox-mastodon-script",
-    )
 
 
 class MastodonStage:

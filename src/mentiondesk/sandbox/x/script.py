@@ -1,7 +1,8 @@
 """The demo's network: people mentioning Driftwood, a fictional hosted code-collaboration service
 (driftwood.dev, with a self-managed edition), and following up when Driftwood answers.
 
-`script_seed` sets the scene; `ScriptPlayer` keeps it moving (one thread, one mention per tick).
+`script_seed` sets the scene; `ScriptPlayer` keeps it moving (one thread, one mention per tick):
+the player every network shares (sandbox/script.py), on X through `XStage`.
 Everything here is fiction: the people, the incidents and the links.
 """
 
