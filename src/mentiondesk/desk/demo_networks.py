@@ -36,6 +36,9 @@ MASTODON_URL = "http://mastodon.sandbox.invalid"
 BLUESKY_URL = "http://bluesky.sandbox.invalid"
 # How long a request to the Bluesky sandbox waits for it to finish loading.
 BLUESKY_LOAD_SECONDS = 30.0
+# The Bluesky sandbox starts loading this long after the demo: its imports would take the
+# interpreter's lock from the demo's own start and first page.
+BLUESKY_LOAD_AFTER_SECONDS = 2.0
 
 
 class _LateApp:
@@ -121,12 +124,10 @@ def demo_networks_start(*, policy: Policy) -> DemoNetworks:
         elif entry["network"] == Network.BLUESKY:
             passwords[entry["username"]] = secrets.token_urlsafe(16)
             os.environ[entry["credentials_env"]] = passwords[entry["username"]]
-    threading.Thread(
-        target=_bluesky_load,
-        args=(networks, passwords),
-        name="sandbox-bluesky-load",
-        daemon=True,
-    ).start()
+    loader = threading.Timer(BLUESKY_LOAD_AFTER_SECONDS, _bluesky_load, (networks, passwords))
+    loader.name = "sandbox-bluesky-load"
+    loader.daemon = True
+    loader.start()
     return networks
 
 
