@@ -176,3 +176,16 @@ def test_the_poll_command_reads_every_network(open_desk: tuple[MastodonNet, Blue
     assert any(line.startswith("@driftwood.test: stored 1 posts, 1 new tickets") for line in lines)
     assert not [line for line in lines if "stopped" in line]
     assert set(Ticket.objects.values_list("network", flat=True)) == {"mastodon", "bluesky"}
+
+
+def test_a_pass_on_some_networks_leaves_the_others_unread(
+    open_desk: tuple[MastodonNet, BlueskyNet],
+) -> None:
+    mastodon, bluesky = open_desk
+    mastodon.mention("@main pushes fail")
+    bluesky.mention("@main pushes fail here too")
+
+    results = ingest.mentions_poll_all(networks=["mastodon"])
+    assert {r.handle for r in results} == {mastodon.main, mastodon.status}
+    assert set(Ticket.objects.values_list("network", flat=True)) == {"mastodon"}
+    assert bluesky.server.store.calls("app.bsky.notification.listNotifications") == 0

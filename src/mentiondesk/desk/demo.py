@@ -11,8 +11,9 @@ from django.conf import settings
 
 from mentiondesk.accounts.models import User
 from mentiondesk.actions import policy as policy_actions
-from mentiondesk.channels.models import Handle
+from mentiondesk.channels.models import Handle, Network
 from mentiondesk.desk.demo_database import demo_database_ready
+from mentiondesk.desk.demo_networks import DemoNetworks, demo_networks_start
 from mentiondesk.desk.demo_world import demo_world_start
 from mentiondesk.desk.worker import worker_run
 from mentiondesk.intake import ingest as channel_services
@@ -38,12 +39,13 @@ class Demo:
     sandbox_url: str
     logins: list[tuple[str, str]]
     stop: threading.Event
+    networks: DemoNetworks  # Mastodon and Bluesky
 
 
 def demo_start(*, sandbox_port: int = 0) -> Demo:
-    """Prepare the database (a copy of the pre-migrated template), start the sandbox, apply
-    the demo policy with the sandbox's tokens, give the demo users their password, take a first
-    pass of mentions and start the worker thread."""
+    """Prepare the database (a copy of the pre-migrated template), start the sandboxes (X,
+    Mastodon, Bluesky), apply the demo policy with their URLs and tokens, give the demo users
+    their password, take a first pass of mentions and start the worker thread."""
     demo_database_ready()
     sandbox = SandboxServer(port=sandbox_port, script=True).start()
     settings.X_API_URL = sandbox.url
@@ -51,19 +53,24 @@ def demo_start(*, sandbox_port: int = 0) -> Demo:
     demo_world_start(x=sandbox)  # Slack, evidence sources, offline web (issue 20)
 
     policy = policy_parse(text=POLICY.read_text(), source=str(POLICY))
-    for entry in policy.handles:
+    networks = demo_networks_start(policy=policy)
+    for entry in (e for e in policy.handles if e["network"] == Network.X):
         os.environ[entry["credentials_env"]] = sandbox.store.token_for(entry["username"])
     # A fresh sandbox knows nothing of an earlier run: look the ids up again, from the start.
     Handle.objects.update(remote_id="", since_id="")
-    policy_actions.policy_apply(path=POLICY)
+    policy_actions.policy_apply_text(
+        text=networks.policy_text(POLICY.read_text()), source=str(POLICY)
+    )
 
     usernames = [entry["username"] for entry in policy.users]
     User.objects.filter(username__in=usernames).update(password=PASSWORD_HASH)
-    channel_services.mentions_poll_all()
+    # Mastodon's and Bluesky's first pass is the worker's: their SDKs take a second to load,
+    # which the first page should not wait for.
+    channel_services.mentions_poll_all(networks=[Network.X])
 
     stop = threading.Event()
     threading.Thread(
         target=worker_run, kwargs={"interval": 1.0, "stop": stop}, name="worker", daemon=True
     ).start()
     logins = [(entry["username"], entry["role"]) for entry in policy.users]
-    return Demo(sandbox_url=sandbox.url, logins=logins, stop=stop)
+    return Demo(sandbox_url=sandbox.url, logins=logins, stop=stop, networks=networks)

@@ -198,11 +198,14 @@ def _parents(*, handle: Handle, page: PostPage, connector: Connector) -> list[Re
     return list(parents.values())
 
 
-def mentions_poll_all() -> list[IngestResult]:
-    """One pass over every active handle that creates tickets or feeds a stream."""
+def mentions_poll_all(*, networks: Iterable[str] | None = None) -> list[IngestResult]:
+    """One pass over every active handle that creates tickets or feeds a stream (on
+    `networks` only, when given)."""
     handles = Handle.objects.filter(
         Q(auto_ticket=True) | Q(respond_from=Handle.RespondFrom.STREAM), is_active=True
     ).order_by("pk")
+    if networks is not None:
+        handles = handles.filter(network__in=list(networks))
     return [handle_poll(handle=handle) for handle in handles]
 
 

@@ -381,6 +381,16 @@ class BlueskyStore:
                 for e in entries
             ]
 
+    def post_get(self, uri: str) -> dict[str, Any] | None:
+        """The record at `uri` as {uri, cid, author (its handle), value}, or None."""
+        with self.lock:
+            try:
+                entry = self._record_at(uri)
+            except XrpcFailure:
+                return None
+            author = self._accounts[uri.removeprefix("at://").split("/")[0]].handle
+            return {"uri": entry.uri, "cid": entry.cid, "author": author, "value": entry.value}
+
     def likes_by(self, handle: str) -> list[dict[str, Any]]:
         with self.lock:
             did = self._account(handle).did

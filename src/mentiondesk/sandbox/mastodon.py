@@ -135,10 +135,12 @@ class MastodonStore:
         in_reply_to_id: str | None = None,
         visibility: str = "public",
         idempotency_key: str | None = None,
+        created_at: datetime | None = None,
     ) -> JSON:
         """Post as `account_id` (a customer, or us through the API); mentions of local
         accounts notify them, filtered by their policy. With `idempotency_key`, a second post
-        within the hour returns the first status instead. Returns the stored status."""
+        within the hour returns the first status instead. `created_at` backdates it (the
+        demo's seed). Returns the stored status."""
         with self.lock:
             now = time.time()
             if idempotency_key:
@@ -158,7 +160,7 @@ class MastodonStore:
                 "id": self._snowflake(),
                 "account_id": account_id,
                 "text": text,
-                "created_at": datetime.now(UTC),
+                "created_at": created_at or datetime.now(UTC),
                 "in_reply_to_id": in_reply_to_id,
                 "in_reply_to_account_id": parent["account_id"] if parent else None,
                 "visibility": visibility,

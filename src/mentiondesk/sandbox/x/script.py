@@ -1,21 +1,18 @@
 """The demo's network: people mentioning Driftwood, a fictional hosted code-collaboration service
 (driftwood.dev, with a self-managed edition), and following up when Driftwood answers.
 
-`script_seed` sets the scene; `ScriptPlayer` keeps it moving (one thread, one mention per tick).
+`script_seed` sets the scene; `ScriptPlayer` keeps it moving (one thread, one mention per tick):
+the player every network shares (sandbox/script.py), on X through `XStage`.
 Everything here is fiction: the people, the incidents and the links.
 """
 
 from __future__ import annotations
 
-import logging
-import random
-import threading
-from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 
+from mentiondesk.sandbox import script
+from mentiondesk.sandbox.script import REQUESTERS, OurReply, ScriptedMention
 from mentiondesk.sandbox.x.store import SandboxStore
-
-logger = logging.getLogger(__name__)
 
 DEMO_HANDLES = [
     ("Driftwood", "main"),
@@ -27,50 +24,6 @@ HANDLE_NAMES = {
     "DriftwoodStatus": "Driftwood Status",
     "MoveToDriftwood": "Moving to Driftwood",
 }
-
-REQUESTERS = [
-    ("ana_codes", "Ana Lima"),
-    ("kofi_builds", "Kofi Mensah"),
-    ("marta_dev", "Marta Nowak"),
-    ("jpark", "Jin Park"),
-    ("lena_ops", "Lena Vogel"),
-    ("tomasz_w", "Tomasz Wiśniewski"),
-    ("priya_sre", "Priya Raman"),
-    ("nico_rs", "Nico Ferreira"),
-    ("bea_sec", "Beatriz Souza"),
-    ("sam_oss", "Sam O'Neill"),
-    ("diego_mx", "Diego Hernández"),
-    ("jess_migrates", "Jess Taylor"),
-    ("olu_data", "Olu Adeyemi"),
-    ("hana_k", "Hana Kobayashi"),
-    ("rafa_dev", "Rafael Costa"),
-    ("mila_ux", "Mila Petrova"),
-    ("chris_admin", "Chris Becker"),
-    ("yuki_t", "Yuki Tanaka"),
-    ("ines_pm", "Inês Martins"),
-    ("omar_cloud", "Omar Haddad"),
-    ("tess_writes", "Tess Morgan"),
-    ("viktor_ci", "Viktor Lund"),
-    ("greta_devops", "Greta Hoffmann"),
-    ("alex_j", "Alex Johnson"),
-    ("noor_builds", "Noor Aziz"),
-    ("dev_ravi", "Ravi Iyer"),
-    ("kim_l", "Kim Larsen"),
-    ("fatima_sec", "Fatima Zahra"),
-]
-
-
-@dataclass(frozen=True)
-class ScriptedMention:
-    """One scripted post. `kind` picks the follow-ups; `thread` makes it a reply to the
-    author's own previous post (a requester adding to their conversation)."""
-
-    author: str
-    text: str
-    kind: str  # downtime | bug | feature | question | spam | praise | other
-    urls: tuple[str, ...] = ()
-    thread: bool = False
-
 
 M = ScriptedMention
 SCRIPT: list[ScriptedMention] = [
@@ -325,40 +278,6 @@ SCRIPT: list[ScriptedMention] = [
 del M
 SEED_COUNT = 16
 
-# Follow-ups to one of our replies, by kind of conversation: (first time, second time).
-FOLLOW_UPS: dict[str, tuple[list[str], list[str]]] = {
-    "downtime": (
-        [
-            "still broken for me, same 502 on push",
-            "not fixed here, still timing out from Frankfurt",
-            "it's back for me, thanks for the quick update!",
-            "works again 👍",
-        ],
-        ["all good now, thanks for keeping us posted", "confirmed fixed, thank you!"],
-    ),
-    "bug": (
-        [
-            "thanks, subscribed to the issue 👀",
-            "the workaround didn't help, it still crashes",
-            "perfect, the workaround does it for now",
-        ],
-        ["thanks, that sorted it"],
-    ),
-    "feature": (["upvoted, thanks for the link!", "great, I'll follow the epic"], ["🙏"]),
-    "question": (
-        [
-            "thanks, works now!",
-            "tried that, still getting the same error",
-            "that did it, much appreciated 🙏",
-            "hmm, the page you linked doesn't cover self-managed",
-        ],
-        ["got it working, thanks for your patience!"],
-    ),
-    "spam": (["thanks for acting so fast!"], ["👍"]),
-    "praise": (["❤️"], ["🙌"]),
-    "other": (["thanks!"], ["👍"]),
-}
-
 
 def handles_add(store: SandboxStore) -> dict[str, str]:
     """Create the three Driftwood handles (idempotent); returns username -> user id."""
@@ -372,102 +291,41 @@ def script_seed(store: SandboxStore, *, now: datetime | None = None) -> list[str
     handles_add(store)
     for username, name in REQUESTERS:
         store.user_add(username, name)
-    now = now or store.now()
-    step = timedelta(hours=6) / SEED_COUNT
-    return [
-        _play(store, entry, created_at=now - timedelta(hours=6) + step * index)
-        for index, entry in enumerate(SCRIPT[:SEED_COUNT])
-    ]
+    return script.script_seed_play(XStage(store), SCRIPT, count=SEED_COUNT, now=now)
 
 
-def _play(store: SandboxStore, entry: ScriptedMention, *, created_at: datetime | None) -> str:
-    parent = None
-    if entry.thread:
-        own = store.posts(entry.author)
-        parent = own[-1]["id"] if own else None
-    return store.mention_add(
-        entry.author,
-        entry.text,
-        in_reply_to=parent,
-        created_at=created_at,
-        expanded_urls=list(entry.urls),
-    )
+class XStage:
+    """The X sandbox as a script player drives it (sandbox/script.py, Stage)."""
 
-
-def _kind_of(text: str) -> str:
-    for entry in SCRIPT:
-        if text.startswith(entry.text):
-            return entry.kind
-    return "other"
-
-
-class ScriptPlayer:
-    """Plays the rest of SCRIPT, one mention every `interval` seconds, in a daemon thread.
-
-    On each tick it first looks at new replies from our handles to a requester: with
-    probability `follow_up_chance` the requester answers our reply (at most twice per
-    conversation, the second time satisfied). When the script is over, only follow-ups go on.
-    `step()` runs one tick synchronously (tests).
-    """
-
-    def __init__(
-        self,
-        store: SandboxStore,
-        interval: float = 20.0,
-        *,
-        start_at: int = SEED_COUNT,
-        follow_up_chance: float = 0.6,
-        seed: int | None = None,
-    ) -> None:
+    def __init__(self, store: SandboxStore) -> None:
         self.store = store
-        self.interval = interval
-        self.follow_up_chance = follow_up_chance
-        self._next = start_at
-        self._rng = random.Random(seed)  # noqa: S311 (demo texts, not security)
-        self._seen_replies: set[str] = set()
-        self._follow_ups: dict[str, int] = {}  # conversation id -> follow-ups posted
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
 
-    def start(self) -> ScriptPlayer:
-        self._thread = threading.Thread(target=self._run, name="sandbox-script", daemon=True)
-        self._thread.start()
-        return self
+    def now(self) -> datetime:
+        return self.store.now()
 
-    def stop(self) -> None:
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join(timeout=5)
-            self._thread = None
+    def mention_post(self, entry: ScriptedMention, *, created_at: datetime | None) -> str:
+        parent = None
+        if entry.thread:
+            own = self.store.posts(entry.author)
+            parent = own[-1]["id"] if own else None
+        return self.store.mention_add(
+            entry.author,
+            entry.text,
+            in_reply_to=parent,
+            created_at=created_at,
+            expanded_urls=list(entry.urls),
+        )
 
-    def _run(self) -> None:
-        while not self._stop.wait(self.interval):
-            try:
-                self.step()
-            except Exception:
-                # The demo must keep playing; a store reset mid-tick is not worth dying for.
-                logger.exception("sandbox script tick failed")
-
-    def step(self) -> list[str]:
-        """One tick: follow-ups to our new replies, then the next scripted mention. Returns
-        the ids of the posts it added."""
-        added = self._follow_up()
-        if self._next < len(SCRIPT):
-            added.append(_play(self.store, SCRIPT[self._next], created_at=None))
-            self._next += 1
-        return added
-
-    def _follow_up(self) -> list[str]:
+    def replies_ours(self) -> list[OurReply]:
         our_ids = {
             user["id"]: user["username"]
             for name, _ in DEMO_HANDLES
             if (user := self.store.user_by_username(name)) is not None
         }
-        added = []
+        replies = []
         for reply in self.store.posts():
-            if reply["author_id"] not in our_ids or reply["id"] in self._seen_replies:
+            if reply["author_id"] not in our_ids:
                 continue
-            self._seen_replies.add(reply["id"])
             parent_id = next(
                 (r["id"] for r in reply.get("referenced_tweets", []) if r["type"] == "replied_to"),
                 None,
@@ -475,21 +333,42 @@ class ScriptPlayer:
             parent = self.store.post_get(parent_id) if parent_id else None
             if parent is None or parent["author_id"] in our_ids:
                 continue
-            conversation = reply["conversation_id"]
-            done = self._follow_ups.get(conversation, 0)
-            if done >= 2 or self._rng.random() >= self.follow_up_chance:
-                continue
-            root = self.store.post_get(conversation) or parent
-            first, second = FOLLOW_UPS[_kind_of(root["text"])]
-            text = self._rng.choice(first if done == 0 else second)
             requester = self.store.user_get(parent["author_id"])
             if requester is None:
                 continue
-            handle = our_ids[reply["author_id"]]
-            added.append(
-                self.store.mention_add(
-                    requester["username"], f"@{handle} {text}", in_reply_to=reply["id"]
+            root = self.store.post_get(reply["conversation_id"]) or parent
+            replies.append(
+                OurReply(
+                    id=reply["id"],
+                    conversation=reply["conversation_id"],
+                    root_text=root["text"],
+                    requester=requester["username"],
+                    handle=our_ids[reply["author_id"]],
                 )
             )
-            self._follow_ups[conversation] = done + 1
-        return added
+        return replies
+
+    def follow_up_post(self, reply: OurReply, *, text: str) -> str:
+        return self.store.mention_add(reply.requester, text, in_reply_to=reply.id)
+
+
+class ScriptPlayer(script.ScriptPlayer):
+    """SCRIPT on the X sandbox, from the first mention after the seed (sandbox/script.py)."""
+
+    def __init__(
+        self,
+        store: SandboxStore,
+        interval: float = script.SCRIPT_INTERVAL,
+        *,
+        start_at: int = SEED_COUNT,
+        follow_up_chance: float = 0.6,
+        seed: int | None = None,
+    ) -> None:
+        super().__init__(
+            XStage(store),
+            SCRIPT,
+            interval,
+            start_at=start_at,
+            follow_up_chance=follow_up_chance,
+            seed=seed,
+        )

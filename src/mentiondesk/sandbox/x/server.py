@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any, Self
 
 from mentiondesk.core.localserver import AppDatedHandler, LocalServer
+from mentiondesk.sandbox.script import SCRIPT_INTERVAL
 from mentiondesk.sandbox.x.app import SandboxApp
 from mentiondesk.sandbox.x.script import ScriptPlayer, script_seed
 from mentiondesk.sandbox.x.store import SandboxStore
@@ -28,7 +29,7 @@ class SandboxServer(LocalServer):
         host: str = "127.0.0.1",
         port: int = 0,
         script: bool = False,
-        script_interval: float = 20.0,
+        script_interval: float = SCRIPT_INTERVAL,
     ) -> None:
         super().__init__(host=host, port=port)
         self.store = store if store is not None else SandboxStore()

@@ -22,6 +22,8 @@ class Command(BaseCommand):
         def ready() -> None:
             self.stdout.write(f"mentiondesk demo: http://{options['host']}:{options['port']}/")
             self.stdout.write(f"sandbox X network: {demo.sandbox_url}")
+            self.stdout.write(f"sandbox Mastodon instance: {demo.networks.mastodon.url}")
+            self.stdout.write(f"sandbox Bluesky: {demo.networks.bluesky.url}")
             self.stdout.write(f"logins (password {PASSWORD!r}):")
             for username, role in demo.logins:
                 self.stdout.write(f"  {username:<8} {role}")

@@ -1,0 +1,113 @@
+"""The demo on all three networks (issue 17, item 5): `demo_start` in this process starts the X,
+Mastodon and Bluesky sandboxes with Driftwood's handles and a script player each; a poll makes
+tickets on every network, and a reply from a Mastodon or Bluesky handle reaches its sandbox
+once, threaded to the requester's post."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from mentiondesk.accounts.models import User
+from mentiondesk.channels.connectors.bluesky import bluesky_state_clear
+from mentiondesk.channels.connectors.mastodon import text_limits_clear
+from mentiondesk.desk.demo import POLICY, Demo, demo_start
+from mentiondesk.policy.schema import policy_parse
+from mentiondesk.replies import services
+from mentiondesk.replies.models import Reply
+from mentiondesk.sandbox import bluesky_script, mastodon_script
+from mentiondesk.tickets.models import Ticket
+from tests.open_networks import poll
+
+# The demo's worker thread runs against the same database as the test: a real commit each.
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+@pytest.fixture
+def demo(settings: Any, monkeypatch: pytest.MonkeyPatch) -> Iterator[Demo]:
+    """The demo started in this process, its worker stopped after its first pass (the test
+    polls and delivers itself). What the demo sets globally is put back afterwards."""
+    settings.X_API_URL = settings.X_API_URL
+    settings.POLL_INTERVAL_SECONDS = settings.POLL_INTERVAL_SECONDS
+    for entry in policy_parse(text=POLICY.read_text(), source=str(POLICY)).handles:
+        monkeypatch.setenv(entry["credentials_env"], "")
+    bluesky_state_clear()
+    text_limits_clear()
+    started = demo_start()
+    started.stop.set()
+    for thread in threading.enumerate():
+        if thread.name == "worker":
+            thread.join(timeout=60)
+    assert started.networks.bluesky_ready(timeout=30)
+    try:
+        yield started
+    finally:
+        started.networks.stop()
+        bluesky_state_clear()
+        text_limits_clear()
+
+
+def sent_once(reply: Reply) -> Reply:
+    """Deliver `reply`, then try again and drain the outbox: it must still be one post."""
+    reply = services.reply_deliver(reply_id=reply.pk)
+    assert reply.status == Reply.Status.SENT
+    services.reply_deliver(reply_id=reply.pk)
+    services.outbox_drain()
+    return reply
+
+
+def test_a_poll_makes_tickets_on_all_three_networks(demo: Demo) -> None:
+    poll()
+    networks = set(Ticket.objects.values_list("network", flat=True))
+    assert networks == {"x", "mastodon", "bluesky"}
+    # Mastodon's held mention (the script's next, from an account we do not follow) and its
+    # direct one are tickets like any other.
+    player = next(p for p in demo.networks.players if p.name == "sandbox-mastodon-script")
+    player.step()
+    poll()
+    assert Ticket.objects.filter(network="mastodon", requester_username="yuki_t").exists()
+    assert Ticket.objects.filter(
+        network="mastodon", requester_username="fatima_sec", posts__raw__visibility="direct"
+    ).exists()
+
+
+def test_replies_from_the_open_networks_reach_their_sandbox_once(demo: Demo) -> None:
+    poll()
+    ana = User.objects.get(username="ana")
+
+    ticket = Ticket.objects.get(network="mastodon", requester_username="fatima_sec")
+    reply = services.reply_create(ticket=ticket, author=ana, text="Sorry! Mailing you now.")
+    sent_once(reply)
+    store = demo.networks.mastodon.store
+    driftwood = store.account_by_username("driftwood")
+    assert driftwood is not None
+    ours = [s for s in store.statuses_by(driftwood.id) if "Mailing you now" in s["text"]]
+    assert len(ours) == 1
+    assert ours[0]["visibility"] == "direct", "an answer to a direct mention stays direct"
+    assert store.statuses[ours[0]["in_reply_to_id"]]["account_id"] == (
+        store.account_by_username("fatima_sec").id  # type: ignore[union-attr]
+    )
+
+    ticket = Ticket.objects.get(network="bluesky", requester_username=_bsky("marta_dev"))
+    reply = sent_once(services.reply_create(ticket=ticket, author=ana, text="Fix is rolling out."))
+    bluesky = demo.networks.bluesky.store
+    assert bluesky is not None
+    posted = [p for p in bluesky.posts_by("driftwood.dev") if p["value"]["text"].startswith("Fix")]
+    assert len(posted) == 1
+    parent = bluesky.post_get(posted[0]["value"]["reply"]["parent"]["uri"])
+    assert parent is not None and parent["author"] == _bsky("marta_dev")
+    assert reply.post is not None and reply.post.remote_id == posted[0]["uri"]
+
+
+def _bsky(username: str) -> str:
+    return bluesky_script.person_handle(username)
+
+
+def test_the_policy_names_the_sandbox_accounts() -> None:
+    policy = policy_parse(text=POLICY.read_text(), source=str(POLICY))
+    names = {(e["network"], e["username"], e["role"]) for e in policy.handles}
+    assert {("mastodon", u, r) for u, r, _ in mastodon_script.HANDLES} <= names
+    assert {("bluesky", u, r) for u, r, _ in bluesky_script.HANDLES} <= names
