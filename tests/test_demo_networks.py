@@ -79,7 +79,10 @@ def test_replies_from_the_open_networks_reach_their_sandbox_once(demo: Demo) -> 
     ana = User.objects.get(username="ana")
 
     ticket = Ticket.objects.get(network="mastodon", requester_username="fatima_sec")
-    reply = services.reply_create(ticket=ticket, author=ana, text="Sorry! Mailing you now.")
+    # Not Play's next: the direct mention is the one whose audience the reply must keep.
+    reply = services.reply_create(
+        ticket=ticket, author=ana, text="Sorry! Mailing you now.", reason="the direct one"
+    )
     sent_once(reply)
     store = demo.networks.mastodon.store
     driftwood = store.account_by_username("driftwood")
@@ -92,7 +95,11 @@ def test_replies_from_the_open_networks_reach_their_sandbox_once(demo: Demo) -> 
     )
 
     ticket = Ticket.objects.get(network="bluesky", requester_username=_bsky("marta_dev"))
-    reply = sent_once(services.reply_create(ticket=ticket, author=ana, text="Fix is rolling out."))
+    reply = sent_once(
+        services.reply_create(
+            ticket=ticket, author=ana, text="Fix is rolling out.", reason="a threaded one"
+        )
+    )
     bluesky = demo.networks.bluesky.store
     assert bluesky is not None
     posted = [p for p in bluesky.posts_by("driftwood.dev") if p["value"]["text"].startswith("Fix")]
