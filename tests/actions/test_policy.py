@@ -1,8 +1,12 @@
+"""Applying a policy file (`actions.policy`): all or nothing, errors naming the file and the
+key, handles and users written, rules in force, and open tickets' SLA deadlines moved."""
+
 from __future__ import annotations
 
 from pathlib import Path
 
 import pytest
+import time_machine
 
 from mentiondesk.accounts.models import User
 from mentiondesk.actions import policy as policy_actions
@@ -10,6 +14,8 @@ from mentiondesk.channels.models import Handle
 from mentiondesk.policy import services
 from mentiondesk.policy.models import PolicyVersion
 from mentiondesk.policy.schema import PolicyError
+from mentiondesk.tickets.models import Ticket
+from tests.sla.conftest import POLICY, at, carol_says, sla_of
 
 pytestmark = pytest.mark.django_db
 
@@ -196,15 +202,6 @@ def test_rules_channels_and_escalations_are_in_force_and_shown(tmp_path: Path) -
     assert policy_current().rules == policy.rules
 
 
-def test_without_a_policy_the_seed_defaults_are_in_force() -> None:
-    from mentiondesk.policy.selectors import policy_current
-
-    policy = policy_current()
-    assert policy.rules.like_intents == ("praise",)
-    assert policy.channel_for("abuse").slack == "#abuse"
-    assert "# no policy file applied yet" in services.policy_show()
-
-
 def test_a_request_sees_the_policy_it_applies(tmp_path: Path) -> None:
     """Within a request the policy is looked up once, except after that request applies a
     file: what follows in it reads the new one."""
@@ -218,3 +215,27 @@ def test_a_request_sees_the_policy_it_applies(tmp_path: Path) -> None:
         assert policy_current().rules.spam_report_channel == "trust"
     finally:
         request_memo.reset(token)
+
+
+# The SLA desk of tests/sla: open tickets' deadlines follow the policy applied.
+
+
+def test_a_new_policy_moves_open_deadlines(handle: Handle, clock: time_machine.Coordinates) -> None:
+    clock.move_to(at(10, 1))
+    carol_says(handle, at(10))
+    policy_actions.policy_apply_text(
+        text=POLICY.replace('first_response = "30m"', 'first_response = "1h"'), source="v2.toml"
+    )
+    assert sla_of(Ticket.objects.get()).due_at == at(11)
+
+
+def test_an_invalid_policy_changes_no_clock(
+    handle: Handle, clock: time_machine.Coordinates
+) -> None:
+    clock.move_to(at(10, 1))
+    carol_says(handle, at(10))
+    with pytest.raises(PolicyError, match=r"sla\.target\[2\]\.first_response"):
+        policy_actions.policy_apply_text(
+            text=POLICY.replace('first_response = "30m"', 'first_response = "1d"'), source="v2.toml"
+        )
+    assert sla_of(Ticket.objects.get()).due_at == at(10, 30)
