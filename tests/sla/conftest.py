@@ -15,6 +15,8 @@ from mentiondesk.actions import policy as policy_actions
 from mentiondesk.channels.connectors.base import RemotePost
 from mentiondesk.channels.models import Handle
 from mentiondesk.intake import ingest as channel_services
+from mentiondesk.sla.models import TicketSla
+from mentiondesk.tickets.models import Ticket
 from tests.factories import remote_post
 from tests.integrations.conftest import slack, slack_server  # noqa: F401
 
@@ -79,3 +81,14 @@ def store(handle: Handle, post: RemotePost) -> None:
     triage) as a worker would."""
     with TestCase.captureOnCommitCallbacks(execute=True):
         channel_services.mentions_store(handle=handle, posts=[post])
+
+
+def sla_of(ticket: Ticket) -> TicketSla:
+    return TicketSla.objects.get(ticket=ticket)
+
+
+def breached_ticket(handle: Handle, clock: time_machine.Coordinates) -> Ticket:
+    clock.move_to(at(10, 1))
+    carol_says(handle, at(10))
+    clock.move_to(at(10, 31))  # first response was due 10:30
+    return Ticket.objects.get()

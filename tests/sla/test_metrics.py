@@ -8,7 +8,7 @@ from django.test import Client, override_settings
 from mentiondesk.actions import sla as sla_actions
 from mentiondesk.channels.models import Handle
 from mentiondesk.sandbox.slack import SlackServer
-from tests.sla.test_services import breached_ticket
+from tests.sla.conftest import breached_ticket
 
 
 def _metrics(client: Client) -> set[str]:

@@ -7,14 +7,14 @@ from __future__ import annotations
 
 from typing import cast
 
-from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse
-from django.shortcuts import redirect
+from django.urls import reverse
 from django.views.decorators.http import require_POST
 
 from mentiondesk.accounts.models import User
-from mentiondesk.core.errors import DomainError, NotFound
+from mentiondesk.core.errors import NotFound
+from mentiondesk.desk.forms_flow import Data, Done, back_submit
 from mentiondesk.incidents import selectors, services
 from mentiondesk.incidents.models import Surge
 
@@ -36,35 +36,32 @@ def _surge(surge_id: int) -> Surge:
 @login_required
 def reply_all(request: HttpRequest, surge_id: int) -> HttpResponse:
     surge = _surge(surge_id)
-    form = SurgeReplyForm(request.POST)
-    if not form.is_valid():
-        messages.error(request, "The incident link is not a valid URL.")
-        return redirect("tickets:queue")
-    try:
+
+    def act(data: Data) -> Done:
         done = services.surge_reply_all(
-            surge=surge, by=_user(request), incident_url=form.cleaned_data["incident_url"]
+            surge=surge, by=_user(request), incident_url=data["incident_url"]
         )
-    except DomainError as exc:
-        messages.error(request, exc.message)
-        return redirect("tickets:queue")
-    text = f"Incident reply queued on {len(done.queued)} tickets"
-    if done.already:
-        text += f"; {len(done.already)} already had it"
-    if done.skipped:
-        text += f"; {len(done.skipped)} skipped (see the card)"
-    messages.success(request, text + ".")
-    return redirect("tickets:queue")
+        text = f"Incident reply queued on {len(done.queued)} tickets"
+        if done.already:
+            text += f"; {len(done.already)} already had it"
+        if done.skipped:
+            text += f"; {len(done.skipped)} skipped (see the card)"
+        return Done(text + ".")
+
+    return back_submit(
+        request,
+        SurgeReplyForm(request.POST),
+        act,
+        back=reverse("tickets:queue"),
+        invalid_message="The incident link is not a valid URL.",
+    )
 
 
 @require_POST
 @login_required
 def resolve(request: HttpRequest, surge_id: int) -> HttpResponse:
-    try:
+    def act(data: Data) -> Done:
         surge = services.surge_resolve(surge=_surge(surge_id), by=_user(request))
-    except DomainError as exc:
-        messages.error(request, exc.message)
-        return redirect("tickets:queue")
-    messages.success(
-        request, f"Incident card #{surge.pk} resolved; the follow-ups are on their way."
-    )
-    return redirect("tickets:queue")
+        return Done(f"Incident card #{surge.pk} resolved; the follow-ups are on their way.")
+
+    return back_submit(request, None, act, back=reverse("tickets:queue"))

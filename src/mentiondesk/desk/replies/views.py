@@ -10,10 +10,8 @@ from __future__ import annotations
 from typing import Any, cast
 
 from django import forms as django_forms
-from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse
-from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.cache import patch_vary_headers
 from django.views.decorators.http import require_GET, require_POST
@@ -21,10 +19,10 @@ from django.views.decorators.http import require_GET, require_POST
 from mentiondesk.accounts.models import User
 from mentiondesk.channels import selectors as channel_selectors
 from mentiondesk.channels.models import Post
-from mentiondesk.core.errors import DomainError, Forbidden, NotFound
+from mentiondesk.core.errors import DomainError, NotFound
+from mentiondesk.desk.forms_flow import Act, Data, Done, page_render, page_submit, wants_partial
 from mentiondesk.desk.tickets import pages
 from mentiondesk.desk.tickets.forms import LikeForm, StatusUpdateForm, StreamReplyForm
-from mentiondesk.desk.tickets.views import rendered_error, wants_partial
 from mentiondesk.incidents import selectors as surge_selectors
 from mentiondesk.replies import services
 
@@ -56,46 +54,30 @@ def stream(request: HttpRequest) -> HttpResponse:
 @login_required
 def stream_reply(request: HttpRequest, remote_id: str) -> HttpResponse:
     post = _post(remote_id)
-    form = StreamReplyForm(request.POST)
-    if not form.is_valid():
-        return _stream(request, status=400, target=remote_id, reply_form=form)
-    try:
+
+    def act(data: Data) -> Done:
         reply = services.stream_reply(
             post=post,
             by=_user(request),
-            text=form.cleaned_data["text"],
-            idempotency_key=form.cleaned_data["idempotency_key"],
-            another_reply=form.cleaned_data["another_reply"],
+            text=data["text"],
+            idempotency_key=data["idempotency_key"],
+            another_reply=data["another_reply"],
         )
-    except services.Collision as exc:
-        return _stream(
-            request,
-            status=exc.status_code,
-            target=remote_id,
-            extra={"collision": exc.changes, "collision_answered": bool(exc.answered)},
-            reply_form=form,
-        )
-    except DomainError as exc:
-        return _stream_rejected(request, exc, target=remote_id, reply_form=form)
-    messages.success(
-        request, f"Reply queued from @{reply.handle.username} to @{post.author_username}."
-    )
-    return redirect("replies:stream")
+        return Done(f"Reply queued from @{reply.handle.username} to @{post.author_username}.")
+
+    return _stream_submit(request, remote_id, StreamReplyForm(request.POST), "reply_form", act)
 
 
 @require_POST
 @login_required
 def stream_like(request: HttpRequest, remote_id: str) -> HttpResponse:
     post = _post(remote_id)
-    form = LikeForm(request.POST)
-    if not form.is_valid():
-        return _stream(request, status=400, target=remote_id, like_form=form)
-    try:
-        services.post_like(post=post, by=_user(request), reason=form.cleaned_data["reason"])
-    except DomainError as exc:
-        return _stream_rejected(request, exc, target=remote_id, like_form=form)
-    messages.success(request, f"Liking @{post.author_username}'s post.")
-    return redirect("replies:stream")
+
+    def act(data: Data) -> Done:
+        services.post_like(post=post, by=_user(request), reason=data["reason"])
+        return Done(f"Liking @{post.author_username}'s post.")
+
+    return _stream_submit(request, remote_id, LikeForm(request.POST), "like_form", act)
 
 
 def _post(remote_id: str) -> Post:
@@ -105,18 +87,26 @@ def _post(remote_id: str) -> Post:
         raise Http404(exc.message) from exc
 
 
-def _stream_rejected(
-    request: HttpRequest, exc: DomainError, *, target: str, **bound: django_forms.Form
+def _stream_submit(
+    request: HttpRequest, remote_id: str, form: django_forms.Form, form_key: str, act: Act
 ) -> HttpResponse:
-    form = next(iter(bound.values()))
-    if isinstance(exc, Forbidden):
-        messages.error(request, exc.message)
-    else:
-        form.add_error(exc.field if exc.field in form.fields else None, exc.message)
-    # `bound` holds forms keyed *_form only: none can land on template, target or extra.
-    response = _stream(request, status=exc.status_code, target=target, **bound)  # type: ignore[arg-type]
-    rendered_error(response, exc)
-    return response
+    """`page_submit` on the stream, for the row of `remote_id`; back to the stream when done."""
+
+    def page(status: int, extra: dict[str, Any] | None = None) -> HttpResponse:
+        # `form_key` is a *_form key: it cannot land on template, target or extra.
+        bound: dict[str, Any] = {form_key: form}
+        return _stream(request, status=status, target=remote_id, extra=extra, **bound)
+
+    def collision(exc: DomainError) -> HttpResponse | None:
+        if not isinstance(exc, services.Collision):
+            return None
+        return page(
+            exc.status_code, {"collision": exc.changes, "collision_answered": bool(exc.answered)}
+        )
+
+    return page_submit(
+        request, form, act, to=reverse("replies:stream"), page=page, refused=collision
+    )
 
 
 def _stream(
@@ -140,10 +130,7 @@ def _stream(
         **(extra or {}),
         **bound,
     }
-    response = render(request, template, context, status=status)
-    if status >= 400 and request.headers.get("HX-Request") == "true":
-        response["HX-Replace-Url"] = reverse("replies:stream")
-    return response
+    return page_render(request, template, context, status=status, url=reverse("replies:stream"))
 
 
 # Status updates
@@ -166,30 +153,28 @@ def status_updates(request: HttpRequest) -> HttpResponse:
 @login_required
 def status_update_create(request: HttpRequest) -> HttpResponse:
     form = StatusUpdateForm(request.POST)
-    if not form.is_valid():
-        return _status(request, status=400, form=form)
-    try:
+
+    def act(data: Data) -> Done:
         update = services.status_update_create(
             by=_user(request),
-            text=form.cleaned_data["text"],
-            incident_url=form.cleaned_data["incident_url"],
-            follow_up_open_reports=form.cleaned_data["follow_up_open_reports"],
+            text=data["text"],
+            incident_url=data["incident_url"],
+            follow_up_open_reports=data["follow_up_open_reports"],
         )
-    except DomainError as exc:
-        if isinstance(exc, Forbidden):
-            messages.error(request, exc.message)
-        else:
-            form.add_error(exc.field if exc.field in form.fields else None, exc.message)
-        response = _status(request, status=exc.status_code, form=form)
-        rendered_error(response, exc)
-        return response
-    follow_up = (
-        " Once it is out, every open availability ticket gets a follow-up."
-        if update.follow_up_open_reports
-        else ""
+        follow_up = (
+            " Once it is out, every open availability ticket gets a follow-up."
+            if update.follow_up_open_reports
+            else ""
+        )
+        return Done(f"Status update queued from @{update.handle.username}.{follow_up}")
+
+    return page_submit(
+        request,
+        form,
+        act,
+        to=reverse("replies:status"),
+        page=lambda status: _status(request, status=status, form=form),
     )
-    messages.success(request, f"Status update queued from @{update.handle.username}.{follow_up}")
-    return redirect("replies:status")
 
 
 def _status(
@@ -204,7 +189,4 @@ def _status(
         "form": form or StatusUpdateForm(),
         "oob": wants_partial(request),
     }
-    response = render(request, template, context, status=status)
-    if status >= 400 and request.headers.get("HX-Request") == "true":
-        response["HX-Replace-Url"] = reverse("replies:status")
-    return response
+    return page_render(request, template, context, status=status, url=reverse("replies:status"))

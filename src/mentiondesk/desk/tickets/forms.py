@@ -199,6 +199,11 @@ def _escalation_choices() -> list[tuple[str, str]]:
     return [("", "Choose experts…")] + [(e.category, e.label) for e in policy_current().escalations]
 
 
+def escalation_label(category: str) -> str:
+    """What the escalation form calls `category` ("" for one the policy does not name)."""
+    return dict(_escalation_choices()).get(category, "")
+
+
 class _EscalationForm(forms.Form):
     category = forms.ChoiceField(choices=(), error_messages={"required": "Choose who to ask."})
 

@@ -2,13 +2,16 @@
 
 Thin: parse, call one selector or service, render. A DomainError from a service is shown on
 the page (next to its form, or as a message when it is about who may act), with its status
-code, never as a 500. HTMX requests get a partial of the same template, so the two never
-drift; boosted navigation (`HX-Boosted`) gets the full page like any browser."""
+code, never as a 500 (`desk/forms_flow.py`; each form of the ticket page is a function under
+`_ticket_form` or `_post_form` that calls its service and says what it did). HTMX requests get
+a partial of the same template, so the two never drift; boosted navigation (`HX-Boosted`) gets
+the full page like any browser."""
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
-from typing import Any, cast
+from typing import Any, TypeVar, cast
 from urllib.parse import urlencode
 
 from django import forms as django_forms
@@ -25,8 +28,16 @@ from mentiondesk.accounts.models import User
 from mentiondesk.actions import tickets as ticket_actions
 from mentiondesk.channels import selectors as channel_selectors
 from mentiondesk.channels.models import Post
-from mentiondesk.core.errors import DomainError, Forbidden, NotFound
+from mentiondesk.core.errors import DomainError, NotFound
 from mentiondesk.desk.context_processors import nav_views_for
+from mentiondesk.desk.forms_flow import (
+    Act,
+    Data,
+    Done,
+    page_render,
+    page_submit,
+    wants_partial,
+)
 from mentiondesk.desk.tickets import pages
 from mentiondesk.desk.tickets.forms import (
     BulkForm,
@@ -49,10 +60,10 @@ from mentiondesk.desk.tickets.forms import (
     StatusForm,
     SuggestRetweetForm,
     TakeForm,
+    escalation_label,
 )
 from mentiondesk.incidents import selectors as surge_selectors
 from mentiondesk.integrations.slack import escalations
-from mentiondesk.integrations.slack.services import SlackUnavailable
 from mentiondesk.replies import evidence as ticket_evidence
 from mentiondesk.replies import selectors as reply_selectors
 from mentiondesk.replies import services as reply_services
@@ -80,13 +91,6 @@ PLAY_VIEW_SESSION_KEY = "mentiondesk:play_view"
 def _user(request: HttpRequest) -> User:
     # Every view here is login_required: the user is an authenticated accounts.User.
     return cast(User, request.user)
-
-
-def wants_partial(request: HttpRequest) -> bool:
-    """An hx-get/hx-post from the page itself (polling), not a boosted navigation."""
-    return (
-        request.headers.get("HX-Request") == "true" and request.headers.get("HX-Boosted") != "true"
-    )
 
 
 def _queue_url(view: str) -> str:
@@ -234,42 +238,133 @@ def evidence(request: HttpRequest, ticket_id: int) -> HttpResponse:
     )
 
 
-@require_POST
-@login_required
-def reply(request: HttpRequest, ticket_id: int) -> HttpResponse:
-    ticket = _ticket(ticket_id)
-    form = ReplyForm(request.POST)
-    if not form.is_valid():
-        return _detail(request, ticket_id, status=400, reply_form=form)
+def _ticket(ticket_id: int) -> Ticket:
+    """The ticket a write or a card acts on, without its conversation (read when used)."""
     try:
-        created = reply_services.reply_create(
-            ticket=ticket,
-            author=_user(request),
-            text=form.cleaned_data["text"],
-            idempotency_key=form.cleaned_data["idempotency_key"],
-            status_after=form.cleaned_data["status_after"],
-            seen_post_id=form.cleaned_data["seen_post_id"] or None,
-            another_reply=form.cleaned_data["another_reply"],
-            reason=form.cleaned_data["reason"],
-        )
-    except reply_services.Collision as exc:
+        return selectors.ticket_get(ticket_id=ticket_id, with_conversation=False)
+    except NotFound as exc:
+        raise Http404(exc.message) from exc
+
+
+def _post(ticket_id: int, remote_id: str) -> Post:
+    try:
+        return selectors.ticket_post_get(ticket=_ticket(ticket_id), remote_id=remote_id)
+    except NotFound as exc:
+        raise Http404(exc.message) from exc
+
+
+# What a form of the ticket page acts on: the ticket, or one post of its conversation.
+Subject = TypeVar("Subject", Ticket, Post)
+PageView = Callable[..., HttpResponse]
+
+
+def _page_form(
+    form_class: type[django_forms.Form],
+    form_key: str,
+    *,
+    find: Callable[[int, str], Subject],
+    may_vanish: bool,
+) -> Callable[[Callable[[HttpRequest, Subject, Data], Done]], PageView]:
+    """A form of the ticket page, posted to /tickets/<id>/... (/posts/<remote_id>/... for a
+    post's): the decorated function gets what `find` finds and the form's valid data, calls
+    one service and says what it did (`Done`); the ticket page shows the form again with what
+    was wrong. The form is `form_key` in the page's context. `may_vanish`: see
+    `refusal_show`."""
+
+    def decorate(act: Callable[[HttpRequest, Subject, Data], Done]) -> PageView:
+        @functools.wraps(act)
+        def view(request: HttpRequest, ticket_id: int, remote_id: str = "") -> HttpResponse:
+            subject = find(ticket_id, remote_id)
+            return _ticket_submit(
+                request,
+                ticket_id,
+                form_class(request.POST),
+                lambda data: act(request, subject, data),
+                form_key=form_key,
+                extra={"post_target": remote_id} if remote_id else None,
+                may_vanish=may_vanish,
+            )
+
+        return view
+
+    return decorate
+
+
+def _ticket_form(
+    form_class: type[django_forms.Form], form_key: str, *, may_vanish: bool = False
+) -> Callable[[Callable[[HttpRequest, Ticket, Data], Done]], PageView]:
+    """A form about the ticket (see `_page_form`)."""
+    return _page_form(
+        form_class, form_key, find=lambda ticket_id, _: _ticket(ticket_id), may_vanish=may_vanish
+    )
+
+
+def _post_form(
+    form_class: type[django_forms.Form], form_key: str
+) -> Callable[[Callable[[HttpRequest, Post, Data], Done]], PageView]:
+    """A form of one post (like, delete, suggest a retweet; see `_page_form`). It may be gone
+    from the page drawn again (the post already liked or deleted): a refusal not about its
+    fields is a page message."""
+    return _page_form(form_class, form_key, find=_post, may_vanish=True)
+
+
+def _ticket_submit(
+    request: HttpRequest,
+    ticket_id: int,
+    form: django_forms.Form | None,
+    act: Act,
+    *,
+    form_key: str = "",
+    extra: dict[str, Any] | None = None,
+    may_vanish: bool = False,
+) -> HttpResponse:
+    """`page_submit` on the ticket page; back to the ticket page when done."""
+    # `form_key` is a *_form key: the form cannot land on template or extra.
+    bound: dict[str, Any] = {form_key: form} if form is not None else {}
+
+    def page(status: int, more: dict[str, Any] | None = None) -> HttpResponse:
+        extras = {**(extra or {}), **(more or {})}
+        return _detail(request, ticket_id, status=status, extra=extras, **bound)
+
+    def collision(exc: DomainError) -> HttpResponse | None:
         # The page re-renders with the conversation as it is now (and a new seen_post_id),
         # the typed text kept, and what changed above the composer; when the post is already
         # answered, with the button that sends it anyway.
-        return _detail(
-            request,
-            ticket_id,
-            status=exc.status_code,
-            extra={"collision": exc.changes, "collision_answered": _answered(exc)},
-            reply_form=form,
+        if not isinstance(exc, reply_services.Collision):
+            return None
+        return page(
+            exc.status_code, {"collision": exc.changes, "collision_answered": _answered(exc)}
         )
-    except DomainError as exc:
-        return _rejected(request, ticket_id, exc, reply_form=form)
+
+    return page_submit(
+        request,
+        form,
+        act,
+        to=reverse("tickets:detail", args=[ticket_id]),
+        page=page,
+        refused=collision,
+        may_vanish=may_vanish,
+    )
+
+
+@require_POST
+@login_required
+@_ticket_form(ReplyForm, "reply_form")
+def reply(request: HttpRequest, ticket: Ticket, data: Data) -> Done:
+    created = reply_services.reply_create(
+        ticket=ticket,
+        author=_user(request),
+        text=data["text"],
+        idempotency_key=data["idempotency_key"],
+        status_after=data["status_after"],
+        seen_post_id=data["seen_post_id"] or None,
+        another_reply=data["another_reply"],
+        reason=data["reason"],
+    )
     # A reply made for a ticket always has it (only status updates have none).
     ticket_status = created.ticket.status  # type: ignore[union-attr]
     solved = " and the ticket is solved" if ticket_status == Ticket.Status.SOLVED else ""
-    messages.success(request, f"Reply queued from @{created.handle.username}{solved}.")
-    return redirect("tickets:detail", ticket_id=ticket_id)
+    return Done(f"Reply queued from @{created.handle.username}{solved}.")
 
 
 @require_POST
@@ -280,22 +375,18 @@ def reply_retry(request: HttpRequest, ticket_id: int, reply_id: int) -> HttpResp
     reply = reply_selectors.reply_get(reply_id=reply_id)
     if reply.ticket_id != ticket.pk:
         raise Http404(f"reply {reply_id} is not on ticket #{ticket_id}")
-    recheck = request.POST.get("action") == "recheck"
-    try:
-        if recheck:
+
+    def act(data: Data) -> Done:
+        if request.POST.get("action") == "recheck":
             reply_services.reply_recheck(reply=reply, by=_user(request))
-        else:
-            reply_services.reply_retry(reply=reply, by=_user(request))
-    except DomainError as exc:
-        return _rejected(request, ticket_id, exc, as_message=True)
-    messages.success(
-        request,
-        f"Checking @{reply.handle.username}'s posts on {ticket.get_network_display()} for the "
-        "reply."
-        if recheck
-        else f"Reply queued again from @{reply.handle.username}.",
-    )
-    return redirect("tickets:detail", ticket_id=ticket_id)
+            return Done(
+                f"Checking @{reply.handle.username}'s posts on {ticket.get_network_display()} "
+                "for the reply."
+            )
+        reply_services.reply_retry(reply=reply, by=_user(request))
+        return Done(f"Reply queued again from @{reply.handle.username}.")
+
+    return _ticket_submit(request, ticket_id, None, act)
 
 
 def _answered(collision: reply_services.Collision) -> str:
@@ -306,248 +397,122 @@ def _answered(collision: reply_services.Collision) -> str:
     return "only" if collision.code == "already_answered" else "also"
 
 
+# Only the reason is asked next to the button; the form is gone once someone has the ticket.
 @require_POST
 @login_required
-def assign_to_me(request: HttpRequest, ticket_id: int) -> HttpResponse:
-    ticket = _ticket(ticket_id)
-    form = TakeForm(request.POST)
-    if not form.is_valid():
-        return _detail(request, ticket_id, status=400, take_form=form)
-    try:
-        services.ticket_assign(
-            ticket=ticket,
-            assignee=_user(request),
-            by=_user(request),
-            reason=form.cleaned_data["reason"],
-        )
-    except DomainError as exc:
-        # Only the reason is asked next to the button; the form is gone once someone has it.
-        return _rejected(request, ticket_id, exc, as_message=exc.field != "reason", take_form=form)
-    messages.success(request, f"Ticket #{ticket_id} is yours.")
-    return redirect("tickets:detail", ticket_id=ticket_id)
+@_ticket_form(TakeForm, "take_form", may_vanish=True)
+def assign_to_me(request: HttpRequest, ticket: Ticket, data: Data) -> Done:
+    me = _user(request)
+    services.ticket_assign(ticket=ticket, assignee=me, by=me, reason=data["reason"])
+    return Done(f"Ticket #{ticket.pk} is yours.")
 
 
 @require_POST
 @login_required
-def reassign(request: HttpRequest, ticket_id: int) -> HttpResponse:
-    ticket = _ticket(ticket_id)
-    form = ReassignForm(request.POST)
-    if not form.is_valid():
-        return _detail(request, ticket_id, status=400, reassign_form=form)
-    assignee = form.cleaned_data["assignee"]
-    try:
-        services.ticket_assign(ticket=ticket, assignee=assignee, by=_user(request))
-    except DomainError as exc:
-        return _rejected(request, ticket_id, exc, reassign_form=form)
+@_ticket_form(ReassignForm, "reassign_form")
+def reassign(request: HttpRequest, ticket: Ticket, data: Data) -> Done:
+    assignee = data["assignee"]
+    services.ticket_assign(ticket=ticket, assignee=assignee, by=_user(request))
     who = assignee.username if assignee else "nobody"
-    messages.success(request, f"Ticket #{ticket_id} assigned to {who}.")
-    return redirect("tickets:detail", ticket_id=ticket_id)
+    return Done(f"Ticket #{ticket.pk} assigned to {who}.")
 
 
 @require_POST
 @login_required
-def status(request: HttpRequest, ticket_id: int) -> HttpResponse:
-    ticket = _ticket(ticket_id)
-    form = StatusForm(request.POST)
-    if not form.is_valid():
-        return _detail(request, ticket_id, status=400, status_form=form)
-    try:
-        changed = ticket_actions.ticket_status_set(
-            ticket=ticket, status=form.cleaned_data["status"], by=_user(request)
-        )
-    except DomainError as exc:
-        return _rejected(request, ticket_id, exc, status_form=form)
-    messages.success(request, f"Ticket #{ticket_id} is {changed.get_status_display().lower()}.")
-    return redirect("tickets:detail", ticket_id=ticket_id)
-
-
-@require_POST
-@login_required
-def note(request: HttpRequest, ticket_id: int) -> HttpResponse:
-    ticket = _ticket(ticket_id)
-    form = NoteForm(request.POST)
-    if not form.is_valid():
-        return _detail(request, ticket_id, status=400, note_form=form)
-    try:
-        services.ticket_note_add(ticket=ticket, by=_user(request), text=form.cleaned_data["text"])
-    except DomainError as exc:
-        return _rejected(request, ticket_id, exc, note_form=form)
-    messages.success(request, "Note added.")
-    return redirect("tickets:detail", ticket_id=ticket_id)
-
-
-@require_POST
-@login_required
-def intent(request: HttpRequest, ticket_id: int) -> HttpResponse:
-    ticket = _ticket(ticket_id)
-    form = IntentForm(request.POST)
-    if not form.is_valid():
-        return _detail(request, ticket_id, status=400, intent_form=form)
-    try:
-        changed = ticket_actions.ticket_intent_set(
-            ticket=ticket, intent=form.cleaned_data["intent"], by=_user(request)
-        )
-    except DomainError as exc:
-        return _rejected(request, ticket_id, exc, intent_form=form)
-    messages.success(
-        request, f"Ticket #{ticket_id} is about: {changed.get_intent_display().lower()}."
+@_ticket_form(StatusForm, "status_form")
+def status(request: HttpRequest, ticket: Ticket, data: Data) -> Done:
+    changed = ticket_actions.ticket_status_set(
+        ticket=ticket, status=data["status"], by=_user(request)
     )
-    return redirect("tickets:detail", ticket_id=ticket_id)
+    return Done(f"Ticket #{ticket.pk} is {changed.get_status_display().lower()}.")
 
 
 @require_POST
 @login_required
-def hand_back(request: HttpRequest, ticket_id: int) -> HttpResponse:
-    ticket = _ticket(ticket_id)
-    form = HandBackForm(request.POST)
-    if not form.is_valid():
-        return _detail(request, ticket_id, status=400, hand_back_form=form)
-    try:
-        escalations.ticket_hand_back(
-            ticket=ticket,
-            by=_user(request),
-            reason=form.cleaned_data["reason"],
-            category=form.cleaned_data["category"],
-        )
-    except DomainError as exc:
-        return _rejected(request, ticket_id, exc, hand_back_form=form)
-    choices = form.fields["category"].choices  # type: ignore[attr-defined]  # a ChoiceField
-    label = dict(choices).get(form.cleaned_data["category"], "")
-    messages.success(
-        request,
-        f"Ticket #{ticket_id} is back in the queue, at its place; {label} experts were asked "
-        "in Slack.",
+@_ticket_form(NoteForm, "note_form")
+def note(request: HttpRequest, ticket: Ticket, data: Data) -> Done:
+    services.ticket_note_add(ticket=ticket, by=_user(request), text=data["text"])
+    return Done("Note added.")
+
+
+@require_POST
+@login_required
+@_ticket_form(IntentForm, "intent_form")
+def intent(request: HttpRequest, ticket: Ticket, data: Data) -> Done:
+    changed = ticket_actions.ticket_intent_set(
+        ticket=ticket, intent=data["intent"], by=_user(request)
     )
-    return redirect(_queue_url(_play_view(request, ticket)))
+    return Done(f"Ticket #{ticket.pk} is about: {changed.get_intent_display().lower()}.")
 
 
 @require_POST
 @login_required
-def escalate(request: HttpRequest, ticket_id: int) -> HttpResponse:
-    ticket = _ticket(ticket_id)
-    form = EscalateForm(request.POST)
-    if not form.is_valid():
-        return _detail(request, ticket_id, status=400, escalate_form=form)
-    try:
-        event = escalations.ticket_escalate(
-            ticket=ticket,
-            by=_user(request),
-            category=form.cleaned_data["category"],
-            note=form.cleaned_data["note"],
-        )
-    except DomainError as exc:
-        return _rejected(request, ticket_id, exc, escalate_form=form)
-    messages.success(request, f"Asked {event.data.get('channel', 'the experts')} in Slack.")
-    return redirect("tickets:detail", ticket_id=ticket_id)
-
-
-@require_POST
-@login_required
-def report_spam(request: HttpRequest, ticket_id: int) -> HttpResponse:
-    ticket = _ticket(ticket_id)
-    form = SpamReportForm(request.POST)
-    if not form.is_valid():
-        return _detail(request, ticket_id, status=400, spam_form=form)
-    try:
-        draft = escalations.ticket_report_spam(
-            ticket=ticket, by=_user(request), reported_url=form.cleaned_data["url"]
-        )
-    except DomainError as exc:
-        return _rejected(request, ticket_id, exc, spam_form=form)
-    request.session[DRAFT_SESSION_KEY.format(ticket_id=ticket_id)] = draft
-    messages.success(
-        request, "Spam reported in Slack. A thank-you reply is in the composer: edit and send."
+@_ticket_form(HandBackForm, "hand_back_form")
+def hand_back(request: HttpRequest, ticket: Ticket, data: Data) -> Done:
+    escalations.ticket_hand_back(
+        ticket=ticket, by=_user(request), reason=data["reason"], category=data["category"]
     )
-    return redirect("tickets:detail", ticket_id=ticket_id)
-
-
-def _post_action(
-    request: HttpRequest,
-    ticket_id: int,
-    remote_id: str,
-    *,
-    form_class: type[django_forms.Form],
-    form_key: str,
-    act: Callable[[Post, dict[str, Any]], str],
-) -> HttpResponse:
-    """The shape every per-post action shares: validate the form, call one service through
-    `act` (which returns the success message), show its refusal next to the post."""
-    post = _post(ticket_id, remote_id)
-    form = form_class(request.POST)
-    bound: dict[str, Any] = {form_key: form}
-    target = {"post_target": remote_id}
-    if not form.is_valid():
-        return _detail(request, ticket_id, status=400, extra=target, **bound)
-    try:
-        message = act(post, form.cleaned_data)
-    except DomainError as exc:
-        return _rejected(
-            request, ticket_id, exc, extra=target, as_message=exc.field is None, **bound
-        )
-    messages.success(request, message)
-    return redirect("tickets:detail", ticket_id=ticket_id)
-
-
-@require_POST
-@login_required
-def like(request: HttpRequest, ticket_id: int, remote_id: str) -> HttpResponse:
-    def act(post: Post, data: dict[str, Any]) -> str:
-        reply_services.post_like(post=post, by=_user(request), reason=data["reason"])
-        return f"Liking @{post.author_username}'s post."
-
-    return _post_action(
-        request, ticket_id, remote_id, form_class=LikeForm, form_key="like_form", act=act
+    return Done(
+        f"Ticket #{ticket.pk} is back in the queue, at its place; "
+        f"{escalation_label(data['category'])} experts were asked in Slack.",
+        to=_queue_url(_play_view(request, ticket)),
     )
 
 
 @require_POST
 @login_required
-def suggest_retweet(request: HttpRequest, ticket_id: int, remote_id: str) -> HttpResponse:
-    def act(post: Post, data: dict[str, Any]) -> str:
-        event = escalations.post_suggest_retweet(post=post, by=_user(request), note=data["note"])
-        where = event.data.get("channel", "the social team") if event else "the social team"
-        return f"Suggested to {where} for the social team to review."
-
-    return _post_action(
-        request,
-        ticket_id,
-        remote_id,
-        form_class=SuggestRetweetForm,
-        form_key="retweet_form",
-        act=act,
+@_ticket_form(EscalateForm, "escalate_form")
+def escalate(request: HttpRequest, ticket: Ticket, data: Data) -> Done:
+    event = escalations.ticket_escalate(
+        ticket=ticket, by=_user(request), category=data["category"], note=data["note"]
     )
+    return Done(f"Asked {event.data.get('channel', 'the experts')} in Slack.")
 
 
 @require_POST
 @login_required
-def delete_post(request: HttpRequest, ticket_id: int, remote_id: str) -> HttpResponse:
-    def act(post: Post, data: dict[str, Any]) -> str:
-        reply_services.post_delete(post=post, by=_user(request), reason=data["reason"])
-        return f"Deleting @{post.author_username}'s post on {post.network_label}."
-
-    return _post_action(
-        request, ticket_id, remote_id, form_class=DeletePostForm, form_key="delete_form", act=act
+@_ticket_form(SpamReportForm, "spam_form")
+def report_spam(request: HttpRequest, ticket: Ticket, data: Data) -> Done:
+    draft = escalations.ticket_report_spam(
+        ticket=ticket, by=_user(request), reported_url=data["url"]
     )
+    request.session[DRAFT_SESSION_KEY.format(ticket_id=ticket.pk)] = draft
+    return Done("Spam reported in Slack. A thank-you reply is in the composer: edit and send.")
 
 
 @require_POST
 @login_required
-def direct_message(request: HttpRequest, ticket_id: int) -> HttpResponse:
-    ticket = _ticket(ticket_id)
-    form = DirectMessageForm(request.POST)
-    if not form.is_valid():
-        return _detail(request, ticket_id, status=400, dm_form=form)
-    try:
-        dm = reply_services.dm_create(
-            ticket=ticket,
-            by=_user(request),
-            text=form.cleaned_data["text"],
-            purpose=form.cleaned_data["purpose"],
-        )
-    except DomainError as exc:
-        return _rejected(request, ticket_id, exc, dm_form=form)
-    messages.success(request, f"Direct message queued from @{dm.handle.username}.")
-    return redirect("tickets:detail", ticket_id=ticket_id)
+@_post_form(LikeForm, "like_form")
+def like(request: HttpRequest, post: Post, data: Data) -> Done:
+    reply_services.post_like(post=post, by=_user(request), reason=data["reason"])
+    return Done(f"Liking @{post.author_username}'s post.")
+
+
+@require_POST
+@login_required
+@_post_form(SuggestRetweetForm, "retweet_form")
+def suggest_retweet(request: HttpRequest, post: Post, data: Data) -> Done:
+    event = escalations.post_suggest_retweet(post=post, by=_user(request), note=data["note"])
+    where = event.data.get("channel", "the social team") if event else "the social team"
+    return Done(f"Suggested to {where} for the social team to review.")
+
+
+@require_POST
+@login_required
+@_post_form(DeletePostForm, "delete_form")
+def delete_post(request: HttpRequest, post: Post, data: Data) -> Done:
+    reply_services.post_delete(post=post, by=_user(request), reason=data["reason"])
+    return Done(f"Deleting @{post.author_username}'s post on {post.network_label}.")
+
+
+@require_POST
+@login_required
+@_ticket_form(DirectMessageForm, "dm_form")
+def direct_message(request: HttpRequest, ticket: Ticket, data: Data) -> Done:
+    dm = reply_services.dm_create(
+        ticket=ticket, by=_user(request), text=data["text"], purpose=data["purpose"]
+    )
+    return Done(f"Direct message queued from @{dm.handle.username}.")
 
 
 @require_POST
@@ -568,51 +533,6 @@ def _play_view(request: HttpRequest, ticket: Ticket) -> str:
     if isinstance(view, str) and view in VIEWS and VIEWS[view].playable:
         return view
     return selectors.view_of_network(network=ticket.network)
-
-
-def _ticket(ticket_id: int) -> Ticket:
-    """The ticket a write or a card acts on, without its conversation (read when used)."""
-    try:
-        return selectors.ticket_get(ticket_id=ticket_id, with_conversation=False)
-    except NotFound as exc:
-        raise Http404(exc.message) from exc
-
-
-def _post(ticket_id: int, remote_id: str) -> Post:
-    try:
-        return selectors.ticket_post_get(ticket=_ticket(ticket_id), remote_id=remote_id)
-    except NotFound as exc:
-        raise Http404(exc.message) from exc
-
-
-def _rejected(
-    request: HttpRequest,
-    ticket_id: int,
-    exc: DomainError,
-    *,
-    extra: dict[str, Any] | None = None,
-    as_message: bool = False,
-    **bound: django_forms.Form,
-) -> HttpResponse:
-    """Show a service's refusal: who-may-act refusals and Slack being unavailable (its forms
-    are not shown then) as a page message, the rest next to the form that was sent (on its
-    field when the service named one). `as_message` for forms that may be gone from the
-    re-rendered page (a post already liked or deleted)."""
-    form = next(iter(bound.values()), None)
-    if isinstance(exc, Forbidden | SlackUnavailable) or form is None or as_message:
-        messages.error(request, exc.message)
-    else:
-        form.add_error(exc.field if exc.field in form.fields else None, exc.message)
-    # `bound` holds forms keyed *_form only: none can land on template or extra.
-    response = _detail(request, ticket_id, status=exc.status_code, extra=extra, **bound)  # type: ignore[arg-type]
-    rendered_error(response, exc)
-    return response
-
-
-def rendered_error(response: HttpResponse, exc: DomainError) -> None:
-    """Mark a page that shows a refusal: htmx swaps it in even with a 5xx code (Slack not
-    configured is a 503), instead of treating it as the server failing."""
-    response["X-Desk-Error"] = exc.code
 
 
 def _detail(
@@ -660,9 +580,6 @@ def _detail(
     context["reply_form"].for_network(
         page.ticket.network, limit=channel_selectors.handle_text_limit(handle=page.ticket.handle)
     )
-    response = render(request, template, context, status=status)
-    if status >= 400 and request.headers.get("HX-Request") == "true":
-        # A boosted form that failed re-renders the ticket: keep the ticket's address in the
-        # location bar rather than the POST-only endpoint's.
-        response["HX-Replace-Url"] = reverse("tickets:detail", args=[ticket_id])
-    return response
+    return page_render(
+        request, template, context, status=status, url=reverse("tickets:detail", args=[ticket_id])
+    )
