@@ -5,6 +5,7 @@ from the desk's through its control API."""
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 
 import httpx
@@ -114,5 +115,6 @@ def test_a_post_outside_the_window_is_reported_on_x_clock(
     reply = services.reply_deliver(reply_id=reply.pk)
 
     assert reply.status == Reply.Status.NEEDS_ATTENTION
-    assert "UTC on X's clock, 300 s behind the desk's" in reply.reason
+    # The skew is read from the Date header, to the second: a slow exchange may measure 299.
+    assert re.search(r"UTC on X's clock, (299|300|301) s behind the desk's", reply.reason)
     assert our_posts(desk) == []
