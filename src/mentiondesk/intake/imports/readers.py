@@ -206,7 +206,7 @@ def batches_ahead(items: Iterator[Row | Problem], *, size: int) -> Iterator[list
                     if not put(batch):
                         return
                     batch = []
-            if put(batch):
+            if not batch or put(batch):
                 put(None)
         except BaseException as exc:  # handed to the caller's thread
             put(exc)
