@@ -305,7 +305,7 @@ IMPORT_BATCH_ROWS = max(1, int(env("IMPORT_BATCH_ROWS", "5000")))
 # the process's memory grows with the file. SQLite's sorts (index builds, the search
 # documents' ORDER BY) take up to the database's share again before spilling to disk: peak
 # RSS is about 150 MB + this + 3/4 of it, under 500 MB (bench/RESULTS.md, issue 21 item 3).
-IMPORT_CACHE_MB = max(8, int(env("IMPORT_CACHE_MB", "192")))
+IMPORT_CACHE_MB = max(8, int(env("IMPORT_CACHE_MB", "160")))
 # A running background task whose worker process has not been seen for this long (its
 # heartbeat is written every few seconds) was lost with that process: it is marked failed.
 TASK_WORKER_GONE_SECONDS = float(env("TASK_WORKER_GONE_SECONDS", "60"))
