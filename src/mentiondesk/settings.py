@@ -299,6 +299,17 @@ if OUTBOX_LEASE_SECONDS <= X_TIMEOUT_SECONDS:
 # one metered, rate-limited X request (the recorded answers announce 1,500 per 15 minutes);
 # 10 pages is the desk's last 1,000 posts, minutes of a busy desk's sending.
 RECONCILE_MAX_PAGES = max(1, int(env("RECONCILE_MAX_PAGES", "10")))
+# `mentiondesk import`: what it keeps in memory is bounded by these, whatever the file's size.
+# Rows parsed ahead and staged per batch (X pages: a twentieth of it, their items carry the
+# raw JSON); at most three batches are in memory at once (one parsing, one waiting, one
+# being staged).
+IMPORT_BATCH_ROWS = max(1, int(env("IMPORT_BATCH_ROWS", "5000")))
+# SQLite's page cache while importing (MB, for the database and the TEMP tables together):
+# below the size of the indexes being written pages spill and are written again, above it
+# the process's memory grows with the file. SQLite's sorts (index builds, the search
+# documents' ORDER BY) take up to the database's share again before spilling to disk: peak
+# RSS is about 150 MB + this + 3/4 of it, under 500 MB (bench/RESULTS.md, issue 21 item 3).
+IMPORT_CACHE_MB = max(8, int(env("IMPORT_CACHE_MB", "160")))
 # A running background task whose worker process has not been seen for this long (its
 # heartbeat is written every few seconds) was lost with that process: it is marked failed.
 TASK_WORKER_GONE_SECONDS = float(env("TASK_WORKER_GONE_SECONDS", "60"))

@@ -234,6 +234,34 @@ def test_importing_twice_adds_nothing(tmp_path: Path, handle: Handle) -> None:
     assert first.problems_kept == 1
 
 
+@pytest.mark.parametrize("batch_rows", [1, 4, 5000])
+def test_any_batch_size_stages_each_post_once_and_the_first_of_an_id_wins(
+    tmp_path: Path, handle: Handle, settings: Any, batch_rows: int
+) -> None:
+    settings.IMPORT_BATCH_ROWS = batch_rows
+    # The same post id again further down (another batch but with the largest size): the
+    # row read first is the one kept, on both engines (SQLite skips it on the way in,
+    # PostgreSQL de-duplicates after COPY).
+    again = ["12", "115713", "True", "Tue Oct 31 23:00:00 +0000 2017", "@Driftwood later", "", ""]
+    path = write_csv(tmp_path / "twcs.csv", [*SPRINT, again])
+    reads: list[int] = []
+
+    result = run(path, handle, on_read=lambda _bytes, rows: reads.append(rows))
+
+    # One call per batch: the file is staged batch by batch, never held whole.
+    assert len(reads) == -(-(len(SPRINT) + 1) // batch_rows)
+    assert reads[-1] == result.rows == len(SPRINT) + 1
+    assert result.totals.staged == len(SPRINT)
+    assert Post.objects.get(remote_id="12").text.startswith("@Driftwood my webhook")
+    assert counts() == {
+        "Post": 9,
+        "Ticket": 2,
+        "TicketEvent": 2,
+        "TicketDocument": 2,
+        "IngestProblem": 0,
+    }
+
+
 def test_bad_rows_are_reported_by_line_kept_whole_and_the_rest_imported(
     tmp_path: Path, handle: Handle
 ) -> None:

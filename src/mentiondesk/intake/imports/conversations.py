@@ -12,7 +12,7 @@ from __future__ import annotations
 from django.db import connection
 
 from . import sql
-from .staging import ROW_COLUMNS, Totals
+from .staging import Totals
 
 
 def conversations_resolve(*, network: str) -> Totals:
@@ -23,12 +23,6 @@ def conversations_resolve(*, network: str) -> Totals:
     the nearest post above it in the thread (so our reply belongs to whom it answers)."""
     d = sql.Dialect()
     totals = Totals()
-    if d.pg:
-        sql.execute(
-            f"INSERT INTO import_row SELECT DISTINCT ON (rid) {', '.join(ROW_COLUMNS)} "
-            "FROM import_raw ORDER BY rid, line"
-        )
-        sql.execute("DROP TABLE import_raw")
     sql.execute("CREATE INDEX import_row_parent ON import_row (parent)")
     totals.staged = sql.scalar("SELECT COUNT(*) FROM import_row")
     # The walk starts at posts whose parent is not in the file: the first post of a

@@ -182,9 +182,10 @@ def rows(path: Path, *, fmt: str, ours: Ours, text: IO[str]) -> Iterator[Row | P
 
 def batches_ahead(items: Iterator[Row | Problem], *, size: int) -> Iterator[list[Row | Problem]]:
     """`items` in lists of `size`, parsed by a thread of their own while the caller stores the
-    previous list (SQLite and PostgreSQL release the GIL while they work). At most two lists
-    wait, so memory stays flat; an error in the thread is raised here."""
-    ready: queue.Queue[list[Row | Problem] | BaseException | None] = queue.Queue(maxsize=2)
+    previous list (SQLite and PostgreSQL release the GIL while they work). One list waits
+    while the next is parsed and the caller stores the last: at most three lists, whatever the
+    file's size. An error in the thread is raised here."""
+    ready: queue.Queue[list[Row | Problem] | BaseException | None] = queue.Queue(maxsize=1)
     stop = threading.Event()
 
     def put(item: list[Row | Problem] | BaseException | None) -> bool:
@@ -205,7 +206,7 @@ def batches_ahead(items: Iterator[Row | Problem], *, size: int) -> Iterator[list
                     if not put(batch):
                         return
                     batch = []
-            if put(batch):
+            if not batch or put(batch):
                 put(None)
         except BaseException as exc:  # handed to the caller's thread
             put(exc)

@@ -11,6 +11,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from time import perf_counter
 
+from django.conf import settings
 from django.db import connection, transaction
 from django.utils import timezone
 
@@ -26,11 +27,9 @@ SHOWN = 100  # problems and warnings listed by line; all of them are counted
 HISTORY_OPEN_DAYS = 7
 _AGE = re.compile(r"(\d+)([dh]?)")
 SLA_BATCH = 5_000  # tickets per SLA refresh task queued after the import
-# SQLite's page cache while importing, for the database and for the TEMP tables each. Below
-# the size of the indexes being written, pages spill to the WAL and are written again each
-# time they change: with 64 MB a million rows took twice as long per row as 200,000; 512 MB
-# was no faster than 256 MB (bench/RESULTS.md).
-SQLITE_CACHE_KIB = 256 * 1024
+# The share of settings.IMPORT_CACHE_MB that goes to the TEMP tables' cache; the rest is the
+# database's, where the posts' and tickets' indexes are written and read back at random.
+TEMP_CACHE_SHARE = 0.25
 
 
 @dataclass
@@ -129,11 +128,12 @@ def history_import(
         counter, text = readers.open_text(path, digest=digest)
         with text, _sqlite_cache(), staging.staging() as stage:
             items = readers.rows(path, fmt=result.format, ours=ours, text=text)
-            for batch in readers.batches_ahead(items, size=staging.BATCH[result.format]):
+            for batch in readers.batches_ahead(items, size=staging.batch_rows(result.format)):
                 stage.add(batch)
                 result.rows += len(batch)
                 if on_read:
                     on_read(counter.consumed, result.rows)
+            stage.loaded()
 
             source = path.name
             endpoint = f"import {source[:120]} sha256:{digest.hexdigest()[:16]}"
@@ -191,16 +191,19 @@ def _phase(on_phase: Callable[[str], None] | None, name: str) -> None:
 
 @contextmanager
 def _sqlite_cache() -> Iterator[None]:
-    """Larger page caches on SQLite while importing (bounded, SQLITE_CACHE_KIB each for the
-    database and the TEMP tables: filled only as far as the import needs), then the old size."""
+    """Larger page caches on SQLite while importing, then the old size. Together they are
+    settings.IMPORT_CACHE_MB (TEMP_CACHE_SHARE of it for the TEMP tables), filled only as far
+    as the import needs: the bound on the import's memory that grows with the file."""
     if connection.vendor != "sqlite":
         yield
         return
+    total_kib = settings.IMPORT_CACHE_MB * 1024
+    temp_kib = int(total_kib * TEMP_CACHE_SHARE)
     with connection.cursor() as cursor:
         cursor.execute("PRAGMA cache_size")
         previous = int(cursor.fetchone()[0])
-        cursor.execute(f"PRAGMA cache_size = -{SQLITE_CACHE_KIB}")
-        cursor.execute(f"PRAGMA temp.cache_size = -{SQLITE_CACHE_KIB}")
+        cursor.execute(f"PRAGMA cache_size = -{total_kib - temp_kib}")
+        cursor.execute(f"PRAGMA temp.cache_size = -{temp_kib}")
     try:
         yield
     finally:

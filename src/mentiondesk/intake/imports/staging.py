@@ -2,9 +2,10 @@
 use. The other modules build on these tables (conversations, then tickets, then writing).
 
 Why not the ORM: a million rows through model instances cost more in Python than the whole
-import may take (bench/RESULTS.md, "History import"). Rows go to TEMP tables in batches (one
-`executemany` per batch on SQLite, COPY on PostgreSQL); conversations, tickets and posts are
-then built by a handful of INSERT ... SELECT statements inside one transaction.
+import may take (bench/RESULTS.md, "History import"). Each row is staged once, straight into
+import_row, in batches of `settings.IMPORT_BATCH_ROWS` (one `executemany` per batch on SQLite,
+COPY on PostgreSQL): nothing of a row stays in Python after its batch. Conversations, tickets
+and posts are then built by a handful of INSERT ... SELECT statements inside one transaction.
 
 This module is self-contained on purpose: the lead may later move its executemany/COPY
 helpers next to the generic fast-insert helper of `core/`."""
@@ -16,6 +17,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 
+from django.conf import settings
 from django.db import connection, transaction
 
 from mentiondesk.channels.connectors.x import json_without_nul
@@ -23,12 +25,11 @@ from mentiondesk.channels.connectors.x import json_without_nul
 from . import sql
 from .readers import Problem, Row
 
-# Rows per staging batch. An X item keeps its whole JSON (kilobytes, and parsed objects for
-# the unusable ones), a CSV row a tweet: the batches in flight stay a few tens of MB either way.
-BATCH = {"csv": 20_000, "json": 1_000, "jsonl": 1_000}
+# An X item keeps its whole JSON (kilobytes, and parsed objects for the unusable ones), a CSV
+# row a tweet: a batch of X items is this many times smaller, so both weigh about the same.
+X_ITEM_WEIGHT = 20
 # Staging table names: TEMP tables are private to this connection and vanish with it.
 TABLES = (
-    "import_raw",
     "import_row",
     "import_problem",
     "import_link",
@@ -76,6 +77,12 @@ class Totals:
     orphan_count: int = 0
 
 
+def batch_rows(fmt: str) -> int:
+    """Rows per staging batch for a file of format `fmt` (settings.IMPORT_BATCH_ROWS)."""
+    rows: int = settings.IMPORT_BATCH_ROWS
+    return rows if fmt == "csv" else max(1, rows // X_ITEM_WEIGHT)
+
+
 @contextmanager
 def staging() -> Iterator[Stage]:
     """TEMP tables for one import, dropped afterwards whatever happens."""
@@ -105,10 +112,10 @@ class Stage:
             f"text TEXT NOT NULL, mentions {d.json} NOT NULL, urls {d.json} NOT NULL, "
             f"raw {d.json}, csv_inbound TEXT, csv_created_at TEXT, csv_responses TEXT"
         )
-        if d.pg:
-            # COPY cannot skip duplicates: load as is, de-duplicate once at the end.
-            sql.execute(f"CREATE TEMP TABLE import_raw ({row_columns})")
-        sql.execute(f"CREATE TEMP TABLE import_row ({row_columns}, PRIMARY KEY (rid))")
+        # PostgreSQL: COPY cannot skip duplicates, so the key comes after loading (`loaded`);
+        # SQLite's INSERT OR IGNORE skips them on the way in.
+        key = "" if d.pg else ", PRIMARY KEY (rid)"
+        sql.execute(f"CREATE TEMP TABLE import_row ({row_columns}{key})")
         sql.execute(
             f"CREATE TEMP TABLE import_problem (line INTEGER NOT NULL, reason TEXT NOT NULL, "
             f"raw {d.json})"
@@ -129,7 +136,7 @@ class Stage:
         with transaction.atomic(), connection.cursor() as cursor:
             if self.d.pg:
                 raw = cursor.cursor  # psycopg's own cursor, for COPY
-                with raw.copy(f"COPY import_raw ({', '.join(ROW_COLUMNS)}) FROM STDIN") as copy:
+                with raw.copy(f"COPY import_row ({', '.join(ROW_COLUMNS)}) FROM STDIN") as copy:
                     for row in rows:
                         copy.write_row(_pg_row(row))
             elif rows:
@@ -144,6 +151,21 @@ class Stage:
                     f"VALUES (%s, %s, {self.d.json_param})",
                     problems,
                 )
+
+    def loaded(self) -> None:
+        """After the last batch: on PostgreSQL, keep the first row of each post id (as
+        SQLite's INSERT OR IGNORE does: the earliest line, then the order read) and key the
+        table, in place rather than through a second copy of every row."""
+        if not self.d.pg:
+            return
+        sql.execute(
+            "DELETE FROM import_row WHERE ctid IN ("
+            " SELECT ctid FROM (SELECT ctid, row_number() OVER ("
+            "   PARTITION BY rid ORDER BY line, ctid) AS n FROM import_row) d WHERE n > 1)"
+        )
+        sql.execute("ALTER TABLE import_row ADD PRIMARY KEY (rid)")
+        # TEMP tables are never analysed by autovacuum; the walk's plan needs the counts.
+        sql.execute("ANALYZE import_row")
 
     # --- what could not be used -------------------------------------------------------------
 
