@@ -274,8 +274,12 @@ X_CLIENT_SECRET = env("X_CLIENT_SECRET")
 # Fernet keys, comma-separated: the first encrypts, every one decrypts (rotation). Read and
 # checked where credentials are stored or read (channels.credentials), and by `mentiondesk check`.
 CREDENTIALS_KEY = env("CREDENTIALS_KEY")
-# How often `mentiondesk worker` polls mentions (seconds).
-POLL_INTERVAL_SECONDS = float(env("POLL_INTERVAL_SECONDS", "60"))
+# How often `mentiondesk worker` polls each handle's mentions (seconds). Unset: each handle's
+# interval is made from its network's rate limit and the handles sharing its token, 15 s at
+# least (channels.selectors.handle_poll_interval).
+POLL_INTERVAL_SECONDS: float | None = (
+    float(env("POLL_INTERVAL_SECONDS")) if env("POLL_INTERVAL_SECONDS") else None
+)
 # Webhook events make the worker poll their handle at most once per this many seconds, so a
 # flood of events (or of replays) cannot spend the handle's rate-limit window and the X budget.
 # Events in between lose nothing: the next poll reads everything since the checkpoint.
