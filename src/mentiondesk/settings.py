@@ -136,7 +136,30 @@ def database_from_url(url: str) -> dict[str, Any]:
             "timeout": 30,
             "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
         }
+    elif pool_size := _pool_size():
+        # psycopg's pool (Django 5.2, psycopg[pool]): each request or task borrows one of at
+        # most `pool_size` connections of its process and gives it back, so a web process's
+        # threads share a few connections instead of keeping one each. Django refuses a pool
+        # with CONN_MAX_AGE; CONN_HEALTH_CHECKS becomes the pool's check of each connection it
+        # hands out (a connection PostgreSQL dropped is replaced, never handed to a request).
+        config["CONN_MAX_AGE"] = 0
+        config["OPTIONS"] = {
+            **config.get("OPTIONS", {}),
+            "pool": {"min_size": min(2, pool_size), "max_size": pool_size, "timeout": 10},
+        }
     return config
+
+
+def _pool_size() -> int:
+    """MENTIONDESK_DATABASE_POOL: connections per process in a psycopg pool, 0 for none."""
+    value = env("DATABASE_POOL", "0")
+    try:
+        size = int(value)
+    except ValueError:
+        size = -1
+    if size < 0:
+        raise ImproperlyConfigured(f"MENTIONDESK_DATABASE_POOL={value!r}: a number of connections")
+    return size
 
 
 # Not kept as a setting of its own: Django's debug page lists settings, and the URL may hold
