@@ -7,7 +7,7 @@ since Django's settings are fixed per process. Progress goes to stderr, the tabl
 bench/RESULTS.md is written by hand from it.
 
     .venv/bin/python bench/run.py [--quick]
-        [--only ingest|next|triage|import|scale|timeline|demo|meter]
+        [--only ingest|next|triage|import|scale|connections|timeline|demo|meter]
 
 MENTIONDESK_BENCH_PG_URL names another PostgreSQL server (its database is dropped!).
 MENTIONDESK_BENCH_BASELINE=REV also measures the cost meter's flush on that git revision."""
@@ -351,6 +351,41 @@ def bench_scale(bench: Bench, *, tickets: int, seconds: float) -> None:
         )
 
 
+def bench_connections(bench: Bench, *, tickets: int, seconds: float) -> None:
+    """Issue 21 item 6: the scale scenario's team with each way of holding a PostgreSQL
+    connection (scale.CONNECTIONS), in one run on one fill, alternating twice: paced (a cycle
+    every 10 s each) and back to back (a third as long). Figures are the median of the two
+    alternations' percentiles; CPU is the agent process's own (Django's work per request)."""
+    rounds: list[list[float | str]] = [
+        [duration, every_ms, how]
+        for _ in range(2)
+        for how in scale.CONNECTIONS
+        for duration, every_ms in ((seconds, 10_000), (seconds / 3, 0))
+    ]
+    r = bench.child("scale", "postgres", tickets=tickets, open_tickets=tickets // 10, rounds=rounds)
+    for how in scale.CONNECTIONS:
+        for every_ms in (10_000, 0):
+            runs = [x for x in r["rounds"] if x["connections"] == how and x["every_ms"] == every_ms]
+            load = "a cycle every 10 s" if every_ms else "back to back"
+            nxt = [x["next"] for x in runs]
+            queue = [x["queue"] for x in runs]
+            cpu = [x["cpu"] for x in runs]
+            errors = sum(v for x in runs for k, v in x["statuses"].items() if int(k) >= 500)
+            doubles = sum(x["double_client"] for x in runs)
+            presses = median(x["cycles"] / x["wall_s"] for x in runs)
+            bench.row(
+                f"connections {how}: {runs[0]['agents']} agents, {load}",
+                "PostgreSQL",
+                f"Next p50 {median(n['p50'] for n in nxt):.1f} / p99 "
+                f"{median(n['p99'] for n in nxt):.1f} ms (CPU p50 "
+                f"{median(c['play']['p50'] for c in cpu):.1f}); queue page p50 "
+                f"{median(q['p50'] for q in queue):.1f} / p95 {median(q['p95'] for q in queue):.1f}"
+                f" ms (CPU p50 {median(c['queue']['p50'] for c in cpu):.1f}); "
+                f"{presses:,.1f} presses/s",
+                f"5xx {errors}, doubles {doubles}",
+            )
+
+
 def bench_meter(bench: Bench, *, pages: int, with_pg: bool) -> None:
     """The cost meter's flush for a poll's reads (bench/meter.py), per tree."""
     baseline = os.environ.get("MENTIONDESK_BENCH_BASELINE")
@@ -392,7 +427,17 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="10x smaller: a smoke run")
     parser.add_argument(
         "--only",
-        choices=["ingest", "next", "triage", "import", "scale", "timeline", "demo", "meter"],
+        choices=[
+            "ingest",
+            "next",
+            "triage",
+            "import",
+            "scale",
+            "connections",
+            "timeline",
+            "demo",
+            "meter",
+        ],
         help="one benchmark",
     )
     parser.add_argument("--worker", choices=WORKERS, help=argparse.SUPPRESS)
@@ -426,6 +471,8 @@ def main() -> None:
             bench_demo(bench, runs=7 // (3 if args.quick else 1))
         if args.only in (None, "scale") and with_pg:
             bench_scale(bench, tickets=1_000_000 // smaller, seconds=180 / smaller)
+        if args.only == "connections" and with_pg:
+            bench_connections(bench, tickets=1_000_000 // smaller, seconds=30 if args.quick else 60)
         print(bench.table())
     # The machine is shared: other work during the run shows here.
     print(f"\nload average (1 min): {load_before:.2f} before, {os.getloadavg()[0]:.2f} after")

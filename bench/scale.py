@@ -115,13 +115,41 @@ def _fill(tickets: int, open_tickets: int) -> dict[str, int]:
     }
 
 
-def _agent(user_id: int, seconds: float, every: float, start: Barrier, results: Any) -> None:
+# How an agent's process holds its PostgreSQL connection, for the rounds that compare them
+# (issue 21 item 6), applied in the agent's process before its first query:
+# "persistent": as configured (CONN_MAX_AGE 60 s, a health check per request: the default);
+# "per-request": a new connection for every request (CONN_MAX_AGE 0);
+# "pool": psycopg's pool (MENTIONDESK_DATABASE_POOL=4), its check per borrowed connection;
+# "pool+prepared": the pool, server-side binding and statements prepared after 2 runs.
+CONNECTIONS: dict[str, dict[str, Any]] = {
+    "persistent": {},
+    "per-request": {"CONN_MAX_AGE": 0},
+    "pool": {"CONN_MAX_AGE": 0, "OPTIONS": {"pool": {"min_size": 1, "max_size": 4}}},
+    "pool+prepared": {
+        "CONN_MAX_AGE": 0,
+        "OPTIONS": {
+            "pool": {"min_size": 1, "max_size": 4},
+            "server_side_binding": True,
+            "prepare_threshold": 2,
+        },
+    },
+}
+
+
+def _agent(
+    user_id: int, seconds: float, every: float, start: Barrier, results: Any, connections_: str
+) -> None:
     from django.db import connection, connections
     from django.test import Client
     from django.test.utils import CaptureQueriesContext
 
     from mentiondesk.accounts.models import User
 
+    for key, value in CONNECTIONS[connections_].items():
+        if key == "OPTIONS":
+            connection.settings_dict["OPTIONS"] = {**connection.settings_dict["OPTIONS"], **value}
+        else:
+            connection.settings_dict[key] = value
     client = Client(raise_request_exception=False, HTTP_HOST="localhost")
     client.force_login(User.objects.get(pk=user_id))
     # Opens the connection and warms the templates; not timed.
@@ -176,6 +204,7 @@ def _agent(user_id: int, seconds: float, every: float, start: Barrier, results: 
             timed("post", f"/tickets/{ticket_id}/status", {"status": "solved"})
         cycle += 1
     connections.close_all()
+    connection.close_pool()
     results.put(
         {
             "user": user_id,
@@ -191,7 +220,9 @@ def _agent(user_id: int, seconds: float, every: float, start: Barrier, results: 
     )
 
 
-def _round(team: list[int], seconds: float, every_ms: float) -> dict[str, Any]:
+def _round(
+    team: list[int], seconds: float, every_ms: float, connections_: str = "persistent"
+) -> dict[str, Any]:
     from django.db import connections
     from django.db.models import Count
 
@@ -201,7 +232,9 @@ def _round(team: list[int], seconds: float, every_ms: float) -> dict[str, Any]:
     context = mp.get_context("fork")
     start, results = context.Barrier(len(team)), context.Queue()
     processes = [
-        context.Process(target=_agent, args=(pk, seconds, every_ms / 1000, start, results))
+        context.Process(
+            target=_agent, args=(pk, seconds, every_ms / 1000, start, results, connections_)
+        )
         for pk in team
     ]
     for process in processes:
@@ -235,6 +268,7 @@ def _round(team: list[int], seconds: float, every_ms: float) -> dict[str, Any]:
     )
     return {
         "agents": len(team),
+        "connections": connections_,
         "every_ms": every_ms,
         "seconds": seconds,
         "wall_s": wall,
@@ -256,8 +290,9 @@ def _spread(ms: list[float]) -> dict[str, float]:
     return {f"p{q}": percentile(ms, q) for q in (50, 95, 99)} | {"max": ms[-1]}
 
 
-def scale(*, tickets: int, open_tickets: int, rounds: list[list[float]]) -> dict[str, Any]:
-    """Fill, then each round of [seconds, every_ms] with the whole team."""
+def scale(*, tickets: int, open_tickets: int, rounds: list[list[float | str]]) -> dict[str, Any]:
+    """Fill, then each round of [seconds, every_ms] or [seconds, every_ms, connections] (a key
+    of CONNECTIONS) with the whole team."""
     # Off: this process's stderr carries the progress lines (a fleet behind nginx has nginx's
     # access log), and 32 agents' lines would bury them.
     os.environ.setdefault("MENTIONDESK_ACCESS_LOG", "0")
@@ -273,10 +308,12 @@ def scale(*, tickets: int, open_tickets: int, rounds: list[list[float]]) -> dict
     out["fill_s"] = time.perf_counter() - started
     team = list(User.objects.filter(username__startswith="agent").values_list("pk", flat=True))
     out["rounds"] = []
-    for seconds, every_ms in rounds:
+    for seconds, every_ms, *how in rounds:
+        connections_ = str(how[0]) if how else "persistent"
         say(
-            f"{len(team)} agents for {seconds:g} s"
-            + (f", a cycle every {every_ms:g} ms each" if every_ms else ", back to back")
+            f"{len(team)} agents for {seconds} s"
+            + (f", a cycle every {every_ms} ms each" if every_ms else ", back to back")
+            + f", connections {connections_}"
         )
-        out["rounds"].append(_round(team, seconds, every_ms))
+        out["rounds"].append(_round(team, float(seconds), float(every_ms), connections_))
     return out

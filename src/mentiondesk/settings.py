@@ -136,7 +136,30 @@ def database_from_url(url: str) -> dict[str, Any]:
             "timeout": 30,
             "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
         }
+    elif pool_size := _pool_size():
+        # psycopg's pool (Django 5.2, psycopg[pool]): each request or task borrows one of at
+        # most `pool_size` connections of its process and gives it back, so a web process's
+        # threads share a few connections instead of keeping one each. Django refuses a pool
+        # with CONN_MAX_AGE; CONN_HEALTH_CHECKS becomes the pool's check of each connection it
+        # hands out (a connection PostgreSQL dropped is replaced, never handed to a request).
+        config["CONN_MAX_AGE"] = 0
+        config["OPTIONS"] = {
+            **config.get("OPTIONS", {}),
+            "pool": {"min_size": min(2, pool_size), "max_size": pool_size, "timeout": 10},
+        }
     return config
+
+
+def _pool_size() -> int:
+    """MENTIONDESK_DATABASE_POOL: connections per process in a psycopg pool, 0 for none."""
+    value = env("DATABASE_POOL", "0")
+    try:
+        size = int(value)
+    except ValueError:
+        size = -1
+    if size < 0:
+        raise ImproperlyConfigured(f"MENTIONDESK_DATABASE_POOL={value!r}: a number of connections")
+    return size
 
 
 # Not kept as a setting of its own: Django's debug page lists settings, and the URL may hold
@@ -278,8 +301,12 @@ X_CLIENT_SECRET = env("X_CLIENT_SECRET")
 # Fernet keys, comma-separated: the first encrypts, every one decrypts (rotation). Read and
 # checked where credentials are stored or read (channels.credentials), and by `mentiondesk check`.
 CREDENTIALS_KEY = env("CREDENTIALS_KEY")
-# How often `mentiondesk worker` polls mentions (seconds).
-POLL_INTERVAL_SECONDS = float(env("POLL_INTERVAL_SECONDS", "60"))
+# How often `mentiondesk worker` polls each handle's mentions (seconds). Unset: each handle's
+# interval is made from its network's rate limit and the handles sharing its token, 15 s at
+# least (channels.selectors.handle_poll_interval).
+POLL_INTERVAL_SECONDS: float | None = (
+    float(env("POLL_INTERVAL_SECONDS")) if env("POLL_INTERVAL_SECONDS") else None
+)
 # Webhook events make the worker poll their handle at most once per this many seconds, so a
 # flood of events (or of replays) cannot spend the handle's rate-limit window and the X budget.
 # Events in between lose nothing: the next poll reads everything since the checkpoint.

@@ -148,6 +148,24 @@ def test_queue_rows_partial_for_htmx_polling(desk: SandboxServer, as_advocate: C
     assert "<html" in html(boosted)
 
 
+def test_queue_refresh_shows_a_ticket_created_after_the_page(
+    desk: SandboxServer, as_advocate: Client
+) -> None:
+    """Arrival to screen (issue 21): the rows refresh every 5 s, and a refresh answers with a
+    ticket the poll stored after the page was rendered."""
+    page = html(as_advocate.get(QUEUE))
+    refresh = re.search(r'id="ticket-rows"[^>]*hx-get="([^"]+)" hx-trigger="every 5s"', page)
+    assert refresh, "the rows poll every 5 s"
+    assert "@maya" not in page
+    desk.store.mention_add("maya", "@Driftwood checkout is down")
+    ingest()
+    rows = html(
+        as_advocate.get(refresh.group(1).replace("&amp;", "&"), headers={"HX-Request": "true"})
+    )
+    assert "<html" not in rows
+    assert "@maya" in rows and "checkout is down" in rows
+
+
 def test_queue_view_parameter_selects_the_view(main_handle: Handle, as_advocate: Client) -> None:
     solved, _ = tickets_from(
         main_handle, remote_post(author="solvedone"), remote_post(author="waiting", minutes=1)

@@ -10,6 +10,7 @@ from django_tasks_db.compat import TaskResultStatus
 from django_tasks_db.models import DBTaskResult
 
 from mentiondesk.actions import tasks as action_tasks
+from mentiondesk.channels import selectors as channel_selectors
 from mentiondesk.desk import lost
 from mentiondesk.incidents import tasks as incident_tasks
 from mentiondesk.intake import tasks as intake_tasks
@@ -39,11 +40,12 @@ class Schedule:
 
 def schedules() -> list[Schedule]:
     return [
-        # Mentions: X's mentions endpoint allows 300-450 calls per 15 minutes; once a minute
-        # per handle stays far below that and keeps first-response times honest.
+        # Mentions: every tick (15 s, or MENTIONDESK_POLL_INTERVAL_SECONDS) polls the handles
+        # whose own interval ran out, each paced by its network's mentions budget and the
+        # handles sharing its token (channels.selectors.handle_poll_interval).
         Schedule(
             "mentions_poll_all",
-            settings.POLL_INTERVAL_SECONDS,
+            channel_selectors.poll_tick_seconds(),
             intake_tasks.mentions_poll_all,
             sweep=False,
         ),

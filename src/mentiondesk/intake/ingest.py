@@ -8,10 +8,10 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from django.db import transaction
-from django.db.models import Q
 from django.utils import timezone
 
 from mentiondesk.channels import paging
+from mentiondesk.channels import selectors as channel_selectors
 from mentiondesk.channels.connectors import network_facts
 from mentiondesk.channels.connectors.base import (
     Connector,
@@ -201,12 +201,17 @@ def _parents(*, handle: Handle, page: PostPage, connector: Connector) -> list[Re
 def mentions_poll_all(*, networks: Iterable[str] | None = None) -> list[IngestResult]:
     """One pass over every active handle that creates tickets or feeds a stream (on
     `networks` only, when given)."""
-    handles = Handle.objects.filter(
-        Q(auto_ticket=True) | Q(respond_from=Handle.RespondFrom.STREAM), is_active=True
-    ).order_by("pk")
+    handles = channel_selectors.handles_polled()
     if networks is not None:
         handles = handles.filter(network__in=list(networks))
     return [handle_poll(handle=handle) for handle in handles]
+
+
+def mentions_poll_due() -> list[IngestResult]:
+    """One pass over the handles whose poll interval has run out (the worker's periodic job:
+    each handle at its own pace, `channel_selectors.handle_poll_interval`)."""
+    due = channel_selectors.handles_poll_due(now=timezone.now())
+    return [handle_poll(handle=handle) for handle in due]
 
 
 @transaction.atomic

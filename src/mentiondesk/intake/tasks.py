@@ -9,4 +9,5 @@ from . import ingest
 
 @task(queue_name="ingest", priority=priorities.INGEST)
 def mentions_poll_all() -> None:
-    ingest.mentions_poll_all()
+    # Named for what it did before each handle had its own interval: queued rows keep the path.
+    ingest.mentions_poll_due()

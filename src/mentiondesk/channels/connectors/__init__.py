@@ -69,6 +69,11 @@ class NetworkFacts:
     reads_dms: bool  # direct messages are read (X's dm_events); else never asked for
     # The reads' endpoints, as the meter and the ingest problems name them.
     mentions_endpoint: str
+    # The mentions endpoint's documented budget per token (user context): `mentions_calls`
+    # calls every `mentions_window_seconds`. The default poll interval is made from it
+    # (channels.selectors.handle_poll_interval).
+    mentions_calls: int
+    mentions_window_seconds: int
     dms_endpoint: str
     timeline_endpoint: str  # our own posts: read back, and searched after an unknown outcome
     billed: bool  # calls cost money (the usage meter records them)
@@ -155,6 +160,10 @@ NETWORKS: dict[str, NetworkFacts] = {
         checkpoint_newer=id_newer,
         reads_dms=True,
         mentions_endpoint="GET /2/users/:id/mentions",
+        # 300 per 15 minutes per user (450 per app); API-FACTS.md, "Rate limits", from
+        # https://docs.x.com/x-api/fundamentals/rate-limits
+        mentions_calls=300,
+        mentions_window_seconds=15 * 60,
         timeline_endpoint="GET /2/users/:id/tweets",
         dms_endpoint="GET /2/dm_events",
         billed=True,
@@ -177,6 +186,10 @@ NETWORKS: dict[str, NetworkFacts] = {
         checkpoint_newer=id_newer,  # notification and status ids: digits, newer is larger
         reads_dms=False,  # a Mastodon DM is a direct mention: read with the mentions
         mentions_endpoint="GET /api/v1/notifications",
+        # 300 calls per 5 minutes per account (x-ratelimit-limit: 300 in the recorded answers;
+        # https://docs.joinmastodon.org/api/rate-limits/)
+        mentions_calls=300,
+        mentions_window_seconds=5 * 60,
         timeline_endpoint="GET /api/v1/accounts/:id/statuses",
         dms_endpoint="",
         billed=False,
@@ -199,6 +212,9 @@ NETWORKS: dict[str, NetworkFacts] = {
         checkpoint_newer=_bluesky_newer,
         reads_dms=False,  # chat is a separate service (chat.bsky), not read yet
         mentions_endpoint="GET /xrpc/app.bsky.notification.listNotifications",
+        # 3000 calls per 5 minutes (https://docs.bsky.app/docs/advanced-guides/rate-limits)
+        mentions_calls=3000,
+        mentions_window_seconds=5 * 60,
         timeline_endpoint="GET /xrpc/app.bsky.feed.getAuthorFeed",
         dms_endpoint="",
         billed=False,
