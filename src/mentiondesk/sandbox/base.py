@@ -2,8 +2,9 @@
 dropped connections and vendor times for every sandbox server, and `ContractServer`, the base
 of the evidence contract servers (statuspage, issuetracker, forum, helpdesk in sandbox/): a
 threaded werkzeug server on a free localhost port, a log of every request, and faults. Each
-subclass answers its vendor's paths in `handle`. The Mastodon and Bluesky stand-ins keep
-their state in a store, with the same `Faults` (their own kinds, `method` and `after`).
+subclass answers its vendor's paths in `handle`. The X, Mastodon and Bluesky stand-ins keep
+their state in a store, and Slack has a server of its own, with the same `Faults` (their own
+kinds, `method` and `after`) and `fault_without_answer` for the kinds every server shares.
 
     server = StatuspageServer().start()     # http://127.0.0.1:<free port>
     server.fault("slow", delay=1.0)         # the next request waits 1 s before answering
@@ -66,10 +67,11 @@ class Fault:
     method: str | None = None
     after: bool = False
     status: int = 500
-    retry_after: str = "30"  # Retry-After of an evidence server's 429
+    retry_after: str = "30"  # Retry-After of an evidence server's or Slack's 429
     reset_in: float = 60.0  # seconds to the reset a social network's 429 names
     delay: float = 0.0
     body: str = ""
+    error: str = ""  # the error code a vendor's `error` answer names (Slack's "internal_error")
 
 
 class Faults:
@@ -83,7 +85,7 @@ class Faults:
 
     def add(self, fault: Fault) -> None:
         if fault.kind not in self.kinds:
-            raise ValueError(f"fault kind must be one of {', '.join(self.kinds)}")
+            raise ValueError(f"unknown fault kind {fault.kind!r}; expected one of {self.kinds}")
         with self._lock:
             self._waiting.append(fault)
 
@@ -199,10 +201,7 @@ class ContractServer(LocalServer):
         return self.handle(request)
 
     def _fault_answer(self, fault: Fault, request: Request) -> Response | None:
-        if fault.kind == "drop":
-            drop_connection(request, server=self.name)
-        if fault.kind == "slow":
-            time.sleep(fault.delay)
+        if fault_without_answer(fault, request, server=self.name):
             return None
         if fault.kind == "ratelimited":
             return self.ratelimited_response(fault.retry_after)
@@ -214,8 +213,26 @@ class ContractServer(LocalServer):
             )
         if fault.kind == "body":
             return Response(fault.body, status=200, content_type="application/json; charset=utf-8")
-        page = f"<html><body><h1>{fault.status} Server Error</h1></body></html>"
-        return Response(page, status=fault.status, content_type="text/html; charset=utf-8")
+        return error_page(fault.status)
+
+
+def fault_without_answer(fault: Fault, request: Request, *, server: str) -> bool:
+    """Carry out the kinds every stand-in shares that answer nothing of their own: `drop`
+    closes the connection without answering (it does not return); `slow` waits `delay`
+    seconds, then True: the request is handled as usual. False for any other kind, which the
+    server answers."""
+    if fault.kind == "drop":
+        drop_connection(request, server=server)
+    if fault.kind == "slow":
+        time.sleep(fault.delay)
+        return True
+    return False
+
+
+def error_page(status: int) -> Response:
+    """HTTP `status` with an HTML error page, as a gateway or proxy in front of a vendor shows."""
+    page = f"<html><body><h1>{status} Server Error</h1></body></html>"
+    return Response(page, status=status, content_type="text/html; charset=utf-8")
 
 
 def json_response(status: int, body: Any, headers: dict[str, str] | None = None) -> Response:

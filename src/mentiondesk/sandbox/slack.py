@@ -24,10 +24,8 @@ What it follows (https://docs.slack.dev/reference/methods/chat.postMessage,
 
 from __future__ import annotations
 
-import contextlib
 import itertools
 import json
-import socket
 import threading
 import time
 from collections.abc import Callable, Iterable
@@ -37,6 +35,7 @@ from typing import Any
 from werkzeug.wrappers import Request, Response
 
 from mentiondesk.core.localserver import LocalServer
+from mentiondesk.sandbox.base import Fault, Faults, error_page, fault_without_answer
 
 JSON = dict[str, Any]
 
@@ -84,24 +83,10 @@ class PostedMessage:
 
 
 @dataclass
-class Fault:
-    """A failure for the next `count` requests (to `method` only, when set)."""
-
-    kind: str
-    count: int = 1
-    status: int = 500
-    retry_after: int = 30
-    delay: float = 0.0
-    error: str = "internal_error"
-    method: str | None = None
-
-
-@dataclass
 class _State:
     channels: dict[str, str] = field(default_factory=dict)  # name -> id
     messages: list[PostedMessage] = field(default_factory=list)
     requests: list[SlackRequest] = field(default_factory=list)
-    faults: list[Fault] = field(default_factory=list)
 
 
 class SlackServer(LocalServer):
@@ -122,6 +107,7 @@ class SlackServer(LocalServer):
         self.workspace = workspace
         self._lock = threading.Lock()
         self._state = _State()
+        self._faults = Faults(FAULT_KINDS)
         self._ids = itertools.count(1)
         self._ts_seq = itertools.count(100)
         for name in channels:
@@ -177,12 +163,17 @@ class SlackServer(LocalServer):
         - `drop`: close the connection without answering;
         - `error`: HTTP 200 with `{"ok": false, "error": error}`.
         """
-        if kind not in FAULT_KINDS:
-            raise ValueError(f"fault kind must be one of {', '.join(FAULT_KINDS)}")
-        with self._lock:
-            self._state.faults.append(
-                Fault(kind, count, status, retry_after, delay, error, method=method)
+        self._faults.add(
+            Fault(
+                kind,
+                count=count,
+                method=method,
+                status=status,
+                retry_after=str(retry_after),
+                delay=delay,
+                error=error,
             )
+        )
 
     @property
     def messages(self) -> list[PostedMessage]:
@@ -204,7 +195,7 @@ class SlackServer(LocalServer):
         with self._lock:
             self._state.messages.clear()
             self._state.requests.clear()
-            self._state.faults.clear()
+        self._faults.clear()
 
     # The WSGI application
 
@@ -236,7 +227,8 @@ class SlackServer(LocalServer):
                     at=time.time(),
                 )
             )
-            fault = self._fault_take(method)
+        # Faults name a Slack method, not a path: every path is theirs.
+        fault = self._faults.take(path=request.path, method=method)
         if fault is not None:
             answer = self._fault_answer(fault, request)
             if answer is not None:
@@ -256,31 +248,18 @@ class SlackServer(LocalServer):
         status, body = handlers[method](args)
         return _json(status, body)
 
-    def _fault_take(self, method: str) -> Fault | None:
-        for fault in self._state.faults:
-            if fault.method is None or fault.method == method:
-                fault.count -= 1
-                if fault.count <= 0:
-                    self._state.faults.remove(fault)
-                return fault
-        return None
-
     def _fault_answer(self, fault: Fault, request: Request) -> Response | None:
-        if fault.kind == "drop":
-            _drop_connection(request)
-        if fault.kind == "slow":
-            time.sleep(fault.delay)
+        if fault_without_answer(fault, request, server=self.name):
             return None
         if fault.kind == "ratelimited":
             return _json(
                 429,
                 {"ok": False, "error": "ratelimited"},
-                headers={"Retry-After": str(fault.retry_after)},
+                headers={"Retry-After": fault.retry_after},
             )
         if fault.kind == "error":
             return _json(200, {"ok": False, "error": fault.error})
-        page = f"<html><body><h1>{fault.status} Server Error</h1></body></html>"
-        return Response(page, status=fault.status, content_type="text/html; charset=utf-8")
+        return error_page(fault.status)
 
     # Methods
 
@@ -401,13 +380,3 @@ def _json(status: int, body: JSON, headers: dict[str, str] | None = None) -> Res
         headers=headers,
         content_type="application/json; charset=utf-8",
     )
-
-
-def _drop_connection(request: Request) -> None:
-    """Close the client's socket without answering, like a crashed gateway. werkzeug's server
-    treats a ConnectionError from the app as a dropped connection and writes nothing."""
-    sock = request.environ.get("werkzeug.socket")
-    if isinstance(sock, socket.socket):
-        with contextlib.suppress(OSError):  # already closed by the client
-            sock.shutdown(socket.SHUT_RDWR)
-    raise ConnectionAbortedError("slack test server fault: drop")

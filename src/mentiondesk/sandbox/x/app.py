@@ -8,12 +8,10 @@ from __future__ import annotations
 
 import base64
 import binascii
-import contextlib
 import json
 import math
 import re
 import secrets
-import socket
 import time
 from collections.abc import Callable, Iterable, Mapping
 from datetime import UTC, datetime, timedelta
@@ -28,8 +26,8 @@ from werkzeug.exceptions import MethodNotAllowed, NotFound
 from werkzeug.routing import Map, Rule
 from werkzeug.wrappers import Request, Response
 
-from mentiondesk.sandbox.base import html_page
-from mentiondesk.sandbox.x.store import Fault, OAuthRefused, Refused, SandboxStore, x_time
+from mentiondesk.sandbox.base import Fault, drop_connection, html_page
+from mentiondesk.sandbox.x.store import OAuthRefused, Refused, SandboxStore, x_time
 
 PROBLEMS = "https://api.twitter.com/2/problems"
 # Fields X returns when a request names none (README: tweepy's cassettes show exactly these).
@@ -211,11 +209,11 @@ class SandboxApp:
         method, rule = endpoint.split(" ", 1)
         endpoint = f"{method} {_template(rule)}"
         self.store.request_record(request.method, request.path)
-        fault = self.store.fault_take(request.method, request.path)
+        fault = self.store.faults.take(path=request.path, method=request.method.upper())
         token = request.headers.get("Authorization", "").removeprefix("Bearer ").strip()
         user = self.store.user_for_token(token) if token else None
         if fault and fault.kind == "drop":
-            _drop_connection(request)
+            drop_connection(request, server="sandbox")
         if fault and fault.kind == "status":
             return self._fault_answer(fault, endpoint, user)
         if user is None:
@@ -243,7 +241,7 @@ class SandboxApp:
         return _json(status, body, headers)
 
     def _fault_answer(self, fault: Fault, endpoint: str, user: dict[str, str] | None) -> Response:
-        status = fault.status or 500
+        status = fault.status
         window = self.store.rate_window(user["id"] if user else "app", endpoint, consume=False)
         remaining, reset = window.remaining, window.reset
         if status == 429:
@@ -715,13 +713,3 @@ def _json(
         # An unpaired surrogate has no UTF-8 form: X sends it as its JSON escape ("\udc00").
         data = json.dumps(body, separators=(",", ":"))
     return Response(data, status=status, headers=headers, content_type=content_type)
-
-
-def _drop_connection(request: Request) -> None:
-    """Close the client's socket without answering, like a crashed gateway. werkzeug's server
-    treats a ConnectionError from the app as a dropped connection and writes nothing."""
-    sock = request.environ.get("werkzeug.socket")
-    if isinstance(sock, socket.socket):
-        with contextlib.suppress(OSError):  # already closed by the client
-            sock.shutdown(socket.SHUT_RDWR)
-    raise ConnectionAbortedError("sandbox fault: drop")

@@ -1,6 +1,7 @@
 """The sandbox network's state: users, tokens, posts, likes, DMs, injected faults, the request
-log and per-user rate-limit windows. In memory; one lock guards every read and write, so the
-threaded server, a script player and test code can share one store.
+log and per-user rate-limit windows. In memory; one lock guards every read and write (the
+faults, sandbox/base.py's `Faults`, keep their own), so the threaded server, a script player
+and test code can share one store.
 
 Posts are kept in the X API v2 shape (what `GET /2/tweets/:id` would return with every field
 the desk asks for); callers get copies.
@@ -17,9 +18,10 @@ import threading
 import time
 from bisect import bisect_left, bisect_right
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, NamedTuple
+
+from mentiondesk.sandbox.base import Fault, Faults
 
 # X ids are snowflakes: milliseconds since this epoch, shifted left by 22 bits (19 digits today).
 SNOWFLAKE_EPOCH_MS = 1288834974657
@@ -78,19 +80,6 @@ class Refused(Exception):
         super().__init__(detail)
         self.status = status
         self.detail = detail
-
-
-@dataclass
-class Fault:
-    """One injected failure for requests whose method and path match; used `count` times."""
-
-    method: str
-    path_prefix: str
-    kind: str
-    status: int | None
-    count: int
-    reset_in: float
-    delay: float
 
 
 class LoggedRequest(NamedTuple):
@@ -157,6 +146,8 @@ class SandboxStore:
         self.window = window
         self.clock_offset = clock_offset
         self.plan_set(x_plan)
+        # The app takes a request's fault here (`faults.take`); tests add them by `fault_add`.
+        self.faults = Faults(FAULT_KINDS)
         self.reset()
 
     def plan_set(self, x_plan: str) -> None:
@@ -196,7 +187,7 @@ class SandboxStore:
             self._mentions: dict[str, list[int]] = {}
             self._likes: dict[tuple[str, str], float] = {}
             self._dms: list[dict[str, Any]] = []
-            self._faults: list[Fault] = []
+            self.faults.clear()
             self._log: list[LoggedRequest] = []
             self._windows: dict[tuple[str, str], tuple[float, int]] = {}
             self._last_post_id = 0
@@ -625,25 +616,19 @@ class SandboxStore:
         "timeout_after_accept" does the work, then waits `delay` seconds before answering (set
         it above the client's timeout); "drop" closes the connection without doing anything.
         """
-        if kind not in FAULT_KINDS:
-            raise ValueError(f"unknown fault kind {kind!r}; expected one of {FAULT_KINDS}")
         if kind == "status" and (status is None or not 400 <= status <= 599):
             raise ValueError("a status fault needs an HTTP error status (400-599)")
-        with self._lock:
-            self._faults.append(
-                Fault(method.upper(), path_prefix, kind, status, count, reset_in, delay)
+        self.faults.add(
+            Fault(
+                kind,
+                count=count,
+                path=path_prefix,
+                method=None if method == "*" else method.upper(),
+                status=status or 500,
+                reset_in=reset_in,
+                delay=delay,
             )
-
-    def fault_take(self, method: str, path: str) -> Fault | None:
-        """Use up one matching fault, if any."""
-        with self._lock:
-            for fault in self._faults:
-                if fault.method in ("*", method.upper()) and path.startswith(fault.path_prefix):
-                    fault.count -= 1
-                    if fault.count <= 0:
-                        self._faults.remove(fault)
-                    return copy.copy(fault)
-            return None
+        )
 
     def request_record(self, method: str, path: str) -> None:
         with self._lock:
