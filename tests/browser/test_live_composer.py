@@ -1,0 +1,81 @@
+"""The composer while the conversation moves on, in a real browser: a post arrives from the
+sandbox while the agent types, the banner names it and the conversation shows it, the typed
+text stays; after "I've read it" the send goes through. The macro picker inserts a macro at
+the cursor with its unknown variable selected, and the length counter follows."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+from playwright.sync_api import Page, expect
+
+from mentiondesk.accounts.models import User
+from mentiondesk.replies.models import Reply
+from mentiondesk.sandbox.x.server import SandboxServer
+from mentiondesk.tickets.models import Ticket
+from tests.browser.journeys import ingest, sign_in
+
+pytestmark = pytest.mark.browser
+
+
+def test_a_post_arrives_while_the_agent_types_and_the_text_stays(
+    page: Page,
+    live_server: Any,
+    live_desk: SandboxServer,
+    advocate: User,
+    screenshot_dir: Path,
+) -> None:
+    asked = live_desk.store.mention_add("maya", "@Driftwood how do I rotate a runner token?")
+    ingest()
+    ticket = Ticket.objects.get()
+
+    sign_in(page, live_server.url, advocate.username)
+    page.goto(f"{live_server.url}/tickets/{ticket.pk}/")
+    composer = page.locator("#reply-text")
+    text = "Settings > CI/CD > Runners, then "
+    composer.fill(text)
+    expect(page.locator("#reply-count")).to_have_text(f"{len(text.strip())} / 280")
+
+    # The macro picker: every macro; one goes in at the cursor, its unknown link selected.
+    page.get_by_text("Macros", exact=True).click()
+    item = page.locator('.macro-item[data-macro="related_issue"]')
+    expect(item).to_contain_text("{issue_url}")
+    composer.press("End")
+    item.click()
+    expect(page.locator("#macro-picker")).not_to_have_attribute("open", "")
+    typed = composer.input_value()
+    assert typed.startswith(text + "@maya thanks! This looks related: {issue_url}")
+    selected = page.evaluate(
+        "() => { const t = document.getElementById('reply-text');"
+        " return t.value.slice(t.selectionStart, t.selectionEnd); }"
+    )
+    assert selected == "{issue_url}"
+    composer.press("Control+a")
+    composer.fill(text + "Reset token.")
+    expect(page.locator("#reply-count")).to_have_text(f"{len(text + 'Reset token.')} / 280")
+
+    # While Ana types, Maya writes again; the next poll brings it in.
+    newer = live_desk.store.mention_add(
+        "maya", "@Driftwood found it <b>myself</b>, thanks!", in_reply_to=asked
+    )
+    ingest()
+    banner = page.locator("#arrivals .arrivals-banner")
+    expect(banner).to_contain_text(
+        "New post from @maya arrived — read it before sending", timeout=15_000
+    )
+    expect(banner).to_contain_text("found it <b>myself</b>")
+    expect(page.locator(f'#ticket-activity [data-post-id="{newer}"]')).to_contain_text(
+        "found it <b>myself</b>, thanks!"
+    )
+    expect(composer).to_have_value(text + "Reset token.")
+    page.screenshot(path=str(screenshot_dir / "new-post-arrived.png"), full_page=True)
+
+    banner.get_by_role("button", name="I've read it").click()
+    expect(page.locator("#arrivals .arrivals-banner")).to_have_count(0)
+    expect(page.locator("#composer [name=seen_post_id]")).to_have_value(newer)
+    composer.press("Control+Enter")
+    expect(page.get_by_text("Reply queued from @Driftwood.")).to_be_visible()
+    reply = Reply.objects.get(ticket=ticket)
+    assert reply.text == text + "Reset token." and reply.in_reply_to_remote_id == newer
