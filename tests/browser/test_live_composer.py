@@ -1,10 +1,12 @@
 """The composer while the conversation moves on, in a real browser: a post arrives from the
 sandbox while the agent types, the banner names it and the conversation shows it, the typed
 text stays; after "I've read it" the send goes through. The macro picker inserts a macro at
-the cursor with its unknown variable selected, and the length counter follows."""
+the cursor with its unknown variable selected, and the length counter follows. A page whose
+form expired shows a notice, or goes to sign in, rather than a page swapped into a panel."""
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +18,7 @@ from mentiondesk.replies.models import Reply
 from mentiondesk.sandbox.x.server import SandboxServer
 from mentiondesk.tickets.models import Ticket
 from tests.browser.journeys import ingest, sign_in
+from tests.conftest import PASSWORD
 
 pytestmark = pytest.mark.browser
 
@@ -79,3 +82,36 @@ def test_a_post_arrives_while_the_agent_types_and_the_text_stays(
     expect(page.get_by_text("Reply queued from @Driftwood.")).to_be_visible()
     reply = Reply.objects.get(ticket=ticket)
     assert reply.text == text + "Reset token." and reply.in_reply_to_remote_id == newer
+
+
+def test_a_ticket_page_whose_form_expired_shows_a_notice_or_goes_to_sign_in(
+    page: Page, live_server: Any, live_desk: SandboxServer, advocate: User
+) -> None:
+    live_desk.store.mention_add("maya", "@Driftwood how do I rotate a runner token?")
+    ingest()
+    ticket = Ticket.objects.get()
+    sign_in(page, live_server.url, advocate.username)
+    url = f"{live_server.url}/tickets/{ticket.pk}/"
+    page.goto(url)
+    page.locator("#reply-text").fill("Half a reply")
+
+    # Still signed in, but the page's token is no longer the browser's: the heartbeat's
+    # refusal is a notice in the toast, the page and the text stay.
+    page.context.clear_cookies(name="csrftoken")
+    notice = page.locator("#toast[data-page-expired]")
+    expect(notice).to_contain_text("This page expired.", timeout=15_000)
+    expect(notice.get_by_role("link", name="reload the page")).to_have_attribute(
+        "href", f"/tickets/{ticket.pk}/"
+    )
+    expect(page.locator("#presence-list")).not_to_contain_text("expired")
+    expect(page.locator("#reply-text")).to_have_value("Half a reply")
+
+    # Signed out: the next beat goes to sign in, and back to the ticket after it.
+    page.context.clear_cookies()
+    expect(page).to_have_url(
+        re.compile(rf"/accounts/login/\?next=/tickets/{ticket.pk}/$"), timeout=15_000
+    )
+    page.get_by_label("Username").fill(advocate.username)
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
+    expect(page).to_have_url(url)
