@@ -343,7 +343,11 @@
     for (var i = 0; i < posts.length; i++) {
       var id = posts[i].getAttribute("data-arrived-post");
       if (activity && !activity.querySelector('[data-post-id="' + CSS.escape(id) + '"]')) {
-        if (window.htmx) window.htmx.trigger(activity, "arrived");
+        // As its own poll asks (source: the pause while typing in it applies too).
+        if (window.htmx) {
+          window.htmx.ajax("GET", activity.getAttribute("hx-get"),
+            {source: activity, target: activity, swap: "outerHTML"});
+        }
         return;
       }
     }
