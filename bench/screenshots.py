@@ -12,7 +12,6 @@ distribution's /usr/bin/chromium, as the browser tests use) and writes one PNG a
 from __future__ import annotations
 
 import argparse
-import os
 import subprocess
 import sys
 import tempfile
@@ -20,7 +19,7 @@ import time
 from pathlib import Path
 
 import httpx
-from demo_start import REPO, free_port
+from demo_start import REPO, demo_process, free_port
 from playwright.sync_api import Page, sync_playwright
 
 CHROMIUM = "/usr/bin/chromium"
@@ -30,20 +29,6 @@ USER, PASSWORD = "lee", "mentiondesk"
 # the README's 200 KB budget.
 VIEWPORT = {"width": 1280, "height": 720}
 BUDGET_KB = 200
-
-
-def demo_serve(data_dir: Path, port: int) -> subprocess.Popen[str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("MENTIONDESK_")}
-    env["PYTHONPATH"] = str(REPO / "src")
-    env["MENTIONDESK_DATA_DIR"] = str(data_dir)
-    return subprocess.Popen(
-        [sys.executable, "-m", "mentiondesk", "demo", "--port", str(port)],
-        cwd=data_dir.parent,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        text=True,
-    )
 
 
 def wait_for(url: str, proc: subprocess.Popen[str], timeout: float = 120) -> None:
@@ -112,7 +97,10 @@ def main() -> None:
         data_dir = Path(tmp) / "var"
         data_dir.mkdir()
         port = free_port()
-        proc = demo_serve(data_dir, port)
+        # Its log would fill a pipe nobody reads while the pages are taken.
+        proc = demo_process(
+            src=REPO / "src", data_dir=data_dir, port=port, stderr=subprocess.DEVNULL
+        )
         try:
             wait_for(f"http://127.0.0.1:{port}", proc)
             shots = take(f"http://127.0.0.1:{port}", args.out)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 from typing import Any
+from urllib.parse import parse_qs, urlsplit
 
 import pytest
 from playwright.sync_api import Page, expect
@@ -23,19 +24,23 @@ from tests.conftest import PASSWORD
 pytestmark = pytest.mark.browser
 
 
-def test_a_post_arrives_while_the_agent_types_and_the_text_stays(
-    page: Page,
-    live_server: Any,
-    live_desk: SandboxServer,
-    advocate: User,
-    screenshot_dir: Path,
-) -> None:
+@pytest.fixture
+def on_ticket(
+    page: Page, live_server: Any, live_desk: SandboxServer, advocate: User
+) -> tuple[Ticket, str]:
+    """Maya's question as a ticket, open in Ana's browser; the ticket and the question's id."""
     asked = live_desk.store.mention_add("maya", "@Driftwood how do I rotate a runner token?")
     ingest()
     ticket = Ticket.objects.get()
-
     sign_in(page, live_server.url, advocate.username)
     page.goto(f"{live_server.url}/tickets/{ticket.pk}/")
+    return ticket, asked
+
+
+def test_a_post_arrives_while_the_agent_types_and_the_text_stays(
+    page: Page, on_ticket: tuple[Ticket, str], live_desk: SandboxServer, screenshot_dir: Path
+) -> None:
+    ticket, asked = on_ticket
     composer = page.locator("#reply-text")
     text = "Settings > CI/CD > Runners, then "
     composer.fill(text)
@@ -85,14 +90,10 @@ def test_a_post_arrives_while_the_agent_types_and_the_text_stays(
 
 
 def test_a_ticket_page_whose_form_expired_shows_a_notice_or_goes_to_sign_in(
-    page: Page, live_server: Any, live_desk: SandboxServer, advocate: User
+    page: Page, on_ticket: tuple[Ticket, str], advocate: User
 ) -> None:
-    live_desk.store.mention_add("maya", "@Driftwood how do I rotate a runner token?")
-    ingest()
-    ticket = Ticket.objects.get()
-    sign_in(page, live_server.url, advocate.username)
-    url = f"{live_server.url}/tickets/{ticket.pk}/"
-    page.goto(url)
+    ticket, _ = on_ticket
+    url = page.url
     page.locator("#reply-text").fill("Half a reply")
 
     # Still signed in, but the page's token is no longer the browser's: the heartbeat's
@@ -106,11 +107,10 @@ def test_a_ticket_page_whose_form_expired_shows_a_notice_or_goes_to_sign_in(
     expect(page.locator("#presence-list")).not_to_contain_text("expired")
     expect(page.locator("#reply-text")).to_have_value("Half a reply")
 
-    # Signed out: the next beat goes to sign in, and back to the ticket after it.
+    # Signed out: the next poll goes to sign in, and back to this page after it.
     page.context.clear_cookies()
-    expect(page).to_have_url(
-        re.compile(rf"/accounts/login/\?next=/tickets/{ticket.pk}/$"), timeout=15_000
-    )
+    expect(page).to_have_url(re.compile(r"/accounts/login/\?next="), timeout=15_000)
+    assert parse_qs(urlsplit(page.url).query)["next"] == [f"/tickets/{ticket.pk}/"]
     page.get_by_label("Username").fill(advocate.username)
     page.get_by_label("Password").fill(PASSWORD)
     page.get_by_role("button", name="Sign in").click()

@@ -438,7 +438,23 @@
   // A page restored from the back/forward cache must accept a new submit.
   window.addEventListener("pageshow", releaseForms);
   document.addEventListener("htmx:load", function (event) { init(event.target); });
+  // Once a poll found the session gone and the page is going to sign in, the other polls'
+  // answers start no second navigation: two sign-in pages loading at once each set a CSRF
+  // cookie, and the form left on screen could carry the other one's token.
+  var leaving = false;
+  document.addEventListener("htmx:beforeOnLoad", function (event) {
+    if (leaving) {
+      event.preventDefault();
+      return;
+    }
+    var xhr = event.detail.xhr;
+    if (xhr && xhr.getResponseHeader("HX-Redirect")) leaving = true;
+  });
   document.addEventListener("htmx:beforeRequest", function (event) {
+    if (leaving) {
+      event.preventDefault();
+      return;
+    }
     var elt = event.detail.elt;
     if (elt && elt.hasAttribute && elt.hasAttribute("data-pause-while-typing") && hasDraft(elt)) {
       event.preventDefault();
@@ -454,12 +470,16 @@
   });
   document.addEventListener("htmx:beforeSwap", function (event) {
     // A poll that found the session expired was redirected to the login page: go there
-    // instead of drawing the login form inside the table.
+    // instead of drawing the login form inside the table, and come back to this page after
+    // it (the redirect's next= is the poll's partial).
     var xhr = event.detail.xhr;
     var url = xhr && xhr.responseURL;
     if (url && url.indexOf("/accounts/login/") !== -1) {
       event.detail.shouldSwap = false;
-      window.location.assign(url);
+      leaving = true;
+      var login = new URL(url);
+      login.searchParams.set("next", window.location.pathname + window.location.search);
+      window.location.assign(login.toString());
       return;
     }
     if (event.detail.target && event.detail.target.id === "arrivals" &&
