@@ -45,22 +45,31 @@ def rss_mb(pid: int) -> tuple[float, float]:
     return int(fields["VmRSS"][0]) / 1024, int(fields["VmHWM"][0]) / 1024
 
 
-def start_once(*, src: Path, data_dir: Path) -> dict[str, float]:
-    """Start the demo, wait for its first page, log in as ana, read RSS, stop it."""
+def demo_process(
+    *, src: Path, data_dir: Path, port: int, stderr: int = subprocess.PIPE
+) -> subprocess.Popen[str]:
+    """`mentiondesk demo` of the code in `src` on `data_dir` and `port`, in a process of its
+    own with none of this shell's MENTIONDESK_ settings. `stderr` a pipe by default: read
+    it, or pass DEVNULL for a demo that runs long enough to fill one."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("MENTIONDESK_")}
     env["PYTHONPATH"] = str(src)
     env["MENTIONDESK_DATA_DIR"] = str(data_dir)
-    port = free_port()
-    url = f"http://127.0.0.1:{port}"
-    started = time.perf_counter()
-    proc = subprocess.Popen(
+    return subprocess.Popen(
         [sys.executable, "-m", "mentiondesk", "demo", "--port", str(port)],
         cwd=data_dir.parent,
         env=env,
         stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
+        stderr=stderr,
         text=True,
     )
+
+
+def start_once(*, src: Path, data_dir: Path) -> dict[str, float]:
+    """Start the demo, wait for its first page, log in as ana, read RSS, stop it."""
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    started = time.perf_counter()
+    proc = demo_process(src=src, data_dir=data_dir, port=port)
     try:
         with httpx.Client(base_url=url, timeout=10) as web:
             while True:

@@ -217,6 +217,9 @@ WHITENOISE_AUTOREFRESH = DEBUG
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
 CSRF_COOKIE_SAMESITE = "Lax"
+# The desk's page in its layout (Django's has an inline style), and no page swapped into a
+# panel when a poll's form expired.
+CSRF_FAILURE_VIEW = "mentiondesk.desk.errors.csrf_failure"
 X_FRAME_OPTIONS = "DENY"
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"

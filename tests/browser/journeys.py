@@ -26,8 +26,7 @@ def sign_in(page: Page, base: str, username: str, *, landing: str = "Twitter") -
 
 
 def sign_out(page: Page) -> None:
-    """Forget the session, leaving the page first: its polls (presence, activity) would
-    otherwise post with the cleared session and get Django's CSRF failure page, whose inline
-    style the CSP refuses, swapped in."""
+    """Forget the session, leaving the page first: its polls (presence, activity, arrivals)
+    would otherwise find the session gone and take the page to sign in."""
     page.goto("about:blank")
     page.context.clear_cookies()

@@ -8,7 +8,7 @@ from mentiondesk.actions import policy as policy_actions
 from mentiondesk.channels.length import x_length
 from mentiondesk.channels.models import Handle
 from mentiondesk.policy.schema import PolicyError
-from mentiondesk.replies.services import ticket_drafts
+from mentiondesk.replies.services import ticket_drafts, ticket_macros
 from mentiondesk.tickets.models import Ticket
 from tests.factories import remote_post, tickets_from
 
@@ -46,6 +46,22 @@ def test_drafts_follow_the_intent_and_need_their_variables(ticket: Ticket) -> No
         )
     }
     assert names == {"forum_community", "forum_troubleshoot"}
+
+
+def test_macros_lists_every_macro_with_unknown_variables_left_to_fill(ticket: Ticket) -> None:
+    ticket.intent = "bug_report"
+    macros = {d.macro: d for d in ticket_macros(ticket=ticket, variables={"issue_url": ""})}
+    assert list(macros)[:3] == ["still_affected", "related_issue", "new_issue"], "policy order"
+    related = macros["related_issue"]
+    assert related.applies and related.missing == ("issue_url",)
+    assert related.text.startswith("@maya thanks! This looks related: {issue_url} Add")
+    assert related.length == x_length(related.text)
+    assert not macros["still_affected"].applies, "meant for availability tickets"
+    assert macros["spam_thanks"].missing == () and "@maya!" in macros["spam_thanks"].text
+    assert ticket_drafts(ticket=ticket) == [], "a draft needs every variable"
+    known = ticket_macros(ticket=ticket, variables={"issue_url": "https://git.example/i/1"})
+    (draft,) = [d for d in known if d.macro == "related_issue"]
+    assert draft.missing == () and "https://git.example/i/1 Add" in draft.text
 
 
 def test_policy_macros_replace_the_defaults_and_long_ones_are_flagged(

@@ -13,7 +13,7 @@ from django.utils import timezone
 
 from mentiondesk.channels.models import Post
 from mentiondesk.integrations.evidence import services as evidence
-from mentiondesk.replies.services import Draft, ticket_drafts
+from mentiondesk.replies.services import Draft, ticket_drafts, ticket_macros
 from mentiondesk.tickets.models import Ticket
 from mentiondesk.tickets.search import SearchHit, ticket_similar
 
@@ -56,6 +56,15 @@ def ticket_evidence_stored(*, ticket: Ticket) -> TicketEvidence | None:
     return _ticket_evidence(ticket, sources, fetched_at)
 
 
+def ticket_macros_get(*, ticket: Ticket) -> list[Draft]:
+    """Every macro of the policy filled for `ticket` (`ticket_macros`) with what the kept
+    evidence knows (the incident, issue and forum links) besides the requester; what it does
+    not know stays a "{name}" placeholder. No network: the composer's picker opens at once,
+    and the evidence card's Refresh is what asks the sources again."""
+    stored = evidence.evidence_stored(ticket_id=ticket.pk)
+    return ticket_macros(ticket=ticket, variables=_variables(stored[0] if stored else {}))
+
+
 def ticket_evidence_warm(*, ticket_id: int) -> bool:
     """After ingest: fetch and keep the sources' evidence of ticket `ticket_id` before anyone
     opens it; False when the ticket is gone. Similar tickets and drafts are left to the ticket
@@ -79,14 +88,7 @@ def _ticket_sources_fetch(ticket: Ticket) -> dict[str, evidence.EvidenceResult]:
 def _ticket_evidence(
     ticket: Ticket, sources: dict[str, evidence.EvidenceResult], fetched_at: datetime | None
 ) -> TicketEvidence:
-    variables = {
-        "incident_url": _first(sources, "statuspage", "url"),
-        "issue_url": _first(sources, "issuetracker", "url"),
-        "forum_url": _first(sources, "forum", "url"),
-        "new_issue_url": evidence.issues_new_url() or "",
-        "forum_category_url": evidence.forum_category_url() or "",
-    }
-    known = {k: v for k, v in variables.items() if v}
+    known = _variables(sources)
     return TicketEvidence(
         sources=sources,
         similar=ticket_similar(ticket=ticket),
@@ -94,6 +96,18 @@ def _ticket_evidence(
         variables=known,
         fetched_at=fetched_at,
     )
+
+
+def _variables(sources: dict[str, evidence.EvidenceResult]) -> dict[str, str]:
+    """The macro variables the sources' answers and the settings give, those with a value."""
+    variables = {
+        "incident_url": _first(sources, "statuspage", "url"),
+        "issue_url": _first(sources, "issuetracker", "url"),
+        "forum_url": _first(sources, "forum", "url"),
+        "new_issue_url": evidence.issues_new_url() or "",
+        "forum_category_url": evidence.forum_category_url() or "",
+    }
+    return {k: v for k, v in variables.items() if v}
 
 
 def _first(sources: dict[str, Any], source: str, key: str) -> str:

@@ -211,6 +211,17 @@ def ticket_latest_inbound(*, ticket: Ticket) -> Post | None:
     )
 
 
+def ticket_posts_since(*, ticket: Ticket, seen_post_id: str) -> list[Post]:
+    """The posts of `ticket` after `seen_post_id` in the conversation's order, deleted ones
+    aside: what arrived since a composer showed that post, oldest first. Empty when
+    `seen_post_id` is empty or not (or no longer) among them. The one definition both the
+    send's collision guard and the composer's "new post arrived" banner use, so the banner
+    warns of exactly what a send would be refused for."""
+    timeline = list(Post.objects.filter(ticket=ticket, deleted_at=None).order_by(*TIMELINE))
+    ids = [post.remote_id for post in timeline]
+    return timeline[ids.index(seen_post_id) + 1 :] if seen_post_id in ids else []
+
+
 def ticket_mentioned_handles(*, ticket: Ticket) -> list[Handle]:
     """Our active handles that the requester's first post on the ticket mentioned."""
     first = (

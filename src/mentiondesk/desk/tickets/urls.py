@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import views, worklists
+from . import live, views, worklists
 
 app_name = "tickets"
 urlpatterns = [
@@ -22,6 +22,8 @@ urlpatterns = [
     path("tickets/<int:ticket_id>/", views.detail, name="detail"),
     path("tickets/<int:ticket_id>/activity", views.activity, name="activity"),
     path("tickets/<int:ticket_id>/evidence", views.evidence, name="evidence"),
+    path("tickets/<int:ticket_id>/arrivals", live.arrivals, name="arrivals"),
+    path("tickets/<int:ticket_id>/macros", live.macros, name="macros"),
     path("tickets/<int:ticket_id>/reply", views.reply, name="reply"),
     path(
         "tickets/<int:ticket_id>/replies/<int:reply_id>/retry",

@@ -11,7 +11,7 @@ from .actions import post_action_run, post_actions_due, post_delete, post_like
 from .create import Collision, reply_create, reply_handle_choice
 from .deliver import reply_deliver
 from .direct import dm_create
-from .drafts import Draft, ticket_drafts
+from .drafts import Draft, ticket_drafts, ticket_macros
 from .outbox import outbox_drain, outbox_due
 from .reconcile import reply_find_on_network
 from .retry import MayHaveBeenSent, reply_recheck, reply_retry
@@ -41,4 +41,5 @@ __all__ = [
     "status_update_follow_up",
     "stream_reply",
     "ticket_drafts",
+    "ticket_macros",
 ]

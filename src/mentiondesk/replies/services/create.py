@@ -12,7 +12,7 @@ from django.utils import timezone
 
 from mentiondesk.accounts.models import User
 from mentiondesk.channels.connectors import network_facts
-from mentiondesk.channels.models import TIMELINE, Post
+from mentiondesk.channels.models import Post
 from mentiondesk.core.errors import Conflict, DomainError, Forbidden
 from mentiondesk.sla import services as sla_services
 from mentiondesk.tickets import rules
@@ -206,14 +206,9 @@ def _collision_check(
     """Raises Collision when the send would race a post the agent has not seen, or answer a
     post already answered (unless `another` confirms it). Returns the answer confirmed past."""
     changes: list[str] = []
-    if seen_post_id:
-        timeline = list(Post.objects.filter(ticket=ticket, deleted_at=None).order_by(*TIMELINE))
-        ids = [post.remote_id for post in timeline]
-        for post in timeline[ids.index(seen_post_id) + 1 :] if seen_post_id in ids else []:
-            verb = "wrote" if post.direction == Post.Direction.INBOUND else "replied"
-            changes.append(
-                f"@{post.author_username} {verb} “{post.text[:80]}” since you opened it."
-            )
+    for post in ticket_selectors.ticket_posts_since(ticket=ticket, seen_post_id=seen_post_id or ""):
+        verb = "wrote" if post.direction == Post.Direction.INBOUND else "replied"
+        changes.append(f"@{post.author_username} {verb} “{post.text[:80]}” since you opened it.")
     answer = selectors.ticket_answer_get(ticket=ticket, latest=latest) if latest else None
     answered = answer.describe() if answer is not None and not another else []
     if changes or answered:

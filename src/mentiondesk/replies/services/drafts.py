@@ -20,6 +20,10 @@ class Draft:
     length: int  # as the ticket's network counts it
     limit: int = X_MAX_CHARS  # the network's limit
     network_label: str = "X"
+    # The variables the desk could not fill: left in `text` as "{name}" for the agent to edit.
+    missing: tuple[str, ...] = ()
+    # The macro is meant for the ticket's intent (or for any intent).
+    applies: bool = True
 
     @property
     def fits(self) -> bool:
@@ -27,20 +31,54 @@ class Draft:
         return self.length <= self.limit
 
 
-def ticket_drafts(*, ticket: Ticket, variables: dict[str, str] | None = None) -> list[Draft]:
-    """The macros that apply to `ticket` (its intent, or none given) and whose variables are
-    all known, filled in. `variables` adds what the evidence found (incident_url, issue_url,
-    new_issue_url, forum_url, forum_category_url); `requester` is always known."""
-    known = {"requester": ticket.requester_username, **(variables or {})}
+class _Known(dict[str, str]):
+    """The variables known for a ticket; an unknown one formats as its own "{name}"."""
+
+    def __missing__(self, key: str) -> str:
+        return "{" + key + "}"
+
+
+def ticket_macros(*, ticket: Ticket, variables: dict[str, str] | None = None) -> list[Draft]:
+    """Every macro of the policy, in its order, filled for `ticket` with what the desk knows:
+    `requester` always, and `variables` (what the evidence found: incident_url, issue_url,
+    new_issue_url, forum_url, forum_category_url). A variable without a value stays in the
+    text as "{name}" and is listed in `missing`; `applies` says whether the macro is meant for
+    the ticket's intent. The composer's macro picker lists them all. Read-only."""
+    known = _Known(
+        {
+            k: v
+            for k, v in {"requester": ticket.requester_username, **(variables or {})}.items()
+            if v
+        }
+    )
     facts = network_facts(ticket.network)
     limit = handle_text_limit(handle=ticket.handle)
-    drafts = []
+    macros = []
     for macro in policy_current().macros:
-        if macro.intents and ticket.intent not in macro.intents:
-            continue
-        needed = {name for _, name, _, _ in string.Formatter().parse(macro.text) if name}
-        if not needed <= {k for k, v in known.items() if v}:
-            continue
-        text = macro.text.format(**known)
-        drafts.append(Draft(macro.name, text, facts.text_length(text), limit, facts.label))
-    return drafts
+        needed = [name for _, name, _, _ in string.Formatter().parse(macro.text) if name]
+        # The policy allows plain {name} fields only (policy.schema.checks._template_check).
+        text = macro.text.format_map(known)
+        macros.append(
+            Draft(
+                macro.name,
+                text,
+                facts.text_length(text),
+                limit,
+                facts.label,
+                missing=tuple(dict.fromkeys(n for n in needed if n not in known)),
+                applies=not macro.intents or ticket.intent in macro.intents,
+            )
+        )
+    return macros
+
+
+def ticket_drafts(*, ticket: Ticket, variables: dict[str, str] | None = None) -> list[Draft]:
+    """The macros that apply to `ticket` (its intent, or none given) and whose variables are
+    all known, filled in (`ticket_macros`). `variables` adds what the evidence found
+    (incident_url, issue_url, new_issue_url, forum_url, forum_category_url); `requester` is
+    always known."""
+    return [
+        draft
+        for draft in ticket_macros(ticket=ticket, variables=variables)
+        if draft.applies and not draft.missing
+    ]

@@ -1,6 +1,6 @@
 /* mentiondesk: keyboard shortcuts for the play loop, the reply character count, compact ages,
-   the presence heartbeat's typing flag, drafted replies into the composer, and polls that
-   wait while someone is typing.
+   the presence heartbeat's typing flag, drafted replies and macros into the composer, the
+   "new post arrived" banner, and polls that wait while someone is typing.
    No inline scripts anywhere (a CSP without 'unsafe-inline' must keep working), and every
    feature here is an extra: the forms work without JavaScript. */
 (function () {
@@ -311,6 +311,65 @@
     reply.setSelectionRange(reply.value.length, reply.value.length);
   }
 
+  /* ---- macro picker: a macro goes in at the cursor, its first {placeholder} selected ---- */
+
+  function insertReply(text) {
+    var reply = document.getElementById("reply-text");
+    if (!reply || reply.disabled || text === null) return;
+    var start = reply.selectionStart, end = reply.selectionEnd;
+    if (reply.value.trim() === "") { start = 0; end = reply.value.length; }
+    reply.value = reply.value.slice(0, start) + text + reply.value.slice(end);
+    reply.dispatchEvent(new Event("input", { bubbles: true }));
+    reply.focus();
+    // What the desk could not fill is left as "{name}": selected, so typing replaces it.
+    var hole = /\{[a-z_]+\}/.exec(text);
+    var from = hole ? start + hole.index : start + text.length;
+    reply.setSelectionRange(from, hole ? from + hole[0].length : from);
+    var picker = document.getElementById("macro-picker");
+    if (picker) picker.open = false;
+  }
+
+  /* ---- a post arrived while typing: the banner names it, the conversation shows it ---- */
+
+  function seenPost() {
+    return document.querySelector("#composer [name=seen_post_id]");
+  }
+
+  // The banner (tickets:arrivals) polls more often than the conversation: when it names a
+  // post the conversation does not show yet, the conversation is redrawn now.
+  function showArrivals(box) {
+    var activity = document.getElementById("ticket-activity");
+    var posts = box.querySelectorAll("[data-arrived-post]");
+    for (var i = 0; i < posts.length; i++) {
+      var id = posts[i].getAttribute("data-arrived-post");
+      if (activity && !activity.querySelector('[data-post-id="' + CSS.escape(id) + '"]')) {
+        // As its own poll asks (source: the pause while typing in it applies too).
+        if (window.htmx) {
+          window.htmx.ajax("GET", activity.getAttribute("hx-get"),
+            {source: activity, target: activity, swap: "outerHTML"});
+        }
+        return;
+      }
+    }
+  }
+
+  // "I've read it": the send now carries the newest post as seen, so it goes through.
+  function readArrivals(newest) {
+    var seen = seenPost();
+    if (seen) seen.value = newest;
+    var box = document.getElementById("arrivals");
+    if (box) box.textContent = "";
+    var reply = document.getElementById("reply-text");
+    if (reply && !reply.disabled) reply.focus();
+  }
+
+  // A poll that left before "I've read it" names the posts just read: not drawn again.
+  function staleArrivals(html) {
+    var seen = seenPost();
+    var banner = new DOMParser().parseFromString(html, "text/html").querySelector("[data-arrived]");
+    return !!(seen && banner && banner.getAttribute("data-arrived") === seen.value);
+  }
+
   /* ---- feedback when the server cannot answer ---- */
 
   var toastTimer = 0;
@@ -370,12 +429,32 @@
     if (opener) toggleHelp();
     var use = event.target.closest && event.target.closest("[data-use-reply]");
     if (use) useReply(use.getAttribute("data-use-reply"));
+    var insert = event.target.closest && event.target.closest("[data-insert-reply]");
+    if (insert) insertReply(insert.getAttribute("data-insert-reply"));
+    var read = event.target.closest && event.target.closest("[data-arrivals-read]");
+    if (read) readArrivals(read.getAttribute("data-arrivals-read"));
   });
   document.addEventListener("DOMContentLoaded", function () { init(document); });
   // A page restored from the back/forward cache must accept a new submit.
   window.addEventListener("pageshow", releaseForms);
   document.addEventListener("htmx:load", function (event) { init(event.target); });
+  // Once a poll found the session gone and the page is going to sign in, the other polls'
+  // answers start no second navigation: two sign-in pages loading at once each set a CSRF
+  // cookie, and the form left on screen could carry the other one's token.
+  var leaving = false;
+  document.addEventListener("htmx:beforeOnLoad", function (event) {
+    if (leaving) {
+      event.preventDefault();
+      return;
+    }
+    var xhr = event.detail.xhr;
+    if (xhr && xhr.getResponseHeader("HX-Redirect")) leaving = true;
+  });
   document.addEventListener("htmx:beforeRequest", function (event) {
+    if (leaving) {
+      event.preventDefault();
+      return;
+    }
     var elt = event.detail.elt;
     if (elt && elt.hasAttribute && elt.hasAttribute("data-pause-while-typing") && hasDraft(elt)) {
       event.preventDefault();
@@ -391,18 +470,32 @@
   });
   document.addEventListener("htmx:beforeSwap", function (event) {
     // A poll that found the session expired was redirected to the login page: go there
-    // instead of drawing the login form inside the table.
+    // instead of drawing the login form inside the table, and come back to this page after
+    // it (the redirect's next= is the poll's partial).
     var xhr = event.detail.xhr;
     var url = xhr && xhr.responseURL;
     if (url && url.indexOf("/accounts/login/") !== -1) {
       event.detail.shouldSwap = false;
-      window.location.assign(url);
+      leaving = true;
+      var login = new URL(url);
+      login.searchParams.set("next", window.location.pathname + window.location.search);
+      window.location.assign(login.toString());
+      return;
+    }
+    if (event.detail.target && event.detail.target.id === "arrivals" &&
+        staleArrivals(event.detail.serverResponse || "")) {
+      event.detail.shouldSwap = false;
       return;
     }
     // A page that shows a refusal (Slack not configured is a 503) is drawn like any page.
     if (xhr && xhr.getResponseHeader("X-Desk-Error")) {
       event.detail.shouldSwap = true;
       event.detail.isError = false;
+    }
+  });
+  document.addEventListener("htmx:afterSwap", function (event) {
+    if (event.detail.target && event.detail.target.id === "arrivals") {
+      showArrivals(event.detail.target);
     }
   });
   document.addEventListener("htmx:responseError", function () {

@@ -1,0 +1,45 @@
+"""What the ticket page asks for while an agent works on it, beside the conversation's own
+poll: the "new post arrived" banner above the composer, and the composer's macro picker.
+Thin: read one selector, render a partial of the ticket page's template."""
+
+from __future__ import annotations
+
+from django.contrib.auth.decorators import login_required
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import render
+from django.views.decorators.http import require_GET
+
+from mentiondesk.core.errors import NotFound
+from mentiondesk.replies import evidence as ticket_evidence
+from mentiondesk.tickets import selectors
+from mentiondesk.tickets.models import Ticket
+
+
+@require_GET
+@login_required
+def arrivals(request: HttpRequest, ticket_id: int) -> HttpResponse:
+    """The banner above the composer, polled while the page is open: the posts that arrived
+    since `seen_post_id` (the newest post the composer showed, as a send carries it), nothing
+    when none did. A send is refused for exactly these (`ticket_posts_since`): the banner says
+    so while the agent is still typing."""
+    posts = selectors.ticket_posts_since(
+        ticket=_ticket(ticket_id), seen_post_id=request.GET.get("seen_post_id", "")
+    )
+    return render(request, "tickets/detail.html#arrivals", {"arrived": posts})
+
+
+@require_GET
+@login_required
+def macros(request: HttpRequest, ticket_id: int) -> HttpResponse:
+    """The composer's macro picker, fetched when it is first opened: every macro of the
+    policy, filled with what the desk knows of the ticket; what it does not know stays a
+    "{name}" placeholder to edit."""
+    found = ticket_evidence.ticket_macros_get(ticket=_ticket(ticket_id))
+    return render(request, "tickets/detail.html#macro-list", {"macros": found})
+
+
+def _ticket(ticket_id: int) -> Ticket:
+    try:
+        return selectors.ticket_get(ticket_id=ticket_id, with_conversation=False)
+    except NotFound as exc:
+        raise Http404(exc.message) from exc
