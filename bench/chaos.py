@@ -12,8 +12,10 @@ multiplies them. outbox-kill, pg-kill (every connection of the desk dropped with
 pg_terminate_backend, again and again, under API traffic), and rate-limits' last row, run on
 PostgreSQL
 (MENTIONDESK_CHAOS_PG_URL, default the database mentiondesk_chaos on the local server, dropped
-and created again); the others on SQLite files in a temporary directory. Progress goes to
-stderr, the table to stdout; bench/RESULTS.md is written by hand from it."""
+and created again); the others on SQLite files in a temporary directory. mastodon-kill and
+bluesky-kill (half the backlog as mentions, an eighth of the replies) run the poll and the
+outbox against the Mastodon and Bluesky sandboxes. Progress goes to stderr, the table to
+stdout; bench/RESULTS.md is written by hand from it."""
 
 from __future__ import annotations
 
@@ -648,7 +650,8 @@ def replies_check(state: dict[str, Any], sandbox: Sandbox) -> dict[str, Any]:
     status = Counter(r["status"] for r in replies)
     sent_missing = [r for r in replies if r["status"] == "sent" and r["post"] not in network_ids]
     attention = [r for r in replies if r["status"] == "needs_attention"]
-    on_network_texts = {p["text"] for p in ours}
+    # By target and text: on Mastodon and Bluesky a customer's tickets get the same text.
+    on_network = {(p["parent"], p["text"]) for p in ours}
     return {
         "replies": len(replies),
         "status": dict(status),
@@ -662,7 +665,7 @@ def replies_check(state: dict[str, Any], sandbox: Sandbox) -> dict[str, Any]:
         "sent_not_on_network": len(sent_missing),
         "attention_without_reason": sum(1 for r in attention if not r["reason"].strip()),
         # Flagged for a person although the post went out: safe, but worth knowing.
-        "attention_but_posted": sum(1 for r in attention if r["text"] in on_network_texts),
+        "attention_but_posted": sum(1 for r in attention if (r["target"], r["text"]) in on_network),
         "reasons": Counter(r["reason"].split(" (")[0][:60] for r in attention).most_common(4),
     }
 
@@ -841,12 +844,15 @@ def outbox_kill(workdir: Path, sizes: dict[str, int]) -> tuple[str, bool]:
     return figure, replies_ok(result) and not state["tasks_lost"]
 
 
+WAVES = 4  # open_kill queues its replies in this many waves
+
+
 def open_kill(workdir: Path, sizes: dict[str, int], network: str) -> tuple[str, bool]:
     """On Mastodon or Bluesky: `mentiondesk poll` and workers SIGKILLed at random while mentions
     arrive and 429s (with a reset) answer polls (every mention stored once); then replies,
     workers SIGKILLed during sends, sends whose answer is lost, 5xx and 429s (no duplicate
     post, no call before an announced reset)."""
-    mentions, reply_count = sizes["backlog"] // 2, sizes["replies"] // 5
+    mentions, reply_count = sizes["backlog"] // 2, sizes["replies"] // 8
     rng = random.Random(SEED)
     say(f"{network}-kill: {mentions} mentions, {reply_count} replies, 2 workers, SQLite")
     sandbox = Sandbox(network, mentions=mentions)
@@ -897,13 +903,20 @@ def open_kill(workdir: Path, sizes: dict[str, int], network: str) -> tuple[str, 
         say(f"  intake: {len(on_network)} mentions, {missing} not stored, {desk.kills} kills")
         intake_kills = desk.kills
 
-        created = desk.python("replies", count=reply_count)["created"]
-        say(f"  {created} replies queued; starting 2 workers")
+        say(f"  {reply_count} replies in {WAVES} waves; starting 2 workers")
         started = time.monotonic()
         workers = [desk.start("worker", "--interval", "0.3") for _ in range(2)]
-        # Chaos until 90 % of the replies are settled: every 1-3 s a worker is SIGKILLed and
-        # restarted, and often a fault waits for the next send.
-        while unsettled(database) > 0.1 * created and time.monotonic() - started < 240:
+        created, rounds = 0, 0
+        # Chaos until every wave is queued and 90 % of the replies are settled: every 1-3 s a
+        # worker is SIGKILLed and restarted, and often a fault waits for the next send. The
+        # replies come in waves (two workers send a wave in seconds), so kills land mid-send.
+        while (created < reply_count or unsettled(database) > 0.1 * created) and (
+            time.monotonic() - started < 240
+        ):
+            if rounds % 3 == 0 and created < reply_count:
+                wave = min(-(-reply_count // WAVES), reply_count - created)
+                created += desk.python("replies", count=wave)["created"]
+            rounds += 1
             time.sleep(rng.uniform(1, 3))
             n = rng.randrange(len(workers))
             desk.kill(workers[n])
