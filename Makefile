@@ -56,7 +56,7 @@ check: lint test ## everything CI runs
 bench: $(STAMP) ## run the benchmarks; results go in bench/RESULTS.md by hand
 	$(BIN)/python bench/run.py
 
-chaos: $(STAMP) ## kill workers and database connections, time out, 429: nothing lost or sent twice (~11 min)
+chaos: $(STAMP) ## kill workers and database connections, time out, 429: nothing lost or sent twice (~16 min)
 	$(BIN)/python bench/chaos.py
 
 peer: $(STAMP) ## side by side with django-helpdesk on PostgreSQL (its own venv: bench/.peer-venv)

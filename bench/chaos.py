@@ -3,8 +3,8 @@ processes, SIGKILLed at random and restarted, against a sandbox network (its own
 injects timeouts after accepting, 5xx and 429s. Each scenario stops by itself, checks its
 invariant on what the sandbox received and what the database holds, and prints a table row.
 
-    .venv/bin/python bench/chaos.py [--only ingest-kill|outbox-kill|pg-kill|rate-limits]
-                                    [--scale N]
+    .venv/bin/python bench/chaos.py [--only ingest-kill|outbox-kill|pg-kill|rate-limits|
+                                            mastodon-kill|bluesky-kill] [--scale N]
     .venv/bin/python bench/chaos.py --full     # the issue's sizes: 100,000 mentions, 10,000 replies
 
 Scale 1 (the default) is 3,000 mentions, 300 replies and a 300-mention backlog; `--scale N`
@@ -12,8 +12,10 @@ multiplies them. outbox-kill, pg-kill (every connection of the desk dropped with
 pg_terminate_backend, again and again, under API traffic), and rate-limits' last row, run on
 PostgreSQL
 (MENTIONDESK_CHAOS_PG_URL, default the database mentiondesk_chaos on the local server, dropped
-and created again); the others on SQLite files in a temporary directory. Progress goes to
-stderr, the table to stdout; bench/RESULTS.md is written by hand from it."""
+and created again); the others on SQLite files in a temporary directory. mastodon-kill and
+bluesky-kill (half the backlog as mentions, an eighth of the replies) run the poll and the
+outbox against the Mastodon and Bluesky sandboxes. Progress goes to stderr, the table to
+stdout; bench/RESULTS.md is written by hand from it."""
 
 from __future__ import annotations
 
@@ -44,18 +46,27 @@ PG_URL = os.environ.get(
     "MENTIONDESK_CHAOS_PG_URL", "postgres://postgres@127.0.0.1:5432/mentiondesk_chaos"
 )
 HANDLES = ("Driftwood", "DriftwoodStatus")
-POLICY = "".join(
-    f"""
+
+
+def policy_text(network: str, handles: dict[str, str], **keys: str) -> str:
+    """A policy file with `handles` ({username: credentials variable}; the first one "main",
+    the second "status") on `network`, reading mentions into tickets; `keys` are the network's
+    own (`instance`, `service`)."""
+    extra = "".join(f'{key} = "{value}"\n' for key, value in keys.items())
+    return "".join(
+        f"""
 [[handle]]
-network = "x"
+network = "{network}"
 username = "{name}"
 role = "{role}"
 respond_from = "desk"
 auto_ticket = true
-credentials_env = "MENTIONDESK_X_TOKEN_{name.upper()}"
-"""
-    for name, role in zip(HANDLES, ("main", "status"), strict=True)
-)
+credentials_env = "{variable}"
+{extra}"""
+        for (name, variable), role in zip(handles.items(), ("main", "status"), strict=True)
+    )
+
+
 UNLIMITED = 10**9
 # Sizes at scale 1 (a few minutes on two shared cores), and the issue's (`--full`).
 SIZES = {"mentions": 3_000, "replies": 300, "backlog": 300}
@@ -86,15 +97,14 @@ def _recording_store_class(base: type) -> type:
 
 
 class _Recorder:
-    """WSGI middleware: every API request's arrival and answer times, endpoint (X's route
-    template), token digest, status and announced rate-limit window."""
+    """WSGI middleware: every API request's arrival and answer times, endpoint, account
+    (bucket), status and announced rate-limit window, for `early_calls`. What an endpoint, a
+    bucket and a window are is each network's (`network.describe`, `network.window`)."""
 
-    def __init__(self, app: Any, store: Any) -> None:
-        self.app, self.store = app, store
+    def __init__(self, app: Any, store: Any, network: Any) -> None:
+        self.app, self.store, self.network = app, store, network
 
     def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Any:
-        from mentiondesk.sandbox.x.app import _template
-
         if environ.get("PATH_INFO", "").startswith("/_sandbox/"):
             return self.app(environ, start_response)
         arrived = time.time()
@@ -102,30 +112,242 @@ class _Recorder:
 
         def recording_start(status: str, headers: list[tuple[str, str]], *args: Any) -> Any:
             seen["status"] = int(status.split()[0])
-            seen.update((k.lower(), v) for k, v in headers if k.lower().startswith("x-rate"))
+            seen["headers"] = {k.lower(): v for k, v in headers}
             return start_response(status, headers, *args)
 
-        try:
-            endpoint, _ = self.app._url_map.bind_to_environ(environ).match()
-            method, rule = str(endpoint).split(" ", 1)
-            endpoint = f"{method} {_template(rule)}"
-        except Exception:
-            endpoint = f"{environ.get('REQUEST_METHOD')} {environ.get('PATH_INFO')}"
-        token = environ.get("HTTP_AUTHORIZATION", "")
+        endpoint, bucket = self.network.describe(self.app, environ)
         body = self.app(environ, recording_start)
+        remaining, reset = self.network.window(seen.get("headers", {}))
         with self.store._lock:
             self.store.answers.append(
                 {
                     "endpoint": endpoint,
-                    "bucket": hashlib.sha256(token.encode()).hexdigest()[:12],
+                    "bucket": bucket,
                     "arrived": arrived,
                     "answered": time.time(),
                     "status": seen.get("status"),
-                    "remaining": seen.get("x-rate-limit-remaining"),
-                    "reset": seen.get("x-rate-limit-reset"),
+                    "remaining": remaining,
+                    "reset": reset,
                 }
             )
         return body
+
+
+def _digest(value: str) -> str:
+    return hashlib.sha256(value.encode()).hexdigest()[:12]
+
+
+class _XNetwork:
+    """X: windows per token and endpoint (X's route template), reset in epoch seconds."""
+
+    @staticmethod
+    def describe(app: Any, environ: dict[str, Any]) -> tuple[str, str]:
+        from mentiondesk.sandbox.x.app import _template
+
+        try:
+            endpoint, _ = app._url_map.bind_to_environ(environ).match()
+            method, rule = str(endpoint).split(" ", 1)
+            endpoint = f"{method} {_template(rule)}"
+        except Exception:
+            endpoint = f"{environ.get('REQUEST_METHOD')} {environ.get('PATH_INFO')}"
+        return endpoint, _digest(environ.get("HTTP_AUTHORIZATION", ""))
+
+    @staticmethod
+    def window(headers: dict[str, str]) -> tuple[str | None, str | None]:
+        return headers.get("x-rate-limit-remaining"), headers.get("x-rate-limit-reset")
+
+
+class _OpenNetwork:
+    """An open network's sandbox in the chaos run: our two handles and `CUSTOMERS` customers
+    with `mentions` mentions of our main handle, calls the scenarios make of it whatever the
+    network (`mention_add`, `mentions`, `ours`, `resends`, `fault_send`, `fault_429`), and
+    what `_Recorder` reads of its requests. Subclasses speak to their store."""
+
+    name: str
+    server_class: type
+    poll_path: str
+    send_path: str
+    CUSTOMERS = 40
+
+    def __init__(self, *, mentions: int) -> None:
+        import threading
+
+        self._lock = threading.Lock()
+        self.answers: list[dict[str, Any]] = []
+        for n in range(mentions):
+            self.mention_add(n)
+
+    def resends(self) -> int:
+        """Send requests beyond one per reply (the same key or rkey asked again)."""
+        return sum(n - 1 for n in self._send_keys().values() if n > 1)
+
+    def _send_keys(self) -> Counter[str]:
+        raise NotImplementedError
+
+
+class _MastodonNetwork(_OpenNetwork):
+    """Mastodon: windows per account and bucket ("general", or "delete"), as the instance counts
+    them (a 429 on one route spends them all), reset in ISO 8601; a reply's re-send carries
+    its Idempotency-Key."""
+
+    name = "mastodon"
+    poll_path, send_path = "/api/v1/notifications", "/api/v1/statuses"
+
+    def __init__(self, *, mentions: int) -> None:
+        from mentiondesk.sandbox.mastodon import MastodonSandbox, MastodonStore
+
+        self.server_class = MastodonSandbox
+        self.store = MastodonStore()
+        self.main = self.store.account_add("driftwood")
+        self.status = self.store.account_add("driftwoodstatus")
+        self.customers = [self.store.account_add(f"cust{n}") for n in range(self.CUSTOMERS)]
+        super().__init__(mentions=mentions)
+
+    def facts(self, url: str) -> dict[str, Any]:
+        variables = {
+            a.username: f"MENTIONDESK_MASTODON_TOKEN_{a.username.upper()}"
+            for a in (self.main, self.status)
+        }
+        return {
+            "env": {variables[a.username]: a.token for a in (self.main, self.status)},
+            "policy": policy_text("mastodon", variables, instance=url),
+        }
+
+    def describe(self, app: Any, environ: dict[str, Any]) -> tuple[str, str]:
+        token = environ.get("HTTP_AUTHORIZATION", "").removeprefix("Bearer ").strip()
+        account = self.store.account_for_token(token) if token else None
+        bucket = "delete" if environ.get("REQUEST_METHOD") == "DELETE" else "general"
+        return bucket, account.id if account else "-"
+
+    @staticmethod
+    def window(headers: dict[str, str]) -> tuple[str | None, str | None]:
+        from datetime import datetime
+
+        reset = headers.get("x-ratelimit-reset")
+        epoch = datetime.fromisoformat(reset).timestamp() if reset else None
+        return headers.get("x-ratelimit-remaining"), None if epoch is None else str(epoch)
+
+    def mention_add(self, n: int) -> str:
+        customer = self.customers[n % len(self.customers)]
+        text = f"@driftwood my build #{n} is stuck, can you look?"
+        return str(self.store.status_post(customer.id, text)["id"])
+
+    def mentions(self) -> list[str]:
+        ids = {c.id for c in self.customers}
+        with self.store.lock:
+            return [s["id"] for s in self.store.statuses.values() if s["account_id"] in ids]
+
+    def ours(self) -> list[dict[str, Any]]:
+        return [
+            {"id": s["id"], "text": s["text"], "parent": s["in_reply_to_id"]}
+            for s in self.store.statuses_by(self.main.id)
+        ]
+
+    def _send_keys(self) -> Counter[str]:
+        with self.store.lock:
+            return Counter(
+                r.idempotency_key or f"no key {n}"
+                for n, r in enumerate(self.store.requests)
+                if r.method == "POST" and r.path == self.send_path
+            )
+
+    def fault_send(self, kind: str) -> None:
+        """ "lost": the post is made, the connection closed unanswered; "500 after": made, then
+        answered 500; "500": refused before."""
+        self.store.fault_add(
+            "drop" if kind == "lost" else "status",
+            method="POST",
+            path=self.send_path,
+            after=kind != "500",
+        )
+
+    def fault_429(self, what: str, *, reset_in: float) -> None:
+        method, path = ("GET", self.poll_path) if what == "poll" else ("POST", self.send_path)
+        self.store.fault_add("status", method=method, path=path, status=429, reset_in=reset_in)
+
+
+class _BlueskyNetwork(_OpenNetwork):
+    """Bluesky: windows per account (DID) and endpoint (XRPC method), reset in epoch seconds; a
+    reply's re-send reuses its rkey, and getRecord tells whether the first one was written."""
+
+    name = "bluesky"
+    poll_path = "/xrpc/app.bsky.notification.listNotifications"
+    send_path = "/xrpc/com.atproto.repo.createRecord"
+    HANDLES = {"driftwood.test": "DRIFTWOOD", "status.driftwood.test": "DRIFTWOODSTATUS"}
+
+    def __init__(self, *, mentions: int) -> None:
+        from mentiondesk.sandbox.bluesky import BlueskySandbox, BlueskyStore
+
+        self.server_class = BlueskySandbox
+        self.store = BlueskyStore()
+        for handle, name in self.HANDLES.items():
+            self.store.account_add(handle, password=f"pass-{name.lower()}")
+        self.customers = [f"cust{n}.test" for n in range(self.CUSTOMERS)]
+        for handle in self.customers:
+            self.store.account_add(handle)
+        super().__init__(mentions=mentions)
+
+    def facts(self, url: str) -> dict[str, Any]:
+        from mentiondesk.channels.credentials.crypto import KEY_VARIABLE, key_generate
+
+        variables = {h: f"MENTIONDESK_BLUESKY_PASSWORD_{n}" for h, n in self.HANDLES.items()}
+        return {
+            "env": {
+                KEY_VARIABLE: key_generate(),  # the desk keeps its sessions encrypted
+                **{variables[h]: f"pass-{n.lower()}" for h, n in self.HANDLES.items()},
+            },
+            "policy": policy_text("bluesky", variables, service=url),
+        }
+
+    def describe(self, app: Any, environ: dict[str, Any]) -> tuple[str, str]:
+        token = environ.get("HTTP_AUTHORIZATION", "").removeprefix("Bearer ").strip()
+        with self.store.lock:
+            found = self.store._tokens.get(token)
+        return environ.get("PATH_INFO", ""), found.did if found else "-"
+
+    @staticmethod
+    def window(headers: dict[str, str]) -> tuple[str | None, str | None]:
+        return headers.get("ratelimit-remaining"), headers.get("ratelimit-reset")
+
+    def mention_add(self, n: int) -> str:
+        customer = self.customers[n % len(self.customers)]
+        return self.store.post_add(customer, f"@driftwood.test my build #{n} is stuck, help?")
+
+    def mentions(self) -> list[str]:
+        return [p["uri"] for c in self.customers for p in self.store.posts_by(c)]
+
+    def ours(self) -> list[dict[str, Any]]:
+        return [
+            {
+                "id": p["uri"],
+                "text": p["value"]["text"],
+                "parent": p["value"].get("reply", {}).get("parent", {}).get("uri"),
+            }
+            for p in self.store.posts_by("driftwood.test")
+        ]
+
+    def _send_keys(self) -> Counter[str]:
+        return Counter(
+            str((r.body or {}).get("rkey") or f"no rkey {n}")
+            for n, r in enumerate(self.store.request_log())
+            if r.path == self.send_path
+        )
+
+    def fault_send(self, kind: str) -> None:
+        """As _MastodonNetwork.fault_send."""
+        self.store.fault(
+            "drop" if kind == "lost" else "status", path=self.send_path, after_write=kind != "500"
+        )
+
+    def fault_429(self, what: str, *, reset_in: float) -> None:
+        path = self.poll_path if what == "poll" else self.send_path
+        self.store.fault("ratelimited", path=path, reset_in=int(reset_in))
+
+
+OPEN_NETWORKS: dict[str, type[_OpenNetwork]] = {
+    "mastodon": _MastodonNetwork,
+    "bluesky": _BlueskyNetwork,
+}
 
 
 def _store_build(kind: str, params: dict[str, Any]) -> Any:
@@ -133,6 +355,8 @@ def _store_build(kind: str, params: dict[str, Any]) -> Any:
 
     from mentiondesk.sandbox.x.store import SandboxStore
 
+    if kind in OPEN_NETWORKS:
+        return OPEN_NETWORKS[kind](mentions=params.get("mentions", 0))
     if kind == "corpus":  # the ingest benchmark's realistic mix, served by bisection
         store, _ = corpus_build(mentions=params["mentions"], requesters=params["requesters"])
         store.__class__ = _recording_store_class(type(store))
@@ -149,22 +373,37 @@ def _store_build(kind: str, params: dict[str, Any]) -> Any:
 
 
 def _sandbox_serve(conn: Connection, kind: str, params: dict[str, Any]) -> None:
-    """Build the store, serve it, then answer (method, args, kwargs) calls on the store over
-    `conn` until "stop"."""
+    """Build the store, serve it, then answer (method, args, kwargs) calls on the store (on an
+    open network, on its `_OpenNetwork`) over `conn` until "stop"."""
     from mentiondesk.sandbox.x.server import SandboxServer
 
-    store = _store_build(kind, params)
+    target = _store_build(kind, params)
+    network = target if kind in OPEN_NETWORKS else _XNetwork()
+    base: type = target.server_class if kind in OPEN_NETWORKS else SandboxServer
+    store = target.store if kind in OPEN_NETWORKS else target
 
-    class Server(SandboxServer):
+    class Server(base):  # type: ignore[misc, valid-type]
         def wsgi_app(self) -> Any:
-            return _Recorder(super().wsgi_app(), store)
+            return _Recorder(super().wsgi_app(), target, network)
 
     with Server(store) as server:
-        conn.send({"url": server.url, "tokens": {n: store.token_for(n) for n in HANDLES}})
+        if kind in OPEN_NETWORKS:
+            facts = target.facts(server.url)
+        else:
+            facts = {
+                "env": {
+                    "MENTIONDESK_X_API_URL": server.url,
+                    **{f"MENTIONDESK_X_TOKEN_{n.upper()}": target.token_for(n) for n in HANDLES},
+                },
+                "policy": policy_text(
+                    "x", {n: f"MENTIONDESK_X_TOKEN_{n.upper()}" for n in HANDLES}
+                ),
+            }
+        conn.send({"url": server.url, **facts})
         while (message := conn.recv()) != "stop":
             name, args, kwargs = message
             try:
-                attribute = getattr(store, name)
+                attribute = getattr(target, name)
                 result = attribute(*args, **kwargs) if callable(attribute) else attribute
                 conn.send(("ok", result))
             except Exception as exc:  # the parent raises it
@@ -172,16 +411,19 @@ def _sandbox_serve(conn: Connection, kind: str, params: dict[str, Any]) -> None:
 
 
 class Sandbox:
-    """The parent's side: `sandbox.call("fault_add", "POST", "/2/tweets", kind=...)`."""
+    """The parent's side: `sandbox.call("fault_add", "POST", "/2/tweets", kind=...)`; `env` and
+    `policy` point a desk at it."""
 
     def __init__(self, kind: str, **params: Any) -> None:
         context = mp.get_context("fork")
+        self.kind = kind
         self._conn, theirs = context.Pipe()
         self._process = context.Process(target=_sandbox_serve, args=(theirs, kind, params))
         self._process.start()
         facts = self._conn.recv()
         self.url: str = facts["url"]
-        self.tokens: dict[str, str] = facts["tokens"]
+        self.env: dict[str, str] = facts["env"]
+        self.policy: str = facts["policy"]
 
     def call(self, name: str, *args: Any, **kwargs: Any) -> Any:
         self._conn.send((name, args, kwargs))
@@ -189,6 +431,21 @@ class Sandbox:
         if outcome == "error":
             raise RuntimeError(f"sandbox {name}: {result}")
         return result
+
+    def ours(self) -> list[dict[str, Any]]:
+        """Our main handle's posts on the network: {"id", "text", "parent"}."""
+        if self.kind in OPEN_NETWORKS:
+            return list(self.call("ours"))
+        return [
+            {
+                "id": p["id"],
+                "text": p["text"],
+                "parent": next(
+                    (r["id"] for r in p.get("referenced_tweets", []) if r["type"]), None
+                ),
+            }
+            for p in self.call("posts", "Driftwood")
+        ]
 
     def stop(self) -> None:
         with contextlib.suppress(OSError):
@@ -210,16 +467,15 @@ class Desk:
             **os.environ,
             "MENTIONDESK_DATABASE_URL": database_url,
             "MENTIONDESK_DATA_DIR": str(workdir),
-            "MENTIONDESK_X_API_URL": sandbox.url,
             "MENTIONDESK_TASKS_BACKEND": "django_tasks_db.DatabaseBackend",
             "MENTIONDESK_LOG_LEVEL": "WARNING",
-            **{f"MENTIONDESK_X_TOKEN_{n.upper()}": t for n, t in sandbox.tokens.items()},
+            **sandbox.env,
             **env,
         }
         self.started = 0
         self.kills = 0
         policy = workdir / "policy.toml"
-        policy.write_text(POLICY)
+        policy.write_text(sandbox.policy)
         self.run("migrate", "--verbosity", "0")
         self.run("policy", "apply", str(policy))
 
@@ -383,36 +639,41 @@ WORKERS: dict[str, Callable[..., Any]] = {
 
 def replies_check(state: dict[str, Any], sandbox: Sandbox) -> dict[str, Any]:
     """Outbox invariants: per reply target at most one post of ours on the network, no text
-    asked of X twice, every reply `sent` (with its post on the network) or `needs_attention`
-    with a reason, none left queued or sending."""
-    ours = sandbox.call("posts", "Driftwood")
+    asked of X twice (`resends`; on Mastodon and Bluesky a re-send carrying the first one's
+    Idempotency-Key or rkey is how a send stays at-most-once, so there they are counted, not
+    failed), every reply `sent` (with its post on the network) or `needs_attention` with a
+    reason, none left queued or sending."""
+    ours = sandbox.ours()
     network_ids = {p["id"] for p in ours}
-    per_target = Counter(
-        ref["id"] for p in ours for ref in p.get("referenced_tweets", []) if ref["type"]
-    )
+    per_target = Counter(p["parent"] for p in ours if p["parent"])
     replies = state["replies"]
     status = Counter(r["status"] for r in replies)
     sent_missing = [r for r in replies if r["status"] == "sent" and r["post"] not in network_ids]
     attention = [r for r in replies if r["status"] == "needs_attention"]
-    on_network_texts = {p["text"] for p in ours}
+    # By target and text: on Mastodon and Bluesky a customer's tickets get the same text.
+    on_network = {(p["parent"], p["text"]) for p in ours}
     return {
         "replies": len(replies),
         "status": dict(status),
         "duplicate_posts": sum(n - 1 for n in per_target.values() if n > 1),
-        "resends": sum(n - 1 for n in sandbox.call("creates").values() if n > 1),
+        "resends": (
+            sandbox.call("resends")
+            if sandbox.kind in OPEN_NETWORKS
+            else sum(n - 1 for n in sandbox.call("creates").values() if n > 1)
+        ),
         "left": status["queued"] + status["sending"],
         "sent_not_on_network": len(sent_missing),
         "attention_without_reason": sum(1 for r in attention if not r["reason"].strip()),
         # Flagged for a person although the post went out: safe, but worth knowing.
-        "attention_but_posted": sum(1 for r in attention if r["text"] in on_network_texts),
+        "attention_but_posted": sum(1 for r in attention if (r["target"], r["text"]) in on_network),
         "reasons": Counter(r["reason"].split(" (")[0][:60] for r in attention).most_common(4),
     }
 
 
-def replies_ok(r: dict[str, Any]) -> bool:
+def replies_ok(r: dict[str, Any], *, resends_allowed: bool = False) -> bool:
     return not (
         r["duplicate_posts"]
-        or r["resends"]
+        or (r["resends"] and not resends_allowed)
         or r["left"]
         or r["sent_not_on_network"]
         or r["attention_without_reason"]
@@ -581,6 +842,139 @@ def outbox_kill(workdir: Path, sizes: dict[str, int]) -> tuple[str, bool]:
     )
     say(f"  reasons: {result['reasons']}")
     return figure, replies_ok(result) and not state["tasks_lost"]
+
+
+WAVES = 4  # open_kill queues its replies in this many waves
+
+
+def open_kill(workdir: Path, sizes: dict[str, int], network: str) -> tuple[str, bool]:
+    """On Mastodon or Bluesky: `mentiondesk poll` and workers SIGKILLed at random while mentions
+    arrive and 429s (with a reset) answer polls (every mention stored once); then replies,
+    workers SIGKILLed during sends, sends whose answer is lost, 5xx and 429s (no duplicate
+    post, no call before an announced reset)."""
+    mentions, reply_count = sizes["backlog"] // 2, sizes["replies"] // 8
+    rng = random.Random(SEED)
+    say(f"{network}-kill: {mentions} mentions, {reply_count} replies, 2 workers, SQLite")
+    sandbox = Sandbox(network, mentions=mentions)
+    database = f"sqlite:///{workdir / 'open.db'}"
+    workers: list[subprocess.Popen[bytes]] = []
+    faults = Counter[str]()
+    try:
+        desk = Desk(
+            workdir,
+            database,
+            sandbox,
+            # Short, so killed sends are reconciled within the run; the lease outlasts the
+            # client's timeout.
+            MENTIONDESK_X_TIMEOUT_SECONDS="2",
+            MENTIONDESK_OUTBOX_LEASE_SECONDS="5",
+            MENTIONDESK_OUTBOX_SWEEP_SECONDS="2",
+            MENTIONDESK_POLL_INTERVAL_SECONDS="1",
+            MENTIONDESK_TASK_WORKER_GONE_SECONDS="6",
+        )
+        started = time.monotonic()
+        # Intake: poll and worker processes killed within a pass, new mentions in between,
+        # and one round in three a 429 with a 3 s reset on the next poll.
+        added = 0
+        while desk.kills < 8:
+            command = ("poll",) if desk.started % 2 else ("worker", "--interval", "0.2")
+            process = desk.start(*command)
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                process.wait(rng.uniform(0.5, 4))
+            desk.kill(process)
+            for _ in range(rng.randint(0, 5)):
+                sandbox.call("mention_add", mentions + added)
+                added += 1
+            if desk.kills % 3 == 0:
+                sandbox.call("fault_429", "poll", reset_in=3)
+                faults["429 on poll"] += 1
+        # The last pass, left to finish; once more if a 429 left unserved until now stopped it.
+        for _ in range(3):
+            time.sleep(4)  # past the last announced reset
+            if "stopped:" not in desk.run("poll"):
+                break
+        again = desk.run("poll")  # caught up: stores nothing more
+        intake_s = time.monotonic() - started
+        on_network = set(sandbox.call("mentions"))
+        state = desk.python("state")
+        stored = set(state["remote_ids"])
+        missing = len(on_network - stored)
+        stored_again = sum(int(n) for n in re.findall(r"stored (\d+) posts", again))
+        say(f"  intake: {len(on_network)} mentions, {missing} not stored, {desk.kills} kills")
+        intake_kills = desk.kills
+
+        say(f"  {reply_count} replies in {WAVES} waves; starting 2 workers")
+        started = time.monotonic()
+        workers = [desk.start("worker", "--interval", "0.3") for _ in range(2)]
+        created, rounds = 0, 0
+        # Chaos until every wave is queued and 90 % of the replies are settled: every 1-3 s a
+        # worker is SIGKILLed and restarted, and often a fault waits for the next send. The
+        # replies come in waves (two workers send a wave in seconds), so kills land mid-send.
+        while (created < reply_count or unsettled(database) > 0.1 * created) and (
+            time.monotonic() - started < 240
+        ):
+            if rounds % 3 == 0 and created < reply_count:
+                wave = min(-(-reply_count // WAVES), reply_count - created)
+                created += desk.python("replies", count=wave)["created"]
+            rounds += 1
+            time.sleep(rng.uniform(1, 3))
+            n = rng.randrange(len(workers))
+            desk.kill(workers[n])
+            workers[n] = desk.start("worker", "--interval", "0.3")
+            roll = rng.random()
+            if roll < 0.2:
+                sandbox.call("fault_send", "lost")
+                faults["answer lost after the post"] += 1
+            elif roll < 0.35:
+                sandbox.call("fault_send", "500 after")
+                faults["500 after the post"] += 1
+            elif roll < 0.45:
+                sandbox.call("fault_send", "500")
+                faults["500"] += 1
+            elif roll < 0.6:
+                sandbox.call("fault_429", "send", reset_in=3)
+                faults["429 on send"] += 1
+        chaos_s = time.monotonic() - started
+
+        def drained() -> bool:
+            left = unsettled(database)
+            say(f"  {left} replies queued or sending")
+            return left == 0
+
+        wait_until(drained, 180, every=3)
+        drain_s = time.monotonic() - started - chaos_s
+        state = desk.python("state")
+        result = replies_check(state, sandbox)
+        answers = sandbox.call("answers")
+    finally:
+        for w in workers:
+            desk.kill(w)
+        sandbox.stop()
+    early, examples = early_calls(answers)
+    for example in examples:
+        say(f"  early call: {example}")
+    say(f"  reasons: {result['reasons']}")
+    statuses = Counter(a["status"] for a in answers)
+    figure = (
+        f"{len(on_network)} mentions: {missing} not stored, {state['posts_twice']} stored twice, "
+        f"a pass after the last stores {stored_again}; {intake_kills} SIGKILLs of poll/worker; "
+        f"{result['replies']} replies: {result['status']}, {result['duplicate_posts']} "
+        f"duplicate posts, {result['resends']} same-key re-sends, {result['left']} left, "
+        f"{result['sent_not_on_network']} sent but not on the network, "
+        f"{result['attention_without_reason']} needing attention without a reason "
+        f"({result['attention_but_posted']} of them were posted); "
+        f"{desk.kills - intake_kills} SIGKILLs of workers; {len(answers):,} requests "
+        f"({statuses[429]} answered 429), {early} calls before an announced reset; faults "
+        f"{dict(faults)}; intake {intake_s:.0f} s + sends {chaos_s:.0f} s + drain {drain_s:.0f} s"
+    )
+    ok = (
+        not missing
+        and not state["posts_twice"]
+        and not stored_again
+        and not early
+        and replies_ok(result, resends_allowed=True)
+    )
+    return figure, ok
 
 
 def pg_terminate(database_url: str) -> int:
@@ -898,6 +1292,10 @@ SCENARIOS: dict[str, list[tuple[str, Callable[[Path, dict[str, int]], tuple[str,
     "ingest-kill": [("ingest-kill", ingest_kill)],
     "outbox-kill": [("outbox-kill", outbox_kill)],
     "pg-kill": [("pg-kill (PostgreSQL connections dropped)", pg_kill)],
+    **{
+        f"{network}-kill": [(f"{network}-kill", partial(open_kill, network=network))]
+        for network in OPEN_NETWORKS
+    },
     "rate-limits": [
         (
             f"rate-limits, {n} worker{'s' * (n > 1)} ({'PostgreSQL' if pg else 'SQLite'})",
