@@ -16,7 +16,8 @@ help: ## list the targets
 # machine gets the same versions; `make lock` rewrites them after a change to pyproject.toml.
 # The demo needs the runtime alone; tests and tools add the dev lock on top.
 $(RUNTIME): requirements/runtime.txt pyproject.toml
-	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	@# A first run stopped before pip was in place leaves a .venv without it: make it again.
+	test -x $(BIN)/pip || $(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet -r requirements/runtime.txt
 	$(BIN)/pip install --quiet --no-deps -e .
 	touch $(RUNTIME)
