@@ -17,7 +17,7 @@ help: ## list the targets
 # The demo needs the runtime alone; tests and tools add the dev lock on top.
 $(RUNTIME): requirements/runtime.txt pyproject.toml
 	@# A first run stopped before pip was in place leaves a .venv without it: make it again.
-	test -x $(BIN)/pip || $(PYTHON) -m venv $(VENV)
+	test -x $(BIN)/pip || $(PYTHON) -m venv --clear $(VENV)
 	$(BIN)/pip install --quiet -r requirements/runtime.txt
 	$(BIN)/pip install --quiet --no-deps -e .
 	touch $(RUNTIME)
