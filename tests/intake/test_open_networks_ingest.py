@@ -122,15 +122,39 @@ def test_our_own_posts_are_read_back_onto_their_tickets(net: Network) -> None:
     assert ticket.events.filter(kind=TicketEvent.Kind.ANSWERED_ELSEWHERE).exists()
 
 
-def _post_as_us(net: Network, text: str, *, reply_to: str) -> None:
+def test_a_thread_read_over_several_polls_stays_one_conversation(net: Network) -> None:
+    """The commonest follow-up: the requester answers our reply (sent from the network's app),
+    then answers themself, each read by a later poll. A Mastodon status names only its
+    parent, which is not on the page: the thread is followed through the posts stored."""
+    first = net.mention("@main where are the docs?")
+    poll()
+    ticket = Ticket.objects.get(network=net.name)
+    ours = _post_as_us(net, "They are at docs.example, sorry!", reply_to=first)
+    poll()
+    answer = net.mention("@main that page is a 404", reply_to=ours)
+    poll()
+    again = net.mention("@main hello?", reply_to=answer)
+    poll()
+
+    assert Ticket.objects.filter(network=net.name).count() == 1
+    thread = Post.objects.filter(network=net.name).order_by("created_at", "remote_id")
+    assert [p.remote_id for p in thread] == [first, ours, answer, again]
+    assert {p.ticket_id for p in thread} == {ticket.pk}
+    assert {p.conversation_id for p in thread} == {ticket.conversation_id}
+    assert ticket.events.filter(kind=TicketEvent.Kind.FOLLOW_UP).count() == 2
+    ticket.refresh_from_db()
+    assert ticket.status == Ticket.Status.OPEN  # answered once, written to since
+
+
+def _post_as_us(net: Network, text: str, *, reply_to: str) -> str:
+    """A post of our main handle made outside the desk; its remote id."""
     if isinstance(net, MastodonNet):
         store = net.server.store
         account = store.account_by_username(net.main)
         assert account is not None
-        store.status_post(account.id, f"@ana {text}", in_reply_to_id=reply_to)
-    else:
-        assert isinstance(net, BlueskyNet)
-        net.server.store.post_add(net.main, text, reply_to=reply_to)
+        return str(store.status_post(account.id, f"@ana {text}", in_reply_to_id=reply_to)["id"])
+    assert isinstance(net, BlueskyNet)
+    return net.server.store.post_add(net.main, text, reply_to=reply_to)
 
 
 def test_post_links_name_the_network(net: Network) -> None:

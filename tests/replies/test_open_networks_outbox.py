@@ -212,3 +212,51 @@ def test_past_the_instances_key_window_the_send_is_searched_for_not_repeated(
     (posted,) = mastodon.ours()
     assert posted["parent"] == latest
     assert reply.post is not None and reply.post.remote_id == posted["id"]
+
+
+def test_our_post_polled_in_before_a_retry_is_the_reply_itself_not_a_collision(
+    net: Network, advocate: User
+) -> None:
+    """Found by `make chaos`: a send written but answered 500 is queued again; a later try is
+    refused before anything leaves (rate limited); meanwhile the requester answers our post and
+    the poll stores it with its parent, our post. That
+    post is this reply's own send, not another client's answer: the reply is recorded sent,
+    never parked as "Not sent: @driftwood replied …", and the network holds one post."""
+    ticket, _, latest = conversation(net)
+    reply = services.reply_create(ticket=ticket, author=advocate, text="Fixed now, sorry!")
+    net.fail_next_send(after_write=True)
+    if isinstance(net, BlueskyNet):  # the read-back fails too: the outcome stays unknown
+        net.server.store.fault("status", path="/xrpc/com.atproto.repo.getRecord", status=503)
+    reply = deliver(reply)
+    assert reply.status == Reply.Status.QUEUED
+    last = reply.attempts_log.order_by("-pk").first()
+    assert last is not None and last.outcome == DeliveryAttempt.Outcome.UNKNOWN
+
+    # Refused before anything left; the window resets at once, so the poll below may read.
+    if isinstance(net, MastodonNet):
+        net.server.store.fault_add(
+            "status", method="POST", path="/api/v1/statuses", status=429, reset_in=0
+        )
+    else:
+        assert isinstance(net, BlueskyNet)
+        net.server.store.fault(
+            "ratelimited", path="/xrpc/com.atproto.repo.createRecord", reset_in=0
+        )
+    Reply.objects.filter(pk=reply.pk).update(not_before=None)
+    reply = deliver(reply)
+    assert reply.status == Reply.Status.QUEUED, reply.reason
+    last = reply.attempts_log.order_by("-pk").first()
+    assert last is not None and last.outcome == DeliveryAttempt.Outcome.RATE_LIMITED
+
+    # The requester answers our post: the poll stores it with our post, its parent.
+    (posted,) = net.ours()
+    net.mention("@main thanks, works now", reply_to=posted["id"])
+    poll()
+    stored = ticket.posts.get(remote_id=posted["id"])
+    Reply.objects.filter(pk=reply.pk).update(not_before=None)
+    reply = deliver(reply)
+    assert reply.status == Reply.Status.SENT, reply.reason
+    assert reply.post == stored
+    assert len(net.ours()) == 1
+    assert posted["parent"] == latest
+    assert ticket.events.filter(kind=TicketEvent.Kind.REPLY_SENT).count() == 1

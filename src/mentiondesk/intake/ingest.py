@@ -36,7 +36,7 @@ from mentiondesk.tickets import answers, rules
 from mentiondesk.tickets import services as ticket_services
 from mentiondesk.tickets.models import ACTIVE_STATUSES, QUEUE_STATUSES, Ticket, TicketEvent
 
-from . import dms, enrich, placement, rule
+from . import dms, enrich, placement, rule, threads
 
 logger = logging.getLogger(__name__)
 
@@ -92,10 +92,15 @@ def handle_poll(*, handle: Handle, connector: Connector | None = None) -> Ingest
                 )
 
             def mentions_keep(page: PostPage, newest: str, token: str | None) -> None:
-                stored = mentions_store(
-                    handle=handle,
+                posts, context = threads.posts_rethread(
+                    network=handle.network,
                     posts=page.posts,
                     context=_parents(handle=handle, page=page, connector=x),
+                )
+                stored = mentions_store(
+                    handle=handle,
+                    posts=posts,
+                    context=context,
                     problems=page.problems,
                     checkpoint=None if token else newest,
                     resume=(newest, token) if token else ("", ""),
@@ -122,11 +127,16 @@ def handle_poll(*, handle: Handle, connector: Connector | None = None) -> Ingest
                 )
 
             def own_keep(page: PostPage, newest: str, token: str | None) -> None:
-                stored = mentions_store(
-                    handle=handle,
+                posts, context = threads.posts_rethread(
+                    network=handle.network,
                     posts=page.posts,
                     # What our posts answer: whom a reply answers is read from its thread.
                     context=_parents(handle=handle, page=page, connector=x),
+                )
+                stored = mentions_store(
+                    handle=handle,
+                    posts=posts,
+                    context=context,
                     problems=page.problems,
                     own_checkpoint=None if token else newest,
                     own_resume=(newest, token) if token else ("", ""),

@@ -85,6 +85,10 @@ class NetworkFacts:
     # A reply must name its addressee at the start of its text to reach them (Mastodon does
     # not add the mention a reply answers, as X and Bluesky threads need none).
     reply_mentions_author: bool
+    # Each post names its conversation (X's conversation_id, Bluesky's reply root). Mastodon's
+    # do not: the connector gives the nearest ancestor it saw, and the desk threads the post
+    # on the conversation of its nearest stored ancestor (intake.threads).
+    names_conversations: bool
 
 
 def _x_post_url(remote_id: str, author: str, raw: dict[str, Any]) -> str:
@@ -171,6 +175,7 @@ NETWORKS: dict[str, NetworkFacts] = {
         key_window_seconds=None,
         send_keys=_no_keys,
         reply_mentions_author=False,
+        names_conversations=True,
     ),
     "mastodon": NetworkFacts(
         network="mastodon",
@@ -197,6 +202,7 @@ NETWORKS: dict[str, NetworkFacts] = {
         key_window_seconds=3600,  # Mastodon keeps an Idempotency-Key for an hour
         send_keys=_mastodon_keys,
         reply_mentions_author=True,
+        names_conversations=False,
     ),
     "bluesky": NetworkFacts(
         network="bluesky",
@@ -222,6 +228,7 @@ NETWORKS: dict[str, NetworkFacts] = {
         key_window_seconds=None,  # a record key stays taken as long as the record exists
         send_keys=_bluesky_keys,
         reply_mentions_author=False,
+        names_conversations=True,
     ),
 }
 

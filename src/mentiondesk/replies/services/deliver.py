@@ -281,16 +281,12 @@ def _reply_claim(*, reply_id: int) -> tuple[Reply, DeliveryAttempt, bool, Post |
 
 
 def _resend_pending(reply: Reply) -> bool:
-    """Whether the reply was queued again after a send of unknown outcome (only on networks
-    whose sends carry a key: `_reply_send`); elsewhere such a reply waits for a person."""
-    last = (
-        DeliveryAttempt.objects.filter(reply_id=reply.pk)
-        .order_by("-pk")
-        .values_list("outcome", flat=True)
-        .first()
-    )
-    return network_facts(reply.handle.network).sends_keyed and (
-        last == DeliveryAttempt.Outcome.UNKNOWN
+    """Whether the reply was queued again while a send of it may have reached the network (an
+    unknown outcome, on networks whose sends carry a key: `_reply_send`); elsewhere such a
+    reply waits for a person. Later tries refused before anything left (rate limited,
+    unreachable) do not settle it: the post may be there, and read back by a poll meanwhile."""
+    return network_facts(reply.handle.network).sends_keyed and selectors.reply_may_have_left(
+        reply=reply
     )
 
 
