@@ -26,6 +26,8 @@ from tests.reports.conftest import (  # noqa: F401
 
 pytestmark = pytest.mark.browser
 
+# What the page shows for no figure (no SLA clock decided): an en dash.
+NONE = "\u2013"
 CHART_DATA = """canvas => Chart.getChart(canvas).data.datasets.map(d => d.data)"""
 
 
@@ -85,16 +87,25 @@ def test_a_lead_sees_the_charts_and_filters_them(
     assert chart(page, "by_agent") == [[1800, 300, None], [90000, 7200, None]]
     # No SLA targets in this desk: every day is a gap in each metric's line.
     assert chart(page, "sla") == [[None, None, None]] * 3
+    # Every network a row; these tickets are all on X.
+    networks = page.locator("[data-by-network] tr[data-network]")
+    expect(networks).to_have_count(3)
+    expect(networks.first.locator("th, td")).to_have_text(
+        ["X", "6", "5", "30m 00s", "1d 01h", *[NONE] * 3]
+    )
+    expect(page.locator('[data-by-network] tr[data-network="mastodon"] td').first).to_have_text("0")
     page.screenshot(path=str(screenshot_dir / "reports.png"), full_page=True)
 
     page.get_by_label("Handle", exact=True).select_option("DriftwoodStatus")
+    # The handle's network is chosen with it (a name can be ours on two networks).
+    expect(page.get_by_label("Network", exact=True)).to_have_value("x")
     page.get_by_role("button", name="Apply").click()
     expect(page.locator('[data-kpi="tickets"]')).to_have_text("2")
     expect(report).to_have_attribute("data-report-state", "ready")
     assert chart(page, "by_day") == [[0, 2, 0]]
     assert chart(page, "by_handle") == [[7200], [90000]]
     expect(page).to_have_url(
-        re.compile(r"/reports/\?from=2026-10-24&to=2026-10-26&handle=DriftwoodStatus$")
+        re.compile(r"/reports/\?from=2026-10-24&to=2026-10-26&network=x&handle=DriftwoodStatus$")
     )
     page.screenshot(path=str(screenshot_dir / "reports-filtered.png"), full_page=True)
 

@@ -165,6 +165,16 @@ def buckets(keys: list[tuple[str, str]], counts: dict[str, int]) -> list[dict[st
     return [{"key": k, "label": lab, "tickets": counts.get(k, 0)} for k, lab in keys]
 
 
+def sla_totals(**decided: tuple[int, int, float]) -> dict[str, dict[str, object]]:
+    """% within SLA per metric from {metric: (met, breached, percent)}; others undecided."""
+    return {
+        metric: dict(
+            zip(("met", "breached", "percent"), decided.get(metric, (0, 0, None)), strict=True)
+        )
+        for metric in ("first_response", "next_response", "resolution")
+    }
+
+
 WAIT_BUCKETS = [
     ("under_15m", "under 15 min"),
     ("15m_to_1h", "15-60 min"),
@@ -195,6 +205,7 @@ EXPECTED_UNFILTERED = {
         "handle": None,
         "intent": None,
         "agent": None,
+        "network": None,
     },
     "volume": {
         "tickets": 6,
@@ -212,8 +223,8 @@ EXPECTED_UNFILTERED = {
             WAIT_BUCKETS, {"under_15m": 2, "15m_to_1h": 1, "1h_to_4h": 1, "24h_or_more": 1}
         ),
         "by_handle": [
-            times("Driftwood", "@Driftwood", 4, 3, 600.0, 1800.0),
-            times("DriftwoodStatus", "@DriftwoodStatus", 2, 2, 7200.0, 90000.0),
+            {**times("Driftwood", "@Driftwood", 4, 3, 600.0, 1800.0), "network": "x"},
+            {**times("DriftwoodStatus", "@DriftwoodStatus", 2, 2, 7200.0, 90000.0), "network": "x"},
         ],
         "by_agent": [
             times("ana", "ana", 3, 3, 1800.0, 90000.0),
@@ -221,6 +232,12 @@ EXPECTED_UNFILTERED = {
             times(None, "Unassigned", 1, 0, None, None),
         ],
     },
+    # Every network listed; all of these tickets are on X. No SLA targets: nothing decided.
+    "by_network": [
+        {**times("x", "X", 6, 5, 1800.0, 90000.0), "sla": sla_totals()},
+        {**times("mastodon", "Mastodon", 0, 0, None, None), "sla": sla_totals()},
+        {**times("bluesky", "Bluesky", 0, 0, None, None), "sla": sla_totals()},
+    ],
     "backlog": {
         "tickets": 3,
         "by_age": buckets(AGE_BUCKETS, {"1h_to_4h": 1, "7d_or_more": 2}),
@@ -234,10 +251,7 @@ EXPECTED_UNFILTERED = {
             ]
             for metric in ("first_response", "next_response", "resolution")
         },
-        "totals": {
-            metric: {"met": 0, "breached": 0, "percent": None}
-            for metric in ("first_response", "next_response", "resolution")
-        },
+        "totals": sla_totals(),
     },
     # Nobody corrected triage: the live model, nothing counted (tests/triage/test_accuracy.py).
     "triage_accuracy": [

@@ -68,10 +68,14 @@ def test_csv_has_one_figure_per_line(timeline: Timeline) -> None:
         ("backlog_by_age", "7d_or_more", "tickets"): "2",
     }
     assert {key: figures.get(key) for key in expected} == expected
-    # 3 days, 24 hours, 8 intents, 5 wait buckets, 2 handles and 3 agents (4 metrics each),
-    # 6 age buckets; 6 filters and 8 totals; 3 SLA metrics by 3 days and in total (3 each);
-    # the live triage model's 7 intents (6 figures each).
-    assert len(figures) == 3 + 24 + 8 + 5 + (2 + 3) * 4 + 6 + 6 + 8 + 3 * (3 + 1) * 3 + 7 * 6
+    # 3 days, 24 hours, 8 intents, 5 wait buckets, 2 handles (4 metrics and the network) and 3
+    # agents (4 metrics each), 6 age buckets; 7 filters and 8 totals; 3 SLA metrics by 3 days
+    # and in total (3 each); 3 networks (4 metrics, and 3 SLA metrics of 3 figures each); the
+    # live triage model's 7 intents (6 figures each).
+    assert len(figures) == (
+        3 + 24 + 8 + 5 + 2 * 5 + 3 * 4 + 6 + 7 + 8 + 3 * (3 + 1) * 3 + 3 * (4 + 3 * 3) + 7 * 6
+    )
+    assert figures[("first_response_by_handle", "Driftwood", "network")] == "x"
 
 
 def test_table_reads_like_the_page(timeline: Timeline) -> None:

@@ -7,6 +7,8 @@ import pytest
 from django.test import Client
 
 from mentiondesk.accounts.models import User
+from mentiondesk.channels.models import Handle
+from tests.factories import remote_post, tickets_from
 from tests.reports.conftest import Timeline
 
 pytestmark = pytest.mark.django_db
@@ -48,7 +50,9 @@ def test_leads_get_the_page_with_its_filters(
     html = response.content.decode()
     assert 'data-report-url="/api/v1/reports/summary"' in html
     assert 'value="2026-10-24"' in html
-    assert '<option value="DriftwoodStatus" selected>' in html
+    assert '<option value="DriftwoodStatus" data-network="x" selected>' in html
+    assert '<option value="">All networks</option>' in html
+    assert '<option value="mastodon">Mastodon</option>' in html
     assert "Europe/Berlin" in html
     # Scripts are files, never inline (a CSP without 'unsafe-inline' keeps working).
     assert '<script src="/static/reports/vendor/chart.umd.min.js" defer></script>' in html
@@ -56,7 +60,30 @@ def test_leads_get_the_page_with_its_filters(
     assert "<script>" not in html
     for chart in ("by_day", "by_hour", "by_intent", "distribution", "backlog", "by_handle"):
         assert f'data-chart="{chart}"' in html
+    assert "data-by-network" in html
     assert 'href="/reports/"' in signed_in(client, lead).get("/").content.decode()
+
+
+def test_a_handle_is_chosen_with_its_network(
+    client: Client, timeline: Timeline, lead: User
+) -> None:
+    """@Driftwood on X and @driftwood on Mastodon: the address names the network, and only
+    that handle is shown chosen."""
+    mastodon = Handle.objects.create(
+        network="mastodon", username="driftwood", remote_id="110", role="main"
+    )
+    tickets_from(mastodon, remote_post(text="@driftwood hello"))  # listed: it has tickets
+    html = (
+        signed_in(client, lead)
+        .get(PAGE, {"network": "mastodon", "handle": "driftwood"})
+        .content.decode()
+    )
+    assert '<option value="mastodon" selected>Mastodon</option>' in html
+    assert '<option value="Driftwood" data-network="x">@Driftwood · X</option>' in html
+    assert (
+        '<option value="driftwood" data-network="mastodon" selected>@driftwood · Mastodon</option>'
+        in html
+    )
 
 
 def test_static_files_are_served(client: Client) -> None:

@@ -12,12 +12,13 @@ from django.urls import reverse
 
 from mentiondesk.accounts import services as account_services
 from mentiondesk.accounts.models import User
+from mentiondesk.actions import policy as policy_actions
 from mentiondesk.channels.connectors.mastodon import text_limits_clear
 from mentiondesk.core.errors import DomainError
 from mentiondesk.replies import services as reply_services
 from mentiondesk.replies.models import Reply
 from mentiondesk.tickets.models import Ticket
-from tests.open_networks import BlueskyNet, MastodonNet, Network, poll
+from tests.open_networks import POLICY, BlueskyNet, MastodonNet, Network, poll
 
 pytestmark = pytest.mark.django_db
 
@@ -115,7 +116,10 @@ def test_a_bluesky_ticket_says_there_are_no_direct_messages_instead_of_offering_
 
 
 def test_the_mastodon_limit_is_the_instances_once_the_poll_has_read_it(
-    open_desk: tuple[MastodonNet, BlueskyNet], advocate: User, client: Client
+    open_desk: tuple[MastodonNet, BlueskyNet],
+    advocate: User,
+    infrastructure: User,
+    client: Client,
 ) -> None:
     mastodon, _ = open_desk
     mastodon.server.store.max_characters = 1000
@@ -134,9 +138,38 @@ def test_the_mastodon_limit_is_the_instances_once_the_poll_has_read_it(
         reply_services.reply_create(
             ticket=ticket, author=advocate, text="b" * 1001, another_reply=True
         )
+    # ...and so do status updates, from the Mastodon status handle (the policy's first).
+    update = reply_services.status_update_create(by=infrastructure, text="c" * 700)
+    assert (update.handle.network, update.handle.text_limit) == ("mastodon", 1000)
+    with pytest.raises(DomainError, match="Mastodon allows 1000"):
+        reply_services.status_update_create(by=infrastructure, text="d" * 1001)
     # A later poll that cannot read the instance keeps what it learnt.
     mastodon.server.store.fault_add("status", method="GET", path="/api/v2/instance")
     text_limits_clear()
     poll()
     ticket.handle.refresh_from_db()
     assert ticket.handle.text_limit == 1000
+
+
+def test_the_stream_composer_counts_as_the_handle_does(
+    open_desk: tuple[MastodonNet, BlueskyNet], advocate: User, client: Client
+) -> None:
+    """A Mastodon handle answering from the stream: its composer shows the instance's limit
+    and counts as Mastodon does, like the ticket page's (reply_create checks the same)."""
+    mastodon, bluesky = open_desk
+    ours = 'role = "main"\ncredentials_env = "MENTIONDESK_MASTODON_TOKEN_DRIFTWOOD"'
+    assert ours in POLICY
+    policy_actions.policy_apply_text(
+        text=POLICY.format(mastodon=mastodon.server.url, bluesky=bluesky.server.url).replace(
+            ours, ours.replace("\n", '\nrespond_from = "stream"\n', 1)
+        ),
+        source="stream.toml",
+    )
+    mastodon.server.store.max_characters = 1000
+    mastodon.mention("@main is there a dark mode?")
+    poll()
+    client.force_login(advocate)
+    page = client.get(reverse("replies:stream")).content.decode()
+    assert "is there a dark mode?" in page
+    assert 'data-max-chars="1000" data-length-rule="mastodon"' in page
+    assert "0 / 1000" in page and "0 / 280" not in page

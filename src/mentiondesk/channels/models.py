@@ -48,7 +48,8 @@ class Handle(models.Model):
     # The longest post the handle's server takes, as it last said (a Mastodon instance's
     # max_characters), learnt by the poll (`handle_text_limit_learn`) so the composer and
     # reply_create, which never call the network, count against it. None: the network's
-    # default (`NetworkFacts.text_limit`).
+    # default (`NetworkFacts.text_limit`). Read it through `selectors.handle_text_limit` only,
+    # the one place that applies that fallback.
     text_limit = models.PositiveIntegerField(null=True, blank=True)
     is_active = models.BooleanField(default=True)
     # Ingest checkpoint: the newest mention id stored. Written in the same transaction as the

@@ -59,7 +59,9 @@ def stream_posts(*, handle: Handle | None = None, limit: int = 50) -> QuerySet[P
     return (
         Post.objects.filter(direction=Post.Direction.INBOUND)
         .filter(Q(handle__in=handles) | Q(ticket__handle__in=handles))
-        .select_related("handle", "ticket")
+        # The ticket's handle: the one a reply goes out from, whose length limit the
+        # composer shows.
+        .select_related("handle", "ticket__handle")
         .annotate(is_answered=Exists(answered))
         .order_by("-created_at", "-remote_id")[:limit]
     )

@@ -41,7 +41,8 @@ def report_json(data: dict[str, Any]) -> str:
 def report_csv(data: dict[str, Any]) -> str:
     """One figure per line, `section,key,metric,value` (long format: every section fits one
     header). Seconds are plain numbers; an empty cell is JSON's null (no ticket answered, the
-    unassigned tickets' agent)."""
+    unassigned tickets' agent). Per network: `by_network` (key: the network) and
+    `by_network_sla` (key: `network/metric`, metrics met, breached, percent)."""
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(CSV_COLUMNS)
@@ -60,6 +61,13 @@ def report_csv(data: dict[str, Any]) -> str:
             for metric, value in row.items():
                 if metric not in {key, "label"}:
                     writer.writerow((section, _cell(row[key]), metric, _cell(value)))
+    for network in data["by_network"]:
+        for metric in TIMES:
+            writer.writerow(("by_network", network["key"], metric, _cell(network[metric])))
+        for sla_metric, _ in SLA_METRICS:
+            for name, value in network["sla"][sla_metric].items():
+                key = f"{network['key']}/{sla_metric}"
+                writer.writerow(("by_network_sla", key, name, _cell(value)))
     for model in data["triage_accuracy"]:
         for row in model["intents"]:
             for metric in ACCURACY:
@@ -72,7 +80,9 @@ def report_table(data: dict[str, Any]) -> str:
     """The report for a terminal: a heading, the totals, then one small table per chart."""
     f, fr, backlog = data["filters"], data["first_response"], data["backlog"]
     scope = ", ".join(
-        f"{name} {f[name]}" for name in ("handle", "intent", "agent") if f[name] is not None
+        f"{name} {f[name]}"
+        for name in ("network", "handle", "intent", "agent")
+        if f[name] is not None
     )
     lines = [
         f"Tickets created {f['from']} to {f['to']} ({f['time_zone']})"
@@ -106,6 +116,28 @@ def report_table(data: dict[str, Any]) -> str:
                 for r in rows
             ],
         )
+    lines += _table(
+        "By network (% within SLA: clocks started in the range)",
+        (
+            "network",
+            "tickets",
+            "answered",
+            "median",
+            "p90",
+            *(title for _, title in SLA_METRICS),
+        ),
+        [
+            (
+                r["label"],
+                r["tickets"],
+                r["answered"],
+                duration(r["median_seconds"]),
+                duration(r["p90_seconds"]),
+                *(within(r["sla"][metric]) for metric, _ in SLA_METRICS),
+            )
+            for r in data["by_network"]
+        ],
+    )
     lines += _table("Backlog by age", ("age", "tickets"), _rows(backlog["by_age"]))
     sla = data["sla"]
     lines += _table(

@@ -1,7 +1,7 @@
-"""Reads for the reports: ticket volume, first-response times, the backlog and % within SLA, for
-the page's
-charts, the API and `mentiondesk report`. Every figure is computed here and only here; the
-definitions are in the README ("Reports") and on each function below.
+"""Reads for the reports: ticket volume, first-response times, the backlog and % within SLA, in
+all and per network, for the page's charts, the API and `mentiondesk report`. Every figure is
+computed here and only here; the definitions are in the README ("Reports") and on each
+function below.
 
 Counts and buckets are aggregated by the database (day and hour buckets on the report's time
 zone, DST included: SQLite through Django's zone-aware functions, PostgreSQL with AT TIME
@@ -23,12 +23,13 @@ from django.db.models.functions import ExtractHour, TruncDate
 from django.utils import timezone
 
 from mentiondesk.accounts.models import User
-from mentiondesk.channels.models import Handle
+from mentiondesk.channels.connectors import network_facts
+from mentiondesk.channels.models import Handle, Network
 from mentiondesk.core.constants import POST_TIME_MAX, POST_TIME_MIN, POST_TIME_RANGE
 from mentiondesk.core.errors import DomainError, Forbidden
 from mentiondesk.core.intents import Intent
 from mentiondesk.sla.clock import METRICS
-from mentiondesk.sla.selectors import AttainmentRow, sla_attainment
+from mentiondesk.sla.selectors import AttainmentRow, sla_attainment, sla_attainment_by_network
 from mentiondesk.tickets.models import QUEUE_STATUSES, Ticket
 from mentiondesk.triage.selectors import ModelAccuracy, triage_accuracy
 
@@ -56,6 +57,7 @@ class ReportFilters:
     handle: Handle | None = None
     intent: str | None = None
     agent: User | None = None
+    network: str | None = None
 
     @property
     def start(self) -> datetime:
@@ -87,6 +89,17 @@ class ResponseTimes:
     answered: int
     median: timedelta | None
     p90: timedelta | None
+    # The handle's network, for the rows per handle (a name can be ours on two networks).
+    network: str | None = None
+
+
+@dataclass(frozen=True)
+class NetworkFigures:
+    """How one network was served: its tickets' first-response times (`times.key` is the
+    network) and, per SLA metric, its clocks that started in the range (all days together)."""
+
+    times: ResponseTimes
+    sla: dict[str, AttainmentRow]
 
 
 @dataclass(frozen=True)
@@ -107,6 +120,8 @@ class Report:
     first_response_distribution: list[Counted]
     first_response_by_handle: list[ResponseTimes]
     first_response_by_agent: list[ResponseTimes]
+    # Every network, in the order of `Network`, with or without tickets.
+    by_network: list[NetworkFigures]
     backlog: Backlog
     # Per SLA metric: one row per day of the range, then the range's totals (dated its first day).
     sla: dict[str, list[AttainmentRow]]
@@ -129,16 +144,19 @@ def report_filters(
     handle: str | None = None,
     intent: str | None = None,
     agent: str | None = None,
+    network: str | None = None,
     today: date | None = None,
 ) -> ReportFilters:
     """Checked filters on the time zone of `settings.REPORTS_TIME_ZONE`.
 
     Both dates are inclusive days on that clock; without them the range is the last
     DEFAULT_RANGE_DAYS days up to `today` (default: today on that clock). `handle` is a
-    username (with or without "@", any case), `intent` an intent value, `agent` a username.
-    Raises DomainError naming the field for an unknown handle, intent or agent, a day outside
-    the years posts may carry (core.constants), a range that ends before it starts or one
-    longer than MAX_RANGE_DAYS. Read-only."""
+    username (with or without "@", any case) of a handle on `network` when given, `intent` an
+    intent value, `agent` a username, `network` a network value (x, mastodon, bluesky).
+    Raises DomainError naming the field for an unknown network, handle, intent or agent, a
+    handle name used on several networks without `network`, a day outside the years posts
+    may carry (core.constants), a range that ends before it starts or one longer than
+    MAX_RANGE_DAYS. Read-only."""
     tz = ZoneInfo(settings.REPORTS_TIME_ZONE)
     # Checked before any arithmetic: a day at the ends of the calendar overflows it, and no
     # post is stored outside these years.
@@ -153,13 +171,15 @@ def report_filters(
         raise DomainError("the range ends before it starts", field="to")
     if (date_to - date_from).days + 1 > MAX_RANGE_DAYS:
         raise DomainError(f"a report covers at most {MAX_RANGE_DAYS} days", field="from")
+    network = _network_checked(network) if network else None
     return ReportFilters(
         date_from=date_from,
         date_to=date_to,
         time_zone=tz,
-        handle=_handle_named(handle) if handle else None,
+        handle=_handle_named(handle, network=network) if handle else None,
         intent=_intent_checked(intent) if intent else None,
         agent=_agent_named(agent) if agent else None,
+        network=network,
     )
 
 
@@ -175,20 +195,23 @@ def report_build(*, filters: ReportFilters, now: datetime | None = None) -> Repo
     decides which running SLA clocks are breached already.
 
     Tickets counted: created (`Ticket.created_at`, the requester's first post) in
-    [filters.start, filters.end), any status, matching the handle, intent (the ticket's) and
-    agent (the ticket's current assignee). SLA clocks counted: see `_sla`. Triage accuracy:
-    the posts people corrected in the range (`triage_accuracy`). Read-only: a handful of
-    aggregate queries."""
+    [filters.start, filters.end), any status, matching the network, handle, intent (the
+    ticket's) and agent (the ticket's current assignee). SLA clocks counted: see `_sla`; per
+    network, the same clocks over the whole range. Triage accuracy: the posts people
+    corrected in the range (`triage_accuracy`). Read-only: a handful of aggregate queries."""
     # To the second: JSON times carry milliseconds at most, and as_of must be exact.
     now = (now or timezone.now()).replace(microsecond=0)
     tickets = _matching(filters).filter(created_at__gte=filters.start, created_at__lt=filters.end)
     sla = _sla(filters, now)
+    first_response = _first_response(tickets)
+    per_network = first_response.pop("per_network")
     return Report(
         filters=filters,
         by_day=_by_day(tickets, filters),
         by_hour=_by_hour(tickets, filters),
         by_intent=_by_intent(tickets),
-        **_first_response(tickets),
+        **first_response,
+        by_network=_by_network(filters, now, per_network),
         backlog=_backlog(_matching(filters), now),
         sla=sla,
         sla_totals={
@@ -212,6 +235,8 @@ def nearest_rank(waits: Sequence[timedelta], percent: int) -> timedelta | None:
 
 def _matching(filters: ReportFilters) -> QuerySet[Ticket]:
     qs = Ticket.objects.all()
+    if filters.network is not None:
+        qs = qs.filter(network=filters.network)
     if filters.handle is not None:
         qs = qs.filter(handle=filters.handle)
     if filters.intent is not None:
@@ -237,10 +262,11 @@ def _sla(filters: ReportFilters, now: datetime) -> dict[str, list[AttainmentRow]
     """Met and breached SLA clocks per metric and day, from the SLA app's stored clocks (its
     `sla_attainment` decides what met and what breached as of `now`).
 
-    Clocks counted: those of the tickets matching the handle, intent and agent filters whose
-    start falls on a day of the range on the report's clock, whenever their ticket was created
-    (a follow-up starts a next-response clock days later); a clock still within its target is
-    not counted yet. Days without a decided clock have met = breached = 0 and no percent."""
+    Clocks counted: those of the tickets matching the network, handle, intent and agent filters
+    whose start falls on a day of the range on the report's clock, whenever their ticket was
+    created (a follow-up starts a next-response clock days later); a clock still within its
+    target is not counted yet. Days without a decided clock have met = breached = 0 and no
+    percent."""
     tickets = _matching(filters)
     days = _days(filters)
     sla: dict[str, list[AttainmentRow]] = {}
@@ -273,6 +299,7 @@ def _by_intent(tickets: QuerySet[Ticket]) -> list[Counted]:
 
 
 def _first_response(tickets: QuerySet[Ticket]) -> dict[str, Any]:
+    """The first-response fields of `Report`, and "per_network": ResponseTimes by network."""
     # The wait is first_response_at - created_at, sorted by the database; a response recorded
     # before the ticket's first post (clock skew between networks) counts as no wait.
     wait = ExpressionWrapper(F("first_response_at") - F("created_at"), output_field=DurationField())
@@ -280,15 +307,19 @@ def _first_response(tickets: QuerySet[Ticket]) -> dict[str, Any]:
         tickets.filter(first_response_at__isnull=False)
         .annotate(wait=wait)
         .order_by("wait", "id")
-        .values_list("handle__username", "assignee__username", "wait")
+        .values_list("network", "handle__network", "handle__username", "assignee__username", "wait")
     )
     everyone: list[timedelta] = []
-    per_handle: dict[str, list[timedelta]] = defaultdict(list)
+    per_network: dict[str, list[timedelta]] = defaultdict(list)
+    # By network and name: the same name can be ours on two networks (@driftwood on X and on
+    # Mastodon), two handles all the same.
+    per_handle: dict[tuple[str, str], list[timedelta]] = defaultdict(list)
     per_agent: dict[str | None, list[timedelta]] = defaultdict(list)
-    for handle, agent, delta in rows:
+    for network, handle_network, handle, agent, delta in rows:
         clamped = max(delta, timedelta(0))
         everyone.append(clamped)
-        per_handle[handle].append(clamped)
+        per_network[network].append(clamped)
+        per_handle[handle_network, handle].append(clamped)
         per_agent[agent].append(clamped)
 
     answered = Q(first_response_at__isnull=False)
@@ -300,8 +331,11 @@ def _first_response(tickets: QuerySet[Ticket]) -> dict[str, Any]:
             for b in FIRST_RESPONSE_BUCKETS
         },
     )
-    handles = _answered_by(tickets, "handle__username", answered)
-    agents = _answered_by(tickets, "assignee__username", answered)
+    handles = _answered_by(tickets, ("handle__username", "handle__network"), answered)
+    agents = _answered_by(tickets, ("assignee__username",), answered)
+    networks = {
+        network: (n, done) for network, n, done in _answered_by(tickets, ("network",), answered)
+    }
     return {
         "first_response": _times(
             None, "All tickets", totals["tickets"], totals["answered"], everyone
@@ -310,28 +344,60 @@ def _first_response(tickets: QuerySet[Ticket]) -> dict[str, Any]:
             Counted(b.key, b.label, totals[b.key]) for b in FIRST_RESPONSE_BUCKETS
         ],
         "first_response_by_handle": [
-            _times(name, f"@{name}", n, done, per_handle[name]) for name, n, done in handles
+            _times(
+                name,
+                _handle_label(name, network),
+                n,
+                done,
+                per_handle[network, name],
+                network=network,
+            )
+            for name, network, n, done in handles
         ],
         "first_response_by_agent": [
             _times(name, name or UNASSIGNED_LABEL, n, done, per_agent[name])
             for name, n, done in agents
         ],
+        "per_network": [
+            _times(
+                network,
+                network_facts(network).label,
+                *networks.get(network, (0, 0)),
+                per_network[network],
+            )
+            for network in Network.values
+        ],
     }
 
 
-def _answered_by(tickets: QuerySet[Ticket], field: str, answered: Q) -> list[tuple[Any, int, int]]:
-    """(name, tickets, answered) per value of `field`, by name in any case; None (no
-    assignee) last."""
+def _handle_label(name: str, network: str) -> str:
+    """`@name` on X (the handbook's network), `@name (Mastodon)` on the others."""
+    return f"@{name}" if network == Network.X else f"@{name} ({network_facts(network).label})"
+
+
+def _answered_by(
+    tickets: QuerySet[Ticket], fields: tuple[str, ...], answered: Q
+) -> list[tuple[Any, ...]]:
+    """(*fields, tickets, answered) per value of `fields`, by the first in any case, then the
+    others; None (no assignee) last."""
     rows = (
-        tickets.values_list(field)
+        tickets.values_list(*fields)
         .annotate(n=Count("id"), answered=Count("id", filter=answered))
         .order_by()
     )
-    return sorted(rows, key=lambda row: (row[0] is None, (row[0] or "").lower(), row[0] or ""))
+    return sorted(
+        rows, key=lambda row: (row[0] is None, (row[0] or "").lower(), row[0] or "", row[1:])
+    )
 
 
 def _times(
-    key: str | None, label: str, tickets: int, answered: int, waits: Sequence[timedelta]
+    key: str | None,
+    label: str,
+    tickets: int,
+    answered: int,
+    waits: Sequence[timedelta],
+    *,
+    network: str | None = None,
 ) -> ResponseTimes:
     return ResponseTimes(
         key=key,
@@ -340,7 +406,28 @@ def _times(
         answered=answered,
         median=nearest_rank(waits, MEDIAN),
         p90=nearest_rank(waits, P90),
+        network=network,
     )
+
+
+def _by_network(
+    filters: ReportFilters, now: datetime, times: list[ResponseTimes]
+) -> list[NetworkFigures]:
+    """`times` (per network) with each network's SLA clocks that started in the range, as
+    `_sla` counts them, all days together."""
+    clocks = sla_attainment_by_network(
+        _matching(filters), started_from=filters.start, started_to=filters.end, now=now
+    )
+    return [
+        NetworkFigures(
+            times=t,
+            sla={
+                metric: AttainmentRow(filters.date_from, *clocks.get((str(t.key), metric), (0, 0)))
+                for metric in METRICS
+            },
+        )
+        for t in times
+    ]
 
 
 def _backlog(tickets: QuerySet[Ticket], now: datetime) -> Backlog:
@@ -386,12 +473,32 @@ def _as_date(value: date | str) -> date:
     return value if isinstance(value, date) else date.fromisoformat(value)
 
 
-def _handle_named(name: str) -> Handle:
+def _network_checked(value: str) -> str:
+    if value not in Network.values:
+        raise DomainError(
+            f"unknown network {value!r}; use one of {', '.join(Network.values)}", field="network"
+        )
+    return value
+
+
+def _handle_named(name: str, *, network: str | None) -> Handle:
+    """The handle called `name` (on `network` when given). A name ours on several networks
+    (@driftwood on X and on Mastodon) needs the network: guessing one would report on the
+    other's tickets."""
     username = name.strip().removeprefix("@")
-    handle = Handle.objects.filter(username__iexact=username).first()
-    if handle is None:
-        raise DomainError(f"no handle named @{username}", field="handle")
-    return handle
+    named = Handle.objects.filter(username__iexact=username)
+    if network is not None:
+        named = named.filter(network=network)
+    found = list(named[:2])
+    on = f" on {network_facts(network).label}" if network else ""
+    if not found:
+        raise DomainError(f"no handle named @{username}{on}", field="handle")
+    if len(found) > 1:
+        networks = " and ".join(sorted(network_facts(h.network).label for h in found))
+        raise DomainError(
+            f"@{username} is a handle on {networks}: choose the network too", field="handle"
+        )
+    return found[0]
 
 
 def _intent_checked(value: str) -> str:
@@ -422,6 +529,7 @@ def report_as_dict(report: Report) -> dict[str, Any]:
             "handle": f.handle.username if f.handle else None,
             "intent": f.intent,
             "agent": f.agent.username if f.agent else None,
+            "network": f.network,
         },
         "volume": {
             "tickets": report.first_response.tickets,
@@ -432,9 +540,18 @@ def report_as_dict(report: Report) -> dict[str, Any]:
         "first_response": {
             **_times_dict(report.first_response),
             "distribution": [_counted(c) for c in report.first_response_distribution],
-            "by_handle": [_times_dict(t) for t in report.first_response_by_handle],
+            "by_handle": [
+                {**_times_dict(t), "network": t.network} for t in report.first_response_by_handle
+            ],
             "by_agent": [_times_dict(t) for t in report.first_response_by_agent],
         },
+        "by_network": [
+            {
+                **_times_dict(n.times),
+                "sla": {metric: _attainment(row) for metric, row in n.sla.items()},
+            }
+            for n in report.by_network
+        ],
         "backlog": {
             "as_of": report.backlog.as_of.astimezone(UTC).isoformat().replace("+00:00", "Z"),
             "tickets": report.backlog.tickets,

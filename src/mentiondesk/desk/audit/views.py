@@ -5,8 +5,6 @@ Thin: parse, call the selectors, render. Anyone else gets the page with the refu
 
 from __future__ import annotations
 
-from typing import cast
-
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.db.models import QuerySet
@@ -15,11 +13,11 @@ from django.shortcuts import render
 from django.utils.http import content_disposition_header
 from django.views.decorators.http import require_GET
 
-from mentiondesk.accounts.models import User
 from mentiondesk.audit import selectors
 from mentiondesk.audit.constants import EXPORT_CONTENT_TYPES, EXPORT_FORMATS
-from mentiondesk.core.errors import DomainError, Forbidden
+from mentiondesk.core.errors import DomainError
 from mentiondesk.desk.audit.forms import AuditFilterForm
+from mentiondesk.desk.viewers import viewer_required
 from mentiondesk.tickets.models import TicketEvent
 
 TEMPLATE = "audit/events.html"
@@ -27,18 +25,10 @@ TEMPLATE = "audit/events.html"
 PAGE_ROWS = 100
 
 
-def _user(request: HttpRequest) -> User:
-    # Every view here is login_required: the user is an authenticated accounts.User.
-    return cast(User, request.user)
-
-
 @require_GET
 @login_required
+@viewer_required(selectors.audit_viewer_check, template=TEMPLATE)
 def events(request: HttpRequest) -> HttpResponse:
-    try:
-        selectors.audit_viewer_check(viewer=_user(request))
-    except Forbidden as exc:
-        return render(request, TEMPLATE, {"forbidden": exc.message}, status=403)
     form = AuditFilterForm(request.GET)
     # People open the log to see what just happened: its first page is the newest.
     qs = _filtered(form, newest_first=True)
@@ -54,12 +44,9 @@ def events(request: HttpRequest) -> HttpResponse:
 
 @require_GET
 @login_required
+@viewer_required(selectors.audit_viewer_check, template=TEMPLATE)
 def export(request: HttpRequest) -> HttpResponse | StreamingHttpResponse:
     """`?format=csv|json` plus the page's filters: the download, streamed."""
-    try:
-        selectors.audit_viewer_check(viewer=_user(request))
-    except Forbidden as exc:
-        return render(request, TEMPLATE, {"forbidden": exc.message}, status=403)
     form = AuditFilterForm(request.GET)
     qs = _filtered(form)
     fmt = request.GET.get("format", "csv")

@@ -3,16 +3,14 @@ expensive tickets, and the month against its budget. Anyone else gets the refusa
 
 from __future__ import annotations
 
-from typing import cast
-
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_GET
 
-from mentiondesk.accounts.models import User
-from mentiondesk.core.errors import DomainError, Forbidden
+from mentiondesk.core.errors import DomainError
 from mentiondesk.costs import selectors
+from mentiondesk.desk.viewers import viewer_required
 from mentiondesk.policy.selectors import policy_current
 
 from .forms import CostFilterForm
@@ -22,11 +20,8 @@ TEMPLATE = "costs/page.html"
 
 @require_GET
 @login_required
+@viewer_required(selectors.costs_viewer_check, template=TEMPLATE)
 def page(request: HttpRequest) -> HttpResponse:
-    try:
-        selectors.costs_viewer_check(viewer=cast(User, request.user))
-    except Forbidden as exc:
-        return render(request, TEMPLATE, {"forbidden": exc.message}, status=403)
     form = CostFilterForm(request.GET)
     if not form.is_valid():
         return render(request, TEMPLATE, {"form": form}, status=400)

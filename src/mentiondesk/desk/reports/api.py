@@ -27,7 +27,8 @@ router = Router(tags=["reports"], auth=[BearerToken(), SessionAuth()])
     response=ReportOut,
     by_alias=True,
     url_name="report_summary",
-    summary="Ticket volume, first-response times, backlog and % within SLA (leads and admins)",
+    summary="Ticket volume, first-response times, backlog and % within SLA, per network too"
+    " (leads and admins)",
 )
 def report_summary(request: HttpRequest, filters: Query[ReportIn]) -> dict[str, Any]:
     user = request.auth  # type: ignore[attr-defined]
@@ -43,6 +44,7 @@ def report_summary(request: HttpRequest, filters: Query[ReportIn]) -> dict[str, 
             handle=filters.handle,
             intent=filters.intent,
             agent=filters.agent,
+            network=filters.network,
         ),
     )
     return selectors.report_as_dict(report)

@@ -22,6 +22,11 @@ class ReportIn(Schema):
     handle: str | None = Field(default=None, description="only tickets of this handle")
     intent: str | None = Field(default=None, description="only tickets with this intent")
     agent: str | None = Field(default=None, description="only tickets assigned to this user")
+    network: str | None = Field(
+        default=None,
+        description="only tickets on this network: x, mastodon or bluesky (default: all);"
+        " also picks the handle when its name is ours on several networks",
+    )
 
 
 class ReportFiltersOut(Schema):
@@ -31,6 +36,7 @@ class ReportFiltersOut(Schema):
     handle: str | None
     intent: str | None
     agent: str | None
+    network: str | None
 
 
 class DayOut(Schema):
@@ -56,12 +62,18 @@ class BucketOut(Schema):
 
 
 class ResponseTimesOut(Schema):
-    key: str | None = Field(description="handle or agent username; null: all tickets/unassigned")
+    key: str | None = Field(
+        description="handle or agent username, or the network; null: all tickets/unassigned"
+    )
     label: str
     tickets: int = Field(description="tickets created in the range")
     answered: int = Field(description="...of which have a first response")
     median_seconds: float | None = Field(description="nearest-rank median; null if none answered")
     p90_seconds: float | None = Field(description="nearest-rank 90th percentile")
+
+
+class HandleTimesOut(ResponseTimesOut):
+    network: str = Field(description="the handle's network (x, mastodon, bluesky)")
 
 
 class VolumeOut(Schema):
@@ -73,7 +85,7 @@ class VolumeOut(Schema):
 
 class FirstResponseOut(ResponseTimesOut):
     distribution: list[BucketOut]
-    by_handle: list[ResponseTimesOut]
+    by_handle: list[HandleTimesOut]
     by_agent: list[ResponseTimesOut]
 
 
@@ -118,6 +130,14 @@ class SlaOut(Schema):
     totals: SlaTotalsOut
 
 
+class NetworkOut(ResponseTimesOut):
+    """How one network was served: `key` is the network (x, mastodon, bluesky), `label` its
+    name; first-response times of its tickets, and % within SLA of its clocks that started in
+    the range (all days together; `sla.totals` is the sum over networks)."""
+
+    sla: SlaTotalsOut
+
+
 class IntentAccuracyOut(Schema):
     intent: str
     label: str
@@ -144,6 +164,9 @@ class ReportOut(Schema):
     filters: ReportFiltersOut
     volume: VolumeOut
     first_response: FirstResponseOut
+    by_network: list[NetworkOut] = Field(
+        description="every network, x then mastodon then bluesky, with or without tickets"
+    )
     backlog: BacklogOut
     sla: SlaOut
     triage_accuracy: list[ModelAccuracyOut] = Field(

@@ -4,30 +4,25 @@ page and scripts read the same numbers. Anyone else gets the page with the refus
 
 from __future__ import annotations
 
-from typing import cast
-
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.urls import reverse
 from django.views.decorators.http import require_GET
 
-from mentiondesk.accounts.models import User
-from mentiondesk.core.errors import Forbidden
+from mentiondesk.channels.models import Network
 from mentiondesk.core.intents import Intent
+from mentiondesk.desk.viewers import viewer_required
 from mentiondesk.reports import selectors
 
 TEMPLATE = "reports/reports.html"
-FILTERS = ("from", "to", "handle", "intent", "agent")
+FILTERS = ("from", "to", "network", "handle", "intent", "agent")
 
 
 @require_GET
 @login_required
+@viewer_required(selectors.report_viewer_check, template=TEMPLATE)
 def reports(request: HttpRequest) -> HttpResponse:
-    try:
-        selectors.report_viewer_check(viewer=cast(User, request.user))
-    except Forbidden as exc:
-        return render(request, TEMPLATE, {"forbidden": exc.message}, status=403)
     default = selectors.report_filters()
     # The query string as given: the API checks it and the page shows what it says.
     values = {name: request.GET.get(name, "").strip() for name in FILTERS}
@@ -39,6 +34,7 @@ def reports(request: HttpRequest) -> HttpResponse:
         {
             "values": values,
             "time_zone": default.time_zone.key,
+            "networks": Network.choices,
             "handles": selectors.report_handles(),
             "intents": [(v, label) for v, label in Intent.choices if v],
             "agents": selectors.report_agents(),

@@ -125,12 +125,12 @@ class ReplyForm(forms.Form):
     def clean_status_after(self) -> str:
         return str(self.cleaned_data.get("status_after") or Ticket.Status.PENDING)
 
-    def for_network(self, network: str, *, limit: int | None = None) -> ReplyForm:
-        """Count the text as `network` does, against `limit` (the handle's server's, see
-        channels.selectors.handle_text_limit; the network's default without one). app.js
-        reads `data-length-rule`; the server checks again in reply_create."""
+    def for_network(self, network: str, *, limit: int) -> ReplyForm:
+        """Count the text as `network` does, against `limit` (the handle's:
+        channels.selectors.handle_text_limit). app.js reads `data-length-rule`; the server
+        checks again in reply_create."""
         facts = network_facts(network)
-        self.text_limit = limit or facts.text_limit
+        self.text_limit = limit
         self.fields["text"].widget.attrs.update(
             {"data-max-chars": self.text_limit, "data-length-rule": facts.length_counter}
         )

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
 from django.db.models import (
     CharField,
@@ -23,6 +24,7 @@ from django.db.models.functions import Cast, Coalesce, Concat
 
 from mentiondesk.accounts.models import User
 from mentiondesk.channels import selectors as channel_selectors
+from mentiondesk.channels.connectors import network_facts
 from mentiondesk.channels.constants import DMS_UNAVAILABLE
 from mentiondesk.channels.models import (
     TIMELINE,
@@ -74,6 +76,10 @@ class PostRow:
     can_delete: bool = False
     # Stream only: our reply to this post that is not sent yet (queued, sending, or stopped).
     pending_reply: Reply | None = None
+    # Stream only: the reply composer counts as `reply_create` will, against the limit of the
+    # handle it answers from (channels.selectors.handle_text_limit) by the network's rule.
+    reply_limit: int = 0
+    length_rule: str = ""
 
 
 @dataclass(frozen=True)
@@ -272,8 +278,24 @@ def stream_page_get(*, viewer: User, limit: int = 50) -> StreamPage:
     }
     return StreamPage(
         handles=list(channel_selectors.stream_handles().order_by("username")),
-        rows=[_post_row(p, viewer, policy, pending_reply=pending.get(p.remote_id)) for p in posts],
+        rows=[
+            _post_row(
+                p, viewer, policy, pending_reply=pending.get(p.remote_id), **_stream_composer(p)
+            )
+            for p in posts
+        ],
     )
+
+
+def _stream_composer(post: Post) -> dict[str, Any]:
+    """The composer's limit and length rule for answering stream `post`: from its ticket's
+    handle (`stream_reply` answers on the ticket), or the handle that heard it before it has
+    one."""
+    handle = post.ticket.handle if post.ticket is not None else post.handle
+    facts = network_facts(post.network)
+    # No handle at all only once it was deleted: then there is no server's word either.
+    limit = channel_selectors.handle_text_limit(handle=handle) if handle else facts.text_limit
+    return {"reply_limit": limit, "length_rule": facts.length_counter}
 
 
 @dataclass(frozen=True)
@@ -333,7 +355,13 @@ def _actions_prefetch() -> Prefetch[str, QuerySet[PostAction], str]:
 
 
 def _post_row(
-    post: Post, viewer: User, policy: Policy, *, pending_reply: Reply | None = None
+    post: Post,
+    viewer: User,
+    policy: Policy,
+    *,
+    pending_reply: Reply | None = None,
+    reply_limit: int = 0,
+    length_rule: str = "",
 ) -> PostRow:
     policy_rules = policy.rules
     actions = list(post.actions.all())
@@ -362,6 +390,8 @@ def _post_row(
         and (delete is None or delete.status == PostAction.Status.FAILED)
         and (viewer.pk == author_id or viewer.role in policy_rules.delete_roles),
         pending_reply=pending_reply,
+        reply_limit=reply_limit,
+        length_rule=length_rule,
     )
 
 

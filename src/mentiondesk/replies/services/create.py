@@ -13,6 +13,7 @@ from django.utils import timezone
 from mentiondesk.accounts.models import User
 from mentiondesk.channels.connectors import network_facts
 from mentiondesk.channels.models import Post
+from mentiondesk.channels.selectors import handle_text_limit
 from mentiondesk.core.errors import Conflict, DomainError, Forbidden
 from mentiondesk.sla import services as sla_services
 from mentiondesk.tickets import rules
@@ -88,7 +89,7 @@ def reply_create(
     text = reply_text_check(
         text=_addressed(text, ticket=ticket),
         network=ticket.network,
-        limit=ticket.handle.text_limit,  # what its server said (Mastodon's); None: the network's
+        limit=handle_text_limit(handle=ticket.handle),
     )
     if status_after not in (Ticket.Status.OPEN, Ticket.Status.PENDING, Ticket.Status.SOLVED):
         raise DomainError("status_after must be open, pending or solved", field="status_after")

@@ -48,7 +48,9 @@ def status_update_create(
     handle = Handle.objects.filter(role=Handle.Role.STATUS, is_active=True).order_by("pk").first()
     if handle is None:
         raise DomainError("no status handle is configured in the policy")
-    text = reply_text_check(text=text, network=handle.network, limit=handle.text_limit)
+    text = reply_text_check(
+        text=text, network=handle.network, limit=handle_text_limit(handle=handle)
+    )
     if incident_url and not incident_url.startswith(("https://", "http://")):
         raise DomainError("the incident link must be an http(s) URL", field="incident_url")
     with transaction.atomic():

@@ -11,14 +11,13 @@ from mentiondesk.core.errors import DomainError
 X_MAX_CHARS = X_MAX_WEIGHT
 
 
-def reply_text_check(
-    *, text: str, network: str = "x", limit: int | None = None, weighted: bool = True
-) -> str:
+def reply_text_check(*, text: str, limit: int, network: str = "x", weighted: bool = True) -> str:
     """The stripped text, if it fits: as `network` counts a post's length (X's weighted
-    length, Mastodon's and Bluesky's graphemes) against its limit, plain length for DMs.
-    Raises DomainError (field "text") when it is empty or too long."""
+    length, Mastodon's and Bluesky's graphemes) against `limit`, plain length for DMs. A
+    post's limit is its handle's, `channels.selectors.handle_text_limit` (the one rule: what
+    the handle's server said, else the network's default). Raises DomainError (field "text")
+    when it is empty or too long."""
     facts = network_facts(network)
-    limit = facts.text_limit if limit is None else limit
     text = text.strip()
     if not text:
         raise DomainError("the text is empty", field="text")

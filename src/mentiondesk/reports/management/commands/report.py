@@ -12,9 +12,9 @@ from mentiondesk.reports.constants import REPORT_FORMATS
 
 class Command(BaseCommand):
     help = (
-        "Ticket volume, first-response times, backlog and % within SLA for a range of days: the "
-        "figures of "
-        "the reports page and GET /api/v1/reports/summary, as a table, CSV or JSON."
+        "Ticket volume, first-response times, backlog and % within SLA for a range of days, per "
+        "network too: the figures of the reports page and GET /api/v1/reports/summary, as a "
+        "table, CSV or JSON."
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
@@ -27,6 +27,9 @@ class Command(BaseCommand):
         parser.add_argument("--handle", metavar="H", help="only tickets of this handle")
         parser.add_argument("--intent", metavar="I", help="only tickets with this intent")
         parser.add_argument("--agent", metavar="A", help="only tickets assigned to this user")
+        parser.add_argument(
+            "--network", metavar="N", help="only tickets on this network: x, mastodon or bluesky"
+        )
         parser.add_argument(
             "--format", dest="fmt", default="table", metavar="table|csv|json", help="default: table"
         )
@@ -42,6 +45,7 @@ class Command(BaseCommand):
                 handle=options["handle"],
                 intent=options["intent"],
                 agent=options["agent"],
+                network=options["network"],
             )
         except DomainError as exc:
             # The selector names the field; here it is the option of the same name.

@@ -216,7 +216,44 @@
           charts[name] = new window.Chart(canvas, config);
         }
       });
+      networks(report.by_network);
       accuracy(report.triage_accuracy);
+    }
+
+    function cell(row, tag, text) {
+      var el = document.createElement(tag);
+      el.textContent = text;
+      row.appendChild(el);
+    }
+
+    // "75.00% of 4" like `mentiondesk report`; "–" when no clock was decided.
+    function within(a) {
+      return a.percent === null ? "–" : a.percent.toFixed(2) + "% of " + (a.met + a.breached);
+    }
+
+    // One row per network (report.by_network), built with textContent only.
+    function networks(rows) {
+      var box = root.querySelector("[data-by-network]");
+      if (!box) return;
+      var table = document.createElement("table");
+      table.className = "report-table";
+      var head = document.createElement("tr");
+      ["Network", "Tickets", "Answered", "Median", "90th percentile"].concat(
+        SLA_METRICS.map(function (m) { return m.label + " SLA"; })
+      ).forEach(function (h) { cell(head, "th", h); });
+      table.appendChild(head);
+      rows.forEach(function (n) {
+        var row = document.createElement("tr");
+        row.dataset.network = n.key;
+        cell(row, "th", n.label);
+        cell(row, "td", String(n.tickets));
+        cell(row, "td", String(n.answered));
+        cell(row, "td", duration(n.median_seconds));
+        cell(row, "td", duration(n.p90_seconds));
+        SLA_METRICS.forEach(function (m) { cell(row, "td", within(n.sla[m.key])); });
+        table.appendChild(row);
+      });
+      box.replaceChildren(table);
     }
 
     // One table per intent model (report.triage_accuracy), built with textContent only.
@@ -225,11 +262,6 @@
       if (!box) return;
       box.replaceChildren();
       function share(value) { return value === null ? "–" : Math.round(value * 100) + "%"; }
-      function cell(row, tag, text) {
-        var el = document.createElement(tag);
-        el.textContent = text;
-        row.appendChild(el);
-      }
       models.forEach(function (m) {
         var title = document.createElement("h3");
         title.className = "report-table-title";
@@ -291,6 +323,17 @@
           root.dataset.reportState = "error";
         });
       return qs;
+    }
+
+    // A handle is on one network: choosing it chooses that network (a name can be ours on
+    // two, and the report would not know which).
+    var handle = form.querySelector("[data-report-handle]");
+    var network = form.querySelector("[data-report-network]");
+    if (handle && network) {
+      handle.addEventListener("change", function () {
+        var chosen = handle.selectedOptions[0];
+        if (chosen && chosen.dataset.network) network.value = chosen.dataset.network;
+      });
     }
 
     form.addEventListener("submit", function (event) {
