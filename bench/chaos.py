@@ -967,7 +967,8 @@ def open_kill(workdir: Path, sizes: dict[str, int], network: str) -> tuple[str, 
     statuses = Counter(a["status"] for a in answers)
     figure = (
         f"{len(on_network)} mentions: {missing} not stored, {state['posts_twice']} stored twice, "
-        f"caught up after {caught_up_after or 'no'} of 8 passes; {intake_kills} SIGKILLs of poll/worker; "
+        f"caught up after {caught_up_after or 'no'} of 8 passes; "
+        f"{intake_kills} SIGKILLs of poll/worker; "
         f"{result['replies']} replies: {result['status']}, {result['duplicate_posts']} "
         f"duplicate posts, {result['resends']} same-key re-sends, {result['left']} left, "
         f"{result['sent_not_on_network']} sent but not on the network, "
