@@ -312,7 +312,9 @@ POLL_INTERVAL_SECONDS: float | None = (
 )
 # Webhook events make the worker poll their handle at most once per this many seconds, so a
 # flood of events (or of replays) cannot spend the handle's rate-limit window and the X budget.
-# Events in between lose nothing: the next poll reads everything since the checkpoint.
+# Events in between lose nothing: the worker polls the handle again when the window ends (the
+# next periodic poll, with a task backend that cannot wait), reading everything since the
+# checkpoint.
 WEBHOOK_POLL_MIN_SECONDS = max(0.0, float(env("WEBHOOK_POLL_MIN_SECONDS", "5")))
 # How often `mentiondesk worker` sweeps the outbox for replies whose retry time came (after a
 # rate limit's reset, a backoff) or whose sender died (seconds).

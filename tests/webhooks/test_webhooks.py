@@ -18,6 +18,7 @@ from django.test import Client, override_settings
 from django.utils import timezone
 
 from mentiondesk.channels.models import Handle, Post
+from mentiondesk.desk.worker import tasks_drain
 from mentiondesk.intake.webhooks.services import webhook_events_process
 from mentiondesk.sandbox.x.server import SandboxServer
 from mentiondesk.tickets.models import Ticket
@@ -242,6 +243,38 @@ def test_events_poll_a_handle_at_most_once_per_window(
     with time_machine.travel(timezone.now() + timedelta(seconds=6)):
         third = desk.store.mention_add("ana", "@Driftwood third")
         assert deliver(mention_event(polled_handle, third))[0] == 200
+    assert mention_reads(desk, before) == 2
+    assert Post.objects.filter(remote_id__in=[first, second, third]).count() == 3
+
+
+@pytest.mark.django_db(transaction=True)  # the worker closes its connection after a pass
+def test_the_worker_polls_events_of_the_window_when_it_ends(
+    deliver: Deliver, desk: SandboxServer, polled_handle: Handle, settings: Any
+) -> None:
+    """Arrival to screen (issue 21): a mention announced within the window of the last event
+    poll is stored when the window ends, not at the next periodic poll."""
+    settings.TASKS = {
+        "default": {
+            "BACKEND": "django_tasks_db.DatabaseBackend",
+            "QUEUES": ["default", "outbox", "ingest"],
+        }
+    }
+    before = len(desk.store.request_log())
+    first = desk.store.mention_add("rosa", "@Driftwood first")
+    deliver(mention_event(polled_handle, first))
+    tasks_drain()
+    second = desk.store.mention_add("zoe", "@Driftwood second")
+    answer = deliver(mention_event(polled_handle, second))[1]
+    third = desk.store.mention_add("ana", "@Driftwood third")
+    deliver(mention_event(polled_handle, third))
+    tasks_drain()
+    assert mention_reads(desk, before) == 1
+    assert not Post.objects.filter(remote_id__in=[second, third]).exists()
+    assert WebhookEvent.objects.get(pk=answer["id"]).reason.startswith("polled later: ")
+
+    with time_machine.travel(timezone.now() + timedelta(seconds=6)):
+        tasks_drain()
+    # One poll for both events of the window, and it read both mentions.
     assert mention_reads(desk, before) == 2
     assert Post.objects.filter(remote_id__in=[first, second, third]).count() == 3
 

@@ -4,7 +4,9 @@ poll each event triggers. Facts: ../shared/fixtures/x-api-v2/API-FACTS.md, secti
 Events carry v1.1-shaped tweets without conversation ids, so they are not parsed into posts.
 An event for one of our handles makes the worker poll that handle at once: the poll reads the
 full v2 objects, threads them, and its since_id checkpoint and unique remote ids make webhook
-and periodic polling one idempotent path (no gap after downtime, no duplicates)."""
+and periodic polling one idempotent path (no gap after downtime, no duplicates). Events that
+come within `WEBHOOK_POLL_MIN_SECONDS` of the handle's last event poll share one poll at the
+end of that window."""
 
 from __future__ import annotations
 
@@ -154,10 +156,7 @@ def webhook_events_process() -> int:
             pk__in=[e.pk for e in claimed if e.for_user_id == handle.remote_id]
         )
         if not webhook_poll_claim(handle=handle):
-            events.update(
-                reason=f"not polled: events polled this handle less than "
-                f"{settings.WEBHOOK_POLL_MIN_SECONDS:g} s ago; the next poll reads it"
-            )
+            events.update(reason=_poll_later(handle=handle))
             continue
         result = channel_services.handle_poll(handle=handle)
         if result.error:
@@ -166,7 +165,40 @@ def webhook_events_process() -> int:
     return len(claimed)
 
 
-# Beside the service it runs: the receipt above enqueues it.
+def _poll_later(*, handle: Handle) -> str:
+    """Events that came within the window of the handle's last event poll: with a task backend
+    that can wait (the worker's database backend), a poll of the handle is queued for when the
+    window ends, so their mentions are stored seconds after they were posted instead of at the
+    next periodic poll (bench/arrival.py). The reason to record on the events."""
+    window = f"events polled this handle less than {settings.WEBHOOK_POLL_MIN_SECONDS:g} s ago"
+    if not webhook_handle_poll_task.get_backend().supports_defer:
+        return f"not polled: {window}; the next poll reads it"
+    polled_at = WebhookPoll.objects.get(handle=handle).polled_at
+    due = polled_at + timedelta(seconds=settings.WEBHOOK_POLL_MIN_SECONDS)
+    webhook_handle_poll_task.using(run_after=due).enqueue(handle_id=handle.pk)
+    return f"polled later: {window}; its poll waits until {due.isoformat()}"
+
+
+def webhook_handle_poll(*, handle_id: int) -> bool:
+    """The poll `_poll_later` queued for the end of the handle's window. When another event's
+    poll took the window first, that poll started after these events came and read their
+    mentions: nothing is left to do. Returns whether it polled."""
+    handle = Handle.objects.filter(pk=handle_id, is_active=True).first()
+    if handle is None or not webhook_poll_claim(handle=handle):
+        return False
+    result = channel_services.handle_poll(handle=handle)
+    if result.error:
+        # Nothing is lost: the periodic poll reads from the same checkpoint later.
+        logger.warning("webhook poll of handle #%s failed: %s", handle_id, result.error)
+    return True
+
+
+# Beside the services they run: the receipt above enqueues the first, `_poll_later` the second.
 @task(queue_name="ingest", priority=priorities.INGEST)
 def webhook_events_process_task() -> None:
     webhook_events_process()
+
+
+@task(queue_name="ingest", priority=priorities.INGEST)
+def webhook_handle_poll_task(*, handle_id: int) -> None:
+    webhook_handle_poll(handle_id=handle_id)
