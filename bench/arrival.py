@@ -165,10 +165,19 @@ def _stored_at(database: Path) -> dict[str, float]:
     return {name: datetime.fromisoformat(at).timestamp() for name, at in rows}
 
 
-def measure(
-    *, workdir: Path, mentions: int, mean_gap: float, pages: int, webhooks: bool
-) -> dict[str, Any]:
-    """One run; latencies in seconds."""
+@dataclass(frozen=True)
+class Phase:
+    """Mentions posted at random moments, announced by webhook events or left to the poll."""
+
+    name: str
+    webhooks: bool
+    mentions: int
+    mean_gap: float
+    target: float
+
+
+def measure(*, workdir: Path, phases: list[Phase], pages: int) -> dict[str, dict[str, Any]]:
+    """One desk, the same open pages, the phases one after the other; latencies in seconds."""
     workdir.mkdir(parents=True)
     sandbox = Sandbox("x")
     database = workdir / "desk.db"
@@ -180,6 +189,7 @@ def measure(
     desk: Desk | None = None
     stop = threading.Event()
     threads: list[threading.Thread] = []
+    results: dict[str, dict[str, Any]] = {}
     try:
         desk = Desk(workdir, f"sqlite:///{database}", sandbox, **env)
         desk.run(
@@ -193,9 +203,7 @@ def measure(
         )
         port = _free_port()
         base = f"http://127.0.0.1:{port}"
-        web = desk.start("serve", "--port", str(port))
-        worker = desk.start("worker")
-        processes = [web, worker]
+        processes = [desk.start("serve", "--port", str(port)), desk.start("worker")]
         _wait(lambda: httpx.get(f"{base}/accounts/login/").status_code == 200, 60, "the web")
         # The worker's first poll resolves the handle's X user id, which events name.
         user_id = next(u["id"] for u in sandbox.call("users") if u["username"] == "Driftwood")
@@ -214,31 +222,22 @@ def measure(
             thread.start()
             threads.append(thread)
         _wait(lambda: all(p.pulses for p in seen), 120, "every page's first pulse")
-
-        cpu_before = {p.pid: _cpu_seconds(p.pid) for p in processes}
-        began = time.monotonic()
-        moments = sorted(random.uniform(0, mentions * mean_gap) for _ in range(mentions))
-        posted: dict[str, float] = {}
-        with httpx.Client(base_url=base, timeout=30) as x:
-            for n, moment in enumerate(moments):
-                time.sleep(max(0.0, began + moment - time.monotonic()))
-                name, text = f"arr{n}", f"@Driftwood my build #{n} is stuck"
-                post_id = sandbox.call("mention_add", name, text)
-                posted[name] = time.time()
-                if webhooks:
-                    body, signature = _event(user_id, post_id, text)
-                    answer = x.post(
-                        "/webhooks/x",
-                        content=body,
-                        headers={
-                            "content-type": "application/json",
-                            "x-twitter-webhooks-signature": signature,
-                        },
-                    )
-                    assert answer.status_code == 200, answer.text
-        _wait(lambda: all(len(p.seen) >= mentions for p in seen), 90, "every row on every page")
-        elapsed = time.monotonic() - began
-        cpu = {p.pid: _cpu_seconds(p.pid) - cpu_before[p.pid] for p in processes}
+        first = 0
+        for phase in phases:
+            say(
+                f"arrival: {phase.name}, {phase.mentions} mentions (one every "
+                f"{phase.mean_gap:g} s on average), {pages} open queue pages"
+            )
+            results[phase.name] = _phase(
+                phase,
+                first=first,
+                base=base,
+                sandbox=sandbox,
+                user_id=user_id,
+                pages=seen,
+                processes=processes,
+            )
+            first += phase.mentions
     finally:
         stop.set()
         for thread in threads:
@@ -249,23 +248,68 @@ def measure(
         sandbox.stop()
 
     stored = _stored_at(database)
-    on_screen = sorted(p.seen[name] - at for p in seen for name, at in posted.items())
-    intake = sorted(stored[name] - at for name, at in posted.items())
-    # Mentions posted within the webhook window of the one before wait for it to end.
+    for r in results.values():
+        posted = r.pop("posted")
+        r["stored"] = sorted(stored[name] - at for name, at in posted.items())
+        r["page_lag"] = sorted(p.seen[name] - stored[name] for p in seen for name in posted)
+    return results
+
+
+def _phase(
+    phase: Phase,
+    *,
+    first: int,
+    base: str,
+    sandbox: Sandbox,
+    user_id: str,
+    pages: list[Page],
+    processes: list[Any],
+) -> dict[str, Any]:
+    """Post the phase's mentions (arr<first>, arr<first + 1>, ...), wait until every page
+    shows every one of them."""
+    load = os.getloadavg()[0]
+    cpu_before = [_cpu_seconds(p.pid) for p in processes]
+    requests_before = [(len(p.pulses), len(p.rows)) for p in pages]
+    errors_before = sum(p.errors for p in pages)
+    began = time.monotonic()
+    moments = sorted(
+        random.uniform(0, phase.mentions * phase.mean_gap) for _ in range(phase.mentions)
+    )
+    posted: dict[str, float] = {}
+    with httpx.Client(base_url=base, timeout=30) as x:
+        for n, moment in enumerate(moments, start=first):
+            time.sleep(max(0.0, began + moment - time.monotonic()))
+            name, text = f"arr{n}", f"@Driftwood my build #{n} is stuck"
+            post_id = sandbox.call("mention_add", name, text)
+            posted[name] = time.time()
+            if phase.webhooks:
+                body, signature = _event(user_id, post_id, text)
+                answer = x.post(
+                    "/webhooks/x",
+                    content=body,
+                    headers={
+                        "content-type": "application/json",
+                        "x-twitter-webhooks-signature": signature,
+                    },
+                )
+                assert answer.status_code == 200, answer.text
+    _wait(lambda: all(name in p.seen for p in pages for name in posted), 90, "every row on a page")
+    elapsed = time.monotonic() - began
+    web, worker = (_cpu_seconds(p.pid) - b for p, b in zip(processes, cpu_before, strict=True))
+    pulses = [x for p, (b, _) in zip(pages, requests_before, strict=True) for x in p.pulses[b:]]
+    rows = [x for p, (_, b) in zip(pages, requests_before, strict=True) for x in p.rows[b:]]
     gaps = [b - a for a, b in itertools.pairwise(moments)]
     return {
-        "mentions": mentions,
-        "pages": pages,
-        "seconds": elapsed,
-        "on_screen": on_screen,
-        "stored": intake,
-        "page_lag": sorted(p.seen[name] - stored[name] for p in seen for name in posted),
+        "posted": posted,
+        "on_screen": sorted(p.seen[name] - at for p in pages for name, at in posted.items()),
         "within_5s": sum(1 for g in gaps if g < 5.0),
-        "pulse": sorted(x for p in seen for x in p.pulses),
-        "rows": sorted(x for p in seen for x in p.rows),
-        "errors": sum(p.errors for p in seen),
-        "web_cpu": cpu[web.pid] / elapsed,
-        "worker_cpu": cpu[worker.pid] / elapsed,
+        "pulse": sorted(pulses),
+        "rows": sorted(rows),
+        "requests_per_s": (len(pulses) + len(rows)) / elapsed,
+        "errors": sum(p.errors for p in pages) - errors_before,
+        "web_cpu": web / elapsed,
+        "worker_cpu": worker / elapsed,
+        "load": (load, os.getloadavg()[0]),
     }
 
 
@@ -277,39 +321,32 @@ def summary(values: list[float]) -> str:
 
 
 def run(*, workdir: Path, quick: bool) -> list[tuple[str, str, str]]:
-    """Both runs; rows of (figure, measurement, target)."""
-    runs = (
-        ("webhooks", True, 6 if quick else 30, 6.0 if quick else 10.0, WEBHOOK_TARGET_S),
-        ("polling at the default interval", False, 4 if quick else 16, 5.0, POLLING_TARGET_S),
-    )
+    """Polling, then webhooks, on one desk; rows of (figure, measurement, target)."""
+    phases = [
+        Phase("polling at the default interval", False, 4 if quick else 16, 5.0, POLLING_TARGET_S),
+        Phase("webhooks", True, 6 if quick else 30, 6.0 if quick else 10.0, WEBHOOK_TARGET_S),
+    ]
     pages = 4 if quick else 32
+    results = measure(workdir=workdir, phases=phases, pages=pages)
     table = []
-    for name, webhooks, mentions, gap, target in runs:
-        say(f"arrival: {name}, {mentions} mentions (one every {gap:g} s on average), {pages} pages")
-        load = os.getloadavg()[0]
-        r = measure(
-            workdir=workdir / name.split()[0],
-            mentions=mentions,
-            mean_gap=gap,
-            pages=pages,
-            webhooks=webhooks,
-        )
-        p95 = percentile(r["on_screen"], 95)
-        ok = p95 <= target
+    for phase in phases:
+        r = results[phase.name]
+        ok = percentile(r["on_screen"], 95) <= phase.target
         table.append(
             (
-                f"arrival to screen, {name}: {mentions} mentions at random moments "
-                f"(mean gap {gap:g} s; {r['within_5s']} within 5 s of the one before), "
-                f"{pages} open queue pages",
+                f"arrival to screen, {phase.name}: {phase.mentions} mentions at random moments "
+                f"(mean gap {phase.mean_gap:g} s; {r['within_5s']} within 5 s of the one "
+                f"before), {pages} open queue pages",
                 f"posted -> on screen {summary(r['on_screen'])}; posted -> stored "
                 f"{summary(r['stored'])}; stored -> on screen {summary(r['page_lag'])}; "
                 f"pulse {percentile(r['pulse'], 50) * 1000:.0f} / "
                 f"{percentile(r['pulse'], 95) * 1000:.0f} ms, rows "
                 f"{percentile(r['rows'], 50) * 1000:.0f} / "
-                f"{percentile(r['rows'], 95) * 1000:.0f} ms (p50 / p95); CPU web "
-                f"{r['web_cpu']:.0%}, worker {r['worker_cpu']:.0%} of a core; "
-                f"{r['errors']} errors; load {load:.1f} -> {os.getloadavg()[0]:.1f}",
-                f"p95 ≤ {target:g} s: {'met' if ok else 'MISSED'}",
+                f"{percentile(r['rows'], 95) * 1000:.0f} ms (p50 / p95), "
+                f"{r['requests_per_s']:.1f} requests/s; CPU web {r['web_cpu']:.0%}, worker "
+                f"{r['worker_cpu']:.0%} of a core; {r['errors']} errors; load "
+                f"{r['load'][0]:.1f} -> {r['load'][1]:.1f}",
+                f"p95 ≤ {phase.target:g} s: {'met' if ok else 'MISSED'}",
             )
         )
     return table
