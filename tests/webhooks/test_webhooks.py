@@ -230,9 +230,7 @@ def test_a_quiet_handle_is_polled_for_each_event_then_paced(
     before = len(desk.store.request_log())
     with override_settings(WEBHOOK_POLL_BURST=3):
         posts = [desk.store.mention_add(f"user{n}", f"@Driftwood hi {n}") for n in range(4)]
-        answers = []
-        for post in posts:
-            answers.append(deliver(mention_event(polled_handle, post))[1])
+        answers = [deliver(mention_event(polled_handle, post))[1] for post in posts]
     assert mention_reads(desk, before) == 3
     assert Post.objects.filter(remote_id__in=posts[:3]).count() == 3
     held = WebhookEvent.objects.get(pk=answers[3]["id"])

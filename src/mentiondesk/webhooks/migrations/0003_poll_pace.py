@@ -4,15 +4,14 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('webhooks', '0002_event_digest_and_poll_cap'),
+        ("webhooks", "0002_event_digest_and_poll_cap"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='webhookpoll',
-            name='paced_until',
+            model_name="webhookpoll",
+            name="paced_until",
             field=models.DateTimeField(blank=True, null=True),
         ),
     ]
