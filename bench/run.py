@@ -7,7 +7,7 @@ since Django's settings are fixed per process. Progress goes to stderr, the tabl
 bench/RESULTS.md is written by hand from it.
 
     .venv/bin/python bench/run.py [--quick]
-        [--only ingest|next|triage|import|scale|connections|timeline|demo|meter]
+        [--only ingest|next|triage|import|scale|connections|timeline|demo|meter|arrival]
 
 MENTIONDESK_BENCH_PG_URL names another PostgreSQL server (its database is dropped!).
 MENTIONDESK_BENCH_BASELINE=REV also measures the cost meter's flush on that git revision."""
@@ -25,6 +25,7 @@ from pathlib import Path
 from statistics import median
 from typing import Any
 
+import arrival
 import demo_start
 import history
 import ingest
@@ -437,6 +438,7 @@ def main() -> None:
             "timeline",
             "demo",
             "meter",
+            "arrival",
         ],
         help="one benchmark",
     )
@@ -469,6 +471,11 @@ def main() -> None:
             bench_meter(bench, pages=100 // smaller, with_pg=with_pg)
         if args.only in (None, "demo"):
             bench_demo(bench, runs=7 // (3 if args.quick else 1))
+        if args.only in (None, "arrival"):
+            for figure, measured, target in arrival.run(
+                workdir=bench.workdir / "arrival", quick=args.quick
+            ):
+                bench.row(figure, "SQLite", measured, target)
         if args.only in (None, "scale") and with_pg:
             bench_scale(bench, tickets=1_000_000 // smaller, seconds=180 / smaller)
         if args.only == "connections" and with_pg:

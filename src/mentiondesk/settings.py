@@ -310,10 +310,15 @@ CREDENTIALS_KEY = env("CREDENTIALS_KEY")
 POLL_INTERVAL_SECONDS: float | None = (
     float(env("POLL_INTERVAL_SECONDS")) if env("POLL_INTERVAL_SECONDS") else None
 )
-# Webhook events make the worker poll their handle at most once per this many seconds, so a
-# flood of events (or of replays) cannot spend the handle's rate-limit window and the X budget.
-# Events in between lose nothing: the next poll reads everything since the checkpoint.
+# Webhook events make the worker poll their handle at most once per this many seconds on
+# average, and up to WEBHOOK_POLL_BURST times in a row after a quiet spell (so a quiet desk's
+# mentions are each read at once), so a flood of events (or of replays) cannot spend the
+# handle's rate-limit window and the X budget: X allows 300 mentions reads per 15 min per user;
+# events take at most 180 + the burst, the periodic poll 60 at 15 s. Events in between lose
+# nothing: the worker polls the handle when the pace allows (the next periodic poll, with a
+# task backend that cannot wait), reading everything since the checkpoint.
 WEBHOOK_POLL_MIN_SECONDS = max(0.0, float(env("WEBHOOK_POLL_MIN_SECONDS", "5")))
+WEBHOOK_POLL_BURST = max(1, int(env("WEBHOOK_POLL_BURST", "6")))
 # How often `mentiondesk worker` sweeps the outbox for replies whose retry time came (after a
 # rate limit's reset, a backoff) or whose sender died (seconds).
 OUTBOX_SWEEP_SECONDS = float(env("OUTBOX_SWEEP_SECONDS", "15"))

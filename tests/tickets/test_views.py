@@ -166,6 +166,65 @@ def test_queue_refresh_shows_a_ticket_created_after_the_page(
     assert "@maya" in rows and "checkout is down" in rows
 
 
+PULSE = reverse("tickets:pulse")
+
+
+def pulse(client: Client, view: str = "twitter") -> int:
+    response = client.get(PULSE, {"view": view})
+    assert response.status_code == 200
+    assert response["Content-Type"] == "application/json"
+    assert "no-store" in response["Cache-Control"]
+    version: int = response.json()["version"]
+    return version
+
+
+def test_queue_pulse_moves_when_a_ticket_enters_the_view_and_not_otherwise(
+    desk: SandboxServer, as_advocate: Client, lead: User
+) -> None:
+    """Arrival to screen (issue 21): the page asks the pulse each second and redraws its rows
+    only when it moved."""
+    assert pulse(as_advocate) == 0
+    desk.store.mention_add("maya", "@Driftwood checkout is down")
+    ingest()
+    first = pulse(as_advocate)
+    assert first == Ticket.objects.get(requester_username="maya").pk
+    page = html(as_advocate.get(QUEUE, {"view": "twitter"}))
+    assert f'data-pulse="{PULSE}?view=twitter" data-pulse-version="{first}"' in page
+    # Nothing new: the same version, however often it is asked.
+    assert pulse(as_advocate) == first
+
+    desk.store.mention_add("zoe", "@Driftwood still down")
+    ingest()
+    second = pulse(as_advocate)
+    assert second != first
+    # Changes inside the view (taken, solved) are the 5 s refresh's: the pulse stays.
+    zoe = Ticket.objects.get(requester_username="zoe")
+    services.ticket_assign(ticket=zoe, assignee=lead, by=lead)
+    maya = Ticket.objects.get(requester_username="maya")
+    ticket_actions.ticket_status_set(ticket=maya, status=Ticket.Status.SOLVED, by=lead)
+    assert pulse(as_advocate) == second
+    # Another view's pulse moves with its own tickets only.
+    assert pulse(as_advocate, "solved") == maya.pk
+    desk.store.mention_add("ana", "@Driftwood hello")
+    ingest()
+    assert pulse(as_advocate, "solved") == maya.pk
+    assert pulse(as_advocate) > second
+
+
+def test_queue_pulse_needs_a_signed_in_person(client: Client) -> None:
+    response = client.get(PULSE, {"view": "twitter"})
+    assert response.status_code == 302
+    assert reverse("accounts:login") in response["Location"]
+
+
+def test_only_playable_views_carry_a_pulse(as_advocate: Client) -> None:
+    assert "data-pulse=" in html(as_advocate.get(QUEUE, {"view": "twitter"}))
+    assert "data-pulse=" not in html(as_advocate.get(QUEUE, {"view": "solved"}))
+    # The rows' partial is redrawn inside the element that carries it.
+    rows = html(as_advocate.get(QUEUE, {"view": "twitter"}, headers={"HX-Request": "true"}))
+    assert "data-pulse=" not in rows
+
+
 def test_queue_view_parameter_selects_the_view(main_handle: Handle, as_advocate: Client) -> None:
     solved, _ = tickets_from(
         main_handle, remote_post(author="solvedone"), remote_post(author="waiting", minutes=1)
@@ -198,13 +257,16 @@ def test_queue_page_query_count_does_not_grow_with_tickets(
         assignee=User.objects.get(username="ana")
     )
     # Session, user, view counts, the rows (triage labels in subqueries), the policy, the
-    # incident cards and the saved searches (none: one list query): a fixed number, whatever
-    # the number of tickets.
-    with django_assert_max_num_queries(8):
+    # incident cards and the saved searches (none: one list query), and on the whole page the
+    # pulse's version: a fixed number, whatever the number of tickets.
+    with django_assert_max_num_queries(9):
         response = as_advocate.get(QUEUE)
     assert html(response).count('class="ticket-row') == 50
     with django_assert_max_num_queries(8):
         as_advocate.get(QUEUE, headers={"HX-Request": "true"})
+    # The pulse, asked each second by every open queue page: session, user, the version.
+    with django_assert_max_num_queries(3):
+        as_advocate.get(PULSE, {"view": "twitter"})
 
 
 # Play mode

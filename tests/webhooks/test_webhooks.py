@@ -18,6 +18,7 @@ from django.test import Client, override_settings
 from django.utils import timezone
 
 from mentiondesk.channels.models import Handle, Post
+from mentiondesk.desk.worker import tasks_drain
 from mentiondesk.intake.webhooks.services import webhook_events_process
 from mentiondesk.sandbox.x.server import SandboxServer
 from mentiondesk.tickets.models import Ticket
@@ -221,6 +222,32 @@ def test_a_replayed_body_is_stored_once_and_polls_once(
 
 
 @pytest.mark.django_db
+def test_a_quiet_handle_is_polled_for_each_event_then_paced(
+    deliver: Deliver, desk: SandboxServer, polled_handle: Handle
+) -> None:
+    """After a quiet spell a few events in a row each poll at once (a mention reaches the queue
+    in about a second); past that burst, one poll per window."""
+    before = len(desk.store.request_log())
+    with override_settings(WEBHOOK_POLL_BURST=3):
+        posts = [desk.store.mention_add(f"user{n}", f"@Driftwood hi {n}") for n in range(4)]
+        answers = [deliver(mention_event(polled_handle, post))[1] for post in posts]
+    assert mention_reads(desk, before) == 3
+    assert Post.objects.filter(remote_id__in=posts[:3]).count() == 3
+    held = WebhookEvent.objects.get(pk=answers[3]["id"])
+    assert held.reason.startswith("not polled: the pace of event polls is spent (one per 5 s, 3")
+    # A window later the pace allows one poll again, which reads the held event's mention.
+    with (
+        override_settings(WEBHOOK_POLL_BURST=3),
+        time_machine.travel(timezone.now() + timedelta(seconds=6)),
+    ):
+        later = desk.store.mention_add("ana", "@Driftwood later")
+        deliver(mention_event(polled_handle, later))
+    assert mention_reads(desk, before) == 4
+    assert Post.objects.filter(remote_id__in=[*posts, later]).count() == 5
+
+
+@pytest.mark.django_db
+@override_settings(WEBHOOK_POLL_BURST=1)
 def test_events_poll_a_handle_at_most_once_per_window(
     deliver: Deliver, desk: SandboxServer, polled_handle: Handle
 ) -> None:
@@ -235,7 +262,7 @@ def test_events_poll_a_handle_at_most_once_per_window(
     assert mention_reads(desk, before) == 1
     skipped = WebhookEvent.objects.get(pk=answer["id"])
     assert skipped.status == WebhookEvent.Status.PROCESSED
-    assert skipped.reason.startswith("not polled: events polled this handle less than 5 s ago")
+    assert skipped.reason.startswith("not polled: the pace of event polls is spent (one per 5 s")
     assert Post.objects.filter(remote_id=second).count() == 0
 
     # After the window the next event polls again, and reads what the skipped one announced.
@@ -246,7 +273,41 @@ def test_events_poll_a_handle_at_most_once_per_window(
     assert Post.objects.filter(remote_id__in=[first, second, third]).count() == 3
 
 
+@pytest.mark.django_db(transaction=True)  # the worker closes its connection after a pass
+@override_settings(WEBHOOK_POLL_BURST=1)
+def test_the_worker_polls_events_of_the_window_when_it_ends(
+    deliver: Deliver, desk: SandboxServer, polled_handle: Handle, settings: Any
+) -> None:
+    """Arrival to screen (issue 21): a mention announced within the window of the last event
+    poll is stored when the window ends, not at the next periodic poll."""
+    settings.TASKS = {
+        "default": {
+            "BACKEND": "django_tasks_db.DatabaseBackend",
+            "QUEUES": ["default", "outbox", "ingest"],
+        }
+    }
+    before = len(desk.store.request_log())
+    first = desk.store.mention_add("rosa", "@Driftwood first")
+    deliver(mention_event(polled_handle, first))
+    tasks_drain()
+    second = desk.store.mention_add("zoe", "@Driftwood second")
+    answer = deliver(mention_event(polled_handle, second))[1]
+    third = desk.store.mention_add("ana", "@Driftwood third")
+    deliver(mention_event(polled_handle, third))
+    tasks_drain()
+    assert mention_reads(desk, before) == 1
+    assert not Post.objects.filter(remote_id__in=[second, third]).exists()
+    assert WebhookEvent.objects.get(pk=answer["id"]).reason.startswith("polled later: ")
+
+    with time_machine.travel(timezone.now() + timedelta(seconds=6)):
+        tasks_drain()
+    # One poll for both events of the window, and it read both mentions.
+    assert mention_reads(desk, before) == 2
+    assert Post.objects.filter(remote_id__in=[first, second, third]).count() == 3
+
+
 @pytest.mark.django_db
+@override_settings(WEBHOOK_POLL_BURST=1)
 def test_the_periodic_poll_is_not_capped_and_reads_skipped_events_posts(
     deliver: Deliver, desk: SandboxServer, polled_handle: Handle
 ) -> None:

@@ -23,8 +23,9 @@ DMS_UNAVAILABLE: dict[str, str] = {
 }
 
 # The shortest default poll interval (seconds): a mention waits half of it on average before it
-# is read, and the queue page shows it within its 5 s refresh, so ~15 s keeps arrival to an
-# agent's screen under 20 s (issue 21) at one call per 15 s, a twentieth of X's mentions budget.
+# is read, and the queue page's pulse shows it within about a second, so ~15 s keeps arrival to
+# an agent's screen under 20 s (issue 21; measured p95 14.9 s, bench/arrival.py) at one call per
+# 15 s, a twentieth of X's mentions budget.
 POLL_FLOOR_SECONDS = 15.0
 # The share of the mentions budget the periodic poll may spend: the rest is for a backlog's
 # further pages and the polls webhook events ask for (WEBHOOK_POLL_MIN_SECONDS).

@@ -86,8 +86,15 @@ def tasks_drain(*, worker_id: str | None = None, max_tasks: int | None = None) -
     return max_tasks is not None and DBTaskResult.objects.ready().exists()
 
 
+# How long an idle worker waits before it looks at the queue again. A webhook event's poll
+# waits for it (the web process cannot wake the worker), and a mention should reach the queue
+# page within about a second (issue 21): an idle pass costs ~2 ms (bench/RESULTS.md, "Arrival
+# to screen, measured").
+IDLE_SECONDS = 0.25
+
+
 def worker_run(
-    *, once: bool = False, interval: float = 1.0, stop: threading.Event | None = None
+    *, once: bool = False, interval: float = IDLE_SECONDS, stop: threading.Event | None = None
 ) -> None:
     """Loop: enqueue the periodic jobs that are due, run up to PASS_TASKS queued tasks, and
     sleep `interval` once the queue is empty.

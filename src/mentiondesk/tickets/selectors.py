@@ -177,6 +177,17 @@ def ticket_list(
     return qs.order_by("created_at", "id")
 
 
+def ticket_view_version(*, view: str, viewer: User | None = None) -> int:
+    """What the open queue page asks every second (`tickets:pulse`): the id of the newest
+    ticket in `view`, 0 when it is empty. Ids only grow, so it changes exactly when a new
+    ticket enters the view, and the page redraws its rows then instead of at its next 5 s
+    refresh. One query that walks the primary key from the newest ticket until the first
+    one in the view (no sort, no count), so 32 agents asking each second cost little. What
+    changes inside the view (assigned, solved, reopened) waits for the 5 s refresh."""
+    newest = ticket_list(view=view, viewer=viewer).order_by("-id").values_list("id", flat=True)
+    return newest.first() or 0
+
+
 def ticket_get(*, ticket_id: int, with_conversation: bool = True) -> Ticket:
     """One ticket with its conversation (posts, oldest first) and events, or without them
     for a write that only needs the row (its service locks and reads what it needs): two

@@ -35,12 +35,17 @@ class WebhookEvent(models.Model):
 
 
 class WebhookPoll(models.Model):
-    """When events last made the worker poll a handle. One row per handle, moved forward by a
-    conditional UPDATE, so two workers racing agree on which of them polls: webhook polls stay
-    at most one per handle per `WEBHOOK_POLL_MIN_SECONDS`, whoever sends events."""
+    """When events last made the worker poll a handle, and how far ahead their pace is. One
+    row per handle, moved forward by a conditional UPDATE, so two workers racing agree on which
+    of them polls: webhook polls stay at one per handle per `WEBHOOK_POLL_MIN_SECONDS` on
+    average, `WEBHOOK_POLL_BURST` in a row at most, whoever sends events."""
 
     handle = models.OneToOneField(Handle, on_delete=models.CASCADE, related_name="webhook_poll")
     polled_at = models.DateTimeField()
+    # The pace's clock (a generic cell rate algorithm's theoretical arrival time): each poll
+    # moves it one interval past the later of itself and now; a poll may start once it is
+    # less than a burst of intervals ahead of now. Null on rows kept before it existed.
+    paced_until = models.DateTimeField(null=True, blank=True)
 
     def __str__(self) -> str:
         return f"webhook poll of handle #{self.handle_id} at {self.polled_at}"

@@ -1,18 +1,38 @@
-"""What the ticket page asks for while an agent works on it, beside the conversation's own
-poll: the "new post arrived" banner above the composer, and the composer's macro picker.
-Thin: read one selector, render a partial of the ticket page's template."""
+"""What open pages ask for beside their own polls: the queue page's pulse (has a ticket entered
+the view?), and on the ticket page the "new post arrived" banner above the composer and the
+composer's macro picker. Thin: read one selector, render a partial of the page's template
+(the pulse: a few bytes of JSON)."""
 
 from __future__ import annotations
 
+from typing import cast
+
 from django.contrib.auth.decorators import login_required
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
+from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
+from mentiondesk.accounts.models import User
 from mentiondesk.core.errors import NotFound
+from mentiondesk.desk.tickets.forms import QueueForm
 from mentiondesk.replies import evidence as ticket_evidence
 from mentiondesk.tickets import selectors
 from mentiondesk.tickets.models import Ticket
+
+
+@require_GET
+@never_cache
+@login_required
+def queue_pulse(request: HttpRequest) -> JsonResponse:
+    """Asked every second by an open queue page (app.js): the view's version, the id of its
+    newest ticket. The page redraws its rows when it changed, so a new ticket shows within
+    about a second of being stored, while an unchanged view costs one small query and no
+    template (bench/arrival.py)."""
+    view = QueueForm(request.GET).view_slug()
+    # login_required: the user is an authenticated accounts.User.
+    viewer = cast(User, request.user)
+    return JsonResponse({"version": selectors.ticket_view_version(view=view, viewer=viewer)})
 
 
 @require_GET

@@ -5,6 +5,7 @@ from . import live, views, worklists
 app_name = "tickets"
 urlpatterns = [
     path("", views.queue, name="queue"),
+    path("pulse", live.queue_pulse, name="pulse"),
     path("play/next", views.play_next, name="next"),
     path("search", views.search, name="search"),
     path("saved-searches", worklists.saved_search_create, name="saved_search_create"),

@@ -123,6 +123,9 @@ def queue(request: HttpRequest) -> HttpResponse:
         "oob": wants_partial(request),
         **_bulk_context(request),
     }
+    if not context["oob"] and VIEWS[view].playable:
+        # The version the rows were drawn at: the page's pulse redraws them when it moves.
+        context["pulse_version"] = selectors.ticket_view_version(view=view, viewer=_user(request))
     template = "tickets/queue.html#ticket-rows" if context["oob"] else "tickets/queue.html"
     response = render(request, template, context)
     patch_vary_headers(response, ["HX-Request"])

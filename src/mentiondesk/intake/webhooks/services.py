@@ -4,7 +4,9 @@ poll each event triggers. Facts: ../shared/fixtures/x-api-v2/API-FACTS.md, secti
 Events carry v1.1-shaped tweets without conversation ids, so they are not parsed into posts.
 An event for one of our handles makes the worker poll that handle at once: the poll reads the
 full v2 objects, threads them, and its since_id checkpoint and unique remote ids make webhook
-and periodic polling one idempotent path (no gap after downtime, no duplicates)."""
+and periodic polling one idempotent path (no gap after downtime, no duplicates). Event polls
+are paced per handle (a few in a row, then one per `WEBHOOK_POLL_MIN_SECONDS`); events that
+find the pace spent share one poll when it allows the next."""
 
 from __future__ import annotations
 
@@ -14,7 +16,7 @@ import hmac
 import json
 import logging
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
@@ -121,16 +123,38 @@ def _keep(event: WebhookEvent) -> WebhookReceipt:
 
 
 def webhook_poll_claim(*, handle: Handle) -> bool:
-    """Whether events may make the worker poll `handle` now: at most once per
-    `WEBHOOK_POLL_MIN_SECONDS` per handle, across every worker (a conditional UPDATE on the
-    handle's `WebhookPoll` row decides the race). True records now as the last webhook poll.
-    The periodic poll is not counted and not limited."""
+    """Whether events may make the worker poll `handle` now: one poll per
+    `WEBHOOK_POLL_MIN_SECONDS` on average, up to `WEBHOOK_POLL_BURST` in a row after a quiet
+    spell, across every worker (the handle's `WebhookPoll` row, moved by a conditional UPDATE,
+    decides the race). A quiet desk's mentions are each polled at once; a flood is paced.
+    True records now as the last webhook poll. The periodic poll is not counted and not
+    limited."""
     now = timezone.now()
-    row, created = WebhookPoll.objects.get_or_create(handle=handle, defaults={"polled_at": now})
+    every = timedelta(seconds=settings.WEBHOOK_POLL_MIN_SECONDS)
+    row, created = WebhookPoll.objects.get_or_create(
+        handle=handle, defaults={"polled_at": now, "paced_until": now + every}
+    )
     if created:
         return True
-    due = now - timedelta(seconds=settings.WEBHOOK_POLL_MIN_SECONDS)
-    return WebhookPoll.objects.filter(pk=row.pk, polled_at__lte=due).update(polled_at=now) == 1
+    if _poll_allowed_at(row) > now:
+        return False
+    paced_until = max(row.paced_until or now, now) + every
+    # Another worker that moved the row since we read it claimed a poll after our events
+    # came: that poll reads their mentions.
+    return (
+        WebhookPoll.objects.filter(pk=row.pk, paced_until=row.paced_until).update(
+            polled_at=now, paced_until=paced_until
+        )
+        == 1
+    )
+
+
+def _poll_allowed_at(row: WebhookPoll) -> datetime:
+    """When the pace lets the next event poll of `row`'s handle start."""
+    if row.paced_until is None:  # kept before the pace: its last poll's window
+        return row.polled_at + timedelta(seconds=settings.WEBHOOK_POLL_MIN_SECONDS)
+    ahead = (settings.WEBHOOK_POLL_BURST - 1) * settings.WEBHOOK_POLL_MIN_SECONDS
+    return row.paced_until - timedelta(seconds=ahead)
 
 
 def webhook_events_process() -> int:
@@ -154,10 +178,7 @@ def webhook_events_process() -> int:
             pk__in=[e.pk for e in claimed if e.for_user_id == handle.remote_id]
         )
         if not webhook_poll_claim(handle=handle):
-            events.update(
-                reason=f"not polled: events polled this handle less than "
-                f"{settings.WEBHOOK_POLL_MIN_SECONDS:g} s ago; the next poll reads it"
-            )
+            events.update(reason=_poll_later(handle=handle))
             continue
         result = channel_services.handle_poll(handle=handle)
         if result.error:
@@ -166,7 +187,42 @@ def webhook_events_process() -> int:
     return len(claimed)
 
 
-# Beside the service it runs: the receipt above enqueues it.
+def _poll_later(*, handle: Handle) -> str:
+    """Events that found the handle's pace of event polls spent: with a task backend that can
+    wait (the worker's database backend), one poll of the handle is queued for when the pace
+    allows it, so their mentions are stored seconds after they were posted instead of at the
+    next periodic poll (bench/arrival.py). The reason to record on the events."""
+    pace = (
+        f"the pace of event polls is spent (one per {settings.WEBHOOK_POLL_MIN_SECONDS:g} s, "
+        f"{settings.WEBHOOK_POLL_BURST} in a row)"
+    )
+    if not webhook_handle_poll_task.get_backend().supports_defer:
+        return f"not polled: {pace}; the next poll reads it"
+    due = _poll_allowed_at(WebhookPoll.objects.get(handle=handle))
+    webhook_handle_poll_task.using(run_after=due).enqueue(handle_id=handle.pk)
+    return f"polled later: {pace}; its poll waits until {due.isoformat()}"
+
+
+def webhook_handle_poll(*, handle_id: int) -> bool:
+    """The poll `_poll_later` queued for when the handle's pace allows it. When another event's
+    poll took that turn first, it started after these events came and read their mentions:
+    nothing is left to do. Returns whether it polled."""
+    handle = Handle.objects.filter(pk=handle_id, is_active=True).first()
+    if handle is None or not webhook_poll_claim(handle=handle):
+        return False
+    result = channel_services.handle_poll(handle=handle)
+    if result.error:
+        # Nothing is lost: the periodic poll reads from the same checkpoint later.
+        logger.warning("webhook poll of handle #%s failed: %s", handle_id, result.error)
+    return True
+
+
+# Beside the services they run: the receipt above enqueues the first, `_poll_later` the second.
 @task(queue_name="ingest", priority=priorities.INGEST)
 def webhook_events_process_task() -> None:
     webhook_events_process()
+
+
+@task(queue_name="ingest", priority=priorities.INGEST)
+def webhook_handle_poll_task(*, handle_id: int) -> None:
+    webhook_handle_poll(handle_id=handle_id)

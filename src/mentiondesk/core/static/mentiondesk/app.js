@@ -1,6 +1,6 @@
 /* mentiondesk: keyboard shortcuts for the play loop, the reply character count, compact ages,
    the presence heartbeat's typing flag, drafted replies and macros into the composer, the
-   "new post arrived" banner, and polls that wait while someone is typing.
+   "new post arrived" banner, the queue's pulse, and polls that wait while someone is typing.
    No inline scripts anywhere (a CSP without 'unsafe-inline' must keep working), and every
    feature here is an extra: the forms work without JavaScript. */
 (function () {
@@ -370,6 +370,39 @@
     return !!(seen && banner && banner.getAttribute("data-arrived") === seen.value);
   }
 
+  /* ---- queue pulse: a ticket that entered the view shows within about a second ---- */
+
+  // The rows' own poll redraws them every 5 s (ages, SLA, who took what). A redraw costs the
+  // server a whole page of rows, so in between the page only asks whether a new ticket entered
+  // the view (tickets:pulse, a few bytes of JSON) and runs the same poll at once when one did.
+  var PULSE_MS = 1000;
+  var pulseBusy = false;
+
+  function pulse() {
+    var rows = document.querySelector("#ticket-rows[data-pulse]");
+    if (!rows || pulseBusy || document.hidden || leaving) return;
+    pulseBusy = true;
+    fetch(rows.getAttribute("data-pulse"), {
+      credentials: "same-origin", cache: "no-store", headers: {Accept: "application/json"}
+    })
+      // A signed-out session answers with the login page: not JSON, so nothing happens (the
+      // rows' own poll takes the person to sign in).
+      .then(function (response) { return response.ok ? response.json() : null; })
+      .then(function (answer) {
+        if (!answer || answer.version === undefined) return;
+        var version = String(answer.version);
+        if (version === rows.getAttribute("data-pulse-version")) return;
+        rows.setAttribute("data-pulse-version", version);
+        // As the rows' own poll asks (source: its pause while rows are ticked applies too).
+        if (window.htmx) {
+          window.htmx.ajax("GET", rows.getAttribute("hx-get"),
+            {source: rows, target: rows, swap: "innerHTML"});
+        }
+      })
+      .catch(function () { /* the next pulse asks again */ })
+      .then(function () { pulseBusy = false; });
+  }
+
   /* ---- feedback when the server cannot answer ---- */
 
   var toastTimer = 0;
@@ -507,4 +540,5 @@
     toast("Cannot reach the desk. Check your connection.");
   });
   setInterval(function () { refreshAges(document); }, 30000);
+  setInterval(pulse, PULSE_MS);
 })();
