@@ -164,6 +164,7 @@ def json_member_values(text: IO[str], *, member: str, what: str) -> Iterator[Val
                 break
             scanner.pos += 1
             if key != member:
+                scanner.skip("")
                 scanner.value()  # another member ("@context", "id", "totalItems"…)
                 continue
             if scanner.skip("") != "[":

@@ -14,7 +14,7 @@ from collections.abc import Iterator
 from typing import IO
 
 from mentiondesk.channels.connectors.base import RemotePost
-from mentiondesk.channels.connectors.mastodon.parse import parse_note
+from mentiondesk.channels.connectors.mastodon.parse import actor_is, parse_note
 
 from .jsonstream import json_member_values
 from .posts import post_row
@@ -39,13 +39,16 @@ def outbox_rows(text: IO[str], *, ours: Ours) -> Iterator[Item]:
             yield Problem(line, f"not a Create or Announce activity ({kind!r})", activity)
             continue
         actor = str(activity.get("actor") or "")
-        if not actor.lower().endswith(f"/users/{ours.username}"):
+        if not actor_is(
+            actor, instance=ours.base_url, username=ours.username, account_id=ours.remote_id
+        ):
             yield Problem(line, f"a post of {actor or 'nobody'}, not of @{ours.username}", activity)
             continue
         post = parse_note(
             activity.get("object"),
             instance=ours.base_url,
-            account_id=ours.remote_id or actor,
+            # An archive names our account by its URI; its id is the handle's, or the URI's.
+            account_id=ours.remote_id or actor.rstrip("/").rsplit("/", 1)[-1],
             username=ours.username,
         )
         if not isinstance(post, RemotePost):

@@ -235,18 +235,39 @@ def note_visibility(note: Mapping[str, Any]) -> str:
 
 
 def status_id_from_uri(uri: Any, *, instance: str) -> str | None:
-    """The status id in a status URI of `instance` (`https://host/users/NAME/statuses/ID`, the
-    form TagManager#uri_for gives local statuses), else None: a status of another server
-    has another id on ours, which its URI does not tell."""
-    if not isinstance(uri, str):
-        return None
-    parts = urlsplit(uri)
-    if not instance or parts.netloc.lower() != urlsplit(instance).netloc.lower():
-        return None
-    segments = parts.path.strip("/").split("/")
+    """The status id in a status URI of `instance`, else None: a status of another server
+    has another id on ours, which its URI does not tell. TagManager#uri_for gives local
+    statuses as `https://host/users/NAME/statuses/ID`, or `https://host/ap/users/ACCOUNT_ID/
+    statuses/ID` for accounts with numeric ActivityPub ids (Mastodon 4.4+)."""
+    segments = _local_path(uri, instance=instance)
+    if segments[:1] == ["ap"]:
+        segments = segments[1:]
     if len(segments) == 4 and segments[0] == "users" and segments[2] == "statuses":
         return digits_id(segments[3])
     return None
+
+
+def actor_is(actor: Any, *, instance: str, username: str, account_id: str) -> bool:
+    """Whether an ActivityPub actor URI is our account's: `/users/NAME` or, with numeric
+    ActivityPub ids, `/ap/users/ACCOUNT_ID` on our instance."""
+    segments = _local_path(actor, instance=instance)
+    if len(segments) == 2 and segments[0] == "users":
+        return segments[1].lower() == username.lower()
+    return (
+        segments[:2] == ["ap", "users"]
+        and len(segments) == 3
+        and (not account_id or segments[2] == account_id)
+    )
+
+
+def _local_path(uri: Any, *, instance: str) -> list[str]:
+    """The path segments of `uri` when it is on `instance`, else []."""
+    if not isinstance(uri, str) or not instance:
+        return []
+    parts = urlsplit(uri)
+    if parts.netloc.lower() != urlsplit(instance).netloc.lower():
+        return []
+    return parts.path.strip("/").split("/")
 
 
 def parse_note(
