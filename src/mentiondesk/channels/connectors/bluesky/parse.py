@@ -1,6 +1,6 @@
 """Reading Bluesky's answers: post records, notifications and post views, each parsed with the
 `atproto` SDK's lexicon models (`atproto_client.models`), so a payload that breaks the lexicon
-becomes a PayloadProblem; and the mentions checkpoint."""
+becomes a PayloadProblem; the mentions checkpoint; and a repo export (CAR) walked to its records."""
 
 from __future__ import annotations
 
