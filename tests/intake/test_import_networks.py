@@ -18,6 +18,7 @@ from django.core.management import call_command
 from django.core.management.base import CommandError
 
 from mentiondesk.channels.connectors.base import RemotePost
+from mentiondesk.channels.connectors.bluesky.parse import ipld_json
 from mentiondesk.channels.models import Handle, IngestProblem, Post
 from mentiondesk.intake import ingest
 from mentiondesk.intake.imports import services
@@ -298,6 +299,21 @@ def our_records() -> dict[str, dict[str, Any]]:
             "text": "(a CSV is on its way too)",
             "createdAt": "2026-11-03T08:31:00.000Z",
             "reply": {"root": question, "parent": {"uri": answer, "cid": "bafyreib"}},
+            # A blob is linked by its CID (a raw-codec CIDv1): DAG-CBOR link in the CAR.
+            "embed": {
+                "$type": "app.bsky.embed.images",
+                "images": [
+                    {
+                        "alt": "the export screen",
+                        "image": {
+                            "$type": "blob",
+                            "ref": bytes([1, 0x55, 0x12, 0x20]) + hashlib.sha256(b"png").digest(),
+                            "mimeType": "image/png",
+                            "size": 3,
+                        },
+                    }
+                ],
+            },
         },
         "app.bsky.feed.like/3lbt2c3zz5k2k": {
             "$type": "app.bsky.feed.like",
@@ -333,6 +349,9 @@ def test_a_repo_car_answers_the_ticket_and_threads_by_uri(tmp_path: Path, sky: H
     assert answer.raw["record"]["reply"]["root"]["uri"] == QUESTION
     follow = Post.objects.get(remote_id__endswith="3lbt2b7rxkc2k")
     assert follow.in_reply_to_remote_id == answer_uri
+    # Links in the record are kept in the JSON form the API gives them.
+    image = follow.raw["record"]["embed"]["images"][0]["image"]
+    assert image["ref"]["$link"].startswith("bafkrei")
     assert follow.ticket == ticket
     ticket.refresh_from_db()
     assert ticket.first_response_at == at("2026-11-03T08:30:00Z")
@@ -360,7 +379,7 @@ def test_a_car_of_another_repo_or_not_a_car_is_refused(tmp_path: Path, sky: Hand
 def test_list_records_pages_as_json_lines(tmp_path: Path, sky: Handle) -> None:
     records = our_records()
     page = [
-        {"uri": f"at://{DID}/{key}", "cid": "bafyreic" + str(n), "value": value}
+        {"uri": f"at://{DID}/{key}", "cid": "bafyreic" + str(n), "value": ipld_json(value)}
         for n, (key, value) in enumerate(records.items())
         if key.startswith("app.bsky.feed.post/")
     ]
