@@ -26,6 +26,7 @@ from mentiondesk.intake.imports.bluesky import OTHER_RECORDS
 from mentiondesk.intake.imports.mastodon import BOOSTS
 from mentiondesk.tickets.models import Ticket, TicketDocument, TicketEvent
 from tests.open_networks import BlueskyNet, MastodonNet, Network, poll
+from tests.processes import mentiondesk
 
 pytestmark = pytest.mark.django_db
 
@@ -494,3 +495,64 @@ def test_an_import_then_a_poll_gives_the_tickets_a_poll_alone_gives(
     assert Post.objects.count() == stored == 4, "nothing the import stored was stored again"
     assert conversation_state(imported) == conversation_state(polled)
     assert conversation_state(imported)[0] == Ticket.Status.PENDING
+
+
+# --- Telling the formats apart; what cannot be used ----------------------------------------------
+
+
+def test_formats_are_told_by_name_or_first_characters(tmp_path: Path) -> None:
+    def told(name: str, content: bytes) -> str:
+        path = tmp_path / name
+        path.write_bytes(content)
+        return services.import_format(path=path, fmt=None)
+
+    outbox = OUTBOX.read_bytes()
+    car = repo_car(DID, {"app.bsky.feed.post/3lbt2a2f4c22k": {"text": "x"}})
+    records = json.dumps({"records": [{"uri": f"at://{DID}/app.bsky.feed.post/3l", "value": {
+        "$type": "app.bsky.feed.post"}}]}).encode()  # fmt: skip
+    assert told("archive-outbox.json", outbox) == "mastodon-outbox"
+    assert told("export", outbox) == "mastodon-outbox"
+    assert told("repo.car", car) == "bluesky-car"
+    assert told("download", car) == "bluesky-car"
+    assert told("posts.json", records) == "bluesky-json"
+    assert told("posts.jsonl", records + b"\n" + records) == "bluesky-json"
+    assert told("pages.json", b'[{"data": [{"id": "1", "text": "hi"}]}]') == "json"
+    assert told("pages", b'{"data": []}\n{"data": []}\n') == "jsonl"
+
+
+def test_items_that_are_not_our_posts_are_problems_kept_whole(
+    tmp_path: Path, toot: Handle
+) -> None:
+    note = json.loads(OUTBOX.read_text())["orderedItems"][0]
+    someone = {**note, "actor": "https://social.example/users/ana"}
+    by_uri = {**note, "object": note["object"]["id"]}
+    elsewhere = {**note, "object": {**note["object"], "id": "https://other.example/users/x/1"}}
+    path = tmp_path / "outbox.json"
+    path.write_text(
+        json.dumps(
+            {"type": "OrderedCollection",
+             "orderedItems": [someone, by_uri, elsewhere, "nonsense", {"type": "Like"}, note]},
+            indent=1,
+        )
+    )  # fmt: skip
+    result = services.history_import(path=path, handle=toot)
+    reasons = [reason for _, reason in result.problems]
+    assert reasons == [
+        "a post of https://social.example/users/ana, not of @driftwood",
+        "not a Note",
+        "Note id 'https://other.example/users/x/1' is not a status of https://social.example",
+        "not a Create or Announce activity (None)",
+        "not a Create or Announce activity ('Like')",
+    ]
+    assert result.totals.stored_out == 1
+    assert IngestProblem.objects.count() == 5
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_command_exits_1_on_another_networks_file_and_writes_nothing(tmp_path: Path) -> None:
+    Handle.objects.create(network="bluesky", username="driftwood.example", role="main")
+    done = mentiondesk("import", str(OUTBOX), "--handle", "driftwood.example")
+    assert done.returncode == 1
+    assert "is mastodon-outbox (mastodon history)" in done.stderr
+    assert "takes bluesky-car|bluesky-json" in done.stderr
+    assert counts() == dict.fromkeys(counts(), 0)
