@@ -520,9 +520,7 @@ def test_formats_are_told_by_name_or_first_characters(tmp_path: Path) -> None:
     assert told("pages", b'{"data": []}\n{"data": []}\n') == "jsonl"
 
 
-def test_items_that_are_not_our_posts_are_problems_kept_whole(
-    tmp_path: Path, toot: Handle
-) -> None:
+def test_items_that_are_not_our_posts_are_problems_kept_whole(tmp_path: Path, toot: Handle) -> None:
     note = json.loads(OUTBOX.read_text())["orderedItems"][0]
     someone = {**note, "actor": "https://social.example/users/ana"}
     by_uri = {**note, "object": note["object"]["id"]}
