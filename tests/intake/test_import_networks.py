@@ -554,3 +554,26 @@ def test_the_command_exits_1_on_another_networks_file_and_writes_nothing(tmp_pat
     assert "is mastodon-outbox (mastodon history)" in done.stderr
     assert "takes bluesky-car|bluesky-json" in done.stderr
     assert counts() == dict.fromkeys(counts(), 0)
+
+
+def test_the_archive_itself_is_read_through_to_its_outbox(tmp_path: Path, toot: Handle) -> None:
+    """Mastodon's archive-….tar.gz as BackupService writes it: media first, then outbox.json."""
+    import tarfile
+
+    path = tmp_path / "archive-20261207211500-0123456789abcdef.tar.gz"
+    with tarfile.open(path, "w:gz") as archive:
+        media = tmp_path / "original.png"
+        media.write_bytes(b"\x89PNG" + b"\x00" * 4096)
+        archive.add(media, arcname="media_attachments/files/113/original/original.png")
+        archive.add(OUTBOX, arcname="outbox.json")
+        archive.add(OUTBOX, arcname="likes.json")
+    out = StringIO()
+    call_command("import", str(path), "--handle", "driftwood", "--quiet", stdout=out)
+    assert "(mastodon-outbox) as @driftwood" in out.getvalue()
+    assert Post.objects.filter(network="mastodon").count() == 5
+
+    empty = tmp_path / "archive-empty.tar.gz"
+    with tarfile.open(empty, "w:gz") as archive:
+        archive.add(media, arcname="avatar.png")
+    with pytest.raises(CommandError, match=r"no outbox\.json in the archive"):
+        call_command("import", str(empty), "--handle", "driftwood", stdout=StringIO())
