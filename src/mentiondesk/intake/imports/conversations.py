@@ -21,8 +21,10 @@ def conversations_resolve(*, network: str) -> Totals:
     Every post gets its conversation (X's when the file gives it, else its first post's
     id) and its requester: its own author for a requester's post, else the requester of
     the nearest post above it in the thread (so our reply belongs to whom it answers)."""
-    d = sql.Dialect()
+    d = sql.Dialect(network)
     totals = Totals()
+    if network == "mastodon":
+        _parents_by_uri(network=network, d=d)
     sql.execute("CREATE INDEX import_row_parent ON import_row (parent)")
     totals.staged = sql.scalar("SELECT COUNT(*) FROM import_row")
     # The walk starts at posts whose parent is not in the file: the first post of a
@@ -86,3 +88,25 @@ def conversations_resolve(*, network: str) -> Totals:
         )
         totals.orphans = [(int(a), str(b), str(c)) for a, b, c in cursor.fetchall()]
     return totals
+
+
+def _parents_by_uri(*, network: str, d: sql.Dialect) -> None:
+    """Replies to statuses of other servers name their parent by its URI (an outbox's
+    `inReplyTo`); the desk stores such a status under the id our instance gave it, with its
+    URI in `raw["uri"]` (the Status entity's). Where the desk has it, the parent becomes that
+    id, as a live poll would have stored the reply; else the URI stays (an unknown parent)."""
+    uri = "p.raw->>'uri'" if d.pg else "json_extract(p.raw, '$.uri')"
+    sql.execute(
+        f"""
+        CREATE TEMP TABLE import_uri AS
+        SELECT {uri} AS uri, MIN(p.remote_id) AS remote_id FROM channels_post p
+        WHERE p.network = %s
+          AND {uri} IN (SELECT parent FROM import_row WHERE parent LIKE 'http%%')
+        GROUP BY {uri}
+        """,
+        [network],
+    )
+    sql.execute(
+        "UPDATE import_row SET parent = (SELECT u.remote_id FROM import_uri u "
+        "WHERE u.uri = import_row.parent) WHERE parent IN (SELECT uri FROM import_uri)"
+    )

@@ -1,10 +1,11 @@
-"""Reading history files row by row, in constant memory: the "Customer Support on Twitter" CSV
-layout and X API v2 pages (one page, a JSON array of pages, or JSON Lines of pages).
+"""Reading X history files row by row, in constant memory: the "Customer Support on Twitter"
+CSV layout and X API v2 pages (one page, a JSON array of pages, or JSON Lines of pages); and
+what every format's reading shares (the file opened as text, batches parsed ahead).
 
 Readers yield `Row`s (one post, already in the shape of the staging table) and `Problem`s (a
 row that cannot be used, with its line number and the raw text or fields). They never raise
 for bad content, only `Unreadable` when the file as a whole cannot be read (missing, not the
-format asked for, no CSV header)."""
+format asked for, no CSV header). `formats` tells the formats apart and picks the reader."""
 
 from __future__ import annotations
 
@@ -16,14 +17,18 @@ import queue
 import re
 import threading
 from collections.abc import Iterator
-from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from pathlib import Path
-from typing import IO, Any, NamedTuple
+from typing import IO, Any
 
 from mentiondesk.channels.connectors.base import RemotePost
 from mentiondesk.channels.connectors.x import parse_page
 from mentiondesk.core.constants import POST_TIME_MAX, POST_TIME_MIN, POST_TIME_RANGE
+
+from .jsonstream import CHUNK, Value, json_lines, json_values
+from .records import Item, Ours, Problem, Row, Unreadable
+
+__all__ = ["CSV_COLUMNS", "Ours", "Problem", "Row", "Unreadable", "batches_ahead", "open_text"]
 
 FORMATS = ("csv", "json", "jsonl")
 CSV_COLUMNS = (
@@ -39,13 +44,6 @@ CSV_COLUMNS = (
 MAX_ID = 40
 MAX_POST_ID = 2**63 - 1  # a signed 64-bit integer, as X ids are
 MAX_USERNAME = 50
-# A page bigger than this is not a page someone saved from the API; stop rather than buffer
-# the rest of the file looking for its end.
-MAX_VALUE_BYTES = 256 * 1024 * 1024
-_CHUNK = 1024 * 1024
-# Python's JSON reader gives up past its recursion limit (about a thousand levels): no page of
-# X's is that deep, so such a value is a problem, never a crash.
-_TOO_DEEP = "JSON nested too deeply"
 
 _MONTHS = {
     name: f"{number:02d}"
@@ -58,54 +56,6 @@ _ENCODE = json.JSONEncoder(ensure_ascii=False).encode
 # X usernames: letters, digits and underscores, at most 15 characters; not an e-mail address.
 # The look-behind comes after the "@" so it only runs where an "@" is (several times faster).
 _MENTION = re.compile(r"@(?<![\w@]@)(\w{1,15})")
-
-
-class Unreadable(Exception):
-    """The file as a whole cannot be read: nothing was imported."""
-
-
-class Row(NamedTuple):
-    """One post as staged: the column order of the staging table (see `staging.py`)."""
-
-    remote_id: int  # X ids are 64-bit snowflakes: integers make the staging lookups cheap
-    line: int
-    parent: int | None  # the post this one replies to
-    conversation: str | None  # X's conversation_id when the file gives it
-    author_id: str
-    author_username: str
-    direction: str  # "in", "out" (one of our handles) or "x" (another brand's reply)
-    handle_id: int | None  # ours: the handle that wrote it
-    involves: int  # 1: written by the imported handle, or mentions it, or replies to it
-    created_at: str  # UTC, "YYYY-MM-DD HH:MM:SS[.ffffff]"
-    text: str
-    mentions: str  # JSON list of usernames
-    urls: str  # JSON list of {"url", "expanded_url", "display_url"}
-    raw: str | None  # JSON: the item as read; None for a CSV row, rebuilt from the columns
-    # The CSV fields the columns above do not keep as written (None for X pages); the row's
-    # raw JSON is built from them by the database, which is cheaper than in Python.
-    csv_inbound: str | None
-    csv_created_at: str | None
-    csv_responses: str | None
-
-
-@dataclass(frozen=True)
-class Problem:
-    """A row that cannot be used: where, why, and what it was."""
-
-    line: int
-    reason: str
-    raw: Any
-
-
-@dataclass(frozen=True)
-class Ours:
-    """Who "we" are for this import: every handle of ours, and the one being imported."""
-
-    handle_id: int
-    username: str  # lowercase
-    remote_id: str
-    by_username: dict[str, int]  # lowercase username -> handle id, all our handles
-    by_remote_id: dict[str, int]
 
 
 class Counter(io.RawIOBase):
@@ -138,57 +88,31 @@ def open_text(path: Path, *, digest: Any) -> tuple[Counter, IO[str]]:
         counter = Counter(path.open("rb"), digest)
     except OSError as exc:
         raise Unreadable(f"{path}: {exc.strerror or exc}") from exc
-    binary: IO[bytes] = io.BufferedReader(counter, buffer_size=_CHUNK)
+    binary: IO[bytes] = io.BufferedReader(counter, buffer_size=CHUNK)
     if path.name.endswith(".gz"):
         binary = gzip.GzipFile(fileobj=binary)  # type: ignore[assignment]
     # newline="" keeps quoted newlines inside CSV fields intact (the csv module's rule).
     return counter, io.TextIOWrapper(binary, encoding="utf-8-sig", errors="replace", newline="")
 
 
-def detect_format(path: Path, head: str) -> str:
-    """csv, json or jsonl, from the name first, else from the first characters."""
-    name = path.name.lower().removesuffix(".gz")
-    for suffix, fmt in ((".csv", "csv"), (".jsonl", "jsonl"), (".ndjson", "jsonl")):
-        if name.endswith(suffix):
-            return fmt
-    start = head.lstrip()
-    if start.startswith("["):
-        return "json"
-    if start.startswith("{"):
-        first_line = start.split("\n", 1)[0]
-        try:
-            json.loads(first_line)
-        except ValueError:
-            return "json"  # one page written over several lines
-        return "jsonl"
-    if name.endswith(".json"):
-        return "json"
-    if head.split("\n", 1)[0].strip().lower().startswith("tweet_id"):
-        return "csv"
-    raise Unreadable(
-        f"{path}: cannot tell the format (not a CSV with a tweet_id header, not JSON); "
-        "name it with --format csv|json|jsonl"
-    )
-
-
 def rows(path: Path, *, fmt: str, ours: Ours, text: IO[str]) -> Iterator[Row | Problem]:
-    """Every row of the file, in file order."""
+    """Every row of an X file (`fmt` csv, json or jsonl), in file order."""
     if fmt == "csv":
         return _csv_rows(text, ours=ours, name=path.name)
     if fmt == "jsonl":
-        return _x_rows(_json_lines(text), ours=ours)
-    return _x_rows(_json_values(text), ours=ours)
+        return _x_rows(json_lines(text), ours=ours)
+    return _x_rows(json_values(text), ours=ours)
 
 
-def batches_ahead(items: Iterator[Row | Problem], *, size: int) -> Iterator[list[Row | Problem]]:
+def batches_ahead(items: Iterator[Item], *, size: int) -> Iterator[list[Item]]:
     """`items` in lists of `size`, parsed by a thread of their own while the caller stores the
     previous list (SQLite and PostgreSQL release the GIL while they work). One list waits
     while the next is parsed and the caller stores the last: at most three lists, whatever the
     file's size. An error in the thread is raised here."""
-    ready: queue.Queue[list[Row | Problem] | BaseException | None] = queue.Queue(maxsize=1)
+    ready: queue.Queue[list[Item] | BaseException | None] = queue.Queue(maxsize=1)
     stop = threading.Event()
 
-    def put(item: list[Row | Problem] | BaseException | None) -> bool:
+    def put(item: list[Item] | BaseException | None) -> bool:
         while not stop.is_set():
             try:
                 ready.put(item, timeout=0.1)
@@ -199,7 +123,7 @@ def batches_ahead(items: Iterator[Row | Problem], *, size: int) -> Iterator[list
 
     def produce() -> None:
         try:
-            batch: list[Row | Problem] = []
+            batch: list[Item] = []
             for item in items:
                 batch.append(item)
                 if len(batch) >= size:
@@ -403,101 +327,7 @@ def _csv_rows(text: IO[str], *, ours: Ours, name: str) -> Iterator[Row | Problem
 # --- X API v2 pages -----------------------------------------------------------------------------
 
 
-def _json_lines(text: IO[str]) -> Iterator[tuple[int, Any] | Problem]:
-    for number, line in enumerate(text, 1):
-        if not line.strip():
-            continue
-        try:
-            value = json.loads(line)
-        except ValueError as exc:
-            yield Problem(number, f"not JSON: {exc}", line.rstrip("\n"))
-            continue
-        except RecursionError:
-            yield Problem(number, _TOO_DEEP, line[:2000])
-            continue
-        yield number, value
-
-
-def _json_values(text: IO[str]) -> Iterator[tuple[int, Any] | Problem]:
-    """The values of one JSON document or of a top-level array, one at a time, each with the
-    line it starts on. A syntax error ends the reading there (a JSON array cannot be picked up
-    again after a break): it becomes the last Problem, with the unread text's start as raw.
-    Raises Unreadable when not even the first value can be read."""
-    decoder = json.JSONDecoder()
-    buffer, pos, line, eof = "", 0, 1, False
-    in_array: bool | None = None
-    decoded = False  # a break before the first value means the file is not JSON at all
-
-    def fill() -> bool:
-        nonlocal buffer, pos, eof
-        if eof:
-            return False
-        chunk = text.read(_CHUNK)
-        if not chunk:
-            eof = True
-            return False
-        buffer = buffer[pos:] + chunk
-        pos = 0
-        return True
-
-    def skip(chars: str) -> str:
-        """Skip whitespace (and `chars`); the next significant character, "" at the end."""
-        nonlocal pos, line
-        while True:
-            while pos < len(buffer) and (buffer[pos].isspace() or buffer[pos] in chars):
-                if buffer[pos] == "\n":
-                    line += 1
-                pos += 1
-            if pos < len(buffer):
-                return buffer[pos]
-            if not fill():
-                return ""
-
-    first = skip("")
-    if first == "[":
-        in_array = True
-        pos += 1
-    separators = "," if in_array else ""
-    while True:
-        char = skip(separators)
-        if char == "":
-            if in_array:
-                yield Problem(line, "the JSON array is not closed: the file ends early", None)
-            return
-        if in_array and char == "]":
-            return
-        while True:
-            try:
-                value, end = decoder.raw_decode(buffer, pos)
-                break
-            except RecursionError:
-                # Its end cannot be found without reading it: the rest of the file is lost.
-                yield Problem(
-                    line,
-                    f"{_TOO_DEEP}, the rest of the file cannot be read",
-                    buffer[pos : pos + 2000],
-                )
-                return
-            except ValueError as exc:
-                near_end = getattr(exc, "pos", 0) >= len(buffer) - 65536
-                if near_end and len(buffer) - pos < MAX_VALUE_BYTES and fill():
-                    continue
-                where = line + buffer.count("\n", pos, getattr(exc, "pos", pos))
-                if not decoded:
-                    raise Unreadable(f"not JSON (line {where}: {exc})") from exc
-                yield Problem(
-                    where,
-                    f"broken JSON, the rest of the file cannot be read: {exc}",
-                    buffer[pos : pos + 2000],
-                )
-                return
-        yield line, value
-        decoded = True
-        line += buffer.count("\n", pos, end)
-        pos = end
-
-
-def _x_rows(values: Iterator[tuple[int, Any] | Problem], *, ours: Ours) -> Iterator[Row | Problem]:
+def _x_rows(values: Iterator[Value], *, ours: Ours) -> Iterator[Row | Problem]:
     for item in values:
         if isinstance(item, Problem):
             yield item

@@ -19,7 +19,7 @@ from mentiondesk.channels.models import Handle, Network
 from mentiondesk.core.errors import DomainError
 from mentiondesk.sla import services as sla_services
 
-from . import conversations, readers, staging, tickets, writing
+from . import conversations, formats, readers, staging, tickets, writing
 
 PHASES = ("conversations", "tickets and posts", "search index", "problems")
 SHOWN = 100  # problems and warnings listed by line; all of them are counted
@@ -45,6 +45,7 @@ class ImportResult:
     problem_count: int = 0
     problems: list[tuple[int, str]] = field(default_factory=list)  # (line, reason), first ones
     problems_kept: int = 0  # IngestProblem rows written (0 when the file was imported before)
+    skipped: dict[str, int] = field(default_factory=dict)  # records that are no post, by kind
 
     @property
     def rate(self) -> float:
@@ -68,29 +69,63 @@ def open_since_parse(value: str, *, now: datetime) -> datetime:
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
+def import_format(*, path: Path, fmt: str | None) -> str:
+    """The format of `path`: `fmt` when given (checked), else told from the file (see
+    `formats.detect_format`). Raises DomainError."""
+    if fmt is not None:
+        if fmt not in formats.FORMATS:
+            raise DomainError(f"format {fmt!r}: use one of {', '.join(formats.FORMATS)}")
+        return fmt
+    try:
+        return formats.detect_format(path, _head(path))
+    except readers.Unreadable as exc:
+        raise DomainError(str(exc)) from exc
+    except (OSError, EOFError) as exc:
+        raise DomainError(f"{path}: cannot read the file ({exc}); nothing was imported") from exc
+
+
 def import_handle(*, username: str | None, network: str = Network.X) -> Handle:
-    """The handle an import speaks for: `username`, or the only main handle.
+    """The handle an import speaks for: `username` (on any network: the one of `network`, the
+    file's, when several networks have a handle of that name), or the only main handle on
+    `network`.
 
     Raises DomainError naming the handles there are."""
-    handles = Handle.objects.filter(network=network)
     if username:
-        found = handles.filter(username__iexact=username.lstrip("@")).first()
-        if found is None:
-            known = ", ".join(f"@{h.username}" for h in handles) or "none yet"
+        name = username.lstrip("@")
+        found = list(Handle.objects.filter(username__iexact=name).order_by("network"))
+        if not found:
+            known = ", ".join(_named(h) for h in Handle.objects.all()) or "none yet"
             raise DomainError(
-                f"@{username.lstrip('@')} is not one of our handles ({known}); "
+                f"@{name} is not one of our handles ({known}); "
                 "add it with `mentiondesk policy apply`",
                 field="handle",
             )
-        return found
+        return next((h for h in found if h.network == network), found[0])
+    handles = Handle.objects.filter(network=network)
     mains = list(handles.filter(role=Handle.Role.MAIN, is_active=True))
     if len(mains) != 1:
         raise DomainError(
             "name the handle the history belongs to with --handle "
-            f"(our handles: {', '.join(f'@{h.username}' for h in handles) or 'none yet'})",
+            f"(our {network} handles: {', '.join(_named(h) for h in handles) or 'none yet'})",
             field="handle",
         )
     return mains[0]
+
+
+def _named(handle: Handle) -> str:
+    return f"@{handle.username}" + ("" if handle.network == Network.X else f" ({handle.network})")
+
+
+def _network_check(*, handle: Handle, fmt: str, path: Path) -> None:
+    """A file of another network than the handle's is refused before anything is read."""
+    network = formats.NETWORK_OF[fmt]
+    if network != handle.network:
+        raise DomainError(
+            f"{path.name} is {fmt} ({network} history) but @{handle.username} is a "
+            f"{handle.network} handle, which takes {'|'.join(formats.formats_of(handle.network))}"
+            "; nothing was imported",
+            field="handle",
+        )
 
 
 def history_import(
@@ -102,7 +137,8 @@ def history_import(
     on_phase: Callable[[str], None] | None = None,
     open_since: datetime | None = None,
 ) -> ImportResult:
-    """Import the posts of `path` (CSV or X API v2 pages) as history of `handle`.
+    """Import the posts of `path` (a file of `handle`'s network: `formats`) as history of
+    `handle`.
 
     Streams the file into TEMP tables in batches, then in one transaction: rebuilds
     conversations from the reply links, stores new posts (ours are outbound), opens one ticket
@@ -114,21 +150,19 @@ def history_import(
     keeps unusable rows as IngestProblem rows. Idempotent: posts already stored are skipped,
     and a file imported before adds no problems again.
     `on_read(bytes_read, rows_read)` is called after every batch and `on_phase(name)` before
-    each part of the writing. Raises DomainError when the file cannot be read at all (nothing
-    is imported then)."""
+    each part of the writing. Raises DomainError when the file cannot be read at all or is
+    another network's history than the handle's (nothing is imported then)."""
     started = perf_counter()
-    if fmt is not None and fmt not in readers.FORMATS:
-        raise DomainError(f"format {fmt!r}: use one of {', '.join(readers.FORMATS)}")
+    fmt = import_format(path=path, fmt=fmt)
+    _network_check(handle=handle, fmt=fmt, path=path)
     ours = _ours(handle)
-    result = ImportResult(path=str(path), format=fmt or "", handle=handle.username)
+    result = ImportResult(path=str(path), format=fmt, handle=handle.username)
     digest = hashlib.sha256()
     try:
-        if fmt is None:
-            result.format = readers.detect_format(path, _head(path))
         counter, text = readers.open_text(path, digest=digest)
-        with text, _sqlite_cache(), staging.staging() as stage:
-            items = readers.rows(path, fmt=result.format, ours=ours, text=text)
-            for batch in readers.batches_ahead(items, size=staging.batch_rows(result.format)):
+        with text, _sqlite_cache(), staging.staging(network=handle.network) as stage:
+            items = formats.rows(path, fmt=fmt, ours=ours, text=text)
+            for batch in readers.batches_ahead(items, size=staging.batch_rows(fmt)):
                 stage.add(batch)
                 result.rows += len(batch)
                 if on_read:
@@ -156,6 +190,7 @@ def history_import(
                     sla_services.tickets_sla_refresh_later(ticket_ids=ticket_ids)
                 _phase(on_phase, PHASES[3])
                 result.problem_count, result.problems = stage.problems(limit=SHOWN)
+                result.skipped = dict(stage.skipped)
                 result.problems_kept = stage.keep_problems(
                     handle_id=handle.pk, endpoint=endpoint, source=source
                 )
@@ -175,6 +210,7 @@ def _ours(handle: Handle) -> readers.Ours:
         remote_id=handle.remote_id,
         by_username={h.username.lower(): h.pk for h in handles},
         by_remote_id={h.remote_id: h.pk for h in handles if h.remote_id},
+        base_url=handle.base_url,
     )
 
 

@@ -15,12 +15,15 @@ from django.utils import timezone
 class Dialect:
     """The few places SQLite and PostgreSQL differ."""
 
-    def __init__(self) -> None:
+    def __init__(self, network: str = "x") -> None:
         self.pg = connection.vendor == "postgresql"
         self.ts = "timestamptz" if self.pg else "TEXT"
         self.json = "jsonb" if self.pg else "TEXT"
         # SQLite: INTEGER PRIMARY KEY is the rowid itself, the cheapest lookup there is.
         self.bigint = "bigint" if self.pg else "INTEGER"
+        # A staged post's id: X's are integers; a Bluesky post is named by its at:// URI, and
+        # a Mastodon reply's parent on another server by its URI until it is resolved.
+        self.rid = self.bigint if network == "x" else "TEXT"
         self.json_param = "%s::jsonb" if self.pg else "%s"
         # A CSV row's raw JSON, from the staged columns and the fields kept as written.
         pairs = ", ".join(

@@ -13,6 +13,7 @@ helpers next to the generic fast-insert helper of `core/`."""
 from __future__ import annotations
 
 import json
+from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -23,7 +24,7 @@ from django.db import connection, transaction
 from mentiondesk.channels.connectors.x import json_without_nul
 
 from . import sql
-from .readers import Problem, Row
+from .records import Item, Problem, Row, Skip
 
 # An X item keeps its whole JSON (kilobytes, and parsed objects for the unusable ones), a CSV
 # row a tweet: a batch of X items is this many times smaller, so both weigh about the same.
@@ -37,6 +38,7 @@ TABLES = (
     "import_new",
     "import_group",
     "import_answer",
+    "import_uri",
 )
 ROW_COLUMNS = (
     "rid",
@@ -78,15 +80,17 @@ class Totals:
 
 
 def batch_rows(fmt: str) -> int:
-    """Rows per staging batch for a file of format `fmt` (settings.IMPORT_BATCH_ROWS)."""
+    """Rows per staging batch for a file of format `fmt` (settings.IMPORT_BATCH_ROWS); items
+    of every JSON format (and a CAR's records) weigh as X's."""
     rows: int = settings.IMPORT_BATCH_ROWS
     return rows if fmt == "csv" else max(1, rows // X_ITEM_WEIGHT)
 
 
 @contextmanager
-def staging() -> Iterator[Stage]:
-    """TEMP tables for one import, dropped afterwards whatever happens."""
-    stage = Stage()
+def staging(*, network: str = "x") -> Iterator[Stage]:
+    """TEMP tables for one import of `network`'s history, dropped afterwards whatever
+    happens."""
+    stage = Stage(network=network)
     stage.create()
     try:
         yield stage
@@ -97,8 +101,9 @@ def staging() -> Iterator[Stage]:
 class Stage:
     """The TEMP tables of one import (TABLES): created, filled batch by batch, dropped."""
 
-    def __init__(self) -> None:
-        self.d = sql.Dialect()
+    def __init__(self, *, network: str = "x") -> None:
+        self.d = sql.Dialect(network)
+        self.skipped: Counter[str] = Counter()  # records that are no post, by kind
 
     # --- loading ---------------------------------------------------------------------------
 
@@ -106,7 +111,7 @@ class Stage:
         d = self.d
         self.drop()
         row_columns = (
-            f"rid {d.bigint} NOT NULL, line INTEGER NOT NULL, parent {d.bigint}, conv TEXT, "
+            f"rid {d.rid} NOT NULL, line INTEGER NOT NULL, parent {d.rid}, conv TEXT, "
             "author_id TEXT NOT NULL, author_username TEXT NOT NULL, direction TEXT NOT NULL, "
             f"handle_id {d.bigint}, involves INTEGER NOT NULL, created_at {d.ts} NOT NULL, "
             f"text TEXT NOT NULL, mentions {d.json} NOT NULL, urls {d.json} NOT NULL, "
@@ -125,8 +130,10 @@ class Stage:
         for table in TABLES:
             sql.execute(f"DROP TABLE IF EXISTS {table}")
 
-    def add(self, items: list[Row | Problem]) -> None:
-        """Stage one batch of rows and problems (its own short transaction)."""
+    def add(self, items: list[Item]) -> None:
+        """Stage one batch of rows and problems, and count the skips (its own short
+        transaction)."""
+        self.skipped.update(i.what for i in items if isinstance(i, Skip))
         rows = [i for i in items if isinstance(i, Row)]
         problems = [
             (p.line, p.reason, json.dumps(p.raw, ensure_ascii=False))

@@ -28,7 +28,7 @@ def tickets_decide(
     the new tickets, every CREATED, FOLLOW_UP and REOPENED event, and the status changes of
     the tickets the desk had. In the caller's transaction; `stamp` and `open_since_at` are
     times as `sql.Dialect.time` writes them."""
-    d = sql.Dialect()
+    d = sql.Dialect(network)
     active = list(ACTIVE_STATUSES)
     active_in = sql.placeholders(active)
     # Conversations that concern the imported handle: it wrote in them, was mentioned or
@@ -74,7 +74,7 @@ def tickets_decide(
         f"""
         CREATE TEMP TABLE import_group (
             conv TEXT NOT NULL, req TEXT NOT NULL, first_in {d.ts}, last_in {d.ts},
-            last_out {d.ts}, first_out {d.ts}, first_rid {d.bigint},
+            last_out {d.ts}, first_out {d.ts}, first_rid {d.rid},
             ticket_id {d.bigint}, existing INTEGER NOT NULL DEFAULT 0,
             joins INTEGER NOT NULL DEFAULT 0, last_to_us {d.ts},
             PRIMARY KEY (conv, req)

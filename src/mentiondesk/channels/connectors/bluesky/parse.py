@@ -1,14 +1,19 @@
 """Reading Bluesky's answers: post records, notifications and post views, each parsed with the
 `atproto` SDK's lexicon models (`atproto_client.models`), so a payload that breaks the lexicon
-becomes a PayloadProblem; and the mentions checkpoint."""
+becomes a PayloadProblem; the mentions checkpoint; and a repo export (CAR) walked to its records."""
 
 from __future__ import annotations
 
+import base64
+from collections.abc import Iterator
 from typing import Any, TypeVar
 
+import libipld
 from atproto_client import models
 from atproto_client.exceptions import ModelError
 from atproto_client.models.utils import get_or_create
+from atproto_core.car import CAR
+from atproto_core.cid import CID
 
 from mentiondesk.channels.connectors.base import PayloadProblem, RemotePost, RemoteUser
 from mentiondesk.channels.connectors.payload import time_parse
@@ -147,3 +152,59 @@ def key_reached(key: str, checkpoint: str) -> bool:
     moment, _, uri = key.partition("|")
     seen_moment, _, seen_uri = checkpoint.partition("|")
     return moment < seen_moment or (moment == seen_moment and uri == seen_uri)
+
+
+# --- A repo export (com.atproto.sync.getRepo): a CAR file -----------------------------------------
+# Its first root is the signed commit ({did, data, rev, …}); `data` is the root of the Merkle
+# Search Tree whose keys are "<collection>/<rkey>" and whose values link the records
+# (atproto.com/specs/repository: each node {l, e: [{p, k, v, t}]}, a key being the previous
+# key's first `p` bytes then `k`, `l` and `t` the subtrees left of and after an entry).
+
+
+def ipld_json(value: Any) -> Any:
+    """A decoded DAG-CBOR value in the JSON form the XRPC API uses: a link (libipld gives its
+    CID bytes) as {"$link": cid}, other bytes as {"$bytes": base64}."""
+    if isinstance(value, dict):
+        return {key: ipld_json(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [ipld_json(item) for item in value]
+    if isinstance(value, bytes):
+        try:
+            return {"$link": libipld.encode_cid(value)}
+        except ValueError:
+            return {"$bytes": base64.b64encode(value).decode().rstrip("=")}
+    return value
+
+
+def repo_read(data: bytes) -> tuple[str, Iterator[tuple[str, str, Any]]]:
+    """The DID of a repo CAR export and its records in key order: (key "<collection>/<rkey>",
+    the record's CID, the record as JSON, or None when the export lacks its block). Raises
+    ValueError when the CAR or its commit cannot be read."""
+    try:
+        car = CAR.from_bytes(data)
+    except Exception as exc:  # libipld and atproto_core raise several kinds for a bad CAR
+        raise ValueError(f"not a CAR file ({exc})") from exc
+    commit = car.blocks.get(car.root)
+    if not isinstance(commit, dict) or not isinstance(commit.get("did"), str):
+        raise ValueError("the CAR's root is not a repo commit (no did)")
+    if not isinstance(commit.get("data"), bytes):
+        raise ValueError("the repo commit names no records tree (data)")
+
+    def block(link: Any) -> Any:
+        return car.blocks.get(CID.from_decoded_bytes(link)) if isinstance(link, bytes) else None
+
+    def walk(link: bytes, depth: int) -> Iterator[tuple[str, str, Any]]:
+        node = block(link)
+        if not isinstance(node, dict) or depth > 64:  # a tree is ~log16(records) deep
+            raise ValueError(f"records tree node {libipld.encode_cid(link)} is missing or bad")
+        if node.get("l"):
+            yield from walk(node["l"], depth + 1)
+        key = b""
+        for entry in node.get("e") or []:
+            key = key[: entry["p"]] + entry["k"]
+            record = block(entry["v"])
+            yield key.decode(), libipld.encode_cid(entry["v"]), ipld_json(record)
+            if entry.get("t"):
+                yield from walk(entry["t"], depth + 1)
+
+    return commit["did"], walk(commit["data"], 0)

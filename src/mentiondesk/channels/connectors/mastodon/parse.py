@@ -208,3 +208,105 @@ def ratelimit_reset(value: str | None) -> datetime | None:
     except ValueError:
         return datetime.fromtimestamp(int(value), UTC) if value.strip().isdigit() else None
     return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+
+
+# --- ActivityPub, as an account archive's outbox.json holds it ------------------------------------
+# Mastodon's BackupService writes every status of the account as the activity it federated
+# (app/services/backup_service.rb): a `Create` whose `object` is the Note itself
+# (app/serializers/activitypub/note_serializer.rb), or an `Announce` (a boost) naming the
+# boosted status by URI. Audience addressing is app/lib/activitypub/tag_manager.rb's `to`/`cc`.
+
+AS_PUBLIC = ("https://www.w3.org/ns/activitystreams#Public", "as:Public", "Public")
+
+
+def note_visibility(note: Mapping[str, Any]) -> str:
+    """The Mastodon visibility a Note was posted with, from its audience: public (addressed
+    to Public), unlisted (Public only in cc), private (to the followers collection), else
+    direct (to the mentioned accounts only)."""
+    to = [a for a in note.get("to") or [] if isinstance(a, str)]
+    cc = [a for a in note.get("cc") or [] if isinstance(a, str)]
+    if any(a in AS_PUBLIC for a in to):
+        return "public"
+    if any(a in AS_PUBLIC for a in cc):
+        return "unlisted"
+    if any(a.endswith("/followers") for a in to):
+        return "private"
+    return "direct"
+
+
+def status_id_from_uri(uri: Any, *, instance: str) -> str | None:
+    """The status id in a status URI of `instance`, else None: a status of another server
+    has another id on ours, which its URI does not tell. TagManager#uri_for gives local
+    statuses as `https://host/users/NAME/statuses/ID`, or `https://host/ap/users/ACCOUNT_ID/
+    statuses/ID` for accounts with numeric ActivityPub ids (Mastodon 4.4+)."""
+    segments = _local_path(uri, instance=instance)
+    if segments[:1] == ["ap"]:
+        segments = segments[1:]
+    if len(segments) == 4 and segments[0] == "users" and segments[2] == "statuses":
+        return digits_id(segments[3])
+    return None
+
+
+def actor_is(actor: Any, *, instance: str, username: str, account_id: str) -> bool:
+    """Whether an ActivityPub actor URI is our account's: `/users/NAME` or, with numeric
+    ActivityPub ids, `/ap/users/ACCOUNT_ID` on our instance."""
+    segments = _local_path(actor, instance=instance)
+    if len(segments) == 2 and segments[0] == "users":
+        return segments[1].lower() == username.lower()
+    return (
+        segments[:2] == ["ap", "users"]
+        and len(segments) == 3
+        and (not account_id or segments[2] == account_id)
+    )
+
+
+def _local_path(uri: Any, *, instance: str) -> list[str]:
+    """The path segments of `uri` when it is on `instance`, else []."""
+    if not isinstance(uri, str) or not instance:
+        return []
+    parts = urlsplit(uri)
+    if parts.netloc.lower() != urlsplit(instance).netloc.lower():
+        return []
+    return parts.path.strip("/").split("/")
+
+
+def parse_note(
+    note: Any, *, instance: str, account_id: str, username: str
+) -> RemotePost | PayloadProblem:
+    """One Note (or Question: a poll) of our own account's outbox as a RemotePost written by
+    `username` (`account_id` on `instance`). `in_reply_to_id` is the status id when the parent
+    is on our instance, else None, with the parent's URI left in `raw["inReplyTo"]`.
+
+    `raw` is the Note plus the two fields the desk reads from a Status entity: `uri` (its
+    ActivityPub id) and `visibility` (from its audience, so a reply mirrors it)."""
+    if not isinstance(note, dict) or note.get("type") not in ("Note", "Question"):
+        return PayloadProblem("not a Note", raw=note)
+    status_id = status_id_from_uri(note.get("id"), instance=instance)
+    if status_id is None:
+        return PayloadProblem(f"Note id {note.get('id')!r} is not a status of {instance}", note)
+    created_at = time_parse(note.get("published"))
+    content = note.get("content")
+    if created_at is None or not isinstance(content, str):
+        return PayloadProblem("Note without a readable published time or content", raw=note)
+    text, urls = content_text(content)
+    mentions = tuple(
+        name.removeprefix("@")
+        for tag in note.get("tag") or []
+        if isinstance(tag, dict)
+        and tag.get("type") == "Mention"
+        and isinstance(name := tag.get("name"), str)
+        and name.removeprefix("@")
+    )
+    in_reply_to_id = status_id_from_uri(note.get("inReplyTo"), instance=instance)
+    return RemotePost(
+        remote_id=status_id,
+        author_id=account_id,
+        author_username=username,
+        text=text,
+        created_at=created_at,
+        conversation_id=in_reply_to_id or status_id,
+        in_reply_to_id=in_reply_to_id,
+        mentions=mentions,
+        urls=urls,
+        raw={**note, "uri": note["id"], "visibility": note_visibility(note)},
+    )

@@ -10,14 +10,16 @@ from tqdm import tqdm
 
 from mentiondesk.core.management.base import domain_errors_as_command_errors
 from mentiondesk.intake.imports import services
-from mentiondesk.intake.imports.readers import FORMATS
+from mentiondesk.intake.imports.formats import FORMATS, NETWORK_OF
 
 
 class Command(BaseCommand):
     help = (
-        "Import history: the 'Customer Support on Twitter' CSV layout or X API v2 pages "
-        "(a page, a JSON array of pages, or JSON Lines). Idempotent; rows that cannot be used "
-        "are listed by line and kept as ingest problems."
+        "Import history in the format of the handle's network: X (the 'Customer Support on "
+        "Twitter' CSV layout, or API v2 pages: a page, a JSON array of pages, or JSON Lines), "
+        "Mastodon (an account archive's outbox.json), Bluesky (a repo CAR export, or "
+        "listRecords pages of posts). Idempotent; rows that cannot be used are listed by line "
+        "and kept as ingest problems."
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
@@ -25,7 +27,8 @@ class Command(BaseCommand):
         parser.add_argument(
             "--handle",
             metavar="USERNAME",
-            help="our handle the history belongs to (default: the only main handle)",
+            help="our handle the history belongs to, which decides the network (default: the "
+            "only main handle of the file's network)",
         )
         parser.add_argument(
             "--format",
@@ -45,7 +48,8 @@ class Command(BaseCommand):
     @domain_errors_as_command_errors
     def handle(self, *args: Any, **options: Any) -> None:
         path = Path(options["file"])
-        handle = services.import_handle(username=options["handle"])
+        fmt = services.import_format(path=path, fmt=options["fmt"])
+        handle = services.import_handle(username=options["handle"], network=NETWORK_OF[fmt])
         open_since = services.open_since_parse(options["open_since"], now=timezone.now())
         # The bar goes to stderr, and only to a terminal: logs and pipes get the summary alone.
         quiet = options["quiet"] or not sys.stderr.isatty()
@@ -87,7 +91,7 @@ class Command(BaseCommand):
             result = services.history_import(
                 path=path,
                 handle=handle,
-                fmt=options["fmt"],
+                fmt=fmt,
                 on_read=on_read,
                 on_phase=on_phase,
                 open_since=open_since,
@@ -118,6 +122,8 @@ class Command(BaseCommand):
         out(f"  already stored:  {t.already_stored:,} posts (skipped)")
         if t.other_brands:
             out(f"  skipped:         {t.other_brands:,} replies by accounts that are not ours")
+        for what, count in sorted(r.skipped.items()):
+            out(f"  skipped:         {count:,} {what}")
         if t.unrelated:
             out(f"  skipped:         {t.unrelated:,} posts in conversations without @{r.handle}")
         if t.orphan_count:
