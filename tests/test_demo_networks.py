@@ -1,26 +1,26 @@
 """The demo on all three networks (issue 17, item 5): `demo_start` in this process starts the X,
 Mastodon and Bluesky sandboxes with Driftwood's handles and a script player each; a poll makes
 tickets on every network, and a reply from a Mastodon or Bluesky handle reaches its sandbox
-once, threaded to the requester's post."""
+once, threaded to the requester's post; "View on Mastodon / Bluesky" opens the sandbox's page."""
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Iterator
 from typing import Any
 
+import httpx
 import pytest
 
 from mentiondesk.accounts.models import User
-from mentiondesk.channels.connectors.bluesky import bluesky_state_clear
-from mentiondesk.channels.connectors.mastodon import text_limits_clear
-from mentiondesk.desk.demo import POLICY, Demo, demo_start
+from mentiondesk.channels.models import Post
+from mentiondesk.desk.demo import POLICY, Demo
 from mentiondesk.policy.schema import policy_parse
 from mentiondesk.replies import services
 from mentiondesk.replies.models import Reply
 from mentiondesk.sandbox import bluesky_script, mastodon_script
 from mentiondesk.tickets.models import Ticket
 from tests.open_networks import poll
+from tests.running_demo import demo_running, demo_worker_stop
 
 # The demo's worker thread runs against the same database as the test: a real commit each.
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -29,25 +29,10 @@ pytestmark = pytest.mark.django_db(transaction=True)
 @pytest.fixture
 def demo(settings: Any, monkeypatch: pytest.MonkeyPatch) -> Iterator[Demo]:
     """The demo started in this process, its worker stopped after its first pass (the test
-    polls and delivers itself). What the demo sets globally is put back afterwards."""
-    settings.X_API_URL = settings.X_API_URL
-    settings.POLL_INTERVAL_SECONDS = settings.POLL_INTERVAL_SECONDS
-    for entry in policy_parse(text=POLICY.read_text(), source=str(POLICY)).handles:
-        monkeypatch.setenv(entry["credentials_env"], "")
-    bluesky_state_clear()
-    text_limits_clear()
-    started = demo_start()
-    started.stop.set()
-    for thread in threading.enumerate():
-        if thread.name == "worker":
-            thread.join(timeout=60)
-    assert started.networks.bluesky_ready(timeout=30)
-    try:
+    polls and delivers itself)."""
+    with demo_running(settings=settings, monkeypatch=monkeypatch) as started:
+        demo_worker_stop(started)
         yield started
-    finally:
-        started.networks.stop()
-        bluesky_state_clear()
-        text_limits_clear()
 
 
 def sent_once(reply: Reply) -> Reply:
@@ -118,3 +103,16 @@ def test_the_policy_names_the_sandbox_accounts() -> None:
     names = {(e["network"], e["username"], e["role"]) for e in policy.handles}
     assert {("mastodon", u, r) for u, r, _ in mastodon_script.HANDLES} <= names
     assert {("bluesky", u, r) for u, r, _ in bluesky_script.HANDLES} <= names
+
+
+def test_view_on_mastodon_and_bluesky_lead_to_the_sandboxes_post_pages(demo: Demo) -> None:
+    poll()
+    for sandbox_url, network, author, said in (
+        (demo.networks.mastodon.url, "mastodon", "nico_rs", "code search is unbelievably fast"),
+        (demo.networks.bluesky.url, "bluesky", _bsky("marta_dev"), "diff view crashes on files"),
+    ):
+        post = Post.objects.get(network=network, author_username=author)
+        assert post.url.startswith(f"{sandbox_url}/"), post.url
+        page = httpx.get(post.url)
+        assert page.status_code == 200, post.url
+        assert said in page.text
