@@ -63,12 +63,18 @@ def player(demo: Demo, name: str) -> ScriptPlayer:
 @dataclass(frozen=True)
 class Answered:
     """What the browser did on one network: the ticket, the post the reply must answer, the
-    reply's handle as the composer named it, and the "View on …" link of the sent post."""
+    reply's handle as the composer named it, the "View on …" link of the sent post, and every
+    link the ticket has to the network (each post's, the requester's profile)."""
 
     ticket: Ticket
     latest: Post
     handle: str
     view_href: str
+    network_links: list[str]
+
+    def links_stay_on(self, sandbox_url: str) -> None:
+        assert self.network_links, "links to the network"
+        assert [h for h in self.network_links if not h.startswith(f"{sandbox_url}/")] == []
 
 
 def answer_from_view(page: Page, base: str, view: str, text: str, label: str) -> Answered:
@@ -99,7 +105,14 @@ def answer_from_view(page: Page, base: str, view: str, text: str, label: str) ->
     sent = page.locator("article.post-out", has_text=text)
     expect(sent.locator(".badge-sent")).to_have_text("Sent", timeout=SENT_WITHIN_MS)
     view = sent.get_by_role("link", name=f"View on {label} ↗")
-    return Answered(ticket, latest, handle, view.get_attribute("href") or "")
+    links = page.locator("#ticket-head h1 a, a.post-link")
+    return Answered(
+        ticket,
+        latest,
+        handle,
+        view.get_attribute("href") or "",
+        [links.nth(i).get_attribute("href") or "" for i in range(links.count())],
+    )
 
 
 def sandbox_page_shows(page: Page, answered: Answered, text: str) -> None:
@@ -131,6 +144,7 @@ def test_an_advocate_answers_a_mention_on_each_network_from_the_demo(
     text = "Sorry about the 502s: pushes work again, the fix is live."
     x = answer_from_view(page, live_server.url, "Twitter", text, "X")
     assert x.view_href.startswith(f"{demo.x.url}/{x.handle}/status/")
+    x.links_stay_on(demo.x.url)
     page.screenshot(path=str(screenshot_dir / "demo-x-sent.png"), full_page=True)
     sandbox_page_shows(page, x, text)
 
@@ -138,6 +152,7 @@ def test_an_advocate_answers_a_mention_on_each_network_from_the_demo(
     text = "Yes: they run on their own after the upgrade, nothing to start by hand."
     mastodon = answer_from_view(page, live_server.url, "Mastodon", text, "Mastodon")
     assert mastodon.view_href.startswith(f"{demo.networks.mastodon.url}/@{mastodon.handle}/")
+    mastodon.links_stay_on(demo.networks.mastodon.url)
     page.screenshot(path=str(screenshot_dir / "demo-mastodon-sent.png"), full_page=True)
     sandbox_page_shows(page, mastodon, text)
 
@@ -147,6 +162,7 @@ def test_an_advocate_answers_a_mention_on_each_network_from_the_demo(
     assert bluesky.view_href.startswith(
         f"{demo.networks.bluesky.url}/profile/{bluesky.handle}/post/"
     )
+    bluesky.links_stay_on(demo.networks.bluesky.url)
     page.screenshot(path=str(screenshot_dir / "demo-bluesky-sent.png"), full_page=True)
     sandbox_page_shows(page, bluesky, text)
 
