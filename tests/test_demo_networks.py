@@ -20,7 +20,7 @@ from mentiondesk.replies.models import Reply
 from mentiondesk.sandbox import bluesky_script, mastodon_script
 from mentiondesk.tickets.models import Ticket
 from tests.open_networks import poll
-from tests.running_demo import demo_running, demo_worker_stop
+from tests.running_demo import demo_running, demo_script_stop, demo_worker_stop
 
 # The demo's worker thread runs against the same database as the test: a real commit each.
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -116,3 +116,44 @@ def test_view_on_mastodon_and_bluesky_lead_to_the_sandboxes_post_pages(demo: Dem
         page = httpx.get(post.url)
         assert page.status_code == 200, post.url
         assert said in page.text
+
+
+def test_a_follow_up_joins_its_ticket_and_the_next_answer_threads_to_it(demo: Demo) -> None:
+    demo_script_stop(demo)
+    poll()
+    ana = User.objects.get(username="ana")
+    fatima = Ticket.objects.get(network="mastodon", requester_username="fatima_sec")
+    marta = Ticket.objects.get(network="bluesky", requester_username=_bsky("marta_dev"))
+    for ticket in (fatima, marta):
+        sent_once(services.reply_create(ticket=ticket, author=ana, text="On it.", reason="1st"))
+    for player in demo.networks.players:
+        player.follow_up_chance = 1.0  # every requester answers our reply
+        player.step()
+    poll()
+
+    replies = {}
+    for ticket in (fatima, marta):
+        latest = ticket.posts.filter(direction=Post.Direction.INBOUND).order_by("created_at")
+        assert latest.count() == 2, "the follow-up joined the ticket"
+        replies[ticket.network] = sent_once(
+            services.reply_create(ticket=ticket, author=ana, text="Thanks, noted.", reason="2nd")
+        )
+
+    store = demo.networks.mastodon.store
+    requester = store.account_by_username("fatima_sec")
+    assert requester is not None
+    follow_up = store.statuses_by(requester.id)[-1]
+    answer = store.statuses[replies["mastodon"].post.remote_id]  # type: ignore[union-attr]
+    assert answer["in_reply_to_id"] == follow_up["id"]
+    assert answer["visibility"] == follow_up["visibility"] == "direct"
+
+    bluesky = demo.networks.bluesky.store
+    assert bluesky is not None
+    first, follow = (
+        bluesky.posts_by(_bsky("marta_dev"))[0],
+        bluesky.posts_by(_bsky("marta_dev"))[-1],
+    )
+    posted = bluesky.post_get(replies["bluesky"].post.remote_id)  # type: ignore[union-attr]
+    assert posted is not None
+    assert posted["value"]["reply"]["parent"]["uri"] == follow["uri"]
+    assert posted["value"]["reply"]["root"]["uri"] == first["uri"]

@@ -122,15 +122,31 @@ def test_our_own_posts_are_read_back_onto_their_tickets(net: Network) -> None:
     assert ticket.events.filter(kind=TicketEvent.Kind.ANSWERED_ELSEWHERE).exists()
 
 
-def _post_as_us(net: Network, text: str, *, reply_to: str) -> None:
+def test_a_follow_up_to_our_reply_joins_the_ticket_it_answers(net: Network) -> None:
+    """Mastodon names no conversation: a reply to our reply (stored, so never fetched again)
+    is filed by the conversation of the post it answers, not as a new one."""
+    first = net.mention("@main where are the docs?")
+    poll()
+    ticket = Ticket.objects.get(network=net.name)
+    ours = _post_as_us(net, "They are at docs.example, sorry!", reply_to=first)
+    poll()
+    follow_up = net.mention("@main that page is empty for me", reply_to=ours)
+    poll()
+    assert Ticket.objects.filter(network=net.name).count() == 1
+    post = Post.objects.get(network=net.name, remote_id=follow_up)
+    assert post.ticket == ticket
+    assert post.conversation_id == ticket.conversation_id
+    assert ticket.events.filter(kind=TicketEvent.Kind.FOLLOW_UP).count() == 1
+
+
+def _post_as_us(net: Network, text: str, *, reply_to: str) -> str:
     if isinstance(net, MastodonNet):
         store = net.server.store
         account = store.account_by_username(net.main)
         assert account is not None
-        store.status_post(account.id, f"@ana {text}", in_reply_to_id=reply_to)
-    else:
-        assert isinstance(net, BlueskyNet)
-        net.server.store.post_add(net.main, text, reply_to=reply_to)
+        return str(store.status_post(account.id, f"@ana {text}", in_reply_to_id=reply_to)["id"])
+    assert isinstance(net, BlueskyNet)
+    return net.server.store.post_add(net.main, text, reply_to=reply_to)
 
 
 def test_post_links_name_the_network(net: Network) -> None:

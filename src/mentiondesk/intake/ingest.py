@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 
 from django.db import transaction
+from django.db.models import F
 from django.utils import timezone
 
 from mentiondesk.channels import paging
@@ -254,6 +255,7 @@ def mentions_store(
         rows.rows_insert(problem_rows)
         result.problems = len(problem_rows)
 
+    posts, context = _conversations_known(network=network, posts=list(posts), context=list(context))
     unique = {p.remote_id: p for p in sorted(posts, key=lambda p: (p.created_at, p.remote_id))}
     stored = Post.objects.filter(network=network, remote_id__in=list(unique)).values_list(
         "remote_id",
@@ -498,6 +500,35 @@ def _enqueue_enrich(network: str, remote_ids: list[str]) -> None:
 
 def our_handles_by_id(*, network: str) -> dict[str, Handle]:
     return {h.remote_id: h for h in Handle.objects.filter(network=network).exclude(remote_id="")}
+
+
+def _conversations_known(
+    *, network: str, posts: list[RemotePost], context: list[RemotePost]
+) -> tuple[list[RemotePost], list[RemotePost]]:
+    """`posts` and `context` with each conversation id that names a post we store in another
+    conversation replaced by that conversation. Mastodon gives no conversation ids: its
+    connector names the furthest parent the page shows (connectors/mastodon/parse.py,
+    thread_roots), which for a follow-up to our reply is our reply, stored in the ticket's
+    conversation; without this the follow-up would open a second ticket. One query; X's and
+    Bluesky's ids are their threads' roots, stored as their own conversation, and stay."""
+    named = {p.conversation_id for p in [*posts, *context]}
+    known = dict(
+        Post.objects.filter(network=network, remote_id__in=named)
+        .exclude(conversation_id=F("remote_id"))
+        .values_list("remote_id", "conversation_id")
+    )
+    if not known:
+        return posts, context
+
+    def rooted(items: list[RemotePost]) -> list[RemotePost]:
+        return [
+            replace(p, conversation_id=known[p.conversation_id])
+            if p.conversation_id in known
+            else p
+            for p in items
+        ]
+
+    return rooted(posts), rooted(context)
 
 
 def _tickets_for(*, network: str, posts: list[RemotePost]) -> dict[tuple[str, str], Ticket]:
