@@ -80,3 +80,20 @@ def _no_csp_violations_or_script_errors(page: Any) -> Iterator[None]:
     page.on("pageerror", lambda exc: problems.append(f"uncaught: {exc}"))
     yield
     assert not problems, problems
+
+
+@pytest.fixture
+def no_console_errors(page: Any) -> Iterator[None]:
+    """Stricter than the guard above, for journeys that must run clean: any error the console
+    shows (a failed request, a script's console.error) fails the test."""
+    errors: list[str] = []
+    page.on(
+        "console",
+        lambda msg: (
+            errors.append(f"{page.url}: {msg.text} at {msg.location}")
+            if msg.type == "error"
+            else None
+        ),
+    )
+    yield
+    assert not errors, errors

@@ -15,12 +15,14 @@ def ingest() -> None:
     assert not [r.error for r in results if r.error]
 
 
-def sign_in(page: Page, base: str, username: str, *, landing: str = "Twitter") -> None:
+def sign_in(
+    page: Page, base: str, username: str, *, landing: str = "Twitter", password: str = PASSWORD
+) -> None:
     """Sign in as `username` and land on the queue, whose first view is `landing`."""
     page.goto(f"{base}/")
     expect(page).to_have_url(re.compile(r"/accounts/login/"))
     page.get_by_label("Username").fill(username)
-    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_label("Password").fill(password)
     page.get_by_role("button", name="Sign in").click()
     expect(page.get_by_role("heading", name=landing, exact=True)).to_be_visible()
 

@@ -1,5 +1,6 @@
 """The sandbox Mastodon instance on its own: idempotency window, notification requests,
-paging, buckets and faults, as a client sees them over HTTP."""
+paging, buckets and faults, as a client sees them over HTTP; and the status pages "View on
+Mastodon" leads to in the demo."""
 
 from __future__ import annotations
 
@@ -110,3 +111,35 @@ def test_deletions_count_in_their_own_bucket_and_faults_fire_once(
     with pytest.raises(requests.ConnectionError):
         _get(instance, desk.token, "/api/v1/accounts/verify_credentials")
     assert _get(instance, desk.token, "/api/v1/accounts/verify_credentials").ok
+
+
+HOSTILE = '<script>alert("x")</script> & <b>bold</b>'
+
+
+def test_a_mastodon_status_page_shows_the_reply_escaped_with_what_it_answers(
+    instance: MastodonSandbox,
+) -> None:
+    store = instance.store
+    desk, ana = store.account_add("driftwood"), store.account_add("ana", display_name="Ana")
+    question = store.status_post(ana.id, "@driftwood is it down?", visibility="private")
+    answer = store.status_post(
+        desk.id, f"@ana {HOSTILE}", in_reply_to_id=question["id"], visibility="private"
+    )
+    rendered = store.render_status(answer, viewer_id=desk.id)
+
+    page = requests.get(rendered["url"], timeout=5)
+    assert page.status_code == 200
+    assert page.headers["content-type"].startswith("text/html")
+    assert "<script>" not in page.text and "<b>bold</b>" not in page.text
+    # As Mastodon's `content` has it: HTML of the text, quotes left as they are.
+    assert '</span> &lt;script&gt;alert("x")&lt;/script&gt; &amp; &lt;b&gt;bold' in page.text
+    assert f'Replying to <a href="/@ana/{question["id"]}">@ana</a>' in page.text
+    assert "<span data-visibility>private</span>" in page.text
+
+    profile = requests.get(rendered["account"]["url"], timeout=5)
+    assert profile.status_code == 200
+    assert "<h1>driftwood (@driftwood)</h1>" in profile.text
+    assert f"/@driftwood/{answer['id']}" not in profile.text, "followers-only: not listed"
+    not_anas = requests.get(f"{instance.url}/@ana/{answer['id']}", timeout=5)
+    assert not_anas.status_code == 404
+    assert requests.get(f"{instance.url}/@nobody", timeout=5).status_code == 404

@@ -38,8 +38,9 @@ POLL_SECONDS = 5.0
 class Demo:
     sandbox_url: str
     logins: list[tuple[str, str]]
-    stop: threading.Event
+    stop: threading.Event  # ends the worker thread
     networks: DemoNetworks  # Mastodon and Bluesky
+    x: SandboxServer
 
 
 def demo_start(*, sandbox_port: int = 0) -> Demo:
@@ -73,4 +74,4 @@ def demo_start(*, sandbox_port: int = 0) -> Demo:
         target=worker_run, kwargs={"interval": 1.0, "stop": stop}, name="worker", daemon=True
     ).start()
     logins = [(entry["username"], entry["role"]) for entry in policy.users]
-    return Demo(sandbox_url=sandbox.url, logins=logins, stop=stop, networks=networks)
+    return Demo(sandbox_url=sandbox.url, logins=logins, stop=stop, networks=networks, x=sandbox)

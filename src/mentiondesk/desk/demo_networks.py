@@ -6,7 +6,9 @@ demo_policy.toml names MASTODON_URL and BLUESKY_URL where the handles' `instance
 `service` go: the sandboxes' ports are known only once they listen, so `policy_text` puts
 their URLs in before the policy is applied. The handles' secrets (a Mastodon access token, a
 Bluesky app password) are issued here and handed over in their `credentials_env` variables,
-as the X sandbox's tokens are.
+as the X sandbox's tokens are. "View on Bluesky" leads to the Bluesky sandbox's own pages
+(BLUESKY_WEB_URL), as "View on X" to the X sandbox's; a Mastodon status links its own `url`,
+which the Mastodon sandbox serves.
 """
 
 from __future__ import annotations
@@ -18,6 +20,8 @@ import threading
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
+
+from django.conf import settings
 
 from mentiondesk.channels.models import Network
 from mentiondesk.core.localserver import LocalServer
@@ -101,11 +105,13 @@ class DemoNetworks:
 
 def demo_networks_start(*, policy: Policy) -> DemoNetworks:
     """Start the Mastodon and Bluesky sandboxes with Driftwood's accounts, seed their scripts,
-    start their players, and set the `credentials_env` variable of every Mastodon and Bluesky
-    handle in `policy`. The Bluesky sandbox finishes loading in a thread (`bluesky_ready`)."""
+    start their players, set the `credentials_env` variable of every Mastodon and Bluesky
+    handle in `policy`, and point BLUESKY_WEB_URL at the Bluesky sandbox. The Bluesky sandbox
+    finishes loading in a thread (`bluesky_ready`)."""
     mastodon = MastodonSandbox().start()
     mastodon_script.script_seed(mastodon.store)
     networks = DemoNetworks(mastodon=mastodon, bluesky=_BlueskyServer().start())
+    settings.BLUESKY_WEB_URL = networks.bluesky.url
     player = ScriptPlayer(
         mastodon_script.MastodonStage(mastodon.store),
         mastodon_script.SCRIPT,
@@ -141,13 +147,15 @@ def _bluesky_load(networks: DemoNetworks, passwords: dict[str, str]) -> None:
         store = BlueskyStore()
         bluesky_script.script_seed(store, passwords=passwords)
         networks.bluesky.store = store
-        networks.bluesky.late.load(BlueskyApp(store))
         player = ScriptPlayer(
             bluesky_script.BlueskyStage(store),
             bluesky_script.SCRIPT,
             start_at=bluesky_script.SEED_COUNT,
             name="sandbox-bluesky-script",
         )
+        # Among the players before the sandbox says it is ready (`bluesky_ready`), so whoever
+        # waited for it finds its player too (a test stops them all to play by hand).
         networks.players.append(player.start())
+        networks.bluesky.late.load(BlueskyApp(store))
     except Exception:
         logger.exception("the Bluesky sandbox did not start")

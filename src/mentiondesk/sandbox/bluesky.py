@@ -22,6 +22,10 @@ reference PDS does and the connector relies on:
   writes nothing (the reference PDS fails the repo write; it is not a 4xx);
 - getRecord of a missing record is 400 RecordNotFound; deleteRecord of one is a 200.
 
+Besides XRPC it serves the web pages "View on Bluesky" leads to in the demo
+(MENTIONDESK_BLUESKY_WEB_URL, as bsky.app names them): `/profile/<handle or DID>/post/<rkey>`
+and `/profile/<handle or DID>`, as plain escaped HTML.
+
 Every answer carries `ratelimit-limit/remaining/reset/policy` (3000 calls per 5 minutes per
 account, the PDS's general limit).
 
@@ -46,16 +50,26 @@ import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from html import escape
 from typing import Any
 
 import regex
 from atproto_client import models
 from atproto_client.exceptions import ModelError
 from atproto_client.models.utils import get_or_create
+from werkzeug.exceptions import MethodNotAllowed, NotFound
+from werkzeug.routing import Map, Rule
 from werkzeug.wrappers import Request, Response
 
 from mentiondesk.core.localserver import LocalServer
-from mentiondesk.sandbox.base import Fault, Faults, drop_connection, iso, json_response
+from mentiondesk.sandbox.base import (
+    Fault,
+    Faults,
+    drop_connection,
+    html_page,
+    iso,
+    json_response,
+)
 
 POST = "app.bsky.feed.post"
 LIKE = "app.bsky.feed.like"
@@ -68,6 +82,13 @@ FAULT_KINDS = ("status", "ratelimited", "drop", "slow")
 _TID_ALPHABET = "234567abcdefghijklmnopqrstuvwxyz"
 _MENTION = regex.compile(r"(?<![\w@])@([a-zA-Z0-9][a-zA-Z0-9.-]*[a-zA-Z0-9])")
 _LINK = regex.compile(r"https?://[^\s]+[^\s.,;:!?)\]\"']")
+# The web pages, by bsky.app's paths (the actor is a handle or a DID).
+_PAGES = Map(
+    [
+        Rule("/profile/<actor>/post/<rkey>", endpoint="post"),
+        Rule("/profile/<actor>", endpoint="profile"),
+    ]
+)
 
 
 class XrpcFailure(Exception):
@@ -490,6 +511,8 @@ class BlueskyApp:
         return self.dispatch(request)(environ, start_response)
 
     def dispatch(self, request: Request) -> Response:
+        if not request.path.startswith("/xrpc/"):
+            return self._web(request)
         store = self.store
         body: Any = None
         if request.method == "POST" and request.get_data():
@@ -534,6 +557,52 @@ class BlueskyApp:
             if faulted is not None:
                 return faulted
         return answer
+
+    # Web pages
+
+    def _web(self, request: Request) -> Response:
+        try:
+            endpoint, args = _PAGES.bind_to_environ(request.environ).match()
+        except (NotFound, MethodNotAllowed):
+            return _web_page(404, "Page not found", "<p>There is no page here.</p>")
+        with self.store.lock:
+            try:
+                account = self.store._account(args["actor"])
+            except XrpcFailure:
+                return _web_page(404, "Profile not found", "<p>This account does not exist.</p>")
+            if endpoint == "post":
+                return self._page_post(account, args["rkey"])
+            return self._page_profile(account)
+
+    def _page_post(self, account: Account, rkey: str) -> Response:
+        post = self.store.post_get(f"at://{account.did}/{POST}/{rkey}")
+        if post is None:
+            return _web_page(404, "Post not found", "<p>This post does not exist (any more).</p>")
+        text = post["value"]["text"]
+        body = (
+            f"<p><strong>{escape(account.display_name)}</strong> "
+            f'<a href="/profile/{escape(account.handle)}">@{escape(account.handle)}</a></p>'
+        )
+        parent = post["value"].get("reply", {}).get("parent", {}).get("uri")
+        if parent and (replied := self.store.post_get(parent)) is not None:
+            body += (
+                f'<p>Replying to <a href="{escape(_page_path(replied))}">'
+                f"@{escape(replied['author'])}</a></p>"
+            )
+        body += (
+            f"<blockquote>{escape(text)}</blockquote>"
+            f"<p><time>{escape(post['value']['createdAt'])}</time></p>"
+        )
+        return _web_page(200, f"{account.display_name} on Bluesky: {text[:80]}", body)
+
+    def _page_profile(self, account: Account) -> Response:
+        posts = self.store.posts_by(account.handle)[-20:]
+        items = "".join(
+            f'<li><a href="/profile/{escape(account.handle)}/post/{escape(p["rkey"])}">'
+            f"{escape(p['value']['text'])}</a></li>"
+            for p in reversed(posts)
+        )
+        return _web_page(200, f"{account.display_name} (@{account.handle})", f"<ul>{items}</ul>")
 
     def _fault_answer(self, fault: Fault, request: Request) -> Response | None:
         if fault.kind == "drop":
@@ -796,6 +865,17 @@ class BlueskyApp:
             except XrpcFailure:
                 continue  # the AppView leaves out what it cannot show
         return {"posts": posts}
+
+
+def _page_path(post: dict[str, Any]) -> str:
+    """The web page of `post` ({uri, author (a handle)}), as bsky.app names it."""
+    return f"/profile/{post['author']}/post/{post['uri'].rsplit('/', 1)[1]}"
+
+
+def _web_page(status: int, title: str, body: str) -> Response:
+    """A page of the sandbox's web: `body` is HTML already escaped by the caller."""
+    banner = "<p><small>Sandbox Bluesky: a local stand-in, not bsky.app</small></p>"
+    return html_page(status, title, banner + body)
 
 
 def _signed_in(account: Account | None) -> Account:

@@ -12,6 +12,10 @@ Mastodon 4.3 notification policy that holds mentions back as notification reques
     server.store.statuses_by(desk.id)                  # what we posted
     server.store.fault_add("status", method="POST", path="/api/v1/statuses", after=True)
 
+Besides the API it serves the pages a status's `url` and an account's `url` name
+(`/@<username>/<id>`, `/@<username>`), where "View on Mastodon" leads in the demo, as plain
+escaped HTML.
+
 Faults (`fault_add(kind, …)`, for the next `count` matching requests): `status` answers
 `status` (500 by default; 429 with `x-ratelimit-reset` `reset_in` seconds ahead) before the
 work, or after it when `after=True` (the write is done, the answer says 500); `drop` closes
@@ -35,7 +39,14 @@ from werkzeug.routing import Map, Rule
 from werkzeug.wrappers import Request, Response
 
 from mentiondesk.core.localserver import LocalServer
-from mentiondesk.sandbox.base import Fault, Faults, drop_connection, iso, json_response
+from mentiondesk.sandbox.base import (
+    Fault,
+    Faults,
+    drop_connection,
+    html_page,
+    iso,
+    json_response,
+)
 
 JSON = dict[str, Any]
 # Mastodon's throttles (README): 300 calls per 5 min per account; deletions 30 per 30 min.
@@ -47,6 +58,10 @@ IDEMPOTENCY_TTL = 3600  # Mastodon keeps an Idempotency-Key for an hour
 MAX_CHARACTERS = 500
 _MENTION = re.compile(r"(?<![\w@])@([A-Za-z0-9_]+)(?:@([A-Za-z0-9.-]+))?")
 _LINK = re.compile(r"https?://[^\s<]+")
+# The web pages a status's and an account's `url` name.
+_PAGES = Map(
+    [Rule("/@<username>/<status_id>", endpoint="status"), Rule("/@<username>", endpoint="account")]
+)
 
 
 @dataclass
@@ -390,6 +405,39 @@ class MastodonStore:
             rendered["pinned"] = False
         return rendered
 
+    def page_account_body(self, account: SandboxAccount) -> str:
+        """The body of `account`'s web page: its latest public and unlisted statuses."""
+        items = "".join(
+            f'<li><a href="/@{html.escape(account.username)}/{html.escape(s["id"])}">'
+            f"{html.escape(s['text'])}</a></li>"
+            for s in reversed(self.statuses_by(account.id)[-20:])
+            if s["visibility"] in ("public", "unlisted")
+        )
+        return f"<ul>{items}</ul>"
+
+    def page_status_body(self, status: JSON) -> str:
+        """The body of `status`'s web page: author, what it answers, its HTML content, its
+        visibility (a sandbox shows every status; an instance shows a direct or private one
+        only to those it addresses, signed in)."""
+        author = self.accounts[status["account_id"]]
+        name = html.escape(author.display_name or author.username)
+        body = (
+            f'<p><strong>{name}</strong> <a href="/@{html.escape(author.username)}">'
+            f"@{html.escape(author.username)}@{html.escape(self.domain)}</a></p>"
+        )
+        parent = self.statuses.get(status["in_reply_to_id"] or "")
+        if parent is not None:
+            replied = self.accounts[parent["account_id"]].username
+            body += (
+                f'<p>Replying to <a href="/@{html.escape(replied)}/{html.escape(parent["id"])}">'
+                f"@{html.escape(replied)}</a></p>"
+            )
+        return body + (
+            f"<blockquote>{self._content(status['text'])}</blockquote>"
+            f"<p><time>{iso(status['created_at'])}</time> · "
+            f"<span data-visibility>{html.escape(status['visibility'])}</span></p>"
+        )
+
     def render_notification(self, notification: JSON) -> JSON:
         return {
             "id": str(notification["id"]),
@@ -445,6 +493,8 @@ class MastodonApp:
         return self._dispatch(request)(environ, start_response)
 
     def _dispatch(self, request: Request) -> Response:
+        if request.path.startswith("/@"):
+            return self._web(request)
         token = request.headers.get("Authorization", "").removeprefix("Bearer ").strip()
         account = self.store.account_for_token(token) if token else None
         store = self.store
@@ -491,6 +541,29 @@ class MastodonApp:
                 drop_connection(request, server=MastodonSandbox.name)
             return self._fault_answer(fault, account, request.method)
         return json_response(status, body, headers | extra)
+
+    # Web pages
+
+    def _web(self, request: Request) -> Response:
+        try:
+            endpoint, args = _PAGES.bind_to_environ(request.environ).match()
+        except (NotFound, MethodNotAllowed):
+            return _web_page(404, "Page not found", "<p>There is no page here.</p>")
+        store = self.store
+        with store.lock:
+            account = store.account_by_username(args["username"])
+            if account is None:
+                return _web_page(404, "Account not found", "<p>This account does not exist.</p>")
+            name = account.display_name or account.username
+            if endpoint == "account":
+                title = f"{name} (@{account.username})"
+                return _web_page(200, title, store.page_account_body(account))
+            status = store.statuses.get(args["status_id"])
+            if status is None or status["account_id"] != account.id:
+                gone = "<p>This post does not exist (any more).</p>"
+                return _web_page(404, "Post not found", gone)
+            title = f"{name}: {status['text'][:80]}"
+            return _web_page(200, title, store.page_status_body(status))
 
     def _fault_answer(self, fault: Fault, account: SandboxAccount | None, method: str) -> Response:
         if fault.status == 429:
@@ -734,6 +807,12 @@ class MastodonApp:
 def _reset_header(epoch: float) -> str:
     """x-ratelimit-reset as Mastodon writes it: ISO 8601 with microseconds (README)."""
     return datetime.fromtimestamp(epoch, UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def _web_page(status: int, title: str, body: str) -> Response:
+    """A page of the sandbox instance's web: `body` is HTML already escaped by the caller."""
+    banner = "<p><small>Sandbox Mastodon instance: a local stand-in</small></p>"
+    return html_page(status, title, banner + body)
 
 
 class MastodonSandbox(LocalServer):

@@ -47,9 +47,13 @@ class SandboxServer(LocalServer):
             self._player = ScriptPlayer(self.store, interval=self.script_interval).start()
         return self
 
-    def stop(self) -> None:
-        """Stop the player, then the server; requests in flight finish on their threads."""
+    def script_stop(self) -> None:
+        """Stop the player (the network stays up, as it is): a test then plays by hand."""
         if self._player is not None:
             self._player.stop()
             self._player = None
+
+    def stop(self) -> None:
+        """Stop the player, then the server; requests in flight finish on their threads."""
+        self.script_stop()
         super().stop()
