@@ -32,14 +32,8 @@ def post_row(
     if too_long:
         reason = f"post {post.remote_id[:80]}: {', '.join(too_long)} too long"
         return Problem(line, reason, post.raw)
-    handle_id = ours.by_remote_id.get(post.author_id) or ours.by_username.get(
-        post.author_username.lower()
-    )
-    involves = int(
-        post.author_username.lower() == ours.username
-        or (bool(ours.remote_id) and ours.remote_id in (post.author_id, post.in_reply_to_user_id))
-        or any(m.lower() == ours.username for m in post.mentions)
-    )
+    handle_id = ours.author_handle(post)
+    involves = ours.involved(post)
     return Row(
         post.remote_id,
         line,

@@ -355,14 +355,8 @@ def _x_row(post: RemotePost, *, line: int, ours: Ours) -> Row | Problem:
     parent = _post_id(post.in_reply_to_id) if post.in_reply_to_id else None
     if remote_id is None or (post.in_reply_to_id and parent is None):
         return Problem(line, f"post {post.remote_id}: not a 64-bit post id", post.raw)
-    handle_id = ours.by_remote_id.get(post.author_id) or ours.by_username.get(
-        post.author_username.lower()
-    )
-    involves = int(
-        post.author_username.lower() == ours.username
-        or (bool(ours.remote_id) and ours.remote_id in (post.author_id, post.in_reply_to_user_id))
-        or any(m.lower() == ours.username for m in post.mentions)
-    )
+    handle_id = ours.author_handle(post)
+    involves = ours.involved(post)
     # X's conversation_id when given; without it the reply links decide (parse_page would
     # make the post its own conversation).
     given = post.conversation_id if "conversation_id" in post.raw else None

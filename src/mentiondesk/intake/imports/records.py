@@ -7,6 +7,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, NamedTuple
 
+from mentiondesk.channels.connectors.base import RemotePost
+
 
 class Unreadable(Exception):
     """The file as a whole cannot be read: nothing was imported."""
@@ -64,6 +66,23 @@ class Ours:
     by_username: dict[str, int]  # lowercase username -> handle id, all our handles
     by_remote_id: dict[str, int]
     base_url: str = ""  # the handle's Mastodon instance or Bluesky service
+
+    def author_handle(self, post: RemotePost) -> int | None:
+        """The handle of ours that wrote `post`, if one did."""
+        return self.by_remote_id.get(post.author_id) or self.by_username.get(
+            post.author_username.lower()
+        )
+
+    def involved(self, post: RemotePost) -> int:
+        """1 when `post` concerns the imported handle (wrote it, answers it, names it)."""
+        return int(
+            post.author_username.lower() == self.username
+            or (
+                bool(self.remote_id)
+                and self.remote_id in (post.author_id, post.in_reply_to_user_id)
+            )
+            or any(m.lower() == self.username for m in post.mentions)
+        )
 
 
 Item = Row | Problem | Skip
