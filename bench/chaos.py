@@ -849,6 +849,7 @@ def outbox_kill(workdir: Path, sizes: dict[str, int]) -> tuple[str, bool]:
 
 
 WAVES = 4  # open_kill queues its replies in this many waves
+CHAOS_AFTER_WAVES_S = 60  # open_kill: kills and faults go on this long after the last wave
 
 
 def open_kill(workdir: Path, sizes: dict[str, int], network: str) -> tuple[str, bool]:
@@ -914,16 +915,24 @@ def open_kill(workdir: Path, sizes: dict[str, int], network: str) -> tuple[str, 
         say(f"  {reply_count} replies in {WAVES} waves; starting 2 workers")
         started = time.monotonic()
         workers = [desk.start("worker", "--interval", "0.3") for _ in range(2)]
-        created, rounds = 0, 0
-        # Chaos until every wave is queued and 90 % of the replies are settled: every 1-3 s a
-        # worker is SIGKILLed and restarted, and often a fault waits for the next send. The
-        # replies come in waves (two workers send a wave in seconds), so kills land mid-send.
-        while (created < reply_count or unsettled(database) > 0.1 * created) and (
-            time.monotonic() - started < 240
-        ):
+        created, rounds, last_wave = 0, 0, time.monotonic()
+        # Chaos until every wave is queued and 90 % of the replies are settled, for at most
+        # CHAOS_AFTER_WAVES_S after the last wave: every 1-3 s a worker is SIGKILLed and
+        # restarted, and often a fault waits for the next send. The replies come in waves (two
+        # workers send a wave in seconds), so kills land mid-send. Without the bound, the
+        # faults of minutes of chaos fall on the last few replies in flight, whose backoff then
+        # grows past any drain (2^tries s, up to 300 s): that measures the harness.
+        while (
+            created < reply_count
+            or (
+                unsettled(database) > 0.1 * created
+                and time.monotonic() - last_wave < CHAOS_AFTER_WAVES_S
+            )
+        ) and (time.monotonic() - started < 240):
             if rounds % 3 == 0 and created < reply_count:
                 wave = min(-(-reply_count // WAVES), reply_count - created)
                 created += desk.python("replies", count=wave)["created"]
+                last_wave = time.monotonic()
             rounds += 1
             time.sleep(rng.uniform(1, 3))
             n = rng.randrange(len(workers))
