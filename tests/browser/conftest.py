@@ -7,15 +7,20 @@ missing Chromium fails the run instead, so a green build always means the journe
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 from django.conf import settings
+from playwright.sync_api import BrowserContext, ConsoleMessage, Response
 
+from mentiondesk.desk.demo_world import DemoWorld
 from mentiondesk.sandbox.x.server import SandboxServer
+from tests.browser.journeys import ingest
 from tests.conftest import missing
+from tests.test_demo_world import world  # noqa: F401 (the demo's world, for `demo`)
 
 # Playwright's sync API keeps an event loop running in the test thread; Django refuses ORM
 # calls from a thread with a running loop unless told otherwise. Only these tests need it.
@@ -59,24 +64,65 @@ def live_desk(
 
 
 @pytest.fixture
+def demo(live_desk: SandboxServer, world: DemoWorld) -> DemoWorld:  # noqa: F811
+    """The demo's world (every stand-in, the script's first mentions) around the live desk,
+    with those mentions ingested."""
+    ingest()
+    return world
+
+
+@pytest.fixture
 def screenshot_dir() -> Path:
     RESULTS.mkdir(exist_ok=True)
     return RESULTS
 
 
+# Chromium logs every answer >= 400 as "Failed to load resource"; the desk answers refusals
+# (a form error, a collision, a page that does not exist) with such codes on purpose. Those are
+# judged by their response instead (`_no_console_errors_or_csp_violations`).
+FAILED_LOAD = re.compile(r"^Failed to load resource: the server responded with a status of \d+")
+ASSETS = {"stylesheet", "script", "image", "font", "media"}
+
+
+@pytest.fixture
+def console_errors_expected() -> list[re.Pattern[str]]:
+    """Console errors or failed answers a journey causes on purpose (the desk's own 500 page):
+    the test appends a pattern for each, matched against the message or the answer's URL and
+    status. A CSP violation is never expected."""
+    return []
+
+
 @pytest.fixture(autouse=True)
-def _no_csp_violations_or_script_errors(page: Any) -> Iterator[None]:
+def _no_console_errors_or_csp_violations(
+    context: BrowserContext, console_errors_expected: list[re.Pattern[str]]
+) -> Iterator[None]:
     """Every journey also proves the pages work under the Content Security Policy (no inline
-    script or style was blocked) and that no script threw."""
+    script or style was blocked), that no script threw, that nothing logged an error (htmx
+    logs a failed swap as one) and that the desk answered no request with a server error nor
+    an asset with an error. Heard on the whole context, so a second tab counts."""
     problems: list[str] = []
-    page.on(
-        "console",
-        lambda msg: (
-            problems.append(f"{page.url}: {msg.text} at {msg.location}")
-            if "Content Security Policy" in msg.text
-            else None
-        ),
-    )
-    page.on("pageerror", lambda exc: problems.append(f"uncaught: {exc}"))
+
+    def expected(text: str) -> bool:
+        return any(p.search(text) for p in console_errors_expected)
+
+    def on_console(msg: ConsoleMessage) -> None:
+        csp = "Content Security Policy" in msg.text
+        if csp or (
+            msg.type == "error" and not FAILED_LOAD.match(msg.text) and not expected(msg.text)
+        ):
+            page = msg.page
+            problems.append(f"{page.url if page else '?'}: {msg.text} at {msg.location}")
+
+    def on_response(response: Response) -> None:
+        status = response.status
+        asset = response.request.resource_type in ASSETS
+        if (status >= 500 or (asset and status >= 400)) and not expected(
+            f"{status} {response.url}"
+        ):
+            problems.append(f"{response.request.method} {response.url} answered {status}")
+
+    context.on("console", on_console)
+    context.on("response", on_response)
+    context.on("weberror", lambda error: problems.append(f"uncaught: {error.error}"))
     yield
     assert not problems, problems

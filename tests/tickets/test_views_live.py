@@ -65,6 +65,8 @@ def test_the_banner_names_a_post_that_arrived_since_the_composer_opened(
     assert f'data-arrivals-read="{newer}"' in banner
     assert "<img" not in banner and escape('<img src=x onerror="alert(1)">') in banner
     assert "<html" not in banner, "a partial, not the page"
+    # The composer's "In reply to" line comes along, naming the post a send now threads to.
+    assert f'<template data-composer-thread="{newer}">In reply to <bdi>@maya</bdi>' in banner
 
     # The banner warns of exactly what the send is refused for.
     with pytest.raises(reply_services.Collision) as refused:

@@ -81,7 +81,8 @@ TOUR = (
     TourStep(
         "Feature requests",
         "If no related issue exists, guide them to the issues page to create a new one.",
-        "The drafts offer the related issue or the new-issue page.",
+        "Label it a feature request if triage only suggests something else; the drafts "
+        "offer the related issue or the new-issue page.",
         requester="jpark",
     ),
     TourStep(
