@@ -28,7 +28,8 @@ TOUR = (
         "Handles",
         "Respond to mentions and questions from the main handle in the desk; the campaign "
         "handle answers from its stream.",
-        "The Stream shows @MoveToDriftwood's mentions, answered and liked without tickets.",
+        "The Stream shows @MoveToDriftwood's mentions, answered there; an answer solves its "
+        "conversation, so it never waits in the queue.",
         page="replies:stream",
     ),
     TourStep(
