@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 from django.conf import settings
-from playwright.sync_api import BrowserContext, ConsoleMessage, Response
+from playwright.sync_api import Browser, BrowserContext, ConsoleMessage, Response
 
 from mentiondesk.desk.demo_world import DemoWorld
 from mentiondesk.sandbox.x.server import SandboxServer
@@ -92,23 +92,26 @@ def console_errors_expected() -> list[re.Pattern[str]]:
     return []
 
 
-@pytest.fixture(autouse=True)
-def _no_console_errors_or_csp_violations(
-    context: BrowserContext, console_errors_expected: list[re.Pattern[str]]
-) -> Iterator[None]:
-    """Every journey also proves the pages work under the Content Security Policy (no inline
-    script or style was blocked), that no script threw, that nothing logged an error (htmx
-    logs a failed swap as one) and that the desk answered no request with a server error nor
-    an asset with an error. Heard on the whole context, so a second tab counts."""
-    problems: list[str] = []
+@pytest.fixture
+def console_problems() -> list[str]:
+    """What the watched browser contexts reported (`console_watch`); empty at the end."""
+    return []
 
-    def expected(text: str) -> bool:
-        return any(p.search(text) for p in console_errors_expected)
+
+def console_watch(
+    context: BrowserContext, *, expected: list[re.Pattern[str]], problems: list[str]
+) -> None:
+    """Collect into `problems` what `context` reports wrong: a CSP violation, an uncaught
+    script error, anything else logged as an error (htmx logs a failed swap as one), a server
+    error, an asset that did not load. Heard on the whole context, so a second tab counts."""
+
+    def allowed(text: str) -> bool:
+        return any(p.search(text) for p in expected)
 
     def on_console(msg: ConsoleMessage) -> None:
         csp = "Content Security Policy" in msg.text
         if csp or (
-            msg.type == "error" and not FAILED_LOAD.match(msg.text) and not expected(msg.text)
+            msg.type == "error" and not FAILED_LOAD.match(msg.text) and not allowed(msg.text)
         ):
             page = msg.page
             problems.append(f"{page.url if page else '?'}: {msg.text} at {msg.location}")
@@ -116,13 +119,36 @@ def _no_console_errors_or_csp_violations(
     def on_response(response: Response) -> None:
         status = response.status
         asset = response.request.resource_type in ASSETS
-        if (status >= 500 or (asset and status >= 400)) and not expected(
-            f"{status} {response.url}"
-        ):
+        if (status >= 500 or (asset and status >= 400)) and not allowed(f"{status} {response.url}"):
             problems.append(f"{response.request.method} {response.url} answered {status}")
 
     context.on("console", on_console)
     context.on("response", on_response)
     context.on("weberror", lambda error: problems.append(f"uncaught: {error.error}"))
+
+
+@pytest.fixture(autouse=True)
+def _no_console_errors_or_csp_violations(
+    context: BrowserContext,
+    console_errors_expected: list[re.Pattern[str]],
+    console_problems: list[str],
+) -> Iterator[None]:
+    """Every journey also proves the pages work under the Content Security Policy, that no
+    script threw or logged an error, and that the desk answered nothing with a server error."""
+    console_watch(context, expected=console_errors_expected, problems=console_problems)
     yield
-    assert not problems, problems
+    assert not console_problems, console_problems
+
+
+@pytest.fixture
+def other_context(
+    browser: Browser,
+    browser_context_args: dict[str, Any],
+    console_errors_expected: list[re.Pattern[str]],
+    console_problems: list[str],
+) -> Iterator[BrowserContext]:
+    """A second browser (another person signed in at the same time), watched like the first."""
+    context = browser.new_context(**browser_context_args)
+    console_watch(context, expected=console_errors_expected, problems=console_problems)
+    yield context
+    context.close()

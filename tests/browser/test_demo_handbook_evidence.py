@@ -92,6 +92,8 @@ def test_a_bug_report_links_its_issue_and_its_short_link_shows_where_it_leads(
     expect(post.locator(".link-preview img")).to_have_count(0)
 
     # The issue tracker finds the issue; the macro picker puts it in the reply.
+    tour_try(page, live_server.url, "Bug reports")
+    expect(page).to_have_url(f"{live_server.url}/tickets/{ticket_of('marta_dev').pk}/")
     issue_url = demo.gitlab.web_url("driftwood/driftwood", 48211)
     expect(source(page, "issuetracker").get_by_role("link").first).to_have_attribute(
         "href", issue_url

@@ -59,8 +59,10 @@ def test_play_takes_the_oldest_and_replies_thread_to_the_latest_post(
     (ours,) = live_desk.store.posts(author="Driftwood")
     assert replied_to(ours) == latest != first
 
-    # Ana Codes answers our reply while the agent writes again: the banner names the post,
-    # the "In reply to" line moves to it, and the reply threads to it.
+    # Ana Codes answers our reply while the agent writes again: the follow-up joins the
+    # ticket, the banner names it, the "In reply to" line moves to it, the reply threads to it.
+    tour_try(page, live_server.url, "Follow-ups in the conversation")
+    expect(page).to_have_url(f"{live_server.url}/tickets/{ticket.pk}/")
     page.locator("#reply-text").fill("Glad to hear it! Thanks for letting us know.")
     answer = live_desk.store.mention_add(
         "ana_codes", "@Driftwood works again now, thank you!", in_reply_to=ours["id"]

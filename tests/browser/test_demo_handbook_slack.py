@@ -72,6 +72,15 @@ def test_ask_an_expert_about_a_self_managed_install_and_keep_the_ticket(
     page: Page, live_server: Any, demo: DemoWorld, advocate: User
 ) -> None:
     sign_in(page, live_server.url, advocate.username)
+    # Hosted or self-managed? Triage reads it from the words; the experts of each are offered.
+    tour_try(page, live_server.url, "Hosted or self-managed?")
+    expect(page).to_have_url(f"{live_server.url}/tickets/{ticket_of('tomasz_w').pk}/")
+    expect(page.locator("[data-triage-context]")).to_have_attribute(
+        "data-triage-context", "hosted"
+    )
+    options = page.locator("#escalate-box").get_by_label("Ask").locator("option")
+    expect(options).to_contain_text(["Hosted service", "Self-managed"])
+
     tour_try(page, live_server.url, "Involving experts")
     ticket = ticket_of("lena_ops")
     expect(page).to_have_url(f"{live_server.url}/tickets/{ticket.pk}/")
@@ -91,6 +100,9 @@ def test_ask_an_expert_about_a_self_managed_install_and_keep_the_ticket(
     expect(page.locator("#ticket-head [data-assignee]")).to_have_text("ana")
     expect(page.locator("#ticket-events .slack-status")).to_contain_text("Slack: sent")
 
+    expect(page.locator("[data-triage-context]")).to_have_attribute(
+        "data-triage-context", "self_managed"
+    )
     messages = slack_channel(page, "support_self-managed")
     expect(messages).to_have_count(1)
     expect(messages.first).to_contain_text("@lena_ops")
