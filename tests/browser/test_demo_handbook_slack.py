@@ -75,9 +75,7 @@ def test_ask_an_expert_about_a_self_managed_install_and_keep_the_ticket(
     # Hosted or self-managed? Triage reads it from the words; the experts of each are offered.
     tour_try(page, live_server.url, "Hosted or self-managed?")
     expect(page).to_have_url(f"{live_server.url}/tickets/{ticket_of('tomasz_w').pk}/")
-    expect(page.locator("[data-triage-context]")).to_have_attribute(
-        "data-triage-context", "hosted"
-    )
+    expect(page.locator("[data-triage-context]")).to_have_attribute("data-triage-context", "hosted")
     options = page.locator("#escalate-box").get_by_label("Ask").locator("option")
     expect(options).to_contain_text(["Hosted service", "Self-managed"])
 
