@@ -150,11 +150,10 @@ class TicketPage:
 def ticket_get_for_page(*, ticket_id: int, viewer: User) -> TicketPage:
     """The ticket screen for `viewer`: the ticket, its conversation (posts oldest first, each
     with the reply that sent it and that reply's author, its likes and deletes, and the pages
-    its links lead to), its
-    events with their Slack messages, the replies not sent yet (queued, sending, needs
-    attention), the requester's latest post (what a reply threads to), the reply handle
-    choice, the policy's escalation categories, the reassign choices for leads, and the
-    requester's direct messages answering ours.
+    its links lead to), its events with their Slack messages, the replies not sent yet
+    (queued, sending, needs attention), the requester's latest post (what a reply threads
+    to), the reply handle choice, the policy's escalation categories, the reassign choices for
+    leads, and the requester's direct messages answering ours.
 
     Read-only. Raises NotFound."""
     ticket = Ticket.objects.select_related("handle", "assignee").filter(pk=ticket_id).first()
