@@ -6,6 +6,7 @@ previews never resolve an outside name."""
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 from collections.abc import Callable, Iterator
@@ -20,7 +21,7 @@ from django.test import Client
 import mentiondesk
 from mentiondesk.accounts.models import User
 from mentiondesk.channels.models import Post
-from mentiondesk.desk.demo_tour import demo_tour_steps
+from mentiondesk.desk.demo_tour import TOUR, demo_tour_steps
 from mentiondesk.desk.demo_world import (
     PUSH_ERRORS,
     RUNNERS_PENDING,
@@ -248,3 +249,19 @@ def test_no_environment_variable_points_a_desks_previews_at_an_offline_web() -> 
         check=True,
     )
     assert shown.stdout.strip() == "''"
+
+
+def test_every_tour_step_has_a_browser_journey_that_follows_it() -> None:
+    """Issue 20: each handbook step of the demo is driven in Chromium (tests/browser/), from
+    the Tour's own link to try it; a step added to the tour needs its journey."""
+    journeys = "".join(
+        path.read_text() for path in (Path(__file__).parent / "browser").glob("test_*.py")
+    )
+    untried = [
+        step.title
+        for step in TOUR
+        if not re.search(
+            rf'tour_try\(\s*page,\s*live_server\.url,\s*"{re.escape(step.title)}"', journeys
+        )
+    ]
+    assert untried == []

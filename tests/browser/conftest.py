@@ -7,15 +7,20 @@ missing Chromium fails the run instead, so a green build always means the journe
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 from django.conf import settings
+from playwright.sync_api import Browser, BrowserContext, ConsoleMessage, Response
 
+from mentiondesk.desk.demo_world import DemoWorld
 from mentiondesk.sandbox.x.server import SandboxServer
+from tests.browser.journeys import ingest
 from tests.conftest import missing
+from tests.test_demo_world import world  # noqa: F401 (the demo's world, for `demo`)
 
 # Playwright's sync API keeps an event loop running in the test thread; Django refuses ORM
 # calls from a thread with a running loop unless told otherwise. Only these tests need it.
@@ -59,41 +64,91 @@ def live_desk(
 
 
 @pytest.fixture
+def demo(live_desk: SandboxServer, world: DemoWorld) -> DemoWorld:  # noqa: F811
+    """The demo's world (every stand-in, the script's first mentions) around the live desk,
+    with those mentions ingested."""
+    ingest()
+    return world
+
+
+@pytest.fixture
 def screenshot_dir() -> Path:
     RESULTS.mkdir(exist_ok=True)
     return RESULTS
 
 
-@pytest.fixture(autouse=True)
-def _no_csp_violations_or_script_errors(page: Any) -> Iterator[None]:
-    """Every journey also proves the pages work under the Content Security Policy (no inline
-    script or style was blocked) and that no script threw."""
-    problems: list[str] = []
-    page.on(
-        "console",
-        lambda msg: (
-            problems.append(f"{page.url}: {msg.text} at {msg.location}")
-            if "Content Security Policy" in msg.text
-            else None
-        ),
-    )
-    page.on("pageerror", lambda exc: problems.append(f"uncaught: {exc}"))
-    yield
-    assert not problems, problems
+# Chromium logs every answer >= 400 as "Failed to load resource"; the desk answers refusals
+# (a form error, a collision, a page that does not exist) with such codes on purpose. Those are
+# judged by their response instead (`_no_console_errors_or_csp_violations`).
+FAILED_LOAD = re.compile(r"^Failed to load resource: the server responded with a status of \d+")
+ASSETS = {"stylesheet", "script", "image", "font", "media"}
 
 
 @pytest.fixture
-def no_console_errors(page: Any) -> Iterator[None]:
-    """Stricter than the guard above, for journeys that must run clean: any error the console
-    shows (a failed request, a script's console.error) fails the test."""
-    errors: list[str] = []
-    page.on(
-        "console",
-        lambda msg: (
-            errors.append(f"{page.url}: {msg.text} at {msg.location}")
-            if msg.type == "error"
-            else None
-        ),
-    )
+def console_errors_expected() -> list[re.Pattern[str]]:
+    """Console errors or failed answers a journey causes on purpose (the desk's own 500 page):
+    the test appends a pattern for each, matched against the message or the answer's URL and
+    status. A CSP violation is never expected."""
+    return []
+
+
+@pytest.fixture
+def console_problems() -> list[str]:
+    """What the watched browser contexts reported (`console_watch`); empty at the end."""
+    return []
+
+
+def console_watch(
+    context: BrowserContext, *, expected: list[re.Pattern[str]], problems: list[str]
+) -> None:
+    """Collect into `problems` what `context` reports wrong: a CSP violation, an uncaught
+    script error, anything else logged as an error (htmx logs a failed swap as one), a server
+    error, an asset that did not load. Heard on the whole context, so a second tab counts."""
+
+    def allowed(text: str) -> bool:
+        return any(p.search(text) for p in expected)
+
+    def on_console(msg: ConsoleMessage) -> None:
+        csp = "Content Security Policy" in msg.text
+        if csp or (
+            msg.type == "error" and not FAILED_LOAD.match(msg.text) and not allowed(msg.text)
+        ):
+            page = msg.page
+            problems.append(f"{page.url if page else '?'}: {msg.text} at {msg.location}")
+
+    def on_response(response: Response) -> None:
+        status = response.status
+        asset = response.request.resource_type in ASSETS
+        if (status >= 500 or (asset and status >= 400)) and not allowed(f"{status} {response.url}"):
+            problems.append(f"{response.request.method} {response.url} answered {status}")
+
+    context.on("console", on_console)
+    context.on("response", on_response)
+    context.on("weberror", lambda error: problems.append(f"uncaught: {error.error}"))
+
+
+@pytest.fixture(autouse=True)
+def _no_console_errors_or_csp_violations(
+    context: BrowserContext,
+    console_errors_expected: list[re.Pattern[str]],
+    console_problems: list[str],
+) -> Iterator[None]:
+    """Every journey also proves the pages work under the Content Security Policy, that no
+    script threw or logged an error, and that the desk answered nothing with a server error."""
+    console_watch(context, expected=console_errors_expected, problems=console_problems)
     yield
-    assert not errors, errors
+    assert not console_problems, console_problems
+
+
+@pytest.fixture
+def other_context(
+    browser: Browser,
+    browser_context_args: dict[str, Any],
+    console_errors_expected: list[re.Pattern[str]],
+    console_problems: list[str],
+) -> Iterator[BrowserContext]:
+    """A second browser (another person signed in at the same time), watched like the first."""
+    context = browser.new_context(**browser_context_args)
+    console_watch(context, expected=console_errors_expected, problems=console_problems)
+    yield context
+    context.close()

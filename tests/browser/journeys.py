@@ -1,4 +1,5 @@
-"""Steps every browser journey takes: bring the sandbox's mentions in, sign in."""
+"""Steps every browser journey takes: bring the sandbox's mentions in, sign in, and in the
+demo's world follow a step of the tour."""
 
 from __future__ import annotations
 
@@ -32,3 +33,15 @@ def sign_out(page: Page) -> None:
     would otherwise find the session gone and take the page to sign in."""
     page.goto("about:blank")
     page.context.clear_cookies()
+
+
+def tour_try(page: Page, base: str, step: str) -> None:
+    """Open the demo's Tour from the sidebar and follow the link of the handbook step titled
+    `step`, as a new user learning the desk would."""
+    page.goto(f"{base}/")
+    page.get_by_role("link", name="Tour (demo)").click()
+    expect(page.get_by_role("heading", name="Tour", exact=True)).to_be_visible()
+    card = page.locator("li.tour-step").filter(
+        has=page.get_by_role("heading", name=step, exact=True)
+    )
+    card.get_by_role("link", name=re.compile(r"^Try it")).click()

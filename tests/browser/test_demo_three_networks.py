@@ -129,7 +129,7 @@ def sandbox_page_shows(page: Page, answered: Answered, text: str) -> None:
 
 
 def test_an_advocate_answers_a_mention_on_each_network_from_the_demo(
-    page: Page, live_server: Any, demo: Demo, no_console_errors: None, screenshot_dir: Path
+    page: Page, live_server: Any, demo: Demo, screenshot_dir: Path
 ) -> None:
     # Requesters add to their conversations before anyone answers: lena_ops's follow-up on
     # Mastodon is followers-only, kofi_builds's on Bluesky is a reply to his first post.

@@ -14,7 +14,7 @@ from playwright.sync_api import Page, expect
 from mentiondesk.accounts.models import User
 from mentiondesk.desk.demo_world import RUNNERS_PENDING, DemoWorld
 from mentiondesk.sandbox.x.server import SandboxServer
-from tests.browser.journeys import ingest, sign_in
+from tests.browser.journeys import ingest, sign_in, tour_try
 from tests.test_demo_world import ticket_of, world  # noqa: F401
 
 pytestmark = pytest.mark.browser
@@ -48,7 +48,8 @@ def test_a_ticket_shows_evidence_and_the_tour_leads_to_a_spam_report_on_the_slac
     page.get_by_role("link", name="Tour (demo)").click()
     expect(page.get_by_role("heading", name="Tour", exact=True)).to_be_visible()
     page.screenshot(path=str(screenshot_dir / "demo-tour.png"), full_page=True)
-    page.get_by_role("link", name="Try it on @bea_sec's ticket").click()
+    expect(page.get_by_role("link", name="Try it on @bea_sec's ticket")).to_be_visible()
+    tour_try(page, live_server.url, "Reports of spam")
     expect(page).to_have_url(f"{live_server.url}/tickets/{ticket_of('bea_sec').pk}/")
     page.locator("#spam-box summary").click()
     page.get_by_role("button", name="Report spam", exact=True).click()

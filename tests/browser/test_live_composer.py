@@ -41,6 +41,7 @@ def test_a_post_arrives_while_the_agent_types_and_the_text_stays(
     page: Page, on_ticket: tuple[Ticket, str], live_desk: SandboxServer, screenshot_dir: Path
 ) -> None:
     ticket, asked = on_ticket
+    expect(page.locator("#composer-thread")).to_have_attribute("data-thread-post", asked)
     composer = page.locator("#reply-text")
     text = "Settings > CI/CD > Runners, then "
     composer.fill(text)
@@ -78,6 +79,11 @@ def test_a_post_arrives_while_the_agent_types_and_the_text_stays(
         "found it <b>myself</b>, thanks!"
     )
     expect(composer).to_have_value(text + "Reset token.")
+    # The "In reply to" line names the post the reply will now thread to.
+    thread = page.locator("#composer-thread")
+    expect(thread).to_have_attribute("data-thread-post", newer)
+    expect(thread).to_contain_text("In reply to @maya's latest post")
+    expect(thread).to_contain_text("found it <b>myself</b>")
     page.screenshot(path=str(screenshot_dir / "new-post-arrived.png"), full_page=True)
 
     banner.get_by_role("button", name="I've read it").click()

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from playwright.sync_api import Browser, Page, expect
+from playwright.sync_api import BrowserContext, Page, expect
 
 from mentiondesk.accounts.models import User
 from mentiondesk.integrations.slack.models import SlackMessage
@@ -200,7 +200,7 @@ def test_collision_stops_the_send_and_lists_the_follow_up(
     live_desk: SandboxServer,
     advocate: User,
     lead: User,
-    browser: Browser,
+    other_context: BrowserContext,
     screenshot_dir: Path,
 ) -> None:
     first = live_desk.store.mention_add(
@@ -213,16 +213,13 @@ def test_collision_stops_the_send_and_lists_the_follow_up(
     play(page)
 
     # Lee, a lead, opens the same ticket (advocates cannot answer ana's): ana sees him there.
-    other = browser.new_context(viewport={"width": 1366, "height": 768})
-    try:
-        lee = other.new_page()
-        sign_in(lee, live_server.url, "lee")
-        lee.goto(page.url)
-        expect(page.locator("#presence-list")).to_contain_text("lee is viewing", timeout=8000)
-        lee.locator("#reply-text").press_sequentially("Hi Maya")
-        expect(page.locator("#presence-list")).to_contain_text("lee is typing…", timeout=8000)
-    finally:
-        other.close()
+    lee = other_context.new_page()
+    sign_in(lee, live_server.url, "lee")
+    lee.goto(page.url)
+    expect(page.locator("#presence-list")).to_contain_text("lee is viewing", timeout=8000)
+    lee.locator("#reply-text").press_sequentially("Hi Maya")
+    expect(page.locator("#presence-list")).to_contain_text("lee is typing…", timeout=8000)
+    lee.close()
 
     page.locator("#reply-text").fill("Sorry Maya! We are looking into the 502s right now.")
     # While ana types, Maya writes again and the desk ingests it.

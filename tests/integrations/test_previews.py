@@ -970,6 +970,9 @@ def test_post_links_expand_task_previews_every_link_of_the_post(
         "https://t.co/c",
     }
     assert shown["https://t.co/b"].title == "Deploy freeze & the incident"
+    # Under the post on the ticket page: the pages fetched, once each, in the links' order.
+    under = selectors.link_previews_shown(posts=[post])
+    assert [p.url for p in under[post.pk]] == [article, f"http://short.test:{pages.port}/other"]
 
 
 @pytest.mark.django_db

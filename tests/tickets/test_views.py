@@ -18,6 +18,7 @@ from mentiondesk.accounts.models import User
 from mentiondesk.actions import tickets as ticket_actions
 from mentiondesk.channels.models import Handle, Post
 from mentiondesk.intake import ingest as channel_services
+from mentiondesk.integrations.previews.models import LinkPreview
 from mentiondesk.replies.models import Reply
 from mentiondesk.sandbox.x.server import SandboxServer
 from mentiondesk.tickets import services
@@ -646,3 +647,46 @@ def test_ticket_page_shows_the_requesters_card_in_the_same_queries_however_many_
     assert "@maya</bdi> · 8 tickets" in text
     assert len(re.findall(r"data-earlier-ticket=", text)) == 5
     assert more_queries == queries
+
+
+# Link previews
+
+
+def test_a_post_shows_where_its_links_lead_escaped_and_only_for_pages_fetched(
+    desk: SandboxServer, as_advocate: Client
+) -> None:
+    page_url, broken_url = "https://docs.example.com/runners", "https://gone.example.com/x"
+    desk.store.mention_add(
+        "maya", "@Driftwood is this still right?", expanded_urls=[page_url, broken_url]
+    )
+    ingest()
+    ticket = Ticket.objects.get()
+    # What the worker stored for them (integrations/previews): a page's own words, untrusted.
+    fetched_at = datetime.now(UTC)
+    LinkPreview.objects.create(
+        url=page_url,
+        final_url=page_url,
+        domain="docs.example.com",
+        title='Runners <img src=x onerror="alert(1)">',
+        description="How to register a runner",
+        status=LinkPreview.Status.OK,
+        fetched_at=fetched_at,
+    )
+    LinkPreview.objects.create(
+        url=broken_url,
+        status=LinkPreview.Status.FAILED,
+        error="failed: the site answered HTTP 404",
+        fetched_at=fetched_at,
+    )
+
+    page = html(as_advocate.get(detail_url(ticket)))
+
+    previews = page[page.index('<ul class="link-previews"') :]
+    previews = previews[: previews.index("</ul>")]
+    assert previews.count('class="link-preview"') == 1
+    assert f'data-preview-url="{page_url}"' in previews
+    assert '<span class="link-preview-site">docs.example.com</span>' in previews
+    assert "Runners &lt;img src=x onerror=&quot;alert(1)&quot;&gt;" in previews
+    assert "<img" not in previews
+    assert "How to register a runner" in previews
+    assert broken_url not in previews, "a page not fetched has no preview"

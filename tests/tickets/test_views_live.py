@@ -65,6 +65,8 @@ def test_the_banner_names_a_post_that_arrived_since_the_composer_opened(
     assert f'data-arrivals-read="{newer}"' in banner
     assert "<img" not in banner and escape('<img src=x onerror="alert(1)">') in banner
     assert "<html" not in banner, "a partial, not the page"
+    # The composer's "In reply to" line comes along, naming the post a send now threads to.
+    assert f'<template data-composer-thread="{newer}">In reply to <bdi>@maya</bdi>' in banner
 
     # The banner warns of exactly what the send is refused for.
     with pytest.raises(reply_services.Collision) as refused:
@@ -162,3 +164,30 @@ def test_the_picker_escapes_macros_and_flags_one_too_long(
     assert "To fill in: {issue_url}" in body
     assert "Too long: 306 / 280" in body
     assert body.count("other intent") == 0, "macros for any intent apply to every ticket"
+
+
+def test_a_poll_that_finds_the_session_gone_is_sent_to_sign_in_without_a_new_csrf_cookie(
+    client: Client, ticket: Ticket
+) -> None:
+    # The page's poll, signed out: redirected to sign in, and the browser follows in the
+    # background. A CSRF cookie set by that answer could land after the sign-in page the
+    # browser loads for the page, whose form would then be refused.
+    response = client.get(
+        reverse("tickets:arrivals", args=[ticket.pk]),
+        headers={"HX-Request": "true", "HX-Current-URL": f"http://testserver/tickets/{ticket.pk}/"},
+        follow=True,
+    )
+    assert response.redirect_chain[-1][0].startswith(reverse("accounts:login"))
+    assert response.status_code == 200 and response.content == b""
+    assert response["HX-Redirect"] == f"/accounts/login/?next=/tickets/{ticket.pk}/"
+    assert "csrftoken" not in response.cookies
+    # Another site's page is no place to come back to; the queue is.
+    other = client.get(
+        reverse("accounts:login"),
+        headers={"HX-Request": "true", "HX-Current-URL": "https://evil.example/x"},
+    )
+    assert other["HX-Redirect"] == "/accounts/login/?next=/"
+
+    # The browser's own visit draws the form, with its cookie.
+    page = client.get(reverse("accounts:login"))
+    assert b'name="csrfmiddlewaretoken"' in page.content and "csrftoken" in page.cookies

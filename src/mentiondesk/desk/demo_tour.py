@@ -28,7 +28,8 @@ TOUR = (
         "Handles",
         "Respond to mentions and questions from the main handle in the desk; the campaign "
         "handle answers from its stream.",
-        "The Stream shows @MoveToDriftwood's mentions, answered and liked without tickets.",
+        "The Stream shows @MoveToDriftwood's mentions, answered there; an answer solves its "
+        "conversation, so it never waits in the queue.",
         page="replies:stream",
     ),
     TourStep(
@@ -81,7 +82,8 @@ TOUR = (
     TourStep(
         "Feature requests",
         "If no related issue exists, guide them to the issues page to create a new one.",
-        "The drafts offer the related issue or the new-issue page.",
+        "Label it a feature request if triage only suggests something else; the drafts "
+        "offer the related issue or the new-issue page.",
         requester="jpark",
     ),
     TourStep(

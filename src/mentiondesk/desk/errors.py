@@ -25,7 +25,7 @@ def csrf_failure(request: HttpRequest, reason: str = "") -> HttpResponse:
     boosted form) never gets a page to swap into a panel: signed out, an `HX-Redirect` to
     sign in and come back to the page; still signed in (the token changed under the page), a
     small notice in the page's toast slot, leaving the page and what was typed as they are."""
-    back = _same_site_path(
+    back = same_site_path(
         request, request.headers.get("HX-Current-URL") or request.headers.get("Referer") or ""
     ) or reverse("tickets:queue")
     login_url = redirect_to_login(back).url
@@ -42,7 +42,7 @@ def csrf_failure(request: HttpRequest, reason: str = "") -> HttpResponse:
     return response
 
 
-def _same_site_path(request: HttpRequest, url: str) -> str:
+def same_site_path(request: HttpRequest, url: str) -> str:
     """`url`'s path and query when it is one of the desk's own pages, else ""."""
     if not url or not url_has_allowed_host_and_scheme(
         url, allowed_hosts={request.get_host()}, require_https=request.is_secure()

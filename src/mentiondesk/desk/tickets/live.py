@@ -41,11 +41,15 @@ def arrivals(request: HttpRequest, ticket_id: int) -> HttpResponse:
     """The banner above the composer, polled while the page is open: the posts that arrived
     since `seen_post_id` (the newest post the composer showed, as a send carries it), nothing
     when none did. A send is refused for exactly these (`ticket_posts_since`): the banner says
-    so while the agent is still typing."""
+    so while the agent is still typing. With them comes the composer's "In reply to" line as
+    it now is."""
+    ticket = _ticket(ticket_id)
     posts = selectors.ticket_posts_since(
-        ticket=_ticket(ticket_id), seen_post_id=request.GET.get("seen_post_id", "")
+        ticket=ticket, seen_post_id=request.GET.get("seen_post_id", "")
     )
-    return render(request, "tickets/detail.html#arrivals", {"arrived": posts})
+    # The composer's "In reply to" line follows: the send threads to the newest post.
+    latest = selectors.ticket_latest_inbound(ticket=ticket) if posts else None
+    return render(request, "tickets/detail.html#arrivals", {"arrived": posts, "latest": latest})
 
 
 @require_GET

@@ -4,6 +4,7 @@ the page needs the apps above tickets)."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -34,6 +35,8 @@ from mentiondesk.channels.models import (
 )
 from mentiondesk.core.errors import DomainError, NotFound
 from mentiondesk.core.intents import Intent
+from mentiondesk.integrations.previews.models import LinkPreview
+from mentiondesk.integrations.previews.selectors import link_previews_shown
 from mentiondesk.integrations.slack.models import SlackMessage
 from mentiondesk.integrations.slack.selectors import slack_messages_for_ticket
 from mentiondesk.integrations.slack.services import slack_is_configured
@@ -80,6 +83,9 @@ class PostRow:
     # handle it answers from (channels.selectors.handle_text_limit) by the network's rule.
     reply_limit: int = 0
     length_rule: str = ""
+    # The pages its links lead to (title and site), fetched by the worker: what a short link
+    # hides, seen before visiting it.
+    previews: tuple[LinkPreview, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -149,11 +155,11 @@ class TicketPage:
 
 def ticket_get_for_page(*, ticket_id: int, viewer: User) -> TicketPage:
     """The ticket screen for `viewer`: the ticket, its conversation (posts oldest first, each
-    with the reply that sent it and that reply's author, and its likes and deletes), its
-    events with their Slack messages, the replies not sent yet (queued, sending, needs
-    attention), the requester's latest post (what a reply threads to), the reply handle
-    choice, the policy's escalation categories, the reassign choices for leads, and the
-    requester's direct messages answering ours.
+    with the reply that sent it and that reply's author, its likes and deletes, and the pages
+    its links lead to), its events with their Slack messages, the replies not sent yet
+    (queued, sending, needs attention), the requester's latest post (what a reply threads
+    to), the reply handle choice, the policy's escalation categories, the reassign choices for
+    leads, and the requester's direct messages answering ours.
 
     Read-only. Raises NotFound."""
     ticket = Ticket.objects.select_related("handle", "assignee").filter(pk=ticket_id).first()
@@ -190,6 +196,7 @@ def ticket_get_for_page(*, ticket_id: int, viewer: User) -> TicketPage:
         # What a lead can do for it, for the template: "retry", "recheck" or "".
         reply.person_action = reply_selectors.reply_person_action(reply=reply)  # type: ignore[attr-defined]
     latest_inbound = ticket_latest_inbound(ticket=ticket)
+    previews = link_previews_shown(posts=posts)
     return TicketPage(
         ticket=ticket,
         posts=posts,
@@ -199,7 +206,7 @@ def ticket_get_for_page(*, ticket_id: int, viewer: User) -> TicketPage:
         reply_from=reply_from,
         reply_blocked=reply_blocked,
         assignees=list(ticket_list_assignees()) if viewer.can_reassign else [],
-        rows=[_post_row(post, viewer, policy) for post in posts],
+        rows=[_post_row(p, viewer, policy, previews=previews.get(p.pk, ())) for p in posts],
         timeline=[(e, slack.get(_slack_message_id(e))) for e in events],
         slack_configured=slack_is_configured(),
         escalations=policy.escalations,
@@ -276,11 +283,17 @@ def stream_page_get(*, viewer: User, limit: int = 50) -> StreamPage:
         .select_related("author")
         .order_by("created_at", "id")
     }
+    previews = link_previews_shown(posts=posts)
     return StreamPage(
         handles=list(channel_selectors.stream_handles().order_by("username")),
         rows=[
             _post_row(
-                p, viewer, policy, pending_reply=pending.get(p.remote_id), **_stream_composer(p)
+                p,
+                viewer,
+                policy,
+                pending_reply=pending.get(p.remote_id),
+                previews=previews.get(p.pk, ()),
+                **_stream_composer(p),
             )
             for p in posts
         ],
@@ -362,6 +375,7 @@ def _post_row(
     pending_reply: Reply | None = None,
     reply_limit: int = 0,
     length_rule: str = "",
+    previews: Iterable[LinkPreview] = (),
 ) -> PostRow:
     policy_rules = policy.rules
     actions = list(post.actions.all())
@@ -392,6 +406,7 @@ def _post_row(
         pending_reply=pending_reply,
         reply_limit=reply_limit,
         length_rule=length_rule,
+        previews=tuple(previews),
     )
 
 

@@ -338,6 +338,14 @@
   // The banner (tickets:arrivals) polls more often than the conversation: when it names a
   // post the conversation does not show yet, the conversation is redrawn now.
   function showArrivals(box) {
+    // The reply threads to the requester's newest post at send time: the "In reply to" line
+    // names it from now on (the banner carries the line, drawn by the server).
+    var line = document.getElementById("composer-thread");
+    var now = box.querySelector("template[data-composer-thread]");
+    if (line && now) {
+      line.replaceChildren(now.content.cloneNode(true));
+      line.setAttribute("data-thread-post", now.getAttribute("data-composer-thread"));
+    }
     var activity = document.getElementById("ticket-activity");
     var posts = box.querySelectorAll("[data-arrived-post]");
     for (var i = 0; i < posts.length; i++) {
