@@ -34,6 +34,7 @@ from mentiondesk.core import rows
 from mentiondesk.replies import selectors as reply_selectors
 from mentiondesk.sla import services as sla_services
 from mentiondesk.tickets import answers, rules
+from mentiondesk.tickets import selectors as ticket_selectors
 from mentiondesk.tickets import services as ticket_services
 from mentiondesk.tickets.models import ACTIVE_STATUSES, QUEUE_STATUSES, Ticket, TicketEvent
 
@@ -621,12 +622,22 @@ def _tickets_answered_elsewhere(
     if not posts:
         return
     tickets = Ticket.objects.select_for_update().in_bulk({answered[pk] for pk in posts})
+    queued = [t for t in tickets.values() if t.status in QUEUE_STATUSES]
+    latest = ticket_selectors.tickets_latest_inbound(tickets=queued)
+    # Whether a ticket's latest post is answered does not change while this loop runs (it
+    # writes statuses and events only): asked once per ticket.
+    answered_latest: dict[int, bool] = {}
     for post in sorted(posts.values(), key=lambda p: (p.created_at, p.remote_id)):
         ticket = tickets[answered[post.pk]]
         if ticket.status not in QUEUE_STATUSES:
             continue
-        answered_latest = reply_selectors.ticket_answer_get(ticket=ticket) is not None
-        status = Ticket.Status.PENDING if answered_latest else Ticket.Status.OPEN
+        if ticket.pk not in answered_latest:
+            answered_latest[ticket.pk] = (
+                ticket.pk in latest
+                and reply_selectors.ticket_answer_get(ticket=ticket, latest=latest[ticket.pk])
+                is not None
+            )
+        status = Ticket.Status.PENDING if answered_latest[ticket.pk] else Ticket.Status.OPEN
         if status == ticket.status:
             continue
         ticket.status = status
@@ -763,7 +774,7 @@ def _statements(vendor: str) -> _Statements:
         active_head=(
             "SELECT id, conversation_id, requester_remote_id, status, created_at, "  # noqa: S608
             "last_inbound_at, solved_at FROM tickets_ticket "
-            f"WHERE network = %s AND status IN ({active}) AND conversation_id IN ("
+            f'WHERE "network" = %s AND "status" IN ({active}) AND "conversation_id" IN ('
         ),
         active_tail=") ORDER BY created_at, id",
         ticket_restart="UPDATE tickets_ticket SET created_at = %s WHERE id = %s",

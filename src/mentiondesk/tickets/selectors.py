@@ -212,6 +212,20 @@ def ticket_latest_inbound(*, ticket: Ticket) -> Post | None:
     )
 
 
+def tickets_latest_inbound(*, tickets: Iterable[Ticket]) -> dict[int, Post]:
+    """`ticket_latest_inbound` for many tickets in one query, by ticket id (tickets without
+    one left out)."""
+    requester = {t.pk: t.requester_remote_id for t in tickets}
+    latest: dict[int, Post] = {}
+    posts = Post.objects.filter(
+        ticket_id__in=list(requester), direction=Post.Direction.INBOUND, deleted_at=None
+    ).order_by("ticket_id", *TIMELINE_NEWEST_FIRST)
+    for post in posts:
+        if post.ticket_id is not None and post.author_remote_id == requester[post.ticket_id]:
+            latest.setdefault(post.ticket_id, post)
+    return latest
+
+
 def ticket_posts_since(*, ticket: Ticket, seen_post_id: str) -> list[Post]:
     """The posts of `ticket` after `seen_post_id` in the conversation's order, deleted ones
     aside: what arrived since a composer showed that post, oldest first. Empty when
