@@ -625,19 +625,15 @@ def _tickets_answered_elsewhere(
     queued = [t for t in tickets.values() if t.status in QUEUE_STATUSES]
     latest = ticket_selectors.tickets_latest_inbound(tickets=queued)
     # Whether a ticket's latest post is answered does not change while this loop runs (it
-    # writes statuses and events only): asked once per ticket.
-    answered_latest: dict[int, bool] = {}
+    # writes statuses and events only): asked once, of every ticket together.
+    answered_latest = reply_selectors.tickets_answer_get(
+        latest={t.pk: (t, latest[t.pk]) for t in queued if t.pk in latest}
+    )
     for post in sorted(posts.values(), key=lambda p: (p.created_at, p.remote_id)):
         ticket = tickets[answered[post.pk]]
         if ticket.status not in QUEUE_STATUSES:
             continue
-        if ticket.pk not in answered_latest:
-            answered_latest[ticket.pk] = (
-                ticket.pk in latest
-                and reply_selectors.ticket_answer_get(ticket=ticket, latest=latest[ticket.pk])
-                is not None
-            )
-        status = Ticket.Status.PENDING if answered_latest[ticket.pk] else Ticket.Status.OPEN
+        status = Ticket.Status.PENDING if ticket.pk in answered_latest else Ticket.Status.OPEN
         if status == ticket.status:
             continue
         ticket.status = status
