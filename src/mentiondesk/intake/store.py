@@ -629,6 +629,8 @@ def _tickets_answered_elsewhere(
     answered_latest = reply_selectors.tickets_answer_get(
         latest={t.pk: (t, latest[t.pk]) for t in queued if t.pk in latest}
     )
+    changed: list[Ticket] = []
+    notes: list[TicketEvent] = []
     for post in sorted(posts.values(), key=lambda p: (p.created_at, p.remote_id)):
         ticket = tickets[answered[post.pk]]
         if ticket.status not in QUEUE_STATUSES:
@@ -637,13 +639,18 @@ def _tickets_answered_elsewhere(
         if status == ticket.status:
             continue
         ticket.status = status
-        ticket.save(update_fields=["status", "updated_at"])
-        TicketEvent.objects.create(
-            ticket=ticket,
-            kind=TicketEvent.Kind.ANSWERED_ELSEWHERE,
-            message=f"Answered from another client by @{post.author_username}: {post.url}",
-            data={"post": post.remote_id, "url": post.url, "status": status},
+        changed.append(ticket)
+        notes.append(
+            TicketEvent(
+                ticket=ticket,
+                kind=TicketEvent.Kind.ANSWERED_ELSEWHERE,
+                message=f"Answered from another client by @{post.author_username}: {post.url}",
+                data={"post": post.remote_id, "url": post.url, "status": status},
+            )
         )
+    # Once each: a ticket's status goes where its answer says, and stays there.
+    rows.rows_update(changed, fields=["status", "updated_at"])
+    rows.rows_insert(notes)
 
 
 def _enqueue_enrich(network: str, remote_ids: list[str]) -> None:
