@@ -189,18 +189,20 @@ def tickets_answer_get(*, latest: Mapping[int, tuple[Ticket, Post]]) -> dict[int
         .select_related("author", "post")
         .order_by("created_at", "id")
     )
-    for reply in queued:
-        if reply.ticket_id is None or reply.ticket_id in replies:
+    for queued_reply in queued:
+        ticket_id = queued_reply.ticket_id
+        if ticket_id is None or ticket_id in replies:
             continue
-        if reply.in_reply_to_remote_id == latest[reply.ticket_id][1].remote_id:
-            replies[reply.ticket_id] = reply
+        if queued_reply.in_reply_to_remote_id == latest[ticket_id][1].remote_id:
+            replies[ticket_id] = queued_reply
     found: dict[int, TicketAnswer] = {}
     for pk in latest:
-        post, reply = ours.get(pk), replies.get(pk)
-        if reply is None and post is not None and hasattr(post, "reply"):
-            reply = post.reply  # our post, sent by the desk: say who sent it
-        if post is not None or reply is not None:
-            found[pk] = TicketAnswer(post=post, reply=reply)
+        answer_post = ours.get(pk)
+        answer_reply: Reply | None = replies.get(pk)
+        if answer_reply is None and answer_post is not None and hasattr(answer_post, "reply"):
+            answer_reply = answer_post.reply  # our post, sent by the desk: say who sent it
+        if answer_post is not None or answer_reply is not None:
+            found[pk] = TicketAnswer(post=answer_post, reply=answer_reply)
     return found
 
 
