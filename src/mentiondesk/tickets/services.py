@@ -388,17 +388,18 @@ def tickets_handle_check(*, checks: Sequence[tuple[Ticket, Post]]) -> list[Ticke
         p.remote_id: p for p in Post.objects.filter(network=network, remote_id__in=answered_ids)
     }
     summoned = selectors.posts_summoned_handles(network=network, posts=list(answered.values()))
+    policy = policy_current()
     notes: list[TicketEvent | None] = []
     for ticket, post in checks:
         handles = mentioned[ticket.pk]
         answered_post = answered.get(post.in_reply_to_remote_id)
         called = summoned[answered_post.remote_id] if answered_post is not None else None
         if post.handle is None or rules.handle_is_acceptable(
-            ticket=ticket, mentioned=handles, handle=post.handle, summoned=called
+            ticket=ticket, mentioned=handles, handle=post.handle, summoned=called, policy=policy
         ):
             notes.append(None)
             continue
-        correct = rules.handle_correct(ticket=ticket, mentioned=handles)
+        correct = rules.handle_correct(ticket=ticket, mentioned=handles, policy=policy)
         notes.append(
             TicketEvent(
                 ticket=ticket,
