@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+from django.conf import settings
 from django.db import connection, transaction
 from django.db.models.constants import OnConflict
 from django.utils import timezone
@@ -40,11 +41,6 @@ from mentiondesk.tickets.models import ACTIVE_STATUSES, QUEUE_STATUSES, Ticket, 
 
 from . import enrich, placement, rule
 
-# A batch of pages is one transaction of about this many posts, or of the pages read within
-# this long, whichever comes first: a backlog is stored in few commits, and what a slow read
-# brings is not kept from the queue for longer than that.
-BATCH_POSTS = 1_000
-BATCH_SECONDS = 0.2
 # Parameters per statement: SQLite's limit is 32,766 (3.32 and later), PostgreSQL's 65,535.
 MAX_PARAMS = 32_000
 
@@ -160,9 +156,10 @@ def mentions_store(
 
 
 class PageBatches:
-    """Pages read, kept until their batch is full, then stored together
-    (`mentions_store_pages`) and their counts merged into `result`. The reader calls
-    `flush()` when its read ends, or stops on an error: what was read is stored."""
+    """Pages read, kept until their batch is full (`INGEST_BATCH_POSTS` posts, or pages read
+    within `INGEST_BATCH_SECONDS`), then stored together (`mentions_store_pages`) and their
+    counts merged into `result`. The reader calls `flush()` when its read ends, or stops on an
+    error: what was read is stored."""
 
     def __init__(self, *, handle: Handle, result: IngestResult) -> None:
         self.handle = handle
@@ -179,12 +176,13 @@ class PageBatches:
         self.pages.append(page)
         self.posts += len(page.posts) + len(page.context)
         self.remote_ids.update(p.remote_id for p in [*page.posts, *page.context])
-        if self.posts >= BATCH_POSTS or self.due():
+        if self.posts >= settings.INGEST_BATCH_POSTS or self.due():
             self.flush()
 
     def due(self) -> bool:
         """Whether the first page kept has waited its time."""
-        return bool(self.pages) and time.monotonic() - self.started >= BATCH_SECONDS
+        waited = time.monotonic() - self.started
+        return bool(self.pages) and waited >= settings.INGEST_BATCH_SECONDS
 
     def flush(self) -> None:
         pages, self.pages, self.posts, self.remote_ids = self.pages, [], 0, set()
