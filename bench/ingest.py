@@ -100,25 +100,29 @@ def _load(pages_file: str) -> tuple[list[Any], dict[str, list[PostPage]]]:
 
 
 def store(*, pages_file: str) -> dict[str, Any]:
-    """The same pages, already parsed, straight into `mentions_store`, one call per page as
-    `handle_poll` makes them."""
+    """The same pages, already parsed, straight into the write path, kept in batches as
+    `handle_poll` keeps them (`intake.store.PageBatches`)."""
     django_start()
-    from mentiondesk.intake.ingest import mentions_store
+    from mentiondesk.intake.store import IngestResult, PageBatches, PageIn
 
     handles, pages = _load(pages_file)
     stored = 0
     started = perf_counter()
     for handle in handles:
+        result = IngestResult(handle=handle.username)
+        batches = PageBatches(handle=handle, result=result)
         newest = pages[handle.username][0].newest_id
         for n, page in enumerate(pages[handle.username], start=1):
-            result = mentions_store(
-                handle=handle,
-                posts=page.posts,
-                context=list(page.included.values()),
-                problems=page.problems,
-                checkpoint=newest if n == len(pages[handle.username]) else None,
+            batches.add(
+                PageIn(
+                    posts=page.posts,
+                    context=list(page.included.values()),
+                    problems=page.problems,
+                    checkpoint=newest if n == len(pages[handle.username]) else None,
+                )
             )
-            stored += result.stored
+        batches.flush()
+        stored += result.stored
     return {"seconds": perf_counter() - started, "stored": stored, **_counts()}
 
 

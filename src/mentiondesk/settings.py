@@ -319,6 +319,11 @@ POLL_INTERVAL_SECONDS: float | None = (
 # task backend that cannot wait), reading everything since the checkpoint.
 WEBHOOK_POLL_MIN_SECONDS = max(0.0, float(env("WEBHOOK_POLL_MIN_SECONDS", "5")))
 WEBHOOK_POLL_BURST = max(1, int(env("WEBHOOK_POLL_BURST", "6")))
+# A poll stores the pages it reads in batches, one transaction each: of about this many posts,
+# or of the pages read within this many seconds, whichever comes first (intake/store.py). Fewer
+# commits for a backlog; what a slow read brings is not kept from the queue longer than that.
+INGEST_BATCH_POSTS = max(1, int(env("INGEST_BATCH_POSTS", "1000")))
+INGEST_BATCH_SECONDS = max(0.0, float(env("INGEST_BATCH_SECONDS", "0.2")))
 # How often `mentiondesk worker` sweeps the outbox for replies whose retry time came (after a
 # rate limit's reset, a backoff) or whose sender died (seconds).
 OUTBOX_SWEEP_SECONDS = float(env("OUTBOX_SWEEP_SECONDS", "15"))

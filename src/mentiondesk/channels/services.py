@@ -1,6 +1,6 @@
 """Our handles' connections to their network: a connector with the handle's credentials, metered
 by the caller's meter (costs.UsageMeter, built one floor up), and the handle's remote id. The
-ingest itself is intake's (intake/ingest.py)."""
+ingest itself is intake's (intake/ingest.py, intake/store.py)."""
 
 from __future__ import annotations
 

@@ -214,7 +214,7 @@ def dms_store(
                 raw=event.raw,
             )
         )
-        # A follow-up as a public one is (intake.ingest.mentions_store); a closed ticket
+        # A follow-up as a public one is (intake.store.mentions_store_pages); a closed ticket
         # stays closed: the message is on it all the same.
         kind = TicketEvent.Kind.FOLLOW_UP
         if ticket.status == Ticket.Status.SOLVED:

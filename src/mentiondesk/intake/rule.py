@@ -1,6 +1,6 @@
 """The one ticket rule: what a stored post does to the tickets of its conversation.
 
-Ingest (`intake/ingest.py`, page by page) and the history import (`intake/imports/tickets.py`,
+Ingest (`intake/store.py`, page by page) and the history import (`intake/imports/tickets.py`,
 set-based SQL over a whole file) both decide through `RULE` below: ingest calls
 `post_outcome` and `status_after` for each post, the import runs the SQL `CASE` that
 `outcome_sql` and `status_after_sql` render from the same rows. A test stores the same

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 from django.db.models import Q, QuerySet
@@ -138,40 +139,85 @@ def ticket_answer_get(*, ticket: Ticket, latest: Post | None = None) -> TicketAn
     latest = latest if latest is not None else ticket_latest_inbound(ticket=ticket)
     if latest is None:
         return None
-    # Through the conversation's index: a brand's own posts in a busy thread are few.
-    ours = (
+    return tickets_answer_get(latest={ticket.pk: (ticket, latest)}).get(ticket.pk)
+
+
+def tickets_answer_get(*, latest: Mapping[int, tuple[Ticket, Post]]) -> dict[int, TicketAnswer]:
+    """`ticket_answer_get` for many tickets in two queries (ingest asks it of a page's
+    tickets at once): `latest` holds each ticket with its requester's latest post, by ticket
+    id; returns the answers by ticket id, the tickets not answered left out. Read-only."""
+    if not latest:
+        return {}
+    asked = latest.values()
+    # Every candidate at once, in the timeline's order: each ticket takes the first of ours that
+    # answers its latest post. Through the conversation's index: a brand's own posts in a busy
+    # thread are few.
+    candidates = (
         Post.objects.filter(
-            network=ticket.network,
-            conversation_id=ticket.conversation_id,
+            network__in={t.network for t, _ in asked},
+            conversation_id__in={t.conversation_id for t, _ in asked},
             direction=Post.Direction.OUTBOUND,
             deleted_at=None,
-            created_at__gte=latest.created_at,
+            created_at__gte=min(p.created_at for _, p in asked),
         )
-        .filter(Q(ticket=ticket) | Q(in_reply_to_remote_id=latest.remote_id))
-        # X gives times to the second: a tie is broken by the snowflake, as in TIMELINE.
         .filter(
-            Q(created_at__gt=latest.created_at)
-            | Q(remote_id__gt=latest.remote_id)
-            | Q(in_reply_to_remote_id=latest.remote_id)
+            Q(ticket__in=list(latest))
+            | Q(in_reply_to_remote_id__in={p.remote_id for _, p in asked})
         )
         .select_related("reply__author")
         .order_by(*TIMELINE)
-        .first()
     )
-    reply = (
+    in_conversation: dict[tuple[str, str], list[tuple[Ticket, Post]]] = {}
+    for ticket, first in asked:
+        in_conversation.setdefault((ticket.network, ticket.conversation_id), []).append(
+            (ticket, first)
+        )
+    ours: dict[int, Post] = {}
+    for post in candidates:
+        for ticket, first in in_conversation.get((post.network, post.conversation_id), []):
+            if ticket.pk not in ours and _answers(post, ticket=ticket, latest=first):
+                ours[ticket.pk] = post
+    replies: dict[int, Reply] = {}
+    queued = (
         Reply.objects.filter(
-            ticket=ticket,
+            ticket__in=list(latest),
             kind=Reply.Kind.REPLY,
-            in_reply_to_remote_id=latest.remote_id,
+            in_reply_to_remote_id__in={p.remote_id for _, p in asked},
             status__in=(Reply.Status.QUEUED, Reply.Status.SENDING, Reply.Status.SENT),
         )
         .exclude(post__deleted_at__isnull=False)
         .select_related("author", "post")
         .order_by("created_at", "id")
-        .first()
     )
-    if reply is None and ours is not None and hasattr(ours, "reply"):
-        reply = ours.reply  # our post, sent by the desk: say who sent it
-    if ours is None and reply is None:
-        return None
-    return TicketAnswer(post=ours, reply=reply)
+    for queued_reply in queued:
+        ticket_id = queued_reply.ticket_id
+        if ticket_id is None or ticket_id in replies:
+            continue
+        if queued_reply.in_reply_to_remote_id == latest[ticket_id][1].remote_id:
+            replies[ticket_id] = queued_reply
+    found: dict[int, TicketAnswer] = {}
+    for pk in latest:
+        answer_post = ours.get(pk)
+        answer_reply: Reply | None = replies.get(pk)
+        if answer_reply is None and answer_post is not None and hasattr(answer_post, "reply"):
+            answer_reply = answer_post.reply  # our post, sent by the desk: say who sent it
+        if answer_post is not None or answer_reply is not None:
+            found[pk] = TicketAnswer(post=answer_post, reply=answer_reply)
+    return found
+
+
+def _answers(post: Post, *, ticket: Ticket, latest: Post) -> bool:
+    """Whether our `post` answers `latest`, the latest post of `ticket`'s requester: later in
+    the conversation and filed on the ticket, or in reply to it. X gives times to the second:
+    a tie is broken by the snowflake, as in TIMELINE."""
+    return (
+        post.network == ticket.network
+        and post.conversation_id == ticket.conversation_id
+        and post.created_at >= latest.created_at
+        and (post.ticket_id == ticket.pk or post.in_reply_to_remote_id == latest.remote_id)
+        and (
+            post.created_at > latest.created_at
+            or post.remote_id > latest.remote_id
+            or post.in_reply_to_remote_id == latest.remote_id
+        )
+    )

@@ -174,12 +174,13 @@ def handle_is_acceptable(
     mentioned: list[Handle],
     handle: Handle,
     summoned: list[Handle] | None = None,
+    policy: Policy | None = None,
 ) -> bool:
-    """Whether an answer from `handle` follows the policy: the correct handle, or the main
-    handle standing in for a status handle its author may not post from, or (on X's
-    self-serve plan, `summoned` being the handles the answered post summoned) a summoned
-    handle standing in for a correct one X would not let answer."""
-    policy = policy_current()
+    """Whether an answer from `handle` follows the policy (`policy`, the one in force when not
+    given): the correct handle, or the main handle standing in for a status handle its author
+    may not post from, or (on X's self-serve plan, `summoned` being the handles the answered
+    post summoned) a summoned handle standing in for a correct one X would not let answer."""
+    policy = policy or policy_current()
     correct = handle_correct(ticket=ticket, mentioned=mentioned, policy=policy).handle
     if handle.pk == correct.pk or (
         correct.role == Handle.Role.STATUS and handle.role == Handle.Role.MAIN

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -222,6 +223,20 @@ def ticket_latest_inbound(*, ticket: Ticket) -> Post | None:
     )
 
 
+def tickets_latest_inbound(*, tickets: Iterable[Ticket]) -> dict[int, Post]:
+    """`ticket_latest_inbound` for many tickets in one query, by ticket id (tickets without
+    one left out)."""
+    requester = {t.pk: t.requester_remote_id for t in tickets}
+    latest: dict[int, Post] = {}
+    posts = Post.objects.filter(
+        ticket_id__in=list(requester), direction=Post.Direction.INBOUND, deleted_at=None
+    ).order_by("ticket_id", *TIMELINE_NEWEST_FIRST)
+    for post in posts:
+        if post.ticket_id is not None and post.author_remote_id == requester[post.ticket_id]:
+            latest.setdefault(post.ticket_id, post)
+    return latest
+
+
 def ticket_posts_since(*, ticket: Ticket, seen_post_id: str) -> list[Post]:
     """The posts of `ticket` after `seen_post_id` in the conversation's order, deleted ones
     aside: what arrived since a composer showed that post, oldest first. Empty when
@@ -235,18 +250,30 @@ def ticket_posts_since(*, ticket: Ticket, seen_post_id: str) -> list[Post]:
 
 def ticket_mentioned_handles(*, ticket: Ticket) -> list[Handle]:
     """Our active handles that the requester's first post on the ticket mentioned."""
-    first = (
-        Post.objects.filter(ticket=ticket, direction=Post.Direction.INBOUND)
-        .order_by(*TIMELINE)
-        .only("mentions")
-        .first()
+    return tickets_mentioned_handles(network=ticket.network, ticket_ids=[ticket.pk])[ticket.pk]
+
+
+def tickets_mentioned_handles(
+    *, network: str, ticket_ids: Iterable[int]
+) -> dict[int, list[Handle]]:
+    """`ticket_mentioned_handles` for many tickets of `network` in two queries (ingest checks
+    a page's posts of ours at once), by ticket id."""
+    ids = set(ticket_ids)
+    first: dict[int, list[str]] = {}
+    inbound = (
+        Post.objects.filter(ticket_id__in=ids, direction=Post.Direction.INBOUND)
+        .order_by("ticket_id", *TIMELINE)
+        .values_list("ticket_id", "mentions")
     )
-    names = {m.lower() for m in (first.mentions if first else [])}
-    return [
-        h
-        for h in Handle.objects.filter(network=ticket.network, is_active=True).order_by("pk")
-        if h.username.lower() in names
-    ]
+    for ticket_id, mentions in inbound:
+        first.setdefault(ticket_id, mentions or [])
+    active = _handles_active(network=network)
+    return {
+        ticket_id: [
+            h for h in active if h.username.lower() in {m.lower() for m in first.get(ticket_id, [])}
+        ]
+        for ticket_id in ids
+    }
 
 
 def post_summoned_handles(*, post: Post) -> list[Handle]:
@@ -254,26 +281,41 @@ def post_summoned_handles(*, post: Post) -> list[Handle]:
     author of a post of ours it replies to or quotes. On X's self-serve plans only these may
     reply to it through the API (API-FACTS §4; X: "not been mentioned or otherwise engaged by
     the author of the post you are replying to")."""
-    names = {m.lower() for m in post.mentions or []}
-    referenced = [post.in_reply_to_remote_id] if post.in_reply_to_remote_id else []
-    referenced += [
-        str(ref.get("id"))
-        for ref in (post.raw or {}).get("referenced_tweets", [])
-        if isinstance(ref, dict) and ref.get("type") == "quoted" and ref.get("id")
-    ]
-    ours = set(
+    return posts_summoned_handles(network=post.network, posts=[post])[post.remote_id]
+
+
+def posts_summoned_handles(*, network: str, posts: Sequence[Post]) -> dict[str, list[Handle]]:
+    """`post_summoned_handles` for many posts of `network` in two queries, by remote id."""
+    referenced: dict[str, list[str]] = {}
+    for post in posts:
+        refs = [post.in_reply_to_remote_id] if post.in_reply_to_remote_id else []
+        refs += [
+            str(ref.get("id"))
+            for ref in (post.raw or {}).get("referenced_tweets", [])
+            if isinstance(ref, dict) and ref.get("type") == "quoted" and ref.get("id")
+        ]
+        referenced[post.remote_id] = refs
+    by_post = dict(
         Post.objects.filter(
-            network=post.network,
-            remote_id__in=referenced,
+            network=network,
+            remote_id__in={r for refs in referenced.values() for r in refs},
             direction=Post.Direction.OUTBOUND,
             handle__isnull=False,
-        ).values_list("handle_id", flat=True)
+        ).values_list("remote_id", "handle_id")
     )
-    return [
-        h
-        for h in Handle.objects.filter(network=post.network, is_active=True).order_by("pk")
-        if h.username.lower() in names or h.pk in ours
-    ]
+    active = _handles_active(network=network)
+    summoned: dict[str, list[Handle]] = {}
+    for post in posts:
+        names = {m.lower() for m in post.mentions or []}
+        ours = {by_post[r] for r in referenced[post.remote_id] if r in by_post}
+        summoned[post.remote_id] = [
+            h for h in active if h.username.lower() in names or h.pk in ours
+        ]
+    return summoned
+
+
+def _handles_active(*, network: str) -> list[Handle]:
+    return list(Handle.objects.filter(network=network, is_active=True).order_by("pk"))
 
 
 # The sidebar counts up to this many tickets per view and shows "1,000+" past it: an exact

@@ -5,6 +5,7 @@ SLA clock, are `mentiondesk.actions.tickets`."""
 from __future__ import annotations
 
 import functools
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
@@ -369,31 +370,53 @@ def ticket_handle_check(*, ticket: Ticket, post: Post) -> TicketEvent | None:
     """Seed: "If a wrong handle is used in a response, take note and respond from the correct
     one in the follow-up." Notes it on the ticket; the next reply's handle is the policy's
     choice anyway. Returns the note, or None when the handle was right."""
-    mentioned = selectors.ticket_mentioned_handles(ticket=ticket)
-    answered = (
-        Post.objects.filter(network=post.network, remote_id=post.in_reply_to_remote_id).first()
-        if post.in_reply_to_remote_id
-        else None
+    return tickets_handle_check(checks=[(ticket, post)])[0]
+
+
+def tickets_handle_check(*, checks: Sequence[tuple[Ticket, Post]]) -> list[TicketEvent | None]:
+    """`ticket_handle_check` for many posts of ours at once, in a few queries whatever their
+    number (ingest checks a page's posts together); the notes are written in `checks`' order.
+    Returns each check's note or None, in that order. The posts share one network."""
+    if not checks:
+        return []
+    network = checks[0][1].network
+    mentioned = selectors.tickets_mentioned_handles(
+        network=network, ticket_ids={ticket.pk for ticket, _ in checks}
     )
-    summoned = selectors.post_summoned_handles(post=answered) if answered else None
-    if post.handle is None or rules.handle_is_acceptable(
-        ticket=ticket, mentioned=mentioned, handle=post.handle, summoned=summoned
-    ):
-        return None
-    correct = rules.handle_correct(ticket=ticket, mentioned=mentioned)
-    return TicketEvent.objects.create(
-        ticket=ticket,
-        kind=TicketEvent.Kind.WRONG_HANDLE,
-        message=(
-            f"@{post.handle.username} answered ({post.url}), but {correct.reason} "
-            f"The next reply goes out from @{correct.handle.username}."
-        ),
-        data={
-            "post": post.remote_id,
-            "used": post.handle.username,
-            "correct": correct.handle.username,
-        },
-    )
+    answered_ids = {p.in_reply_to_remote_id for _, p in checks if p.in_reply_to_remote_id}
+    answered = {
+        p.remote_id: p for p in Post.objects.filter(network=network, remote_id__in=answered_ids)
+    }
+    summoned = selectors.posts_summoned_handles(network=network, posts=list(answered.values()))
+    policy = policy_current()
+    notes: list[TicketEvent | None] = []
+    for ticket, post in checks:
+        handles = mentioned[ticket.pk]
+        answered_post = answered.get(post.in_reply_to_remote_id)
+        called = summoned[answered_post.remote_id] if answered_post is not None else None
+        if post.handle is None or rules.handle_is_acceptable(
+            ticket=ticket, mentioned=handles, handle=post.handle, summoned=called, policy=policy
+        ):
+            notes.append(None)
+            continue
+        correct = rules.handle_correct(ticket=ticket, mentioned=handles, policy=policy)
+        notes.append(
+            TicketEvent(
+                ticket=ticket,
+                kind=TicketEvent.Kind.WRONG_HANDLE,
+                message=(
+                    f"@{post.handle.username} answered ({post.url}), but {correct.reason} "
+                    f"The next reply goes out from @{correct.handle.username}."
+                ),
+                data={
+                    "post": post.remote_id,
+                    "used": post.handle.username,
+                    "correct": correct.handle.username,
+                },
+            )
+        )
+    rows.rows_insert([note for note in notes if note is not None])
+    return notes
 
 
 def presence_touch(*, ticket: Ticket, user: User, is_typing: bool = False) -> list[TicketPresence]:

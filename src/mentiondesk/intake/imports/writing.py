@@ -106,7 +106,7 @@ def _answered_elsewhere(*, network: str) -> None:
     """A ticket the desk had, in the queue, that a new post of ours answers (import_answer,
     kept by `tickets.answers`): pending when
     its requester's latest post is answered, else open (the rule of ingest's
-    `_tickets_answered_elsewhere` and `replies.selectors.ticket_answer_get`, for posts)."""
+    `store._tickets_answered_elsewhere` and `replies.selectors.ticket_answer_get`, for posts)."""
     queue = list(QUEUE_STATUSES)
     latest = (
         "SELECT MAX(i.created_at) FROM channels_post i WHERE i.ticket_id = tickets_ticket.id "
