@@ -160,7 +160,8 @@ class _XNetwork:
 class _OpenNetwork:
     """An open network's sandbox in the chaos run: our two handles and `CUSTOMERS` customers
     with `mentions` mentions of our main handle, calls the scenarios make of it whatever the
-    network (`mention_add`, `mentions`, `ours`, `resends`, `fault_send`, `fault_429`), and
+    network (`mention_add`, `mentions`, `ours`, `resends`, `fault_send`, `fault_429`,
+    `faults_clear`), and
     what `_Recorder` reads of its requests. Subclasses speak to their store."""
 
     name: str
@@ -176,6 +177,10 @@ class _OpenNetwork:
         self.answers: list[dict[str, Any]] = []
         for n in range(mentions):
             self.mention_add(n)
+
+    def faults_clear(self) -> None:
+        """Withdraw the faults no request met yet: the chaos is over."""
+        self.store.faults.clear()
 
     def resends(self) -> int:
         """Send requests beyond one per reply (the same key or rkey asked again)."""
@@ -952,6 +957,9 @@ def open_kill(workdir: Path, sizes: dict[str, int], network: str) -> tuple[str, 
                 sandbox.call("fault_429", "send", reset_in=3)
                 faults["429 on send"] += 1
         chaos_s = time.monotonic() - started
+        # The chaos is over: faults still waiting for a send (sends were held back by a spent
+        # window, say) would otherwise all meet the first sends of the recovery.
+        sandbox.call("faults_clear")
 
         def drained() -> bool:
             left = unsettled(database)
