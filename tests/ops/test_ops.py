@@ -103,6 +103,28 @@ def test_a_newline_in_the_path_cannot_forge_an_access_log_line(
     assert record.getMessage().startswith("GET /healthz%0A2026-01-01%20INFO%20forged ")
 
 
+def test_the_pages_polls_are_logged_at_debug_and_their_refusals_at_info(
+    client: Client, advocate: User, caplog: pytest.LogCaptureFixture
+) -> None:
+    """An open queue page asks its pulse every second: 32 agents would write 32 INFO lines a
+    second. Its answers go to DEBUG; a refusal still shows at INFO, as every other page does."""
+    with caplog.at_level(logging.DEBUG, logger="mentiondesk.request"):
+        client.get("/pulse?view=twitter")  # signed out: sent to sign in (302)
+        client.force_login(advocate)
+        client.get("/pulse?view=twitter")
+        client.get("/")
+        client.post("/pulse")  # refused: GET only
+    logged = [
+        (r.getMessage(), r.levelname) for r in caplog.records if r.name == "mentiondesk.request"
+    ]
+    assert logged == [
+        ("GET /pulse 302", "DEBUG"),
+        ("GET /pulse 200", "DEBUG"),
+        ("GET / 200", "INFO"),
+        ("POST /pulse 405", "INFO"),
+    ]
+
+
 def _free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))

@@ -28,6 +28,16 @@ logger = logging.getLogger("mentiondesk.request")
 # A proxy's id is reused only when it is short and plain, so logs cannot be forged with it.
 _SAFE_ID = re.compile(r"[A-Za-z0-9._-]{1,64}")
 
+_View = Callable[..., HttpResponse]
+
+
+def quiet_log(view: _View) -> _View:
+    """Mark a view that open pages ask every second or so (the queue's pulse, the ticket's
+    arrivals): its answers are logged at DEBUG, so 32 agents do not write 32 INFO lines a
+    second. A refusal or an error (4xx, 5xx) is still logged at INFO."""
+    view.quiet_log = True  # type: ignore[attr-defined]
+    return view
+
 
 class ContextFilter(logging.Filter):
     def filter(self, record: logging.LogRecord) -> bool:
@@ -53,7 +63,9 @@ class RequestIdMiddleware:
             # The path as it came on the wire (percent-encoded): a decoded %0A would start a
             # forged line in the plain log.
             path = escape_uri_path(request.path)
-            logger.info(
+            quiet = getattr(request, "quiet_log", False) and response.status_code < 400
+            logger.log(
+                logging.DEBUG if quiet else logging.INFO,
                 "%s %s %s",
                 request.method,
                 path,
@@ -81,3 +93,5 @@ class RequestIdMiddleware:
     ) -> None:
         if isinstance(kwargs.get("ticket_id"), int):
             ticket_id.set(kwargs["ticket_id"])
+        if getattr(view, "quiet_log", False):
+            request.quiet_log = True  # type: ignore[attr-defined]

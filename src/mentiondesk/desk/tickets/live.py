@@ -15,12 +15,14 @@ from django.views.decorators.http import require_GET
 
 from mentiondesk.accounts.models import User
 from mentiondesk.core.errors import NotFound
+from mentiondesk.core.logs import quiet_log
 from mentiondesk.desk.tickets.forms import QueueForm
 from mentiondesk.replies import evidence as ticket_evidence
 from mentiondesk.tickets import selectors
 from mentiondesk.tickets.models import Ticket
 
 
+@quiet_log
 @require_GET
 @never_cache
 @login_required
@@ -35,6 +37,7 @@ def queue_pulse(request: HttpRequest) -> JsonResponse:
     return JsonResponse({"version": selectors.ticket_view_version(view=view, viewer=viewer)})
 
 
+@quiet_log
 @require_GET
 @login_required
 def arrivals(request: HttpRequest, ticket_id: int) -> HttpResponse:
