@@ -551,11 +551,40 @@ def test_activity_partial_polls_while_a_reply_is_in_flight(
     assert 'hx-trigger="every 2s"' in page and "Queued one" in page
     assert 'id="ticket-events" hx-swap-oob="true"' in page
     assert 'id="ticket-head" hx-swap-oob="true"' in page
+    card = re.search(
+        r'<section[^>]*id="requester-card" hx-swap-oob="true".*?</section>', page, re.S
+    )
+    assert card is not None and "Never answered yet" in card.group()
 
     Reply.objects.update(status="needs_attention", reason="X refused: duplicate content")
     page = html(as_advocate.get(reverse("tickets:activity", args=[ticket.pk])))
     assert 'hx-trigger="every 30s"' in page
     assert "X refused: duplicate content" in page
+
+    # Answered (here from another client): the requester card says so without a reload.
+    inbound = ticket.posts.order_by("-created_at", "-remote_id").first()
+    assert inbound is not None
+    Post.objects.create(
+        network=ticket.network,
+        remote_id=str(int(inbound.remote_id) + 1),
+        handle=ticket.handle,
+        ticket=ticket,
+        direction=Post.Direction.OUTBOUND,
+        author_remote_id=ticket.handle.remote_id,
+        author_username=ticket.handle.username,
+        text="@maya on it",
+        created_at=inbound.created_at,
+        conversation_id=ticket.conversation_id,
+    )
+    page = html(
+        as_advocate.get(
+            reverse("tickets:activity", args=[ticket.pk]), headers={"HX-Request": "true"}
+        )
+    )
+    card = re.search(
+        r'<section[^>]*id="requester-card" hx-swap-oob="true".*?</section>', page, re.S
+    )
+    assert card is not None and "Last answered" in card.group()
 
 
 def test_missing_ticket_is_404(as_advocate: Client) -> None:
