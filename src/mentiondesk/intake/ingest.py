@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Collection, Iterable
+from dataclasses import replace
 from datetime import datetime, timedelta
 
 from django.utils import timezone
@@ -65,7 +66,9 @@ def handle_poll(*, handle: Handle, connector: Connector | None = None) -> Ingest
                     handle.remote_id, since_id=handle.since_id or None, pagination_token=token
                 )
 
-            def mentions_keep(page: PostPage, newest: str, token: str | None) -> None:
+            def page_in(page: PostPage) -> store.PageIn:
+                # What the page's posts answer (whom our reply answers is read from its
+                # thread), each post in its conversation as the desk has it (Mastodon).
                 posts, parents = threads.posts_rethread(
                     network=handle.network,
                     posts=page.posts,
@@ -73,11 +76,12 @@ def handle_poll(*, handle: Handle, connector: Connector | None = None) -> Ingest
                         handle=handle, page=page, connector=x, pending=batches.remote_ids
                     ),
                 )
+                return store.PageIn(posts=posts, context=parents, problems=page.problems)
+
+            def mentions_keep(page: PostPage, newest: str, token: str | None) -> None:
                 batches.add(
-                    store.PageIn(
-                        posts=posts,
-                        context=parents,
-                        problems=page.problems,
+                    replace(
+                        page_in(page),
                         checkpoint=None if token else newest,
                         resume=(newest, token) if token else ("", ""),
                     )
@@ -108,19 +112,9 @@ def handle_poll(*, handle: Handle, connector: Connector | None = None) -> Ingest
                 )
 
             def own_keep(page: PostPage, newest: str, token: str | None) -> None:
-                posts, parents = threads.posts_rethread(
-                    network=handle.network,
-                    posts=page.posts,
-                    # What our posts answer: whom a reply answers is read from its thread.
-                    context=_parents(
-                        handle=handle, page=page, connector=x, pending=batches.remote_ids
-                    ),
-                )
                 batches.add(
-                    store.PageIn(
-                        posts=posts,
-                        context=parents,
-                        problems=page.problems,
+                    replace(
+                        page_in(page),
                         own_checkpoint=None if token else newest,
                         own_resume=(newest, token) if token else ("", ""),
                     )
