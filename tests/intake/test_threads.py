@@ -7,8 +7,10 @@ from __future__ import annotations
 import pytest
 
 from mentiondesk.channels.connectors.base import RemotePost
+from mentiondesk.channels.connectors.mastodon import parse_status
 from mentiondesk.channels.models import Post
 from mentiondesk.intake.threads import posts_rethread
+from tests.channels.connectors.replay import cassette, recorded_body
 from tests.factories import remote_post
 
 pytestmark = pytest.mark.django_db
@@ -64,3 +66,21 @@ def test_networks_that_name_conversations_are_left_alone() -> None:
     reply = remote_post(remote_id="31", in_reply_to_id="30", conversation_id="30")
     (post,), _ = posts_rethread(network="x", posts=[reply], context=[])
     assert post is reply
+
+
+def test_a_recorded_mastodon_reply_joins_its_stored_parents_conversation() -> None:
+    """The real shape (shared/fixtures/mastodon/test_status_reply.yaml, Mastodon.py's
+    recording): a status answering another names only `in_reply_to_id`. The parent, stored
+    earlier on a conversation the desk had (its thread's root, older than it), passes that
+    conversation on to the reply read later."""
+    posts = [i for i in cassette("test_status_reply.yaml") if i["request"]["method"] == "POST"]
+    parent_body, reply_body = recorded_body(posts[0]), recorded_body(posts[1])
+    parent = parse_status(parent_body)
+    reply = parse_status(reply_body)
+    assert isinstance(parent, RemotePost) and isinstance(reply, RemotePost)
+    assert reply.conversation_id == parent.remote_id  # all the connector can tell alone
+    stored("mastodon", parent.remote_id, "thread-root")
+
+    (post,), _ = posts_rethread(network="mastodon", posts=[reply], context=[])
+    assert post.conversation_id == "thread-root"
+    assert post.in_reply_to_id == reply_body["in_reply_to_id"]
