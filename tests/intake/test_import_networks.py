@@ -377,6 +377,45 @@ def test_a_car_of_another_repo_or_not_a_car_is_refused(tmp_path: Path, sky: Hand
     assert counts() == dict.fromkeys(counts(), 0)
 
 
+def test_a_car_whose_tree_links_a_node_twice_is_a_problem_not_walked_forever(
+    tmp_path: Path, sky: Handle
+) -> None:
+    """Content addressing forbids a cycle, not a node linked twice: 40 levels each linking the
+    next twice (as `l` and as an entry's `t`) would be 2^40 visits. Each node is walked once;
+    a second link to one is where the tree breaks: a problem listed, the import done."""
+    blocks: list[tuple[bytes, bytes]] = []
+
+    def put(value: Any) -> bytes:
+        data = libipld.encode_dag_cbor(value)
+        blocks.append((_cid(data), data))
+        return blocks[-1][0]
+
+    record = put({"$type": "app.bsky.feed.post", "text": "hi", "createdAt": "2026-11-03T08:30:00Z"})
+    node = put(
+        {
+            "l": None,
+            "e": [{"p": 0, "k": b"app.bsky.feed.post/3lbt2a2f4c22k", "v": record, "t": None}],
+        }
+    )
+    for _ in range(40):
+        node = put(
+            {
+                "l": node,
+                "e": [{"p": 0, "k": b"app.bsky.feed.post/3lbt2a2f4c23k", "v": record, "t": node}],
+            }
+        )
+    commit = put({"did": DID, "version": 3, "data": node, "rev": "3lbt2a2f4c22k", "prev": None})
+    header = libipld.encode_dag_cbor({"version": 1, "roots": [commit]})
+    body = b"".join(_varint(len(cid) + len(data)) + cid + data for cid, data in blocks)
+    car = tmp_path / "crafted.car"
+    car.write_bytes(_varint(len(header)) + header + body)
+
+    result = services.history_import(path=car, handle=sky)
+
+    ((_, reason),) = result.problems
+    assert "records tree is broken from here" in reason and "is missing or bad" in reason
+
+
 def test_list_records_pages_as_json_lines(tmp_path: Path, sky: Handle) -> None:
     records = our_records()
     page = [

@@ -54,6 +54,14 @@ def test_a_thread_never_seen_is_rooted_at_the_furthest_ancestor_named() -> None:
     assert root.conversation_id == "1"
 
 
+def test_a_parent_read_but_not_stored_yet_passes_its_conversation_on() -> None:
+    """A backlog's pages are stored in batches: a reply to a post of an earlier page still in
+    the batch (rooted at 39 there) joins that conversation, as if it were stored."""
+    reply = remote_post(remote_id="41", in_reply_to_id="40", conversation_id="40")
+    (post,), _ = posts_rethread(network="mastodon", posts=[reply], context=[], held={"40": "39"})
+    assert post.conversation_id == "39"
+
+
 def test_a_post_already_stored_keeps_its_conversation() -> None:
     stored("mastodon", "20", "7")
     again = remote_post(remote_id="20", in_reply_to_id="19", conversation_id="19")

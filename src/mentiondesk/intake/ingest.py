@@ -72,9 +72,8 @@ def handle_poll(*, handle: Handle, connector: Connector | None = None) -> Ingest
                 posts, parents = threads.posts_rethread(
                     network=handle.network,
                     posts=page.posts,
-                    context=_parents(
-                        handle=handle, page=page, connector=x, pending=batches.remote_ids
-                    ),
+                    context=_parents(handle=handle, page=page, connector=x, pending=batches.held),
+                    held=batches.held,
                 )
                 return store.PageIn(posts=posts, context=parents, problems=page.problems)
 

@@ -114,15 +114,16 @@ class PageBatches:
         self.pages: list[PageIn] = []
         self.posts = 0
         self.started = 0.0
-        # The posts of the pages kept, which a read treats as stored (`ingest._parents`).
-        self.remote_ids: set[str] = set()
+        # The posts of the pages kept, which a read treats as stored (`ingest._parents`),
+        # with their conversations (a Mastodon reply to one takes it: `threads`).
+        self.held: dict[str, str] = {}
 
     def add(self, page: PageIn) -> None:
         if not self.pages:
             self.started = time.monotonic()
         self.pages.append(page)
         self.posts += len(page.posts) + len(page.context)
-        self.remote_ids.update(p.remote_id for p in [*page.posts, *page.context])
+        self.held.update((p.remote_id, p.conversation_id) for p in [*page.posts, *page.context])
         if self.posts >= settings.INGEST_BATCH_POSTS or self.due():
             self.flush()
 
@@ -132,7 +133,7 @@ class PageBatches:
         return bool(self.pages) and waited >= settings.INGEST_BATCH_SECONDS
 
     def flush(self) -> None:
-        pages, self.pages, self.posts, self.remote_ids = self.pages, [], 0, set()
+        pages, self.pages, self.posts, self.held = self.pages, [], 0, {}
         if pages:
             self.result.merge(mentions_store_pages(handle=self.handle, pages=pages))
 

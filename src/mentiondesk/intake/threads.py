@@ -11,7 +11,7 @@ the instance (`GET /api/v1/statuses/:id/context`) would cost a call per post."""
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 from mentiondesk.channels.connectors import network_facts
 from mentiondesk.channels.connectors.base import RemotePost
@@ -19,17 +19,25 @@ from mentiondesk.channels.models import Post
 
 
 def posts_rethread(
-    *, network: str, posts: Sequence[RemotePost], context: Sequence[RemotePost]
+    *,
+    network: str,
+    posts: Sequence[RemotePost],
+    context: Sequence[RemotePost],
+    held: Mapping[str, str] | None = None,
 ) -> tuple[list[RemotePost], list[RemotePost]]:
     """`posts` and `context` (their parents), each in the conversation of its nearest stored
     ancestor (itself, when stored), else of the furthest ancestor the posts at hand name.
-    Unchanged on networks whose posts name their conversation."""
+    `held`: posts read but not stored yet (a batch of pages, `store.PageBatches`) -> their
+    conversation, taken as stored. Unchanged on networks whose posts name their
+    conversation."""
     if network_facts(network).names_conversations:
         return list(posts), list(context)
+    held = held or {}
     at_hand = {p.remote_id: p for p in [*context, *posts]}
     named = set(at_hand) | {p.in_reply_to_id for p in at_hand.values() if p.in_reply_to_id}
-    stored = dict(
-        Post.objects.filter(network=network, remote_id__in=named).values_list(
+    stored = {k: v for k, v in held.items() if k in named}
+    stored.update(
+        Post.objects.filter(network=network, remote_id__in=named - set(stored)).values_list(
             "remote_id", "conversation_id"
         )
     )

@@ -554,7 +554,8 @@ def _detail(
     context: dict[str, Any] = {
         "page": page,
         "ticket": page.ticket,
-        # Lazy: read only by the full page, not by the partials polled while a reply is sent.
+        # Lazy: read by the full page and by the conversation's refresh (out of band, so the
+        # card says "Last answered" once a reply is sent), not by the other partials.
         "requester_card": SimpleLazyObject(lambda: pages.requester_card_get(ticket=page.ticket)),
         "reply_form": ReplyForm(),
         "note_form": NoteForm(),

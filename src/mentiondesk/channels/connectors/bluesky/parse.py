@@ -193,10 +193,15 @@ def repo_read(data: bytes) -> tuple[str, Iterator[tuple[str, str, Any]]]:
     def block(link: Any) -> Any:
         return car.blocks.get(CID.from_decoded_bytes(link)) if isinstance(link, bytes) else None
 
+    # A node met twice is a crafted file (a tree's nodes are each linked once): walking it
+    # again would repeat its records, and links back to earlier nodes would never end.
+    seen: set[bytes] = set()
+
     def walk(link: bytes, depth: int) -> Iterator[tuple[str, str, Any]]:
         node = block(link)
-        if not isinstance(node, dict) or depth > 64:  # a tree is ~log16(records) deep
+        if not isinstance(node, dict) or depth > 64 or link in seen:  # ~log16(records) deep
             raise ValueError(f"records tree node {libipld.encode_cid(link)} is missing or bad")
+        seen.add(link)
         if node.get("l"):
             yield from walk(node["l"], depth + 1)
         key = b""
