@@ -16,10 +16,12 @@ import time_machine
 from django.db import IntegrityError
 from django.test import Client, override_settings
 from django.utils import timezone
+from django_tasks_db.compat import TaskResultStatus
+from django_tasks_db.models import DBTaskResult
 
 from mentiondesk.channels.models import Handle, Post
 from mentiondesk.desk.worker import tasks_drain
-from mentiondesk.intake.webhooks.services import webhook_events_process
+from mentiondesk.intake.webhooks.services import webhook_events_process, webhook_handle_poll_task
 from mentiondesk.sandbox.x.server import SandboxServer
 from mentiondesk.tickets.models import Ticket
 from mentiondesk.webhooks.models import WebhookEvent
@@ -304,6 +306,86 @@ def test_the_worker_polls_events_of_the_window_when_it_ends(
     # One poll for both events of the window, and it read both mentions.
     assert mention_reads(desk, before) == 2
     assert Post.objects.filter(remote_id__in=[first, second, third]).count() == 3
+
+
+@pytest.mark.django_db(transaction=True)  # the worker closes its connection after a pass
+@override_settings(WEBHOOK_POLL_BURST=1)
+def test_a_flood_of_events_queues_one_deferred_poll_per_handle(
+    deliver: Deliver, desk: SandboxServer, polled_handle: Handle, settings: Any
+) -> None:
+    """Under a flood each pass of the worker takes about one event; every pass that finds the
+    pace spent used to queue its own deferred poll (90,000 tasks for 15 minutes of 100 events/s).
+    One is pending per handle, and once it has run the next spent-pace event queues one again."""
+    settings.TASKS = {
+        "default": {
+            "BACKEND": "django_tasks_db.DatabaseBackend",
+            "QUEUES": ["default", "outbox", "ingest"],
+        }
+    }
+    deferred = DBTaskResult.objects.filter(task_path=webhook_handle_poll_task.module_path)
+    before = len(desk.store.request_log())
+    first = desk.store.mention_add("rosa", "@Driftwood first")
+    deliver(mention_event(polled_handle, first))
+    tasks_drain()
+    flood = [desk.store.mention_add(f"user{n}", f"@Driftwood hi {n}") for n in range(8)]
+    for post in flood:
+        answer = deliver(mention_event(polled_handle, post))[1]
+        tasks_drain()  # one pass per event, as under a flood
+        assert WebhookEvent.objects.get(pk=answer["id"]).reason.startswith("polled later: ")
+    assert mention_reads(desk, before) == 1
+    assert deferred.count() == 1
+    assert deferred.ready().count() == 0  # it waits for the pace
+
+    with time_machine.travel(timezone.now() + timedelta(seconds=6)):
+        tasks_drain()
+        assert mention_reads(desk, before) == 2
+        assert Post.objects.filter(remote_id__in=[first, *flood]).count() == 9
+        assert deferred.successful().count() == 1
+        # The deferred poll spent the pace again: the next event queues the next poll.
+        later = desk.store.mention_add("ana", "@Driftwood later")
+        deliver(mention_event(polled_handle, later))
+        tasks_drain()
+        assert deferred.count() == 2
+        assert deferred.exclude(status=TaskResultStatus.SUCCESSFUL).count() == 1
+    with time_machine.travel(timezone.now() + timedelta(seconds=12)):
+        tasks_drain()
+    assert Post.objects.filter(remote_id=later).count() == 1
+
+
+@pytest.mark.django_db(transaction=True)
+@override_settings(WEBHOOK_POLL_BURST=1)
+def test_a_lost_deferred_poll_does_not_hold_back_the_next(
+    deliver: Deliver, desk: SandboxServer, polled_handle: Handle, settings: Any
+) -> None:
+    """A deferred poll whose task was lost (a crashed worker) leaves its mark behind; once its
+    due time has passed the mark counts as nothing pending."""
+    settings.TASKS = {
+        "default": {
+            "BACKEND": "django_tasks_db.DatabaseBackend",
+            "QUEUES": ["default", "outbox", "ingest"],
+        }
+    }
+    deferred = DBTaskResult.objects.filter(task_path=webhook_handle_poll_task.module_path)
+    deliver(mention_event(polled_handle, desk.store.mention_add("rosa", "@Driftwood one")))
+    tasks_drain()
+    deliver(mention_event(polled_handle, desk.store.mention_add("zoe", "@Driftwood two")))
+    tasks_drain()
+    assert deferred.count() == 1
+    deferred.delete()  # the task is lost; its mark stays
+
+    with time_machine.travel(timezone.now() + timedelta(seconds=6)):
+        # The pace allows a poll again: this event's own poll takes the turn and spends it.
+        deliver(mention_event(polled_handle, desk.store.mention_add("ana", "@Driftwood 3")))
+        tasks_drain()
+        assert deferred.count() == 0
+        lost = desk.store.mention_add("ivo", "@Driftwood four")
+        answer = deliver(mention_event(polled_handle, lost))[1]
+        tasks_drain()
+        assert WebhookEvent.objects.get(pk=answer["id"]).reason.startswith("polled later: ")
+        assert deferred.count() == 1
+    with time_machine.travel(timezone.now() + timedelta(seconds=12)):
+        tasks_drain()
+    assert Post.objects.filter(remote_id=lost).count() == 1
 
 
 @pytest.mark.django_db

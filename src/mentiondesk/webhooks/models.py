@@ -46,6 +46,11 @@ class WebhookPoll(models.Model):
     # moves it one interval past the later of itself and now; a poll may start once it is
     # less than a burst of intervals ahead of now. Null on rows kept before it existed.
     paced_until = models.DateTimeField(null=True, blank=True)
+    # When the deferred poll queued for events that found the pace spent is due; set by a
+    # conditional UPDATE so one such poll is pending per handle however many events come, and
+    # cleared by that poll when it runs. A time in the past means none is pending (a lost task
+    # must not hold the next one back).
+    deferred_until = models.DateTimeField(null=True, blank=True)
 
     def __str__(self) -> str:
         return f"webhook poll of handle #{self.handle_id} at {self.polled_at}"

@@ -20,6 +20,7 @@ from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
+from django.db.models import Q
 from django.utils import timezone
 from django_tasks import task
 
@@ -191,22 +192,38 @@ def _poll_later(*, handle: Handle) -> str:
     """Events that found the handle's pace of event polls spent: with a task backend that can
     wait (the worker's database backend), one poll of the handle is queued for when the pace
     allows it, so their mentions are stored seconds after they were posted instead of at the
-    next periodic poll (bench/arrival.py). The reason to record on the events."""
+    next periodic poll (bench/arrival.py). One such poll is pending per handle: under a flood
+    each run of `webhook_events_process` takes about one event, and a task per run would queue
+    tens of thousands of polls that find nothing to do. The reason to record on the events."""
     pace = (
         f"the pace of event polls is spent (one per {settings.WEBHOOK_POLL_MIN_SECONDS:g} s, "
         f"{settings.WEBHOOK_POLL_BURST} in a row)"
     )
     if not webhook_handle_poll_task.get_backend().supports_defer:
         return f"not polled: {pace}; the next poll reads it"
-    due = _poll_allowed_at(WebhookPoll.objects.get(handle=handle))
-    webhook_handle_poll_task.using(run_after=due).enqueue(handle_id=handle.pk)
+    row = WebhookPoll.objects.get(handle=handle)
+    due = _poll_allowed_at(row)
+    # The conditional UPDATE decides the race between workers: only its winner queues the poll.
+    # Pending polls are due no later than `due` (the pace only moves when a poll is claimed, and
+    # one claimed after a pending poll's due time leaves that poll's mark in the past).
+    none_pending = Q(deferred_until__isnull=True) | Q(deferred_until__lte=timezone.now())
+    if WebhookPoll.objects.filter(none_pending, pk=row.pk).update(deferred_until=due) == 1:
+        webhook_handle_poll_task.using(run_after=due).enqueue(handle_id=handle.pk)
+    else:
+        due = WebhookPoll.objects.values_list("deferred_until", flat=True).get(pk=row.pk) or due
     return f"polled later: {pace}; its poll waits until {due.isoformat()}"
 
 
 def webhook_handle_poll(*, handle_id: int) -> bool:
     """The poll `_poll_later` queued for when the handle's pace allows it. When another event's
     poll took that turn first, it started after these events came and read their mentions:
-    nothing is left to do. Returns whether it polled."""
+    nothing is left to do. Returns whether it polled.
+
+    Clears the handle's pending mark first, so events that come while it polls queue the next
+    one; a mark still ahead belongs to a poll queued after this one and is left alone."""
+    WebhookPoll.objects.filter(handle_id=handle_id, deferred_until__lte=timezone.now()).update(
+        deferred_until=None
+    )
     handle = Handle.objects.filter(pk=handle_id, is_active=True).first()
     if handle is None or not webhook_poll_claim(handle=handle):
         return False
