@@ -5,7 +5,8 @@ worker) stops with an error instead of an exception, the next poll storing every
 
 The interleaving is made, not hoped for: a test-only trigger on the tickets table takes an
 advisory lock the test holds, so a store that reached the INSERT of one requester's ticket
-(its reads done) waits there until the test lets it go; `pg_locks` and `pg_stat_activity` say who waits."""
+(its reads done) waits there until the test lets it go; `pg_locks` and `pg_stat_activity`
+say who waits."""
 
 from __future__ import annotations
 
@@ -56,12 +57,12 @@ def held_inserts(desk: SandboxServer) -> Iterator[None]:
         cursor.execute(f"DROP TRIGGER test_race_hold ON {table}; DROP FUNCTION test_race_hold();")
 
 
-def wait_for(sql: str, at_least: int) -> None:
+def wait_for(sql: str, at_least: int, params: tuple[int, ...] = ()) -> None:
     """Until `sql` (a count) reaches `at_least`: the other sessions got where they wait."""
     deadline = time.monotonic() + WAIT_LIMIT
     while True:
         with connection.cursor() as cursor:
-            cursor.execute(sql)
+            cursor.execute(sql, params)
             (count,) = cursor.fetchone()
         if count >= at_least:
             return
@@ -92,9 +93,9 @@ WAITING_ON_LOCKS = """
     SELECT count(*) FROM pg_stat_activity
     WHERE datname = current_database() AND wait_event_type = 'Lock'
 """
-WAITING_ON_HOLD = f"""
+WAITING_ON_HOLD = """
     SELECT count(*) FROM pg_locks
-    WHERE locktype = 'advisory' AND objid = {HOLD} AND NOT granted
+    WHERE locktype = 'advisory' AND objid = %s AND NOT granted
 """
 
 
@@ -136,7 +137,7 @@ def raced_by(other: Handle, work: Callable[[], object]) -> None:
         advisory_lock(take=True)
         try:
             locked.set()
-            wait_for(WAITING_ON_HOLD, at_least=1)
+            wait_for(WAITING_ON_HOLD, at_least=1, params=(HOLD,))
             result = ingest.handle_poll(handle=other)
             assert result.error == "" and result.tickets_created == 1, result
         finally:
