@@ -7,6 +7,7 @@ from collections.abc import Collection, Iterable
 from dataclasses import replace
 from datetime import datetime, timedelta
 
+from django.db import IntegrityError
 from django.utils import timezone
 
 from mentiondesk.channels import paging
@@ -50,7 +51,9 @@ def handle_poll(*, handle: Handle, connector: Connector | None = None) -> Ingest
     `own_resume_*`), so a pass cut short by a rate limit or a crash goes on from the next
     page: a backlog longer than one rate-limit window still drains. The unique remote ids
     absorb anything read twice. Connector errors end the pass with `error` set; nothing read
-    so far is lost (the pages kept are stored first)."""
+    so far is lost (the pages kept are stored first). So does a batch that lost a race with
+    another handle's poll storing the same new conversation (the unique active ticket): the
+    batch is rolled back, its checkpoint with it, and the next poll reads it again."""
     result = IngestResult(handle=handle.username)
     batches = store.PageBatches(handle=handle, result=result)
     try:
@@ -138,6 +141,17 @@ def handle_poll(*, handle: Handle, connector: Connector | None = None) -> Ingest
     except (ConnectorError, DomainError) as exc:
         result.error = str(exc)
         logger.warning("poll @%s stopped: %s", handle.username, exc)
+    except IntegrityError as exc:
+        # Another poll (a second handle named in the same post, polled by its own worker)
+        # opened the same conversation's ticket between this batch's read and its insert.
+        # The batch was rolled back: the handle's checkpoint fields changed in memory go too,
+        # and the next poll goes on from the stored checkpoint, finding those posts stored.
+        handle.refresh_from_db()
+        result.error = (
+            "another poll stored some of these posts at the same moment; "
+            "the next poll goes on from the checkpoint"
+        )
+        logger.warning("poll @%s stopped: %s (%s)", handle.username, result.error, exc)
     return result
 
 

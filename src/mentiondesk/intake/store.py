@@ -151,7 +151,16 @@ def mentions_store_pages(*, handle: Handle, pages: Sequence[PageIn]) -> IngestRe
     column. Each page's `checkpoint` (mentions), `own_checkpoint` (our timeline), `resume`
     and `own_resume` are written to the handle, once, in the same transaction. Enqueues the
     enrichment of the new inbound posts and the SLA refresh of the tickets written, once
-    each, after commit."""
+    each, after commit.
+
+    Locks the handle's row first (PostgreSQL; SQLite's write transactions serialise anyway):
+    two polls of one handle at once (the periodic one and a webhook's) store one after the
+    other, the second finding the first's posts stored. Polls of two handles named in one
+    post can still race to open its ticket: the loser raises IntegrityError, caught by
+    `ingest.handle_poll`."""
+    # NO KEY UPDATE: another handle's poll filing a ticket under this handle (the ticket's
+    # foreign key takes KEY SHARE on this row) does not wait for this one, nor deadlock with it.
+    Handle.objects.select_for_update(no_key=True).filter(pk=handle.pk).exists()
     network = handle.network
     known = list(Handle.objects.filter(network=network))
     batch = records.Batch(
