@@ -3,9 +3,6 @@ id, an at:// URI), staged as they are stored (`Post.remote_id`)."""
 
 from __future__ import annotations
 
-import json
-from datetime import UTC
-
 from mentiondesk.channels.connectors.base import RemotePost
 from mentiondesk.channels.models import REMOTE_ID_LENGTH, USERNAME_LENGTH
 
@@ -32,24 +29,11 @@ def post_row(
     if too_long:
         reason = f"post {post.remote_id[:80]}: {', '.join(too_long)} too long"
         return Problem(line, reason, post.raw)
-    handle_id = ours.author_handle(post)
-    involves = ours.involved(post)
-    return Row(
-        post.remote_id,
-        line,
-        parent,
-        conversation,
-        post.author_id,
-        post.author_username,
-        "out" if handle_id is not None else "in",
-        handle_id,
-        involves,
-        str(post.created_at.astimezone(UTC).replace(tzinfo=None)),
-        post.text,
-        json.dumps(list(post.mentions)),
-        json.dumps(list(post.urls)),
-        json.dumps(post.raw, ensure_ascii=False),
-        None,
-        None,
-        None,
+    return ours.row(
+        post,
+        line=line,
+        remote_id=post.remote_id,
+        parent=parent,
+        conversation=conversation,
+        author_username=post.author_username,
     )

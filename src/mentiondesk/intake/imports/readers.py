@@ -12,7 +12,6 @@ from __future__ import annotations
 import csv
 import gzip
 import io
-import json
 import queue
 import re
 import threading
@@ -52,7 +51,6 @@ _MONTHS = {
     )
 }
 _CLOCK = re.compile(r"(?:[01]\d|2[0-3]):[0-5]\d:[0-5]\d")
-_ENCODE = json.JSONEncoder(ensure_ascii=False).encode
 # X usernames: letters, digits and underscores, at most 15 characters; not an e-mail address.
 # The look-behind comes after the "@" so it only runs where an "@" is (several times faster).
 _MENTION = re.compile(r"@(?<![\w@]@)(\w{1,15})")
@@ -355,29 +353,16 @@ def _x_row(post: RemotePost, *, line: int, ours: Ours) -> Row | Problem:
     parent = _post_id(post.in_reply_to_id) if post.in_reply_to_id else None
     if remote_id is None or (post.in_reply_to_id and parent is None):
         return Problem(line, f"post {post.remote_id}: not a 64-bit post id", post.raw)
-    handle_id = ours.author_handle(post)
-    involves = ours.involved(post)
     # X's conversation_id when given; without it the reply links decide (parse_page would
     # make the post its own conversation).
     given = post.conversation_id if "conversation_id" in post.raw else None
     if given is not None and len(given) > MAX_ID:
         return Problem(line, f"post {post.remote_id}: conversation_id too long", post.raw)
-    return Row(
-        remote_id,
-        line,
-        parent,
-        given,
-        post.author_id,
-        post.author_username or post.author_id,
-        "out" if handle_id is not None else "in",
-        handle_id,
-        involves,
-        str(post.created_at.astimezone(UTC).replace(tzinfo=None)),
-        post.text,
-        json.dumps(list(post.mentions)),
-        json.dumps(list(post.urls)),
-        _ENCODE(post.raw),
-        None,
-        None,
-        None,
+    return ours.row(
+        post,
+        line=line,
+        remote_id=remote_id,
+        parent=parent,
+        conversation=given,
+        author_username=post.author_username or post.author_id,
     )

@@ -4,10 +4,15 @@ of ours and is only counted, such as a boost), and who "we" are (`Ours`)."""
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
+from datetime import UTC
 from typing import Any, NamedTuple
 
 from mentiondesk.channels.connectors.base import RemotePost
+
+# A raw item as the staging table keeps it (non-ASCII as written); built once.
+_ENCODE = json.JSONEncoder(ensure_ascii=False).encode
 
 
 class Unreadable(Exception):
@@ -67,21 +72,48 @@ class Ours:
     by_remote_id: dict[str, int]
     base_url: str = ""  # the handle's Mastodon instance or Bluesky service
 
-    def author_handle(self, post: RemotePost) -> int | None:
-        """The handle of ours that wrote `post`, if one did."""
-        return self.by_remote_id.get(post.author_id) or self.by_username.get(
+    def row(
+        self,
+        post: RemotePost,
+        *,
+        line: int,
+        remote_id: int | str,
+        parent: int | str | None,
+        conversation: str | None,
+        author_username: str,
+    ) -> Row:
+        """`post` as a staged Row, ids as the reader stages them: ours (outbound) when one of
+        our handles wrote it; involving the imported handle when it wrote it, answers it or
+        names it."""
+        handle_id = self.by_remote_id.get(post.author_id) or self.by_username.get(
             post.author_username.lower()
         )
-
-    def involved(self, post: RemotePost) -> int:
-        """1 when `post` concerns the imported handle (wrote it, answers it, names it)."""
-        return int(
+        involves = (
             post.author_username.lower() == self.username
             or (
                 bool(self.remote_id)
                 and self.remote_id in (post.author_id, post.in_reply_to_user_id)
             )
             or any(m.lower() == self.username for m in post.mentions)
+        )
+        return Row(
+            remote_id,
+            line,
+            parent,
+            conversation,
+            post.author_id,
+            author_username,
+            "out" if handle_id is not None else "in",
+            handle_id,
+            int(involves),
+            str(post.created_at.astimezone(UTC).replace(tzinfo=None)),
+            post.text,
+            json.dumps(list(post.mentions)),
+            json.dumps(list(post.urls)),
+            _ENCODE(post.raw),
+            None,
+            None,
+            None,
         )
 
 
