@@ -27,7 +27,7 @@ from django.utils import timezone
 from mentiondesk.channels.connectors import network_facts
 from mentiondesk.channels.connectors.base import PayloadProblem, RemotePost
 from mentiondesk.channels.models import Handle, IngestProblem, Post
-from mentiondesk.core import rows
+from mentiondesk.core import rows, tablestats
 from mentiondesk.replies import selectors as reply_selectors
 from mentiondesk.sla import services as sla_services
 from mentiondesk.tickets import answers, rules
@@ -36,6 +36,9 @@ from mentiondesk.tickets import services as ticket_services
 from mentiondesk.tickets.models import QUEUE_STATUSES, Ticket, TicketEvent
 
 from . import enrich, placement, records, rule
+
+# The tables a batch grows: their planner statistics are refreshed once it has committed.
+STORED_TABLES = (Post, Ticket, TicketEvent)
 
 
 @dataclass
@@ -190,6 +193,7 @@ def mentions_store_pages(*, handle: Handle, pages: Sequence[PageIn]) -> IngestRe
     if batch.enrich_ids:
         remote_ids = batch.enrich_ids
         transaction.on_commit(lambda: _enqueue_enrich(network, remote_ids))
+    transaction.on_commit(lambda: tablestats.tables_analyze_stale(tables=STORED_TABLES))
     handle.last_polled_at = batch.now
     handle.save(update_fields=list(dict.fromkeys(fields)))
     return result

@@ -15,9 +15,11 @@ from django.conf import settings
 from django.db import connection, transaction
 from django.utils import timezone
 
-from mentiondesk.channels.models import Handle, Network
+from mentiondesk.channels.models import Handle, IngestProblem, Network, Post
+from mentiondesk.core import tablestats
 from mentiondesk.core.errors import DomainError
 from mentiondesk.sla import services as sla_services
+from mentiondesk.tickets.models import Ticket, TicketDocument, TicketEvent
 
 from . import conversations, formats, readers, staging, tickets, writing
 
@@ -30,6 +32,8 @@ SLA_BATCH = 5_000  # tickets per SLA refresh task queued after the import
 # The share of settings.IMPORT_CACHE_MB that goes to the TEMP tables' cache; the rest is the
 # database's, where the posts' and tickets' indexes are written and read back at random.
 TEMP_CACHE_SHARE = 0.25
+# The tables an import grows: their planner statistics are refreshed once it has committed.
+IMPORTED_TABLES = (Post, Ticket, TicketEvent, TicketDocument, IngestProblem)
 
 
 @dataclass
@@ -193,6 +197,9 @@ def history_import(
                 result.skipped = dict(stage.skipped)
                 result.problems_kept = stage.keep_problems(
                     handle_id=handle.pk, endpoint=endpoint, source=source
+                )
+                transaction.on_commit(
+                    lambda: tablestats.tables_analyze_stale(tables=IMPORTED_TABLES)
                 )
     except readers.Unreadable as exc:
         raise DomainError(str(exc)) from exc
