@@ -21,7 +21,7 @@ from mentiondesk.intake import ingest as channel_services
 from mentiondesk.integrations.previews.models import LinkPreview
 from mentiondesk.replies.models import Reply
 from mentiondesk.sandbox.x.server import SandboxServer
-from mentiondesk.tickets import services
+from mentiondesk.tickets import selectors, services
 from mentiondesk.tickets.models import Ticket, TicketEvent
 from tests.conftest import PASSWORD
 from tests.factories import remote_post, tickets_from
@@ -210,6 +210,24 @@ def test_queue_pulse_moves_when_a_ticket_enters_the_view_and_not_otherwise(
     ingest()
     assert pulse(as_advocate, "solved") == maya.pk
     assert pulse(as_advocate) > second
+
+
+def test_queue_pulse_looks_only_at_the_newest_tickets(
+    main_handle: Handle, as_advocate: Client, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A sparse view's pulse does not walk the whole history back to its newest ticket: past
+    the window it reads 0, and a new ticket in the view moves it all the same."""
+    monkeypatch.setattr(selectors, "PULSE_WINDOW", 2)
+    old, *_ = tickets_from(
+        main_handle, *(remote_post(author=f"user{n}", minutes=n) for n in range(3))
+    )
+    Ticket.objects.filter(pk=old.pk).update(status=Ticket.Status.SOLVED)
+    assert pulse(as_advocate, "solved") == 0
+    assert pulse(as_advocate) == Ticket.objects.latest("pk").pk
+
+    new, *_ = tickets_from(main_handle, remote_post(author="late", minutes=9))
+    Ticket.objects.filter(pk=new.pk).update(status=Ticket.Status.SOLVED)
+    assert pulse(as_advocate, "solved") == new.pk
 
 
 def test_queue_pulse_needs_a_signed_in_person(client: Client) -> None:
