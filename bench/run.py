@@ -52,7 +52,8 @@ WORKERS = {
 }
 # Targets from the issue.
 INGEST_TARGET = 20_000  # mentions/s on SQLite, end to end
-RAW_RATIO_TARGET = 0.3  # of the raw INSERT rate
+STORE_RATIO_TARGET = 0.6  # storing on SQLite, of the raw INSERT rate in the same run (issue 21)
+PG_COPY_RATIO_TARGET = 0.5  # storing on PostgreSQL, of its COPY floor in the same run
 P99_TARGET_MS = 10.0  # play mode on PostgreSQL, 16 agents
 IMPORT_TARGET = 20_000  # CSV rows/s on SQLite, history import
 QUEUE_P95_TARGET_MS = 50.0  # the queue page at 1M tickets, 32 agents
@@ -166,17 +167,13 @@ def bench_ingest(bench: Bench, *, mentions: int, with_pg: bool) -> None:
         "SQLite",
         f"{raw_rate:,.0f} rows/s ({raw['seconds']:.1f} s, best of 2)",
     )
-    bench.row(
-        f"{name}: poll / raw",
-        "SQLite",
-        f"{rate / raw_rate:.2f}",
-        f"≥ {RAW_RATIO_TARGET}: {verdict(rate / raw_rate >= RAW_RATIO_TARGET)}",
-    )
+    # Poll / raw is information (issue 21): it measures the sandbox sharing the cores too.
+    bench.row(f"{name}: poll / raw", "SQLite", f"{rate / raw_rate:.2f}", "info")
     bench.row(
         f"{name}: store / raw",
         "SQLite",
         f"{store_rate / raw_rate:.2f}",
-        f"≥ {RAW_RATIO_TARGET}: {verdict(store_rate / raw_rate >= RAW_RATIO_TARGET)}",
+        f"≥ {STORE_RATIO_TARGET}: {verdict(store_rate / raw_rate >= STORE_RATIO_TARGET)}",
     )
     bench.row(
         f"{name}: what was written",
@@ -187,13 +184,14 @@ def bench_ingest(bench: Bench, *, mentions: int, with_pg: bool) -> None:
     if with_pg:
         pg_store = bench.child("store", "postgres", pages_file=pages_file)
         pg_raw = bench.child("raw", "postgres", pages_file=pages_file)
+        pg_copy = bench.child("raw", "postgres", pages_file=pages_file, copy=True)
         pg_store_rate = mentions / pg_store["seconds"]
         pg_raw_rate = mentions / pg_raw["seconds"]
+        pg_copy_rate = mentions / pg_copy["seconds"]
         bench.row(
             f"{name}: store alone (parsed pages)",
             "PostgreSQL",
             f"{pg_store_rate:,.0f} mentions/s ({pg_store['seconds']:.1f} s)",
-            "info",
         )
         bench.row(
             f"{name}: raw executemany baseline",
@@ -201,6 +199,13 @@ def bench_ingest(bench: Bench, *, mentions: int, with_pg: bool) -> None:
             f"{pg_raw_rate:,.0f} rows/s ({pg_raw['seconds']:.1f} s); "
             f"store / raw {pg_store_rate / pg_raw_rate:.2f}",
             "info",
+        )
+        ratio = pg_store_rate / pg_copy_rate
+        bench.row(
+            f"{name}: COPY floor; store / COPY",
+            "PostgreSQL",
+            f"{pg_copy_rate:,.0f} rows/s ({pg_copy['seconds']:.1f} s); {ratio:.2f}",
+            f"≥ {PG_COPY_RATIO_TARGET}: {verdict(ratio >= PG_COPY_RATIO_TARGET)}",
         )
 
 
