@@ -166,7 +166,7 @@ def ticket_queue_rows(qs: QuerySet[Ticket]) -> QuerySet[Ticket, tuple[Any, ...]]
 def queue_rows(rows: Iterable[tuple[Any, ...]]) -> list[QueueRow]:
     """The QueueRows of `ticket_queue_rows`'s tuples."""
     n = len(_QUEUE_ROW_COLUMNS)
-    return [QueueRow(*r[:n], sla=None if r[n] is None else RowSla(*r[n:])) for r in rows]
+    return [QueueRow(*(*r[:n], None if r[n] is None else RowSla(*r[n:]))) for r in rows]
 
 
 def ticket_filter_triage(qs: QuerySet[Ticket], labels: TriageFilter) -> QuerySet[Ticket]:

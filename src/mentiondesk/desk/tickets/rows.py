@@ -21,7 +21,7 @@ from collections.abc import Iterable
 from datetime import datetime
 from html import escape
 
-from django.db.models import QuerySet
+from django.db.models import Field, QuerySet
 from django.template.defaultfilters import timesince_filter
 from django.urls import reverse
 from django.utils import timezone
@@ -75,10 +75,7 @@ def queue_rows_html(rows: Iterable[QueueRow], *, can_bulk: bool) -> SafeString:
     # The detail link reversed once: its id is the only 0 at the end of the path.
     before, after = escape(reverse("tickets:detail", args=[0])).rsplit("0", 1)
     # The model's choices, as get_FOO_display reads them (a value without a label shows as it is).
-    network, status, intent = (
-        {value: str(label) for value, label in Ticket._meta.get_field(name).flatchoices}
-        for name in ("network", "status", "intent")
-    )
+    network, status, intent = (_choices(name) for name in ("network", "status", "intent"))
 
     def row(r: QueueRow) -> str:
         suggested = bool(r.intent) and not triage_confidence_acts(
@@ -96,6 +93,12 @@ def queue_rows_html(rows: Iterable[QueueRow], *, can_bulk: bool) -> SafeString:
         )
 
     return mark_safe("".join(row(r) for r in rows))  # noqa: S308 - _row escapes every value
+
+
+def _choices(name: str) -> dict[str, str]:
+    field = Ticket._meta.get_field(name)
+    assert isinstance(field, Field)  # noqa: S101 - a column of the ticket's own, not a relation
+    return {value: str(label) for value, label in field.flatchoices}
 
 
 def _row(
