@@ -7,10 +7,11 @@ since Django's settings are fixed per process. Progress goes to stderr, the tabl
 bench/RESULTS.md is written by hand from it.
 
     .venv/bin/python bench/run.py [--quick]
-        [--only ingest|next|triage|import|scale|connections|timeline|demo|meter|arrival]
+        [--only ingest|next|triage|import|scale|connections|timeline|demo|meter|arrival|queue]
 
 MENTIONDESK_BENCH_PG_URL names another PostgreSQL server (its database is dropped!).
-MENTIONDESK_BENCH_BASELINE=REV also measures the cost meter's flush on that git revision."""
+MENTIONDESK_BENCH_BASELINE=REV also measures the cost meter's flush and the queue page's CPU on
+that git revision (the queue page alternating with this tree)."""
 
 from __future__ import annotations
 
@@ -31,6 +32,7 @@ import history
 import ingest
 import meter
 import play
+import queue_page
 import scale
 import timeline
 from corpus import corpus_serve
@@ -395,6 +397,18 @@ def bench_connections(bench: Bench, *, tickets: int, seconds: float) -> None:
             )
 
 
+def bench_queue(bench: Bench, *, tickets: int, requests: int) -> None:
+    """The queue page's and its rows partial's CPU per request (bench/queue_page.py), on this
+    tree and, with MENTIONDESK_BENCH_BASELINE, on that revision, alternating twice."""
+    baseline = os.environ.get("MENTIONDESK_BENCH_BASELINE")
+    src = str(meter.tree_export(baseline, bench.workdir)) if baseline else None
+    results = queue_page.measure(
+        tickets=tickets, requests=requests, rounds=2, baseline=src, name=baseline
+    )
+    for figure, measured in queue_page.lines(results):
+        bench.row(f"{figure}, {tickets:,} tickets", "PostgreSQL", measured, "info")
+
+
 def bench_meter(bench: Bench, *, pages: int, with_pg: bool) -> None:
     """The cost meter's flush for a poll's reads (bench/meter.py), per tree."""
     baseline = os.environ.get("MENTIONDESK_BENCH_BASELINE")
@@ -447,6 +461,7 @@ def main() -> None:
             "demo",
             "meter",
             "arrival",
+            "queue",
         ],
         help="one benchmark",
     )
@@ -488,6 +503,8 @@ def main() -> None:
             bench_scale(
                 bench, tickets=1_000_000 // smaller, seconds=180 / smaller, limits=not args.quick
             )
+        if args.only in (None, "queue") and with_pg:
+            bench_queue(bench, tickets=100_000 // smaller, requests=200 // smaller)
         if args.only == "connections" and with_pg:
             bench_connections(bench, tickets=1_000_000 // smaller, seconds=30 if args.quick else 60)
         print(bench.table())

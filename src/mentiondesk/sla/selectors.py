@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from typing import Any
+from typing import Any, Protocol
 from zoneinfo import ZoneInfo
 
 from django.db.models import (
@@ -106,12 +106,35 @@ def ticket_sla_badge(*, ticket: Ticket, now: datetime | None = None) -> SlaBadge
     """`ticket`'s SLA right now, from its stored state (select_related("sla") to avoid a
     query per ticket)."""
     try:
-        sla: TicketSla = ticket.sla
+        sla: TicketSla | None = ticket.sla
     except TicketSla.DoesNotExist:
+        sla = None
+    return sla_badge(sla, now=now)
+
+
+class SlaState(Protocol):
+    """A ticket's stored SLA state: a TicketSla, or its columns read without the model (the
+    queue's rows, tickets.selectors.QueueRow)."""
+
+    @property
+    def target(self) -> str: ...
+    @property
+    def due_metric(self) -> str: ...
+    @property
+    def due_at(self) -> datetime | None: ...
+    @property
+    def warn_at(self) -> datetime | None: ...
+    @property
+    def paused_seconds_left(self) -> int | None: ...
+    @property
+    def breached_at(self) -> datetime | None: ...
+
+
+def sla_badge(sla: SlaState | None, *, now: datetime | None = None) -> SlaBadge:
+    """The SLA badge of a ticket whose stored state is `sla` (None: it has none)."""
+    if sla is None or not sla.target:
         return SlaBadge("none")
     now = now or timezone.now()
-    if not sla.target:
-        return SlaBadge("none")
     breached = sla.breached_at is not None and sla.breached_at <= now
     if sla.due_at is not None:
         left = int((sla.due_at - now).total_seconds())

@@ -25,7 +25,14 @@ from mentiondesk.core.keywords import keywords_extract
 from mentiondesk.triage.constants import CONTEXTS, SENTIMENTS
 
 from .models import Ticket, TicketDocument
-from .selectors import TriageFilter, ticket_filter_triage, ticket_list, ticket_list_with_triage
+from .selectors import (
+    QueueRow,
+    TriageFilter,
+    queue_rows,
+    ticket_filter_triage,
+    ticket_list,
+    ticket_queue_rows,
+)
 
 SORTS = ("relevance", "updated", "created")
 _WORD = re.compile(r"\w+", re.UNICODE)
@@ -166,11 +173,11 @@ def ticket_search_count(*, query: SearchQuery, cap: int) -> int:
     return ticket_filter[: cap + 1].count()
 
 
-def ticket_search_rows(*, query: SearchQuery, limit: int = 50) -> list[Ticket]:
-    """The tickets `ticket_search` finds, in its order, as queue rows (the fields and triage
-    labels tickets/queue.html#ticket-table draws): one query after the search's."""
+def ticket_search_rows(*, query: SearchQuery, limit: int = 50) -> list[QueueRow]:
+    """The tickets `ticket_search` finds, in its order, as queue rows (what
+    tickets/queue.html#ticket-table draws): one query after the search's."""
     found = [hit.ticket.pk for hit in ticket_search(query=query, limit=limit)]
-    rows = {t.pk: t for t in ticket_list_with_triage(ticket_list().filter(pk__in=found))}
+    rows = {r.pk: r for r in queue_rows(ticket_queue_rows(ticket_list().filter(pk__in=found)))}
     return [rows[pk] for pk in found if pk in rows]
 
 

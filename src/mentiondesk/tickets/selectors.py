@@ -5,14 +5,13 @@ from __future__ import annotations
 import functools
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from datetime import datetime
+from typing import Any, NamedTuple
 
 from django.conf import settings
 from django.db import connection
 from django.db.models import (
-    BooleanField,
     Exists,
-    ExpressionWrapper,
     OuterRef,
     Prefetch,
     QuerySet,
@@ -29,9 +28,6 @@ from mentiondesk.channels.models import (
 )
 from mentiondesk.core.errors import DomainError, NotFound
 from mentiondesk.core.intents import Intent
-from mentiondesk.tickets.gate import (
-    tickets_intent_acting,
-)
 from mentiondesk.triage.constants import CONTEXTS, SENTIMENTS
 from mentiondesk.triage.models import TriageResult
 
@@ -100,11 +96,45 @@ def _first_inbound_triage() -> QuerySet[TriageResult]:
     return TriageResult.objects.filter(post_id=Subquery(first))
 
 
-# What a queue row draws (tickets/queue.html): the rest of a ticket, its handle and its
-# assignee (a user row carries a password hash) stays in the database. A field the row starts
-# drawing without being named here costs a query per row, which the queue's query-count test
-# catches.
-QUEUE_ROW_FIELDS = (
+class RowSla(NamedTuple):
+    """A queue row's stored SLA state (sla.models.TicketSla's columns, for
+    sla.selectors.sla_badge)."""
+
+    target: str
+    due_metric: str
+    due_at: datetime | None
+    warn_at: datetime | None
+    paused_seconds_left: int | None
+    breached_at: datetime | None
+
+
+@dataclass(frozen=True, slots=True)
+class QueueRow:
+    """What a queue row draws (tickets/queue.html, through desk/tickets/rows.py), read as
+    columns: model instances for a ticket, its handle, its assignee and its SLA state cost
+    more than drawing the row. `triage_sentiment` and `triage_context` are triage's labels of
+    the first inbound post (None: not triaged yet); `sla` is None without an SLA state."""
+
+    pk: int
+    network: str
+    requester_username: str
+    subject: str
+    intent: str
+    intent_confidence: float | None
+    status: str
+    assignee_id: int | None
+    created_at: datetime
+    handle_username: str
+    assignee_username: str | None
+    triage_sentiment: str | None
+    triage_context: str | None
+    sla: RowSla | None
+
+
+# QueueRow's columns in its order, then RowSla's; a LEFT JOIN without an SLA state reads
+# None for its never-null `target`.
+_QUEUE_ROW_COLUMNS = (
+    "pk",
     "network",
     "requester_username",
     "subject",
@@ -115,20 +145,28 @@ QUEUE_ROW_FIELDS = (
     "created_at",
     "handle__username",
     "assignee__username",
-    "sla",
+    "triage_sentiment",
+    "triage_context",
 )
+_ROW_SLA_COLUMNS = tuple(f"sla__{name}" for name in RowSla._fields)
 
 
-def ticket_list_with_triage(qs: QuerySet[Ticket]) -> QuerySet[Ticket]:
-    """`qs` with `triage_sentiment` and `triage_context` (of the first inbound post; None
-    when not triaged yet) and `intent_acts` (False: the intent is triage's suggestion, see
-    tickets.gate), for queue rows: only the fields they draw."""
+def ticket_queue_rows(qs: QuerySet[Ticket]) -> QuerySet[Ticket, tuple[Any, ...]]:
+    """`qs` as the tuples `queue_rows` reads: the columns a queue row draws, with triage's
+    labels of the first inbound post. Whether the intent is only triage's suggestion is
+    tickets.gate's rule on `intent_confidence`, decided when drawing (the policy's threshold
+    is not in the query, so a query built once stays right when the policy changes)."""
     triage = _first_inbound_triage()
-    return qs.only(*QUEUE_ROW_FIELDS).annotate(
+    return qs.annotate(
         triage_sentiment=Subquery(triage.values("sentiment")[:1]),
         triage_context=Subquery(triage.values("context")[:1]),
-        intent_acts=ExpressionWrapper(tickets_intent_acting(), output_field=BooleanField()),
-    )
+    ).values_list(*_QUEUE_ROW_COLUMNS, *_ROW_SLA_COLUMNS)
+
+
+def queue_rows(rows: Iterable[tuple[Any, ...]]) -> list[QueueRow]:
+    """The QueueRows of `ticket_queue_rows`'s tuples."""
+    n = len(_QUEUE_ROW_COLUMNS)
+    return [QueueRow(*(*r[:n], None if r[n] is None else RowSla(*r[n:]))) for r in rows]
 
 
 def ticket_filter_triage(qs: QuerySet[Ticket], labels: TriageFilter) -> QuerySet[Ticket]:

@@ -62,17 +62,18 @@ from mentiondesk.desk.tickets.forms import (
     TakeForm,
     escalation_label,
 )
+from mentiondesk.desk.tickets.rows import queue_rows_read
 from mentiondesk.incidents import selectors as surge_selectors
 from mentiondesk.integrations.slack import escalations
 from mentiondesk.replies import evidence as ticket_evidence
 from mentiondesk.replies import selectors as reply_selectors
 from mentiondesk.replies import services as reply_services
 from mentiondesk.replies.services import bulk
-from mentiondesk.sla import selectors as sla_selectors
 from mentiondesk.tickets import saved_searches, selectors, services
 from mentiondesk.tickets import search as ticket_search
 from mentiondesk.tickets.constants import DEFAULT_VIEW, VIEWS
 from mentiondesk.tickets.models import Ticket
+from mentiondesk.tickets.selectors import QueueRow
 
 # The queue shows the oldest tickets first; past this many, the counts say how many more.
 QUEUE_ROWS = 50
@@ -106,14 +107,14 @@ def queue(request: HttpRequest) -> HttpResponse:
     # on Mastodon alone lands on its Mastodon view).
     view = form.view_slug(default=selectors.view_landing(shown=[v.slug for v in nav_views]))
     labels = form.labels()
-    tickets = selectors.ticket_list(view=view, labels=labels, viewer=_user(request))
     sort = "due" if request.GET.get("sort") == "due" else "created"
-    if sort == "due":
-        tickets = sla_selectors.tickets_by_due(tickets)
+    tickets = queue_rows_read(
+        view=view, labels=labels, sort=sort, viewer=_user(request), limit=QUEUE_ROWS
+    )
     context = {
         "current_view": VIEWS[view],
         "nav_views": nav_views,
-        "tickets": selectors.ticket_list_with_triage(tickets)[:QUEUE_ROWS],
+        "tickets": tickets,
         "sort": sort,
         "queue_rows": QUEUE_ROWS,
         "filter_form": form,
@@ -138,7 +139,7 @@ def search(request: HttpRequest) -> HttpResponse:
     """Ticket search in the seed's syntax, results as queue rows; a query the parser refuses
     is shown on the page with a 400."""
     form = SearchForm(request.GET)
-    tickets: list[Ticket] | None = None
+    tickets: list[QueueRow] | None = None
     if form.is_valid() and form.cleaned_data["q"]:
         try:
             query = ticket_search.search_parse(text=form.cleaned_data["q"])

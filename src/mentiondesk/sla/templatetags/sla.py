@@ -1,19 +1,10 @@
-"""Queue rows' SLA column: thin filters over sla.selectors.ticket_sla_badge."""
+"""The queue rows' SLA column (desk/tickets/rows.py draws it with sla.selectors.sla_badge)."""
 
 from __future__ import annotations
 
 from django import template
 
-from mentiondesk.sla import selectors
-from mentiondesk.tickets.models import Ticket
-
 register = template.Library()
-
-
-@register.filter
-def sla_badge(ticket: Ticket) -> selectors.SlaBadge:
-    """A queue row's SLA right now, read once per row (the row's queryset selects `sla`)."""
-    return selectors.ticket_sla_badge(ticket=ticket)
 
 
 @register.filter
