@@ -244,6 +244,37 @@ def test_only_playable_views_carry_a_pulse(as_advocate: Client) -> None:
     assert "data-pulse=" not in rows
 
 
+def test_queue_rows_draw_each_state_of_a_row(
+    main_handle: Handle, as_advocate: Client, lead: User
+) -> None:
+    """The rows are drawn in Python (desk/tickets/rows.py) with the template's markup: who has
+    a ticket, triage's intent acting or only suggested, and the link to the ticket."""
+    taken, acting, suggested = tickets_from(
+        main_handle,
+        remote_post(author="taken"),
+        remote_post(author="acting", minutes=1),
+        remote_post(author="suggested", minutes=2),
+    )
+    services.ticket_assign(ticket=taken, assignee=lead, by=lead)
+    Ticket.objects.filter(pk=acting.pk).update(intent="availability", intent_confidence=None)
+    Ticket.objects.filter(pk=suggested.pk).update(intent="bug_report", intent_confidence=0.123)
+    page = html(as_advocate.get(QUEUE, {"view": "all"}))
+
+    def row(ticket: Ticket) -> str:
+        match = re.search(rf'<tr class="[^"]*" data-ticket-id="{ticket.pk}">.*?</tr>', page, re.S)
+        assert match, ticket
+        return match.group(0)
+
+    assert '<tr class="ticket-row" ' in row(taken)
+    assert f'<td class="col-assignee">{lead.username}</td>' in row(taken)
+    assert '<tr class="ticket-row is-unassigned" ' in row(acting)
+    assert '<span class="muted">Unassigned</span>' in row(acting)
+    assert '<span class="tag tag-amber">Availability</span>' in row(acting)
+    assert 'data-suggested="bug_report"' in row(suggested)
+    assert "suggested: bug report (12%)</span>" in row(suggested)
+    assert f'href="{detail_url(suggested)}"' in row(suggested)
+
+
 def test_queue_view_parameter_selects_the_view(main_handle: Handle, as_advocate: Client) -> None:
     solved, _ = tickets_from(
         main_handle, remote_post(author="solvedone"), remote_post(author="waiting", minutes=1)
