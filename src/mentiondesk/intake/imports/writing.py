@@ -59,8 +59,9 @@ def history_write(
     sql.execute("CREATE UNIQUE INDEX import_conv_ticket_conv ON import_conv_ticket (conv)")
     # Every post, on the ticket of the requester it belongs to, in post id order: X ids grow
     # with time, and so do the conversations, tickets and times the posts' indexes are keyed
-    # by, so each index is written from one end to the other once rather than at random (at
-    # millions of posts, where the cache no longer holds them, that is most of the import).
+    # by, so each index is written from one end to the other once, not once per depth of
+    # thread as in the conversation walk's order (at millions of posts, where the cache no
+    # longer holds the indexes, that was a third of the import: bench/RESULTS.md).
     # ON CONFLICT: a poll that stored one of them meanwhile (PostgreSQL; SQLite holds the
     # write lock throughout).
     sql.execute(
