@@ -61,7 +61,7 @@ def history_write(
     # with time, and so do the conversations, tickets and times the posts' indexes are keyed
     # by, so each index is written from one end to the other once, not once per depth of
     # thread as in the conversation walk's order (at millions of posts, where the cache no
-    # longer holds the indexes, that was a third of the import: bench/RESULTS.md).
+    # longer holds the indexes, that was a quarter of the import: bench/RESULTS.md).
     # ON CONFLICT: a poll that stored one of them meanwhile (PostgreSQL; SQLite holds the
     # write lock throughout).
     sql.execute(
