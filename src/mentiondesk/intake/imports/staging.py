@@ -36,6 +36,7 @@ TABLES = (
     "import_link",
     "import_conv",
     "import_new",
+    "import_conv_ticket",
     "import_group",
     "import_answer",
     "import_uri",

@@ -45,13 +45,22 @@ def tickets_decide(
         [network],
     )
     sql.execute("CREATE UNIQUE INDEX import_conv_conv ON import_conv (conv)")
-    # Posts to store: new ones, in those conversations, not another brand's.
+    # Posts to store: new ones, in those conversations, not another brand's. Keyed by post
+    # id, so that the posts are written in its order (`writing.history_write`).
+    sql.execute(
+        f"""
+        CREATE TEMP TABLE import_new (
+            rid {d.rid} PRIMARY KEY, conv TEXT NOT NULL, req TEXT, direction TEXT NOT NULL,
+            created_at {d.ts} NOT NULL, involves INTEGER NOT NULL)
+        """
+    )
     sql.execute(
         """
-        CREATE TEMP TABLE import_new AS
+        INSERT INTO import_new (rid, conv, req, direction, created_at, involves)
         SELECT l.rid, l.conv, l.req, l.direction, l.created_at, l.involves
         FROM import_link l JOIN import_conv c ON c.conv = l.conv
         WHERE l.known = 0 AND l.direction <> 'x'
+        ORDER BY l.rid
         """
     )
     sql.execute("CREATE INDEX import_new_group ON import_new (conv, req, direction, created_at)")

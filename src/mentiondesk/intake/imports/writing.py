@@ -42,9 +42,28 @@ def history_write(
         auto_ticket=auto_ticket,
     )
     active = list(ACTIVE_STATUSES)
-    active_in = sql.placeholders(active)
-    # Every post, on the ticket of the requester it belongs to. ON CONFLICT: a poll that
-    # stored one of them meanwhile (PostgreSQL; SQLite holds the write lock throughout).
+    # A post of ours (or a requester's without a ticket of theirs) goes on the first active
+    # ticket of its conversation: looked up once per conversation, not per post.
+    sql.execute(
+        f"""
+        CREATE TEMP TABLE import_conv_ticket AS
+        SELECT c.conv, (
+            SELECT t.id FROM tickets_ticket t
+            WHERE t.network = %s AND t.conversation_id = c.conv
+              AND t.status IN ({sql.placeholders(active)})
+            ORDER BY t.created_at, t.id LIMIT 1) AS ticket_id
+        FROM (SELECT DISTINCT conv FROM import_new) c
+        """,
+        [network, *active],
+    )
+    sql.execute("CREATE UNIQUE INDEX import_conv_ticket_conv ON import_conv_ticket (conv)")
+    # Every post, on the ticket of the requester it belongs to, in post id order: X ids grow
+    # with time, and so do the conversations, tickets and times the posts' indexes are keyed
+    # by, so each index is written from one end to the other once, not once per depth of
+    # thread as in the conversation walk's order (at millions of posts, where the cache no
+    # longer holds the indexes, that was a quarter of the import: bench/RESULTS.md).
+    # ON CONFLICT: a poll that stored one of them meanwhile (PostgreSQL; SQLite holds the
+    # write lock throughout).
     sql.execute(
         f"""
         INSERT INTO channels_post (
@@ -52,21 +71,19 @@ def history_write(
             author_username, text, created_at, conversation_id, in_reply_to_remote_id,
             mentions, urls, raw, deleted_at, stored_at)
         SELECT %s, CAST(r.rid AS TEXT), COALESCE(r.handle_id, %s),
-               COALESCE(CASE WHEN r.direction = 'in' THEN g.ticket_id END, (
-                   SELECT t.id FROM tickets_ticket t
-                   WHERE t.network = %s AND t.conversation_id = n.conv
-                     AND t.status IN ({active_in})
-                   ORDER BY t.created_at, t.id LIMIT 1)),
+               COALESCE(CASE WHEN r.direction = 'in' THEN g.ticket_id END, f.ticket_id),
                r.direction, r.author_id, r.author_username, r.text, r.created_at, n.conv,
                COALESCE(CAST(r.parent AS TEXT), ''), r.mentions, r.urls,
                COALESCE(r.raw, {d.csv_raw}), NULL, %s
-        FROM import_row r
-        JOIN import_new n ON n.rid = r.rid
+        FROM import_new n
+        JOIN import_row r ON r.rid = n.rid
         LEFT JOIN import_group g ON g.conv = n.conv AND g.req = n.req
+        LEFT JOIN import_conv_ticket f ON f.conv = n.conv
         WHERE 1 = 1
+        ORDER BY n.rid
         ON CONFLICT DO NOTHING
         """,
-        [network, handle_id, network, *active, stamp],
+        [network, handle_id, stamp],
     )
     # Follow-ups on tickets the desk already had: their times take in the new posts.
     totals.tickets_updated = sql.execute(
@@ -94,9 +111,13 @@ def history_write(
         ),
     )
     # Which post of ours answers which ticket, and the first responses: the rule ingest
-    # follows too, over every conversation the file touched.
+    # follows too, over every conversation the import wrote posts in. One it wrote nothing in
+    # keeps the answers it had (the rule is worked out whenever a conversation changes): a
+    # file imported again walks no thread.
     answers.conversations_answers_refresh_staged(
-        network=network, conversations_sql="SELECT conv FROM import_conv", into="import_answer"
+        network=network,
+        conversations_sql="SELECT DISTINCT conv FROM import_new",
+        into="import_answer",
     )
     _answered_elsewhere(network=network)
     sql.execute("CREATE INDEX import_group_ticket ON import_group (ticket_id)")
@@ -138,28 +159,34 @@ def documents_write() -> int:
     then every post oldest first); a test compares the two. Python would spend longer on a
     million posts than the rest of the import."""
     if connection.vendor == "postgresql":
-        posts = "string_agg(p.text, E'\\n' ORDER BY p.created_at, p.remote_id)"
-        ordered = "channels_post p"
+        body = """
+            SELECT p.ticket_id, string_agg(p.text, E'\\n' ORDER BY p.created_at, p.remote_id)
+                   AS body
+            FROM channels_post p
+            WHERE p.ticket_id IN (SELECT ticket_id FROM import_group) AND p.deleted_at IS NULL
+            GROUP BY p.ticket_id"""
         newline = "E'\\n'"
     else:
         # SQLite before 3.44 has no ORDER BY inside group_concat: it concatenates in the
-        # order its input comes, so the input is ordered.
-        posts = "group_concat(p.text, char(10))"
-        ordered = (
-            "(SELECT ticket_id, text, created_at, remote_id, deleted_at FROM channels_post "
-            " WHERE ticket_id IN (SELECT ticket_id FROM import_group) "
-            " ORDER BY ticket_id, created_at, remote_id) p"
-        )
+        # order its input comes, so the input is ordered, one ticket at a time (its posts
+        # through the (ticket_id, created_at) index): one sort of every post's text would
+        # spill to disk at millions of posts, and hold as much memory as the page cache.
+        body = """
+            SELECT t.id AS ticket_id, (
+                SELECT group_concat(o.text, char(10)) FROM (
+                    SELECT p.text FROM channels_post p
+                    WHERE p.ticket_id = t.id AND p.deleted_at IS NULL
+                    ORDER BY p.created_at, p.remote_id) o) AS body
+            FROM tickets_ticket t
+            WHERE t.id IN (SELECT ticket_id FROM import_group) AND EXISTS (
+                SELECT 1 FROM channels_post p WHERE p.ticket_id = t.id AND p.deleted_at IS NULL)"""
         newline = "char(10)"
     return sql.execute(
         f"""
         INSERT INTO tickets_ticketdocument (ticket_id, body, refreshed_at)
         SELECT t.id, '@' || t.requester_username || {newline} || t.subject
                      || COALESCE({newline} || d.body, ''), %s
-        FROM tickets_ticket t
-        JOIN (SELECT p.ticket_id, {posts} AS body FROM {ordered}
-              WHERE p.ticket_id IN (SELECT ticket_id FROM import_group) AND p.deleted_at IS NULL
-              GROUP BY p.ticket_id) d ON d.ticket_id = t.id
+        FROM tickets_ticket t JOIN ({body}) d ON d.ticket_id = t.id
         WHERE 1 = 1
         ON CONFLICT (ticket_id) DO UPDATE SET body = excluded.body,
                                               refreshed_at = excluded.refreshed_at
