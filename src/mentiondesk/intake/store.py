@@ -406,10 +406,9 @@ def _handles_check(batch: records.Batch, post_rows: list[records.PostRow]) -> No
     if not checked:
         return
     network = batch.handle.network
-    tickets: dict[int, Ticket] = {}
+    tickets = {row.pk: _ticket(batch, row) for _, row in checked}
     checks = []
     for r, row in checked:
-        ticket = tickets.get(row.pk or 0) or tickets.setdefault(row.pk or 0, _ticket(batch, row))
         post = Post(
             network=network,
             remote_id=r.remote.remote_id,
@@ -418,7 +417,7 @@ def _handles_check(batch: records.Batch, post_rows: list[records.PostRow]) -> No
             in_reply_to_remote_id=r.remote.in_reply_to_id or "",
             raw=r.remote.raw,
         )
-        checks.append((ticket, post))
+        checks.append((tickets[row.pk], post))
     ticket_services.tickets_handle_check(checks=checks, handles=batch.active, policy=batch.policy)
 
 
