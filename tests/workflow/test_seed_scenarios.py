@@ -109,6 +109,28 @@ def test_wrong_handle_reply_is_noted_and_the_follow_up_uses_the_right_one(
     )
 
 
+def test_an_answer_from_the_status_handle_is_right_once_the_ticket_is_about_availability(
+    desk: SandboxServer, mention: Callable[..., Ticket], advocate: User
+) -> None:
+    """The handle check on ingest reads the ticket's triage label: the status handle answering
+    a ticket marked as availability is the handbook's choice; on one that is not (the main
+    handle's, both mentioned), it is noted as the wrong handle."""
+    outage = mention("kai", "@Driftwood @DriftwoodStatus is driftwood.dev down?")
+    other = mention("lou", "@Driftwood @DriftwoodStatus how do I export my issues?")
+    ticket_actions.ticket_intent_set(ticket=outage, intent="availability", by=advocate)
+    for ticket in (outage, other):
+        desk.store.mention_add(
+            "DriftwoodStatus",
+            f"@{ticket.requester_username} looking into it",
+            in_reply_to=ticket.posts.get().remote_id,
+        )
+    ingest()
+
+    assert not outage.events.filter(kind=TicketEvent.Kind.WRONG_HANDLE).exists()
+    note = other.events.get(kind=TicketEvent.Kind.WRONG_HANDLE)
+    assert "@DriftwoodStatus answered" in note.message
+
+
 def test_spam_report_goes_to_abuse_with_link_and_time_and_drafts_thanks(
     desk: SandboxServer,
     mention: Callable[..., Ticket],

@@ -19,6 +19,7 @@ from django.utils.dateparse import parse_datetime
 from mentiondesk.channels.connectors.base import RemotePost
 from mentiondesk.channels.models import Handle, Post
 from mentiondesk.core import rows
+from mentiondesk.policy.schema import Policy
 from mentiondesk.tickets.models import ACTIVE_STATUSES, Ticket, TicketEvent
 
 # Parameters per statement: SQLite's limit is 32,766 (3.32 and later), PostgreSQL's 65,535.
@@ -27,7 +28,8 @@ MAX_PARAMS = 32_000
 
 @dataclass(slots=True, eq=False)
 class TicketRow:
-    """An active ticket as the rule reads and changes it (pk None until inserted)."""
+    """An active ticket as the rule reads and changes it (pk None until inserted), with what
+    the handbook's handle check reads of it (handle, triage label)."""
 
     pk: int | None
     conversation_id: str
@@ -39,6 +41,8 @@ class TicketRow:
     handle_id: int = 0
     requester_username: str = ""
     subject: str = ""
+    intent: str = ""
+    intent_confidence: float | None = None
 
 
 @dataclass(slots=True)
@@ -51,12 +55,17 @@ class PostRow:
 
 @dataclass
 class Batch:
-    """What a batch reads once: the network's handles; and what it does once, at its end."""
+    """What a batch reads once: the network's handles (by remote id, by username, by id, the
+    active ones as `tickets.selectors.handles_active` lists them) and the policy in force;
+    and what it does once, at its end."""
 
     handle: Handle
     now: datetime
     ours: dict[str, Handle]
     by_username: dict[str, Handle]
+    by_pk: dict[int, Handle]
+    active: list[Handle]
+    policy: Policy
     adapted: dict[datetime, Any] = field(default_factory=dict)
     enrich_ids: list[str] = field(default_factory=list)
     sla_ids: set[int] = field(default_factory=set)
@@ -104,22 +113,43 @@ def tickets_active(network: str, posts: list[RemotePost]) -> dict[tuple[str, str
     conversations = sorted({p.conversation_id for p in posts})
     tickets: dict[tuple[str, str], TicketRow] = {}
     for chunk in _chunks(conversations, MAX_PARAMS - 1):
-        for pk, conv, requester, status, created, last_in, solved in _fetch(
-            _sql().active(len(chunk)), [network, *chunk]
-        ):
-            tickets[(conv, requester)] = TicketRow(
-                pk=pk,
-                conversation_id=conv,
-                requester_remote_id=requester,
-                status=status,
-                created_at=_datetime(created),
-                last_inbound_at=_datetime(last_in),
-                solved_at=_datetime_or_none(solved),
-            )
+        for row in _fetch(_sql().active(len(chunk)), [network, *chunk]):
+            ticket = _ticket_row(row)
+            tickets[(ticket.conversation_id, ticket.requester_remote_id)] = ticket
     if len(conversations) > MAX_PARAMS - 1:
         # Chunks each come in queue order; together they must too.
         tickets = dict(sorted(tickets.items(), key=lambda kv: (kv[1].created_at, kv[1].pk or 0)))
     return tickets
+
+
+def tickets_lock(ids: Iterable[int]) -> dict[int, TicketRow]:
+    """Tickets by id, as they are now, locked until the transaction ends (FOR UPDATE on
+    PostgreSQL; SQLite's write transaction holds the whole database already): their status
+    read here is the one an UPDATE that follows replaces."""
+    wanted = sorted(set(ids))
+    found: dict[int, TicketRow] = {}
+    for chunk in _chunks(wanted, MAX_PARAMS):
+        for row in _fetch(_sql().lock(len(chunk)), list(chunk)):
+            ticket = _ticket_row(row)
+            found[ticket.pk or 0] = ticket
+    return found
+
+
+def _ticket_row(row: Sequence[Any]) -> TicketRow:
+    """A TicketRow from the columns `_TICKET_READ` names."""
+    pk, conv, requester, status, created, last_in, solved, handle_id, intent, confidence = row
+    return TicketRow(
+        pk=pk,
+        conversation_id=conv,
+        requester_remote_id=requester,
+        status=status,
+        created_at=_datetime(created),
+        last_inbound_at=_datetime(last_in),
+        solved_at=_datetime_or_none(solved),
+        handle_id=handle_id,
+        intent=intent,
+        intent_confidence=confidence,
+    )
 
 
 def tickets_insert(batch: Batch, network: str, tickets: list[TicketRow]) -> None:
@@ -258,6 +288,8 @@ class _Statements:
     stored_tail: str
     active_head: str
     active_tail: str
+    lock_head: str
+    lock_tail: str
     ticket_restart: str
     ticket_touch: str
     post_refile: str
@@ -281,6 +313,10 @@ class _Statements:
     @functools.cache  # noqa: B019 (as above)
     def active(self, n: int) -> str:
         return self.active_head + ", ".join(["%s"] * n) + self.active_tail
+
+    @functools.cache  # noqa: B019 (as above)
+    def lock(self, n: int) -> str:
+        return self.lock_head + ", ".join(["%s"] * n) + self.lock_tail
 
 
 # The columns the inserts write, in the order the rows above hold them. Checked against the
@@ -322,6 +358,11 @@ POST_COLUMNS = (
     "stored_at",
 )
 EVENT_COLUMNS = ("ticket_id", "kind", "actor_id", "message", "data", "created_at")
+# What a TicketRow reads of a stored ticket (`_ticket_row`).
+_TICKET_READ = (
+    "id, conversation_id, requester_remote_id, status, created_at, last_inbound_at, solved_at, "
+    "handle_id, intent, intent_confidence"
+)
 
 
 @functools.cache
@@ -358,11 +399,12 @@ def _statements(vendor: str) -> _Statements:
         ),
         stored_tail=")",
         active_head=(
-            "SELECT id, conversation_id, requester_remote_id, status, created_at, "  # noqa: S608
-            "last_inbound_at, solved_at FROM tickets_ticket "
+            f"SELECT {_TICKET_READ} FROM tickets_ticket "  # noqa: S608
             f'WHERE "network" = %s AND "status" IN ({active}) AND "conversation_id" IN ('
         ),
         active_tail=") ORDER BY created_at, id",
+        lock_head=f"SELECT {_TICKET_READ} FROM tickets_ticket WHERE id IN (",  # noqa: S608
+        lock_tail=")" + (" FOR UPDATE" if connection.features.has_select_for_update else ""),
         ticket_restart="UPDATE tickets_ticket SET created_at = %s WHERE id = %s",
         ticket_touch=(
             "UPDATE tickets_ticket SET status = %s, solved_at = %s, created_at = %s, "

@@ -28,6 +28,7 @@ from mentiondesk.channels.connectors import network_facts
 from mentiondesk.channels.connectors.base import PayloadProblem, RemotePost
 from mentiondesk.channels.models import Handle, IngestProblem, Post
 from mentiondesk.core import rows, tablestats
+from mentiondesk.policy.selectors import policy_current
 from mentiondesk.replies import selectors as reply_selectors
 from mentiondesk.sla import services as sla_services
 from mentiondesk.tickets import answers, rules
@@ -171,6 +172,9 @@ def mentions_store_pages(*, handle: Handle, pages: Sequence[PageIn]) -> IngestRe
         now=timezone.now(),
         ours={h.remote_id: h for h in known if h.remote_id},
         by_username={h.username.lower(): h for h in known if h.is_active},
+        by_pk={h.pk: h for h in known},
+        active=ticket_selectors.handles_active(network=network),
+        policy=policy_current(),
     )
     result = IngestResult(handle=handle.username)
     fields = ["since_id", "own_since_id", "last_polled_at"]
@@ -360,24 +364,29 @@ def _page_store(batch: records.Batch, page: PageIn) -> IngestResult:
         conversations={t.conversation_id for t in [*new_tickets, *touched.values()]}
         | restarted_conversations,
     )
-    answered = answers.conversations_answers_refresh(
+    answered = answers.conversations_answers_refresh_posts(
         network=network,
         conversations={row.remote.conversation_id for row in post_rows} | restarted_conversations,
     )
-    ours_new = [
+    ours_new = {
         row.remote.remote_id for row in post_rows if row.direction == Post.Direction.OUTBOUND
-    ]
+    }
     # A ticket opened, joined or started earlier by this page (a backlog read newest first)
     # may be answered by a post of ours stored before: its status follows the same rule as
     # for a new post of ours (intake.rule, "answers").
-    again = restarted | set(touched) | {t.pk for t in new_tickets}
-    if again:
-        ours_new += Post.objects.filter(
-            pk__in=[pk for pk, ticket_id in answered.items() if ticket_id in again]
-        ).values_list("remote_id", flat=True)
-    _tickets_answered_elsewhere(network=network, remote_ids=ours_new, answered=answered)
+    written = {t.pk: t for t in [*new_tickets, *touched.values()] if t.pk is not None}
+    again = restarted | set(written)
+    _tickets_answered_elsewhere(
+        batch,
+        answering={
+            pk: a.ticket_id
+            for pk, a in answered.items()
+            if a.remote_id in ours_new or a.ticket_id in again
+        },
+        written=written,
+    )
     batch.sla_ids |= {r.ticket.pk for r in post_rows if r.ticket and r.ticket.pk} | restarted
-    _handles_check(network, post_rows)
+    _handles_check(batch, post_rows)
     batch.enrich_ids += [p.remote_id for p in inbound]
     return result
 
@@ -389,20 +398,21 @@ def _conversation_ticket(
     return min(matches, key=lambda t: t.created_at) if matches else None
 
 
-def _handles_check(network: str, post_rows: list[records.PostRow]) -> None:
+def _handles_check(batch: records.Batch, post_rows: list[records.PostRow]) -> None:
     """The handbook's wrong-handle note for the page's posts of ours on a ticket, at once,
-    against the ticket each was filed under when stored."""
+    against the ticket each was filed under when stored (as the page holds it: its handle and
+    triage label are what the rule reads, and storing changes neither)."""
     checked = [
-        r for r in post_rows if r.direction == Post.Direction.OUTBOUND and r.ticket is not None
+        (r, r.ticket)
+        for r in post_rows
+        if r.direction == Post.Direction.OUTBOUND and r.ticket is not None
     ]
     if not checked:
         return
-    tickets = Ticket.objects.select_related("handle").in_bulk(
-        {r.ticket.pk for r in checked if r.ticket is not None}
-    )
+    network = batch.handle.network
+    tickets = {row.pk: _ticket(batch, row) for _, row in checked}
     checks = []
-    for r in checked:
-        ticket_pk = r.ticket.pk if r.ticket is not None else None
+    for r, row in checked:
         post = Post(
             network=network,
             remote_id=r.remote.remote_id,
@@ -411,42 +421,53 @@ def _handles_check(network: str, post_rows: list[records.PostRow]) -> None:
             in_reply_to_remote_id=r.remote.in_reply_to_id or "",
             raw=r.remote.raw,
         )
-        checks.append((tickets[ticket_pk], post))
-    ticket_services.tickets_handle_check(checks=checks)
+        checks.append((tickets[row.pk], post))
+    ticket_services.tickets_handle_check(checks=checks, handles=batch.active, policy=batch.policy)
 
 
 def _tickets_answered_elsewhere(
-    *, network: str, remote_ids: list[str], answered: dict[int, int]
+    batch: records.Batch, *, answering: dict[int, int], written: dict[int, records.TicketRow]
 ) -> None:
     """Posts of ours the desk did not send (another client, the X app) that answer a ticket in
     the queue: it goes pending and leaves the queue when the requester's latest post is
     answered (`ticket_answer_get`, the one rule of "already answered"), and is open (answered
-    once, written to since) otherwise; its timeline says where the answer came from."""
-    posts = {
-        p.pk: p
-        for p in Post.objects.filter(network=network, remote_id__in=remote_ids, deleted_at=None)
-        if p.pk in answered
-    }
-    if not posts:
+    once, written to since) otherwise; its timeline says where the answer came from.
+
+    `answering`: {post id: ticket id} of the page's posts of ours that answer a ticket;
+    `written`: the tickets the page opened or updated, by id, as it wrote them (and holds
+    them locked). Nothing is read when none of the tickets answered is in the queue."""
+    if not answering:
         return
-    tickets = Ticket.objects.select_for_update().in_bulk({answered[pk] for pk in posts})
-    queued = [t for t in tickets.values() if t.status in QUEUE_STATUSES]
-    latest = ticket_selectors.tickets_latest_inbound(tickets=queued)
+    ticket_ids = set(answering.values())
+    states = {pk: written[pk] for pk in ticket_ids if pk in written}
+    # The others' status, read now and locked: what the UPDATE below replaces.
+    states.update(records.tickets_lock(ticket_ids - set(states)))
+    queued = {pk for pk, state in states.items() if state.status in QUEUE_STATUSES}
+    if not queued:
+        return
+    posts = list(
+        Post.objects.filter(
+            pk__in=[pk for pk, ticket_id in answering.items() if ticket_id in queued],
+            deleted_at=None,
+        )
+    )
+    tickets = {pk: _ticket(batch, states[pk]) for pk in {answering[p.pk] for p in posts}}
+    latest = ticket_selectors.tickets_latest_inbound(tickets=tickets.values())
     # Whether a ticket's latest post is answered does not change while this loop runs (it
     # writes statuses and events only): asked once, of every ticket together.
     answered_latest = reply_selectors.tickets_answer_get(
-        latest={t.pk: (t, latest[t.pk]) for t in queued if t.pk in latest}
+        latest={pk: (t, latest[pk]) for pk, t in tickets.items() if pk in latest}
     )
     changed: list[Ticket] = []
     notes: list[TicketEvent] = []
-    for post in sorted(posts.values(), key=lambda p: (p.created_at, p.remote_id)):
-        ticket = tickets[answered[post.pk]]
+    for post in sorted(posts, key=lambda p: (p.created_at, p.remote_id)):
+        ticket = tickets[answering[post.pk]]
         if ticket.status not in QUEUE_STATUSES:
             continue
         status = Ticket.Status.PENDING if ticket.pk in answered_latest else Ticket.Status.OPEN
         if status == ticket.status:
             continue
-        ticket.status = status
+        ticket.status = states[ticket.pk].status = status
         changed.append(ticket)
         notes.append(
             TicketEvent(
@@ -459,6 +480,24 @@ def _tickets_answered_elsewhere(
     # Once each: a ticket's status goes where its answer says, and stays there.
     rows.rows_update(changed, fields=["status", "updated_at"])
     rows.rows_insert(notes)
+
+
+def _ticket(batch: records.Batch, row: records.TicketRow) -> Ticket:
+    """The page's record of a stored ticket as the instance the tickets rules take: every
+    field the record holds (those the handle and answer rules read among them)."""
+    return Ticket(
+        pk=row.pk,
+        network=batch.handle.network,
+        handle=batch.by_pk[row.handle_id],
+        conversation_id=row.conversation_id,
+        requester_remote_id=row.requester_remote_id,
+        status=row.status,
+        created_at=row.created_at,
+        last_inbound_at=row.last_inbound_at,
+        solved_at=row.solved_at,
+        intent=row.intent,
+        intent_confidence=row.intent_confidence,
+    )
 
 
 def _enqueue_enrich(network: str, remote_ids: list[str]) -> None:

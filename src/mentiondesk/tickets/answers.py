@@ -18,7 +18,7 @@ poll over one page."""
 from __future__ import annotations
 
 from collections.abc import Collection, Iterable
-from typing import Any
+from typing import Any, NamedTuple
 
 from django.db import connection
 
@@ -73,6 +73,13 @@ _FIRST_RESPONSE = """
 """
 
 
+class Answer(NamedTuple):
+    """A post of ours that answers a ticket (deleted or not)."""
+
+    ticket_id: int
+    remote_id: str
+
+
 # How the two UPDATEs name their rows. PostgreSQL has no statistics for a TEMP table (nothing
 # analyses one) and guesses it holds a couple of thousand rows, so `IN (SELECT …)` became a
 # hash join over every ticket: 38 ms a page at 90,000 tickets, growing with the desk. An
@@ -93,7 +100,17 @@ def conversations_answers_refresh(
     Runs in the caller's transaction; writes only what the rule changes (posts whose ticket
     differs, and the conversations' tickets). Touches no status: the callers decide what an
     answer from elsewhere or a deleted one means for the ticket."""
-    answered: dict[int, int] = {}
+    found = conversations_answers_refresh_posts(network=network, conversations=conversations)
+    return {post: answer.ticket_id for post, answer in found.items()}
+
+
+def conversations_answers_refresh_posts(
+    *, network: str, conversations: Collection[str]
+) -> dict[int, Answer]:
+    """`conversations_answers_refresh`, each answer with its post's remote id: what ingest
+    needs to tell the posts it just stored (known by remote id) among them, without reading
+    them again."""
+    answered: dict[int, Answer] = {}
     ordered = sorted(set(conversations))
     for start in range(0, len(ordered), CHUNK):
         chunk = ordered[start : start + CHUNK]
@@ -117,7 +134,7 @@ def _refresh(
     *,
     answers: bool,
     into: str | None = None,
-) -> dict[int, int]:
+) -> dict[int, Answer]:
     ts = "timestamptz" if connection.vendor == "postgresql" else "TEXT"
     # Made once per connection and emptied before and after each use: creating and dropping
     # them for every page wrote PostgreSQL's catalogs each time, slower the more a batch's
@@ -145,11 +162,17 @@ def _refresh(
             f"CREATE TEMP TABLE {into} AS "
             "SELECT post_id, ticket_id FROM ticket_answer WHERE ticket_id > 0"
         )
-    found: dict[int, int] = {}
+    found: dict[int, Answer] = {}
     if answers:
         with connection.cursor() as cursor:
-            cursor.execute("SELECT post_id, ticket_id FROM ticket_answer WHERE ticket_id > 0")
-            found = {int(post): int(ticket) for post, ticket in cursor.fetchall()}
+            cursor.execute(
+                "SELECT a.post_id, a.ticket_id, p.remote_id FROM ticket_answer a "
+                "JOIN channels_post p ON p.id = a.post_id WHERE a.ticket_id > 0"
+            )
+            found = {
+                int(post): Answer(int(ticket), remote_id)
+                for post, ticket, remote_id in cursor.fetchall()
+            }
     _tables_empty()
     return found
 

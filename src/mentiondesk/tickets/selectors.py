@@ -300,10 +300,11 @@ def ticket_mentioned_handles(*, ticket: Ticket) -> list[Handle]:
 
 
 def tickets_mentioned_handles(
-    *, network: str, ticket_ids: Iterable[int]
+    *, network: str, ticket_ids: Iterable[int], active: Sequence[Handle] | None = None
 ) -> dict[int, list[Handle]]:
     """`ticket_mentioned_handles` for many tickets of `network` in two queries (ingest checks
-    a page's posts of ours at once), by ticket id."""
+    a page's posts of ours at once), by ticket id. `active`: `handles_active(network)`, when
+    the caller has read it already (one query less)."""
     ids = set(ticket_ids)
     first: dict[int, list[str]] = {}
     inbound = (
@@ -313,7 +314,7 @@ def tickets_mentioned_handles(
     )
     for ticket_id, mentions in inbound:
         first.setdefault(ticket_id, mentions or [])
-    active = _handles_active(network=network)
+    active = handles_active(network=network) if active is None else active
     return {
         ticket_id: [
             h for h in active if h.username.lower() in {m.lower() for m in first.get(ticket_id, [])}
@@ -330,8 +331,11 @@ def post_summoned_handles(*, post: Post) -> list[Handle]:
     return posts_summoned_handles(network=post.network, posts=[post])[post.remote_id]
 
 
-def posts_summoned_handles(*, network: str, posts: Sequence[Post]) -> dict[str, list[Handle]]:
-    """`post_summoned_handles` for many posts of `network` in two queries, by remote id."""
+def posts_summoned_handles(
+    *, network: str, posts: Sequence[Post], active: Sequence[Handle] | None = None
+) -> dict[str, list[Handle]]:
+    """`post_summoned_handles` for many posts of `network` in two queries, by remote id.
+    `active`: `handles_active(network)`, when the caller has read it already."""
     referenced: dict[str, list[str]] = {}
     for post in posts:
         refs = [post.in_reply_to_remote_id] if post.in_reply_to_remote_id else []
@@ -349,7 +353,7 @@ def posts_summoned_handles(*, network: str, posts: Sequence[Post]) -> dict[str, 
             handle__isnull=False,
         ).values_list("remote_id", "handle_id")
     )
-    active = _handles_active(network=network)
+    active = handles_active(network=network) if active is None else active
     summoned: dict[str, list[Handle]] = {}
     for post in posts:
         names = {m.lower() for m in post.mentions or []}
@@ -360,7 +364,8 @@ def posts_summoned_handles(*, network: str, posts: Sequence[Post]) -> dict[str, 
     return summoned
 
 
-def _handles_active(*, network: str) -> list[Handle]:
+def handles_active(*, network: str) -> list[Handle]:
+    """Our active handles on `network`, oldest first: those a post can mention or summon."""
     return list(Handle.objects.filter(network=network, is_active=True).order_by("pk"))
 
 

@@ -18,6 +18,7 @@ from mentiondesk.accounts.models import User
 from mentiondesk.channels.models import Handle, Post
 from mentiondesk.core import rows
 from mentiondesk.core.errors import Conflict, DomainError, Forbidden
+from mentiondesk.policy.schema import Policy
 from mentiondesk.policy.selectors import policy_current
 from mentiondesk.tickets import rules
 
@@ -373,22 +374,32 @@ def ticket_handle_check(*, ticket: Ticket, post: Post) -> TicketEvent | None:
     return tickets_handle_check(checks=[(ticket, post)])[0]
 
 
-def tickets_handle_check(*, checks: Sequence[tuple[Ticket, Post]]) -> list[TicketEvent | None]:
+def tickets_handle_check(
+    *,
+    checks: Sequence[tuple[Ticket, Post]],
+    handles: Sequence[Handle] | None = None,
+    policy: Policy | None = None,
+) -> list[TicketEvent | None]:
     """`ticket_handle_check` for many posts of ours at once, in a few queries whatever their
     number (ingest checks a page's posts together); the notes are written in `checks`' order.
-    Returns each check's note or None, in that order. The posts share one network."""
+    Returns each check's note or None, in that order. The posts share one network.
+
+    `handles` (`selectors.handles_active` of that network) and `policy` (the one in force):
+    what a caller checking many times in one transaction has read once already."""
     if not checks:
         return []
     network = checks[0][1].network
     mentioned = selectors.tickets_mentioned_handles(
-        network=network, ticket_ids={ticket.pk for ticket, _ in checks}
+        network=network, ticket_ids={ticket.pk for ticket, _ in checks}, active=handles
     )
     answered_ids = {p.in_reply_to_remote_id for _, p in checks if p.in_reply_to_remote_id}
     answered = {
         p.remote_id: p for p in Post.objects.filter(network=network, remote_id__in=answered_ids)
     }
-    summoned = selectors.posts_summoned_handles(network=network, posts=list(answered.values()))
-    policy = policy_current()
+    summoned = selectors.posts_summoned_handles(
+        network=network, posts=list(answered.values()), active=handles
+    )
+    policy = policy if policy is not None else policy_current()
     notes: list[TicketEvent | None] = []
     for ticket, post in checks:
         handles = mentioned[ticket.pk]
