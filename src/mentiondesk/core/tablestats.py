@@ -16,8 +16,8 @@ from collections.abc import Iterable
 from django.db import connection, models
 
 # ANALYZE a table once more rows changed since the last than this many plus this share of the
-# rows it had then (autovacuum: 50 and 0.1). Growing from empty, that is about ten ANALYZEs
-# on the way to a million rows, each a fixed sample (about 0.1 s).
+# rows it had then (autovacuum: 50 and 0.1). Growing from empty, that is about fifteen
+# ANALYZEs on the way to a million rows, each a fixed sample (about 0.1 s).
 MIN_CHANGED = 1_000
 SHARE_CHANGED = 0.5
 

@@ -197,7 +197,10 @@ def mentions_store_pages(*, handle: Handle, pages: Sequence[PageIn]) -> IngestRe
     if batch.enrich_ids:
         remote_ids = batch.enrich_ids
         transaction.on_commit(lambda: _enqueue_enrich(network, remote_ids))
-    transaction.on_commit(lambda: tablestats.tables_analyze_stale(tables=STORED_TABLES))
+    # Robust: the batch is stored whatever happens to the ANALYZE (a timeout, a cancel).
+    transaction.on_commit(
+        lambda: tablestats.tables_analyze_stale(tables=STORED_TABLES), robust=True
+    )
     handle.last_polled_at = batch.now
     handle.save(update_fields=list(dict.fromkeys(fields)))
     return result

@@ -173,7 +173,13 @@ def _refresh(
                 int(post): Answer(int(ticket), remote_id)
                 for post, ticket, remote_id in cursor.fetchall()
             }
-    _tables_empty()
+    if answers:
+        _tables_empty()
+    else:
+        # The history import's millions: dropped, not deleted row by row (nothing vacuums a
+        # TEMP table, and the connection may serve ingest next); made again at the next call.
+        _execute("DROP TABLE ticket_answer")
+        _execute("DROP TABLE ticket_first")
     return found
 
 

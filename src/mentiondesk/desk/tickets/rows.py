@@ -49,19 +49,22 @@ def queue_rows_read(
 ) -> list[QueueRow]:
     """The first `limit` rows of `view` for `viewer`, narrowed by triage `labels`, oldest
     first or, with `sort` "due", nearest SLA deadline first. One query."""
-    # Only a `mine` view's query names its viewer: every other one is shared by the team.
-    who = viewer if VIEWS[view].mine else None
+    # Only a `mine` view's query names its viewer: every other one is shared by the team. By
+    # id: `request.user` is a lazy object that holds its request, which a cache key would
+    # keep alive.
+    who = viewer.pk if VIEWS[view].mine else None
     return selectors.queue_rows(_queue_rows_query(view, labels, sort == "due", who, limit).all())
 
 
 @functools.lru_cache(maxsize=256)
 def _queue_rows_query(
-    view: str, labels: TriageFilter, by_due: bool, viewer: User | None, limit: int
+    view: str, labels: TriageFilter, by_due: bool, viewer_id: int | None, limit: int
 ) -> QuerySet[Ticket, tuple[object, ...]]:
     """Built once per process and arguments (copied with .all() before each use, so its own
     results are never cached): building it through the ORM cost ~1.5 ms a page, more than
     running it. Nothing in it changes over time; the policy's threshold is applied when
     drawing."""
+    viewer = User(pk=viewer_id) if viewer_id is not None else None
     tickets = selectors.ticket_list(view=view, labels=labels, viewer=viewer)
     if by_due:
         tickets = sla_selectors.tickets_by_due(tickets)

@@ -198,8 +198,9 @@ def history_import(
                 result.problems_kept = stage.keep_problems(
                     handle_id=handle.pk, endpoint=endpoint, source=source
                 )
+                # Robust: the import is stored whatever happens to the ANALYZE.
                 transaction.on_commit(
-                    lambda: tablestats.tables_analyze_stale(tables=IMPORTED_TABLES)
+                    lambda: tablestats.tables_analyze_stale(tables=IMPORTED_TABLES), robust=True
                 )
     except readers.Unreadable as exc:
         raise DomainError(str(exc)) from exc
